@@ -1,0 +1,173 @@
+"""Application factory: wiring only. Resources are made in `post_init`, closed in `post_shutdown`.
+
+`build_application(settings)` returns a python-telegram-bot `Application` with the JobQueue
+tick, the status conversation, the commands, a rate limiter (Bot API flood limits: 30 messages
+per second overall, 20 per minute per group) and an error handler that logs first.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot import conversation, handlers, keyboards, texts
+from bot.config import Settings
+from bot.context import BotContext, BotData, Clock, Services, UserData, system_clock
+from bot.delivery import tick
+from db import repo
+from db.engine import Database
+from db.seed import load_plan, read_task_file
+from jobs.calendar import WeekdayCalendar, WorkingCalendar
+from jobs.policy import DigestSchedule, ReminderPolicy
+
+log = logging.getLogger(__name__)
+
+TICK_JOB = "follow-up tick"
+
+
+def prepare_database(settings: Settings, *, clock: Clock = system_clock) -> Database:
+    """Open the configured database, upgrade its schema and load the task file into it.
+
+    Raises `db.seed.TaskFileError` for a bad task file and SQLAlchemy errors for a bad URL.
+    """
+    database = Database(settings.database.url)
+    database.upgrade()
+    plan = read_task_file(settings.tasks.path())
+    with database.session() as s:
+        summary = load_plan(s, plan, now=clock())
+    if summary.changed:
+        log.info(
+            "task file loaded: %d added, %d updated, %d units added",
+            summary.tasks_added,
+            summary.tasks_updated,
+            summary.units_added,
+        )
+    return database
+
+
+def make_services(
+    settings: Settings, database: Database, *, clock: Clock, calendar: WorkingCalendar
+) -> Services:
+    """Build the `Services` from settings and an open database."""
+    schedule = settings.schedule
+    return Services(
+        settings=settings,
+        db=database,
+        clock=clock,
+        calendar=calendar,
+        policy=ReminderPolicy(
+            zone=schedule.zone,
+            reminder_hour=schedule.reminder_hour,
+            quiet_after_hour=schedule.quiet_after_hour,
+            before_days=tuple(schedule.before_days),
+            on_the_day=schedule.on_the_day,
+            overdue_every_days=schedule.overdue_every_days,
+        ),
+        digest_schedule=DigestSchedule(
+            zone=schedule.zone, weekday=schedule.digest_weekday, at=schedule.digest_time
+        ),
+    )
+
+
+async def error_handler(update: object, context: BotContext) -> None:
+    """Log the error first, then tell a private-chat user that something went wrong."""
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and handlers.is_private(update):
+        try:
+            await handlers.reply(update, "抱歉，处理您的消息时出错了，请稍后再试。")
+        except Exception:
+            log.warning("could not tell the user about the error")
+
+
+def build_application(
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    calendar: WorkingCalendar | None = None,
+) -> Application:  # type: ignore[type-arg]
+    """Wire the bot: handlers, jobs, rate limiter, typed context. Nothing is opened yet.
+
+    `clock` returns the current instant (aware UTC); tests and the demo pass a fixed one.
+    """
+    working_calendar = calendar or WeekdayCalendar()
+
+    async def post_init(app: Application) -> None:  # type: ignore[type-arg]
+        database = prepare_database(settings, clock=clock)
+        with database.session() as s:
+            stale = repo.mark_pending_uncertain(s)
+        if stale:
+            log.warning("%d sends were interrupted by a stop; marked uncertain, not resent", stale)
+        app.bot_data.services = make_services(
+            settings, database, clock=clock, calendar=working_calendar
+        )
+        await app.bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS])
+        assert app.job_queue is not None
+        app.job_queue.run_repeating(
+            tick,
+            interval=settings.schedule.tick_seconds,
+            first=0,
+            name=TICK_JOB,
+            job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+        )
+        log.info("bot @%s started", app.bot.username)
+
+    async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+        services = app.bot_data.services
+        if services is not None:
+            services.db.dispose()
+
+    context_types = ContextTypes(context=BotContext, bot_data=BotData, user_data=UserData)
+    defaults = Defaults(
+        parse_mode=ParseMode.HTML,
+        tzinfo=settings.schedule.zone,
+        link_preview_options=LinkPreviewOptions(is_disabled=True),
+    )
+    app = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.telegram.base_url)
+        .base_file_url(settings.telegram.base_file_url)
+        .defaults(defaults)
+        .context_types(context_types)
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    timeout = timedelta(minutes=settings.conversation.timeout_minutes)
+    app.add_handler(conversation.build_conversation(timeout))
+    app.add_handler(CommandHandler("start", handlers.start))
+    app.add_handler(CommandHandler("help", handlers.help_command))
+    app.add_handler(CommandHandler("whoami", handlers.whoami))
+    app.add_handler(CommandHandler("invite", handlers.invite))
+    app.add_handler(CommandHandler("units", handlers.units))
+    app.add_handler(CommandHandler("digest", handlers.digest_command))
+    app.add_handler(CommandHandler("cancel", conversation.cancel_outside))
+    app.add_handler(CallbackQueryHandler(conversation.stale_button))
+    private = filters.ChatType.PRIVATE
+    app.add_handler(
+        MessageHandler(
+            private & filters.REPLY & filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED,
+            conversation.reply_to_reminder,
+        )
+    )
+    app.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
+    app.add_handler(
+        MessageHandler(private & ~filters.UpdateType.EDITED, handlers.private_fallback)
+    )
+    app.add_error_handler(error_handler)
+    return app

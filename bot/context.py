@@ -1,0 +1,103 @@
+"""Typed context for handlers: `context.svc` instead of string keys in `bot_data`.
+
+`Services` holds the resources built in `post_init` (database, policy, calendar, clock);
+`UserData` holds a contact's draft status report while the conversation runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncio
+
+from telegram.ext import Application, CallbackContext, ExtBot
+
+from bot.config import Settings
+from db.engine import Database
+from db.models import Status
+from jobs.calendar import WorkingCalendar
+from jobs.policy import DigestSchedule, ReminderPolicy
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    """Return the current instant, aware UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass
+class Services:
+    """Everything handlers and jobs need, created in `post_init`, closed in `post_shutdown`."""
+
+    settings: Settings
+    db: Database
+    clock: Clock
+    calendar: WorkingCalendar
+    policy: ReminderPolicy
+    digest_schedule: DigestSchedule
+    tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def now(self) -> datetime:
+        """Return the current instant from the injected clock (aware UTC)."""
+        return self.clock()
+
+    def is_coordinator(self, user_id: int | None) -> bool:
+        """Tell whether a Telegram user id is a coordinator (config `telegram.coordinators`)."""
+        return user_id is not None and user_id in self.settings.telegram.coordinators
+
+
+class BotData:
+    """`context.bot_data`: holds the `Services` once `post_init` has built them."""
+
+    def __init__(self) -> None:
+        self.services: Services | None = None
+
+
+@dataclass
+class Draft:
+    """A status report being composed in the conversation (task and unit by id)."""
+
+    task_id: int
+    task_number: int
+    task_text: str
+    unit_id: int
+    unit_name: str
+    contact_id: int
+    status: Status | None = None
+    note: str = ""
+    evidence_kind: str | None = None
+    evidence_file_id: str | None = None
+    evidence_file_name: str | None = None
+
+
+class UserData:
+    """`context.user_data`: the user's current draft, if a conversation is running."""
+
+    def __init__(self) -> None:
+        self.draft: Draft | None = None
+
+
+class BotContext(CallbackContext[ExtBot[None], UserData, dict[Any, Any], BotData]):
+    """The context type of every handler and job of this bot."""
+
+    @property
+    def svc(self) -> Services:
+        """The bot's services; raises `RuntimeError` before `post_init` has run."""
+        services = self.bot_data.services
+        if services is None:
+            raise RuntimeError("services used before post_init built them")
+        return services
+
+    @property
+    def draft_store(self) -> UserData:
+        """The user's data; raises `RuntimeError` for updates without a user."""
+        if self.user_data is None:
+            raise RuntimeError("no user data for this update")
+        return self.user_data
+
+
+BotApplication = Application[ExtBot[None], BotContext, UserData, dict[Any, Any], BotData, Any]

@@ -1,0 +1,82 @@
+"""Inline keyboards and their callback data (at most 64 bytes, Bot API limit).
+
+Callback data formats:
+- "r:<task number>:<status>"  report this status on this task (reminders, status choice)
+- "t:<task number>"           choose this task in /report
+- "skip"                      no evidence
+- "ok" / "no"                 confirm / cancel the report
+Everything parsed from callback data is checked again against the presser's rights.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot import texts
+from bot.render import clip
+from db.models import Status
+
+STATUS_PATTERN = r"^r:\d{1,6}:[a-z_]{1,20}$"
+TASK_PATTERN = r"^t:\d{1,6}$"
+SKIP = "skip"
+CONFIRM = "ok"
+CANCEL = "no"
+_STATUS_RE = re.compile(r"^r:(\d{1,6}):([a-z_]{1,20})$")
+
+
+def status_keyboard(task_number: int) -> InlineKeyboardMarkup:
+    """Buttons 推进中 / 已完成 / 遇到困难 for one task."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts.STATUS_LABEL[s], callback_data=f"r:{task_number}:{s.value}"
+                )
+                for s in texts.REPORTABLE
+            ]
+        ]
+    )
+
+
+def parse_status_data(data: str) -> tuple[int, Status] | None:
+    """Parse "r:<number>:<status>"; None when malformed or not a reportable status."""
+    match = _STATUS_RE.match(data)
+    if not match:
+        return None
+    try:
+        status = Status(match.group(2))
+    except ValueError:
+        return None
+    if status not in texts.REPORTABLE:
+        return None
+    return int(match.group(1)), status
+
+
+def task_keyboard(tasks: Iterable[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """One button per (number, text) task, labelled "第 N 项 <short text>"."""
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(f"第 {n} 项 {clip(text, 18)}", callback_data=f"t:{n}")]
+            for n, text in tasks
+        ]
+    )
+
+
+def skip_keyboard() -> InlineKeyboardMarkup:
+    """The 跳过 button of the evidence step."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.BUTTON_SKIP, callback_data=SKIP)]])
+
+
+def confirm_keyboard() -> InlineKeyboardMarkup:
+    """The 确认提交 / 取消 buttons of the confirmation step."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(texts.BUTTON_CONFIRM, callback_data=CONFIRM),
+                InlineKeyboardButton(texts.BUTTON_CANCEL, callback_data=CANCEL),
+            ]
+        ]
+    )

@@ -1,0 +1,186 @@
+"""Every text a user reads in chat, in Simplified Chinese, in one place.
+
+Templates use `str.format` fields; values put into them must already be HTML-escaped (the
+render functions in `bot/render.py` do that). Messages are sent with parse mode HTML.
+"""
+
+from __future__ import annotations
+
+from db.models import ReminderKind, Status
+
+STATUS_LABEL: dict[Status, str] = {
+    Status.NOT_STARTED: "未开始",
+    Status.IN_PROGRESS: "推进中",
+    Status.DONE: "已完成",
+    Status.BLOCKED: "遇到困难",
+}
+STATUS_ICON: dict[Status, str] = {
+    Status.NOT_STARTED: "⚪",
+    Status.IN_PROGRESS: "🔵",
+    Status.DONE: "✅",
+    Status.BLOCKED: "🟠",
+}
+# the statuses a contact can report with the buttons, in button order
+REPORTABLE = (Status.IN_PROGRESS, Status.DONE, Status.BLOCKED)
+
+REMINDER_TITLE: dict[ReminderKind, str] = {
+    ReminderKind.BEFORE: "⏰ 任务提醒",
+    ReminderKind.DUE: "📌 今日到期提醒",
+    ReminderKind.OVERDUE: "❗ 逾期催办",
+}
+
+# ---------------------------------------------------------------- commands and onboarding
+
+COMMANDS: list[tuple[str, str]] = [
+    ("report", "反馈任务进展"),
+    ("whoami", "查看我的身份"),
+    ("digest", "查看督办汇总（协调员）"),
+    ("units", "查看牵头单位联络员（协调员）"),
+    ("invite", "生成单位邀请码（协调员）"),
+    ("cancel", "取消当前操作"),
+    ("help", "使用说明"),
+]
+
+HELP = (
+    "<b>残工委重点任务督办助手</b>\n"
+    "本助手跟踪《{plan_title}》附件“重点任务分工”中各项任务的落实情况。\n\n"
+    "<b>联络员</b>\n"
+    "/report 反馈任务进展（选择任务、状态，填写说明，可附照片或文件）\n"
+    "收到提醒后，也可直接点击提醒下方的按钮，或回复提醒消息留言。\n"
+    "/whoami 查看我的身份\n"
+    "/cancel 取消当前操作\n\n"
+    "<b>协调员</b>\n"
+    "/invite 单位名称 生成联络员邀请链接\n"
+    "/units 查看各牵头单位是否已有联络员\n"
+    "/digest 生成督办汇总"
+)
+
+START_NO_CODE = (
+    "您好！这里是残工委重点任务督办助手。\n"
+    "单位联络员请使用协调员发给您的邀请链接登记；如还没有邀请链接，请联系区残联的协调员。\n"
+    "发送 /help 查看使用说明。"
+)
+START_COORDINATOR = "您好，协调员！发送 /help 查看可用命令，/invite 单位名称 可邀请联络员。"
+START_ALREADY = "您已是 <b>{unit}</b> 的联络员。发送 /report 反馈任务进展。"
+INVITE_UNKNOWN = "邀请码无效。请核对链接是否完整，或请协调员重新生成邀请链接。"
+INVITE_USED = "该邀请码已被使用。每个邀请码只能使用一次，请联系协调员重新生成。"
+INVITE_EXPIRED = "该邀请码已过期，请联系协调员重新生成。"
+REGISTERED = (
+    "登记成功！您已成为 <b>{unit}</b> 的联络员。\n"
+    "本单位牵头的重点任务共 {count} 项。任务到期前后，我会在工作日提醒您；"
+    "您可随时发送 /report 反馈进展。"
+)
+REGISTERED_MOVED = "（您原为 {previous} 的联络员，现已改为 {unit}。）"
+COORDINATOR_REGISTERED = "📋 {name} 已登记为 <b>{unit}</b> 的联络员。"
+
+WHOAMI = "您的 Telegram 用户编号：<code>{user_id}</code>\n{roles}"
+WHOAMI_COORDINATOR = "身份：协调员"
+WHOAMI_CONTACT = "身份：<b>{unit}</b> 联络员（登记于 {since}）"
+WHOAMI_NOBODY = "身份：尚未登记。单位联络员请使用协调员发给您的邀请链接登记。"
+
+INVITE_USAGE = "用法：/invite 单位名称\n例如：/invite 区民政局"
+INVITE_NO_UNIT = "没有找到名为“{name}”的单位。"
+INVITE_DID_YOU_MEAN = "您是不是要找：{names}"
+INVITE_CREATED = (
+    "已为 <b>{unit}</b> 生成一次性邀请（{expires} 前有效）：\n"
+    "{link}\n\n"
+    "请将链接转发给该单位联络员，对方点击后按“开始”即可登记。\n"
+    "邀请码：<code>{code}</code>"
+)
+INVITE_PRIVATE_ONLY = "为保护邀请码，请在与我的私聊中使用 /invite。"
+
+UNITS_HEADER = "<b>牵头单位联络员情况</b>（{with_contact}/{total} 个单位已有联络员）"
+UNITS_LINE = "{icon} {unit}：{contacts}（牵头任务 {tasks} 项）"
+UNITS_NONE = "暂无联络员"
+
+# ---------------------------------------------------------------- refusals
+
+NOT_COORDINATOR = "抱歉，此命令仅限协调员使用。"
+NOT_CONTACT = "抱歉，您还不是任何单位的联络员。请使用协调员发给您的邀请链接登记。"
+NOT_YOUR_TASK = "抱歉，第 {number} 项任务不由贵单位牵头，无法代为反馈。"
+UNKNOWN_TASK = "没有找到第 {number} 项任务。"
+UNKNOWN_COMMAND = "无法识别的命令。发送 /help 查看可用命令。"
+PRIVATE_ONLY = "请在与我的私聊中操作。"
+BUTTON_EXPIRED = "该按钮已失效，请发送 /report 重新开始。"
+TEXT_NOT_UNDERSTOOD = "我没有理解您的消息。反馈进展请发送 /report，查看说明请发送 /help。"
+STRANGER_TEXT = "您好！这里是残工委重点任务督办助手。单位联络员请使用协调员发给您的邀请链接登记。"
+
+# ---------------------------------------------------------------- reminders
+
+REMINDER = (
+    "{title}\n"
+    "<b>第 {number} 项</b>：{text}\n"
+    "牵头单位：{unit}\n"
+    "完成时限：{deadline}（{when}）\n\n"
+    "请点击下方按钮反馈进展，或直接回复本消息留言。"
+)
+DAYS_LEFT = "还有 {days} 天"
+DUE_TODAY = "今天到期"
+DAYS_OVERDUE = "已逾期 {days} 天"
+
+# ---------------------------------------------------------------- status conversation
+
+REPORT_NO_TASKS = "贵单位（{unit}）牵头的任务目前均已反馈完成，暂无需要反馈的任务。"
+REPORT_CHOOSE_TASK = "请选择要反馈的任务（{unit} 牵头，未完成的共 {count} 项）："
+REPORT_CHOOSE_STATUS = "<b>第 {number} 项</b>：{text}\n\n请选择当前进展："
+ASK_NOTE = (
+    "第 {number} 项，状态：<b>{status}</b>\n"
+    "请用一两句话说明进展情况（直接发送文字，最多 {limit} 字）。发送 /cancel 取消。"
+)
+NOTE_NOT_TEXT = "请用文字简要说明进展情况。发送 /cancel 取消。"
+NOTE_EMPTY = "说明不能为空，请用一两句话说明进展情况。"
+NOTE_TOO_LONG = "说明太长了（{length} 字），请精简到 {limit} 字以内后重新发送。"
+ASK_EVIDENCE = "如有佐证材料，请发送照片或文件；没有的话请点“跳过”。"
+EVIDENCE_NOT_FILE = "请发送照片或文件，或点“跳过”。"
+CONFIRM = (
+    "请确认以下反馈：\n"
+    "任务：<b>第 {number} 项</b> {text}\n"
+    "单位：{unit}\n"
+    "状态：{status}\n"
+    "说明：{note}\n"
+    "佐证材料：{evidence}"
+)
+EVIDENCE_NONE = "无"
+EVIDENCE_PHOTO = "照片 1 张"
+EVIDENCE_DOCUMENT = "文件《{name}》"
+SAVED = (
+    "✅ 已记录。\n"
+    "任务：第 {number} 项\n"
+    "单位：{unit}\n"
+    "状态：{status}\n"
+    "说明：{note}\n"
+    "佐证材料：{evidence}\n"
+    "时间：{at}\n"
+    "感谢您的反馈！"
+)
+CANCELLED = "已取消，本次没有保存任何内容。"
+NOTHING_TO_CANCEL = "当前没有进行中的操作。"
+TIMED_OUT = "由于长时间未操作，本次反馈已自动取消，没有保存任何内容。如需反馈，请重新发送 /report。"
+CONVERSATION_BUSY = "您正在填写一项反馈。请先完成，或发送 /cancel 取消后再开始新的反馈。"
+REPLY_SAVED = "✅ 已将您的留言记录为第 {number} 项任务（{unit}）的进展说明：\n{note}\n时间：{at}"
+REPLY_NOT_REMINDER = "这条消息不是任务提醒，无法对应到具体任务。反馈进展请发送 /report。"
+
+BUTTON_SKIP = "跳过"
+BUTTON_CONFIRM = "确认提交"
+BUTTON_CANCEL = "取消"
+
+# ---------------------------------------------------------------- digest
+
+DIGEST_TITLE = "<b>📊 残工委重点任务督办汇总</b>"
+DIGEST_PLAN = "依据：{plan}"
+DIGEST_PERIOD = "统计期间：{start} 至 {end}（共 {total} 项任务）"
+DIGEST_COUNTS = "<b>任务状态</b>：{counts}"
+DIGEST_NEW_REPORTS = "本期新收到反馈 {count} 条。"
+DIGEST_OVERDUE = "<b>❗ 已逾期（{count} 项）</b>"
+DIGEST_DUE_SOON = "<b>⏰ {days} 天内到期（{count} 项）</b>"
+DIGEST_NO_REPORT = "<b>📭 尚未反馈（{count} 项）</b>"
+DIGEST_TASK_LINE = "· 第 {number} 项 {text}｜{units}｜{deadline}（{when}）"
+DIGEST_NO_REPORT_LINE = "· 第 {number} 项 {text}｜{units}"
+DIGEST_ROWS = "<b>各项任务最新进展</b>"
+DIGEST_ROW = "{icon} 第 {number} 项｜{unit}｜{status}{note}{at}"
+DIGEST_ROW_NOTE = "：{note}"
+DIGEST_ROW_AT = "（{at}）"
+DIGEST_NO_CONTACT = "<b>⚠️ 尚无联络员的牵头单位（{count} 个）</b>：{units}"
+DIGEST_NONE = "无"
+DIGEST_CONTINUED = "（续 {part}/{parts}）"
+DIGEST_ONLY_PRIVATE_OR_GROUP = "汇总已生成。"

@@ -1,0 +1,102 @@
+"""Engine, sessions and schema upgrades.
+
+`Database` is created by the caller (the bot's `post_init`, a CLI command, a test), never at
+import time. SQLite connections run in WAL mode with a busy timeout so that a status save and a
+reminder fan-out never fail with "database is locked"; any SQLAlchemy URL works (PostgreSQL via
+`postgresql+psycopg://...`). The schema is managed by Alembic (`db/migrations`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine, make_url
+from sqlmodel import Session, create_engine
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def normalise_url(url: str) -> str:
+    """Return `url` with a driver that is installed: bare `postgresql://` becomes psycopg 3."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def build_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create an engine for `url`; SQLite files get their parent folder created and WAL mode.
+
+    Raises `sqlalchemy.exc.ArgumentError` for a malformed URL.
+    """
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+class Database:
+    """An engine plus a session factory. Close it with `dispose()`.
+
+    Sessions do not expire objects on commit, so rows read in a session stay usable after it
+    closes (handlers read, close the session, then await Telegram).
+    """
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = normalise_url(url)
+        self.engine = build_engine(self.url, echo=echo)
+
+    @property
+    def dialect(self) -> str:
+        """The backend name: "sqlite" or "postgresql"."""
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """Open a session; commit when the block ends without error, roll back otherwise.
+
+        The caller owns the transaction: every write in one block commits together. Never
+        `await` a network call inside the block.
+        """
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+    def upgrade(self) -> None:
+        """Create or upgrade the schema to the newest Alembic revision, in place."""
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["engine"] = self.engine
+        command.upgrade(config, "head")
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()

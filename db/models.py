@@ -1,0 +1,236 @@
+"""SQLModel tables of the follow-up bot.
+
+Names follow the glossary in DESIGN.md: a `Task` (重点任务, its 序号 is `Task.number`) is assigned
+to units (`Unit`, 单位) through `Assignment` rows whose role is lead (牵头单位) or responsible
+(责任单位). A `Contact` (联络员) is a Telegram user bound to one unit. `StatusReport` (进展反馈) is
+what a contact says about a task; `Reminder` is the ledger of every reminder (督办/催办) sent;
+`DigestPost` the ledger of weekly digests; `AuditEvent` the trail of changes.
+
+All instants are timezone-aware UTC (`UTCDateTime`); deadlines and due dates are plain dates in
+the configured zone (default Asia/Shanghai). This module never imports `telegram`.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, date, datetime
+
+from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlalchemy.types import DateTime, TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A DateTime column that only accepts aware datetimes and always returns aware UTC ones.
+
+    SQLite has no time zone support and returns naive values; PostgreSQL `timestamptz` returns
+    aware values in the session zone. Both come back as UTC-aware here, so instants round-trip
+    exactly on either database. Binding a naive datetime raises `ValueError`.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError(f"naive datetime {value!r} given; instants must be timezone-aware")
+        value = value.astimezone(UTC)
+        if getattr(dialect, "name", "") == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utc_column(*, nullable: bool = False, index: bool = False) -> Column[datetime]:
+    """Return a fresh `UTCDateTime` column definition for a SQLModel field."""
+    return Column(UTCDateTime(), nullable=nullable, index=index)
+
+
+class AssignmentRole(enum.StrEnum):
+    """How a unit is named on a task in the appendix 重点任务分工."""
+
+    LEAD = "lead"  # 牵头单位
+    RESPONSIBLE = "responsible"  # 责任单位
+
+
+class Status(enum.StrEnum):
+    """The status a lead unit reports for a task (DESIGN.md, "Status values")."""
+
+    NOT_STARTED = "not_started"  # 未开始
+    IN_PROGRESS = "in_progress"  # 推进中
+    DONE = "done"  # 已完成
+    BLOCKED = "blocked"  # 遇到困难
+
+
+class ReminderKind(enum.StrEnum):
+    """Which occasion a reminder belongs to."""
+
+    BEFORE = "before"  # N days before the deadline
+    DUE = "due"  # on the deadline day
+    OVERDUE = "overdue"  # every N days after the deadline
+
+
+class DeliveryOutcome(enum.StrEnum):
+    """What is known about a send recorded in a ledger.
+
+    `PENDING` is written (and committed) before the Bot API call; a row still pending after a
+    crash means the process died mid-send, so delivery is unknown: it becomes `UNCERTAIN` and is
+    never resent automatically (at-most-once delivery).
+    """
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+
+
+class Plan(SQLModel, table=True):
+    """The plan document whose appendix the tasks come from (one row)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    title: str
+    document_number: str
+    issued_on: date
+    period_end: date
+
+
+class Unit(SQLModel, table=True):
+    """A unit (单位) named in the appendix, e.g. 区残联; `is_collective` marks 各镇街 / 有关镇街."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True, max_length=100)
+    is_collective: bool = False
+
+
+class Task(SQLModel, table=True):
+    """A key task (重点任务). `number` is its 序号 in the appendix (1..30 in the seed).
+
+    `deadline` is a date in the configured zone. `deadline_by_coordinator` is set when a
+    coordinator changed it; reloading the task file then leaves the deadline alone.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(unique=True, index=True)
+    text: str
+    deadline: date
+    deadline_by_coordinator: bool = False
+
+
+class Assignment(SQLModel, table=True):
+    """A unit named on a task, as lead or responsible unit; `position` keeps document order."""
+
+    __table_args__ = (UniqueConstraint("task_id", "unit_id", "role", name="uq_assignment"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    role: AssignmentRole
+    position: int = 0
+
+
+class Contact(SQLModel, table=True):
+    """A Telegram user bound to one unit (联络员). A user is a contact of at most one unit.
+
+    `chat_id` is the private chat the bot writes to (equal to the user id for private chats).
+    `unreachable_reason` is set when Telegram refused delivery (blocked bot, chat not found).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int = Field(sa_type=BigInteger, unique=True, index=True)
+    chat_id: int = Field(sa_type=BigInteger)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    display_name: str = ""
+    username: str | None = None
+    created_at: datetime = Field(sa_column=utc_column())
+    unreachable_reason: str | None = None
+
+
+class Invite(SQLModel, table=True):
+    """A one-time invite code that binds whoever redeems it to `unit_id` as a contact."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, index=True, max_length=64)
+    unit_id: int = Field(foreign_key="unit.id")
+    created_by: int = Field(sa_type=BigInteger)
+    created_at: datetime = Field(sa_column=utc_column())
+    expires_at: datetime = Field(sa_column=utc_column())
+    used_by: int | None = Field(default=None, sa_type=BigInteger)
+    used_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class StatusReport(SQLModel, table=True):
+    """A status report (进展反馈) on one task by one unit.
+
+    `status` is None for a note-only report (a plain text reply to a reminder). Evidence is a
+    Telegram file reference (`evidence_kind` is "photo" or "document"). `reporter_user_id` is the
+    Telegram user who sent it; `contact_id` the contact row at that time.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    reporter_user_id: int = Field(sa_type=BigInteger)
+    status: Status | None = None
+    note: str = ""
+    evidence_kind: str | None = None
+    evidence_file_id: str | None = None
+    evidence_file_name: str | None = None
+    source: str = "conversation"
+    created_at: datetime = Field(sa_column=utc_column(index=True))
+
+
+class Reminder(SQLModel, table=True):
+    """One row of the reminder ledger: one reminder to one contact for one occasion.
+
+    `key` is unique: "<task number>:<unit id>:<contact id>:<kind>:<occasion date>", so a second
+    tick or a restart can never record (and so never send) the same reminder twice.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, index=True, max_length=200)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    contact_id: int = Field(foreign_key="contact.id")
+    kind: ReminderKind
+    occasion_on: date
+    deadline: date
+    chat_id: int = Field(sa_type=BigInteger)
+    message_id: int | None = Field(default=None, index=True)
+    outcome: DeliveryOutcome = DeliveryOutcome.PENDING
+    error: str | None = None
+    created_at: datetime = Field(sa_column=utc_column())
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class DigestPost(SQLModel, table=True):
+    """Ledger of weekly digests: one row per ISO week (`period`, e.g. "2026-W49") and chat."""
+
+    __table_args__ = (UniqueConstraint("period", "chat_id", name="uq_digest_period_chat"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    period: str = Field(max_length=20)
+    chat_id: int = Field(sa_type=BigInteger)
+    outcome: DeliveryOutcome = DeliveryOutcome.PENDING
+    created_at: datetime = Field(sa_column=utc_column())
+    sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class AuditEvent(SQLModel, table=True):
+    """Who (Telegram user id, or 0 for the system) changed what, when, with before and after."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor_user_id: int = Field(sa_type=BigInteger)
+    action: str = Field(max_length=50)
+    subject: str = Field(max_length=200)
+    before: str | None = None
+    after: str | None = None
+    at: datetime = Field(sa_column=utc_column(index=True))

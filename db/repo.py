@@ -1,0 +1,568 @@
+"""Data functions: every query and write of the bot goes through here.
+
+Functions take the `Session` as first argument and keyword-only data; they flush but never
+commit: the caller owns the transaction (`Database.session()`), so one handler's writes commit
+together. Instants are aware UTC datetimes; raising `ValueError` on naive ones (`UTCDateTime`).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from db.models import (
+    Assignment,
+    AssignmentRole,
+    AuditEvent,
+    Contact,
+    DeliveryOutcome,
+    DigestPost,
+    Invite,
+    Plan,
+    Reminder,
+    ReminderKind,
+    Status,
+    StatusReport,
+    Task,
+    Unit,
+)
+from db.state import ContactView, FollowUpState, ReportView, TaskView, UnitView
+
+INVITE_CODE_BYTES = 12  # token_urlsafe(12): 16 characters of [A-Za-z0-9_-], 96 bits
+
+
+# ---------------------------------------------------------------- units and tasks
+
+
+def get_unit_by_name(session: Session, *, name: str) -> Unit | None:
+    """Return the unit with exactly this document name, or None."""
+    return session.exec(select(Unit).where(Unit.name == name)).first()
+
+
+def find_units(session: Session, *, fragment: str, limit: int = 5) -> list[Unit]:
+    """Return up to `limit` units whose name contains `fragment` (for "did you mean")."""
+    fragment = fragment.strip()
+    if not fragment:
+        return []
+    rows = session.exec(select(Unit).order_by(col(Unit.id))).all()
+    return [u for u in rows if fragment in u.name or u.name in fragment][:limit]
+
+
+def lead_units(session: Session) -> list[Unit]:
+    """Return every unit that leads at least one task, in order of first appearance."""
+    stmt = (
+        select(Unit, func.min(Assignment.task_id))
+        .join(Assignment, col(Assignment.unit_id) == col(Unit.id))
+        .where(Assignment.role == AssignmentRole.LEAD)
+        .group_by(col(Unit.id))
+        .order_by(func.min(Assignment.task_id), col(Unit.id))
+    )
+    return [unit for unit, _ in session.exec(stmt).all()]
+
+
+def get_task(session: Session, *, number: int) -> Task | None:
+    """Return the task with this 序号, or None."""
+    return session.exec(select(Task).where(Task.number == number)).first()
+
+
+def is_lead_unit(session: Session, *, task_id: int, unit_id: int) -> bool:
+    """Tell whether `unit_id` is a lead unit (牵头单位) of `task_id`."""
+    stmt = select(Assignment.id).where(
+        Assignment.task_id == task_id,
+        Assignment.unit_id == unit_id,
+        Assignment.role == AssignmentRole.LEAD,
+    )
+    return session.exec(stmt).first() is not None
+
+
+def tasks_led_by(session: Session, *, unit_id: int) -> list[Task]:
+    """Return the tasks `unit_id` leads, by number."""
+    stmt = (
+        select(Task)
+        .join(Assignment, col(Assignment.task_id) == col(Task.id))
+        .where(Assignment.unit_id == unit_id, Assignment.role == AssignmentRole.LEAD)
+        .order_by(col(Task.number))
+    )
+    return list(session.exec(stmt).all())
+
+
+def unit_names_of_task(session: Session, *, task_id: int, role: AssignmentRole) -> list[str]:
+    """Return the names of a task's units with `role`, in document order."""
+    stmt = (
+        select(Unit.name)
+        .join(Assignment, col(Assignment.unit_id) == col(Unit.id))
+        .where(Assignment.task_id == task_id, Assignment.role == role)
+        .order_by(col(Assignment.position))
+    )
+    return list(session.exec(stmt).all())
+
+
+def get_plan(session: Session) -> Plan | None:
+    """Return the plan row, or None before the task file was loaded."""
+    return session.exec(select(Plan)).first()
+
+
+# ---------------------------------------------------------------- contacts and invites
+
+
+def get_contact(session: Session, *, telegram_user_id: int) -> Contact | None:
+    """Return the contact bound to this Telegram user, or None."""
+    return session.exec(select(Contact).where(Contact.telegram_user_id == telegram_user_id)).first()
+
+
+def contacts_of_unit(session: Session, *, unit_id: int) -> list[Contact]:
+    """Return the contacts of a unit in registration order."""
+    stmt = select(Contact).where(Contact.unit_id == unit_id).order_by(col(Contact.id))
+    return list(session.exec(stmt).all())
+
+
+def contact_counts(session: Session) -> dict[int, int]:
+    """Return {unit id: number of contacts} for units with at least one contact."""
+    stmt = select(Contact.unit_id, func.count()).group_by(col(Contact.unit_id))
+    return {unit_id: n for unit_id, n in session.exec(stmt).all()}
+
+
+def create_invite(
+    session: Session, *, unit_id: int, created_by: int, now: datetime, valid_for: timedelta
+) -> Invite:
+    """Create a one-time invite for `unit_id` with a random code from `secrets`.
+
+    The code is 16 URL-safe characters, valid for a Telegram deep link `start` parameter
+    (A-Z, a-z, 0-9, _ and -, at most 64 characters).
+    """
+    invite = Invite(
+        code=secrets.token_urlsafe(INVITE_CODE_BYTES),
+        unit_id=unit_id,
+        created_by=created_by,
+        created_at=now,
+        expires_at=now + valid_for,
+    )
+    session.add(invite)
+    session.flush()
+    return invite
+
+
+class InviteProblem(StrEnum):
+    """Why an invite code could not be redeemed."""
+
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class Redemption:
+    """The outcome of redeeming an invite: the contact, and its previous unit when it moved."""
+
+    contact: Contact
+    unit: Unit
+    previous_unit: Unit | None
+
+
+def redeem_invite(
+    session: Session,
+    *,
+    code: str,
+    telegram_user_id: int,
+    chat_id: int,
+    display_name: str,
+    username: str | None,
+    now: datetime,
+) -> Redemption | InviteProblem:
+    """Bind the user to the invite's unit (creating or moving its contact) and use up the code.
+
+    A user is a contact of one unit at a time: redeeming a code of another unit moves them.
+    Returns an `InviteProblem` and changes nothing when the code is unknown, used or expired.
+    """
+    invite = session.exec(select(Invite).where(Invite.code == code)).first()
+    if invite is None:
+        return InviteProblem.UNKNOWN
+    if invite.used_by is not None:
+        return InviteProblem.USED
+    if invite.expires_at <= now:
+        return InviteProblem.EXPIRED
+    unit = session.get(Unit, invite.unit_id)
+    assert unit is not None
+    contact = get_contact(session, telegram_user_id=telegram_user_id)
+    previous: Unit | None = None
+    if contact is None:
+        contact = Contact(
+            telegram_user_id=telegram_user_id,
+            chat_id=chat_id,
+            unit_id=invite.unit_id,
+            display_name=display_name,
+            username=username,
+            created_at=now,
+        )
+        session.add(contact)
+    else:
+        if contact.unit_id != invite.unit_id:
+            previous = session.get(Unit, contact.unit_id)
+        contact.unit_id = invite.unit_id
+        contact.chat_id = chat_id
+        contact.display_name = display_name
+        contact.username = username
+        contact.unreachable_reason = None
+    invite.used_by = telegram_user_id
+    invite.used_at = now
+    session.flush()
+    record_audit(
+        session,
+        actor_user_id=telegram_user_id,
+        action="contact.register",
+        subject=f"unit:{unit.name}",
+        before=previous.name if previous else None,
+        after=unit.name,
+        now=now,
+    )
+    return Redemption(contact=contact, unit=unit, previous_unit=previous)
+
+
+# ---------------------------------------------------------------- status reports
+
+
+def add_report(
+    session: Session,
+    *,
+    task_id: int,
+    unit_id: int,
+    contact_id: int | None,
+    reporter_user_id: int,
+    status: Status | None,
+    note: str,
+    now: datetime,
+    source: str = "conversation",
+    evidence_kind: str | None = None,
+    evidence_file_id: str | None = None,
+    evidence_file_name: str | None = None,
+) -> StatusReport:
+    """Store a status report exactly as given and return it with its id."""
+    report = StatusReport(
+        task_id=task_id,
+        unit_id=unit_id,
+        contact_id=contact_id,
+        reporter_user_id=reporter_user_id,
+        status=status,
+        note=note,
+        created_at=now,
+        source=source,
+        evidence_kind=evidence_kind,
+        evidence_file_id=evidence_file_id,
+        evidence_file_name=evidence_file_name,
+    )
+    session.add(report)
+    session.flush()
+    return report
+
+
+def open_tasks_of_unit(session: Session, *, unit_id: int) -> list[Task]:
+    """Return the tasks `unit_id` leads whose latest status from that unit is not DONE."""
+    tasks = tasks_led_by(session, unit_id=unit_id)
+    done: set[int] = set()
+    for task in tasks:
+        stmt = (
+            select(StatusReport.status)
+            .where(
+                StatusReport.task_id == task.id,
+                StatusReport.unit_id == unit_id,
+                col(StatusReport.status).is_not(None),
+            )
+            .order_by(col(StatusReport.created_at).desc(), col(StatusReport.id).desc())
+        )
+        latest = session.exec(stmt).first()
+        if latest == Status.DONE:
+            done.add(task.number)
+    return [t for t in tasks if t.number not in done]
+
+
+# ---------------------------------------------------------------- the follow-up snapshot
+
+
+def load_state(session: Session, *, since: datetime | None = None) -> FollowUpState:
+    """Read tasks, units, contacts and latest reports into a `FollowUpState`.
+
+    `since` (aware UTC) selects `recent_reports`; None leaves them empty. The number of SQL
+    statements does not depend on the number of tasks.
+    """
+    units = {u.id: UnitView(u.id, u.name, u.is_collective) for u in session.exec(select(Unit))}
+    assignments = session.exec(select(Assignment).order_by(col(Assignment.position))).all()
+    leads: dict[int, list[int]] = {}
+    responsibles: dict[int, list[int]] = {}
+    for a in assignments:
+        target = leads if a.role == AssignmentRole.LEAD else responsibles
+        target.setdefault(a.task_id, []).append(a.unit_id)
+    tasks = tuple(
+        TaskView(
+            id=t.id or 0,
+            number=t.number,
+            text=t.text,
+            deadline=t.deadline,
+            lead_unit_ids=tuple(leads.get(t.id or 0, ())),
+            responsible_unit_ids=tuple(responsibles.get(t.id or 0, ())),
+        )
+        for t in session.exec(select(Task).order_by(col(Task.number)))
+    )
+    contact_rows = session.exec(select(Contact).order_by(col(Contact.id))).all()
+    names = {c.id: c.display_name for c in contact_rows}
+    contacts = tuple(
+        ContactView(
+            id=c.id or 0,
+            unit_id=c.unit_id,
+            telegram_user_id=c.telegram_user_id,
+            chat_id=c.chat_id,
+            display_name=c.display_name,
+            unreachable_reason=c.unreachable_reason,
+        )
+        for c in contact_rows
+    )
+
+    def view(r: StatusReport) -> ReportView:
+        return ReportView(
+            id=r.id or 0,
+            task_id=r.task_id,
+            unit_id=r.unit_id,
+            status=r.status,
+            note=r.note,
+            created_at=r.created_at,
+            reporter_name=names.get(r.contact_id, "") if r.contact_id else "",
+            evidence_kind=r.evidence_kind,
+        )
+
+    latest_status = _latest_reports(session, with_status=True)
+    latest_report = _latest_reports(session, with_status=False)
+    recent: tuple[ReportView, ...] = ()
+    if since is not None:
+        stmt = (
+            select(StatusReport)
+            .where(col(StatusReport.created_at) >= since)
+            .order_by(col(StatusReport.created_at), col(StatusReport.id))
+        )
+        recent = tuple(view(r) for r in session.exec(stmt))
+    plan = get_plan(session)
+    return FollowUpState(
+        tasks=tasks,
+        units=units,
+        contacts=contacts,
+        latest_status={k: view(r) for k, r in latest_status.items()},
+        latest_report={k: view(r) for k, r in latest_report.items()},
+        recent_reports=recent,
+        plan_title=plan.title if plan else "",
+    )
+
+
+def _latest_reports(session: Session, *, with_status: bool) -> dict[tuple[int, int], StatusReport]:
+    """Return the newest report per (task, unit), optionally only among reports with a status."""
+    newest = select(
+        StatusReport.task_id,
+        StatusReport.unit_id,
+        func.max(StatusReport.id).label("max_id"),
+    )
+    if with_status:
+        newest = newest.where(col(StatusReport.status).is_not(None))
+    sub = newest.group_by(col(StatusReport.task_id), col(StatusReport.unit_id)).subquery()
+    stmt = select(StatusReport).join(sub, col(StatusReport.id) == sub.c.max_id)
+    return {(r.task_id, r.unit_id): r for r in session.exec(stmt)}
+
+
+# ---------------------------------------------------------------- reminder ledger
+
+
+def sent_reminder_keys(session: Session, *, keys: Iterable[str]) -> set[str]:
+    """Return which of `keys` already have a ledger row (whatever its outcome)."""
+    wanted = list(keys)
+    found: set[str] = set()
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        found.update(session.exec(select(Reminder.key).where(col(Reminder.key).in_(chunk))).all())
+    return found
+
+
+def claim_reminder(
+    session: Session,
+    *,
+    key: str,
+    task_id: int,
+    unit_id: int,
+    contact_id: int,
+    kind: ReminderKind,
+    occasion_on: date,
+    deadline: date,
+    chat_id: int,
+    now: datetime,
+) -> Reminder | None:
+    """Insert a PENDING ledger row for `key`; return None if the key is already recorded.
+
+    Commit before sending: the unique key is what makes a reminder at-most-once across ticks,
+    restarts and concurrent instances.
+    """
+    reminder = Reminder(
+        key=key,
+        task_id=task_id,
+        unit_id=unit_id,
+        contact_id=contact_id,
+        kind=kind,
+        occasion_on=occasion_on,
+        deadline=deadline,
+        chat_id=chat_id,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():
+            session.add(reminder)
+            session.flush()
+    except IntegrityError:
+        return None
+    return reminder
+
+
+def settle_reminder(
+    session: Session,
+    *,
+    reminder_id: int,
+    outcome: DeliveryOutcome,
+    now: datetime,
+    message_id: int | None = None,
+    error: str | None = None,
+) -> None:
+    """Record what became of a claimed reminder: sent (with its message id) or failed."""
+    reminder = session.get(Reminder, reminder_id)
+    if reminder is None:
+        raise LookupError(f"reminder {reminder_id} not in the ledger")
+    reminder.outcome = outcome
+    reminder.message_id = message_id
+    reminder.error = error
+    if outcome == DeliveryOutcome.SENT:
+        reminder.sent_at = now
+    session.flush()
+
+
+def mark_pending_uncertain(session: Session) -> int:
+    """Turn ledger rows left PENDING by a crash into UNCERTAIN; return how many.
+
+    Run at start-up, before the first tick: those sends may or may not have reached Telegram,
+    and at-most-once delivery means they are not retried.
+    """
+    rows = session.exec(
+        select(Reminder).where(Reminder.outcome == DeliveryOutcome.PENDING)
+    ).all()
+    for row in rows:
+        row.outcome = DeliveryOutcome.UNCERTAIN
+        row.error = "process stopped during the send"
+    digests = session.exec(
+        select(DigestPost).where(DigestPost.outcome == DeliveryOutcome.PENDING)
+    ).all()
+    for post in digests:
+        post.outcome = DeliveryOutcome.UNCERTAIN
+    session.flush()
+    return len(rows) + len(digests)
+
+
+def reminder_for_message(session: Session, *, chat_id: int, message_id: int) -> Reminder | None:
+    """Return the ledger row of the reminder the bot sent as `message_id` in `chat_id`."""
+    stmt = select(Reminder).where(Reminder.chat_id == chat_id, Reminder.message_id == message_id)
+    return session.exec(stmt).first()
+
+
+def reminders_sent_count(session: Session, *, task_id: int, unit_id: int) -> int:
+    """Return how many reminders for (task, unit) were sent."""
+    stmt = select(func.count()).where(
+        Reminder.task_id == task_id,
+        Reminder.unit_id == unit_id,
+        Reminder.outcome == DeliveryOutcome.SENT,
+    )
+    return int(session.exec(stmt).one())
+
+
+# ---------------------------------------------------------------- digest ledger
+
+
+def claim_digest(session: Session, *, period: str, chat_id: int, now: datetime) -> DigestPost | None:
+    """Insert a PENDING digest row for (period, chat); None if this period was already claimed."""
+    post = DigestPost(period=period, chat_id=chat_id, created_at=now)
+    try:
+        with session.begin_nested():
+            session.add(post)
+            session.flush()
+    except IntegrityError:
+        return None
+    return post
+
+
+def settle_digest(
+    session: Session, *, post_id: int, outcome: DeliveryOutcome, now: datetime
+) -> None:
+    """Record the outcome of a claimed digest post."""
+    post = session.get(DigestPost, post_id)
+    if post is None:
+        raise LookupError(f"digest post {post_id} not in the ledger")
+    post.outcome = outcome
+    if outcome == DeliveryOutcome.SENT:
+        post.sent_at = now
+    session.flush()
+
+
+def last_digest_at(session: Session) -> datetime | None:
+    """Return when the last weekly digest was sent (aware UTC), or None."""
+    stmt = (
+        select(DigestPost.sent_at)
+        .where(DigestPost.outcome == DeliveryOutcome.SENT)
+        .order_by(col(DigestPost.sent_at).desc())
+    )
+    return session.exec(stmt).first()
+
+
+def digest_claimed(session: Session, *, period: str, chat_id: int) -> bool:
+    """Tell whether a weekly digest for `period` was already claimed for `chat_id`."""
+    stmt = select(DigestPost.id).where(DigestPost.period == period, DigestPost.chat_id == chat_id)
+    return session.exec(stmt).first() is not None
+
+
+# ---------------------------------------------------------------- audit trail
+
+
+def record_audit(
+    session: Session,
+    *,
+    actor_user_id: int,
+    action: str,
+    subject: str,
+    before: object | None,
+    after: object | None,
+    now: datetime,
+) -> AuditEvent:
+    """Append an audit event; non-string before/after values are stored as JSON."""
+
+    def text(value: object | None) -> str | None:
+        if value is None or isinstance(value, str):
+            return value
+        return json.dumps(value, ensure_ascii=False, default=str)
+
+    event = AuditEvent(
+        actor_user_id=actor_user_id,
+        action=action,
+        subject=subject,
+        before=text(before),
+        after=text(after),
+        at=now,
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def reports_of_task(session: Session, *, task_id: int) -> Sequence[StatusReport]:
+    """Return every report on a task, oldest first."""
+    stmt = (
+        select(StatusReport)
+        .where(StatusReport.task_id == task_id)
+        .order_by(col(StatusReport.created_at), col(StatusReport.id))
+    )
+    return session.exec(stmt).all()

@@ -1,0 +1,243 @@
+"""The task file: read it, validate it, and load it into the database idempotently.
+
+The shipped file `db/data/plan.toml` holds the 30 tasks of the appendix 重点任务分工 of
+潼南府办发〔2022〕23号. A deployment may point `tasks.file` in the config at an edited copy.
+Loading twice changes nothing; loading an edited file updates texts, units and deadlines in
+place and never deletes reports. A deadline a coordinator changed is left alone.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+from sqlmodel import Session, col, delete, select
+
+from db.models import Assignment, AssignmentRole, Plan, Task, Unit
+from db.repo import record_audit
+
+DEFAULT_TASK_FILE = Path(__file__).resolve().parent / "data" / "plan.toml"
+COLLECTIVE_UNITS = frozenset({"各镇街", "有关镇街"})
+
+
+class TaskFileError(ValueError):
+    """The task file is missing, not TOML, or not shaped as documented; the message says where."""
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """One task of the file: 序号, text, unit names in document order, deadline (local date)."""
+
+    number: int
+    text: str
+    lead_units: tuple[str, ...]
+    responsible_units: tuple[str, ...]
+    deadline: date
+    responsible_units_note: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        """Return the JSON shape of `taskbot tasks --json`."""
+        return {
+            "number": self.number,
+            "text": self.text,
+            "lead_units": list(self.lead_units),
+            "responsible_units": list(self.responsible_units),
+            "deadline": self.deadline.isoformat(),
+        }
+
+
+@dataclass(frozen=True)
+class PlanRecord:
+    """The plan's identity and its tasks, as read from the task file."""
+
+    title: str
+    document_number: str
+    issued_on: date
+    period_end: date
+    tasks: tuple[TaskRecord, ...]
+
+    def unit_names(self) -> list[str]:
+        """Return every unit name, lead units first, in order of first appearance."""
+        names: dict[str, None] = {}
+        for task in self.tasks:
+            names.update(dict.fromkeys(task.lead_units))
+        for task in self.tasks:
+            names.update(dict.fromkeys(task.responsible_units))
+        return list(names)
+
+
+def _date(value: object, where: str) -> date:
+    if isinstance(value, datetime):
+        raise TaskFileError(f"{where}: expected a date like 2025-12-31, got a date-time")
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise TaskFileError(f"{where}: expected a date like 2025-12-31, got {value!r}")
+
+
+def _names(value: object, where: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise TaskFileError(f"{where}: expected a list of unit names")
+    names = tuple(v.strip() for v in value)
+    if len(set(names)) != len(names):
+        raise TaskFileError(f"{where}: a unit is named twice")
+    return names
+
+
+def read_task_file(path: Path | None = None) -> PlanRecord:
+    """Parse and validate a task file (default: the shipped plan). Raises `TaskFileError`."""
+    path = path or DEFAULT_TASK_FILE
+    try:
+        raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise TaskFileError(f"{path}: file not found") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise TaskFileError(f"{path}: not valid TOML: {exc}") from exc
+    plan = raw.get("plan")
+    if not isinstance(plan, dict):
+        raise TaskFileError(f"{path}: missing [plan] table")
+    for key in ("title", "document_number"):
+        if not isinstance(plan.get(key), str) or not plan[key].strip():
+            raise TaskFileError(f"{path}: [plan].{key} must be a non-empty string")
+    issued_on = _date(plan.get("issued_on"), f"{path}: [plan].issued_on")
+    period_end = _date(plan.get("period_end"), f"{path}: [plan].period_end")
+    default_deadline = _date(
+        plan.get("default_deadline", period_end), f"{path}: [plan].default_deadline"
+    )
+    tasks_raw = raw.get("tasks")
+    if not isinstance(tasks_raw, list) or not tasks_raw:
+        raise TaskFileError(f"{path}: no [[tasks]] entries")
+    tasks: list[TaskRecord] = []
+    seen: set[int] = set()
+    for index, item in enumerate(tasks_raw, start=1):
+        where = f"{path}: task #{index}"
+        if not isinstance(item, dict):
+            raise TaskFileError(f"{where}: not a table")
+        number = item.get("number")
+        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+            raise TaskFileError(f"{where}: number must be a positive integer")
+        if number in seen:
+            raise TaskFileError(f"{where}: number {number} used twice")
+        seen.add(number)
+        where = f"{path}: task {number}"
+        text = item.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise TaskFileError(f"{where}: text must be a non-empty string")
+        leads = _names(item.get("lead_units"), f"{where}: lead_units")
+        if not leads:
+            raise TaskFileError(f"{where}: a task needs at least one lead unit")
+        responsible = _names(item.get("responsible_units", []), f"{where}: responsible_units")
+        note = item.get("responsible_units_note")
+        if note is not None and not isinstance(note, str):
+            raise TaskFileError(f"{where}: responsible_units_note must be a string")
+        deadline = _date(item.get("deadline", default_deadline), f"{where}: deadline")
+        tasks.append(
+            TaskRecord(
+                number=number,
+                text=text.strip(),
+                lead_units=leads,
+                responsible_units=responsible,
+                deadline=deadline,
+                responsible_units_note=note,
+            )
+        )
+    return PlanRecord(
+        title=plan["title"].strip(),
+        document_number=plan["document_number"].strip(),
+        issued_on=issued_on,
+        period_end=period_end,
+        tasks=tuple(sorted(tasks, key=lambda t: t.number)),
+    )
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    """What a load changed: counts of tasks added, tasks updated and units added."""
+
+    tasks_added: int
+    tasks_updated: int
+    units_added: int
+
+    @property
+    def changed(self) -> bool:
+        """True when the load wrote anything."""
+        return bool(self.tasks_added or self.tasks_updated or self.units_added)
+
+
+def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSummary:
+    """Upsert the plan, its units, tasks and assignments; return what changed.
+
+    Tasks missing from the file are kept (their reports too). Deadline changes are audited.
+    """
+    row = session.exec(select(Plan)).first()
+    if row is None:
+        row = Plan(
+            title=plan.title,
+            document_number=plan.document_number,
+            issued_on=plan.issued_on,
+            period_end=plan.period_end,
+        )
+        session.add(row)
+    else:
+        row.title = plan.title
+        row.document_number = plan.document_number
+        row.issued_on = plan.issued_on
+        row.period_end = plan.period_end
+    units = {u.name: u for u in session.exec(select(Unit))}
+    units_added = 0
+    for name in plan.unit_names():
+        if name not in units:
+            units[name] = Unit(name=name, is_collective=name in COLLECTIVE_UNITS)
+            session.add(units[name])
+            units_added += 1
+    session.flush()
+    tasks = {t.number: t for t in session.exec(select(Task))}
+    added = updated = 0
+    for record in plan.tasks:
+        task = tasks.get(record.number)
+        if task is None:
+            task = Task(number=record.number, text=record.text, deadline=record.deadline)
+            session.add(task)
+            session.flush()
+            added += 1
+            changed = True
+        else:
+            changed = task.text != record.text
+            task.text = record.text
+            if not task.deadline_by_coordinator and task.deadline != record.deadline:
+                record_audit(
+                    session,
+                    actor_user_id=0,
+                    action="task.deadline",
+                    subject=f"task:{record.number}",
+                    before=task.deadline.isoformat(),
+                    after=record.deadline.isoformat(),
+                    now=now,
+                )
+                task.deadline = record.deadline
+                changed = True
+        wanted = [(units[n].id, AssignmentRole.LEAD, i) for i, n in enumerate(record.lead_units)]
+        wanted += [
+            (units[n].id, AssignmentRole.RESPONSIBLE, i)
+            for i, n in enumerate(record.responsible_units)
+        ]
+        current = session.exec(select(Assignment).where(Assignment.task_id == task.id)).all()
+        if sorted((a.unit_id, a.role, a.position) for a in current) != sorted(wanted):
+            session.execute(delete(Assignment).where(col(Assignment.task_id) == task.id))
+            session.flush()
+            for unit_id, role, position in wanted:
+                assert unit_id is not None and task.id is not None
+                session.add(
+                    Assignment(task_id=task.id, unit_id=unit_id, role=role, position=position)
+                )
+            changed = True
+        if changed and record.number in tasks:
+            updated += 1
+    session.flush()
+    return LoadSummary(tasks_added=added, tasks_updated=updated, units_added=units_added)

@@ -1,0 +1,101 @@
+"""Plain, immutable snapshots of the follow-up state, read from the database in one go.
+
+The reminder policy and the digest builder in `jobs/` take a `FollowUpState` and never touch the
+database or Telegram, so they can be tested at fixed instants with hand-made states.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from db.models import Status
+
+
+@dataclass(frozen=True, slots=True)
+class UnitView:
+    """A unit: `id`, document `name`, and whether it is a collective (各镇街 / 有关镇街)."""
+
+    id: int
+    name: str
+    is_collective: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ContactView:
+    """A contact (联络员) of `unit_id`, written to in private chat `chat_id`."""
+
+    id: int
+    unit_id: int
+    telegram_user_id: int
+    chat_id: int
+    display_name: str
+    unreachable_reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    """A task with its deadline (a date in the configured zone) and unit ids in document order."""
+
+    id: int
+    number: int
+    text: str
+    deadline: date
+    lead_unit_ids: tuple[int, ...]
+    responsible_unit_ids: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ReportView:
+    """A stored status report; `status` is None for a note-only report; `created_at` is UTC."""
+
+    id: int
+    task_id: int
+    unit_id: int
+    status: Status | None
+    note: str
+    created_at: datetime
+    reporter_name: str = ""
+    evidence_kind: str | None = None
+
+
+@dataclass(frozen=True)
+class FollowUpState:
+    """Everything the policy and the digest need, as of one read.
+
+    `latest_status` maps (task id, unit id) to the newest report carrying a status;
+    `latest_report` to the newest report of any kind (a note-only reply included);
+    `recent_reports` are the reports created at or after the `since` instant of the read.
+    """
+
+    tasks: tuple[TaskView, ...]
+    units: dict[int, UnitView]
+    contacts: tuple[ContactView, ...]
+    latest_status: dict[tuple[int, int], ReportView] = field(default_factory=dict)
+    latest_report: dict[tuple[int, int], ReportView] = field(default_factory=dict)
+    recent_reports: tuple[ReportView, ...] = ()
+    plan_title: str = ""
+
+    def contacts_of(self, unit_id: int) -> list[ContactView]:
+        """Return the contacts of one unit, in registration order."""
+        return [c for c in self.contacts if c.unit_id == unit_id]
+
+    def unit_status(self, task_id: int, unit_id: int) -> Status:
+        """Return the latest reported status of a (task, unit), NOT_STARTED if none yet."""
+        report = self.latest_status.get((task_id, unit_id))
+        return report.status if report is not None and report.status else Status.NOT_STARTED
+
+    def task_status(self, task: TaskView) -> Status:
+        """Aggregate the lead units' statuses of a task.
+
+        DONE when every lead unit reported done; BLOCKED when any reports difficulties;
+        IN_PROGRESS when any reported progress or done; NOT_STARTED otherwise.
+        """
+        statuses = [self.unit_status(task.id, u) for u in task.lead_unit_ids]
+        if statuses and all(s is Status.DONE for s in statuses):
+            return Status.DONE
+        if any(s is Status.BLOCKED for s in statuses):
+            return Status.BLOCKED
+        if any(s in (Status.IN_PROGRESS, Status.DONE) for s in statuses):
+            return Status.IN_PROGRESS
+        return Status.NOT_STARTED

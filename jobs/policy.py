@@ -1,0 +1,183 @@
+"""The reminder and digest policy: pure functions of a fixed instant and a state snapshot.
+
+Nothing here reads the clock, the database or Telegram; tests pass fixed instants.
+
+Reminder occasions of a task, for each lead unit that has not reported it done:
+- BEFORE: `deadline - d` for each d in `before_days` (config `schedule.before_days`,
+  default 14, 7, 3, 1 days);
+- DUE: the deadline day itself (config `schedule.on_the_day`);
+- OVERDUE: `deadline + k * overdue_every_days` for k = 1, 2, ... while not done.
+An occasion falling on a non-working day goes out on the next working day. Reminders are sent
+only on a working day, from `reminder_hour` until `quiet_after_hour` local time. At any instant
+only the newest occasion whose day has come is current: an older one not sent in time (the bot
+was down) is superseded by it, so each contact gets one reminder per task, late, once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from db.models import ReminderKind, Status
+from db.state import ContactView, FollowUpState, TaskView
+from jobs.calendar import WorkingCalendar, next_working_day
+
+
+@dataclass(frozen=True)
+class ReminderPolicy:
+    """When reminders go out. Built from config `[schedule]`; `zone` is an IANA zone."""
+
+    zone: ZoneInfo
+    reminder_hour: int = 9
+    quiet_after_hour: int = 21
+    before_days: tuple[int, ...] = (14, 7, 3, 1)
+    on_the_day: bool = True
+    overdue_every_days: int = 7
+
+
+@dataclass(frozen=True)
+class Occasion:
+    """A reminder occasion: its kind, nominal date, and the working day it is sent on."""
+
+    kind: ReminderKind
+    nominal_on: date
+    send_on: date
+    offset_days: int  # days before the deadline (BEFORE/DUE) or after it (OVERDUE)
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    """One reminder to send now: which task, unit and contact, and the ledger key.
+
+    `days_left` is deadline minus today in calendar days (negative when overdue).
+    """
+
+    key: str
+    task: TaskView
+    unit_id: int
+    contact: ContactView
+    occasion: Occasion
+    days_left: int
+
+
+def reminder_key(task_number: int, unit_id: int, contact_id: int, occasion: Occasion) -> str:
+    """Return the ledger key "<task>:<unit>:<contact>:<kind>:<nominal date>"."""
+    return f"{task_number}:{unit_id}:{contact_id}:{occasion.kind}:{occasion.nominal_on}"
+
+
+def current_occasion(
+    deadline: date, today: date, policy: ReminderPolicy, calendar: WorkingCalendar
+) -> Occasion | None:
+    """Return the newest occasion for `deadline` whose send day is on or before `today`.
+
+    None when no occasion has come yet (the deadline is further than the largest offset).
+    Among occasions sent on the same day, the one nearest the deadline (or latest overdue) wins.
+    """
+    nominal: list[tuple[ReminderKind, date, int]] = [
+        (ReminderKind.BEFORE, deadline - timedelta(days=d), d) for d in policy.before_days
+    ]
+    if policy.on_the_day:
+        nominal.append((ReminderKind.DUE, deadline, 0))
+    if today > deadline:
+        step = policy.overdue_every_days
+        k = (today - deadline).days // step
+        # the last two overdue occasions: the newer may move past today on a holiday
+        for j in (k - 1, k):
+            if j >= 1:
+                nominal.append((ReminderKind.OVERDUE, deadline + timedelta(days=j * step), j * step))
+    best: Occasion | None = None
+    for kind, on, offset in nominal:
+        if on > today:
+            continue
+        send_on = next_working_day(calendar, on)
+        if send_on > today:
+            continue
+        candidate = Occasion(kind=kind, nominal_on=on, send_on=send_on, offset_days=offset)
+        if best is None or (candidate.send_on, candidate.nominal_on) > (best.send_on, best.nominal_on):
+            best = candidate
+    return best
+
+
+def sending_allowed(now: datetime, policy: ReminderPolicy, calendar: WorkingCalendar) -> bool:
+    """Tell whether reminders may go out at `now` (aware): a working day, within the hours."""
+    local = now.astimezone(policy.zone)
+    if not calendar.is_working_day(local.date()):
+        return False
+    return policy.reminder_hour <= local.hour < policy.quiet_after_hour
+
+
+def reminder_candidates(
+    now: datetime, state: FollowUpState, policy: ReminderPolicy, calendar: WorkingCalendar
+) -> list[DueReminder]:
+    """Return the current reminder of every (open task, lead unit, reachable contact) at `now`.
+
+    Empty outside sending hours or on a non-working day. The caller drops those whose key is
+    already in the ledger (`due_reminders` does both when given the ledger's keys).
+    Raises `ValueError` if `now` is naive.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if not sending_allowed(now, policy, calendar):
+        return []
+    today = now.astimezone(policy.zone).date()
+    by_unit: dict[int, list[ContactView]] = {}
+    for contact in state.contacts:
+        if contact.unreachable_reason is None:
+            by_unit.setdefault(contact.unit_id, []).append(contact)
+    due: list[DueReminder] = []
+    occasions: dict[date, Occasion | None] = {}
+    for task in state.tasks:
+        if task.deadline not in occasions:
+            occasions[task.deadline] = current_occasion(task.deadline, today, policy, calendar)
+        occasion = occasions[task.deadline]
+        if occasion is None:
+            continue
+        for unit_id in task.lead_unit_ids:
+            if state.unit_status(task.id, unit_id) is Status.DONE:
+                continue
+            for contact in by_unit.get(unit_id, ()):
+                due.append(
+                    DueReminder(
+                        key=reminder_key(task.number, unit_id, contact.id, occasion),
+                        task=task,
+                        unit_id=unit_id,
+                        contact=contact,
+                        occasion=occasion,
+                        days_left=(task.deadline - today).days,
+                    )
+                )
+    return due
+
+
+def due_reminders(
+    now: datetime,
+    state: FollowUpState,
+    policy: ReminderPolicy,
+    calendar: WorkingCalendar,
+    sent_keys: set[str] | frozenset[str],
+) -> list[DueReminder]:
+    """Return the reminders to send at `now`: current ones whose key is not in `sent_keys`."""
+    return [r for r in reminder_candidates(now, state, policy, calendar) if r.key not in sent_keys]
+
+
+@dataclass(frozen=True)
+class DigestSchedule:
+    """When the weekly digest goes out: ISO weekday (1 = Monday) and local time, in `zone`."""
+
+    zone: ZoneInfo
+    weekday: int = 1
+    at: time = time(9, 0)
+
+
+def digest_period_due(now: datetime, schedule: DigestSchedule) -> str | None:
+    """Return the ISO week key ("2026-W49") whose weekly digest is due at `now`, or None.
+
+    The digest of a week is due from its weekday and time onwards until the week ends, so a
+    digest missed while the bot was down goes out once when it comes back in the same week.
+    """
+    local = now.astimezone(schedule.zone)
+    year, week, weekday = local.isocalendar()
+    if (weekday, local.time()) < (schedule.weekday, schedule.at):
+        return None
+    return f"{year}-W{week:02d}"
