@@ -24,7 +24,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import conversation, handlers, keyboards, texts
+from bot import conversation, handlers, texts
 from bot.config import Settings
 from bot.context import BotContext, BotData, Clock, Services, UserData, system_clock
 from bot.delivery import tick
@@ -166,8 +166,6 @@ def build_application(
         )
     )
     app.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
-    app.add_handler(
-        MessageHandler(private & ~filters.UpdateType.EDITED, handlers.private_fallback)
-    )
+    app.add_handler(MessageHandler(private & ~filters.UpdateType.EDITED, handlers.private_fallback))
     app.add_error_handler(error_handler)
     return app

@@ -97,13 +97,12 @@ def _safe_url(url: str) -> str:
 
 def cmd_tasks(args: argparse.Namespace) -> int:
     """Print the tasks from the database (loaded from the task file) as a table or JSON."""
-    from bot.app import prepare_database
-    from db.models import AssignmentRole
-    from db.repo import unit_names_of_task
-    from db.seed import TaskRecord
     from sqlmodel import col, select
 
-    from db.models import Task
+    from bot.app import prepare_database
+    from db.models import AssignmentRole, Task
+    from db.repo import unit_names_of_task
+    from db.seed import TaskRecord
 
     settings = _settings(args)
     database = prepare_database(settings)
@@ -118,9 +117,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
                         unit_names_of_task(s, task_id=task.id or 0, role=AssignmentRole.LEAD)
                     ),
                     responsible_units=tuple(
-                        unit_names_of_task(
-                            s, task_id=task.id or 0, role=AssignmentRole.RESPONSIBLE
-                        )
+                        unit_names_of_task(s, task_id=task.id or 0, role=AssignmentRole.RESPONSIBLE)
                     ),
                     deadline=task.deadline,
                 )
@@ -192,10 +189,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def parser() -> argparse.ArgumentParser:
     """Build the argument parser of `taskbot`."""
     p = argparse.ArgumentParser(prog="taskbot", description=__doc__.splitlines()[0])
-    p.add_argument("--config", type=Path, default=None,
-                   help="config file (default: ./config.toml if present, else built-in defaults)")
-    p.add_argument("--log-level", default="INFO",
-                   choices=["DEBUG", "INFO", "WARNING", "ERROR"], help="log level (default INFO)")
+    p.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="config file (default: ./config.toml if present, else built-in defaults)",
+    )
+    p.add_argument(
+        "--log-level",
+        default="INFO",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        help="log level (default INFO)",
+    )
     sub = p.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="run the bot (long polling)").set_defaults(func=cmd_run)
     sub.add_parser("init", help="create/upgrade the database and load the task file").set_defaults(

@@ -6,12 +6,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-
-import asyncio
 
 from telegram.ext import Application, CallbackContext, ExtBot
 

@@ -12,6 +12,7 @@ and says so. A plain text reply to a reminder message is stored as a note on its
 from __future__ import annotations
 
 import logging
+import warnings
 from datetime import timedelta
 
 from telegram import Message, Update
@@ -23,6 +24,7 @@ from telegram.ext import (
     TypeHandler,
     filters,
 )
+from telegram.warnings import PTBUserWarning
 
 from bot import keyboards, render, texts
 from bot.context import BotContext, Draft
@@ -60,7 +62,7 @@ async def report(update: Update, context: BotContext) -> int:
     if found is None:
         await reply(update, texts.NOT_CONTACT)
         return ConversationHandler.END
-    contact, unit = found
+    _contact, unit = found
     with context.svc.db.session() as s:
         tasks = [(t.number, t.text) for t in repo.open_tasks_of_unit(s, unit_id=unit.id or 0)]
     context.draft_store.draft = None
@@ -397,6 +399,15 @@ async def reply_to_reminder(update: Update, context: BotContext) -> None:
 def build_conversation(timeout: timedelta) -> ConversationHandler:  # type: ignore[type-arg]
     """Return the status report `ConversationHandler` with the given idle timeout."""
     private = filters.ChatType.PRIVATE
+    with warnings.catch_warnings():
+        # per_message=False is deliberate: one conversation per user and private chat, entered
+        # from buttons on any reminder; PTB warns that callback queries are then not tracked
+        # per message, which is what we want.
+        warnings.filterwarnings("ignore", message=".*per_message=False", category=PTBUserWarning)
+        return _conversation(private, timeout)
+
+
+def _conversation(private: filters.BaseFilter, timeout: timedelta) -> ConversationHandler:  # type: ignore[type-arg]
     return ConversationHandler(
         entry_points=[
             CommandHandler("report", report),
@@ -409,13 +420,17 @@ def build_conversation(timeout: timedelta) -> ConversationHandler:  # type: igno
             ],
             NOTE: [
                 MessageHandler(private & filters.TEXT & ~filters.COMMAND, take_note),
-                MessageHandler(private & ~filters.COMMAND & ~filters.UpdateType.EDITED, note_not_text),
+                MessageHandler(
+                    private & ~filters.COMMAND & ~filters.UpdateType.EDITED, note_not_text
+                ),
             ],
             EVIDENCE: [
                 MessageHandler(private & (filters.PHOTO | filters.Document.ALL), take_evidence),
                 CallbackQueryHandler(skip_evidence, pattern=f"^{keyboards.SKIP}$"),
                 CommandHandler("skip", skip_evidence),
-                MessageHandler(private & ~filters.COMMAND & ~filters.UpdateType.EDITED, evidence_not_file),
+                MessageHandler(
+                    private & ~filters.COMMAND & ~filters.UpdateType.EDITED, evidence_not_file
+                ),
             ],
             CONFIRM: [
                 CallbackQueryHandler(confirm, pattern=f"^{keyboards.CONFIRM}$"),

@@ -175,16 +175,21 @@ async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
     outcome = await send_digest(bot, chat_id, parts)
     with svc.db.session() as s:
         repo.settle_digest(s, post_id=post_id, outcome=outcome, now=svc.now())
-    log.info("weekly digest %s: period=%s chat=%s parts=%d", outcome.value, period, chat_id,
-             len(parts))
+    log.info(
+        "weekly digest %s: period=%s chat=%s parts=%d", outcome.value, period, chat_id, len(parts)
+    )
     return outcome == DeliveryOutcome.SENT
 
 
-async def tick(context: BotContext) -> None:
-    """The repeating job: send due reminders, then the weekly digest if due."""
-    svc = context.svc
+async def follow_up(bot: Bot, svc: Services) -> None:
+    """Send due reminders, then the weekly digest if due; skip if a run is still going."""
     if svc.tick_lock.locked():
         return  # the previous tick is still sending
     async with svc.tick_lock:
-        await send_reminders(context.bot, svc)
-        await post_weekly_digest(context.bot, svc)
+        await send_reminders(bot, svc)
+        await post_weekly_digest(bot, svc)
+
+
+async def tick(context: BotContext) -> None:
+    """The repeating JobQueue callback: one follow-up run."""
+    await follow_up(context.bot, context.svc)

@@ -127,6 +127,8 @@ async def whoami(update: Update, context: BotContext) -> None:
         )
     if not roles:
         roles.append(texts.WHOAMI_NOBODY)
+    if update.effective_chat is not None and not is_private(update):
+        roles.append(texts.WHOAMI_CHAT.format(chat_id=update.effective_chat.id))
     await reply(update, texts.WHOAMI.format(user_id=user.id, roles="\n".join(roles)))
 
 
@@ -169,7 +171,9 @@ async def invite(update: Update, context: BotContext) -> None:
     if unit is None or created is None:
         text = texts.INVITE_NO_UNIT.format(name=render.esc(render.clip(name, 50)))
         if suggestions:
-            text += "\n" + texts.INVITE_DID_YOU_MEAN.format(names=render.esc("、".join(suggestions)))
+            text += "\n" + texts.INVITE_DID_YOU_MEAN.format(
+                names=render.esc("、".join(suggestions))
+            )
         else:
             text += "\n" + texts.INVITE_USAGE
         await reply(update, text)

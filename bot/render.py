@@ -117,12 +117,21 @@ def digest_lines(digest: Digest, zone: ZoneInfo) -> list[str]:
     lines.append(texts.DIGEST_COUNTS.format(counts=counts))
     lines.append(texts.DIGEST_NEW_REPORTS.format(count=len(digest.new_reports)))
     sections: list[tuple[str, Iterable[TaskLine], str]] = [
-        (texts.DIGEST_OVERDUE.format(count=len(digest.overdue)), digest.overdue,
-         texts.DIGEST_TASK_LINE),
-        (texts.DIGEST_DUE_SOON.format(days=14, count=len(digest.due_soon)), digest.due_soon,
-         texts.DIGEST_TASK_LINE),
-        (texts.DIGEST_NO_REPORT.format(count=len(digest.no_report)), digest.no_report,
-         texts.DIGEST_NO_REPORT_LINE),
+        (
+            texts.DIGEST_OVERDUE.format(count=len(digest.overdue)),
+            digest.overdue,
+            texts.DIGEST_TASK_LINE,
+        ),
+        (
+            texts.DIGEST_DUE_SOON.format(days=14, count=len(digest.due_soon)),
+            digest.due_soon,
+            texts.DIGEST_TASK_LINE,
+        ),
+        (
+            texts.DIGEST_NO_REPORT.format(count=len(digest.no_report)),
+            digest.no_report,
+            texts.DIGEST_NO_REPORT_LINE,
+        ),
     ]
     for header, items, template in sections:
         lines.append("")
@@ -166,6 +175,8 @@ def render_digest(digest: Digest, zone: ZoneInfo, *, limit: int = TELEGRAM_TEXT_
     if len(parts) == 1:
         return parts
     return [
-        part if i == 0 else texts.DIGEST_CONTINUED.format(part=i + 1, parts=len(parts)) + "\n" + part
+        part
+        if i == 0
+        else texts.DIGEST_CONTINUED.format(part=i + 1, parts=len(parts)) + "\n" + part
         for i, part in enumerate(parts)
     ]

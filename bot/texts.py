@@ -76,6 +76,7 @@ COORDINATOR_REGISTERED = "📋 {name} 已登记为 <b>{unit}</b> 的联络员。
 WHOAMI = "您的 Telegram 用户编号：<code>{user_id}</code>\n{roles}"
 WHOAMI_COORDINATOR = "身份：协调员"
 WHOAMI_CONTACT = "身份：<b>{unit}</b> 联络员（登记于 {since}）"
+WHOAMI_CHAT = "本群编号：<code>{chat_id}</code>（可填入配置 digest_chat_id）"
 WHOAMI_NOBODY = "身份：尚未登记。单位联络员请使用协调员发给您的邀请链接登记。"
 
 INVITE_USAGE = "用法：/invite 单位名称\n例如：/invite 区民政局"

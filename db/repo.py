@@ -450,9 +450,7 @@ def mark_pending_uncertain(session: Session) -> int:
     Run at start-up, before the first tick: those sends may or may not have reached Telegram,
     and at-most-once delivery means they are not retried.
     """
-    rows = session.exec(
-        select(Reminder).where(Reminder.outcome == DeliveryOutcome.PENDING)
-    ).all()
+    rows = session.exec(select(Reminder).where(Reminder.outcome == DeliveryOutcome.PENDING)).all()
     for row in rows:
         row.outcome = DeliveryOutcome.UNCERTAIN
         row.error = "process stopped during the send"
@@ -484,7 +482,9 @@ def reminders_sent_count(session: Session, *, task_id: int, unit_id: int) -> int
 # ---------------------------------------------------------------- digest ledger
 
 
-def claim_digest(session: Session, *, period: str, chat_id: int, now: datetime) -> DigestPost | None:
+def claim_digest(
+    session: Session, *, period: str, chat_id: int, now: datetime
+) -> DigestPost | None:
     """Insert a PENDING digest row for (period, chat); None if this period was already claimed."""
     post = DigestPost(period=period, chat_id=chat_id, created_at=now)
     try:

@@ -126,9 +126,7 @@ def build_digest(
         due_soon=tuple(sorted(due_soon, key=lambda t: (t.days_left, t.number))),
         no_report=tuple(no_report),
         rows=tuple(rows),
-        units_without_contact=tuple(
-            state.units[u].name for u in lead_ids if u not in with_contact
-        ),
+        units_without_contact=tuple(state.units[u].name for u in lead_ids if u not in with_contact),
         new_reports=state.recent_reports,
         task_count=len(state.tasks),
     )

@@ -85,7 +85,9 @@ def current_occasion(
         # the last two overdue occasions: the newer may move past today on a holiday
         for j in (k - 1, k):
             if j >= 1:
-                nominal.append((ReminderKind.OVERDUE, deadline + timedelta(days=j * step), j * step))
+                nominal.append(
+                    (ReminderKind.OVERDUE, deadline + timedelta(days=j * step), j * step)
+                )
     best: Occasion | None = None
     for kind, on, offset in nominal:
         if on > today:
@@ -94,7 +96,10 @@ def current_occasion(
         if send_on > today:
             continue
         candidate = Occasion(kind=kind, nominal_on=on, send_on=send_on, offset_days=offset)
-        if best is None or (candidate.send_on, candidate.nominal_on) > (best.send_on, best.nominal_on):
+        if best is None or (candidate.send_on, candidate.nominal_on) > (
+            best.send_on,
+            best.nominal_on,
+        ):
             best = candidate
     return best
 

@@ -1,0 +1,129 @@
+"""Shared fixtures: the database under test (SQLite, or PostgreSQL via TEST_DATABASE_URL),
+the Bot API stand-in, a movable clock, and the real bot running against the stand-in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from bot.app import build_application
+from bot.delivery import follow_up
+from bot.demo import COORDINATOR, GROUP, MutableClock, running, standin_settings
+from bot.standin import BotApiStandIn
+from db.engine import normalise_url
+
+# Wednesday 2025-12-17 09:30 in Asia/Shanghai: 14 days before the plan's default deadline
+T0 = datetime(2025, 12, 17, 1, 30, tzinfo=UTC)
+STRANGER = 9999
+GROUP_MEMBER = 3003
+
+
+def reset_postgres(url: str) -> None:
+    """Drop every table and type of the public schema of a test PostgreSQL database."""
+    engine = create_engine(normalise_url(url))
+    with engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty database: PostgreSQL when TEST_DATABASE_URL is set, else SQLite."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if url:
+        reset_postgres(url)
+        yield normalise_url(url)
+    else:
+        yield f"sqlite:///{tmp_path / 'test.sqlite3'}"
+
+
+@pytest.fixture
+def clock() -> MutableClock:
+    """A clock standing at T0 until a test moves it."""
+    return MutableClock(T0)
+
+
+@pytest.fixture
+async def standin() -> AsyncIterator[BotApiStandIn]:
+    """A running Bot API stand-in knowing the coordinator, three users, a stranger, a group."""
+    api = BotApiStandIn(bot_username="canggongwei_bot")
+    await api.start()
+    api.user(COORDINATOR, "王协调")
+    for uid, name in ((2001, "李明"), (2002, "张华"), (2003, "赵敏"), (STRANGER, "路人")):
+        api.user(uid, name)
+    api.user(GROUP_MEMBER, "委员甲")
+    api.group(GROUP, "残工委工作群")
+    for uid in (COORDINATOR, 2001, GROUP_MEMBER, STRANGER):
+        api.add_member(GROUP, uid)
+    try:
+        yield api
+    finally:
+        await api.stop()
+
+
+class BotHarness:
+    """The running bot plus conversational helpers that act as the users would."""
+
+    def __init__(self, api: BotApiStandIn, app: Any, clock: MutableClock) -> None:
+        self.api = api
+        self.app = app
+        self.clock = clock
+
+    @property
+    def svc(self) -> Any:
+        return self.app.bot_data.services
+
+    async def invite_code(self, unit: str) -> str:
+        """Have the coordinator /invite `unit`; return the code from the link."""
+        since = len(self.api.sent)
+        self.api.send_text(COORDINATOR, f"/invite {unit}")
+        message = await self.api.wait_for(
+            lambda m: (
+                m.chat_id == COORDINATOR and "start=" in m.plain_text and unit in m.plain_text
+            ),
+            since=since,
+        )
+        return message.plain_text.split("start=", 1)[1].split()[0]
+
+    async def register(self, user_id: int, unit: str) -> None:
+        """Invite `unit` and have `user_id` redeem the code."""
+        code = await self.invite_code(unit)
+        since = len(self.api.sent)
+        self.api.send_text(user_id, f"/start {code}")
+        await self.api.wait_for(
+            lambda m: m.chat_id == user_id and "登记成功" in m.plain_text, since=since
+        )
+        await self.api.wait_idle(quiet=0.05)
+
+    async def tick(self) -> None:
+        """Run one follow-up tick now, as the JobQueue does."""
+        await follow_up(self.app.bot, self.svc)
+
+
+@pytest.fixture
+def bot_settings_overrides() -> dict[str, Any]:
+    """Per-test config overrides (sections merged into the stand-in settings)."""
+    return {"schedule": {"tick_seconds": 3600}}
+
+
+@pytest.fixture
+async def bot(
+    standin: BotApiStandIn,
+    database_url: str,
+    clock: MutableClock,
+    bot_settings_overrides: dict[str, Any],
+) -> AsyncIterator[BotHarness]:
+    """The real Application running against the stand-in; the tick runs only when asked."""
+    settings = standin_settings(standin, database_url, **bot_settings_overrides)
+    app = build_application(settings, clock=clock)
+    async with running(app):
+        harness = BotHarness(standin, app, clock)
+        await standin.wait_idle()
+        yield harness

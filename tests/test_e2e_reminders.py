@@ -1,0 +1,132 @@
+"""End to end through the stand-in: reminders fan-out, the ledger, restarts, catch-up."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from bot.app import build_application
+from bot.delivery import follow_up
+from bot.demo import running, standin_settings
+from db.models import DeliveryOutcome, Reminder, ReminderKind
+from tests.conftest import BotHarness
+
+MINZHENG_TASKS = {2, 5, 8, 25}  # tasks led by 区民政局 in the appendix
+
+
+def reminders_to(bot: BotHarness, chat_id: int) -> list[Any]:
+    return [m for m in bot.api.messages_to(chat_id) if "完成时限" in m.plain_text]
+
+
+def task_number(message: Any) -> int:
+    return int(message.plain_text.split("第 ", 1)[1].split(" 项", 1)[0])
+
+
+async def test_reminders_go_to_every_contact_once(bot: BotHarness) -> None:
+    await bot.register(2001, "区民政局")
+    await bot.register(2003, "区民政局")  # a unit may have several contacts
+    await bot.register(2002, "潼南税务局")
+    await bot.tick()
+    await bot.api.wait_idle()
+    for chat in (2001, 2003):
+        sent = reminders_to(bot, chat)
+        assert {task_number(m) for m in sent} == MINZHENG_TASKS
+        assert len(sent) == 4
+    tax = reminders_to(bot, 2002)
+    assert [task_number(m) for m in tax] == [10]
+    text = tax[0].plain_text
+    assert "⏰ 任务提醒" in text
+    assert "落实残疾人集中就业单位税费优惠" in text
+    assert "牵头单位：潼南税务局" in text
+    assert "完成时限：2025年12月31日（还有 14 天）" in text
+    assert [label for label, _ in tax[0].buttons] == ["推进中", "已完成", "遇到困难"]
+
+    # a second tick at the same instant sends nothing more
+    count = len(bot.api.sent)
+    await bot.tick()
+    await bot.api.wait_idle()
+    assert len(bot.api.sent) == count
+    with bot.svc.db.session() as s:
+        rows = s.exec(select(Reminder)).all()
+        assert len(rows) == 9
+        assert {r.outcome for r in rows} == {DeliveryOutcome.SENT}
+        assert all(r.message_id for r in rows)
+        assert {r.kind for r in rows} == {ReminderKind.BEFORE}
+
+
+async def test_next_occasion_and_overdue_repeats(bot: BotHarness) -> None:
+    await bot.register(2002, "潼南税务局")
+    await bot.tick()
+    # 7 days before the deadline: Wednesday 2025-12-24
+    bot.clock.advance(timedelta(days=7))
+    await bot.tick()
+    # the deadline day itself: Wednesday 2025-12-31
+    bot.clock.advance(timedelta(days=7))
+    await bot.tick()
+    # 7 days overdue: Wednesday 2026-01-07; then 3 days later nothing, then 14 days overdue
+    bot.clock.advance(timedelta(days=7))
+    await bot.tick()
+    bot.clock.advance(timedelta(days=3))
+    await bot.tick()
+    bot.clock.advance(timedelta(days=4))
+    await bot.tick()
+    await bot.api.wait_idle()
+    whens = [m.plain_text.split("（", 2)[-1].split("）")[0] for m in reminders_to(bot, 2002)]
+    assert whens == ["还有 14 天", "还有 7 天", "今天到期", "已逾期 7 天", "已逾期 14 天"]
+    titles = [m.plain_text.splitlines()[0] for m in reminders_to(bot, 2002)]
+    assert titles[2] == "📌 今日到期提醒" and titles[3] == "❗ 逾期催办"
+
+
+async def test_nothing_on_weekends_and_catch_up_once(bot: BotHarness) -> None:
+    await bot.register(2002, "潼南税务局")
+    await bot.tick()
+    # Saturday 2025-12-27 10:00: the 3-days-before occasion (12-28, a Sunday) is not due yet
+    bot.clock.set(bot.clock.now.replace(day=27, hour=2))
+    await bot.tick()
+    await bot.api.wait_idle()
+    assert len(reminders_to(bot, 2002)) == 1
+    # the bot was down on Monday 12-29 (3 days-before moved there) and Tuesday 12-30 (1 day);
+    # it comes back Tuesday 20:00: only the newest occasion (1 day before) goes out, once
+    bot.clock.set(bot.clock.now.replace(day=30, hour=12))
+    await bot.tick()
+    await bot.tick()
+    await bot.api.wait_idle()
+    sent = reminders_to(bot, 2002)
+    assert len(sent) == 2
+    assert "还有 1 天" in sent[1].plain_text
+
+
+async def test_restart_sends_nothing_twice(bot: BotHarness, database_url: str) -> None:
+    await bot.register(2001, "区民政局")
+    await bot.tick()
+    await bot.api.wait_idle()
+    assert len(reminders_to(bot, 2001)) == 4
+    # a second application on the same database, as after a restart (its first tick runs at once)
+    settings = standin_settings(bot.api, database_url, schedule={"tick_seconds": 0.1})
+    second = build_application(settings, clock=bot.clock)
+    await bot.app.updater.stop()  # only one poller at a time, as in production
+    async with running(second):
+        await follow_up(second.bot, second.bot_data.services)
+        await bot.api.wait_idle()
+    assert len(reminders_to(bot, 2001)) == 4
+    await bot.app.updater.start_polling(poll_interval=0.0, timeout=1)
+
+
+async def test_done_unit_gets_no_more_reminders(bot: BotHarness) -> None:
+    await bot.register(2002, "潼南税务局")
+    await bot.tick()
+    reminder = reminders_to(bot, 2002)[0]
+    bot.api.press_button(2002, reminder.message_id, "r:10:done")
+    await bot.api.wait_for(lambda m: m.chat_id == 2002 and "请用一两句话" in m.plain_text)
+    bot.api.send_text(2002, "已全部落实。")
+    ask = await bot.api.wait_for(lambda m: m.chat_id == 2002 and "跳过" in str(m.buttons))
+    bot.api.press_button(2002, ask.message_id, "skip")
+    confirm = await bot.api.wait_for(lambda m: m.chat_id == 2002 and "请确认" in m.plain_text)
+    bot.api.press_button(2002, confirm.message_id, "ok")
+    await bot.api.wait_for(lambda m: m.chat_id == 2002 and "已记录" in m.plain_text)
+    bot.clock.advance(timedelta(days=7))
+    await bot.tick()
+    await bot.api.wait_idle()
+    assert len(reminders_to(bot, 2002)) == 1
