@@ -120,6 +120,7 @@ def cmd_tasks(args: argparse.Namespace) -> int:
                         unit_names_of_task(s, task_id=task.id or 0, role=AssignmentRole.RESPONSIBLE)
                     ),
                     deadline=task.deadline,
+                    responsible_units_note=task.responsible_units_note,
                 )
             )
     database.dispose()
@@ -129,7 +130,9 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     for r in records:
         print(f"{r.number:>3}. {r.text}")
         print(f"     牵头单位: {'、'.join(r.lead_units)}")
-        if r.responsible_units:
+        if r.responsible_units_note:
+            print(f"     责任单位: {r.responsible_units_note}")
+        elif r.responsible_units:
             print(f"     责任单位: {'、'.join(r.responsible_units)}")
         print(f"     完成时限: {r.deadline.isoformat()}")
     return 0

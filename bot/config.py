@@ -16,9 +16,17 @@ from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from db.seed import TaskFileError, read_task_file
+from db.seed import COLLECTIVE_UNITS, TaskFileError, read_task_file
 
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 DEFAULT_DATABASE_URL = "sqlite:///data/taskbot.sqlite3"
@@ -106,6 +114,15 @@ class ScheduleSettings(_Section):
     @classmethod
     def _offsets(cls, value: list[int]) -> list[int]:
         return sorted(set(value), reverse=True)
+
+    @model_validator(mode="after")
+    def _hours(self) -> ScheduleSettings:
+        if self.quiet_after_hour <= self.reminder_hour:
+            raise ValueError(
+                f"quiet_after_hour ({self.quiet_after_hour}) must be later than reminder_hour "
+                f"({self.reminder_hour}), or no reminder could ever go out"
+            )
+        return self
 
     @property
     def zone(self) -> ZoneInfo:
@@ -215,6 +232,11 @@ def check_settings(settings: Settings, *, need_token: bool = True) -> list[str]:
             if name not in known:
                 problems.append(
                     f"collective_units: unknown unit name {name!r} (not in the task file)"
+                )
+            elif name not in COLLECTIVE_UNITS:
+                problems.append(
+                    f"collective_units: {name!r} is a single unit, not a collective one "
+                    f"({'、'.join(sorted(COLLECTIVE_UNITS))})"
                 )
             blank = [m for m in members if not m.strip()]
             if blank:

@@ -20,7 +20,7 @@ from jobs.digest import Digest, TaskLine
 TELEGRAM_TEXT_LIMIT = 4096  # Bot API: 1-4096 characters after entity parsing
 DIGEST_TEXT_CHARS = 40  # task text shown in digest lists, in characters
 DIGEST_NOTE_CHARS = 80  # note shown in the digest, in characters
-NOTE_ECHO_CHARS = 1000  # note echoed back in acknowledgements
+UNIT_NAME_CHARS = 60  # unit names in digest lines, in characters
 
 
 def esc(value: object) -> str:
@@ -92,7 +92,7 @@ def _task_line(line: TaskLine, template: str) -> str:
     return template.format(
         number=line.number,
         text=esc(clip(line.text, DIGEST_TEXT_CHARS)),
-        units=esc("、".join(line.lead_units)),
+        units=esc(clip("、".join(line.lead_units), 3 * UNIT_NAME_CHARS)),
         deadline=fmt_date(line.deadline),
         when=when_text(line.days_left),
     )
@@ -146,7 +146,7 @@ def digest_lines(digest: Digest, zone: ZoneInfo) -> list[str]:
             texts.DIGEST_ROW.format(
                 icon=texts.STATUS_ICON[row.status],
                 number=row.task_number,
-                unit=esc(row.unit_name),
+                unit=esc(clip(row.unit_name, UNIT_NAME_CHARS)),
                 status=texts.STATUS_LABEL[row.status],
                 note=texts.DIGEST_ROW_NOTE.format(note=esc(note)) if note else "",
                 at=texts.DIGEST_ROW_AT.format(at=fmt_instant(row.reported_at, zone))
@@ -155,12 +155,24 @@ def digest_lines(digest: Digest, zone: ZoneInfo) -> list[str]:
             )
         )
     lines.append("")
-    lines.append(
-        texts.DIGEST_NO_CONTACT.format(
-            count=len(digest.units_without_contact),
-            units=esc("、".join(digest.units_without_contact)) or texts.DIGEST_NONE,
-        )
-    )
+    lines.append(texts.DIGEST_NO_CONTACT.format(count=len(digest.units_without_contact)))
+    names = [esc(clip(name, UNIT_NAME_CHARS)) for name in digest.units_without_contact]
+    lines.extend(wrap_list(names) or [texts.DIGEST_NONE])
+    return lines
+
+
+def wrap_list(items: Sequence[str], *, width: int = 1000, sep: str = "、") -> list[str]:
+    """Join `items` with `sep` into lines of at most about `width` characters each."""
+    lines: list[str] = []
+    current = ""
+    for item in items:
+        candidate = f"{current}{sep}{item}" if current else item
+        if current and len(candidate) > width:
+            lines.append(current)
+            candidate = item
+        current = candidate
+    if current:
+        lines.append(current)
     return lines
 
 

@@ -122,6 +122,7 @@ class Task(SQLModel, table=True):
     text: str
     deadline: date
     deadline_by_coordinator: bool = False
+    responsible_units_note: str | None = None  # the cell's wording where names lose meaning
 
 
 class Assignment(SQLModel, table=True):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -189,6 +189,17 @@ def redeem_invite(
         return InviteProblem.USED
     if invite.expires_at <= now:
         return InviteProblem.EXPIRED
+    # use the code up with a conditional update, so two simultaneous redemptions of one
+    # code cannot both succeed (the row count tells who won)
+    claimed = session.execute(
+        update(Invite)
+        .where(col(Invite.id) == invite.id, col(Invite.used_by).is_(None))
+        .values(used_by=telegram_user_id, used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return InviteProblem.USED
+    session.refresh(invite)
     unit = session.get(Unit, invite.unit_id)
     assert unit is not None
     contact = get_contact(session, telegram_user_id=telegram_user_id)
@@ -211,8 +222,6 @@ def redeem_invite(
         contact.display_name = display_name
         contact.username = username
         contact.unreachable_reason = None
-    invite.used_by = telegram_user_id
-    invite.used_at = now
     session.flush()
     record_audit(
         session,
@@ -264,23 +273,23 @@ def add_report(
 
 
 def open_tasks_of_unit(session: Session, *, unit_id: int) -> list[Task]:
-    """Return the tasks `unit_id` leads whose latest status from that unit is not DONE."""
-    tasks = tasks_led_by(session, unit_id=unit_id)
-    done: set[int] = set()
-    for task in tasks:
-        stmt = (
-            select(StatusReport.status)
-            .where(
-                StatusReport.task_id == task.id,
-                StatusReport.unit_id == unit_id,
-                col(StatusReport.status).is_not(None),
+    """Return the tasks `unit_id` leads whose latest status from that unit is not DONE.
+
+    "Latest" is the newest report with a status, by id, as in `load_state`.
+    """
+    newest = (
+        select(func.max(StatusReport.id))
+        .where(StatusReport.unit_id == unit_id, col(StatusReport.status).is_not(None))
+        .group_by(col(StatusReport.task_id))
+    )
+    done = set(
+        session.exec(
+            select(StatusReport.task_id).where(
+                col(StatusReport.id).in_(newest), StatusReport.status == Status.DONE
             )
-            .order_by(col(StatusReport.created_at).desc(), col(StatusReport.id).desc())
-        )
-        latest = session.exec(stmt).first()
-        if latest == Status.DONE:
-            done.add(task.number)
-    return [t for t in tasks if t.number not in done]
+        ).all()
+    )
+    return [t for t in tasks_led_by(session, unit_id=unit_id) if t.id not in done]
 
 
 # ---------------------------------------------------------------- the follow-up snapshot

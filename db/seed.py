@@ -202,14 +202,23 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
     for record in plan.tasks:
         task = tasks.get(record.number)
         if task is None:
-            task = Task(number=record.number, text=record.text, deadline=record.deadline)
+            task = Task(
+                number=record.number,
+                text=record.text,
+                deadline=record.deadline,
+                responsible_units_note=record.responsible_units_note,
+            )
             session.add(task)
             session.flush()
             added += 1
             changed = True
         else:
-            changed = task.text != record.text
+            changed = (task.text, task.responsible_units_note) != (
+                record.text,
+                record.responsible_units_note,
+            )
             task.text = record.text
+            task.responsible_units_note = record.responsible_units_note
             if not task.deadline_by_coordinator and task.deadline != record.deadline:
                 record_audit(
                     session,

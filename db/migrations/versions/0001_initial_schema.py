@@ -66,6 +66,7 @@ def upgrade() -> None:
         sa.Column("text", sqlmodel.sql.sqltypes.AutoString(), nullable=False),
         sa.Column("deadline", sa.Date(), nullable=False),
         sa.Column("deadline_by_coordinator", sa.Boolean(), nullable=False),
+        sa.Column("responsible_units_note", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.PrimaryKeyConstraint("id"),
     )
     with op.batch_alter_table("task", schema=None) as batch_op:
