@@ -2,7 +2,8 @@
 
 `build_application(settings)` returns a python-telegram-bot `Application` with the JobQueue
 tick, the status conversation, the commands, a rate limiter (Bot API flood limits: 30 messages
-per second overall, 20 per minute per group) and an error handler that logs first.
+per second overall, 20 per minute per group, about 1 per second per chat) and an error handler
+that logs first.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from datetime import timedelta
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -28,8 +29,10 @@ from bot import conversation, handlers, texts
 from bot.config import Settings
 from bot.context import BotContext, BotData, Clock, Services, UserData, system_clock
 from bot.delivery import tick
+from bot.ratelimit import FloodLimiter
 from db import repo
 from db.engine import Database
+from db.lock import AlreadyRunning, InstanceLock
 from db.seed import load_plan, read_task_file
 from jobs.calendar import WeekdayCalendar, WorkingCalendar
 from jobs.policy import DigestSchedule, ReminderPolicy
@@ -39,12 +42,24 @@ log = logging.getLogger(__name__)
 TICK_JOB = "follow-up tick"
 
 
-def prepare_database(settings: Settings, *, clock: Clock = system_clock) -> Database:
+def prepare_database(
+    settings: Settings, *, clock: Clock = system_clock, lock: bool = False
+) -> Database:
     """Open the configured database, upgrade its schema and load the task file into it.
 
+    With `lock`, first take the instance lock (`db.lock.InstanceLock`, kept on
+    `database.lock`), raising `db.lock.AlreadyRunning` if another instance holds it.
     Raises `db.seed.TaskFileError` for a bad task file and SQLAlchemy errors for a bad URL.
     """
     database = Database(settings.database.url)
+    if lock:
+        instance_lock = InstanceLock(database.engine)
+        try:
+            instance_lock.acquire()
+        except AlreadyRunning:
+            database.dispose()
+            raise
+        database.lock = instance_lock
     database.upgrade()
     plan = read_task_file(settings.tasks.path())
     with database.session() as s:
@@ -106,15 +121,22 @@ def build_application(
     working_calendar = calendar or WeekdayCalendar()
 
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
-        database = prepare_database(settings, clock=clock)
-        with database.session() as s:
-            stale = repo.mark_pending_uncertain(s)
+        database = prepare_database(settings, clock=clock, lock=True)
+        try:
+            with database.session() as s:
+                stale = repo.mark_pending_uncertain(s)
+        except BaseException:
+            database.dispose()  # releases the instance lock
+            raise
         if stale:
             log.warning("%d sends were interrupted by a stop; marked uncertain, not resent", stale)
         app.bot_data.services = make_services(
             settings, database, clock=clock, calendar=working_calendar
         )
-        await app.bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS])
+        try:
+            await app.bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS])
+        except TelegramError as exc:  # the menu is a convenience; never a reason not to start
+            log.warning("could not set the command menu: %s", exc)
         assert app.job_queue is not None
         app.job_queue.run_repeating(
             tick,
@@ -143,7 +165,9 @@ def build_application(
         .base_file_url(settings.telegram.base_file_url)
         .defaults(defaults)
         .context_types(context_types)
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(
+            FloodLimiter(chat_rate=settings.telegram.chat_messages_per_second, max_retries=3)
+        )
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .build()

@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.config import ConfigError, Settings, check_settings, load_settings
+from db.lock import AlreadyRunning
 from db.seed import TaskFileError
 
 log = logging.getLogger("taskbot")
@@ -162,6 +163,23 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    """Write a consistent copy of the SQLite database (safe while the bot runs)."""
+    from db.engine import Database
+
+    settings = _settings(args)
+    database = Database(settings.database.url)
+    try:
+        database.backup(args.file)
+    except (ValueError, FileExistsError) as exc:
+        print(f"backup not written: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+    print(f"backup written to {args.file}")
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the bot with long polling until interrupted."""
     from telegram import Update
@@ -177,7 +195,11 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"  - {problem}", file=sys.stderr)
         return 1
     app = build_application(settings)
-    app.run_polling(allowed_updates=Update.ALL_TYPES)
+    try:
+        app.run_polling(allowed_updates=Update.ALL_TYPES)
+    except AlreadyRunning as exc:
+        print(f"cannot start: {exc}; stop it first (one bot per database)", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -216,6 +238,9 @@ def parser() -> argparse.ArgumentParser:
     digest.add_argument("--print", action="store_true", dest="print_", help="print it (default)")
     digest.add_argument("--html", action="store_true", help="print the Telegram HTML source")
     digest.set_defaults(func=cmd_digest)
+    backup = sub.add_parser("backup", help="copy the SQLite database consistently (bot may run)")
+    backup.add_argument("file", type=Path, help="the new file to write")
+    backup.set_defaults(func=cmd_backup)
     sub.add_parser("check-config", help="validate the configuration").set_defaults(
         func=cmd_check_config
     )

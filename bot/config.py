@@ -55,6 +55,7 @@ class TelegramSettings(_Section):
     base_file_url: str = "https://api.telegram.org/file/bot"
     digest_chat_id: ChatId | None = None
     coordinators: list[Annotated[int, Field(strict=True, gt=0)]] = []
+    chat_messages_per_second: float = Field(default=1.0, gt=0, le=100)
 
     @field_validator("digest_chat_id")
     @classmethod

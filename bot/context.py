@@ -7,9 +7,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -39,6 +40,7 @@ class Services:
     policy: ReminderPolicy
     digest_schedule: DigestSchedule
     tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    invite_guard: InviteGuard = field(default_factory=lambda: InviteGuard())
 
     def now(self) -> datetime:
         """Return the current instant from the injected clock (aware UTC)."""
@@ -47,6 +49,35 @@ class Services:
     def is_coordinator(self, user_id: int | None) -> bool:
         """Tell whether a Telegram user id is a coordinator (config `telegram.coordinators`)."""
         return user_id is not None and user_id in self.settings.telegram.coordinators
+
+
+class InviteGuard:
+    """Slows down guessing of invite codes: after `limit` wrong codes from one user within
+    `window`, that user's attempts are refused until the oldest failure leaves the window.
+
+    Kept in memory: a restart forgives, which is acceptable since codes carry 96 random bits.
+    """
+
+    def __init__(self, *, limit: int = 5, window: timedelta = timedelta(hours=1)) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[int, deque[datetime]] = {}
+
+    def _recent(self, user_id: int, now: datetime) -> deque[datetime]:
+        failures = self._failures.setdefault(user_id, deque())
+        while failures and now - failures[0] >= self.window:
+            failures.popleft()
+        return failures
+
+    def blocked(self, user_id: int, now: datetime) -> bool:
+        """Tell whether `user_id` has used up its wrong guesses for now."""
+        return len(self._recent(user_id, now)) >= self.limit
+
+    def failed(self, user_id: int, now: datetime) -> int:
+        """Record a wrong code; return how many wrong codes are in the window."""
+        failures = self._recent(user_id, now)
+        failures.append(now)
+        return len(failures)
 
 
 class BotData:

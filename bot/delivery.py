@@ -1,20 +1,27 @@
 """The imperative shell around the policy: the repeating tick, reminder fan-out, digests.
 
 Delivery guarantee: at most once. Before each Bot API call the send is claimed in a ledger
-(unique key, row committed as PENDING); after the call the row is settled as SENT (with the
-message id), FAILED (Telegram refused: nothing was delivered) or UNCERTAIN (the call timed out
-or the connection broke, so Telegram may have delivered it). A row still PENDING at start-up
-means the process died mid-send; it becomes UNCERTAIN. Neither UNCERTAIN nor SENT rows are ever
-sent again, so a crash can cost a reminder but never duplicates one.
+(unique key, row committed as PENDING); after the call the row is settled:
+- SENT (with the message id);
+- FAILED: Telegram refused it for good (403 blocked, 400 chat not found, other 400s);
+- RETRY: it certainly did not reach Telegram (connection refused, 5xx, 429 after the rate
+  limiter's own retries): claimed again after a backoff (30 s doubling, at most 30 min);
+- UNCERTAIN: the request went out but no answer came (timeout, broken connection), so
+  Telegram may have delivered it.
+A row still PENDING at start-up means the process died mid-send; it becomes UNCERTAIN. SENT and
+UNCERTAIN rows are never sent again, so a crash can cost a reminder but never duplicates one;
+uncertain sends are counted in the digest for the coordinator to check.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
-from telegram import Bot
-from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+import httpx
+from telegram import Bot, Message
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot import render, texts
 from bot.context import BotContext, Services
@@ -25,6 +32,66 @@ from jobs.digest import build_digest
 from jobs.policy import DueReminder, digest_period_due, reminder_candidates
 
 log = logging.getLogger(__name__)
+
+# exceptions of httpx that PTB wraps in NetworkError when the request never left this machine
+_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What one Bot API send came to; `migrated_to` is set when the chat became a supergroup."""
+
+    outcome: DeliveryOutcome
+    message: Message | None = None
+    error: str | None = None
+    migrated_to: int | None = None
+    api_unreachable: bool = False
+
+    @property
+    def message_id(self) -> int | None:
+        """The id of the sent message, if any."""
+        return self.message.message_id if self.message is not None else None
+
+
+def _describe(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {getattr(exc, 'message', str(exc))}"
+
+
+async def send(bot: Bot, chat_id: int, text: str, **kwargs: object) -> SendResult:
+    """Send one message and classify the result (never raises for Telegram or network errors).
+
+    A chat that Telegram migrated to a supergroup is retried once at the new id.
+    """
+    try:
+        message = await bot.send_message(chat_id, text, **kwargs)  # type: ignore[arg-type]
+    except ChatMigrated as exc:
+        retry = await send(bot, exc.new_chat_id, text, **kwargs)
+        return SendResult(retry.outcome, retry.message, retry.error, migrated_to=exc.new_chat_id)
+    except (BadRequest, Forbidden) as exc:  # refused: certainly not delivered, not worth retrying
+        return SendResult(DeliveryOutcome.FAILED, error=_describe(exc))
+    except RetryAfter as exc:  # flood limit even after the rate limiter's retries
+        return SendResult(DeliveryOutcome.RETRY, error=_describe(exc))
+    except TimedOut as exc:
+        if isinstance(exc.__cause__, _NOT_SENT):
+            return SendResult(DeliveryOutcome.RETRY, error=_describe(exc), api_unreachable=True)
+        return SendResult(DeliveryOutcome.UNCERTAIN, error=_describe(exc))
+    except NetworkError as exc:
+        if isinstance(exc.__cause__, _NOT_SENT):
+            return SendResult(DeliveryOutcome.RETRY, error=_describe(exc), api_unreachable=True)
+        if exc.__cause__ is None:  # Telegram answered with a server error (5xx)
+            return SendResult(DeliveryOutcome.RETRY, error=_describe(exc))
+        return SendResult(DeliveryOutcome.UNCERTAIN, error=_describe(exc))
+    return SendResult(DeliveryOutcome.SENT, message=message)
+
+
+def unreachable_error(error: str | None) -> bool:
+    """Tell whether a FAILED send means the contact cannot be reached at all.
+
+    Bot API: 403 "bot was blocked by the user" / "user is deactivated" / "bot can't initiate
+    conversation with a user", and 400 "chat not found".
+    """
+    lowered = (error or "").lower()
+    return lowered.startswith("forbidden") or "chat not found" in lowered
 
 
 def reminder_text(due: DueReminder, unit_name: str) -> str:
@@ -40,7 +107,10 @@ def reminder_text(due: DueReminder, unit_name: str) -> str:
 
 
 async def send_reminders(bot: Bot, svc: Services) -> int:
-    """Send every reminder due now that is not in the ledger; return how many were sent."""
+    """Send every reminder due now that the ledger does not hold; return how many were sent.
+
+    Stops early (the rest is retried on a later tick) when the Bot API cannot be reached.
+    """
     now = svc.now()
     with svc.db.session() as s:
         state = repo.load_state(s)
@@ -48,10 +118,10 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
     if not candidates:
         return 0
     with svc.db.session() as s:
-        already = repo.sent_reminder_keys(s, keys=[c.key for c in candidates])
+        settled = repo.sent_reminder_keys(s, keys=[c.key for c in candidates], now=now)
     sent = 0
     for due in candidates:
-        if due.key in already:
+        if due.key in settled:
             continue
         with svc.db.session() as s:
             claimed = repo.claim_reminder(
@@ -70,57 +140,64 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
         if claimed_id is None:
             continue  # another tick or instance claimed it first
         unit_name = state.units[due.unit_id].name
-        outcome, message_id, error = await _send(
+        result = await send(
             bot,
             due.contact.chat_id,
             reminder_text(due, unit_name),
             reply_markup=status_keyboard(due.task.number),
         )
+        newly_unreachable = None
         with svc.db.session() as s:
             repo.settle_reminder(
                 s,
                 reminder_id=claimed_id,
-                outcome=outcome,
+                outcome=result.outcome,
                 now=svc.now(),
-                message_id=message_id,
-                error=error,
+                message_id=result.message_id,
+                error=result.error,
             )
-            if outcome == DeliveryOutcome.FAILED and error and _unreachable(error):
-                contact = s.get(repo.Contact, due.contact.id)
-                if contact is not None:
-                    contact.unreachable_reason = error
-        log.info(
-            "reminder %s: key=%s task=%s unit=%s contact=%s message=%s",
-            outcome.value,
+            if result.outcome == DeliveryOutcome.FAILED and unreachable_error(result.error):
+                newly_unreachable = repo.mark_unreachable(
+                    s, contact_id=due.contact.id, reason=result.error or "", now=svc.now()
+                )
+        level = logging.INFO if result.outcome == DeliveryOutcome.SENT else logging.WARNING
+        log.log(
+            level,
+            "reminder %s: key=%s task=%s unit=%s contact=%s message=%s error=%s",
+            result.outcome.value,
             due.key,
             due.task.number,
             due.unit_id,
             due.contact.id,
-            message_id,
+            result.message_id,
+            result.error,
         )
-        if outcome == DeliveryOutcome.SENT:
+        if newly_unreachable is not None:
+            await tell_coordinators(
+                bot,
+                svc,
+                texts.CONTACT_UNREACHABLE.format(
+                    name=render.esc(due.contact.display_name),
+                    unit=render.esc(unit_name),
+                    reason=render.esc(result.error or ""),
+                ),
+            )
+        if result.outcome == DeliveryOutcome.SENT:
             sent += 1
+        if result.api_unreachable:
+            log.warning("Bot API unreachable; the remaining reminders wait for a later tick")
+            break
     return sent
 
 
-def _unreachable(error: str) -> bool:
-    lowered = error.lower()
-    return "forbidden" in lowered or "chat not found" in lowered or "blocked" in lowered
-
-
-async def _send(
-    bot: Bot, chat_id: int, text: str, **kwargs: object
-) -> tuple[DeliveryOutcome, int | None, str | None]:
-    """Send one message; classify the result as SENT, FAILED or UNCERTAIN (never raises)."""
-    try:
-        message = await bot.send_message(chat_id, text, **kwargs)  # type: ignore[arg-type]
-    except (BadRequest, Forbidden) as exc:  # Telegram refused: certainly not delivered
-        return DeliveryOutcome.FAILED, None, f"{type(exc).__name__}: {exc.message}"
-    except NetworkError as exc:  # timed out or connection broke: maybe delivered
-        return DeliveryOutcome.UNCERTAIN, None, f"{type(exc).__name__}: {exc.message}"
-    except TelegramError as exc:
-        return DeliveryOutcome.FAILED, None, f"{type(exc).__name__}: {exc.message}"
-    return DeliveryOutcome.SENT, message.message_id, None
+async def tell_coordinators(bot: Bot, svc: Services, text: str) -> None:
+    """Send a notice to every coordinator; failures are logged, never raised."""
+    for coordinator in svc.settings.telegram.coordinators:
+        result = await send(bot, coordinator, text)
+        if result.outcome != DeliveryOutcome.SENT:
+            log.warning(
+                "notice to coordinator %s %s: %s", coordinator, result.outcome.value, result.error
+            )
 
 
 def build_current_digest(svc: Services) -> list[str]:
@@ -144,18 +221,46 @@ def build_current_digest(svc: Services) -> list[str]:
     return render.render_digest(digest, svc.policy.zone)
 
 
-async def send_digest(bot: Bot, chat_id: int, parts: list[str]) -> DeliveryOutcome:
-    """Send digest parts in order; stop at the first failure and return the outcome."""
-    for part in parts:
-        outcome, _, error = await _send(bot, chat_id, part)
-        if outcome != DeliveryOutcome.SENT:
-            log.warning("digest part %s to chat %s: %s", outcome.value, chat_id, error)
-            return outcome
-    return DeliveryOutcome.SENT
+async def send_digest(
+    bot: Bot, svc: Services, chat_id: int, parts: list[str]
+) -> tuple[DeliveryOutcome, int]:
+    """Send digest parts in order to `chat_id` (following recorded group migrations).
+
+    Returns the outcome (SENT, or that of the first part not delivered, where it stops) and
+    how many parts were sent. A migration to a supergroup met on the way is recorded, so later
+    digests go to the new id directly.
+    """
+    with svc.db.session() as s:
+        target = repo.current_chat_id(s, chat_id=chat_id)
+    for index, part in enumerate(parts):
+        result = await send(bot, target, part)
+        if result.migrated_to is not None:
+            with svc.db.session() as s:
+                repo.record_chat_migration(
+                    s, old_chat_id=target, new_chat_id=result.migrated_to, now=svc.now()
+                )
+            log.warning("chat %s migrated to %s; recorded", target, result.migrated_to)
+            target = result.migrated_to
+        if result.outcome != DeliveryOutcome.SENT:
+            log.warning(
+                "digest part %d/%d %s to chat %s: %s",
+                index + 1,
+                len(parts),
+                result.outcome.value,
+                target,
+                result.error,
+            )
+            return result.outcome, index
+    return DeliveryOutcome.SENT, len(parts)
 
 
 async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
-    """Post this week's digest to the committee group if due and not yet posted; True if sent."""
+    """Post this week's digest to the committee group if due and not yet posted; True if sent.
+
+    Claimed per ISO week in the ledger, so it is posted at most once per week, even across
+    restarts; a part that could not be delivered is not retried until the next week, except
+    when the Bot API was certainly not reached (then the claim is released for a later tick).
+    """
     chat_id = svc.settings.telegram.digest_chat_id
     if chat_id is None:
         return False
@@ -172,9 +277,12 @@ async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
         post_id = post.id if post else None
     if post_id is None:
         return False
-    outcome = await send_digest(bot, chat_id, parts)
+    outcome, parts_sent = await send_digest(bot, svc, chat_id, parts)
     with svc.db.session() as s:
-        repo.settle_digest(s, post_id=post_id, outcome=outcome, now=svc.now())
+        if outcome == DeliveryOutcome.RETRY and parts_sent == 0:
+            repo.release_digest(s, post_id=post_id)  # nothing went out: try again next tick
+        else:
+            repo.settle_digest(s, post_id=post_id, outcome=outcome, now=svc.now())
     log.info(
         "weekly digest %s: period=%s chat=%s parts=%d", outcome.value, period, chat_id, len(parts)
     )

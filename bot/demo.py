@@ -61,6 +61,8 @@ def standin_settings(standin: BotApiStandIn, database_url: str, **overrides: Any
             "base_file_url": standin.base_file_url,
             "coordinators": [COORDINATOR],
             "digest_chat_id": GROUP,
+            # the scripted users act faster than people; flood tests set the real rate
+            "chat_messages_per_second": 50.0,
         },
         "database": {"url": database_url},
         "schedule": {"tick_seconds": 0.2},

@@ -56,6 +56,10 @@ async def start(update: Update, context: BotContext) -> None:
             await reply(update, texts.START_NO_CODE)
         return
     now = svc.now()
+    if svc.invite_guard.blocked(user.id, now):
+        log.warning("invite redemption refused: user=%s reason=too_many_attempts", user.id)
+        await reply(update, texts.INVITE_TOO_MANY)
+        return
     with svc.db.session() as s:
         result = repo.redeem_invite(
             s,
@@ -71,7 +75,13 @@ async def start(update: Update, context: BotContext) -> None:
         else:
             task_count = len(repo.tasks_led_by(s, unit_id=result.unit.id or 0))
     if isinstance(result, InviteProblem):
-        log.warning("invite redemption refused: user=%s reason=%s", user.id, result.value)
+        failures = svc.invite_guard.failed(user.id, now)
+        log.warning(
+            "invite redemption refused: user=%s reason=%s failures_in_window=%d",
+            user.id,
+            result.value,
+            failures,
+        )
         message = {
             InviteProblem.UNKNOWN: texts.INVITE_UNKNOWN,
             InviteProblem.USED: texts.INVITE_USED,
@@ -230,7 +240,7 @@ async def digest_command(update: Update, context: BotContext) -> None:
         return
     parts = build_current_digest(svc)
     log.info("digest on demand: chat=%s by=%s parts=%d", chat.id, user.id, len(parts))
-    await send_digest(context.bot, chat.id, parts)
+    await send_digest(context.bot, svc, chat.id, parts)
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:

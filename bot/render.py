@@ -158,6 +158,9 @@ def digest_lines(digest: Digest, zone: ZoneInfo) -> list[str]:
     lines.append(texts.DIGEST_NO_CONTACT.format(count=len(digest.units_without_contact)))
     names = [esc(clip(name, UNIT_NAME_CHARS)) for name in digest.units_without_contact]
     lines.extend(wrap_list(names) or [texts.DIGEST_NONE])
+    if digest.units_unreachable:
+        lines.append(texts.DIGEST_UNREACHABLE.format(count=len(digest.units_unreachable)))
+        lines.extend(wrap_list([esc(clip(n, UNIT_NAME_CHARS)) for n in digest.units_unreachable]))
     return lines
 
 

@@ -64,6 +64,7 @@ START_COORDINATOR = "您好，协调员！发送 /help 查看可用命令，/inv
 START_ALREADY = "您已是 <b>{unit}</b> 的联络员。发送 /report 反馈任务进展。"
 INVITE_UNKNOWN = "邀请码无效。请核对链接是否完整，或请协调员重新生成邀请链接。"
 INVITE_USED = "该邀请码已被使用。每个邀请码只能使用一次，请联系协调员重新生成。"
+INVITE_TOO_MANY = "邀请码错误次数过多，请稍后（约 1 小时）再试，或联系协调员重新获取邀请链接。"
 INVITE_EXPIRED = "该邀请码已过期，请联系协调员重新生成。"
 REGISTERED = (
     "登记成功！您已成为 <b>{unit}</b> 的联络员。\n"
@@ -103,7 +104,10 @@ UNKNOWN_TASK = "没有找到第 {number} 项任务。"
 UNKNOWN_COMMAND = "无法识别的命令。发送 /help 查看可用命令。"
 PRIVATE_ONLY = "请在与我的私聊中操作。"
 BUTTON_EXPIRED = "该按钮已失效，请发送 /report 重新开始。"
-TEXT_NOT_UNDERSTOOD = "我没有理解您的消息。反馈进展请发送 /report，查看说明请发送 /help。"
+TEXT_NOT_UNDERSTOOD = (
+    "我没有理解您的消息。如果您正在填写进展反馈，本次填写可能已因超时或系统重启而中断，"
+    "请重新发送 /report；查看说明请发送 /help。"
+)
 STRANGER_TEXT = "您好！这里是残工委重点任务督办助手。单位联络员请使用协调员发给您的邀请链接登记。"
 
 # ---------------------------------------------------------------- reminders
@@ -118,6 +122,11 @@ REMINDER = (
 DAYS_LEFT = "还有 {days} 天"
 DUE_TODAY = "今天到期"
 DAYS_OVERDUE = "已逾期 {days} 天"
+
+CONTACT_UNREACHABLE = (
+    "⚠️ 无法向 {unit} 联络员 {name} 发送提醒（{reason}）。"
+    "可能是对方屏蔽了本助手或从未点击“开始”。请联系对方重新打开与本助手的对话，或为该单位重新邀请联络员。"
+)
 
 # ---------------------------------------------------------------- status conversation
 
@@ -182,6 +191,7 @@ DIGEST_ROW = "{icon} 第 {number} 项｜{unit}｜{status}{note}{at}"
 DIGEST_ROW_NOTE = "：{note}"
 DIGEST_ROW_AT = "（{at}）"
 DIGEST_NO_CONTACT = "<b>⚠️ 尚无联络员的牵头单位（{count} 个）</b>"
+DIGEST_UNREACHABLE = "<b>📵 联络员无法送达的牵头单位（{count} 个）</b>"
 DIGEST_NONE = "无"
 DIGEST_CONTINUED = "（续 {part}/{parts}）"
 DIGEST_ONLY_PRIVATE_OR_GROUP = "汇总已生成。"

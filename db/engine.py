@@ -9,6 +9,7 @@ reminder fan-out never fail with "database is locked"; any SQLAlchemy URL works 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -66,6 +67,7 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = normalise_url(url)
         self.engine = build_engine(self.url, echo=echo)
+        self.lock: Any = None  # an InstanceLock while this process runs the bot
 
     @property
     def dialect(self) -> str:
@@ -97,6 +99,35 @@ class Database:
         config.attributes["engine"] = self.engine
         command.upgrade(config, "head")
 
+    def backup(self, target: Path) -> None:
+        """Write a consistent copy of a SQLite database to `target`, even while the bot runs.
+
+        Uses SQLite's online backup API (pages copied under a read transaction, so the copy
+        is a snapshot). Raises `ValueError` for other databases (use `pg_dump` there) and
+        `FileExistsError` if `target` exists.
+        """
+        if self.dialect != "sqlite":
+            raise ValueError(
+                f"backup copies SQLite files; for {self.dialect} use its own tool (pg_dump)"
+            )
+        target = Path(target)
+        if target.exists():
+            raise FileExistsError(f"{target} exists; choose a new file name")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        raw = self.engine.raw_connection()
+        try:
+            source = raw.driver_connection
+            destination = sqlite3.connect(str(target))
+            try:
+                source.backup(destination)  # type: ignore[union-attr]
+            finally:
+                destination.close()
+        finally:
+            raw.close()
+
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Release the instance lock, if held, and close every pooled connection."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
         self.engine.dispose()

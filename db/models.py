@@ -83,13 +83,16 @@ class DeliveryOutcome(enum.StrEnum):
 
     `PENDING` is written (and committed) before the Bot API call; a row still pending after a
     crash means the process died mid-send, so delivery is unknown: it becomes `UNCERTAIN` and is
-    never resent automatically (at-most-once delivery).
+    never resent automatically (at-most-once delivery). `RETRY` marks a send that certainly did
+    not reach Telegram (connection refused, 5xx, 429 after retries); it is claimed again once
+    `next_attempt_at` has passed.
     """
 
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
     UNCERTAIN = "uncertain"
+    RETRY = "retry"  # certainly not delivered (API unreachable, 5xx): retried after backoff
 
 
 class Plan(SQLModel, table=True):
@@ -152,6 +155,7 @@ class Contact(SQLModel, table=True):
     username: str | None = None
     created_at: datetime = Field(sa_column=utc_column())
     unreachable_reason: str | None = None
+    unreachable_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class Invite(SQLModel, table=True):
@@ -208,6 +212,8 @@ class Reminder(SQLModel, table=True):
     message_id: int | None = Field(default=None, index=True)
     outcome: DeliveryOutcome = DeliveryOutcome.PENDING
     error: str | None = None
+    attempts: int = 1
+    next_attempt_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(sa_column=utc_column())
     sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
@@ -223,6 +229,19 @@ class DigestPost(SQLModel, table=True):
     outcome: DeliveryOutcome = DeliveryOutcome.PENDING
     created_at: datetime = Field(sa_column=utc_column())
     sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class ChatMigration(SQLModel, table=True):
+    """A group that Telegram upgraded to a supergroup: messages for `old_chat_id` go to the new.
+
+    Recorded when a send answers ChatMigrated (`migrate_to_chat_id`), so the configured
+    `digest_chat_id` keeps working without a config change.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    old_chat_id: int = Field(sa_type=BigInteger, unique=True)
+    new_chat_id: int = Field(sa_type=BigInteger)
+    at: datetime = Field(sa_column=utc_column())
 
 
 class AuditEvent(SQLModel, table=True):

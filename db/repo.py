@@ -22,6 +22,7 @@ from db.models import (
     Assignment,
     AssignmentRole,
     AuditEvent,
+    ChatMigration,
     Contact,
     DeliveryOutcome,
     DigestPost,
@@ -235,6 +236,58 @@ def redeem_invite(
     return Redemption(contact=contact, unit=unit, previous_unit=previous)
 
 
+def mark_unreachable(
+    session: Session, *, contact_id: int, reason: str, now: datetime
+) -> Contact | None:
+    """Mark a contact unreachable (Telegram refused delivery); return it if this is news.
+
+    Returns None when the contact is unknown or was already marked, so callers tell the
+    coordinators only once. Registering again (a new invite) clears the mark.
+    """
+    contact = session.get(Contact, contact_id)
+    if contact is None or contact.unreachable_reason is not None:
+        return None
+    contact.unreachable_reason = reason[:200]
+    contact.unreachable_at = now
+    session.flush()
+    record_audit(
+        session,
+        actor_user_id=0,
+        action="contact.unreachable",
+        subject=f"contact:{contact_id}",
+        before=None,
+        after=reason[:200],
+        now=now,
+    )
+    return contact
+
+
+def record_chat_migration(
+    session: Session, *, old_chat_id: int, new_chat_id: int, now: datetime
+) -> None:
+    """Remember that Telegram moved `old_chat_id` (a group) to `new_chat_id` (a supergroup)."""
+    row = session.exec(
+        select(ChatMigration).where(ChatMigration.old_chat_id == old_chat_id)
+    ).first()
+    if row is None:
+        session.add(ChatMigration(old_chat_id=old_chat_id, new_chat_id=new_chat_id, at=now))
+    else:
+        row.new_chat_id, row.at = new_chat_id, now
+    session.flush()
+
+
+def current_chat_id(session: Session, *, chat_id: int) -> int:
+    """Follow recorded migrations from `chat_id` to the chat's id today (at most 5 hops)."""
+    for _ in range(5):
+        row = session.exec(
+            select(ChatMigration).where(ChatMigration.old_chat_id == chat_id)
+        ).first()
+        if row is None:
+            break
+        chat_id = row.new_chat_id
+    return chat_id
+
+
 # ---------------------------------------------------------------- status reports
 
 
@@ -384,13 +437,22 @@ def _latest_reports(session: Session, *, with_status: bool) -> dict[tuple[int, i
 # ---------------------------------------------------------------- reminder ledger
 
 
-def sent_reminder_keys(session: Session, *, keys: Iterable[str]) -> set[str]:
-    """Return which of `keys` already have a ledger row (whatever its outcome)."""
+def sent_reminder_keys(
+    session: Session, *, keys: Iterable[str], now: datetime | None = None
+) -> set[str]:
+    """Return which of `keys` are settled in the ledger: every row except a RETRY row whose
+    `next_attempt_at` has passed at `now` (those may be claimed again). `now=None` counts
+    every row, RETRY included."""
     wanted = list(keys)
     found: set[str] = set()
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        found.update(session.exec(select(Reminder.key).where(col(Reminder.key).in_(chunk))).all())
+        stmt = select(Reminder.key).where(col(Reminder.key).in_(chunk))
+        if now is not None:
+            stmt = stmt.where(
+                (Reminder.outcome != DeliveryOutcome.RETRY) | (col(Reminder.next_attempt_at) > now)
+            )
+        found.update(session.exec(stmt).all())
     return found
 
 
@@ -407,10 +469,11 @@ def claim_reminder(
     chat_id: int,
     now: datetime,
 ) -> Reminder | None:
-    """Insert a PENDING ledger row for `key`; return None if the key is already recorded.
+    """Claim `key` for sending: insert a PENDING ledger row, or take over a RETRY row whose
+    `next_attempt_at` has passed. Return None when the key is settled or claimed elsewhere.
 
-    Commit before sending: the unique key is what makes a reminder at-most-once across ticks,
-    restarts and concurrent instances.
+    Commit before sending: the unique key and the conditional update are what make a
+    reminder at-most-once across ticks, restarts and concurrent instances.
     """
     reminder = Reminder(
         key=key,
@@ -428,8 +491,29 @@ def claim_reminder(
             session.add(reminder)
             session.flush()
     except IntegrityError:
+        pass
+    else:
+        return reminder
+    retried = session.execute(
+        update(Reminder)
+        .where(
+            col(Reminder.key) == key,
+            col(Reminder.outcome) == DeliveryOutcome.RETRY,
+            col(Reminder.next_attempt_at) <= now,
+        )
+        .values(
+            outcome=DeliveryOutcome.PENDING,
+            attempts=Reminder.attempts + 1,
+            chat_id=chat_id,
+            contact_id=contact_id,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if retried.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    return reminder
+    row = session.exec(select(Reminder).where(Reminder.key == key)).one()
+    session.refresh(row)
+    return row
 
 
 def settle_reminder(
@@ -441,7 +525,8 @@ def settle_reminder(
     message_id: int | None = None,
     error: str | None = None,
 ) -> None:
-    """Record what became of a claimed reminder: sent (with its message id) or failed."""
+    """Record what became of a claimed reminder: SENT (with its message id), FAILED,
+    UNCERTAIN, or RETRY (then `next_attempt_at` is set by `retry_backoff`)."""
     reminder = session.get(Reminder, reminder_id)
     if reminder is None:
         raise LookupError(f"reminder {reminder_id} not in the ledger")
@@ -450,7 +535,18 @@ def settle_reminder(
     reminder.error = error
     if outcome == DeliveryOutcome.SENT:
         reminder.sent_at = now
+    if outcome == DeliveryOutcome.RETRY:
+        reminder.next_attempt_at = now + retry_backoff(reminder.attempts)
     session.flush()
+
+
+RETRY_BASE = timedelta(seconds=30)
+RETRY_CAP = timedelta(minutes=30)
+
+
+def retry_backoff(attempts: int) -> timedelta:
+    """Wait before attempt `attempts + 1`: 30 s doubling per attempt, at most 30 minutes."""
+    return min(RETRY_BASE * (2 ** max(attempts - 1, 0)), RETRY_CAP)
 
 
 def mark_pending_uncertain(session: Session) -> int:
@@ -518,6 +614,14 @@ def settle_digest(
     session.flush()
 
 
+def release_digest(session: Session, *, post_id: int) -> None:
+    """Delete a claimed digest row whose send certainly did not reach Telegram."""
+    post = session.get(DigestPost, post_id)
+    if post is not None:
+        session.delete(post)
+        session.flush()
+
+
 def last_digest_at(session: Session) -> datetime | None:
     """Return when the last weekly digest was sent (aware UTC), or None."""
     stmt = (
@@ -575,3 +679,38 @@ def reports_of_task(session: Session, *, task_id: int) -> Sequence[StatusReport]
         .order_by(col(StatusReport.created_at), col(StatusReport.id))
     )
     return session.exec(stmt).all()
+
+
+# ---------------------------------------------------------------- ledger export (read-only)
+
+
+def tasks_by_number(session: Session) -> list[Task]:
+    """Return every task, by 序号."""
+    return list(session.exec(select(Task).order_by(col(Task.number))).all())
+
+
+def contacts_by_id(session: Session) -> dict[int, Contact]:
+    """Return every contact (reachable or not) keyed by its id."""
+    return {c.id or 0: c for c in session.exec(select(Contact).order_by(col(Contact.id)))}
+
+
+def reports_oldest_first(session: Session) -> list[StatusReport]:
+    """Return every status report of every task, oldest first (ties by id)."""
+    stmt = select(StatusReport).order_by(col(StatusReport.created_at), col(StatusReport.id))
+    return list(session.exec(stmt).all())
+
+
+def audit_trail(session: Session) -> list[AuditEvent]:
+    """Return every audit event, oldest first (ties by id)."""
+    stmt = select(AuditEvent).order_by(col(AuditEvent.at), col(AuditEvent.id))
+    return list(session.exec(stmt).all())
+
+
+def sent_reminder_counts(session: Session) -> dict[tuple[int, int], int]:
+    """Return {(task id, unit id): number of reminders SENT} for pairs with at least one."""
+    stmt = (
+        select(Reminder.task_id, Reminder.unit_id, func.count())
+        .where(Reminder.outcome == DeliveryOutcome.SENT)
+        .group_by(col(Reminder.task_id), col(Reminder.unit_id))
+    )
+    return {(task_id, unit_id): int(n) for task_id, unit_id, n in session.exec(stmt).all()}

@@ -56,6 +56,7 @@ class Digest:
     no_report: tuple[TaskLine, ...]
     rows: tuple[UnitRow, ...]
     units_without_contact: tuple[str, ...]
+    units_unreachable: tuple[str, ...]
     new_reports: tuple[ReportView, ...]
     task_count: int
 
@@ -83,6 +84,7 @@ def build_digest(
     Overdue: deadline before today and not done. Due soon: deadline within `due_soon_days`
     days from today (config `schedule.due_soon_days`) and not done. No report: no lead unit has
     reported anything on the task yet. Units without contact: lead units nobody registered for.
+    Unreachable units: lead units whose every contact Telegram refuses to deliver to.
     """
     today = now.astimezone(zone).date()
     counts = dict.fromkeys(Status, 0)
@@ -91,6 +93,7 @@ def build_digest(
     no_report: list[TaskLine] = []
     rows: list[UnitRow] = []
     with_contact = {c.unit_id for c in state.contacts}
+    reachable = {c.unit_id for c in state.contacts if c.unreachable_reason is None}
     lead_ids: dict[int, None] = {}
     for task in state.tasks:
         status = state.task_status(task)
@@ -127,6 +130,9 @@ def build_digest(
         no_report=tuple(no_report),
         rows=tuple(rows),
         units_without_contact=tuple(state.units[u].name for u in lead_ids if u not in with_contact),
+        units_unreachable=tuple(
+            state.units[u].name for u in lead_ids if u in with_contact and u not in reachable
+        ),
         new_reports=state.recent_reports,
         task_count=len(state.tasks),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -71,10 +72,24 @@ async def standin() -> AsyncIterator[BotApiStandIn]:
 class BotHarness:
     """The running bot plus conversational helpers that act as the users would."""
 
-    def __init__(self, api: BotApiStandIn, app: Any, clock: MutableClock) -> None:
+    def __init__(
+        self, api: BotApiStandIn, app: Any, clock: MutableClock, settings: Any, stack: Any
+    ) -> None:
         self.api = api
         self.app = app
         self.clock = clock
+        self.settings = settings
+        self._stack = stack
+
+    async def restart(self, **overrides: Any) -> None:
+        """Stop the application and start a new one on the same database and stand-in."""
+        await self._stack.aclose()
+        settings = self.settings
+        if overrides:
+            settings = standin_settings(self.api, settings.database.url, **overrides)
+        self.settings = settings
+        self.app = build_application(settings, clock=self.clock)
+        await self._stack.enter_async_context(running(self.app))
 
     @property
     def svc(self) -> Any:
@@ -123,7 +138,8 @@ async def bot(
     """The real Application running against the stand-in; the tick runs only when asked."""
     settings = standin_settings(standin, database_url, **bot_settings_overrides)
     app = build_application(settings, clock=clock)
-    async with running(app):
-        harness = BotHarness(standin, app, clock)
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(running(app))
+        harness = BotHarness(standin, app, clock, settings, stack)
         await standin.wait_idle()
         yield harness

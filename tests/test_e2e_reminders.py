@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from bot.app import build_application
-from bot.delivery import follow_up
-from bot.demo import running, standin_settings
+from bot.demo import running
+from db.lock import AlreadyRunning
 from db.models import DeliveryOutcome, Reminder, ReminderKind
 from tests.conftest import BotHarness
 
@@ -98,20 +100,27 @@ async def test_nothing_on_weekends_and_catch_up_once(bot: BotHarness) -> None:
     assert "还有 1 天" in sent[1].plain_text
 
 
-async def test_restart_sends_nothing_twice(bot: BotHarness, database_url: str) -> None:
+async def test_restart_sends_nothing_twice(bot: BotHarness) -> None:
     await bot.register(2001, "区民政局")
     await bot.tick()
     await bot.api.wait_idle()
     assert len(reminders_to(bot, 2001)) == 4
-    # a second application on the same database, as after a restart (its first tick runs at once)
-    settings = standin_settings(bot.api, database_url, schedule={"tick_seconds": 0.1})
-    second = build_application(settings, clock=bot.clock)
-    await bot.app.updater.stop()  # only one poller at a time, as in production
-    async with running(second):
-        await follow_up(second.bot, second.bot_data.services)
-        await bot.api.wait_idle()
+    # a new application on the same database, as after a restart; its first tick runs at once
+    await bot.restart(schedule={"tick_seconds": 0.1})
+    await asyncio.sleep(0.5)
+    await bot.tick()
+    await bot.api.wait_idle()
     assert len(reminders_to(bot, 2001)) == 4
-    await bot.app.updater.start_polling(poll_interval=0.0, timeout=1)
+
+
+async def test_a_second_instance_refuses_to_start(bot: BotHarness) -> None:
+    second = build_application(bot.settings, clock=bot.clock)
+    with pytest.raises(AlreadyRunning, match="another taskbot instance"):
+        async with running(second):
+            pass
+    # the first one still works
+    bot.api.send_text(2001, "/whoami")
+    await bot.api.wait_for(lambda m: m.chat_id == 2001 and "身份" in m.plain_text)
 
 
 async def test_done_unit_gets_no_more_reminders(bot: BotHarness) -> None:

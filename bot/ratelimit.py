@@ -1,0 +1,77 @@
+"""Flood control: python-telegram-bot's AIORateLimiter plus a per-chat limit.
+
+Bot API flood limits (core.telegram.org/bots/faq, "My bot is hitting limits"): about 30
+messages per second overall, 20 per minute in one group, and about one per second in one chat
+(short bursts tolerated). `AIORateLimiter` covers the first two; `FloodLimiter` adds the third
+with an aiolimiter leaky bucket per chat: a burst of `chat_burst` messages, then
+`chat_rate` per second. A 429 that still happens is retried by AIORateLimiter after the
+`retry_after` Telegram asks for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from aiolimiter import AsyncLimiter
+from telegram.ext import AIORateLimiter
+
+SEND_ENDPOINTS = frozenset(
+    {
+        "sendMessage",
+        "sendDocument",
+        "sendPhoto",
+        "sendAudio",
+        "sendVideo",
+        "sendVoice",
+        "sendSticker",
+        "sendAnimation",
+        "sendMediaGroup",
+        "sendLocation",
+        "sendContact",
+        "copyMessage",
+        "forwardMessage",
+    }
+)
+
+
+class FloodLimiter(AIORateLimiter):
+    """AIORateLimiter with an extra limit per chat for the send endpoints."""
+
+    def __init__(self, *, chat_rate: float = 1.0, chat_burst: int = 3, max_retries: int = 3):
+        super().__init__(max_retries=max_retries)
+        self._chat_rate = chat_rate
+        self._chat_burst = chat_burst
+        self._chat_limiters: dict[int, AsyncLimiter] = {}
+
+    def _chat_limiter(self, chat_id: int) -> AsyncLimiter:
+        limiter = self._chat_limiters.get(chat_id)
+        if limiter is None:
+            limiter = AsyncLimiter(self._chat_burst, self._chat_burst / self._chat_rate)
+            self._chat_limiters[chat_id] = limiter
+        return limiter
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, Any]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> Any:
+        """Wait for the chat's own bucket (send endpoints only), then apply AIORateLimiter."""
+        chat_id = data.get("chat_id")
+        if endpoint in SEND_ENDPOINTS and chat_id is not None:
+            try:
+                key = int(chat_id)
+            except (TypeError, ValueError):
+                key = None
+            if key is not None:
+                async with self._chat_limiter(key):
+                    return await super().process_request(
+                        callback, args, kwargs, endpoint, data, rate_limit_args
+                    )
+        return await super().process_request(
+            callback, args, kwargs, endpoint, data, rate_limit_args
+        )

@@ -1,0 +1,366 @@
+"""The ledger (台账) as an Excel workbook, built from the database with openpyxl.
+
+`write_ledger(session, target, zone=..., now=..., status_labels=...)` writes four sheets:
+
+1. 台账: one row per task and lead unit (序号, 工作任务, 牵头单位, 责任单位, 完成时限,
+   状态灯, 最新状态, 最新说明, 反馈人, 反馈时间, 已发提醒). "Latest" is the unit's newest
+   report as in the digest: the status of the newest report carrying one (未开始 when none),
+   the note, reporter and time of the newest report of any kind (a plain reply included).
+2. 反馈记录: every status report, oldest first.
+3. 操作记录: the audit trail, oldest first.
+4. 说明: plan, export time, time zone and row counts.
+
+Dates are real date cells and instants real date-time cells. Excel has no time zones, so
+instants are converted to `zone` (the configured zone, default Asia/Shanghai) and written
+as naive local date-times; the 说明 sheet and a comment on each time header say so.
+Every text cell is stored as a string, never a formula: text starting with =, +, -, @ (or a
+tab / carriage return) also gets Excel's quote prefix, so a note such as
+``=cmd|' /C calc'!A0`` stays inert (formula injection) even when a user edits the cell.
+Characters XML forbids (control characters) are dropped.
+
+The status labels are passed in (`status_labels`, the bot passes `bot.texts.STATUS_LABEL`)
+because `db` never imports `bot`; `light_of(task, unit)`, when given, fills 状态灯.
+This module only reads the database, through `db.repo`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import IO, Any
+from zoneinfo import ZoneInfo
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.comments import Comment
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+from sqlmodel import Session
+
+from db import repo
+from db.models import Status, StatusReport
+from db.state import TaskView, UnitView
+
+LEDGER_TITLE = "残工委重点任务台账"
+SHEET_LEDGER = "台账"
+SHEET_REPORTS = "反馈记录"
+SHEET_AUDIT = "操作记录"
+SHEET_ABOUT = "说明"
+
+LEDGER_HEADERS = (
+    "序号",
+    "工作任务",
+    "牵头单位",
+    "责任单位",
+    "完成时限",
+    "状态灯",
+    "最新状态",
+    "最新说明",
+    "反馈人",
+    "反馈时间",
+    "已发提醒",
+)
+REPORT_HEADERS = (
+    "反馈时间",
+    "序号",
+    "单位",
+    "状态",
+    "说明",
+    "佐证类型",
+    "佐证文件名",
+    "反馈人",
+    "反馈人ID",
+    "来源",
+)
+AUDIT_HEADERS = ("时间", "操作人ID", "操作人", "操作", "操作说明", "对象", "修改前", "修改后")
+
+NOTE_ONLY = "仅说明"  # a report without a status (a plain reply to a reminder)
+SYSTEM_ACTOR = "系统"
+EVIDENCE_LABEL = {"photo": "照片", "document": "文件"}
+SOURCE_LABEL = {"conversation": "对话填报", "reply": "回复提醒"}
+ACTION_LABEL = {
+    "contact.register": "联络员登记",
+    "contact.unreachable": "联络员无法送达",
+    "invite.create": "生成邀请码",
+    "task.deadline": "修改完成时限",
+}
+
+DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+ID_FORMAT = "0"
+MAX_CELL_CHARS = 32767  # Excel's limit on the characters of one cell
+MIN_WIDTH = 6
+MAX_WIDTH = 60  # column width cap (in "0" character widths); longer text wraps
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+HEADER_FONT = Font(bold=True)
+HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=True)
+TOP = Alignment(vertical="top")
+TOP_WRAP = Alignment(vertical="top", wrap_text=True)
+
+LightOf = Callable[[TaskView, UnitView], str]
+Target = str | Path | IO[bytes]
+
+
+@dataclass(frozen=True)
+class LedgerSummary:
+    """How many data rows each sheet got (headers not counted)."""
+
+    ledger_rows: int
+    reports: int
+    audit_events: int
+
+
+def ledger_filename(now: datetime, zone: ZoneInfo) -> str:
+    """Return the file name for an export at `now` (aware): 残工委重点任务台账-20261008.xlsx."""
+    return f"{LEDGER_TITLE}-{now.astimezone(zone):%Y%m%d}.xlsx"
+
+
+def local_naive(instant: datetime, zone: ZoneInfo) -> datetime:
+    """Return an aware instant as naive wall-clock time in `zone`, to the second (for Excel)."""
+    return instant.astimezone(zone).replace(tzinfo=None, microsecond=0)
+
+
+def display_width(text: str) -> int:
+    """Width of the widest line of `text` in Excel column units: CJK characters count two."""
+    return max(
+        (
+            sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+            for line in text.split("\n")
+        ),
+        default=0,
+    )
+
+
+class _Sheet:
+    """A worksheet filled row by row, remembering each column's widest content."""
+
+    def __init__(self, ws: Worksheet, headers: tuple[str, ...]) -> None:
+        self.ws = ws
+        self.headers = headers
+        self.widths = [display_width(h) for h in headers]
+        self.rows = 0
+        for column, header in enumerate(headers, start=1):
+            cell = ws.cell(row=1, column=column, value=header)
+            cell.font = HEADER_FONT
+            cell.fill = HEADER_FILL
+            cell.alignment = HEADER_ALIGNMENT
+
+    def comment(self, header: str, text: str) -> None:
+        """Attach a comment to the header cell `header`."""
+        column = self.headers.index(header) + 1
+        self.ws.cell(row=1, column=column).comment = Comment(text, "taskbot")
+
+    def append(self, values: tuple[Any, ...]) -> None:
+        """Write one data row; strings stay strings, dates and date-times get date formats."""
+        self.rows += 1
+        row = self.rows + 1
+        for column, value in enumerate(values, start=1):
+            cell = self.ws.cell(row=row, column=column)
+            self._put(cell, value)
+            width = self._width_of(value)
+            if width > self.widths[column - 1]:
+                self.widths[column - 1] = width
+
+    @staticmethod
+    def _put(cell: Cell, value: Any) -> None:
+        if value == "" or value is None:
+            return  # an empty cell, not an empty string
+        if isinstance(value, str):
+            text = ILLEGAL_CHARACTERS_RE.sub("", value)[:MAX_CELL_CHARS]
+            cell.value = text
+            cell.data_type = "s"  # never a formula ("=...") nor an error code ("#N/A")
+            if text.startswith(FORMULA_TRIGGERS):
+                cell.quotePrefix = True
+            cell.alignment = TOP
+            return
+        cell.value = value
+        if isinstance(value, datetime):
+            cell.number_format = DATETIME_FORMAT
+        elif isinstance(value, date):
+            cell.number_format = DATE_FORMAT
+        cell.alignment = TOP
+
+    @staticmethod
+    def _width_of(value: Any) -> int:
+        if value is None:
+            return 0
+        if isinstance(value, datetime):
+            return len("2026-01-01 00:00")
+        if isinstance(value, date):
+            return len("2026-01-01")
+        return display_width(str(value))
+
+    def finish(self, *, id_columns: tuple[str, ...] = ()) -> None:
+        """Fit column widths (capped; longer cells wrap), freeze and filter the header row."""
+        ws = self.ws
+        for column, width in enumerate(self.widths, start=1):
+            letter = get_column_letter(column)
+            fitted = min(max(width + 2, MIN_WIDTH), MAX_WIDTH)
+            ws.column_dimensions[letter].width = fitted
+            if width + 2 > MAX_WIDTH:
+                for (cell,) in ws.iter_rows(min_row=2, min_col=column, max_col=column):
+                    cell.alignment = TOP_WRAP
+        for header in id_columns:
+            column = self.headers.index(header) + 1
+            for (cell,) in ws.iter_rows(min_row=2, min_col=column, max_col=column):
+                cell.number_format = ID_FORMAT
+        last = get_column_letter(len(self.headers))
+        ws.freeze_panes = "A2"
+        ws.auto_filter.ref = f"A1:{last}{self.rows + 1}"
+        ws.print_title_rows = "1:1"
+        ws.page_setup.orientation = "landscape"
+
+
+def build_ledger(
+    session: Session,
+    *,
+    zone: ZoneInfo,
+    now: datetime,
+    status_labels: Mapping[Status, str],
+    light_of: LightOf | None = None,
+) -> tuple[Workbook, LedgerSummary]:
+    """Build the ledger workbook from the database as of one read (see the module docstring).
+
+    `now` (aware) is the export time shown on the 说明 sheet. Raises `ValueError` if `now` is
+    naive.
+    """
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    state = repo.load_state(session)
+    tasks = {t.id: t for t in repo.tasks_by_number(session)}
+    contacts = repo.contacts_by_id(session)
+    reports = repo.reports_oldest_first(session)
+    report_by_id: dict[int, StatusReport] = {r.id or 0: r for r in reports}
+    sent = repo.sent_reminder_counts(session)
+    events = repo.audit_trail(session)
+    task_numbers = {t.id: t.number for t in state.tasks}
+    contact_names = {c.telegram_user_id: c.display_name for c in contacts.values()}
+
+    def unit_name(unit_id: int) -> str:
+        unit = state.units.get(unit_id)
+        return unit.name if unit else str(unit_id)
+
+    def reporter(report: StatusReport) -> str:
+        contact = contacts.get(report.contact_id) if report.contact_id else None
+        if contact is not None and contact.display_name:
+            return contact.display_name
+        return contact_names.get(report.reporter_user_id) or f"用户{report.reporter_user_id}"
+
+    def status_text(status: Status | None) -> str:
+        return NOTE_ONLY if status is None else status_labels[status]
+
+    workbook = Workbook()
+    ledger = _Sheet(workbook.active, LEDGER_HEADERS)  # type: ignore[arg-type]
+    ledger.ws.title = SHEET_LEDGER
+    ledger.comment("反馈时间", f"{zone.key} 本地时间（Excel 不保存时区）")
+    ledger.comment("已发提醒", "已成功发出的督办提醒条数（发给该单位全部联络员的合计）")
+    for task in state.tasks:
+        row = tasks.get(task.id)
+        responsible = (row.responsible_units_note if row else None) or "、".join(
+            unit_name(u) for u in task.responsible_unit_ids
+        )
+        for unit_id in task.lead_unit_ids:
+            latest_view = state.latest_report.get((task.id, unit_id))
+            latest = report_by_id.get(latest_view.id) if latest_view else None
+            unit = state.units.get(unit_id, UnitView(unit_id, unit_name(unit_id)))
+            ledger.append(
+                (
+                    task.number,
+                    task.text,
+                    unit.name,
+                    responsible,
+                    task.deadline,
+                    light_of(task, unit) if light_of else "",
+                    status_labels[state.unit_status(task.id, unit_id)],
+                    latest.note if latest else "",
+                    reporter(latest) if latest else "",
+                    local_naive(latest.created_at, zone) if latest else None,
+                    sent.get((task.id, unit_id), 0),
+                )
+            )
+    ledger.finish()
+
+    sheet = _Sheet(workbook.create_sheet(SHEET_REPORTS), REPORT_HEADERS)
+    sheet.comment("反馈时间", f"{zone.key} 本地时间（Excel 不保存时区）")
+    for report in reports:
+        sheet.append(
+            (
+                local_naive(report.created_at, zone),
+                task_numbers.get(report.task_id, report.task_id),
+                unit_name(report.unit_id),
+                status_text(report.status),
+                report.note,
+                EVIDENCE_LABEL.get(report.evidence_kind or "", report.evidence_kind or ""),
+                report.evidence_file_name or "",
+                reporter(report),
+                report.reporter_user_id,
+                SOURCE_LABEL.get(report.source, report.source),
+            )
+        )
+    sheet.finish(id_columns=("反馈人ID",))
+
+    audit = _Sheet(workbook.create_sheet(SHEET_AUDIT), AUDIT_HEADERS)
+    audit.comment("时间", f"{zone.key} 本地时间（Excel 不保存时区）")
+    audit.comment("操作人ID", "Telegram 用户 ID；0 表示系统自动操作")
+    for event in events:
+        actor = SYSTEM_ACTOR if event.actor_user_id == 0 else contact_names.get(event.actor_user_id)
+        audit.append(
+            (
+                local_naive(event.at, zone),
+                event.actor_user_id,
+                actor or "",
+                event.action,
+                ACTION_LABEL.get(event.action, ""),
+                event.subject,
+                event.before or "",
+                event.after or "",
+            )
+        )
+    audit.finish(id_columns=("操作人ID",))
+
+    summary = LedgerSummary(ledger_rows=ledger.rows, reports=sheet.rows, audit_events=audit.rows)
+    about = _Sheet(workbook.create_sheet(SHEET_ABOUT), ("项目", "内容"))
+    plan = repo.get_plan(session)
+    for item, value in (
+        ("规划", plan.title if plan else state.plan_title),
+        ("文号", plan.document_number if plan else ""),
+        ("导出时间", local_naive(now, zone)),
+        ("时区", f"{zone.key}：表中日期时间均为该时区的本地时间（Excel 不保存时区）"),
+        ("任务数", len(state.tasks)),
+        ("台账行数（任务×牵头单位）", summary.ledger_rows),
+        ("反馈记录数", summary.reports),
+        ("操作记录数", summary.audit_events),
+    ):
+        about.append((item, value))
+    about.finish()
+
+    workbook.properties.title = LEDGER_TITLE
+    workbook.properties.creator = "taskbot"
+    workbook.properties.created = now.astimezone(UTC).replace(tzinfo=None, microsecond=0)
+    return workbook, summary
+
+
+def write_ledger(
+    session: Session,
+    target: Target,
+    *,
+    zone: ZoneInfo,
+    now: datetime,
+    status_labels: Mapping[Status, str],
+    light_of: LightOf | None = None,
+) -> LedgerSummary:
+    """Build the ledger (see `build_ledger`) and save it to a path or a binary file object.
+
+    A file object is left open at its end; call `seek(0)` before reading it.
+    """
+    workbook, summary = build_ledger(
+        session, zone=zone, now=now, status_labels=status_labels, light_of=light_of
+    )
+    workbook.save(target)  # type: ignore[arg-type]
+    return summary
