@@ -98,6 +98,18 @@ def make_services(
     )
 
 
+def quiet_secret_loggers() -> None:
+    """Keep secrets and personal notes out of the log, whatever the log level.
+
+    httpx logs every request URL at INFO, and the URL holds the bot token; PTB's Bot and
+    Application log every request, answer and update in full at DEBUG, notes included.
+    """
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+    for name in ("telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Application"):
+        logging.getLogger(name).setLevel(logging.INFO)
+
+
 async def error_handler(update: object, context: BotContext) -> None:
     """Log the error first, then tell a private-chat user that something went wrong."""
     log.error("error while handling an update", exc_info=context.error)
@@ -119,6 +131,7 @@ def build_application(
     `clock` returns the current instant (aware UTC); tests and the demo pass a fixed one.
     """
     working_calendar = calendar or WeekdayCalendar()
+    quiet_secret_loggers()
 
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
         database = prepare_database(settings, clock=clock, lock=True)
@@ -164,9 +177,17 @@ def build_application(
         .base_url(settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
         .defaults(defaults)
+        .read_timeout(settings.telegram.timeout_seconds)
+        .write_timeout(settings.telegram.timeout_seconds)
+        .connect_timeout(settings.telegram.timeout_seconds)
+        .pool_timeout(settings.telegram.timeout_seconds)
         .context_types(context_types)
         .rate_limiter(
-            FloodLimiter(chat_rate=settings.telegram.chat_messages_per_second, max_retries=3)
+            FloodLimiter(
+                chat_rate=settings.telegram.chat_messages_per_second,
+                group_per_minute=settings.telegram.group_messages_per_minute,
+                max_retries=3,
+            )
         )
         .post_init(post_init)
         .post_shutdown(post_shutdown)

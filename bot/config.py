@@ -2,15 +2,27 @@
 
 Every key is documented in `config.example.toml`. `TELEGRAM_BOT_TOKEN` overrides
 `telegram.token` and `DATABASE_URL` overrides `database.url`. Unknown keys are errors (a typo
-must not silently fall back to a default). `check_settings` adds the checks that need the task
-file (unit names) and lists every problem at once.
+must not silently fall back to a default).
+
+- `load_settings` reads and validates. A relative SQLite path (and a relative task file) in
+  the config file is resolved against the config file's folder; without a config file, and
+  for `DATABASE_URL`, against the current directory.
+- `check_settings` lists what blocks `taskbot run` (token, task file, unit names, chat id);
+  `config_warnings` what does not (no coordinator yet, no committee group).
+- `review_config` does all of that for `taskbot check-config` and `taskbot run`: when a key is
+  invalid, the other checks still run on the rest, so every problem is listed at once.
 """
 
 from __future__ import annotations
 
+import copy
+import difflib
+import importlib.util
 import os
 import re
 import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -25,11 +37,16 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
+from db.engine import normalise_url
 from db.seed import COLLECTIVE_UNITS, TaskFileError, read_task_file
 
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{20,}$")
 DEFAULT_DATABASE_URL = "sqlite:///data/taskbot.sqlite3"
+SQLITE_EXAMPLE = "sqlite:///data/taskbot.sqlite3"
+POSTGRES_EXAMPLE = "postgresql+psycopg://user:password@host:5432/dbname"
 
 
 class ConfigError(Exception):
@@ -56,6 +73,8 @@ class TelegramSettings(_Section):
     digest_chat_id: ChatId | None = None
     coordinators: list[Annotated[int, Field(strict=True, gt=0)]] = []
     chat_messages_per_second: float = Field(default=1.0, gt=0, le=100)
+    group_messages_per_minute: float = Field(default=20.0, gt=1, le=6000)
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
     @field_validator("digest_chat_id")
     @classmethod
@@ -72,10 +91,79 @@ class TelegramSettings(_Section):
         return value
 
 
+def _module_installed(name: str) -> bool:
+    return importlib.util.find_spec(name) is not None
+
+
+def database_url_problem(url: str) -> str | None:
+    """Return why `url` cannot hold the bot's database, or None if it can.
+
+    Supported: SQLite (the standard library driver) and PostgreSQL through psycopg 3 (bare
+    `postgresql://` means psycopg 3). The URL itself is never echoed: it may hold a password.
+    """
+    try:
+        parsed = make_url(normalise_url(url))
+    except (ArgumentError, ValueError):
+        return f"not a database URL; use e.g. {SQLITE_EXAMPLE} or {POSTGRES_EXAMPLE}"
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend == "sqlite":
+        if driver != "pysqlite":
+            return f"SQLite driver {driver!r} is not supported; use e.g. {SQLITE_EXAMPLE}"
+        return None
+    if backend == "postgresql":
+        if driver != "psycopg":
+            return (
+                f"PostgreSQL driver {driver!r} is not supported; use psycopg 3, e.g. "
+                f"{POSTGRES_EXAMPLE}"
+            )
+        if not _module_installed("psycopg"):
+            return (
+                "PostgreSQL needs psycopg 3, which is not installed: "
+                "pip install 'canggongwei-taskbot[postgres]' "
+                "(in a clone: pip install '.[postgres]')"
+            )
+        return None
+    return (
+        f"unsupported database {backend!r}; use SQLite (e.g. {SQLITE_EXAMPLE}) or PostgreSQL "
+        f"(e.g. {POSTGRES_EXAMPLE})"
+    )
+
+
+def resolve_sqlite_url(url: str, folder: Path) -> str:
+    """Return `url` with a relative SQLite file path made absolute against `folder`.
+
+    Other URLs, in-memory SQLite and unparsable strings are returned unchanged (the latter
+    are reported by validation).
+    """
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return url
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return url
+    if database.startswith("file:"):  # a SQLite URI filename: leave it alone
+        return url
+    path = Path(database).expanduser()
+    if not path.is_absolute():
+        path = Path(os.path.normpath(folder / path))
+    elif str(path) == database:
+        return url
+    return parsed.set(database=str(path)).render_as_string(hide_password=False)
+
+
 class DatabaseSettings(_Section):
-    """[database]: any SQLAlchemy URL; SQLite file by default."""
+    """[database]: a SQLite or PostgreSQL (psycopg 3) URL; SQLite file by default."""
 
     url: str = DEFAULT_DATABASE_URL
+
+    @field_validator("url")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        problem = database_url_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class TasksSettings(_Section):
@@ -108,7 +196,9 @@ class ScheduleSettings(_Section):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name)") from exc
+            raise ValueError(
+                f'unknown time zone {value!r}; use an IANA name such as "Asia/Shanghai"'
+            ) from exc
         return value
 
     @field_validator("before_days")
@@ -165,47 +255,184 @@ class Settings(_Section):
         return self.telegram.token.get_secret_value()
 
 
+# hints for a number written as a string (a frequent slip: ids copied with quotes)
+_NUMBER_HINTS = {
+    ("telegram", "digest_chat_id"): (
+        ", e.g. -1001234567890; send /whoami@<bot> in the group to learn it"
+    ),
+    ("telegram", "coordinators"): (
+        ", e.g. coordinators = [123456789]; each coordinator sends /whoami to the bot to learn it"
+    ),
+}
+
+
+def _known_keys(loc: tuple[Any, ...]) -> list[str]:
+    """The keys allowed at the table `loc` (top level or a section), for spelling hints."""
+    if not loc:
+        return list(Settings.model_fields)
+    if len(loc) == 1 and loc[0] in Settings.model_fields:
+        section = Settings.model_fields[str(loc[0])].annotation
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            return list(section.model_fields)
+    return []
+
+
 def _format_error(error: Any) -> str:
-    location = ".".join(str(part) for part in error["loc"]) or "(top level)"
-    message = error["msg"]
+    loc = tuple(error["loc"])
+    location = ".".join(str(part) for part in loc) or "(top level)"
+    message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = "unknown key (check the spelling against config.example.toml)"
+        close = difflib.get_close_matches(str(loc[-1]), _known_keys(loc[:-1]), n=1)
+        if close:
+            message = f"unknown key; did you mean {close[0]!r}?"
+    elif error["type"] in {"int_type", "int_parsing"} and isinstance(error.get("input"), str):
+        message = "must be a number without quotes" + _NUMBER_HINTS.get(loc[:2], "")
     return f"{location}: {message}"
 
 
-def load_settings(path: Path | None = None, *, environ: dict[str, str] | None = None) -> Settings:
-    """Read the TOML file at `path` (None: defaults only), apply the environment, validate.
+def _read_raw(path: Path | None, env: Mapping[str, str]) -> dict[str, Any]:
+    """Read the TOML file (None: nothing), apply the environment, make relative paths absolute.
 
-    Raises `ConfigError` listing every problem (file missing, TOML syntax, each invalid key).
+    Raises `ConfigError` for a missing file or a TOML syntax error.
     """
-    env = os.environ if environ is None else environ
     raw: dict[str, Any] = {}
+    folder = Path.cwd()
     if path is not None:
         try:
             raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
             raise ConfigError([f"{path}: file not found"]) from exc
+        except IsADirectoryError as exc:
+            raise ConfigError([f"{path}: is a folder, not a config file"]) from exc
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError([f"{path}: not valid TOML: {exc}"]) from exc
+        folder = Path(path).absolute().parent
+        tasks = raw.get("tasks")
+        if isinstance(tasks, dict) and isinstance(tasks.get("file"), str) and tasks["file"]:
+            tasks["file"] = str(folder / Path(tasks["file"]).expanduser())
     if env.get("TELEGRAM_BOT_TOKEN"):
         raw.setdefault("telegram", {})
         if isinstance(raw["telegram"], dict):
             raw["telegram"]["token"] = env["TELEGRAM_BOT_TOKEN"]
-    if env.get("DATABASE_URL"):
-        raw.setdefault("database", {})
-        if isinstance(raw["database"], dict):
-            raw["database"]["url"] = env["DATABASE_URL"]
+    database = raw.setdefault("database", {})
+    if isinstance(database, dict):
+        if env.get("DATABASE_URL"):
+            database["url"] = resolve_sqlite_url(env["DATABASE_URL"], Path.cwd())
+        elif isinstance(database.get("url", DEFAULT_DATABASE_URL), str):
+            database["url"] = resolve_sqlite_url(database.get("url", DEFAULT_DATABASE_URL), folder)
+    return raw
+
+
+def _valid_remainder(raw: dict[str, Any], errors: list[Any]) -> tuple[Settings | None, set[str]]:
+    """Drop every invalid key (down to `section.key`) from a copy of `raw`; validate the rest.
+
+    Returns the settings of what is left (None if that still fails) and the dotted names of
+    the dropped keys, so that checks about them can be left out (they are already reported).
+    """
+    remainder = copy.deepcopy(raw)
+    dropped: set[str] = set()
+    for _ in range(5):
+        for error in errors:
+            loc = [str(part) for part in error["loc"][:2]]
+            if not loc:
+                return None, dropped
+            dropped.add(".".join(loc))
+            section = remainder.get(loc[0])
+            if len(loc) == 2 and isinstance(section, dict):
+                section.pop(loc[1], None)
+            else:
+                remainder.pop(loc[0], None)
+        try:
+            return Settings.model_validate(remainder), dropped
+        except ValidationError as exc:
+            errors = exc.errors()
+    return None, dropped
+
+
+def _is_about(message: str, keys: set[str]) -> bool:
+    key = message.split(":", 1)[0]
+    return any(key == k or key.startswith(k + ".") for k in keys)
+
+
+def _review_invalid(
+    raw: dict[str, Any], exc: ValidationError, *, need_token: bool
+) -> tuple[list[str], list[str]]:
+    """Problems and warnings of a config that fails validation: the validation errors plus
+    the checks of `check_settings`/`config_warnings` on every key that is valid."""
+    errors = exc.errors()
+    problems = [_format_error(e) for e in errors]
+    remainder, dropped = _valid_remainder(raw, errors)
+    if remainder is None:
+        return problems, []
+    if dropped & {"tasks", "tasks.file"}:
+        dropped.add("collective_units")  # unit names cannot be checked without the task file
+    problems += [
+        p for p in check_settings(remainder, need_token=need_token) if not _is_about(p, dropped)
+    ]
+    warnings = [w for w in config_warnings(remainder) if not _is_about(w, dropped)]
+    return problems, warnings
+
+
+def load_settings(
+    path: Path | None = None, *, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Read the TOML file at `path` (None: defaults only), apply the environment, validate.
+
+    Raises `ConfigError` listing every problem (file missing, TOML syntax, each invalid key,
+    and the checks of `check_settings` on the valid keys, except the token's presence).
+    """
+    env = os.environ if environ is None else environ
+    raw = _read_raw(path, env)
     try:
         return Settings.model_validate(raw)
     except ValidationError as exc:
-        raise ConfigError([_format_error(e) for e in exc.errors()]) from None
+        problems, _ = _review_invalid(raw, exc, need_token=False)
+        raise ConfigError(problems) from None
+
+
+@dataclass(frozen=True)
+class ConfigReview:
+    """What `review_config` found: the settings (None when invalid), blocking problems and
+    non-blocking warnings, one line each, every line starting with the key concerned."""
+
+    settings: Settings | None
+    problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def review_config(
+    path: Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    need_token: bool = True,
+) -> ConfigReview:
+    """Load the configuration like `load_settings` and list every problem and warning.
+
+    Never raises for a bad configuration: even when some keys are invalid, the checks of
+    `check_settings` and `config_warnings` run on the others.
+    """
+    env = os.environ if environ is None else environ
+    try:
+        raw = _read_raw(path, env)
+    except ConfigError as exc:
+        return ConfigReview(None, exc.problems, [])
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        problems, warnings = _review_invalid(raw, exc, need_token=need_token)
+        return ConfigReview(None, problems, warnings)
+    return ConfigReview(
+        settings, check_settings(settings, need_token=need_token), config_warnings(settings)
+    )
 
 
 def check_settings(settings: Settings, *, need_token: bool = True) -> list[str]:
     """Return every problem that stops `taskbot run` from working with `settings` (empty: ok).
 
-    Checks the token's presence and shape (without printing it), the task file, that each
-    `collective_units` key is a collective unit of the task file, and the coordinators.
+    Checks the token's presence and shape (without printing it), that the digest chat is a
+    group, the task file, and that each `collective_units` key is a collective unit of the
+    task file. Missing coordinators are only a warning (`config_warnings`).
     """
     problems: list[str] = []
     token = settings.token
@@ -216,8 +443,6 @@ def check_settings(settings: Settings, *, need_token: bool = True) -> list[str]:
         )
     elif token and not TOKEN_PATTERN.match(token):
         problems.append("telegram.token: does not look like a bot token (<digits>:<secret>)")
-    if not settings.telegram.coordinators:
-        problems.append("telegram.coordinators: no coordinator user id; nobody could /invite")
     if settings.telegram.digest_chat_id is not None and settings.telegram.digest_chat_id > 0:
         problems.append(
             "telegram.digest_chat_id: a group id is negative (e.g. -1001234567890); "
@@ -243,3 +468,20 @@ def check_settings(settings: Settings, *, need_token: bool = True) -> list[str]:
             if blank:
                 problems.append(f"collective_units.{name}: empty member name")
     return problems
+
+
+def config_warnings(settings: Settings) -> list[str]:
+    """Return what works but is probably not meant so (the bot starts anyway).
+
+    A fresh deployment has no coordinator yet: the coordinator learns their id by sending
+    /whoami to the running bot, so that cannot block `taskbot run`.
+    """
+    warnings: list[str] = []
+    if not settings.telegram.coordinators:
+        warnings.append(
+            "telegram.coordinators: none; nobody can /invite until you add your id; "
+            "send /whoami to the bot to learn it"
+        )
+    if settings.telegram.digest_chat_id is None:
+        warnings.append("telegram.digest_chat_id: not set; no weekly digest will be posted")
+    return warnings

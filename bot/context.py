@@ -97,11 +97,15 @@ class Draft:
     unit_id: int
     unit_name: str
     contact_id: int
+    nonce: str = ""  # carried by this draft's buttons: "ok:<nonce>" etc.
     status: Status | None = None
     note: str = ""
+    note_message_id: int | None = None
     evidence_kind: str | None = None
     evidence_file_id: str | None = None
     evidence_file_name: str | None = None
+    media_group_id: str | None = None
+    confirming: bool = False
 
 
 class UserData:

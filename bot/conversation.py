@@ -5,17 +5,20 @@
     NOTE ──(text)──> EVIDENCE ──(photo / document / 跳过)──> CONFIRM ──(确认提交)──> saved
 
 /cancel leaves at any step; after `conversation.timeout_minutes` idle the conversation ends
-and says so. A plain text reply to a reminder message is stored as a note on its task
-(`reply_to_reminder`, outside the conversation).
+and says so. Each draft carries a random nonce in its 跳过 / 确认提交 / 取消 buttons, so a press
+on an older draft's buttons can never store the current one. A plain text reply to a reminder
+message is stored as a note on its task (`reply_to_reminder`, outside the conversation).
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 import warnings
 from datetime import timedelta
 
 from telegram import Message, Update
+from telegram.error import TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
     CommandHandler,
@@ -35,7 +38,27 @@ from db.models import Contact, Task, Unit
 log = logging.getLogger(__name__)
 
 PICK_TASK, PICK_STATUS, NOTE, EVIDENCE, CONFIRM = range(5)
-NOTE_LIMIT = 2000  # characters; a note longer than this is refused with a clear answer
+# Longest note, in UTF-16 code units as Telegram counts: the confirmation and the
+# acknowledgement echo it inside one message of at most 4096 (Bot API sendMessage limit).
+NOTE_LIMIT = 2000
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"  # zero-width characters that strip() keeps
+SKIP_WORDS = frozenset({"跳过", "skip", "无", "没有", "不用"})
+
+
+def note_problem(note: str) -> str | None:
+    """Return why a note cannot be stored (a Chinese message), or None if it is fine.
+
+    Refused: empty or invisible-only text, text over `NOTE_LIMIT` UTF-16 units, NUL
+    characters (PostgreSQL text cannot hold them). Anything else is stored exactly as sent.
+    """
+    if not note.strip().strip(INVISIBLE).strip():
+        return texts.NOTE_EMPTY
+    length = render.telegram_length(note)
+    if length > NOTE_LIMIT:
+        return texts.NOTE_TOO_LONG.format(length=length, limit=NOTE_LIMIT)
+    if "\x00" in note:
+        return texts.NOTE_BAD_CHARACTER
+    return None
 
 
 def _contact_and_unit(context: BotContext, user_id: int) -> tuple[Contact, Unit] | None:
@@ -47,9 +70,16 @@ def _contact_and_unit(context: BotContext, user_id: int) -> tuple[Contact, Unit]
     return contact, unit
 
 
-async def _answer(update: Update, text: str | None = None) -> None:
+async def _answer(update: Update, text: str | None = None, *, alert: bool = False) -> None:
     if update.callback_query is not None:
-        await update.callback_query.answer(text)
+        try:
+            await update.callback_query.answer(text, show_alert=alert)
+        except TelegramError as exc:  # an old query cannot be answered any more; harmless
+            log.info("callback answer failed: %s", exc)
+
+
+def _draft(context: BotContext) -> Draft | None:
+    return context.user_data.draft if context.user_data is not None else None
 
 
 async def report(update: Update, context: BotContext) -> int:
@@ -86,47 +116,50 @@ def _task_for(context: BotContext, unit_id: int, number: int) -> tuple[Task | No
 
 
 async def _start_draft(update: Update, context: BotContext, number: int) -> Draft | None:
-    """Check the presser may report on task `number`; return a fresh draft or None (answered)."""
+    """Check the presser may report on task `number`; return a fresh draft or None (answered).
+
+    A refused press leaves any draft in progress untouched.
+    """
     query = update.callback_query
     user = update.effective_user
     if query is None or user is None:
         return None
     if not is_private(update) or (query.message is not None and query.message.chat.id != user.id):
-        await query.answer(texts.PRIVATE_ONLY, show_alert=True)
+        await _answer(update, texts.PRIVATE_ONLY, alert=True)
         return None
     found = _contact_and_unit(context, user.id)
     if found is None:
-        await query.answer(texts.NOT_CONTACT, show_alert=True)
+        await _answer(update, texts.NOT_CONTACT, alert=True)
         return None
     contact, unit = found
     task, allowed = _task_for(context, unit.id or 0, number)
     if task is None:
-        await query.answer(texts.UNKNOWN_TASK.format(number=number), show_alert=True)
+        await _answer(update, texts.UNKNOWN_TASK.format(number=number), alert=True)
         return None
     if not allowed:
         log.warning("refused report: user=%s unit=%s task=%s", user.id, unit.id, number)
-        await query.answer(texts.NOT_YOUR_TASK.format(number=number), show_alert=True)
+        await _answer(update, texts.NOT_YOUR_TASK.format(number=number), alert=True)
         return None
-    draft = Draft(
+    return Draft(
         task_id=task.id or 0,
         task_number=task.number,
         task_text=task.text,
         unit_id=unit.id or 0,
         unit_name=unit.name,
         contact_id=contact.id or 0,
+        nonce=secrets.token_hex(4),
     )
-    context.draft_store.draft = draft
-    return draft
 
 
-async def pick_task(update: Update, context: BotContext) -> int:
+async def pick_task(update: Update, context: BotContext) -> int | None:
     """Show the status buttons for the chosen task."""
     query = update.callback_query
     assert query is not None and query.data is not None
     draft = await _start_draft(update, context, int(query.data.split(":")[1]))
     if draft is None:
-        return PICK_TASK
-    await query.answer()
+        return None  # stay where we are
+    context.draft_store.draft = draft
+    await _answer(update)
     if isinstance(query.message, Message):
         await query.message.reply_text(
             texts.REPORT_CHOOSE_STATUS.format(
@@ -137,45 +170,47 @@ async def pick_task(update: Update, context: BotContext) -> int:
     return PICK_STATUS
 
 
-async def pick_status(update: Update, context: BotContext) -> int:
+async def pick_status(update: Update, context: BotContext) -> int | None:
     """Take the status from a button (reminder or status choice) and ask for a note."""
     query = update.callback_query
     assert query is not None
     parsed = keyboards.parse_status_data(query.data or "")
     if parsed is None:
-        await query.answer(texts.BUTTON_EXPIRED, show_alert=True)
-        return ConversationHandler.END
+        await _answer(update, texts.BUTTON_EXPIRED, alert=True)
+        return None
     number, status = parsed
     draft = await _start_draft(update, context, number)
     if draft is None:
-        return ConversationHandler.END
+        return None  # a refused press keeps the report in progress, if any
+    previous = _draft(context)
     draft.status = status
-    await query.answer()
+    context.draft_store.draft = draft
+    await _answer(update)
+    text = texts.ASK_NOTE.format(
+        number=number, status=texts.STATUS_LABEL[status], limit=NOTE_LIMIT
+    )
+    if previous is not None and previous.status is not None and previous.nonce != draft.nonce:
+        text = texts.DRAFT_REPLACED.format(number=previous.task_number) + "\n" + text
     if isinstance(query.message, Message):
-        await query.message.reply_text(
-            texts.ASK_NOTE.format(
-                number=number, status=texts.STATUS_LABEL[status], limit=NOTE_LIMIT
-            )
-        )
+        await query.message.reply_text(text)
     return NOTE
 
 
 async def take_note(update: Update, context: BotContext) -> int:
     """Store the note in the draft and ask for evidence."""
     message = update.effective_message
-    draft = context.draft_store.draft
+    draft = _draft(context)
     if message is None or draft is None:
         await reply(update, texts.BUTTON_EXPIRED)
         return ConversationHandler.END
     note = message.text or ""
-    if not note.strip():
-        await reply(update, texts.NOTE_EMPTY)
-        return NOTE
-    if len(note) > NOTE_LIMIT:
-        await reply(update, texts.NOTE_TOO_LONG.format(length=len(note), limit=NOTE_LIMIT))
+    problem = note_problem(note)
+    if problem is not None:
+        await reply(update, problem)
         return NOTE
     draft.note = note
-    await reply(update, texts.ASK_EVIDENCE, reply_markup=keyboards.skip_keyboard())
+    draft.note_message_id = message.message_id
+    await reply(update, texts.ASK_EVIDENCE, reply_markup=keyboards.skip_keyboard(draft.nonce))
     return EVIDENCE
 
 
@@ -183,6 +218,24 @@ async def note_not_text(update: Update, context: BotContext) -> int:
     """Ask again for a text note when something else was sent."""
     await reply(update, texts.NOTE_NOT_TEXT)
     return NOTE
+
+
+async def edited_note(update: Update, context: BotContext) -> int | None:
+    """Take a correction of the note message while the draft is not yet stored."""
+    message = update.edited_message
+    draft = _draft(context)
+    if message is None or draft is None or message.message_id != draft.note_message_id:
+        return None
+    note = message.text or ""
+    problem = note_problem(note)
+    if problem is not None:
+        await reply(update, problem)
+        return None
+    draft.note = note
+    await reply(update, texts.NOTE_UPDATED.format(note=render.esc(note)))
+    if draft.confirming:
+        return await _ask_confirmation(update, draft)
+    return None
 
 
 def _evidence_text(draft: Draft) -> str:
@@ -193,25 +246,32 @@ def _evidence_text(draft: Draft) -> str:
     return texts.EVIDENCE_NONE
 
 
-async def _ask_confirmation(update: Update, draft: Draft) -> int:
-    text = texts.CONFIRM.format(
+def _summary(template: str, draft: Draft, **extra: str) -> str:
+    return template.format(
         number=draft.task_number,
         text=render.esc(render.clip(draft.task_text, 60)),
         unit=render.esc(draft.unit_name),
         status=render.status_label(draft.status),
         note=render.esc(draft.note),
         evidence=_evidence_text(draft),
+        **extra,
     )
+
+
+async def _ask_confirmation(update: Update, draft: Draft) -> int:
+    draft.confirming = True
     message = update.effective_message
     if message is not None:
-        await message.reply_text(text, reply_markup=keyboards.confirm_keyboard())
+        await message.reply_text(
+            _summary(texts.CONFIRM, draft), reply_markup=keyboards.confirm_keyboard(draft.nonce)
+        )
     return CONFIRM
 
 
 async def take_evidence(update: Update, context: BotContext) -> int:
     """Keep a reference to the photo or document and ask for confirmation."""
     message = update.effective_message
-    draft = context.draft_store.draft
+    draft = _draft(context)
     if message is None or draft is None:
         return ConversationHandler.END
     if message.photo:
@@ -221,13 +281,18 @@ async def take_evidence(update: Update, context: BotContext) -> int:
     elif message.document is not None:
         draft.evidence_kind, draft.evidence_file_id = "document", message.document.file_id
         draft.evidence_file_name = message.document.file_name or "未命名文件"
+    draft.media_group_id = message.media_group_id
     return await _ask_confirmation(update, draft)
 
 
-async def skip_evidence(update: Update, context: BotContext) -> int:
-    """Go on without evidence."""
-    draft = context.draft_store.draft
-    await _answer(update)
+async def skip_evidence(update: Update, context: BotContext) -> int | None:
+    """Go on without evidence (the 跳过 button, /skip, or typing 跳过)."""
+    draft = _draft(context)
+    if update.callback_query is not None:
+        if draft is None or keyboards.nonce_of(update.callback_query.data) != draft.nonce:
+            await _answer(update, texts.BUTTON_EXPIRED, alert=True)
+            return None
+        await _answer(update)
     if draft is None:
         await reply(update, texts.BUTTON_EXPIRED)
         return ConversationHandler.END
@@ -235,28 +300,52 @@ async def skip_evidence(update: Update, context: BotContext) -> int:
     return await _ask_confirmation(update, draft)
 
 
+async def evidence_text(update: Update, context: BotContext) -> int | None:
+    """Treat 跳过 typed as text like the button; ask again for anything else."""
+    message = update.effective_message
+    if message is not None and (message.text or "").strip().lower() in SKIP_WORDS:
+        return await skip_evidence(update, context)
+    return await evidence_not_file(update, context)
+
+
 async def evidence_not_file(update: Update, context: BotContext) -> int:
     """Ask again for a photo, a document or 跳过."""
-    await reply(update, texts.EVIDENCE_NOT_FILE, reply_markup=keyboards.skip_keyboard())
+    draft = _draft(context)
+    markup = keyboards.skip_keyboard(draft.nonce) if draft else None
+    await reply(update, texts.EVIDENCE_NOT_FILE, reply_markup=markup)
     return EVIDENCE
 
 
-async def confirm(update: Update, context: BotContext) -> int:
+async def extra_file(update: Update, context: BotContext) -> None:
+    """Explain that only the first file of an album or a second file is not kept."""
+    await reply(update, texts.EVIDENCE_ONLY_ONE)
+
+
+async def confirm_text(update: Update, context: BotContext) -> None:
+    """Remind the user to press a button on the confirmation."""
+    await reply(update, texts.CONFIRM_USE_BUTTONS)
+
+
+async def confirm(update: Update, context: BotContext) -> int | None:
     """Store the report and acknowledge it with what was stored."""
     query = update.callback_query
     user = update.effective_user
-    draft = context.draft_store.draft
-    if query is None or user is None or draft is None:
-        await _answer(update, texts.BUTTON_EXPIRED)
-        return ConversationHandler.END
+    draft = _draft(context)
+    if query is None or user is None:
+        return None
+    if draft is None or keyboards.nonce_of(query.data) != draft.nonce:
+        await _answer(update, texts.BUTTON_EXPIRED, alert=True)
+        return None  # an older confirmation: the current draft stays as it is
     svc = context.svc
     now = svc.now()
+    stored_id = None
     with svc.db.session() as s:
         contact = repo.get_contact(s, telegram_user_id=user.id)
-        if contact is None or contact.unit_id != draft.unit_id:
-            allowed = False
-        else:
-            allowed = repo.is_lead_unit(s, task_id=draft.task_id, unit_id=draft.unit_id)
+        allowed = (
+            contact is not None
+            and contact.unit_id == draft.unit_id
+            and repo.is_lead_unit(s, task_id=draft.task_id, unit_id=draft.unit_id)
+        )
         if allowed:
             stored = repo.add_report(
                 s,
@@ -271,14 +360,14 @@ async def confirm(update: Update, context: BotContext) -> int:
                 evidence_file_id=draft.evidence_file_id,
                 evidence_file_name=draft.evidence_file_name,
             )
-            report_id = stored.id
+            stored_id = stored.id
     context.draft_store.draft = None
     if not allowed:
-        await query.answer(texts.NOT_YOUR_TASK.format(number=draft.task_number), show_alert=True)
+        await _answer(update, texts.NOT_YOUR_TASK.format(number=draft.task_number), alert=True)
         return ConversationHandler.END
     log.info(
         "report stored: id=%s task=%s unit=%s user=%s status=%s evidence=%s note_chars=%d",
-        report_id,
+        stored_id,
         draft.task_number,
         draft.unit_id,
         user.id,
@@ -286,25 +375,31 @@ async def confirm(update: Update, context: BotContext) -> int:
         draft.evidence_kind or "none",
         len(draft.note),
     )
-    await query.answer()
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
-        await query.message.reply_text(
-            texts.SAVED.format(
-                number=draft.task_number,
-                unit=render.esc(draft.unit_name),
-                status=render.status_label(draft.status),
-                note=render.esc(draft.note),
-                evidence=_evidence_text(draft),
-                at=render.fmt_instant(now, svc.policy.zone),
-            )
-        )
+    # stored and committed: from here on, a Telegram failure must not look like a lost report
+    await _answer(update)
+    saved = _summary(texts.SAVED, draft, at=render.fmt_instant(now, svc.policy.zone))
+    try:
+        if isinstance(query.message, Message):
+            await query.message.edit_text(saved)  # the confirmation card becomes the receipt
+        else:
+            await context.bot.send_message(user.id, saved)
+    except TelegramError as exc:
+        log.warning("report %s stored but the receipt edit failed: %s", stored_id, exc)
+        try:
+            await context.bot.send_message(user.id, saved)
+        except TelegramError as again:
+            log.warning("report %s stored; receipt not delivered: %s", stored_id, again)
     return ConversationHandler.END
 
 
-async def cancel(update: Update, context: BotContext) -> int:
+async def cancel(update: Update, context: BotContext) -> int | None:
     """Leave the conversation without storing anything."""
-    await _answer(update)
+    draft = _draft(context)
+    if update.callback_query is not None:
+        if draft is None or keyboards.nonce_of(update.callback_query.data) != draft.nonce:
+            await _answer(update, texts.BUTTON_EXPIRED, alert=True)
+            return None
+        await _answer(update)
     if context.user_data is not None:
         context.user_data.draft = None
     await reply(update, texts.CANCELLED)
@@ -312,8 +407,9 @@ async def cancel(update: Update, context: BotContext) -> int:
 
 
 async def cancel_outside(update: Update, context: BotContext) -> None:
-    """Answer /cancel when no conversation runs."""
-    await reply(update, texts.NOTHING_TO_CANCEL)
+    """Answer /cancel when no conversation runs (in private chats; silence in groups)."""
+    if is_private(update):
+        await reply(update, texts.NOTHING_TO_CANCEL)
 
 
 async def timed_out(update: Update, context: BotContext) -> None:
@@ -330,40 +426,64 @@ async def stale_button(update: Update, context: BotContext) -> None:
     await _answer(update, texts.BUTTON_EXPIRED)
 
 
+def _task_number_of(message: Message, bot_id: int) -> int | None:
+    """The task number of a reminder message of this bot, read from its status buttons."""
+    if message.from_user is None or message.from_user.id != bot_id:
+        return None
+    markup = message.reply_markup
+    for row in markup.inline_keyboard if markup else ():
+        for button in row:
+            parsed = keyboards.parse_status_data(str(button.callback_data or ""))
+            if parsed is not None:
+                return parsed[0]
+    return None
+
+
 async def reply_to_reminder(update: Update, context: BotContext) -> None:
-    """Store a plain text reply to a reminder message as a note on that reminder's task."""
+    """Store a plain text reply to a reminder message as a note on that reminder's task.
+
+    The reminder is found in the ledger by its message id or, when its send was recorded as
+    uncertain (no message id), by the task of its status buttons.
+    """
     message = update.effective_message
     user = update.effective_user
-    if message is None or user is None or message.reply_to_message is None:
+    replied = message.reply_to_message if message is not None else None
+    if message is None or user is None or replied is None:
         return
     svc = context.svc
     note = message.text or ""
-    if not note.strip():
-        await reply(update, texts.NOTE_EMPTY)
-        return
-    if len(note) > NOTE_LIMIT:
-        await reply(update, texts.NOTE_TOO_LONG.format(length=len(note), limit=NOTE_LIMIT))
+    problem = note_problem(note)
+    if problem is not None:
+        await reply(update, problem)
         return
     now = svc.now()
+    button_task = _task_number_of(replied, context.bot.id)
     with svc.db.session() as s:
         reminder = repo.reminder_for_message(
-            s, chat_id=message.chat_id, message_id=message.reply_to_message.message_id
+            s, chat_id=message.chat_id, message_id=replied.message_id
         )
         contact = repo.get_contact(s, telegram_user_id=user.id)
-        task = s.get(Task, reminder.task_id) if reminder else None
-        unit = s.get(Unit, reminder.unit_id) if reminder else None
+        if reminder is not None:
+            task = s.get(Task, reminder.task_id)
+            unit_id: int | None = reminder.unit_id
+        elif button_task is not None:
+            task = repo.get_task(s, number=button_task)
+            unit_id = contact.unit_id if contact else None
+        else:
+            task, unit_id = None, None
+        unit = s.get(Unit, unit_id) if unit_id is not None else None
         stored = None
         if (
-            reminder is not None
-            and task is not None
+            task is not None
             and unit is not None
             and contact is not None
-            and contact.unit_id == reminder.unit_id
+            and contact.unit_id == unit.id
+            and repo.is_lead_unit(s, task_id=task.id or 0, unit_id=unit.id or 0)
         ):
             stored = repo.add_report(
                 s,
-                task_id=reminder.task_id,
-                unit_id=reminder.unit_id,
+                task_id=task.id or 0,
+                unit_id=unit.id or 0,
                 contact_id=contact.id,
                 reporter_user_id=user.id,
                 status=None,
@@ -371,10 +491,10 @@ async def reply_to_reminder(update: Update, context: BotContext) -> None:
                 now=now,
                 source="reply",
             )
-    if reminder is None or task is None or unit is None:
+    if task is None:
         await reply(update, texts.REPLY_NOT_REMINDER)
         return
-    if stored is None:
+    if stored is None or unit is None:
         await reply(update, texts.NOT_YOUR_TASK.format(number=task.number))
         return
     log.info(
@@ -385,29 +505,35 @@ async def reply_to_reminder(update: Update, context: BotContext) -> None:
         user.id,
         len(note),
     )
-    await reply(
-        update,
-        texts.REPLY_SAVED.format(
-            number=task.number,
-            unit=render.esc(unit.name),
-            note=render.esc(note),
-            at=render.fmt_instant(now, svc.policy.zone),
-        ),
-    )
+    try:
+        await reply(
+            update,
+            texts.REPLY_SAVED.format(
+                number=task.number,
+                unit=render.esc(unit.name),
+                note=render.esc(note),
+                at=render.fmt_instant(now, svc.policy.zone),
+            ),
+        )
+    except TelegramError as exc:  # stored and committed: never report that as a failure
+        log.warning("note %s stored; acknowledgement not delivered: %s", stored.id, exc)
 
 
 def build_conversation(timeout: timedelta) -> ConversationHandler:  # type: ignore[type-arg]
     """Return the status report `ConversationHandler` with the given idle timeout."""
-    private = filters.ChatType.PRIVATE
     with warnings.catch_warnings():
         # per_message=False is deliberate: one conversation per user and private chat, entered
         # from buttons on any reminder; PTB warns that callback queries are then not tracked
-        # per message, which is what we want.
+        # per message, which is what we want (the draft nonce guards against old buttons).
         warnings.filterwarnings("ignore", message=".*per_message=False", category=PTBUserWarning)
-        return _conversation(private, timeout)
+        return _conversation(timeout)
 
 
-def _conversation(private: filters.BaseFilter, timeout: timedelta) -> ConversationHandler:  # type: ignore[type-arg]
+def _conversation(timeout: timedelta) -> ConversationHandler:  # type: ignore[type-arg]
+    private = filters.ChatType.PRIVATE
+    new = private & ~filters.UpdateType.EDITED
+    edited = private & filters.UpdateType.EDITED_MESSAGE & filters.TEXT
+    files = new & (filters.PHOTO | filters.Document.ALL)
     return ConversationHandler(
         entry_points=[
             CommandHandler("report", report),
@@ -415,26 +541,25 @@ def _conversation(private: filters.BaseFilter, timeout: timedelta) -> Conversati
         ],
         states={
             PICK_TASK: [CallbackQueryHandler(pick_task, pattern=keyboards.TASK_PATTERN)],
-            PICK_STATUS: [
-                CallbackQueryHandler(pick_task, pattern=keyboards.TASK_PATTERN),
-            ],
+            PICK_STATUS: [CallbackQueryHandler(pick_task, pattern=keyboards.TASK_PATTERN)],
             NOTE: [
-                MessageHandler(private & filters.TEXT & ~filters.COMMAND, take_note),
-                MessageHandler(
-                    private & ~filters.COMMAND & ~filters.UpdateType.EDITED, note_not_text
-                ),
+                MessageHandler(new & filters.TEXT & ~filters.COMMAND, take_note),
+                MessageHandler(new & ~filters.COMMAND, note_not_text),
             ],
             EVIDENCE: [
-                MessageHandler(private & (filters.PHOTO | filters.Document.ALL), take_evidence),
-                CallbackQueryHandler(skip_evidence, pattern=f"^{keyboards.SKIP}$"),
+                MessageHandler(files, take_evidence),
+                CallbackQueryHandler(skip_evidence, pattern=keyboards.draft_pattern("skip")),
                 CommandHandler("skip", skip_evidence),
-                MessageHandler(
-                    private & ~filters.COMMAND & ~filters.UpdateType.EDITED, evidence_not_file
-                ),
+                MessageHandler(edited, edited_note),
+                MessageHandler(new & filters.TEXT & ~filters.COMMAND, evidence_text),
+                MessageHandler(new & ~filters.COMMAND, evidence_not_file),
             ],
             CONFIRM: [
-                CallbackQueryHandler(confirm, pattern=f"^{keyboards.CONFIRM}$"),
-                CallbackQueryHandler(cancel, pattern=f"^{keyboards.CANCEL}$"),
+                CallbackQueryHandler(confirm, pattern=keyboards.draft_pattern("ok")),
+                CallbackQueryHandler(cancel, pattern=keyboards.draft_pattern("no")),
+                MessageHandler(edited, edited_note),
+                MessageHandler(files, extra_file),
+                MessageHandler(new & ~filters.COMMAND, confirm_text),
             ],
             ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
         },

@@ -54,7 +54,9 @@ class SendResult:
 
 
 def _describe(exc: Exception) -> str:
-    return f"{type(exc).__name__}: {getattr(exc, 'message', str(exc))}"
+    message = str(getattr(exc, "message", exc))
+    name = type(exc).__name__
+    return message if message.lower().startswith(name.lower()) else f"{name}: {message}"
 
 
 async def send(bot: Bot, chat_id: int, text: str, **kwargs: object) -> SendResult:
@@ -120,8 +122,9 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
     with svc.db.session() as s:
         settled = repo.sent_reminder_keys(s, keys=[c.key for c in candidates], now=now)
     sent = 0
+    unreachable: set[int] = set()  # contacts Telegram refused during this run
     for due in candidates:
-        if due.key in settled:
+        if due.key in settled or due.contact.id in unreachable:
             continue
         with svc.db.session() as s:
             claimed = repo.claim_reminder(
@@ -157,6 +160,7 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
                 error=result.error,
             )
             if result.outcome == DeliveryOutcome.FAILED and unreachable_error(result.error):
+                unreachable.add(due.contact.id)
                 newly_unreachable = repo.mark_unreachable(
                     s, contact_id=due.contact.id, reason=result.error or "", now=svc.now()
                 )

@@ -63,6 +63,7 @@ def standin_settings(standin: BotApiStandIn, database_url: str, **overrides: Any
             "digest_chat_id": GROUP,
             # the scripted users act faster than people; flood tests set the real rate
             "chat_messages_per_second": 50.0,
+            "group_messages_per_minute": 600.0,
         },
         "database": {"url": database_url},
         "schedule": {"tick_seconds": 0.2},

@@ -3,8 +3,9 @@
 Callback data formats:
 - "r:<task number>:<status>"  report this status on this task (reminders, status choice)
 - "t:<task number>"           choose this task in /report
-- "skip"                      no evidence
-- "ok" / "no"                 confirm / cancel the report
+- "skip:<nonce>"              no evidence, for the draft with this nonce
+- "ok:<nonce>" / "no:<nonce>" confirm / cancel that draft (a press on an older draft's
+                              confirmation is refused instead of saving the current one)
 Everything parsed from callback data is checked again against the presser's rights.
 """
 
@@ -65,18 +66,30 @@ def task_keyboard(tasks: Iterable[tuple[int, str]]) -> InlineKeyboardMarkup:
     )
 
 
-def skip_keyboard() -> InlineKeyboardMarkup:
-    """The 跳过 button of the evidence step."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton(texts.BUTTON_SKIP, callback_data=SKIP)]])
+def skip_keyboard(nonce: str) -> InlineKeyboardMarkup:
+    """The 跳过 button of the evidence step of draft `nonce`."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(texts.BUTTON_SKIP, callback_data=f"{SKIP}:{nonce}")]]
+    )
 
 
-def confirm_keyboard() -> InlineKeyboardMarkup:
-    """The 确认提交 / 取消 buttons of the confirmation step."""
+def confirm_keyboard(nonce: str) -> InlineKeyboardMarkup:
+    """The 确认提交 / 取消 buttons of the confirmation step of draft `nonce`."""
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(texts.BUTTON_CONFIRM, callback_data=CONFIRM),
-                InlineKeyboardButton(texts.BUTTON_CANCEL, callback_data=CANCEL),
+                InlineKeyboardButton(texts.BUTTON_CONFIRM, callback_data=f"{CONFIRM}:{nonce}"),
+                InlineKeyboardButton(texts.BUTTON_CANCEL, callback_data=f"{CANCEL}:{nonce}"),
             ]
         ]
     )
+
+
+def draft_pattern(action: str) -> str:
+    """Callback data pattern of a draft button: "<action>:<nonce>"."""
+    return rf"^{action}:[0-9a-f]{{8}}$"
+
+
+def nonce_of(data: str | None) -> str:
+    """The draft nonce carried by a draft button's callback data ("" if none)."""
+    return (data or "").partition(":")[2]

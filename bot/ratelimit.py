@@ -3,9 +3,9 @@
 Bot API flood limits (core.telegram.org/bots/faq, "My bot is hitting limits"): about 30
 messages per second overall, 20 per minute in one group, and about one per second in one chat
 (short bursts tolerated). `AIORateLimiter` covers the first two; `FloodLimiter` adds the third
-with an aiolimiter leaky bucket per chat: a burst of `chat_burst` messages, then
-`chat_rate` per second. A 429 that still happens is retried by AIORateLimiter after the
-`retry_after` Telegram asks for.
+with an aiolimiter leaky bucket per chat: a burst of `chat_burst` messages (2, one below
+the burst Telegram tolerates, to absorb timing jitter), then `chat_rate` per second. A 429
+that still happens is retried by AIORateLimiter after the `retry_after` Telegram asks for.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from typing import Any
 from aiolimiter import AsyncLimiter
 from telegram.ext import AIORateLimiter
 
+OVERALL_PER_SECOND = 30  # Bot API: messages per second over all chats
+GROUP_PER_MINUTE = 20  # Bot API: messages per minute to one group
 SEND_ENDPOINTS = frozenset(
     {
         "sendMessage",
@@ -38,8 +40,25 @@ SEND_ENDPOINTS = frozenset(
 class FloodLimiter(AIORateLimiter):
     """AIORateLimiter with an extra limit per chat for the send endpoints."""
 
-    def __init__(self, *, chat_rate: float = 1.0, chat_burst: int = 3, max_retries: int = 3):
-        super().__init__(max_retries=max_retries)
+    def __init__(
+        self,
+        *,
+        chat_rate: float = 1.0,
+        chat_burst: int = 2,
+        group_per_minute: float = GROUP_PER_MINUTE,
+        max_retries: int = 3,
+    ):
+        # A leaky bucket of capacity N lets N through at once and then drains at its rate, so
+        # a 1-second window could see N + rate messages. With capacity 1 and a rate one below
+        # the limit, no sliding window ever holds more than the limit: 29/s overall (limit 30),
+        # 19/min per group (limit 20).
+        super().__init__(
+            overall_max_rate=1,
+            overall_time_period=1 / (OVERALL_PER_SECOND - 1),
+            group_max_rate=1,
+            group_time_period=60 / (group_per_minute - 1),
+            max_retries=max_retries,
+        )
         self._chat_rate = chat_rate
         self._chat_burst = chat_burst
         self._chat_limiters: dict[int, AsyncLimiter] = {}

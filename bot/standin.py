@@ -1339,6 +1339,11 @@ class BotApiStandIn:
             _Fault(method.lower(), error_code, description, parameters or None, count, chat_id)
         )
 
+    def clear_faults(self) -> None:
+        """Forget every pending injected failure and delay (the API is healthy again)."""
+        self._faults.clear()
+        self._delays.clear()
+
     def delay_next(self, method: str, seconds: float, count: int = 1) -> None:
         """Delay the answer to the next ``count`` calls of ``method`` by ``seconds``.
 

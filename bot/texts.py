@@ -139,6 +139,11 @@ ASK_NOTE = (
 )
 NOTE_NOT_TEXT = "请用文字简要说明进展情况。发送 /cancel 取消。"
 NOTE_EMPTY = "说明不能为空，请用一两句话说明进展情况。"
+NOTE_BAD_CHARACTER = "说明中含有无法保存的控制字符，请删除后重新发送。"
+NOTE_UPDATED = "已按您修改后的内容更新说明：\n{note}"
+DRAFT_REPLACED = "（未提交的第 {number} 项反馈已放弃。）"
+EVIDENCE_ONLY_ONE = "每次反馈只保存一份佐证材料，已保存第一份。如需更换，请点“取消”后重新反馈。"
+CONFIRM_USE_BUTTONS = "请点击上方的“确认提交”或“取消”按钮。"
 NOTE_TOO_LONG = "说明太长了（{length} 字），请精简到 {limit} 字以内后重新发送。"
 ASK_EVIDENCE = "如有佐证材料，请发送照片或文件；没有的话请点“跳过”。"
 EVIDENCE_NOT_FILE = "请发送照片或文件，或点“跳过”。"

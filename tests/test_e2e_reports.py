@@ -40,11 +40,11 @@ async def test_button_note_skip_confirm_stores_the_report(bot: BotHarness) -> No
     note = "已完成排查 <b>&amp; 正在审核 😀"
     bot.api.send_text(2001, note)
     evidence = await bot.api.wait_for(lambda m: m.chat_id == 2001 and "佐证材料" in m.plain_text)
-    bot.api.press_button(2001, evidence.message_id, "skip")
+    bot.api.click(2001, evidence, "跳过")
     confirm = await bot.api.wait_for(lambda m: m.chat_id == 2001 and "请确认" in m.plain_text)
     assert note in confirm.plain_text
     assert reports(bot) == []  # nothing is stored before the confirmation
-    bot.api.press_button(2001, confirm.message_id, "ok")
+    bot.api.click(2001, confirm, "确认提交")
     ack = await bot.api.wait_for(lambda m: m.chat_id == 2001 and "已记录" in m.plain_text)
     assert "第 2 项" in ack.plain_text and "区民政局" in ack.plain_text
     assert "状态：推进中" in ack.plain_text and note in ack.plain_text
@@ -76,7 +76,7 @@ async def test_report_command_with_a_document(bot: BotHarness) -> None:
     bot.api.send_document(2002, b"%PDF-1.4 report", "落实情况.pdf", mime_type="application/pdf")
     confirm = await bot.api.wait_for(lambda m: m.chat_id == 2002 and "请确认" in m.plain_text)
     assert "落实情况.pdf" in confirm.plain_text
-    bot.api.press_button(2002, confirm.message_id, "ok")
+    bot.api.click(2002, confirm, "确认提交")
     await bot.api.wait_for(lambda m: m.chat_id == 2002 and "已记录" in m.plain_text)
     [stored] = reports(bot)
     assert (stored.status, stored.evidence_kind, stored.evidence_file_name) == (
@@ -121,7 +121,7 @@ async def test_photo_evidence_and_wrong_input_at_each_step(bot: BotHarness) -> N
     bot.api.send_photo(2001, b"\x89PNG fake image bytes")
     confirm = await bot.api.wait_for(lambda m: m.chat_id == 2001 and "请确认" in m.plain_text)
     assert "照片 1 张" in confirm.plain_text
-    bot.api.press_button(2001, confirm.message_id, "ok")
+    bot.api.click(2001, confirm, "确认提交")
     await bot.api.wait_for(lambda m: m.chat_id == 2001 and "已记录" in m.plain_text)
     [stored] = reports(bot)
     assert (stored.status, stored.note, stored.evidence_kind) == (
@@ -146,9 +146,9 @@ async def test_cancel_leaves_nothing_and_report_works_after(bot: BotHarness) -> 
     await bot.api.wait_for(lambda m: m.chat_id == 2001 and m.plain_text.startswith("第 8 项，状态"))
     bot.api.send_text(2001, "说明")
     ask = await bot.api.wait_for(lambda m: m.chat_id == 2001 and "跳过" in str(m.buttons))
-    bot.api.press_button(2001, ask.message_id, "skip")
+    bot.api.click(2001, ask, "跳过")
     confirm = await bot.api.wait_for(lambda m: m.chat_id == 2001 and "请确认" in m.plain_text)
-    bot.api.press_button(2001, confirm.message_id, "no")
+    bot.api.click(2001, confirm, "取消")
     await bot.api.wait_for(
         lambda m: (
             m.chat_id == 2001
@@ -158,7 +158,7 @@ async def test_cancel_leaves_nothing_and_report_works_after(bot: BotHarness) -> 
     )
     assert reports(bot) == []
     # a press on the confirmation after it ended is answered as expired
-    bot.api.press_button(2001, confirm.message_id, "ok")
+    bot.api.click(2001, confirm, "确认提交")
     await bot.api.wait_for_call(
         "answerCallbackQuery", lambda c: "失效" in str(c.params.get("text"))
     )

@@ -1,0 +1,244 @@
+"""Reliability through fault injection in the stand-in: 429, 5xx, timeouts, blocked users,
+chat migration, flood limits, and the delivery ledger's guarantees."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from bot.demo import COORDINATOR, GROUP
+from db import repo
+from db.models import ChatMigration, Contact, DeliveryOutcome, DigestPost, Reminder
+from tests.conftest import BotHarness
+
+TAX_TASK = 10  # the only task led by 潼南税务局
+
+
+def reminders_to(bot: BotHarness, chat_id: int) -> list[Any]:
+    return [m for m in bot.api.messages_to(chat_id) if "完成时限" in m.plain_text]
+
+
+def ledger(bot: BotHarness) -> list[Reminder]:
+    with bot.svc.db.session() as s:
+        return list(s.exec(select(Reminder).order_by(Reminder.id)).all())
+
+
+async def test_429_retry_after_waits_then_delivers(bot: BotHarness) -> None:
+    await bot.register(2002, "潼南税务局")
+    bot.api.fail_next(
+        "sendMessage",
+        error_code=429,
+        description="Too Many Requests: retry after 1",
+        retry_after=1,
+        chat_id=2002,
+    )
+    await bot.tick()
+    await bot.api.wait_idle()
+    calls = [c for c in bot.api.calls if c.method == "sendMessage" and c.chat_id == 2002]
+    assert calls[-2].status == 429 and calls[-1].status == 200
+    assert calls[-1].time - calls[-2].time >= 1.0  # waited at least retry_after
+    assert len(reminders_to(bot, 2002)) == 1
+    assert [r.outcome for r in ledger(bot)] == [DeliveryOutcome.SENT]
+
+
+async def test_server_errors_are_retried_with_backoff_and_nothing_is_lost(
+    bot: BotHarness,
+) -> None:
+    await bot.register(2001, "区民政局")
+    bot.api.fail_next(
+        "sendMessage", error_code=502, description="Bad Gateway", count=100, chat_id=2001
+    )
+    await bot.tick()  # every send answers 502: nothing delivered, all marked for retry
+    await bot.api.wait_idle()
+    assert reminders_to(bot, 2001) == []
+    rows = ledger(bot)
+    assert len(rows) == 4 and {r.outcome for r in rows} == {DeliveryOutcome.RETRY}
+    assert {r.next_attempt_at for r in rows} == {bot.clock.now + timedelta(seconds=30)}
+    await bot.tick()  # too early: the backoff has not passed, nothing is tried
+    tries = [
+        c
+        for c in bot.api.calls
+        if c.method == "sendMessage" and c.chat_id == 2001 and "完成时限" in c.params["text"]
+    ]
+    assert len(tries) == 4
+    bot.api.clear_faults()  # the API is back
+    bot.clock.advance(timedelta(seconds=31))
+    await bot.tick()
+    await bot.api.wait_idle()
+    sent = reminders_to(bot, 2001)
+    assert sorted(int(m.plain_text.split("第 ")[1].split(" 项")[0]) for m in sent) == [2, 5, 8, 25]
+    rows = ledger(bot)
+    assert {r.outcome for r in rows} == {DeliveryOutcome.SENT}
+    assert {r.attempts for r in rows} == {2}
+    await bot.tick()
+    await bot.api.wait_idle()
+    assert len(reminders_to(bot, 2001)) == 4  # delivered once each
+
+
+@pytest.fixture
+def bot_settings_overrides() -> dict[str, Any]:
+    return {"schedule": {"tick_seconds": 3600}, "telegram": {"timeout_seconds": 0.5}}
+
+
+async def test_timeout_is_recorded_uncertain_and_not_resent(bot: BotHarness) -> None:
+    await bot.register(2002, "潼南税务局")
+    bot.api.delay_next("sendMessage", 1.5)  # longer than the bot's 0.5 s timeout
+    await bot.tick()
+    [row] = ledger(bot)
+    assert row.outcome == DeliveryOutcome.UNCERTAIN
+    assert "Timed" in (row.error or "")
+    await bot.api.wait_idle(quiet=1.5)  # the stand-in delivers it after the delay anyway
+    bot.clock.advance(timedelta(hours=1))
+    await bot.tick()
+    await bot.api.wait_idle()
+    assert len(reminders_to(bot, 2002)) == 1  # not resent blindly
+    assert [r.outcome for r in ledger(bot)] == [DeliveryOutcome.UNCERTAIN]
+
+
+async def test_blocked_user_is_marked_unreachable_and_others_still_served(
+    bot: BotHarness,
+) -> None:
+    await bot.register(2001, "区民政局")
+    await bot.register(2003, "区民政局")
+    await bot.register(2002, "潼南税务局")
+    bot.api.block_chat(2001)
+    since = len(bot.api.sent)
+    await bot.tick()
+    await bot.api.wait_idle()
+    assert len(reminders_to(bot, 2003)) == 4
+    assert len(reminders_to(bot, 2002)) == 1
+    notices = [
+        m for m in bot.api.sent[since:] if m.chat_id == COORDINATOR and "无法向" in m.plain_text
+    ]
+    assert len(notices) == 1  # told once, not once per reminder
+    assert "区民政局" in notices[0].plain_text and "李明" in notices[0].plain_text
+    with bot.svc.db.session() as s:
+        contact = repo.get_contact(s, telegram_user_id=2001)
+        assert contact is not None and contact.unreachable_reason
+        assert "blocked" in contact.unreachable_reason
+    failed = [r for r in ledger(bot) if r.outcome == DeliveryOutcome.FAILED]
+    assert len(failed) == 1  # the other three were not even tried once it was unreachable
+    # the unit still has a reachable contact, so it is not listed as unreachable
+    bot.api.send_text(COORDINATOR, "/digest")
+    digest = await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "尚无联络员的牵头单位" in m.plain_text,
+        since=since,
+    )
+    assert "联络员无法送达" not in digest.plain_text
+
+
+async def test_chat_not_found_lists_the_unit_as_unreachable(bot: BotHarness) -> None:
+    await bot.register(2002, "潼南税务局")
+    bot.api.fail_next(
+        "sendMessage", error_code=400, description="Bad Request: chat not found", chat_id=2002
+    )
+    await bot.tick()
+    await bot.api.wait_idle()
+    assert [r.outcome for r in ledger(bot)] == [DeliveryOutcome.FAILED]
+    since = len(bot.api.sent)
+    bot.api.send_text(COORDINATOR, "/digest")
+    await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "尚无联络员的牵头单位" in m.plain_text,
+        since=since,
+    )
+    digest = "\n".join(m.plain_text for m in bot.api.sent[since:] if m.chat_id == COORDINATOR)
+    assert "联络员无法送达的牵头单位（1 个）" in digest
+    assert digest.rstrip().endswith("潼南税务局")
+    # registering again with a new invite makes the contact reachable
+    await bot.register(2002, "潼南税务局")
+    with bot.svc.db.session() as s:
+        contact = repo.get_contact(s, telegram_user_id=2002)
+        assert contact is not None and contact.unreachable_reason is None
+
+
+async def test_group_migrated_to_supergroup_gets_the_digest_once(bot: BotHarness) -> None:
+    new_id = -1009876543210
+    bot.api.migrate_group(GROUP, new_id)
+    # Monday 2025-12-22 09:00 local: the weekly digest is due
+    bot.clock.set(bot.clock.now.replace(day=22, hour=1, minute=0))
+    await bot.tick()
+    await bot.api.wait_idle()
+    await bot.tick()
+    await bot.api.wait_idle()
+    firsts = [m for m in bot.api.messages_to(new_id) if "督办汇总" in m.plain_text]
+    assert len(firsts) == 1
+    assert not [m for m in bot.api.messages_to(GROUP) if "督办汇总" in m.plain_text]
+    with bot.svc.db.session() as s:
+        [migration] = s.exec(select(ChatMigration)).all()
+        assert (migration.old_chat_id, migration.new_chat_id) == (GROUP, new_id)
+        [post] = s.exec(select(DigestPost)).all()
+        assert post.outcome == DeliveryOutcome.SENT
+    # the next week goes straight to the new id: one failed call to the old id in all
+    bot.clock.advance(timedelta(days=7))
+    await bot.tick()
+    await bot.api.wait_idle()
+    assert len([m for m in bot.api.messages_to(new_id) if "督办汇总" in m.plain_text]) == 2
+    old_calls = [c for c in bot.api.calls if c.method == "sendMessage" and c.chat_id == GROUP]
+    assert len(old_calls) == 1
+
+
+REAL_LIMITS = {"chat_messages_per_second": 1.0, "group_messages_per_minute": 20.0}
+
+
+@pytest.mark.parametrize(
+    "bot_settings_overrides", [{"schedule": {"tick_seconds": 3600}, "telegram": REAL_LIMITS}]
+)
+async def test_flood_limits_fan_out_of_200_and_a_long_digest_get_no_429(
+    bot: BotHarness, bot_settings_overrides: dict[str, Any]
+) -> None:
+    bot.api.set_flood_limits(True)
+    with bot.svc.db.session() as s:
+        unit = repo.get_unit_by_name(s, name="潼南税务局")
+        assert unit is not None
+        for i in range(200):
+            uid = 500_000 + i
+            bot.api.user(uid, f"联络员{i}")
+            s.add(
+                Contact(
+                    telegram_user_id=uid,
+                    chat_id=uid,
+                    unit_id=unit.id or 0,
+                    display_name=f"联络员{i}",
+                    created_at=bot.clock.now,
+                )
+            )
+    # three more contacts of 区民政局, 4 reminders each in a row to one chat
+    for uid in (2001, 2003):
+        await bot.register(uid, "区民政局")
+    await bot.tick()
+    await bot.api.wait_idle()
+    assert len([r for r in ledger(bot) if r.outcome == DeliveryOutcome.SENT]) == 208
+    assert bot.api.flood_429_count == 0, [(c.chat_id, c.response) for c in bot.api.failed_calls()]
+    # a digest in several parts to the group, twice
+    for _ in range(2):
+        since = len(bot.api.sent)
+        bot.api.send_text(COORDINATOR, "/digest@canggongwei_bot", chat_id=GROUP)
+        await bot.api.wait_for(
+            lambda m: m.chat_id == GROUP and "尚无联络员的牵头单位" in m.plain_text,
+            since=since,
+            timeout=30,
+        )
+    assert bot.api.flood_429_count == 0
+
+
+async def test_reminder_log_lines_carry_ids_not_notes(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    await bot.register(2002, "潼南税务局")
+    await bot.tick()
+    reminder = await bot.api.wait_for(lambda m: m.chat_id == 2002 and bool(m.buttons))
+    secret_note = "这是一段不应出现在日志中的私密说明内容"
+    bot.api.send_text(2002, secret_note, reply_to_message_id=reminder.message_id)
+    await bot.api.wait_for(lambda m: m.chat_id == 2002 and "进展说明" in m.plain_text)
+    messages = [r.getMessage() for r in caplog.records]
+    sent_lines = [m for m in messages if m.startswith("reminder sent:")]
+    assert len(sent_lines) == 1 and f"task={TAX_TASK}" in sent_lines[0]
+    stored = [m for m in messages if m.startswith("report stored:")]
+    assert len(stored) == 1 and "note_chars=" in stored[0]
+    assert not any(secret_note in m for m in messages)
+    assert not any(bot.settings.token in m for m in messages)
