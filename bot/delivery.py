@@ -27,7 +27,7 @@ from bot import render, texts
 from bot.context import BotContext, Services
 from bot.keyboards import status_keyboard
 from db import repo
-from db.models import DeliveryOutcome
+from db.models import DeliveryOutcome, DigestPost
 from jobs.digest import build_digest
 from jobs.policy import DueReminder, digest_period_due, reminder_candidates
 
@@ -226,18 +226,20 @@ def build_current_digest(svc: Services) -> list[str]:
 
 
 async def send_digest(
-    bot: Bot, svc: Services, chat_id: int, parts: list[str]
-) -> tuple[DeliveryOutcome, int]:
-    """Send digest parts in order to `chat_id` (following recorded group migrations).
+    bot: Bot, svc: Services, chat_id: int, parts: list[str], *, post_id: int | None = None,
+    start: int = 0,
+) -> tuple[DeliveryOutcome, int, str | None]:
+    """Send digest parts `start`.. in order to `chat_id` (following recorded group migrations).
 
-    Returns the outcome (SENT, or that of the first part not delivered, where it stops) and
-    how many parts were sent. A migration to a supergroup met on the way is recorded, so later
-    digests go to the new id directly.
+    Returns the outcome (SENT, or that of the first part not delivered, where it stops), how
+    many parts are delivered in all, and the error. With `post_id`, each delivered part is
+    recorded in the ledger at once, so an interrupted digest resumes at the right part. A
+    migration to a supergroup met on the way is recorded, so later sends go to the new id.
     """
     with svc.db.session() as s:
         target = repo.current_chat_id(s, chat_id=chat_id)
-    for index, part in enumerate(parts):
-        result = await send(bot, target, part)
+    for index in range(start, len(parts)):
+        result = await send(bot, target, parts[index])
         if result.migrated_to is not None:
             with svc.db.session() as s:
                 repo.record_chat_migration(
@@ -254,17 +256,43 @@ async def send_digest(
                 target,
                 result.error,
             )
-            return result.outcome, index
-    return DeliveryOutcome.SENT, len(parts)
+            return result.outcome, index, result.error
+        if post_id is not None:
+            with svc.db.session() as s:
+                repo.digest_part_sent(s, post_id=post_id, parts_sent=index + 1)
+    return DeliveryOutcome.SENT, len(parts), None
+
+
+async def _post_claimed_digest(bot: Bot, svc: Services, post: DigestPost) -> DeliveryOutcome:
+    parts = repo.digest_parts(post)
+    outcome, sent, error = await send_digest(
+        bot, svc, post.chat_id, parts, post_id=post.id, start=post.parts_sent
+    )
+    with svc.db.session() as s:
+        repo.settle_digest(s, post_id=post.id or 0, outcome=outcome, now=svc.now(), error=error)
+    log.info(
+        "weekly digest %s: period=%s chat=%s parts=%d/%d",
+        outcome.value,
+        post.period,
+        post.chat_id,
+        sent,
+        len(parts),
+    )
+    return outcome
 
 
 async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
     """Post this week's digest to the committee group if due and not yet posted; True if sent.
 
-    Claimed per ISO week in the ledger, so it is posted at most once per week, even across
-    restarts; a part that could not be delivered is not retried until the next week, except
-    when the Bot API was certainly not reached (then the claim is released for a later tick).
+    Claimed per ISO week in the ledger with its rendered parts, so it is posted at most once
+    per week, even across restarts. A digest stopped by an outage (RETRY: the Bot API was not
+    reached) resumes at the first undelivered part a minute later; an uncertain or refused
+    part ends it (the coordinators can still type /digest).
     """
+    with svc.db.session() as s:
+        resumed = repo.claim_digest_retry(s, now=svc.now())
+    if resumed is not None:
+        await _post_claimed_digest(bot, svc, resumed)
     chat_id = svc.settings.telegram.digest_chat_id
     if chat_id is None:
         return False
@@ -277,20 +305,10 @@ async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
             return False
     parts = build_current_digest(svc)
     with svc.db.session() as s:
-        post = repo.claim_digest(s, period=period, chat_id=chat_id, now=now)
-        post_id = post.id if post else None
-    if post_id is None:
+        post = repo.claim_digest(s, period=period, chat_id=chat_id, now=now, parts=parts)
+    if post is None:
         return False
-    outcome, parts_sent = await send_digest(bot, svc, chat_id, parts)
-    with svc.db.session() as s:
-        if outcome == DeliveryOutcome.RETRY and parts_sent == 0:
-            repo.release_digest(s, post_id=post_id)  # nothing went out: try again next tick
-        else:
-            repo.settle_digest(s, post_id=post_id, outcome=outcome, now=svc.now())
-    log.info(
-        "weekly digest %s: period=%s chat=%s parts=%d", outcome.value, period, chat_id, len(parts)
-    )
-    return outcome == DeliveryOutcome.SENT
+    return await _post_claimed_digest(bot, svc, post) == DeliveryOutcome.SENT
 
 
 async def follow_up(bot: Bot, svc: Services) -> None:

@@ -13,8 +13,9 @@ from telegram.constants import ChatType
 
 from bot import render, texts
 from bot.context import BotContext
-from bot.delivery import build_current_digest, send_digest
+from bot.delivery import build_current_digest, send, send_digest
 from db import repo
+from db.models import DeliveryOutcome, Unit
 from db.repo import InviteProblem
 
 log = logging.getLogger(__name__)
@@ -47,7 +48,7 @@ async def start(update: Update, context: BotContext) -> None:
     if not code:
         with svc.db.session() as s:
             contact = repo.get_contact(s, telegram_user_id=user.id)
-            unit = s.get(repo.Unit, contact.unit_id) if contact else None
+            unit = s.get(Unit, contact.unit_id) if contact else None
         if unit is not None:
             await reply(update, texts.START_ALREADY.format(unit=render.esc(unit.name)))
         elif svc.is_coordinator(user.id):
@@ -127,7 +128,7 @@ async def whoami(update: Update, context: BotContext) -> None:
         roles.append(texts.WHOAMI_COORDINATOR)
     with svc.db.session() as s:
         contact = repo.get_contact(s, telegram_user_id=user.id)
-        unit = s.get(repo.Unit, contact.unit_id) if contact else None
+        unit = s.get(Unit, contact.unit_id) if contact else None
     if contact is not None and unit is not None:
         roles.append(
             texts.WHOAMI_CONTACT.format(
@@ -239,8 +240,23 @@ async def digest_command(update: Update, context: BotContext) -> None:
         await reply(update, texts.NOT_COORDINATOR)
         return
     parts = build_current_digest(svc)
-    log.info("digest on demand: chat=%s by=%s parts=%d", chat.id, user.id, len(parts))
-    await send_digest(context.bot, svc, chat.id, parts)
+    outcome, sent, error = await send_digest(context.bot, svc, chat.id, parts)
+    log.info(
+        "digest on demand %s: chat=%s by=%s parts=%d/%d",
+        outcome.value,
+        chat.id,
+        user.id,
+        sent,
+        len(parts),
+    )
+    if outcome != DeliveryOutcome.SENT:
+        # tell the coordinator privately: the chat where they asked may be the one failing
+        notice = texts.DIGEST_FAILED.format(
+            sent=sent, total=len(parts), reason=render.esc(error or outcome.value)
+        )
+        result = await send(context.bot, user.id, notice)
+        if result.outcome != DeliveryOutcome.SENT:
+            log.warning("could not tell coordinator %s that /digest failed", user.id)
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:

@@ -966,6 +966,7 @@ class _Fault:
     parameters: JSON | None
     remaining: int
     chat_id: int | None
+    skip: int = 0  # let this many matching calls through first
 
 
 @dataclass
@@ -1320,8 +1321,10 @@ class BotApiStandIn:
         migrate_to_chat_id: int | None = None,
         count: int = 1,
         chat_id: int | None = None,
+        after: int = 0,
     ) -> None:
-        """Answer the next ``count`` calls of ``method`` (case-insensitive) with an error.
+        """Answer the next ``count`` calls of ``method`` (case-insensitive) with an error,
+        after letting ``after`` matching calls through normally.
 
         Args:
             error_code: HTTP status and ``error_code`` (e.g. 429, 400, 403, 502).
@@ -1336,7 +1339,9 @@ class BotApiStandIn:
         if migrate_to_chat_id is not None:
             parameters["migrate_to_chat_id"] = migrate_to_chat_id
         self._faults.append(
-            _Fault(method.lower(), error_code, description, parameters or None, count, chat_id)
+            _Fault(
+                method.lower(), error_code, description, parameters or None, count, chat_id, after
+            )
         )
 
     def clear_faults(self) -> None:
@@ -1994,6 +1999,9 @@ class BotApiStandIn:
             if fault.method != method.lower() or fault.remaining <= 0:
                 continue
             if fault.chat_id is not None and params.get("chat_id") != fault.chat_id:
+                continue
+            if fault.skip > 0:
+                fault.skip -= 1
                 continue
             fault.remaining -= 1
             if fault.remaining == 0:

@@ -219,7 +219,11 @@ class Reminder(SQLModel, table=True):
 
 
 class DigestPost(SQLModel, table=True):
-    """Ledger of weekly digests: one row per ISO week (`period`, e.g. "2026-W49") and chat."""
+    """Ledger of weekly digests: one row per ISO week (`period`, e.g. "2026-W49") and chat.
+
+    The parts are stored as rendered, and `parts_sent` counts those delivered, so a digest
+    interrupted by a Bot API outage resumes where it stopped instead of starting over.
+    """
 
     __table_args__ = (UniqueConstraint("period", "chat_id", name="uq_digest_period_chat"),)
 
@@ -227,6 +231,10 @@ class DigestPost(SQLModel, table=True):
     period: str = Field(max_length=20)
     chat_id: int = Field(sa_type=BigInteger)
     outcome: DeliveryOutcome = DeliveryOutcome.PENDING
+    body: str = "[]"  # the rendered parts (JSON list of HTML strings), so a retry resumes them
+    parts_sent: int = 0
+    error: str | None = None
+    next_attempt_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(sa_column=utc_column())
     sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 

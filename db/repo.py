@@ -588,10 +588,18 @@ def reminders_sent_count(session: Session, *, task_id: int, unit_id: int) -> int
 
 
 def claim_digest(
-    session: Session, *, period: str, chat_id: int, now: datetime
+    session: Session, *, period: str, chat_id: int, now: datetime, parts: Sequence[str] = ()
 ) -> DigestPost | None:
-    """Insert a PENDING digest row for (period, chat); None if this period was already claimed."""
-    post = DigestPost(period=period, chat_id=chat_id, created_at=now)
+    """Insert a PENDING digest row for (period, chat) holding its rendered `parts`.
+
+    Returns None if this period was already claimed for this chat.
+    """
+    post = DigestPost(
+        period=period,
+        chat_id=chat_id,
+        created_at=now,
+        body=json.dumps(list(parts), ensure_ascii=False),
+    )
     try:
         with session.begin_nested():
             session.add(post)
@@ -601,25 +609,68 @@ def claim_digest(
     return post
 
 
+def digest_parts(post: DigestPost) -> list[str]:
+    """The rendered parts stored with a digest post."""
+    parts = json.loads(post.body or "[]")
+    return [str(p) for p in parts] if isinstance(parts, list) else []
+
+
+def digest_part_sent(session: Session, *, post_id: int, parts_sent: int) -> None:
+    """Record that the first `parts_sent` parts of a digest post were delivered."""
+    post = session.get(DigestPost, post_id)
+    if post is None:
+        raise LookupError(f"digest post {post_id} not in the ledger")
+    post.parts_sent = parts_sent
+    session.flush()
+
+
+DIGEST_RETRY_AFTER = timedelta(minutes=1)
+
+
 def settle_digest(
-    session: Session, *, post_id: int, outcome: DeliveryOutcome, now: datetime
+    session: Session,
+    *,
+    post_id: int,
+    outcome: DeliveryOutcome,
+    now: datetime,
+    error: str | None = None,
 ) -> None:
-    """Record the outcome of a claimed digest post."""
+    """Record the outcome of a claimed digest post; RETRY is tried again after a minute."""
     post = session.get(DigestPost, post_id)
     if post is None:
         raise LookupError(f"digest post {post_id} not in the ledger")
     post.outcome = outcome
+    post.error = error
     if outcome == DeliveryOutcome.SENT:
         post.sent_at = now
+    if outcome == DeliveryOutcome.RETRY:
+        post.next_attempt_at = now + DIGEST_RETRY_AFTER
     session.flush()
 
 
-def release_digest(session: Session, *, post_id: int) -> None:
-    """Delete a claimed digest row whose send certainly did not reach Telegram."""
-    post = session.get(DigestPost, post_id)
-    if post is not None:
-        session.delete(post)
-        session.flush()
+def claim_digest_retry(session: Session, *, now: datetime) -> DigestPost | None:
+    """Take over the oldest digest post left as RETRY whose `next_attempt_at` has passed."""
+    candidates = session.exec(
+        select(DigestPost.id)
+        .where(
+            DigestPost.outcome == DeliveryOutcome.RETRY,
+            col(DigestPost.next_attempt_at) <= now,
+        )
+        .order_by(col(DigestPost.id))
+    ).all()
+    for post_id in candidates:
+        taken = session.execute(
+            update(DigestPost)
+            .where(col(DigestPost.id) == post_id, col(DigestPost.outcome) == DeliveryOutcome.RETRY)
+            .values(outcome=DeliveryOutcome.PENDING)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            post = session.get(DigestPost, post_id)
+            if post is not None:
+                session.refresh(post)
+            return post
+    return None
 
 
 def last_digest_at(session: Session) -> datetime | None:
@@ -714,3 +765,10 @@ def sent_reminder_counts(session: Session) -> dict[tuple[int, int], int]:
         .group_by(col(Reminder.task_id), col(Reminder.unit_id))
     )
     return {(task_id, unit_id): int(n) for task_id, unit_id, n in session.exec(stmt).all()}
+
+
+def audit_recorded(session: Session, *, action: str, subject: str) -> bool:
+    """Tell whether an audit event with this action and subject exists (e.g. a one-time warning
+    such as action "calendar.unknown_year", subject "year:2027")."""
+    stmt = select(AuditEvent.id).where(AuditEvent.action == action, AuditEvent.subject == subject)
+    return session.exec(stmt).first() is not None

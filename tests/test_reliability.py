@@ -242,3 +242,59 @@ async def test_reminder_log_lines_carry_ids_not_notes(
     assert len(stored) == 1 and "note_chars=" in stored[0]
     assert not any(secret_note in m for m in messages)
     assert not any(bot.settings.token in m for m in messages)
+
+
+async def test_weekly_digest_interrupted_by_an_outage_resumes_at_the_next_part(
+    bot: BotHarness,
+) -> None:
+    await bot.register(2001, "区民政局")
+    # Monday 2025-12-22 09:00 local; the digest has several parts; the API fails on part 2
+    bot.clock.set(bot.clock.now.replace(day=22, hour=1, minute=0))
+    with bot.svc.db.session() as s:
+        unit = repo.get_unit_by_name(s, name="区民政局")
+        assert unit is not None
+        for task in repo.tasks_led_by(s, unit_id=unit.id or 0):
+            repo.add_report(
+                s,
+                task_id=task.id or 0,
+                unit_id=unit.id or 0,
+                contact_id=None,
+                reporter_user_id=2001,
+                status=None,
+                note="进展" * 40,
+                now=bot.clock.now,
+            )
+    sent_before = len(bot.api.messages_to(GROUP))
+    bot.api.fail_next(
+        "sendMessage", error_code=502, description="Bad Gateway", count=50, chat_id=GROUP, after=1
+    )
+    await bot.tick()
+    await bot.api.wait_idle()
+    with bot.svc.db.session() as s:
+        [post] = s.exec(select(DigestPost)).all()
+        assert post.outcome == DeliveryOutcome.RETRY
+        assert post.parts_sent == 1
+        parts = repo.digest_parts(post)
+    assert len(parts) >= 2
+    assert len(bot.api.messages_to(GROUP)) == sent_before + 1
+    bot.api.clear_faults()
+    bot.clock.advance(timedelta(seconds=61))
+    await bot.tick()
+    await bot.api.wait_idle()
+    delivered = [m.text for m in bot.api.messages_to(GROUP)][sent_before:]
+    assert delivered == parts  # every part once, in order, part 1 not repeated
+    with bot.svc.db.session() as s:
+        [post] = s.exec(select(DigestPost)).all()
+        assert post.outcome == DeliveryOutcome.SENT and post.parts_sent == len(parts)
+
+
+async def test_failed_digest_on_demand_is_reported_to_the_coordinator(bot: BotHarness) -> None:
+    bot.api.fail_next(
+        "sendMessage", error_code=500, description="Internal Server Error", chat_id=GROUP, count=5
+    )
+    since = len(bot.api.sent)
+    bot.api.send_text(COORDINATOR, "/digest@canggongwei_bot", chat_id=GROUP)
+    notice = await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "未能全部发出" in m.plain_text, since=since
+    )
+    assert "已发 0/" in notice.plain_text
