@@ -201,6 +201,7 @@ def build_application(
     app.add_handler(CommandHandler("invite", handlers.invite))
     app.add_handler(CommandHandler("units", handlers.units))
     app.add_handler(CommandHandler("digest", handlers.digest_command))
+    app.add_handler(CommandHandler("export", handlers.export_command))
     app.add_handler(CommandHandler("cancel", conversation.cancel_outside))
     app.add_handler(CallbackQueryHandler(conversation.stale_button))
     private = filters.ChatType.PRIVATE

@@ -6,6 +6,8 @@ awaits Telegram. Refusals are short and polite and change nothing.
 
 from __future__ import annotations
 
+import asyncio
+import io
 import logging
 
 from telegram import Update, User
@@ -15,6 +17,7 @@ from bot import render, texts
 from bot.context import BotContext
 from bot.delivery import build_current_digest, send, send_digest
 from db import repo
+from db.ledger import ledger_filename, write_ledger
 from db.models import DeliveryOutcome, Unit
 from db.repo import InviteProblem
 
@@ -257,6 +260,39 @@ async def digest_command(update: Update, context: BotContext) -> None:
         result = await send(context.bot, user.id, notice)
         if result.outcome != DeliveryOutcome.SENT:
             log.warning("could not tell coordinator %s that /digest failed", user.id)
+
+
+async def export_command(update: Update, context: BotContext) -> None:
+    """Send the ledger (台账) as an .xlsx document (coordinator, private chat)."""
+    user, chat, svc = update.effective_user, update.effective_chat, context.svc
+    if user is None or chat is None:
+        return
+    if not svc.is_coordinator(user.id):
+        await reply(update, texts.NOT_COORDINATOR)
+        return
+    if not is_private(update):
+        await reply(update, texts.EXPORT_PRIVATE_ONLY)
+        return
+    now, zone = svc.now(), svc.policy.zone
+
+    def build() -> tuple[bytes, int, int]:
+        buffer = io.BytesIO()
+        with svc.db.session() as s:  # a short read-only session, closed before any await
+            summary = write_ledger(
+                s, buffer, zone=zone, now=now, status_labels=texts.STATUS_LABEL
+            )
+        return buffer.getvalue(), summary.ledger_rows, summary.reports
+
+    content, rows, reports = await asyncio.to_thread(build)  # openpyxl is synchronous
+    log.info("ledger export: chat=%s by=%s rows=%d bytes=%d", chat.id, user.id, rows, len(content))
+    await context.bot.send_document(
+        chat_id=chat.id,
+        document=content,
+        filename=ledger_filename(now, zone),
+        caption=texts.EXPORT_CAPTION.format(
+            at=render.fmt_instant(now, zone), rows=rows, reports=reports
+        ),
+    )
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:

@@ -36,6 +36,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("whoami", "查看我的身份"),
     ("digest", "查看督办汇总（协调员）"),
     ("units", "查看牵头单位联络员（协调员）"),
+    ("export", "导出台账 Excel（协调员）"),
     ("invite", "生成单位邀请码（协调员）"),
     ("cancel", "取消当前操作"),
     ("help", "使用说明"),
@@ -52,6 +53,7 @@ HELP = (
     "<b>协调员</b>\n"
     "/invite 单位名称 生成联络员邀请链接\n"
     "/units 查看各牵头单位是否已有联络员\n"
+    "/export 导出重点任务台账（Excel）\n"
     "/digest 生成督办汇总"
 )
 
@@ -94,6 +96,14 @@ INVITE_PRIVATE_ONLY = "为保护邀请码，请在与我的私聊中使用 /invi
 UNITS_HEADER = "<b>牵头单位联络员情况</b>（{with_contact}/{total} 个单位已有联络员）"
 UNITS_LINE = "{icon} {unit}：{contacts}（牵头任务 {tasks} 项）"
 UNITS_NONE = "暂无联络员"
+
+EXPORT_CAPTION = "📊 重点任务台账（{at}）：{rows} 行，反馈记录 {reports} 条。"
+EXPORT_PRIVATE_ONLY = "台账含联络员信息，请在与我的私聊中使用 /export。"
+CALENDAR_UNKNOWN_YEAR = (
+    "⚠️ 节假日数据中还没有 {year} 年的国务院放假安排。{year} 年的提醒和周报暂按周一至周五为工作日发送"
+    "（配置中的额外假日、调休上班日仍然生效）。请管理员升级 chinesecalendar，"
+    "或在配置 [calendar] 中补充 extra_holidays / extra_workdays。"
+)
 
 # ---------------------------------------------------------------- refusals
 

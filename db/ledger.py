@@ -225,7 +225,7 @@ def build_ledger(
     status_labels: Mapping[Status, str],
     light_of: LightOf | None = None,
 ) -> tuple[Workbook, LedgerSummary]:
-    """Build the ledger workbook from the database as of one read (see the module docstring).
+    """Build the ledger workbook from the database in one session (see the module docstring).
 
     `now` (aware) is the export time shown on the 说明 sheet. Raises `ValueError` if `now` is
     naive.
@@ -256,7 +256,7 @@ def build_ledger(
         return NOTE_ONLY if status is None else status_labels[status]
 
     workbook = Workbook()
-    ledger = _Sheet(workbook.active, LEDGER_HEADERS)  # type: ignore[arg-type]
+    ledger = _Sheet(workbook.active, LEDGER_HEADERS)
     ledger.ws.title = SHEET_LEDGER
     ledger.comment("反馈时间", f"{zone.key} 本地时间（Excel 不保存时区）")
     ledger.comment("已发提醒", "已成功发出的督办提醒条数（发给该单位全部联络员的合计）")
@@ -362,5 +362,5 @@ def write_ledger(
     workbook, summary = build_ledger(
         session, zone=zone, now=now, status_labels=status_labels, light_of=light_of
     )
-    workbook.save(target)  # type: ignore[arg-type]
+    workbook.save(target)
     return summary
