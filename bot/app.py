@@ -9,6 +9,7 @@ that logs first.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from telegram import BotCommand, LinkPreviewOptions, Update
@@ -34,7 +35,7 @@ from db import repo
 from db.engine import Database
 from db.lock import AlreadyRunning, InstanceLock
 from db.seed import load_plan, read_task_file
-from jobs.calendar import WeekdayCalendar, WorkingCalendar
+from jobs.calendar import OfficialCalendar, WorkingCalendar
 from jobs.policy import DigestSchedule, ReminderPolicy
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,17 @@ def prepare_database(
             summary.units_added,
         )
     return database
+
+
+def make_calendar(
+    settings: Settings, *, on_unknown_year: Callable[[int], None] | None = None
+) -> OfficialCalendar:
+    """The official Chinese working-day calendar (chinesecalendar) plus local overrides."""
+    return OfficialCalendar(
+        settings.calendar.extra_holidays,
+        settings.calendar.extra_workdays,
+        on_unknown_year=on_unknown_year,
+    )
 
 
 def make_services(
@@ -130,7 +142,8 @@ def build_application(
 
     `clock` returns the current instant (aware UTC); tests and the demo pass a fixed one.
     """
-    working_calendar = calendar or WeekdayCalendar()
+    unknown_years: list[int] = []  # filled by the calendar, drained by the tick
+    working_calendar = calendar or make_calendar(settings, on_unknown_year=unknown_years.append)
     quiet_secret_loggers()
 
     async def post_init(app: Application) -> None:  # type: ignore[type-arg]
@@ -146,6 +159,7 @@ def build_application(
         app.bot_data.services = make_services(
             settings, database, clock=clock, calendar=working_calendar
         )
+        app.bot_data.services.unknown_calendar_years = unknown_years
         try:
             await app.bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS])
         except TelegramError as exc:  # the menu is a convenience; never a reason not to start

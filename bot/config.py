@@ -23,7 +23,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -238,6 +238,23 @@ class InviteSettings(_Section):
         return timedelta(days=self.valid_days)
 
 
+class CalendarSettings(_Section):
+    """[calendar]: local overrides of the official calendar (chinesecalendar)."""
+
+    extra_holidays: list[date] = []
+    extra_workdays: list[date] = []
+
+    @model_validator(mode="after")
+    def _disjoint(self) -> CalendarSettings:
+        both = sorted(set(self.extra_holidays) & set(self.extra_workdays))
+        if both:
+            raise ValueError(
+                "in both extra_holidays and extra_workdays: "
+                + ", ".join(d.isoformat() for d in both)
+            )
+        return self
+
+
 class Settings(_Section):
     """The whole configuration. Build it with `load_settings`, not at import time."""
 
@@ -247,6 +264,7 @@ class Settings(_Section):
     schedule: ScheduleSettings = ScheduleSettings()
     conversation: ConversationSettings = ConversationSettings()
     invites: InviteSettings = InviteSettings()
+    calendar: CalendarSettings = CalendarSettings()
     collective_units: dict[str, list[str]] = {}
 
     @property
@@ -307,6 +325,8 @@ def _read_raw(path: Path | None, env: Mapping[str, str]) -> dict[str, Any]:
             raise ConfigError([f"{path}: is a folder, not a config file"]) from exc
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError([f"{path}: not valid TOML: {exc}"]) from exc
+        except OSError as exc:
+            raise ConfigError([f"{path}: cannot be read: {exc.strerror or exc}"]) from exc
         folder = Path(path).absolute().parent
         tasks = raw.get("tasks")
         if isinstance(tasks, dict) and isinstance(tasks.get("file"), str) and tasks["file"]:

@@ -41,6 +41,8 @@ class Services:
     digest_schedule: DigestSchedule
     tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     invite_guard: InviteGuard = field(default_factory=lambda: InviteGuard())
+    # years the calendar library had no data for, filled by the calendar, drained by the tick
+    unknown_calendar_years: list[int] = field(default_factory=list)
 
     def now(self) -> datetime:
         """Return the current instant from the injected clock (aware UTC)."""

@@ -186,9 +186,7 @@ async def pick_status(update: Update, context: BotContext) -> int | None:
     draft.status = status
     context.draft_store.draft = draft
     await _answer(update)
-    text = texts.ASK_NOTE.format(
-        number=number, status=texts.STATUS_LABEL[status], limit=NOTE_LIMIT
-    )
+    text = texts.ASK_NOTE.format(number=number, status=texts.STATUS_LABEL[status], limit=NOTE_LIMIT)
     if previous is not None and previous.status is not None and previous.nonce != draft.nonce:
         text = texts.DRAFT_REPLACED.format(number=previous.task_number) + "\n" + text
     if isinstance(query.message, Message):

@@ -29,7 +29,8 @@ from bot.keyboards import status_keyboard
 from db import repo
 from db.models import DeliveryOutcome, DigestPost
 from jobs.digest import build_digest
-from jobs.policy import DueReminder, digest_period_due, reminder_candidates
+from jobs.policy import DueReminder, reminder_candidates
+from jobs.schedule import digest_due
 
 log = logging.getLogger(__name__)
 
@@ -226,7 +227,12 @@ def build_current_digest(svc: Services) -> list[str]:
 
 
 async def send_digest(
-    bot: Bot, svc: Services, chat_id: int, parts: list[str], *, post_id: int | None = None,
+    bot: Bot,
+    svc: Services,
+    chat_id: int,
+    parts: list[str],
+    *,
+    post_id: int | None = None,
     start: int = 0,
 ) -> tuple[DeliveryOutcome, int, str | None]:
     """Send digest parts `start`.. in order to `chat_id` (following recorded group migrations).
@@ -297,7 +303,7 @@ async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
     if chat_id is None:
         return False
     now = svc.now()
-    period = digest_period_due(now, svc.digest_schedule)
+    period = digest_due(now, svc.digest_schedule, svc.calendar)
     if period is None:
         return False
     with svc.db.session() as s:
@@ -311,13 +317,38 @@ async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
     return await _post_claimed_digest(bot, svc, post) == DeliveryOutcome.SENT
 
 
+async def warn_unknown_calendar_years(bot: Bot, svc: Services) -> None:
+    """Tell the coordinators once per year (remembered in the audit trail) that the holiday
+    data lacks a year; probing 30 days ahead makes the warning come a month early."""
+    today = svc.now().astimezone(svc.policy.zone).date()
+    svc.calendar.is_working_day(today + timedelta(days=30))
+    while svc.unknown_calendar_years:
+        year = svc.unknown_calendar_years.pop(0)
+        subject = f"year:{year}"
+        with svc.db.session() as s:
+            if repo.audit_recorded(s, action="calendar.unknown_year", subject=subject):
+                continue
+            repo.record_audit(
+                s,
+                actor_user_id=0,
+                action="calendar.unknown_year",
+                subject=subject,
+                before=None,
+                after="monday-friday fallback",
+                now=svc.now(),
+            )
+        await tell_coordinators(bot, svc, texts.CALENDAR_UNKNOWN_YEAR.format(year=year))
+
+
 async def follow_up(bot: Bot, svc: Services) -> None:
-    """Send due reminders, then the weekly digest if due; skip if a run is still going."""
+    """Send due reminders, then the weekly digest if due, then calendar warnings; skip if a
+    run is still going."""
     if svc.tick_lock.locked():
         return  # the previous tick is still sending
     async with svc.tick_lock:
         await send_reminders(bot, svc)
         await post_weekly_digest(bot, svc)
+        await warn_unknown_calendar_years(bot, svc)
 
 
 async def tick(context: BotContext) -> None:

@@ -278,9 +278,7 @@ async def export_command(update: Update, context: BotContext) -> None:
     def build() -> tuple[bytes, int, int]:
         buffer = io.BytesIO()
         with svc.db.session() as s:  # a short read-only session, closed before any await
-            summary = write_ledger(
-                s, buffer, zone=zone, now=now, status_labels=texts.STATUS_LABEL
-            )
+            summary = write_ledger(s, buffer, zone=zone, now=now, status_labels=texts.STATUS_LABEL)
         return buffer.getvalue(), summary.ledger_rows, summary.reports
 
     content, rows, reports = await asyncio.to_thread(build)  # openpyxl is synchronous

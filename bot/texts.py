@@ -100,8 +100,9 @@ UNITS_NONE = "暂无联络员"
 EXPORT_CAPTION = "📊 重点任务台账（{at}）：{rows} 行，反馈记录 {reports} 条。"
 EXPORT_PRIVATE_ONLY = "台账含联络员信息，请在与我的私聊中使用 /export。"
 CALENDAR_UNKNOWN_YEAR = (
-    "⚠️ 节假日数据中还没有 {year} 年的国务院放假安排。{year} 年的提醒和周报暂按周一至周五为工作日发送"
-    "（配置中的额外假日、调休上班日仍然生效）。请管理员升级 chinesecalendar，"
+    "⚠️ 节假日数据中还没有 {year} 年的国务院放假安排。"
+    "{year} 年的提醒和周报暂按周一至周五为工作日发送（配置中的额外假日、调休上班日仍然生效）。"
+    "请管理员升级 chinesecalendar，"
     "或在配置 [calendar] 中补充 extra_holidays / extra_workdays。"
 )
 

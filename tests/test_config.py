@@ -9,12 +9,15 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot import config as config_module
 from bot.config import (
     DEFAULT_DATABASE_URL,
     ConfigError,
     Settings,
     check_settings,
+    config_warnings,
     load_settings,
+    review_config,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -40,10 +43,13 @@ def problems_of(path: Path, environ: dict[str, str] | None = None) -> list[str]:
 # ---------------------------------------------------------------- loading
 
 
-def test_defaults_without_a_file():
+def test_defaults_without_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     s = load_settings(None, environ={})
     assert s.token == ""
-    assert s.database.url == "sqlite:///data/taskbot.sqlite3" == DEFAULT_DATABASE_URL
+    assert DEFAULT_DATABASE_URL == "sqlite:///data/taskbot.sqlite3"
+    # without a config file the default SQLite path is relative to the current directory
+    assert s.database.url == f"sqlite:///{tmp_path / 'data' / 'taskbot.sqlite3'}"
     assert s.telegram.base_url == "https://api.telegram.org/bot"
     assert s.telegram.digest_chat_id is None
     assert s.telegram.coordinators == []
@@ -69,24 +75,25 @@ def test_environment_overrides_the_file(tmp_path):
     )
     from_file = load_settings(path, environ={})
     assert from_file.token == TOKEN
-    assert from_file.database.url == "sqlite:///file.sqlite3"
+    assert from_file.database.url == f"sqlite:///{tmp_path / 'file.sqlite3'}"
     env = {"TELEGRAM_BOT_TOKEN": OTHER_TOKEN, "DATABASE_URL": "postgresql://u@h/db"}
     s = load_settings(path, environ=env)
     assert s.token == OTHER_TOKEN
     assert s.database.url == "postgresql://u@h/db"
 
 
-def test_environment_applies_without_a_file():
+def test_environment_applies_without_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     s = load_settings(None, environ={"TELEGRAM_BOT_TOKEN": TOKEN, "DATABASE_URL": "sqlite:///e"})
     assert s.token == TOKEN
-    assert s.database.url == "sqlite:///e"
+    assert s.database.url == f"sqlite:///{tmp_path / 'e'}"
 
 
 def test_empty_environment_values_do_not_override(tmp_path):
     path = write(tmp_path, f'[telegram]\ntoken = "{TOKEN}"\n')
     s = load_settings(path, environ={"TELEGRAM_BOT_TOKEN": "", "DATABASE_URL": ""})
     assert s.token == TOKEN
-    assert s.database.url == DEFAULT_DATABASE_URL
+    assert s.database.url == f"sqlite:///{tmp_path / 'data' / 'taskbot.sqlite3'}"
 
 
 def test_before_days_are_sorted_and_deduplicated(tmp_path):
@@ -269,11 +276,22 @@ def test_check_positive_digest_chat_id(tmp_path):
     assert problems[0].startswith("telegram.digest_chat_id:")
 
 
-def test_check_no_coordinator(tmp_path):
+def test_no_coordinator_is_a_warning_not_a_problem(tmp_path):
+    # a fresh deployment must start: coordinators learn their id with /whoami to the bot
     s = load_settings(None, environ={"TELEGRAM_BOT_TOKEN": TOKEN})
-    problems = check_settings(s)
-    assert len(problems) == 1
-    assert problems[0].startswith("telegram.coordinators:")
+    assert check_settings(s) == []
+    warnings = config_warnings(s)
+    assert [w.split(":", 1)[0] for w in warnings] == [
+        "telegram.coordinators",
+        "telegram.digest_chat_id",
+    ]
+    assert "nobody can /invite until you add your id" in warnings[0]
+    assert "/whoami" in warnings[0]
+    assert "no weekly digest will be posted" in warnings[1]
+
+
+def test_no_warnings_when_coordinators_and_group_are_set(tmp_path):
+    assert config_warnings(load_settings(complete_config(tmp_path), environ={})) == []
 
 
 def test_check_unknown_collective_unit(tmp_path):
@@ -314,9 +332,7 @@ def test_check_lists_every_problem_at_once(tmp_path):
     text = f'[telegram]\ndigest_chat_id = 5\n[tasks]\nfile = "{tmp_path / "nope.toml"}"\n'
     s = load_settings(write(tmp_path, text), environ={})
     keys = [p.split(":", 1)[0] for p in check_settings(s)]
-    assert sorted(keys) == sorted(
-        ["telegram.token", "telegram.coordinators", "telegram.digest_chat_id", "tasks.file"]
-    )
+    assert sorted(keys) == sorted(["telegram.token", "telegram.digest_chat_id", "tasks.file"])
 
 
 # ---------------------------------------------------------------- secrecy
@@ -369,11 +385,18 @@ def test_example_config_loads_and_passes_once_coordinators_are_filled_in():
 
 @needs_example
 def test_example_config_as_shipped_only_lacks_what_a_deployment_must_fill_in():
-    # the example deliberately names no coordinator: a copied config must not silently work
-    # with someone else's user id; check-config says exactly that
+    # the example deliberately names no coordinator (a copied config must not work with
+    # someone else's user id) and no group; neither blocks the first start, which is where
+    # the coordinator learns their id (/whoami); check-config warns about both
     s = load_settings(EXAMPLE, environ={})
-    problems = check_settings(s, need_token=False)
-    assert len(problems) == 1 and problems[0].startswith("telegram.coordinators:")
+    assert check_settings(s, need_token=False) == []
+    warnings = config_warnings(s)
+    assert [w.split(":", 1)[0] for w in warnings] == [
+        "telegram.coordinators",
+        "telegram.digest_chat_id",
+    ]
+    review = review_config(EXAMPLE, environ={"TELEGRAM_BOT_TOKEN": TOKEN})
+    assert review.problems == [] and review.warnings == warnings
 
 
 def test_quiet_hour_must_follow_the_reminder_hour(tmp_path):
@@ -382,3 +405,209 @@ def test_quiet_hour_must_follow_the_reminder_hour(tmp_path):
     with pytest.raises(ConfigError) as err:
         load_settings(path, environ={})
     assert any(p.startswith("schedule:") and "quiet_after_hour" in p for p in err.value.problems)
+
+
+# ---------------------------------------------------------------- clearer messages
+
+
+def test_time_zone_message_is_plain_and_suggests_a_zone(tmp_path):
+    problems = problems_of(write(tmp_path, '[schedule]\ntimezone = "Beijing"\n'))
+    assert len(problems) == 1
+    assert "Value error" not in problems[0]
+    assert problems[0].startswith("schedule.timezone: unknown time zone 'Beijing'")
+    assert '"Asia/Shanghai"' in problems[0]
+
+
+def test_no_pydantic_prefix_on_any_value_error(tmp_path):
+    problems = problems_of(
+        write(tmp_path, "[schedule]\nreminder_hour = 21\nquiet_after_hour = 9\n")
+    )
+    assert problems and all("Value error" not in p for p in problems)
+
+
+@pytest.mark.parametrize("value", ['"-100123"', '"@mygroup"'])
+def test_quoted_chat_id_says_how_to_write_it(tmp_path, value):
+    problems = problems_of(write(tmp_path, f"[telegram]\ndigest_chat_id = {value}\n"))
+    assert problems == [
+        "telegram.digest_chat_id: must be a number without quotes, e.g. -1001234567890; "
+        "send /whoami@<bot> in the group to learn it"
+    ]
+
+
+def test_quoted_coordinator_says_how_to_write_it(tmp_path):
+    problems = problems_of(write(tmp_path, '[telegram]\ncoordinators = ["123456789"]\n'))
+    assert len(problems) == 1
+    assert problems[0].startswith("telegram.coordinators.0: must be a number without quotes")
+    assert "/whoami" in problems[0]
+
+
+def test_misspelt_key_gets_a_suggestion(tmp_path):
+    problems = problems_of(write(tmp_path, "[schedule]\nreminder_hours = 9\n[schedul]\n"))
+    assert sorted(problems) == [
+        "schedul: unknown key; did you mean 'schedule'?",
+        "schedule.reminder_hours: unknown key; did you mean 'reminder_hour'?",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("x", "not a database URL"),
+        ("mysql://user:s3cret@db.example/bot", "unsupported database 'mysql'"),
+        ("postgresql+psycopg2://user:s3cret@db.example/bot", "driver 'psycopg2' is not supported"),
+        ("sqlite+aiosqlite:///bot.sqlite3", "driver 'aiosqlite' is not supported"),
+    ],
+)
+def test_unusable_database_url(tmp_path, url, expected):
+    problems = problems_of(write(tmp_path, f'[database]\nurl = "{url}"\n'))
+    assert len(problems) == 1
+    assert problems[0].startswith("database.url: ")
+    assert expected in problems[0]
+    assert "s3cret" not in problems[0]
+
+
+def test_unusable_database_url_from_the_environment(tmp_path):
+    problems = problems_of(write(tmp_path, ""), environ={"DATABASE_URL": "oracle://u:p@h/db"})
+    assert len(problems) == 1 and problems[0].startswith("database.url: unsupported database")
+
+
+def test_postgresql_without_psycopg(tmp_path, monkeypatch):
+    monkeypatch.setattr(config_module, "_module_installed", lambda name: name != "psycopg")
+    problems = problems_of(write(tmp_path, '[database]\nurl = "postgresql://u@h/db"\n'))
+    assert len(problems) == 1
+    assert "psycopg 3, which is not installed" in problems[0]
+    assert "[postgres]" in problems[0]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u@h/db",
+        "postgres://u@h/db",
+        "postgresql+psycopg://u:p@h:5432/db",
+        "sqlite:///:memory:",
+        "sqlite://",
+    ],
+)
+def test_supported_database_urls(tmp_path, url):
+    s = load_settings(write(tmp_path, f'[database]\nurl = "{url}"\n'), environ={})
+    assert s.database.url == url
+
+
+# ---------------------------------------------------------------- relative paths
+
+
+def test_relative_sqlite_path_is_relative_to_the_config_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "srv bot"
+    folder.mkdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    default = load_settings(write(folder, ""), environ={})
+    assert default.database.url == f"sqlite:///{folder / 'data' / 'taskbot.sqlite3'}"
+    explicit = load_settings(
+        write(folder, '[database]\nurl = "sqlite:///../db/bot.sqlite3?timeout=5"\n'), environ={}
+    )
+    assert explicit.database.url == f"sqlite:///{tmp_path / 'db' / 'bot.sqlite3'}?timeout=5"
+
+
+def test_relative_config_path_counts_from_its_own_folder(tmp_path, monkeypatch):
+    (tmp_path / "conf").mkdir()
+    write(tmp_path / "conf", "")
+    monkeypatch.chdir(tmp_path)
+    s = load_settings(Path("conf/config.toml"), environ={})
+    assert s.database.url == f"sqlite:///{tmp_path / 'conf' / 'data' / 'taskbot.sqlite3'}"
+
+
+def test_absolute_and_home_sqlite_paths(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    absolute = load_settings(
+        write(tmp_path, '[database]\nurl = "sqlite:////var/bot.db"\n'), environ={}
+    )
+    assert absolute.database.url == "sqlite:////var/bot.db"
+    home = load_settings(write(tmp_path, '[database]\nurl = "sqlite:///~/bot.db"\n'), environ={})
+    assert home.database.url == f"sqlite:///{tmp_path / 'home' / 'bot.db'}"
+
+
+def test_database_url_from_the_environment_is_relative_to_the_current_directory(
+    tmp_path, monkeypatch
+):
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    monkeypatch.chdir(tmp_path)
+    s = load_settings(write(folder, ""), environ={"DATABASE_URL": "sqlite:///env.sqlite3"})
+    assert s.database.url == f"sqlite:///{tmp_path / 'env.sqlite3'}"
+
+
+def test_relative_task_file_is_relative_to_the_config_folder(tmp_path, monkeypatch):
+    folder = tmp_path / "conf"
+    folder.mkdir()
+    shutil.copyfile(SHIPPED_PLAN, folder / "tasks.toml")
+    monkeypatch.chdir(tmp_path)
+    s = load_settings(write(folder, '[tasks]\nfile = "tasks.toml"\n'), environ={})
+    assert s.tasks.path() == folder / "tasks.toml"
+    assert check_settings(s, need_token=False) == []
+
+
+# ---------------------------------------------------------------- every problem at once
+
+
+BROKEN_TZ_AND_UNIT = (
+    '[schedule]\ntimezone = "Mars/Olympus_Mons"\n[collective_units]\n"各乡镇" = []\n'
+)
+
+
+def test_semantic_checks_still_run_when_validation_fails(tmp_path):
+    problems = problems_of(write(tmp_path, BROKEN_TZ_AND_UNIT))
+    assert [p.split(":", 1)[0] for p in problems] == ["schedule.timezone", "collective_units"]
+    assert "各乡镇" in problems[1]
+
+
+def test_missing_task_file_is_reported_next_to_an_invalid_key(tmp_path):
+    text = f'[tasks]\nfile = "{tmp_path / "nope.toml"}"\n[telegram]\ndigest_chat_id = "-100"\n'
+    problems = problems_of(write(tmp_path, text))
+    assert sorted(p.split(":", 1)[0] for p in problems) == [
+        "tasks.file",
+        "telegram.digest_chat_id",
+    ]
+
+
+def test_invalid_task_file_key_skips_the_unit_name_checks(tmp_path):
+    problems = problems_of(
+        write(tmp_path, '[tasks]\nfile = 5\n[collective_units]\n"各乡镇" = []\n')
+    )
+    assert [p.split(":", 1)[0] for p in problems] == ["tasks.file"]
+
+
+def test_review_lists_problems_and_warnings_of_an_invalid_config(tmp_path):
+    review = review_config(write(tmp_path, BROKEN_TZ_AND_UNIT), environ={})
+    assert review.settings is None
+    assert [p.split(":", 1)[0] for p in review.problems] == [
+        "schedule.timezone",
+        "telegram.token",
+        "collective_units",
+    ]
+    assert [w.split(":", 1)[0] for w in review.warnings] == [
+        "telegram.coordinators",
+        "telegram.digest_chat_id",
+    ]
+
+
+def test_review_does_not_warn_about_keys_it_reported(tmp_path):
+    review = review_config(
+        write(tmp_path, '[telegram]\ncoordinators = ["1"]\ndigest_chat_id = "@g"\n'),
+        environ={"TELEGRAM_BOT_TOKEN": TOKEN},
+    )
+    assert sorted(p.split(":", 1)[0] for p in review.problems) == [
+        "telegram.coordinators.0",
+        "telegram.digest_chat_id",
+    ]
+    assert review.warnings == []
+
+
+def test_review_of_a_valid_config(tmp_path):
+    review = review_config(complete_config(tmp_path), environ={})
+    assert review.settings is not None
+    assert review.problems == [] and review.warnings == []
+    missing = review_config(tmp_path / "absent.toml", environ={})
+    assert missing.settings is None and len(missing.problems) == 1

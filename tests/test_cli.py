@@ -1,0 +1,486 @@
+"""Tests of the `taskbot` command line (bot/cli.py).
+
+Most run `bot.cli.main([...])` in this process and read its output with capsys; the cases that
+depend on a real process (a closed stdout pipe, `taskbot run` against a Bot API that cannot be
+reached or refuses the token) run the venv's `taskbot` script. Nothing talks to Telegram.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import re
+import socket
+import sqlite3
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main, parser
+from bot.standin import BotApiStandIn
+
+TASKBOT = Path(sys.executable).with_name("taskbot")
+TOKEN = "123456789:AAEhBOweik6ad9r_Q-SECRETsecret0123"
+SECRET = TOKEN.split(":", 1)[1]
+JSON_KEYS = {"number", "text", "lead_units", "responsible_units", "deadline"}
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run in an empty folder (no ./config.toml), without the secrets of the environment,
+    and give the root logger back as it was (`main` installs its own handler)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def write_config(folder: Path, text: str, name: str = "config.toml") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment for a `taskbot` subprocess: no secrets, no proxies (the Bot API under
+    test is local), plus `extra`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"TELEGRAM_BOT_TOKEN", "DATABASE_URL"} and "proxy" not in k.lower()
+    }
+    env.update(extra)
+    return env
+
+
+# ---------------------------------------------------------------- help and options
+
+
+def subcommands() -> list[str]:
+    actions = parser()._actions
+    return list(next(a for a in actions if isinstance(a, argparse._SubParsersAction)).choices)
+
+
+def test_help_summary_lists_every_subcommand(capsys):
+    names = subcommands()
+    assert {"run", "init", "tasks", "digest", "backup", "check-config", "demo"} <= set(names)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    summary = " ".join(out.split("\n\n")[1].split())  # the paragraph after the usage
+    assert summary.endswith(", ".join(names) + ".")
+
+
+@pytest.mark.parametrize(
+    "name", ["run", "init", "tasks", "digest", "backup", "check-config", "demo"]
+)
+def test_each_subcommand_help_has_a_description(capsys, name):
+    with pytest.raises(SystemExit) as exit_info:
+        main([name, "--help"])
+    assert exit_info.value.code == 0
+    paragraphs = capsys.readouterr().out.split("\n\n")
+    assert paragraphs[0].startswith(f"usage: taskbot {name}")
+    description = " ".join(paragraphs[1].split())
+    assert not description.startswith(("positional arguments", "options")), description
+    assert len(description) > 60
+    assert "--config FILE" in "\n\n".join(paragraphs)  # the common options, after the command
+
+
+def test_config_and_log_level_after_the_subcommand(capsys, tmp_path):
+    path = write_config(tmp_path / "conf", f'[telegram]\ntoken = "{TOKEN}"\ncoordinators = [1]\n')
+    code, out, _ = run(capsys, "check-config", "--config", str(path), "--log-level", "debug")
+    assert code == 0
+    assert out.splitlines()[0] == f"reading {path}"
+    # given on both sides, the one after the subcommand wins
+    code, out, _ = run(
+        capsys, "--config", str(tmp_path / "absent.toml"), "check-config", "--config", str(path)
+    )
+    assert code == 0 and out.splitlines()[0] == f"reading {path}"
+    # before the subcommand still works, and is not reset by the subcommand's defaults
+    code, out, _ = run(capsys, "--config", str(path), "--log-level", "ERROR", "check-config")
+    assert code == 0 and out.splitlines()[0] == f"reading {path}"
+    args = parser().parse_args(["--log-level", "error", "tasks"])
+    assert args.log_level == "ERROR" and args.config is None
+
+
+def test_unknown_log_level_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["check-config", "--log-level", "LOUD"])
+    assert exit_info.value.code == 2
+
+
+# ---------------------------------------------------------------- check-config
+
+
+def test_check_config_without_a_file_names_the_defaults(capsys, tmp_path):
+    code, out, _ = run(capsys, "check-config")
+    lines = out.splitlines()
+    assert lines[0] == "no config file; built-in defaults"
+    assert lines[1] == f"database: sqlite:///{tmp_path / 'data' / 'taskbot.sqlite3'}"
+    assert "1 problem:" in lines
+    assert any(line.startswith("  - telegram.token: missing") for line in lines)
+    assert code == 1
+
+
+def test_check_config_reads_config_toml_of_the_current_folder(capsys, tmp_path):
+    write_config(tmp_path, f'[telegram]\ntoken = "{TOKEN}"\n')
+    code, out, _ = run(capsys, "check-config")
+    assert out.splitlines()[0] == "reading config.toml"
+    assert code == 0
+
+
+def headings(out: str) -> list[str]:
+    return [line for line in out.splitlines() if re.fullmatch(r"\d+ (problem|warning)s?:", line)]
+
+
+def test_warnings_alone_exit_zero(capsys, tmp_path):
+    path = write_config(tmp_path, f'[telegram]\ntoken = "{TOKEN}"\n')
+    code, out, _ = run(capsys, "--config", str(path), "check-config")
+    assert code == 0
+    assert "2 warnings:" in out
+    assert "  - telegram.coordinators: none; nobody can /invite until you add your id; " in out
+    assert "send /whoami to the bot to learn it" in out
+    assert "  - telegram.digest_chat_id: not set; no weekly digest will be posted" in out
+    assert out.splitlines()[-1] == "configuration OK, with 2 warnings"
+    assert headings(out) == ["2 warnings:"]
+
+
+def test_no_warnings_no_problems(capsys, tmp_path):
+    path = write_config(
+        tmp_path,
+        f'[telegram]\ntoken = "{TOKEN}"\ncoordinators = [1]\ndigest_chat_id = -1001234567890\n',
+    )
+    code, out, _ = run(capsys, "--config", str(path), "check-config")
+    assert code == 0
+    assert out.splitlines()[-1] == "configuration OK"
+    assert headings(out) == []
+
+
+def test_a_problem_exits_one_and_warnings_are_still_listed(capsys, tmp_path):
+    path = write_config(tmp_path, "[telegram]\ndigest_chat_id = 12345\n")  # a user id
+    code, out, _ = run(capsys, "--config", str(path), "check-config")
+    assert code == 1
+    # token missing, chat id positive; no coordinators
+    assert headings(out) == ["2 problems:", "1 warning:"]
+    assert "configuration OK" not in out
+
+
+BROKEN_CONFIGS = {
+    "time zone and unknown collective unit": (
+        '[schedule]\ntimezone = "Beijing"\n[collective_units]\n"各乡镇" = ["梓潼街道"]\n',
+        ["schedule.timezone", "telegram.token", "collective_units"],
+    ),
+    "quoted chat id, unsupported database, missing task file": (
+        '[telegram]\ndigest_chat_id = "@mygroup"\n'
+        '[database]\nurl = "mysql://bot:s3cret@db.example/bot"\n'
+        '[tasks]\nfile = "no-such-tasks.toml"\n',
+        ["telegram.digest_chat_id", "database.url", "telegram.token", "tasks.file"],
+    ),
+    "misspelt key, bad URL, quiet hour before reminder hour": (
+        f'[telegram]\ntoken = "{TOKEN}"\ntokn = "x"\n[database]\nurl = "x"\n'
+        "[schedule]\nreminder_hour = 22\nquiet_after_hour = 8\n",
+        ["telegram.tokn", "database.url", "schedule"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_CONFIGS))
+def test_check_config_lists_every_problem_at_once(capsys, tmp_path, case):
+    text, keys = BROKEN_CONFIGS[case]
+    path = write_config(tmp_path, text)
+    code, out, _ = run(capsys, "check-config", "--config", str(path))
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0] == f"reading {path}"
+    assert f"{len(keys)} problems:" in lines
+    start = lines.index(f"{len(keys)} problems:") + 1
+    listed = [line.removeprefix("  - ") for line in lines[start : start + len(keys)]]
+    assert sorted(line.split(":", 1)[0] for line in listed) == sorted(keys)
+    assert "Value error" not in out
+    assert "s3cret" not in out and SECRET not in out
+
+
+def test_check_config_messages_are_helpful(capsys, tmp_path):
+    path = write_config(
+        tmp_path,
+        '[telegram]\ndigest_chat_id = "-100123"\n[schedule]\ntimezone = "Beijing"\n'
+        '[database]\nurl = "postgresql+psycopg2://u@h/db"\n',
+    )
+    _, out, _ = run(capsys, "check-config", "--config", str(path))
+    assert (
+        "telegram.digest_chat_id: must be a number without quotes, e.g. -1001234567890; "
+        "send /whoami@<bot> in the group to learn it"
+    ) in out
+    assert "schedule.timezone: unknown time zone 'Beijing'" in out and "Asia/Shanghai" in out
+    assert "database.url: PostgreSQL driver 'psycopg2' is not supported" in out
+    assert "3 problems:" in out or "4 problems:" in out  # plus the missing token
+    assert "problem(s)" not in out
+
+
+def test_check_config_of_a_missing_or_broken_file(capsys, tmp_path):
+    code, out, _ = run(capsys, "--config", str(tmp_path / "absent.toml"), "check-config")
+    assert code == 1
+    assert "1 problem:" in out and "absent.toml: file not found" in out
+    path = write_config(tmp_path, "[telegram\n")
+    code, out, _ = run(capsys, "--config", str(path), "check-config")
+    assert code == 1 and "not valid TOML" in out
+
+
+def test_other_commands_report_config_problems_in_one_list(capsys, tmp_path):
+    path = write_config(
+        tmp_path, '[schedule]\ntimezone = "Beijing"\n[collective_units]\n"各乡镇" = []\n'
+    )
+    code, out, err = run(capsys, "--config", str(path), "tasks")
+    assert code == 1 and out == ""
+    lines = err.splitlines()
+    assert lines[0] == f"reading {path}"
+    assert lines[1] == "2 problems in the configuration:"
+    assert lines[2].startswith("  - schedule.timezone:")
+    assert lines[3].startswith("  - collective_units:")
+
+
+# ---------------------------------------------------------------- database commands
+
+
+def db_config(folder: Path, database_url: str) -> Path:
+    return write_config(folder, f'[database]\nurl = "{database_url}"\n')
+
+
+def test_tasks_json(capsys, tmp_path, database_url):
+    path = db_config(tmp_path, database_url)
+    code, out, _ = run(capsys, "--config", str(path), "tasks", "--json")
+    assert code == 0
+    tasks = json.loads(out)
+    assert len(tasks) == 30
+    assert [t["number"] for t in tasks] == list(range(1, 31))
+    for task in tasks:
+        assert set(task) == JSON_KEYS
+        assert isinstance(task["text"], str) and task["text"]
+        assert task["lead_units"] and all(isinstance(u, str) for u in task["lead_units"])
+        assert isinstance(task["responsible_units"], list)
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", task["deadline"])
+
+
+def test_tasks_table(capsys, tmp_path, database_url):
+    code, out, _ = run(capsys, "--config", str(db_config(tmp_path, database_url)), "tasks")
+    assert code == 0
+    assert out.startswith("  1. ")
+    assert out.count("牵头单位: ") == 30 and out.count("完成时限: ") == 30
+
+
+def test_init_twice(capsys, tmp_path, database_url):
+    path = db_config(tmp_path, database_url)
+    first = run(capsys, "init", "--config", str(path))
+    second = run(capsys, "init", "--config", str(path))
+    for code, out, _ in (first, second):
+        assert code == 0
+        assert re.fullmatch(r"database ready at \S+; 30 tasks, \d+ lead units\n", out), out
+    assert first[1] == second[1]
+
+
+def test_digest_prints_without_sending(capsys, tmp_path, database_url):
+    code, out, _ = run(capsys, "--config", str(db_config(tmp_path, database_url)), "digest")
+    assert code == 0
+    assert out.strip() and "<b>" not in out
+
+
+def test_backup_of_a_sqlite_database(capsys, tmp_path):
+    path = write_config(tmp_path, "")  # the default SQLite file, next to the config
+    assert run(capsys, "--config", str(path), "init")[0] == 0
+    target = tmp_path / "backups" / "copy.sqlite3"
+    code, out, _ = run(capsys, "--config", str(path), "backup", str(target))
+    assert code == 0 and f"written to {target}" in out
+    with sqlite3.connect(target) as copy:
+        assert copy.execute("SELECT count(*) FROM task").fetchone() == (30,)
+    # an existing file is never overwritten
+    before = target.read_bytes()
+    code, out, err = run(capsys, "--config", str(path), "backup", str(target))
+    assert code == 1 and out == ""
+    assert "exists" in err and "Traceback" not in err
+    assert target.read_bytes() == before
+
+
+def test_backup_refuses_a_missing_database_and_does_not_create_it(capsys, tmp_path):
+    path = write_config(tmp_path, "")
+    code, _, err = run(capsys, "--config", str(path), "backup", str(tmp_path / "copy.sqlite3"))
+    assert code == 1
+    assert "no database at" in err
+    assert not (tmp_path / "data").exists() and not (tmp_path / "copy.sqlite3").exists()
+
+
+def test_backup_refuses_postgresql(capsys, tmp_path):
+    path = write_config(tmp_path, '[database]\nurl = "postgresql://u@127.0.0.1:1/none"\n')
+    code, _, err = run(capsys, "--config", str(path), "backup", str(tmp_path / "copy"))
+    assert code == 1 and "pg_dump" in err
+
+
+def test_relative_sqlite_path_counts_from_the_config_folder(capsys, tmp_path, monkeypatch):
+    conf = tmp_path / "srv" / "bot"
+    path = write_config(conf, "")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    code, out, _ = run(capsys, "--config", "../srv/bot/config.toml", "init")
+    assert code == 0
+    expected = conf / "data" / "taskbot.sqlite3"
+    assert f"database ready at sqlite:///{expected};" in out
+    assert expected.exists()
+    assert not (elsewhere / "data").exists()
+    code, out, _ = run(capsys, "check-config", "--config", str(path))
+    assert f"database: sqlite:///{expected}" in out
+
+
+def test_relative_sqlite_path_without_a_config_counts_from_the_current_folder(
+    capsys, tmp_path, monkeypatch
+):
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    code, out, _ = run(capsys, "init")
+    assert code == 0
+    assert f"sqlite:///{here / 'data' / 'taskbot.sqlite3'};" in out
+    assert (here / "data" / "taskbot.sqlite3").exists()
+    # DATABASE_URL from the environment also counts from the current folder
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///env/bot.sqlite3")
+    path = write_config(tmp_path / "conf", "")
+    assert run(capsys, "--config", str(path), "init")[0] == 0
+    assert (here / "env" / "bot.sqlite3").exists()
+    assert not (tmp_path / "conf" / "env").exists()
+
+
+# ---------------------------------------------------------------- real processes
+
+
+def test_closed_stdout_pipe_is_not_a_traceback(tmp_path):
+    env = subprocess_env(DATABASE_URL=f"sqlite:///{tmp_path / 'bot.sqlite3'}")
+    assert subprocess.run([TASKBOT, "init"], cwd=tmp_path, env=env, check=False).returncode == 0
+    # the reader is gone before the first write: every write fails (EPIPE)
+    proc = subprocess.Popen(
+        [TASKBOT, "tasks"], cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert err == ""
+    # and the shell pipeline of the README
+    shell = subprocess.run(
+        f"'{TASKBOT}' digest --print | head -1; '{TASKBOT}' tasks | head -1",
+        shell=True,
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert shell.stderr == ""
+    assert len(shell.stdout.splitlines()) == 2
+    assert shell.stdout.splitlines()[1].startswith("  1. ")
+
+
+def closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run_config(folder: Path, base: str) -> Path:
+    return write_config(
+        folder,
+        f'[telegram]\ntoken = "{TOKEN}"\nbase_url = "{base}/bot"\n'
+        f'base_file_url = "{base}/file/bot"\ntimeout_seconds = 5\n',
+    )
+
+
+def test_run_with_an_unreachable_bot_api_says_so_in_one_line(tmp_path):
+    base = f"http://127.0.0.1:{closed_port()}"
+    path = run_config(tmp_path, base)
+    done = subprocess.run(
+        [TASKBOT, "--config", str(path), "run"],
+        cwd=tmp_path,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    assert SECRET not in done.stderr and "123456789:" not in done.stderr
+    # the configuration warnings are logged, and the bot tries to start anyway
+    assert "telegram.coordinators: none" in done.stderr
+    last = done.stderr.splitlines()[-1]
+    assert last.startswith(f"cannot start: cannot reach the Bot API at {base}/bot: ")
+    assert len(done.stderr.splitlines()) <= 4
+
+
+@contextmanager
+def standin_in_a_thread() -> Iterator[BotApiStandIn]:
+    """The Bot API stand-in serving from its own event loop in a background thread."""
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    api = BotApiStandIn()
+    try:
+        asyncio.run_coroutine_threadsafe(api.start(), loop).result(10)
+        yield api
+    finally:
+        asyncio.run_coroutine_threadsafe(api.stop(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def test_run_with_a_refused_token_says_so_in_one_line(tmp_path):
+    with standin_in_a_thread() as api:
+        assert api.token != TOKEN  # the stand-in answers 401 to any other token
+        path = run_config(tmp_path, api.url)
+        done = subprocess.run(
+            [TASKBOT, "--config", str(path), "run"],
+            cwd=tmp_path,
+            env=subprocess_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr
+    assert SECRET not in done.stderr
+    last = done.stderr.splitlines()[-1]
+    assert last.startswith(
+        f"cannot start: the bot token was refused by the Bot API at {api.url}/bot (InvalidToken)"
+    )
+
+
+def test_run_refuses_a_config_with_problems_before_contacting_anything(capsys, tmp_path):
+    path = write_config(tmp_path, '[telegram]\nbase_url = "http://127.0.0.1:9/bot"\n')
+    code, out, err = run(capsys, "--config", str(path), "run")
+    assert code == 1 and out == ""
+    assert err.splitlines()[0] == f"reading {path}"
+    assert "cannot start: 1 problem in the configuration" in err
+    assert "telegram.token: missing" in err
