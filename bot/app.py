@@ -26,7 +26,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import conversation, handlers, texts
+from bot import conversation, handlers, tasks_view, texts
 from bot.config import Settings
 from bot.context import BotContext, BotData, Clock, Services, UserData, system_clock
 from bot.delivery import tick
@@ -36,6 +36,7 @@ from db.engine import Database
 from db.lock import AlreadyRunning, InstanceLock
 from db.seed import load_plan, read_task_file
 from jobs.calendar import OfficialCalendar, WorkingCalendar
+from jobs.lights import LightPolicy
 from jobs.policy import DigestSchedule, ReminderPolicy
 
 log = logging.getLogger(__name__)
@@ -106,6 +107,11 @@ def make_services(
         ),
         digest_schedule=DigestSchedule(
             zone=schedule.zone, weekday=schedule.digest_weekday, at=schedule.digest_time
+        ),
+        lights=LightPolicy(
+            zone=schedule.zone,
+            yellow_working_days=settings.follow_up.yellow_working_days,
+            cycle_day=settings.follow_up.cycle_day,
         ),
     )
 
@@ -216,6 +222,9 @@ def build_application(
     app.add_handler(CommandHandler("units", handlers.units))
     app.add_handler(CommandHandler("digest", handlers.digest_command))
     app.add_handler(CommandHandler("export", handlers.export_command))
+    app.add_handler(CommandHandler("task", tasks_view.task_command))
+    app.add_handler(CommandHandler("unit", tasks_view.unit_command))
+    app.add_handler(CommandHandler("deadline", tasks_view.deadline_command))
     app.add_handler(CommandHandler("cancel", conversation.cancel_outside))
     app.add_handler(CallbackQueryHandler(conversation.stale_button))
     private = filters.ChatType.PRIVATE

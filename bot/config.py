@@ -238,6 +238,14 @@ class InviteSettings(_Section):
         return timedelta(days=self.valid_days)
 
 
+class FollowUpSettings(_Section):
+    """[follow_up]: traffic lights, the reporting cycle and escalation (督办) thresholds."""
+
+    yellow_working_days: int = Field(default=10, ge=0, le=250)
+    cycle_day: int = Field(default=25, ge=1, le=28)
+    escalate_after_working_days: int = Field(default=5, ge=0, le=250)
+
+
 class CalendarSettings(_Section):
     """[calendar]: local overrides of the official calendar (chinesecalendar)."""
 
@@ -265,6 +273,7 @@ class Settings(_Section):
     conversation: ConversationSettings = ConversationSettings()
     invites: InviteSettings = InviteSettings()
     calendar: CalendarSettings = CalendarSettings()
+    follow_up: FollowUpSettings = FollowUpSettings()
     collective_units: dict[str, list[str]] = {}
 
     @property

@@ -19,6 +19,7 @@ from bot.config import Settings
 from db.engine import Database
 from db.models import Status
 from jobs.calendar import WorkingCalendar
+from jobs.lights import LightPolicy
 from jobs.policy import DigestSchedule, ReminderPolicy
 
 Clock = Callable[[], datetime]
@@ -39,6 +40,7 @@ class Services:
     calendar: WorkingCalendar
     policy: ReminderPolicy
     digest_schedule: DigestSchedule
+    lights: LightPolicy
     tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     invite_guard: InviteGuard = field(default_factory=lambda: InviteGuard())
     # years the calendar library had no data for, filled by the calendar, drained by the tick

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import httpx
 from telegram import Bot, Message
@@ -27,9 +27,10 @@ from bot import render, texts
 from bot.context import BotContext, Services
 from bot.keyboards import status_keyboard
 from db import repo
-from db.models import DeliveryOutcome, DigestPost
+from db.models import DeliveryOutcome, DigestPost, Status
+from jobs.calendar import WorkingCalendar
 from jobs.digest import build_digest
-from jobs.policy import DueReminder, reminder_candidates
+from jobs.policy import DueReminder, reminder_candidates, sending_allowed
 from jobs.schedule import digest_due
 
 log = logging.getLogger(__name__)
@@ -216,12 +217,16 @@ def build_current_digest(svc: Services) -> list[str]:
         last = repo.last_digest_at(s)
         since = last if last is not None and last < now else now - timedelta(days=7)
         state = repo.load_state(s, since=since)
+        before = repo.statuses_before(s, before=since)
     digest = build_digest(
         now,
         state,
         zone=svc.policy.zone,
         since=since,
         due_soon_days=svc.settings.schedule.due_soon_days,
+        lights=svc.lights,
+        calendar=svc.calendar,
+        status_before=before,
     )
     return render.render_digest(digest, svc.policy.zone)
 
@@ -317,6 +322,84 @@ async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
     return await _post_claimed_digest(bot, svc, post) == DeliveryOutcome.SENT
 
 
+def working_days_overdue(deadline: date, today: date, calendar: WorkingCalendar) -> int:
+    """Working days after `deadline` up to and including `today` (0 when not overdue)."""
+    count = 0
+    day = deadline
+    for _ in range(min((today - deadline).days, 400)):
+        day += timedelta(days=1)
+        if calendar.is_working_day(day):
+            count += 1
+    return count
+
+
+async def escalate_overdue(bot: Bot, svc: Services) -> int:
+    """Tell the coordinators, once per task, lead unit and deadline, about lead units overdue
+    by more than `follow_up.escalate_after_working_days` working days and not done.
+
+    One private message lists every new case (split if long), with the unit's contacts and
+    last report. Recorded in the audit trail before sending, so it is never repeated; only
+    during sending hours on working days. Returns the number of cases notified.
+    """
+    now = svc.now()
+    if not sending_allowed(now, svc.policy, svc.calendar):
+        return 0
+    limit = svc.settings.follow_up.escalate_after_working_days
+    today = now.astimezone(svc.policy.zone).date()
+    with svc.db.session() as s:
+        state = repo.load_state(s)
+        done = repo.audit_subjects(s, action="task.escalated")
+    overdue_days: dict[date, int] = {}
+    cases: list[tuple[str, str]] = []
+    for task in state.tasks:
+        if task.deadline >= today:
+            continue
+        if task.deadline not in overdue_days:
+            overdue_days[task.deadline] = working_days_overdue(task.deadline, today, svc.calendar)
+        if overdue_days[task.deadline] <= limit:
+            continue
+        for unit_id in task.lead_unit_ids:
+            subject = f"task:{task.number}:unit:{unit_id}:deadline:{task.deadline}"
+            if subject in done or state.unit_status(task.id, unit_id) is Status.DONE:
+                continue
+            contacts = "、".join(c.display_name for c in state.contacts_of(unit_id))
+            last = state.latest_report.get((task.id, unit_id))
+            last_text = (
+                f"{render.fmt_instant(last.created_at, svc.policy.zone)} "
+                f"{render.status_label(last.status) if last.status else texts.DIGEST_CHANGE_NOTE}"
+                f"{'：' + render.clip(last.note, 60) if last.note else ''}"
+                if last
+                else texts.ESCALATION_NO_REPORT
+            )
+            line = texts.ESCALATION_LINE.format(
+                number=task.number,
+                text=render.esc(render.clip(task.text, 30)),
+                unit=render.esc(state.units[unit_id].name),
+                overdue=(today - task.deadline).days,
+                contacts=render.esc(contacts) or texts.UNITS_NONE,
+                last=render.esc(last_text),
+            )
+            cases.append((subject, line))
+    if not cases:
+        return 0
+    with svc.db.session() as s:
+        for subject, _ in cases:
+            repo.record_audit(
+                s,
+                actor_user_id=0,
+                action="task.escalated",
+                subject=subject,
+                before=None,
+                after=f"overdue > {limit} working days",
+                now=now,
+            )
+    header = texts.ESCALATION_HEADER.format(days=limit, count=len(cases))
+    for part in render.split_lines([header, *(line for _, line in cases)]):
+        await tell_coordinators(bot, svc, part)
+    log.info("escalated %d overdue task/unit pairs to the coordinators", len(cases))
+    return len(cases)
+
+
 async def warn_unknown_calendar_years(bot: Bot, svc: Services) -> None:
     """Tell the coordinators once per year (remembered in the audit trail) that the holiday
     data lacks a year; probing 30 days ahead makes the warning come a month early."""
@@ -348,6 +431,7 @@ async def follow_up(bot: Bot, svc: Services) -> None:
     async with svc.tick_lock:
         await send_reminders(bot, svc)
         await post_weekly_digest(bot, svc)
+        await escalate_overdue(bot, svc)
         await warn_unknown_calendar_years(bot, svc)
 
 

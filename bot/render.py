@@ -179,12 +179,108 @@ def wrap_list(items: Sequence[str], *, width: int = 1000, sep: str = "、") -> l
     return lines
 
 
+DIGEST_LIST_CAP = 20  # items per digest list; the rest are counted and left to /export
+
+
+def _capped(items: list[str]) -> list[str]:
+    if len(items) <= DIGEST_LIST_CAP:
+        return items or [texts.DIGEST_NONE]
+    rest = len(items) - DIGEST_LIST_CAP
+    return [*items[:DIGEST_LIST_CAP], texts.DIGEST_MORE.format(count=rest)]
+
+
+def short_digest_lines(digest: Digest, zone: ZoneInfo) -> list[str]:
+    """The weekly digest as committee members read it: lights, what changed, what needs
+    attention; the full per-task list is left to /task, /unit and the ledger (/export)."""
+    lines = [texts.DIGEST_TITLE]
+    if digest.plan_title:
+        lines.append(texts.DIGEST_PLAN.format(plan=esc(digest.plan_title)))
+    lines.append(
+        texts.DIGEST_PERIOD.format(
+            start=fmt_date(digest.period_start),
+            end=fmt_date(digest.period_end),
+            total=digest.task_count,
+        )
+    )
+    lines.append(
+        texts.DIGEST_LIGHTS.format(**{light.value: n for light, n in digest.light_counts.items()})
+    )
+    counts = "，".join(
+        f"{texts.STATUS_LABEL[s]} {digest.counts.get(s, 0)}"
+        for s in (Status.DONE, Status.IN_PROGRESS, Status.BLOCKED, Status.NOT_STARTED)
+    )
+    lines.append(texts.DIGEST_COUNTS.format(counts=counts))
+    lines += ["", texts.DIGEST_CHANGES.format(count=len(digest.changes))]
+    changes = []
+    for change in digest.changes:
+        note = clip(change.note, DIGEST_NOTE_CHARS)
+        what = (
+            texts.DIGEST_CHANGE_STATUS.format(
+                before=texts.STATUS_LABEL[change.before], after=texts.STATUS_LABEL[change.after]
+            )
+            if change.after is not None
+            else texts.DIGEST_CHANGE_NOTE
+        )
+        changes.append(
+            texts.DIGEST_CHANGE.format(
+                number=change.task_number,
+                unit=esc(clip(change.unit_name, UNIT_NAME_CHARS)),
+                what=what,
+                note=texts.DIGEST_ROW_NOTE.format(note=esc(note)) if note else "",
+            )
+        )
+    lines += _capped(changes)
+    if digest.newly_overdue:
+        lines += ["", texts.DIGEST_NEWLY_OVERDUE.format(count=len(digest.newly_overdue))]
+        lines += _capped([_task_line(t, texts.DIGEST_TASK_LINE) for t in digest.newly_overdue])
+    for header, items in (
+        (texts.DIGEST_RED.format(count=len(digest.red)), digest.red),
+        (texts.DIGEST_YELLOW.format(count=len(digest.yellow)), digest.yellow),
+    ):
+        lines += ["", header]
+        lines += _capped(
+            [
+                texts.DIGEST_LIGHT_LINE.format(
+                    number=item.number,
+                    text=esc(clip(item.text, DIGEST_TEXT_CHARS)),
+                    units=esc(clip("、".join(item.units), 3 * UNIT_NAME_CHARS)),
+                    when=texts.STATUS_LABEL[Status.BLOCKED]
+                    if item.blocked and item.days_left >= 0
+                    else when_text(item.days_left),
+                )
+                for item in items
+            ]
+        )
+    lines += ["", texts.DIGEST_SILENT.format(count=len(digest.silent))]
+    lines += _capped(
+        [
+            texts.DIGEST_SILENT_LINE.format(
+                unit=esc(clip(unit, UNIT_NAME_CHARS)),
+                numbers="、".join(str(n) for n in numbers[:30])
+                + ("等" if len(numbers) > 30 else ""),
+            )
+            for unit, numbers in digest.silent
+        ]
+    )
+    lines.append("")
+    lines.append(texts.DIGEST_NO_CONTACT.format(count=len(digest.units_without_contact)))
+    names = [esc(clip(name, UNIT_NAME_CHARS)) for name in digest.units_without_contact]
+    lines.extend(wrap_list(names) or [texts.DIGEST_NONE])
+    if digest.units_unreachable:
+        lines.append(texts.DIGEST_UNREACHABLE.format(count=len(digest.units_unreachable)))
+        lines.extend(wrap_list([esc(clip(n, UNIT_NAME_CHARS)) for n in digest.units_unreachable]))
+    lines += ["", texts.DIGEST_FOOTER]
+    return lines
+
+
 def render_digest(digest: Digest, zone: ZoneInfo, *, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
     """Render a digest into one or more HTML messages, each within `limit` and valid alone.
 
-    Parts after the first start with a "（续 i/n）" marker line.
+    A digest built with traffic lights gets the short form (`short_digest_lines`); one built
+    without them lists every task and lead unit (`digest_lines`). Parts after the first start
+    with a "（续 i/n）" marker line.
     """
-    lines = digest_lines(digest, zone)
+    lines = short_digest_lines(digest, zone) if digest.light_counts else digest_lines(digest, zone)
     marker_room = telegram_length(texts.DIGEST_CONTINUED.format(part=999, parts=999)) + 1
     parts = split_lines(lines, limit=limit - marker_room)
     if len(parts) == 1:

@@ -37,6 +37,9 @@ COMMANDS: list[tuple[str, str]] = [
     ("digest", "查看督办汇总（协调员）"),
     ("units", "查看牵头单位联络员（协调员）"),
     ("export", "导出台账 Excel（协调员）"),
+    ("task", "查看任务详情：/task 序号"),
+    ("unit", "查看单位任务：/unit 单位名称"),
+    ("deadline", "修改完成时限（协调员）"),
     ("invite", "生成单位邀请码（协调员）"),
     ("cancel", "取消当前操作"),
     ("help", "使用说明"),
@@ -54,6 +57,8 @@ HELP = (
     "/invite 单位名称 生成联络员邀请链接\n"
     "/units 查看各牵头单位是否已有联络员\n"
     "/export 导出重点任务台账（Excel）\n"
+    "/deadline 序号 日期 修改完成时限\n"
+    "/task 序号 查看任务详情和反馈记录；/unit 单位名称 查看单位的任务\n"
     "/digest 生成督办汇总"
 )
 
@@ -105,6 +110,34 @@ CALENDAR_UNKNOWN_YEAR = (
     "请管理员升级 chinesecalendar，"
     "或在配置 [calendar] 中补充 extra_holidays / extra_workdays。"
 )
+
+TASK_USAGE = "用法：/task 序号，例如 /task 10"
+UNIT_USAGE = "用法：/unit 单位名称，例如 /unit 区民政局"
+DEADLINE_USAGE = "用法：/deadline 序号 新完成时限，例如 /deadline 10 2026-06-30"
+DEADLINE_BAD_DATE = "无法识别日期“{text}”，请按 2026-06-30 的格式填写。"
+DEADLINE_CHANGED = "已将第 {number} 项的完成时限由 {before} 改为 {after}，提醒安排将随之调整。"
+DEADLINE_UNCHANGED = "第 {number} 项的完成时限已是 {after}，未作修改。"
+TASK_HEADER = "<b>第 {number} 项</b> {light}\n{text}"
+TASK_LEADS = "牵头单位：{units}"
+TASK_LEAD_UNIT = "{unit}（{light}{status}）"
+TASK_RESPONSIBLE = "责任单位：{units}"
+TASK_DEADLINE = "完成时限：{deadline}（{when}）"
+TASK_HISTORY = "<b>反馈记录</b>（共 {count} 条，显示最近 {shown} 条）"
+TASK_HISTORY_NONE = "<b>反馈记录</b>：暂无"
+TASK_HISTORY_LINE = "· {at}｜{unit}｜{status}｜{who}{note}"
+UNIT_HEADER = "<b>{unit}</b>\n联络员：{contacts}"
+UNIT_LEADS = "<b>牵头任务（{count} 项）</b>"
+UNIT_TASK_LINE = "{light} 第 {number} 项 {text}｜{status}｜{when}"
+UNIT_NOT_LEAD = "{unit} 不是任何任务的牵头单位。"
+LIGHT_ICON = {"red": "🔴", "yellow": "🟡", "green": "🟢", "none": "⚪"}
+ESCALATION_HEADER = (
+    "🚨 <b>督办提醒</b>：以下任务逾期已超过 {days} 个工作日且尚未完成，"
+    "请协调员跟进（共 {count} 项）："
+)
+ESCALATION_LINE = (
+    "· 第 {number} 项 {text}｜{unit}｜已逾期 {overdue} 天｜联络员：{contacts}｜最近反馈：{last}"
+)
+ESCALATION_NO_REPORT = "无"
 
 # ---------------------------------------------------------------- refusals
 
@@ -208,6 +241,19 @@ DIGEST_ROW_NOTE = "：{note}"
 DIGEST_ROW_AT = "（{at}）"
 DIGEST_NO_CONTACT = "<b>⚠️ 尚无联络员的牵头单位（{count} 个）</b>"
 DIGEST_UNREACHABLE = "<b>📵 联络员无法送达的牵头单位（{count} 个）</b>"
+DIGEST_LIGHTS = "<b>状态灯</b>：🔴 {red}　🟡 {yellow}　🟢 {green}　⚪ {none}"
+DIGEST_CHANGES = "<b>📝 本期新反馈（{count} 条）</b>"
+DIGEST_CHANGE = "· 第 {number} 项｜{unit}｜{what}{note}"
+DIGEST_CHANGE_STATUS = "{before} → {after}"
+DIGEST_CHANGE_NOTE = "留言"
+DIGEST_NEWLY_OVERDUE = "<b>⏳ 本期新逾期（{count} 项）</b>"
+DIGEST_RED = "<b>🔴 红灯：逾期未完成（{count} 项）</b>"
+DIGEST_YELLOW = "<b>🟡 黄灯：临近时限或遇到困难（{count} 项）</b>"
+DIGEST_LIGHT_LINE = "· 第 {number} 项 {text}｜{units}｜{when}"
+DIGEST_SILENT = "<b>📭 未反馈：本反馈周期内尚未反馈的单位（{count} 个）</b>"
+DIGEST_SILENT_LINE = "· {unit}：第 {numbers} 项"
+DIGEST_MORE = "…… 另有 {count} 项，详见 /export 导出的台账"
+DIGEST_FOOTER = "详情：/task 序号 查看任务，/unit 单位名称 查看单位，/export 导出台账。"
 DIGEST_NONE = "无"
 DIGEST_FAILED = "⚠️ 督办汇总未能全部发出（已发 {sent}/{total} 条）：{reason}。请稍后再发送 /digest。"
 DIGEST_CONTINUED = "（续 {part}/{parts}）"

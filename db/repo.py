@@ -420,6 +420,21 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
     )
 
 
+def statuses_before(session: Session, *, before: datetime) -> dict[tuple[int, int], Status]:
+    """Each (task, unit)'s latest reported status among reports created before `before`."""
+    newest = (
+        select(func.max(StatusReport.id))
+        .where(col(StatusReport.status).is_not(None), col(StatusReport.created_at) < before)
+        .group_by(col(StatusReport.task_id), col(StatusReport.unit_id))
+    )
+    rows = session.exec(
+        select(StatusReport.task_id, StatusReport.unit_id, StatusReport.status).where(
+            col(StatusReport.id).in_(newest)
+        )
+    ).all()
+    return {(task_id, unit_id): status for task_id, unit_id, status in rows if status is not None}
+
+
 def _latest_reports(session: Session, *, with_status: bool) -> dict[tuple[int, int], StatusReport]:
     """Return the newest report per (task, unit), optionally only among reports with a status."""
     newest = select(
@@ -772,3 +787,8 @@ def audit_recorded(session: Session, *, action: str, subject: str) -> bool:
     such as action "calendar.unknown_year", subject "year:2027")."""
     stmt = select(AuditEvent.id).where(AuditEvent.action == action, AuditEvent.subject == subject)
     return session.exec(stmt).first() is not None
+
+
+def audit_subjects(session: Session, *, action: str) -> set[str]:
+    """The subjects of every audit event with this action (e.g. escalations already sent)."""
+    return set(session.exec(select(AuditEvent.subject).where(AuditEvent.action == action)).all())

@@ -6,12 +6,14 @@ only decides what the digest says.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from db.models import Status
 from db.state import FollowUpState, ReportView, TaskView
+from jobs.calendar import WorkingCalendar
+from jobs.lights import Light, LightPolicy, reported_in_cycle, task_light, unit_light
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,37 @@ class Digest:
     units_unreachable: tuple[str, ...]
     new_reports: tuple[ReportView, ...]
     task_count: int
+    # traffic lights and changes (empty when built without a LightPolicy)
+    light_counts: dict[Light, int] = field(default_factory=dict)
+    red: tuple[LightLine, ...] = ()
+    yellow: tuple[LightLine, ...] = ()
+    silent: tuple[tuple[str, tuple[int, ...]], ...] = ()  # unit name, task numbers (未反馈)
+    changes: tuple[Change, ...] = ()
+    newly_overdue: tuple[TaskLine, ...] = ()
+
+
+@dataclass(frozen=True)
+class LightLine:
+    """A task under a red or yellow light: the units that carry the light, and why."""
+
+    number: int
+    text: str
+    deadline: date
+    units: tuple[str, ...]
+    days_left: int
+    blocked: bool  # some unit reported 遇到困难
+
+
+@dataclass(frozen=True)
+class Change:
+    """A report stored during the digest's period; `before` is the unit's status before it."""
+
+    task_number: int
+    unit_name: str
+    before: Status
+    after: Status | None  # None for a note-only report
+    note: str
+    at: datetime
 
 
 def _line(task: TaskView, state: FollowUpState, today: date) -> TaskLine:
@@ -78,6 +111,9 @@ def build_digest(
     zone: ZoneInfo,
     since: datetime,
     due_soon_days: int = 14,
+    lights: LightPolicy | None = None,
+    calendar: WorkingCalendar | None = None,
+    status_before: dict[tuple[int, int], Status] | None = None,
 ) -> Digest:
     """Build the digest at `now` (aware) covering reports since `since` (aware).
 
@@ -85,6 +121,10 @@ def build_digest(
     days from today (config `schedule.due_soon_days`) and not done. No report: no lead unit has
     reported anything on the task yet. Units without contact: lead units nobody registered for.
     Unreachable units: lead units whose every contact Telegram refuses to deliver to.
+    With `lights` and `calendar`: the traffic lights (`jobs.lights`), red and yellow tasks,
+    the units that have not reported within the reporting cycle (未反馈), the reports of the
+    period as changes (`status_before`: each (task, unit)'s status at `since`), and the tasks
+    that became overdue during the period.
     """
     today = now.astimezone(zone).date()
     counts = dict.fromkeys(Status, 0)
@@ -119,7 +159,15 @@ def build_digest(
                     has_contact=unit_id in with_contact,
                 )
             )
+    extra = (
+        _light_sections(
+            state, today, since.astimezone(zone).date(), lights, calendar, status_before
+        )
+        if lights is not None and calendar is not None
+        else {}
+    )
     return Digest(
+        **extra,
         plan_title=state.plan_title,
         generated_at=now,
         period_start=since.astimezone(zone).date(),
@@ -136,3 +184,85 @@ def build_digest(
         new_reports=state.recent_reports,
         task_count=len(state.tasks),
     )
+
+
+def _units_with(per_unit: dict[int, Light], wanted: Light, state: FollowUpState) -> tuple[str, ...]:
+    return tuple(state.units[u].name for u, light in per_unit.items() if light is wanted)
+
+
+def _light_sections(
+    state: FollowUpState,
+    today: date,
+    period_start: date,
+    policy: LightPolicy,
+    calendar: WorkingCalendar,
+    status_before: dict[tuple[int, int], Status] | None,
+) -> dict[str, object]:
+    light_counts = dict.fromkeys(Light, 0)
+    red: list[LightLine] = []
+    yellow: list[LightLine] = []
+    silent: dict[int, list[int]] = {}
+    newly_overdue: list[TaskLine] = []
+    for task in state.tasks:
+        per_unit = {
+            u: unit_light(task, u, state, today, policy, calendar) for u in task.lead_unit_ids
+        }
+        overall = task_light(list(per_unit.values()))
+        light_counts[overall] += 1
+        blocked = any(state.unit_status(task.id, u) is Status.BLOCKED for u in per_unit)
+        days_left = (task.deadline - today).days
+        if overall is Light.RED:
+            red.append(
+                LightLine(
+                    task.number,
+                    task.text,
+                    task.deadline,
+                    _units_with(per_unit, Light.RED, state),
+                    days_left,
+                    blocked,
+                )
+            )
+        elif overall is Light.YELLOW:
+            yellow.append(
+                LightLine(
+                    task.number,
+                    task.text,
+                    task.deadline,
+                    _units_with(per_unit, Light.YELLOW, state),
+                    days_left,
+                    blocked,
+                )
+            )
+        for unit_id in task.lead_unit_ids:
+            if state.unit_status(task.id, unit_id) is Status.DONE:
+                continue
+            if not reported_in_cycle(task, unit_id, state, today, policy):
+                silent.setdefault(unit_id, []).append(task.number)
+        if state.task_status(task) is not Status.DONE and period_start <= task.deadline < today:
+            newly_overdue.append(_line(task, state, today))
+    before = dict(status_before or {})
+    changes: list[Change] = []
+    for report in state.recent_reports:
+        key = (report.task_id, report.unit_id)
+        previous = before.get(key, Status.NOT_STARTED)
+        number = next((t.number for t in state.tasks if t.id == report.task_id), 0)
+        changes.append(
+            Change(
+                task_number=number,
+                unit_name=state.units[report.unit_id].name if report.unit_id in state.units else "",
+                before=previous,
+                after=report.status,
+                note=report.note,
+                at=report.created_at,
+            )
+        )
+        if report.status is not None:
+            before[key] = report.status
+    return {
+        "light_counts": light_counts,
+        "red": tuple(sorted(red, key=lambda line: (line.days_left, line.number))),
+        "yellow": tuple(sorted(yellow, key=lambda line: (line.days_left, line.number))),
+        "silent": tuple((state.units[u].name, tuple(numbers)) for u, numbers in silent.items()),
+        "changes": tuple(changes),
+        "newly_overdue": tuple(newly_overdue),
+    }

@@ -258,10 +258,14 @@ async def test_digest_on_demand_in_the_group(bot: BotHarness) -> None:
     source = "\n".join(p.text or "" for p in parts)
     assert "共 30 项任务" in text
     assert "未开始 30" in text
-    assert "本期新收到反馈 1 条" in text
-    assert "第 2 项｜区民政局｜未开始：排查完成 <script>" in text
+    # 2025-12-17: every task is due within 10 working days (2025-12-31): all yellow
+    assert "状态灯：🔴 0　🟡 30　🟢 0　⚪ 0" in text
+    assert "本期新反馈（1 条）" in text
+    assert "第 2 项｜区民政局｜留言：排查完成 <script>" in text
     assert "&lt;script&gt;" in source  # escaped in the HTML source
-    assert "14 天内到期（30 项）" in text
+    assert "🟡 黄灯：临近时限或遇到困难（30 项）" in text
+    assert "未反馈：本反馈周期内尚未反馈的单位（17 个）" in text
+    assert "· 区民政局：第 5、8、25 项" in text  # task 2 has a note in this cycle
     assert "尚无联络员的牵头单位（16 个）" in text
     # members who are not coordinators are refused, in the group and privately
     bot.api.send_text(GROUP_MEMBER, "/digest@canggongwei_bot", chat_id=GROUP)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -147,7 +148,7 @@ async def test_chat_not_found_lists_the_unit_as_unreachable(bot: BotHarness) -> 
     )
     digest = "\n".join(m.plain_text for m in bot.api.sent[since:] if m.chat_id == COORDINATOR)
     assert "联络员无法送达的牵头单位（1 个）" in digest
-    assert digest.rstrip().endswith("潼南税务局")
+    assert "联络员无法送达的牵头单位（1 个）\n潼南税务局\n" in digest
     # registering again with a new invite makes the contact reachable
     await bot.register(2002, "潼南税务局")
     with bot.svc.db.session() as s:
@@ -245,25 +246,23 @@ async def test_reminder_log_lines_carry_ids_not_notes(
 
 
 async def test_weekly_digest_interrupted_by_an_outage_resumes_at_the_next_part(
-    bot: BotHarness,
+    bot: BotHarness, tmp_path: Path
 ) -> None:
-    await bot.register(2001, "区民政局")
-    # Monday 2025-12-22 09:00 local; the digest has several parts; the API fails on part 2
+    # a plan of 200 tasks, each led by its own unit: the digest needs several messages
+    plan = tmp_path / "plan.toml"
+    lines = [
+        '[plan]\ntitle = "测试规划"\ndocument_number = "测试〔2025〕1号"',
+        "issued_on = 2025-01-01\nperiod_end = 2025-12-31\n",
+    ]
+    for n in range(1, 201):
+        lines.append(
+            f'[[tasks]]\nnumber = {n}\ntext = "测试任务{n}。"\n'
+            f'lead_units = ["潼南区第{n}号测试牵头单位工作领导小组办公室"]\n'
+        )
+    plan.write_text("\n".join(lines), encoding="utf-8")
+    await bot.restart(tasks={"file": str(plan)}, schedule={"tick_seconds": 3600})
+    # Monday 2025-12-22 09:00 local: the digest is due; the API fails from part 2 on
     bot.clock.set(bot.clock.now.replace(day=22, hour=1, minute=0))
-    with bot.svc.db.session() as s:
-        unit = repo.get_unit_by_name(s, name="区民政局")
-        assert unit is not None
-        for task in repo.tasks_led_by(s, unit_id=unit.id or 0):
-            repo.add_report(
-                s,
-                task_id=task.id or 0,
-                unit_id=unit.id or 0,
-                contact_id=None,
-                reporter_user_id=2001,
-                status=None,
-                note="进展" * 40,
-                now=bot.clock.now,
-            )
     sent_before = len(bot.api.messages_to(GROUP))
     bot.api.fail_next(
         "sendMessage", error_code=502, description="Bad Gateway", count=50, chat_id=GROUP, after=1

@@ -1,0 +1,243 @@
+"""Coordinator and contact views of tasks and units: /task, /unit, /deadline.
+
+Who may see what: coordinators see every task and unit; a contact sees the tasks its unit is
+named on (lead or responsible) and its own unit. Everyone else is refused politely.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from telegram import Update
+
+from bot import render, texts
+from bot.context import BotContext, Services
+from bot.handlers import reply
+from db import repo
+from db.models import Contact, Status, Task, Unit
+from db.state import FollowUpState, TaskView
+from jobs.lights import Light, task_light, unit_light
+
+log = logging.getLogger(__name__)
+HISTORY_SHOWN = 10
+
+
+def _light_icon(light: Light) -> str:
+    return texts.LIGHT_ICON[light.value]
+
+
+def _today(svc: Services) -> date:
+    return svc.now().astimezone(svc.policy.zone).date()
+
+
+def _task_view(state: FollowUpState, number: int) -> TaskView | None:
+    return next((t for t in state.tasks if t.number == number), None)
+
+
+def _parse_number(args: list[str]) -> int | None:
+    if not args:
+        return None
+    text = args[0].strip().lstrip("第").rstrip("项")
+    return int(text) if text.isdigit() and len(text) <= 6 else None
+
+
+async def task_command(update: Update, context: BotContext) -> None:
+    """Show one task: units with lights and statuses, deadline, and its report history."""
+    user = update.effective_user
+    svc = context.svc
+    if user is None:
+        return
+    number = _parse_number(list(context.args or []))
+    if number is None:
+        await reply(update, texts.TASK_USAGE)
+        return
+    with svc.db.session() as s:
+        contact = repo.get_contact(s, telegram_user_id=user.id)
+        state = repo.load_state(s)
+        task = _task_view(state, number)
+        history = list(repo.reports_of_task(s, task_id=task.id)) if task else []
+        contacts = {c.id: c.display_name for c in s.exec(_all_contacts())}
+        task_row = s.get(Task, task.id) if task else None
+    if not svc.is_coordinator(user.id) and contact is None:
+        await reply(update, texts.NOT_CONTACT)
+        return
+    if task is None or task_row is None:
+        await reply(update, texts.UNKNOWN_TASK.format(number=number))
+        return
+    named = set(task.lead_unit_ids) | set(task.responsible_unit_ids)
+    if not svc.is_coordinator(user.id) and (contact is None or contact.unit_id not in named):
+        await reply(update, texts.NOT_YOUR_TASK.format(number=number))
+        return
+    today = _today(svc)
+    lights = {
+        u: unit_light(task, u, state, today, svc.lights, svc.calendar) for u in task.lead_unit_ids
+    }
+    leads = "、".join(
+        texts.TASK_LEAD_UNIT.format(
+            unit=render.esc(state.units[u].name),
+            light=_light_icon(lights[u]),
+            status=texts.STATUS_LABEL[state.unit_status(task.id, u)],
+        )
+        for u in task.lead_unit_ids
+    )
+    lines = [
+        texts.TASK_HEADER.format(
+            number=task.number,
+            light=_light_icon(task_light(list(lights.values()))),
+            text=render.esc(task.text),
+        ),
+        texts.TASK_LEADS.format(units=leads),
+    ]
+    responsible = task_row.responsible_units_note or "、".join(
+        state.units[u].name for u in task.responsible_unit_ids
+    )
+    if responsible:
+        lines.append(texts.TASK_RESPONSIBLE.format(units=render.esc(responsible)))
+    lines.append(
+        texts.TASK_DEADLINE.format(
+            deadline=render.fmt_date(task.deadline),
+            when=render.when_text((task.deadline - today).days),
+        )
+    )
+    lines.append("")
+    if history:
+        shown = history[-HISTORY_SHOWN:][::-1]
+        lines.append(texts.TASK_HISTORY.format(count=len(history), shown=len(shown)))
+        for report in shown:
+            note = render.clip(report.note, 200)
+            lines.append(
+                texts.TASK_HISTORY_LINE.format(
+                    at=render.fmt_instant(report.created_at, svc.policy.zone),
+                    unit=render.esc(state.units[report.unit_id].name),
+                    status=render.status_label(report.status)
+                    if report.status
+                    else texts.DIGEST_CHANGE_NOTE,
+                    who=render.esc(contacts.get(report.contact_id or 0, "")),
+                    note=texts.DIGEST_ROW_NOTE.format(note=render.esc(note)) if note else "",
+                )
+            )
+    else:
+        lines.append(texts.TASK_HISTORY_NONE)
+    for part in render.split_lines(lines):
+        await reply(update, part)
+
+
+def _all_contacts():  # type: ignore[no-untyped-def]
+    from sqlmodel import select
+
+    return select(Contact)
+
+
+async def unit_command(update: Update, context: BotContext) -> None:
+    """Show one unit: its contacts and the tasks it leads, with light, status and deadline."""
+    user = update.effective_user
+    svc = context.svc
+    if user is None:
+        return
+    name = " ".join(context.args or []).strip()
+    with svc.db.session() as s:
+        contact = repo.get_contact(s, telegram_user_id=user.id)
+        own = s.get(Unit, contact.unit_id) if contact else None
+        if not name and own is not None:
+            name = own.name
+        unit = repo.get_unit_by_name(s, name=name) if name and "\x00" not in name else None
+        suggestions = [u.name for u in repo.find_units(s, fragment=name)] if unit is None else []
+        state = repo.load_state(s)
+        members = repo.contacts_of_unit(s, unit_id=unit.id or 0) if unit else []
+    if not svc.is_coordinator(user.id) and contact is None:
+        await reply(update, texts.NOT_CONTACT)
+        return
+    if not name:
+        await reply(update, texts.UNIT_USAGE)
+        return
+    if unit is None:
+        text = texts.INVITE_NO_UNIT.format(name=render.esc(render.clip(name, 50)))
+        if suggestions:
+            text += "\n" + texts.INVITE_DID_YOU_MEAN.format(
+                names=render.esc("、".join(suggestions))
+            )
+        await reply(update, text)
+        return
+    if not svc.is_coordinator(user.id) and (own is None or own.id != unit.id):
+        await reply(update, texts.NOT_COORDINATOR)
+        return
+    today = _today(svc)
+    led = [t for t in state.tasks if unit.id in t.lead_unit_ids]
+    names = "、".join(render.esc(c.display_name) for c in members) or texts.UNITS_NONE
+    lines = [texts.UNIT_HEADER.format(unit=render.esc(unit.name), contacts=names)]
+    if not led:
+        lines.append(texts.UNIT_NOT_LEAD.format(unit=render.esc(unit.name)))
+    else:
+        lines.append(texts.UNIT_LEADS.format(count=len(led)))
+        for task in led:
+            light = unit_light(task, unit.id or 0, state, today, svc.lights, svc.calendar)
+            status = state.unit_status(task.id, unit.id or 0)
+            lines.append(
+                texts.UNIT_TASK_LINE.format(
+                    light=_light_icon(light),
+                    number=task.number,
+                    text=render.esc(render.clip(task.text, 30)),
+                    status=texts.STATUS_LABEL[status],
+                    when=texts.STATUS_LABEL[Status.DONE]
+                    if status is Status.DONE
+                    else render.when_text((task.deadline - today).days),
+                )
+            )
+    for part in render.split_lines(lines):
+        await reply(update, part)
+
+
+async def deadline_command(update: Update, context: BotContext) -> None:
+    """Change a task's deadline (coordinator); reminders follow the new date."""
+    user = update.effective_user
+    svc = context.svc
+    if user is None or not svc.is_coordinator(user.id):
+        await reply(update, texts.NOT_COORDINATOR)
+        return
+    args = list(context.args or [])
+    number = _parse_number(args)
+    if number is None or len(args) != 2:
+        await reply(update, texts.DEADLINE_USAGE)
+        return
+    try:
+        new = date.fromisoformat(args[1].strip())
+    except ValueError:
+        await reply(
+            update, texts.DEADLINE_BAD_DATE.format(text=render.esc(render.clip(args[1], 30)))
+        )
+        return
+    now = svc.now()
+    with svc.db.session() as s:
+        task = repo.get_task(s, number=number)
+        before = task.deadline if task else None
+        if task is not None and task.deadline != new:
+            task.deadline = new
+            task.deadline_by_coordinator = True
+            repo.record_audit(
+                s,
+                actor_user_id=user.id,
+                action="task.deadline",
+                subject=f"task:{number}",
+                before=before.isoformat() if before else None,
+                after=new.isoformat(),
+                now=now,
+            )
+    if task is None or before is None:
+        await reply(update, texts.UNKNOWN_TASK.format(number=number))
+        return
+    if before == new:
+        await reply(
+            update, texts.DEADLINE_UNCHANGED.format(number=number, after=render.fmt_date(new))
+        )
+        return
+    log.info("deadline changed: task=%s by=%s %s -> %s", number, user.id, before, new)
+    await reply(
+        update,
+        texts.DEADLINE_CHANGED.format(
+            number=number, before=render.fmt_date(before), after=render.fmt_date(new)
+        ),
+    )
+
+
+__all__ = ["deadline_command", "task_command", "unit_command"]
