@@ -106,11 +106,16 @@ class Plan(SQLModel, table=True):
 
 
 class Unit(SQLModel, table=True):
-    """A unit (单位) named in the appendix, e.g. 区残联; `is_collective` marks 各镇街 / 有关镇街."""
+    """A unit (单位) named in the appendix, e.g. 区残联; `is_collective` marks 各镇街 / 有关镇街.
+
+    A member town or sub-district of a collective unit (config `collective_units`) is a unit
+    of its own with `parent_id` pointing at the collective one.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, index=True, max_length=100)
     is_collective: bool = False
+    parent_id: int | None = Field(default=None, foreign_key="unit.id")
 
 
 class Task(SQLModel, table=True):
@@ -176,7 +181,10 @@ class StatusReport(SQLModel, table=True):
 
     `status` is None for a note-only report (a plain text reply to a reminder). Evidence is a
     Telegram file reference (`evidence_kind` is "photo" or "document"). `reporter_user_id` is the
-    Telegram user who sent it; `contact_id` the contact row at that time.
+    Telegram user who sent it; `contact_id` the contact row at that time. A report entered by a
+    coordinator for a unit that answered by phone has `source` "coordinator" and `entered_by`
+    set. A correction has `corrects_id` pointing at the report it replaces; the earlier one
+    stays in the history.
     """
 
     id: int | None = Field(default=None, primary_key=True)
@@ -189,7 +197,9 @@ class StatusReport(SQLModel, table=True):
     evidence_kind: str | None = None
     evidence_file_id: str | None = None
     evidence_file_name: str | None = None
-    source: str = "conversation"
+    source: str = "conversation"  # conversation | reply | coordinator
+    entered_by: int | None = Field(default=None, sa_type=BigInteger)  # coordinator, on behalf
+    corrects_id: int | None = Field(default=None, foreign_key="statusreport.id")
     created_at: datetime = Field(sa_column=utc_column(index=True))
 
 
@@ -237,6 +247,31 @@ class DigestPost(SQLModel, table=True):
     next_attempt_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(sa_column=utc_column())
     sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class ExtensionStatus(enum.StrEnum):
+    """Where an extension request (申请延期) stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ExtensionRequest(SQLModel, table=True):
+    """A lead unit's request (申请延期) to move a deadline, and the coordinator's decision."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
+    requested_by: int = Field(sa_type=BigInteger)
+    current_deadline: date
+    requested_deadline: date
+    reason: str
+    status: ExtensionStatus = ExtensionStatus.PENDING
+    decided_by: int | None = Field(default=None, sa_type=BigInteger)
+    decided_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    created_at: datetime = Field(sa_column=utc_column())
 
 
 class ChatMigration(SQLModel, table=True):

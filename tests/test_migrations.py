@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, select
 
 import db.models  # noqa: F401  (registers the tables)
 from db.engine import Database
@@ -18,3 +18,87 @@ def test_migrations_match_the_models(database_url: str) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
     database.dispose()
     assert diff == []
+
+
+def test_a_database_made_by_the_first_schema_is_upgraded_without_losing_data(
+    database_url: str,
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from db import repo
+    from db.engine import MIGRATIONS_DIR
+    from db.models import DeliveryOutcome, Reminder, Status, StatusReport
+
+    database = Database(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["engine"] = database.engine
+    command.upgrade(config, "0001")  # the schema of the first release
+    with database.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO plan (id, title, document_number, issued_on, period_end) "
+                "VALUES (1, '规划', '潼南府办发〔2022〕23号', '2022-04-18', '2025-12-31')"
+            )
+        )
+        conn.execute(
+            text("INSERT INTO unit (id, name, is_collective) VALUES (1, '区民政局', false)")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO task (id, number, text, deadline, deadline_by_coordinator, "
+                "responsible_units_note) VALUES (1, 2, '任务二。', '2025-12-31', true, NULL)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO assignment (id, task_id, unit_id, role, position) "
+                "VALUES (1, 1, 1, 'LEAD', 0)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO contact (id, telegram_user_id, chat_id, unit_id, display_name, "
+                "username, created_at, unreachable_reason) "
+                "VALUES (1, 5000000001, 5000000001, 1, '李明', NULL, '2025-12-01 01:00:00', NULL)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO statusreport (id, task_id, unit_id, contact_id, reporter_user_id, "
+                "status, note, evidence_kind, evidence_file_id, evidence_file_name, source, "
+                "created_at) VALUES (1, 1, 1, 1, 5000000001, 'IN_PROGRESS', '进展良好', "
+                "NULL, NULL, NULL, 'conversation', '2025-12-02 02:30:00')"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO reminder (id, key, task_id, unit_id, contact_id, kind, occasion_on, "
+                "deadline, chat_id, message_id, outcome, error, created_at, sent_at) VALUES "
+                "(1, '2:1:1:before:2025-12-17', 1, 1, 1, 'BEFORE', '2025-12-17', '2025-12-31', "
+                "5000000001, 42, 'SENT', NULL, '2025-12-17 01:30:00', '2025-12-17 01:30:01')"
+            )
+        )
+    database.upgrade()  # as `taskbot init` / `run` do
+    with database.session() as s:
+        [report] = s.exec(select(StatusReport)).all()
+        assert (report.status, report.note, report.corrects_id, report.entered_by) == (
+            Status.IN_PROGRESS,
+            "进展良好",
+            None,
+            None,
+        )
+        assert report.created_at.isoformat() == "2025-12-02T02:30:00+00:00"
+        [reminder] = s.exec(select(Reminder)).all()
+        assert (reminder.outcome, reminder.message_id, reminder.attempts) == (
+            DeliveryOutcome.SENT,
+            42,
+            1,
+        )
+        contact = repo.get_contact(s, telegram_user_id=5000000001)
+        assert contact is not None and contact.unreachable_at is None
+        task = repo.get_task(s, number=2)
+        assert task is not None and task.deadline_by_coordinator
+    database.dispose()
