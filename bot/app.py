@@ -26,7 +26,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import conversation, handlers, tasks_view, texts
+from bot import conversation, handlers, keyboards, tasks_view, texts
 from bot.config import Settings
 from bot.context import BotContext, BotData, Clock, Services, UserData, system_clock
 from bot.delivery import tick
@@ -225,6 +225,10 @@ def build_application(
     app.add_handler(CommandHandler("task", tasks_view.task_command))
     app.add_handler(CommandHandler("unit", tasks_view.unit_command))
     app.add_handler(CommandHandler("deadline", tasks_view.deadline_command))
+    app.add_handler(CommandHandler("record", tasks_view.record_command))
+    app.add_handler(
+        CallbackQueryHandler(conversation.decide_extension, pattern=keyboards.DECISION_PATTERN)
+    )
     app.add_handler(CommandHandler("cancel", conversation.cancel_outside))
     app.add_handler(CallbackQueryHandler(conversation.stale_button))
     private = filters.ChatType.PRIVATE

@@ -244,6 +244,7 @@ class FollowUpSettings(_Section):
     yellow_working_days: int = Field(default=10, ge=0, le=250)
     cycle_day: int = Field(default=25, ge=1, le=28)
     escalate_after_working_days: int = Field(default=5, ge=0, le=250)
+    correction_minutes: float = Field(default=60, ge=0, le=7 * 24 * 60)
 
 
 class CalendarSettings(_Section):

@@ -10,7 +10,7 @@ import asyncio
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -110,6 +110,9 @@ class Draft:
     evidence_file_name: str | None = None
     media_group_id: str | None = None
     confirming: bool = False
+    corrects_id: int | None = None  # the report this one corrects
+    deadline: date | None = None  # the task's deadline when an extension was asked for
+    requested_deadline: date | None = None  # an extension request's new date
 
 
 class UserData:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import secrets
 import warnings
-from datetime import timedelta
+from datetime import date, timedelta
 
 from telegram import Message, Update
 from telegram.error import TelegramError
@@ -33,11 +33,11 @@ from bot import keyboards, render, texts
 from bot.context import BotContext, Draft
 from bot.handlers import is_private, reply
 from db import repo
-from db.models import Contact, Task, Unit
+from db.models import Contact, StatusReport, Task, Unit
 
 log = logging.getLogger(__name__)
 
-PICK_TASK, PICK_STATUS, NOTE, EVIDENCE, CONFIRM = range(5)
+PICK_TASK, PICK_STATUS, NOTE, EVIDENCE, CONFIRM, EXT_DATE, EXT_REASON, EXT_CONFIRM = range(8)
 # Longest note, in UTF-16 code units as Telegram counts: the confirmation and the
 # acknowledgement echo it inside one message of at most 4096 (Bot API sendMessage limit).
 NOTE_LIMIT = 2000
@@ -184,6 +184,14 @@ async def pick_status(update: Update, context: BotContext) -> int | None:
         return None  # a refused press keeps the report in progress, if any
     previous = _draft(context)
     draft.status = status
+    if (
+        previous is not None
+        and previous.corrects_id is not None
+        and previous.status is None
+        and previous.task_number == number
+    ):
+        draft.corrects_id = previous.corrects_id  # the status choice of a correction
+        previous = None
     context.draft_store.draft = draft
     await _answer(update)
     text = texts.ASK_NOTE.format(number=number, status=texts.STATUS_LABEL[status], limit=NOTE_LIMIT)
@@ -357,6 +365,7 @@ async def confirm(update: Update, context: BotContext) -> int | None:
                 evidence_kind=draft.evidence_kind,
                 evidence_file_id=draft.evidence_file_id,
                 evidence_file_name=draft.evidence_file_name,
+                corrects_id=draft.corrects_id,
             )
             stored_id = stored.id
     context.draft_store.draft = None
@@ -376,11 +385,17 @@ async def confirm(update: Update, context: BotContext) -> int | None:
     # stored and committed: from here on, a Telegram failure must not look like a lost report
     await _answer(update)
     saved = _summary(texts.SAVED, draft, at=render.fmt_instant(now, svc.policy.zone))
+    markup = (
+        keyboards.correction_keyboard(stored_id or 0)
+        if svc.settings.follow_up.correction_minutes > 0
+        else None
+    )
     try:
         if isinstance(query.message, Message):
-            await query.message.edit_text(saved)  # the confirmation card becomes the receipt
+            # the confirmation card becomes the receipt
+            await query.message.edit_text(saved, reply_markup=markup)
         else:
-            await context.bot.send_message(user.id, saved)
+            await context.bot.send_message(user.id, saved, reply_markup=markup)
     except TelegramError as exc:
         log.warning("report %s stored but the receipt edit failed: %s", stored_id, exc)
         try:
@@ -517,6 +532,254 @@ async def reply_to_reminder(update: Update, context: BotContext) -> None:
         log.warning("note %s stored; acknowledgement not delivered: %s", stored.id, exc)
 
 
+def parse_date(text: str) -> date | None:
+    """Read a date typed by a person: 2026-06-30, 2026/6/30, 2026.6.30 or 2026年6月30日."""
+    cleaned = text.strip().replace("年", "-").replace("月", "-").rstrip("日号")
+    for sep in ("/", "."):
+        cleaned = cleaned.replace(sep, "-")
+    parts = cleaned.split("-")
+    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
+        return None
+    try:
+        return date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        return None
+
+
+async def ask_extension(update: Update, context: BotContext) -> int | None:
+    """Start an extension request (申请延期) for the task of the pressed button."""
+    query = update.callback_query
+    assert query is not None and query.data is not None
+    number = int(query.data.split(":")[1])
+    draft = await _start_draft(update, context, number)
+    if draft is None:
+        return None
+    with context.svc.db.session() as s:
+        task = repo.get_task(s, number=number)
+        draft.deadline = task.deadline if task else None
+    context.draft_store.draft = draft
+    await _answer(update)
+    await reply(
+        update,
+        texts.EXT_ASK_DATE.format(
+            number=number, deadline=render.fmt_date(draft.deadline or date.today())
+        ),
+    )
+    return EXT_DATE
+
+
+async def take_extension_date(update: Update, context: BotContext) -> int:
+    """Take the requested new deadline; it must be later than the current one."""
+    message = update.effective_message
+    draft = _draft(context)
+    if message is None or draft is None or draft.deadline is None:
+        await reply(update, texts.BUTTON_EXPIRED)
+        return ConversationHandler.END
+    text = message.text or ""
+    requested = parse_date(text)
+    if requested is None:
+        await reply(update, texts.EXT_BAD_DATE.format(text=render.esc(render.clip(text, 30))))
+        return EXT_DATE
+    if requested <= draft.deadline:
+        await reply(update, texts.EXT_NOT_LATER.format(deadline=render.fmt_date(draft.deadline)))
+        return EXT_DATE
+    draft.requested_deadline = requested
+    await reply(update, texts.EXT_ASK_REASON)
+    return EXT_REASON
+
+
+def _extension_card(template: str, draft: Draft, **extra: str) -> str:
+    return template.format(
+        number=draft.task_number,
+        text=render.esc(render.clip(draft.task_text, 60)),
+        unit=render.esc(draft.unit_name),
+        current=render.fmt_date(draft.deadline or date.today()),
+        requested=render.fmt_date(draft.requested_deadline or date.today()),
+        reason=render.esc(draft.note),
+        **extra,
+    )
+
+
+async def take_extension_reason(update: Update, context: BotContext) -> int:
+    """Take the reason and show the request for confirmation."""
+    message = update.effective_message
+    draft = _draft(context)
+    if message is None or draft is None:
+        await reply(update, texts.BUTTON_EXPIRED)
+        return ConversationHandler.END
+    reason = message.text or ""
+    problem = note_problem(reason)
+    if problem is not None:
+        await reply(update, problem)
+        return EXT_REASON
+    draft.note = reason
+    await message.reply_text(
+        _extension_card(texts.EXT_CONFIRM, draft),
+        reply_markup=keyboards.confirm_keyboard(draft.nonce),
+    )
+    return EXT_CONFIRM
+
+
+async def submit_extension(update: Update, context: BotContext) -> int | None:
+    """Store the extension request and send it to the coordinators with 批准 / 驳回."""
+    query = update.callback_query
+    user = update.effective_user
+    draft = _draft(context)
+    if query is None or user is None:
+        return None
+    if draft is None or keyboards.nonce_of(query.data) != draft.nonce:
+        await _answer(update, texts.BUTTON_EXPIRED, alert=True)
+        return None
+    svc = context.svc
+    now = svc.now()
+    with svc.db.session() as s:
+        task = repo.get_task(s, number=draft.task_number)
+        contact = repo.get_contact(s, telegram_user_id=user.id)
+        allowed = (
+            task is not None
+            and contact is not None
+            and contact.unit_id == draft.unit_id
+            and draft.requested_deadline is not None
+            and repo.is_lead_unit(s, task_id=task.id or 0, unit_id=draft.unit_id)
+        )
+        request_id = None
+        if allowed and task is not None and draft.requested_deadline is not None:
+            draft.deadline = task.deadline
+            request = repo.create_extension(
+                s,
+                task=task,
+                unit_id=draft.unit_id,
+                contact_id=contact.id if contact else None,
+                requested_by=user.id,
+                requested_deadline=draft.requested_deadline,
+                reason=draft.note,
+                now=now,
+            )
+            request_id = request.id
+    context.draft_store.draft = None
+    if request_id is None:
+        await _answer(update, texts.NOT_YOUR_TASK.format(number=draft.task_number), alert=True)
+        return ConversationHandler.END
+    log.info(
+        "extension requested: id=%s task=%s unit=%s", request_id, draft.task_number, draft.unit_id
+    )
+    await _answer(update)
+    try:
+        if isinstance(query.message, Message):
+            await query.message.edit_text(texts.EXT_SUBMITTED)
+    except TelegramError as exc:
+        log.warning("extension %s stored; receipt edit failed: %s", request_id, exc)
+    card = _extension_card(
+        texts.EXT_TO_COORDINATOR, draft, name=render.esc(user.full_name or str(user.id))
+    )
+    for coordinator in svc.settings.telegram.coordinators:
+        try:
+            await context.bot.send_message(
+                coordinator, card, reply_markup=keyboards.decision_keyboard(request_id)
+            )
+        except TelegramError as exc:
+            log.warning(
+                "extension %s not delivered to coordinator %s: %s", request_id, coordinator, exc
+            )
+    return ConversationHandler.END
+
+
+async def decide_extension(update: Update, context: BotContext) -> None:
+    """Approve or reject an extension request (coordinators); tell the contact either way."""
+    query = update.callback_query
+    user = update.effective_user
+    svc = context.svc
+    if query is None or user is None or query.data is None:
+        return
+    if not svc.is_coordinator(user.id):
+        await _answer(update, texts.NOT_COORDINATOR, alert=True)
+        return
+    approve = query.data.startswith("xa:")
+    request_id = int(query.data.split(":")[1])
+    now = svc.now()
+    with svc.db.session() as s:
+        request = repo.decide_extension(
+            s, request_id=request_id, approve=approve, decided_by=user.id, now=now
+        )
+        task = s.get(Task, request.task_id) if request else None
+        contact = s.get(Contact, request.contact_id) if request and request.contact_id else None
+    if request is None or task is None:
+        await _answer(update, texts.EXT_ALREADY_DECIDED, alert=True)
+        return
+    log.info("extension %s %s by %s", request_id, "approved" if approve else "rejected", user.id)
+    await _answer(update)
+    decision = texts.EXT_DECISION_APPROVED if approve else texts.EXT_DECISION_REJECTED
+    if isinstance(query.message, Message):
+        try:
+            await query.message.edit_text(
+                texts.EXT_DECIDED.format(
+                    original=render.esc(query.message.text or ""),
+                    decision=decision,
+                    who=render.esc(user.full_name or str(user.id)),
+                    at=render.fmt_instant(now, svc.policy.zone),
+                )
+            )
+        except TelegramError as exc:
+            log.warning("extension %s decided; message edit failed: %s", request_id, exc)
+    if contact is not None:
+        template = texts.EXT_APPROVED if approve else texts.EXT_REJECTED
+        text = template.format(
+            number=task.number,
+            requested=render.fmt_date(request.requested_deadline),
+            current=render.fmt_date(request.current_deadline),
+        )
+        try:
+            await context.bot.send_message(contact.chat_id, text)
+        except TelegramError as exc:
+            log.warning("extension %s decided; contact not told: %s", request_id, exc)
+
+
+async def correct_report(update: Update, context: BotContext) -> int | None:
+    """Start a correction of one's own latest report, within the correction window."""
+    query = update.callback_query
+    user = update.effective_user
+    svc = context.svc
+    if query is None or user is None or query.data is None:
+        return None
+    report_id = int(query.data.split(":")[1])
+    window = timedelta(minutes=svc.settings.follow_up.correction_minutes)
+    with svc.db.session() as s:
+        report = s.get(StatusReport, report_id)
+        task = s.get(Task, report.task_id) if report else None
+        latest = (
+            repo.latest_report_by(s, task_id=report.task_id, unit_id=report.unit_id)
+            if report
+            else None
+        )
+    allowed = (
+        report is not None
+        and task is not None
+        and latest is not None
+        and latest.id == report.id
+        and report.reporter_user_id == user.id
+        and report.entered_by is None
+        and svc.now() - report.created_at <= window
+    )
+    if not allowed or report is None or task is None:
+        minutes = f"{svc.settings.follow_up.correction_minutes:g}"
+        await _answer(update, texts.CORRECT_EXPIRED.format(minutes=minutes), alert=True)
+        return None
+    draft = await _start_draft(update, context, task.number)
+    if draft is None:
+        return None
+    draft.corrects_id = report.id
+    context.draft_store.draft = draft
+    await _answer(update)
+    await reply(
+        update,
+        texts.CORRECT_START.format(
+            number=task.number, at=render.fmt_instant(report.created_at, svc.policy.zone)
+        ),
+        reply_markup=keyboards.status_keyboard(task.number, extension=False),
+    )
+    return PICK_STATUS
+
+
 def build_conversation(timeout: timedelta) -> ConversationHandler:  # type: ignore[type-arg]
     """Return the status report `ConversationHandler` with the given idle timeout."""
     with warnings.catch_warnings():
@@ -536,6 +799,8 @@ def _conversation(timeout: timedelta) -> ConversationHandler:  # type: ignore[ty
         entry_points=[
             CommandHandler("report", report),
             CallbackQueryHandler(pick_status, pattern=keyboards.STATUS_PATTERN),
+            CallbackQueryHandler(ask_extension, pattern=keyboards.EXTENSION_PATTERN),
+            CallbackQueryHandler(correct_report, pattern=keyboards.CORRECTION_PATTERN),
         ],
         states={
             PICK_TASK: [CallbackQueryHandler(pick_task, pattern=keyboards.TASK_PATTERN)],
@@ -557,6 +822,19 @@ def _conversation(timeout: timedelta) -> ConversationHandler:  # type: ignore[ty
                 CallbackQueryHandler(cancel, pattern=keyboards.draft_pattern("no")),
                 MessageHandler(edited, edited_note),
                 MessageHandler(files, extra_file),
+                MessageHandler(new & ~filters.COMMAND, confirm_text),
+            ],
+            EXT_DATE: [
+                MessageHandler(new & filters.TEXT & ~filters.COMMAND, take_extension_date),
+                MessageHandler(new & ~filters.COMMAND, note_not_text),
+            ],
+            EXT_REASON: [
+                MessageHandler(new & filters.TEXT & ~filters.COMMAND, take_extension_reason),
+                MessageHandler(new & ~filters.COMMAND, note_not_text),
+            ],
+            EXT_CONFIRM: [
+                CallbackQueryHandler(submit_extension, pattern=keyboards.draft_pattern("ok")),
+                CallbackQueryHandler(cancel, pattern=keyboards.draft_pattern("no")),
                 MessageHandler(new & ~filters.COMMAND, confirm_text),
             ],
             ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],

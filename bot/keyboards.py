@@ -3,6 +3,9 @@
 Callback data formats:
 - "r:<task number>:<status>"  report this status on this task (reminders, status choice)
 - "t:<task number>"           choose this task in /report
+- "x:<task number>"           request an extension (申请延期) of this task
+- "xa:<id>" / "xr:<id>"       a coordinator approves / rejects extension request <id>
+- "c:<report id>"             correct one's own report <id> (within the correction window)
 - "skip:<nonce>"              no evidence, for the draft with this nonce
 - "ok:<nonce>" / "no:<nonce>" confirm / cancel that draft (a press on an older draft's
                               confirmation is refused instead of saving the current one)
@@ -21,6 +24,9 @@ from bot.render import clip
 from db.models import Status
 
 STATUS_PATTERN = r"^r:\d{1,6}:[a-z_]{1,20}$"
+EXTENSION_PATTERN = r"^x:\d{1,6}$"
+DECISION_PATTERN = r"^x[ar]:\d{1,9}$"
+CORRECTION_PATTERN = r"^c:\d{1,9}$"
 TASK_PATTERN = r"^t:\d{1,6}$"
 SKIP = "skip"
 CONFIRM = "ok"
@@ -28,17 +34,37 @@ CANCEL = "no"
 _STATUS_RE = re.compile(r"^r:(\d{1,6}):([a-z_]{1,20})$")
 
 
-def status_keyboard(task_number: int) -> InlineKeyboardMarkup:
-    """Buttons 推进中 / 已完成 / 遇到困难 for one task."""
+def status_keyboard(task_number: int, *, extension: bool = True) -> InlineKeyboardMarkup:
+    """Buttons 推进中 / 已完成 / 遇到困难 for one task, and 申请延期 below them."""
+    rows = [
+        [
+            InlineKeyboardButton(texts.STATUS_LABEL[s], callback_data=f"r:{task_number}:{s.value}")
+            for s in texts.REPORTABLE
+        ]
+    ]
+    if extension:
+        rows.append(
+            [InlineKeyboardButton(texts.BUTTON_EXTENSION, callback_data=f"x:{task_number}")]
+        )
+    return InlineKeyboardMarkup(rows)
+
+
+def decision_keyboard(request_id: int) -> InlineKeyboardMarkup:
+    """批准 / 驳回 buttons of an extension request, for the coordinators."""
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(
-                    texts.STATUS_LABEL[s], callback_data=f"r:{task_number}:{s.value}"
-                )
-                for s in texts.REPORTABLE
+                InlineKeyboardButton(texts.BUTTON_APPROVE, callback_data=f"xa:{request_id}"),
+                InlineKeyboardButton(texts.BUTTON_REJECT, callback_data=f"xr:{request_id}"),
             ]
         ]
+    )
+
+
+def correction_keyboard(report_id: int) -> InlineKeyboardMarkup:
+    """The 修改 button under a receipt (valid within `follow_up.correction_minutes`)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(texts.BUTTON_CORRECT, callback_data=f"c:{report_id}")]]
     )
 
 

@@ -13,6 +13,7 @@ from telegram import Update
 
 from bot import render, texts
 from bot.context import BotContext, Services
+from bot.conversation import note_problem
 from bot.handlers import reply
 from db import repo
 from db.models import Contact, Status, Task, Unit
@@ -113,7 +114,10 @@ async def task_command(update: Update, context: BotContext) -> None:
                     status=render.status_label(report.status)
                     if report.status
                     else texts.DIGEST_CHANGE_NOTE,
-                    who=render.esc(contacts.get(report.contact_id or 0, "")),
+                    who=render.esc(
+                        contacts.get(report.contact_id or 0, "")
+                        or (texts.ENTERED_BY_COORDINATOR if report.entered_by else "")
+                    ),
                     note=texts.DIGEST_ROW_NOTE.format(note=render.esc(note)) if note else "",
                 )
             )
@@ -240,4 +244,91 @@ async def deadline_command(update: Update, context: BotContext) -> None:
     )
 
 
-__all__ = ["deadline_command", "task_command", "unit_command"]
+STATUS_WORDS = {label: status for status, label in texts.STATUS_LABEL.items()}
+
+
+async def record_command(update: Update, context: BotContext) -> None:
+    """Record a report on behalf of a unit that answered by phone (coordinator).
+
+    Usage: /record <序号> <单位> <状态> <说明>; stored with source "coordinator" and the
+    coordinator as `entered_by`, and shown as 协调员代录.
+    """
+    user = update.effective_user
+    svc = context.svc
+    if user is None or not svc.is_coordinator(user.id):
+        await reply(update, texts.NOT_COORDINATOR)
+        return
+    text = update.effective_message.text if update.effective_message else ""
+    parts = (text or "").split(maxsplit=4)
+    number = _parse_number(parts[1:2])
+    if len(parts) < 5 or number is None:
+        await reply(update, texts.RECORD_USAGE)
+        return
+    unit_name, status_word, note = parts[2], parts[3], parts[4]
+    status = STATUS_WORDS.get(status_word)
+    if status is None or status is Status.NOT_STARTED:
+        await reply(
+            update, texts.RECORD_BAD_STATUS.format(text=render.esc(render.clip(status_word, 20)))
+        )
+        return
+    problem = note_problem(note)
+    if problem is not None:
+        await reply(update, problem)
+        return
+    now = svc.now()
+    with svc.db.session() as s:
+        task = repo.get_task(s, number=number)
+        unit = repo.get_unit_by_name(s, name=unit_name) if "\x00" not in unit_name else None
+        lead = (
+            task is not None
+            and unit is not None
+            and repo.is_lead_unit(s, task_id=task.id or 0, unit_id=unit.id or 0)
+        )
+        if lead and task is not None and unit is not None:
+            stored = repo.add_report(
+                s,
+                task_id=task.id or 0,
+                unit_id=unit.id or 0,
+                contact_id=None,
+                reporter_user_id=user.id,
+                status=status,
+                note=note,
+                now=now,
+                source="coordinator",
+                entered_by=user.id,
+            )
+            stored_id = stored.id
+    if task is None:
+        await reply(update, texts.UNKNOWN_TASK.format(number=number))
+        return
+    if unit is None:
+        await reply(
+            update, texts.INVITE_NO_UNIT.format(name=render.esc(render.clip(unit_name, 50)))
+        )
+        return
+    if not lead:
+        await reply(update, texts.RECORD_NOT_LEAD.format(unit=render.esc(unit.name), number=number))
+        return
+    log.info(
+        "report stored: id=%s task=%s unit=%s entered_by=%s status=%s source=coordinator "
+        "note_chars=%d",
+        stored_id,
+        number,
+        unit.id,
+        user.id,
+        status,
+        len(note),
+    )
+    await reply(
+        update,
+        texts.RECORD_SAVED.format(
+            unit=render.esc(unit.name),
+            number=number,
+            status=texts.STATUS_LABEL[status],
+            note=render.esc(note),
+            at=render.fmt_instant(now, svc.policy.zone),
+        ),
+    )
+
+
+__all__ = ["deadline_command", "record_command", "task_command", "unit_command"]

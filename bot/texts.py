@@ -40,6 +40,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("task", "查看任务详情：/task 序号"),
     ("unit", "查看单位任务：/unit 单位名称"),
     ("deadline", "修改完成时限（协调员）"),
+    ("record", "代单位记录进展（协调员）"),
     ("invite", "生成单位邀请码（协调员）"),
     ("cancel", "取消当前操作"),
     ("help", "使用说明"),
@@ -50,7 +51,7 @@ HELP = (
     "本助手跟踪《{plan_title}》附件“重点任务分工”中各项任务的落实情况。\n\n"
     "<b>联络员</b>\n"
     "/report 反馈任务进展（选择任务、状态，填写说明，可附照片或文件）\n"
-    "收到提醒后，也可直接点击提醒下方的按钮，或回复提醒消息留言。\n"
+    "收到提醒后，也可直接点击提醒下方的按钮，或回复提醒消息留言；需要延期请点“申请延期”。\n"
     "/whoami 查看我的身份\n"
     "/cancel 取消当前操作\n\n"
     "<b>协调员</b>\n"
@@ -58,6 +59,7 @@ HELP = (
     "/units 查看各牵头单位是否已有联络员\n"
     "/export 导出重点任务台账（Excel）\n"
     "/deadline 序号 日期 修改完成时限\n"
+    "/record 序号 单位 状态 说明 代电话反馈的单位记录进展\n"
     "/task 序号 查看任务详情和反馈记录；/unit 单位名称 查看单位的任务\n"
     "/digest 生成督办汇总"
 )
@@ -219,6 +221,49 @@ CONVERSATION_BUSY = "您正在填写一项反馈。请先完成，或发送 /can
 REPLY_SAVED = "✅ 已将您的留言记录为第 {number} 项任务（{unit}）的进展说明：\n{note}\n时间：{at}"
 REPLY_NOT_REMINDER = "这条消息不是任务提醒，无法对应到具体任务。反馈进展请发送 /report。"
 
+BUTTON_EXTENSION = "申请延期"
+BUTTON_APPROVE = "批准"
+BUTTON_REJECT = "驳回"
+BUTTON_CORRECT = "修改这条反馈"
+EXT_ASK_DATE = (
+    "第 {number} 项当前完成时限为 {deadline}。\n"
+    "请输入申请延期后的完成时限（如 2026-06-30）。发送 /cancel 取消。"
+)
+EXT_BAD_DATE = "无法识别日期“{text}”，请按 2026-06-30 的格式填写。"
+EXT_NOT_LATER = "新的完成时限须晚于当前时限 {deadline}，请重新输入。"
+EXT_ASK_REASON = "请简要说明申请延期的理由（直接发送文字）。"
+EXT_CONFIRM = (
+    "请确认延期申请：\n任务：<b>第 {number} 项</b> {text}\n单位：{unit}\n"
+    "当前时限：{current}\n申请延至：{requested}\n理由：{reason}"
+)
+EXT_SUBMITTED = "✅ 延期申请已提交，等待协调员审批。审批结果会通知您。"
+EXT_TO_COORDINATOR = (
+    "📮 <b>延期申请</b>\n任务：第 {number} 项 {text}\n单位：{unit}（{name}）\n"
+    "当前时限：{current}\n申请延至：{requested}\n理由：{reason}"
+)
+EXT_APPROVED = "✅ 您对第 {number} 项的延期申请已批准，新的完成时限为 {requested}。"
+EXT_REJECTED = (
+    "❌ 您对第 {number} 项的延期申请未获批准，完成时限仍为 {current}。如有疑问请联系协调员。"
+)
+EXT_DECIDED = "{original}\n\n<b>{decision}</b>（{who}，{at}）"
+EXT_DECISION_APPROVED = "已批准"
+EXT_DECISION_REJECTED = "已驳回"
+EXT_ALREADY_DECIDED = "该申请已处理。"
+CORRECT_EXPIRED = (
+    "只能在提交后 {minutes} 分钟内修改自己最近的一条反馈。如需更正，请重新发送 /report。"
+)
+CORRECT_START = (
+    "请重新选择第 {number} 项的进展状态，新的反馈将更正 {at} 的那一条（原记录保留在历史中）："
+)
+ENTERED_BY_COORDINATOR = "协调员代录"
+RECORD_USAGE = (
+    "用法：/record 序号 单位名称 状态 说明\n"
+    "例如：/record 10 潼南税务局 推进中 电话反馈：已完成政策宣传\n"
+    "状态可填：推进中、已完成、遇到困难"
+)
+RECORD_BAD_STATUS = "无法识别状态“{text}”，请填写：推进中、已完成 或 遇到困难。"
+RECORD_NOT_LEAD = "{unit} 不是第 {number} 项的牵头单位。"
+RECORD_SAVED = "✅ 已代 {unit} 记录第 {number} 项：{status}\n说明：{note}\n（协调员代录，{at}）"
 BUTTON_SKIP = "跳过"
 BUTTON_CONFIRM = "确认提交"
 BUTTON_CANCEL = "取消"

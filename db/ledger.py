@@ -81,12 +81,18 @@ AUDIT_HEADERS = ("时间", "操作人ID", "操作人", "操作", "操作说明",
 NOTE_ONLY = "仅说明"  # a report without a status (a plain reply to a reminder)
 SYSTEM_ACTOR = "系统"
 EVIDENCE_LABEL = {"photo": "照片", "document": "文件"}
-SOURCE_LABEL = {"conversation": "对话填报", "reply": "回复提醒"}
+SOURCE_LABEL = {"conversation": "对话填报", "reply": "回复提醒", "coordinator": "协调员代录"}
 ACTION_LABEL = {
     "contact.register": "联络员登记",
     "contact.unreachable": "联络员无法送达",
     "invite.create": "生成邀请码",
     "task.deadline": "修改完成时限",
+    "report.status": "状态变更",
+    "extension.request": "申请延期",
+    "extension.approved": "批准延期",
+    "extension.rejected": "驳回延期",
+    "task.escalated": "逾期督办提醒",
+    "calendar.unknown_year": "节假日数据缺失",
 }
 
 DATE_FORMAT = "yyyy-mm-dd"

@@ -26,6 +26,8 @@ from db.models import (
     Contact,
     DeliveryOutcome,
     DigestPost,
+    ExtensionRequest,
+    ExtensionStatus,
     Invite,
     Plan,
     Reminder,
@@ -305,8 +307,15 @@ def add_report(
     evidence_kind: str | None = None,
     evidence_file_id: str | None = None,
     evidence_file_name: str | None = None,
+    entered_by: int | None = None,
+    corrects_id: int | None = None,
 ) -> StatusReport:
-    """Store a status report exactly as given and return it with its id."""
+    """Store a status report exactly as given and return it with its id.
+
+    A report carrying a status that differs from the unit's previous one is also written to
+    the audit trail ("report.status", before and after).
+    """
+    before = latest_status_of(session, task_id=task_id, unit_id=unit_id) if status else None
     report = StatusReport(
         task_id=task_id,
         unit_id=unit_id,
@@ -319,10 +328,132 @@ def add_report(
         evidence_kind=evidence_kind,
         evidence_file_id=evidence_file_id,
         evidence_file_name=evidence_file_name,
+        entered_by=entered_by,
+        corrects_id=corrects_id,
     )
     session.add(report)
     session.flush()
+    if status is not None and status != before:
+        record_audit(
+            session,
+            actor_user_id=entered_by or reporter_user_id,
+            action="report.status",
+            subject=f"task_id:{task_id}:unit_id:{unit_id}",
+            before=(before or Status.NOT_STARTED).value,
+            after=status.value,
+            now=now,
+        )
     return report
+
+
+def latest_status_of(session: Session, *, task_id: int, unit_id: int) -> Status | None:
+    """The newest reported status of one unit on one task (by id), or None."""
+    stmt = (
+        select(StatusReport.status)
+        .where(
+            StatusReport.task_id == task_id,
+            StatusReport.unit_id == unit_id,
+            col(StatusReport.status).is_not(None),
+        )
+        .order_by(col(StatusReport.id).desc())
+    )
+    return session.exec(stmt).first()
+
+
+def latest_report_by(session: Session, *, task_id: int, unit_id: int) -> StatusReport | None:
+    """The newest report of any kind of one unit on one task, or None."""
+    stmt = (
+        select(StatusReport)
+        .where(StatusReport.task_id == task_id, StatusReport.unit_id == unit_id)
+        .order_by(col(StatusReport.id).desc())
+    )
+    return session.exec(stmt).first()
+
+
+def create_extension(
+    session: Session,
+    *,
+    task: Task,
+    unit_id: int,
+    contact_id: int | None,
+    requested_by: int,
+    requested_deadline: date,
+    reason: str,
+    now: datetime,
+) -> ExtensionRequest:
+    """Record a pending extension request (申请延期) and audit it."""
+    request = ExtensionRequest(
+        task_id=task.id or 0,
+        unit_id=unit_id,
+        contact_id=contact_id,
+        requested_by=requested_by,
+        current_deadline=task.deadline,
+        requested_deadline=requested_deadline,
+        reason=reason,
+        created_at=now,
+    )
+    session.add(request)
+    session.flush()
+    record_audit(
+        session,
+        actor_user_id=requested_by,
+        action="extension.request",
+        subject=f"extension:{request.id}:task:{task.number}",
+        before=task.deadline.isoformat(),
+        after=requested_deadline.isoformat(),
+        now=now,
+    )
+    return request
+
+
+def decide_extension(
+    session: Session, *, request_id: int, approve: bool, decided_by: int, now: datetime
+) -> ExtensionRequest | None:
+    """Approve or reject a pending request; on approval the task's deadline moves.
+
+    Returns None when the request is unknown or already decided (by another coordinator):
+    the conditional update makes the first decision the only one. Audited.
+    """
+    status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REJECTED
+    decided = session.execute(
+        update(ExtensionRequest)
+        .where(
+            col(ExtensionRequest.id) == request_id,
+            col(ExtensionRequest.status) == ExtensionStatus.PENDING,
+        )
+        .values(status=status, decided_by=decided_by, decided_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if decided.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    request = session.get(ExtensionRequest, request_id)
+    assert request is not None
+    session.refresh(request)
+    task = session.get(Task, request.task_id)
+    assert task is not None
+    record_audit(
+        session,
+        actor_user_id=decided_by,
+        action=f"extension.{status.value}",
+        subject=f"extension:{request.id}:task:{task.number}",
+        before=task.deadline.isoformat(),
+        after=request.requested_deadline.isoformat() if approve else task.deadline.isoformat(),
+        now=now,
+    )
+    if approve and task.deadline != request.requested_deadline:
+        record_audit(
+            session,
+            actor_user_id=decided_by,
+            action="task.deadline",
+            subject=f"task:{task.number}",
+            before=task.deadline.isoformat(),
+            after=request.requested_deadline.isoformat(),
+            now=now,
+        )
+        task.deadline = request.requested_deadline
+        task.deadline_by_coordinator = True
+    session.flush()
+    return request
 
 
 def open_tasks_of_unit(session: Session, *, unit_id: int) -> list[Task]:
@@ -353,68 +484,128 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
 
     `since` (aware UTC) selects `recent_reports`; None leaves them empty. The number of SQL
     statements does not depend on the number of tasks.
+
+    Reads plain columns, never ORM objects (building tens of thousands of ORM instances was
+    most of the time with thousands of tasks), and finds both kinds of latest report per
+    (task, unit) in one pass over the reports (see `_latest_reports` for the single kind).
     """
-    units = {u.id: UnitView(u.id, u.name, u.is_collective) for u in session.exec(select(Unit))}
-    assignments = session.exec(select(Assignment).order_by(col(Assignment.position))).all()
+    from sqlalchemy import case
+
+    units = {
+        unit_id: UnitView(unit_id, name, is_collective)
+        for unit_id, name, is_collective in session.exec(
+            select(Unit.id, Unit.name, Unit.is_collective).order_by(col(Unit.id))
+        )
+    }
     leads: dict[int, list[int]] = {}
     responsibles: dict[int, list[int]] = {}
-    for a in assignments:
-        target = leads if a.role == AssignmentRole.LEAD else responsibles
-        target.setdefault(a.task_id, []).append(a.unit_id)
+    for task_id, unit_id, role in session.exec(
+        select(Assignment.task_id, Assignment.unit_id, Assignment.role).order_by(
+            col(Assignment.position)
+        )
+    ):
+        target = leads if role == AssignmentRole.LEAD else responsibles
+        target.setdefault(task_id, []).append(unit_id)
     tasks = tuple(
         TaskView(
-            id=t.id or 0,
-            number=t.number,
-            text=t.text,
-            deadline=t.deadline,
-            lead_unit_ids=tuple(leads.get(t.id or 0, ())),
-            responsible_unit_ids=tuple(responsibles.get(t.id or 0, ())),
+            id=task_id,
+            number=number,
+            text=text,
+            deadline=deadline,
+            lead_unit_ids=tuple(leads.get(task_id, ())),
+            responsible_unit_ids=tuple(responsibles.get(task_id, ())),
         )
-        for t in session.exec(select(Task).order_by(col(Task.number)))
+        for task_id, number, text, deadline in session.exec(
+            select(Task.id, Task.number, Task.text, Task.deadline).order_by(col(Task.number))
+        )
     )
-    contact_rows = session.exec(select(Contact).order_by(col(Contact.id))).all()
-    names = {c.id: c.display_name for c in contact_rows}
     contacts = tuple(
         ContactView(
-            id=c.id or 0,
-            unit_id=c.unit_id,
-            telegram_user_id=c.telegram_user_id,
-            chat_id=c.chat_id,
-            display_name=c.display_name,
-            unreachable_reason=c.unreachable_reason,
+            id=contact_id,
+            unit_id=unit_id,
+            telegram_user_id=user_id,
+            chat_id=chat_id,
+            display_name=display_name,
+            unreachable_reason=unreachable_reason,
         )
-        for c in contact_rows
+        for contact_id, unit_id, user_id, chat_id, display_name, unreachable_reason in session.exec(
+            select(
+                Contact.id,
+                Contact.unit_id,
+                Contact.telegram_user_id,
+                Contact.chat_id,
+                Contact.display_name,
+                Contact.unreachable_reason,
+            ).order_by(col(Contact.id))
+        )
+    )
+    names = {c.id: c.display_name for c in contacts}
+    columns = (
+        StatusReport.id,
+        StatusReport.task_id,
+        StatusReport.unit_id,
+        StatusReport.status,
+        StatusReport.note,
+        StatusReport.created_at,
+        StatusReport.contact_id,
+        StatusReport.evidence_kind,
     )
 
-    def view(r: StatusReport) -> ReportView:
+    def view(row: Sequence[object]) -> ReportView:
+        report_id, task_id, unit_id, status, note, created_at, contact_id, evidence_kind = row
         return ReportView(
-            id=r.id or 0,
-            task_id=r.task_id,
-            unit_id=r.unit_id,
-            status=r.status,
-            note=r.note,
-            created_at=r.created_at,
-            reporter_name=names.get(r.contact_id, "") if r.contact_id else "",
-            evidence_kind=r.evidence_kind,
+            id=report_id,  # type: ignore[arg-type]
+            task_id=task_id,  # type: ignore[arg-type]
+            unit_id=unit_id,  # type: ignore[arg-type]
+            status=status,  # type: ignore[arg-type]
+            note=note,  # type: ignore[arg-type]
+            created_at=created_at,  # type: ignore[arg-type]
+            reporter_name=names.get(contact_id, "") if contact_id else "",  # type: ignore[arg-type]
+            evidence_kind=evidence_kind,  # type: ignore[arg-type]
         )
 
-    latest_status = _latest_reports(session, with_status=True)
-    latest_report = _latest_reports(session, with_status=False)
+    # newest report and newest report with a status, per (task, unit), in one GROUP BY.
+    # Grouped by -task_id: the same groups, but SQLite then scans the table once instead of
+    # walking the task_id index and fetching every row through it (3 times slower).
+    newest = (
+        select(
+            func.max(StatusReport.id).label("newest"),
+            func.max(
+                case((col(StatusReport.status).is_not(None), StatusReport.id), else_=None)
+            ).label("newest_status"),
+        )
+        .group_by(-col(StatusReport.task_id), col(StatusReport.unit_id))
+        .subquery()
+    )
+    latest_status: dict[tuple[int, int], ReportView] = {}
+    latest_report: dict[tuple[int, int], ReportView] = {}
+    stmt = select(*columns, newest.c.newest, newest.c.newest_status).join(
+        newest,
+        (col(StatusReport.id) == newest.c.newest)
+        | (col(StatusReport.id) == newest.c.newest_status),
+    )
+    for row in session.exec(stmt):
+        report = view(row[:8])
+        key = (report.task_id, report.unit_id)
+        if report.id == row[8]:
+            latest_report[key] = report
+        if report.id == row[9]:
+            latest_status[key] = report
     recent: tuple[ReportView, ...] = ()
     if since is not None:
-        stmt = (
-            select(StatusReport)
+        recent_stmt = (
+            select(*columns)
             .where(col(StatusReport.created_at) >= since)
             .order_by(col(StatusReport.created_at), col(StatusReport.id))
         )
-        recent = tuple(view(r) for r in session.exec(stmt))
+        recent = tuple(view(r) for r in session.exec(recent_stmt))
     plan = get_plan(session)
     return FollowUpState(
         tasks=tasks,
         units=units,
         contacts=contacts,
-        latest_status={k: view(r) for k, r in latest_status.items()},
-        latest_report={k: view(r) for k, r in latest_report.items()},
+        latest_status=latest_status,
+        latest_report=latest_report,
         recent_reports=recent,
         plan_title=plan.title if plan else "",
     )

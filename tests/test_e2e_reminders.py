@@ -43,7 +43,7 @@ async def test_reminders_go_to_every_contact_once(bot: BotHarness) -> None:
     assert "落实残疾人集中就业单位税费优惠" in text
     assert "牵头单位：潼南税务局" in text
     assert "完成时限：2025年12月31日（还有 14 天）" in text
-    assert [label for label, _ in tax[0].buttons] == ["推进中", "已完成", "遇到困难"]
+    assert [label for label, _ in tax[0].buttons] == ["推进中", "已完成", "遇到困难", "申请延期"]
 
     # a second tick at the same instant sends nothing more
     count = len(bot.api.sent)
