@@ -66,6 +66,9 @@ def prepare_database(
     plan = read_task_file(settings.tasks.path())
     with database.session() as s:
         summary = load_plan(s, plan, now=clock())
+        towns = repo.ensure_member_units(s, members=settings.collective_units)
+    if towns:
+        log.info("%d member towns of collective units added", towns)
     if summary.changed:
         log.info(
             "task file loaded: %d added, %d updated, %d units added",

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import unicodedata
 import warnings
 from datetime import date, timedelta
 
@@ -41,8 +42,13 @@ PICK_TASK, PICK_STATUS, NOTE, EVIDENCE, CONFIRM, EXT_DATE, EXT_REASON, EXT_CONFI
 # Longest note, in UTF-16 code units as Telegram counts: the confirmation and the
 # acknowledgement echo it inside one message of at most 4096 (Bot API sendMessage limit).
 NOTE_LIMIT = 2000
-INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff"  # zero-width characters that strip() keeps
 SKIP_WORDS = frozenset({"跳过", "skip", "无", "没有", "不用"})
+
+
+def visible_text(text: str) -> str:
+    """`text` without whitespace and invisible format characters (Unicode category Cf:
+    zero-width spaces and joiners, direction marks and overrides, BOM)."""
+    return "".join(ch for ch in text if not ch.isspace() and unicodedata.category(ch) != "Cf")
 
 
 def note_problem(note: str) -> str | None:
@@ -51,7 +57,7 @@ def note_problem(note: str) -> str | None:
     Refused: empty or invisible-only text, text over `NOTE_LIMIT` UTF-16 units, NUL
     characters (PostgreSQL text cannot hold them). Anything else is stored exactly as sent.
     """
-    if not note.strip().strip(INVISIBLE).strip():
+    if not visible_text(note):
         return texts.NOTE_EMPTY
     length = render.telegram_length(note)
     if length > NOTE_LIMIT:
@@ -94,7 +100,13 @@ async def report(update: Update, context: BotContext) -> int:
         return ConversationHandler.END
     _contact, unit = found
     with context.svc.db.session() as s:
-        tasks = [(t.number, t.text) for t in repo.open_tasks_of_unit(s, unit_id=unit.id or 0)]
+        open_tasks = repo.open_tasks_of_unit(s, unit_id=unit.id or 0)
+        led = {t.number for t in repo.tasks_led_by(s, unit_id=unit.id or 0)}
+    # tasks the unit supports (责任单位 / member town) are marked 协办 on their button
+    tasks = [
+        (t.number, ("" if t.number in led else texts.TASK_SUPPORTING) + t.text) for t in open_tasks
+    ]
+    supporting = sum(1 for t in open_tasks if t.number not in led)
     context.draft_store.draft = None
     unit_name = render.esc(unit.name)
     if not tasks:
@@ -102,7 +114,11 @@ async def report(update: Update, context: BotContext) -> int:
         return ConversationHandler.END
     await reply(
         update,
-        texts.REPORT_CHOOSE_TASK.format(unit=unit_name, count=len(tasks)),
+        texts.REPORT_CHOOSE_TASK.format(
+            unit=unit_name,
+            count=len(tasks),
+            supporting=texts.REPORT_SUPPORTING.format(count=supporting) if supporting else "",
+        ),
         reply_markup=keyboards.task_keyboard(tasks),
     )
     return PICK_TASK
@@ -111,7 +127,7 @@ async def report(update: Update, context: BotContext) -> int:
 def _task_for(context: BotContext, unit_id: int, number: int) -> tuple[Task | None, bool]:
     with context.svc.db.session() as s:
         task = repo.get_task(s, number=number)
-        allowed = task is not None and repo.is_lead_unit(s, task_id=task.id or 0, unit_id=unit_id)
+        allowed = task is not None and repo.may_report(s, task_id=task.id or 0, unit_id=unit_id)
     return task, allowed
 
 
@@ -286,7 +302,8 @@ async def take_evidence(update: Update, context: BotContext) -> int:
         draft.evidence_file_name = None
     elif message.document is not None:
         draft.evidence_kind, draft.evidence_file_id = "document", message.document.file_id
-        draft.evidence_file_name = message.document.file_name or "未命名文件"
+        draft.evidence_file_name = (message.document.file_name or "").replace("\x00", "")
+        draft.evidence_file_name = draft.evidence_file_name or "未命名文件"
     draft.media_group_id = message.media_group_id
     return await _ask_confirmation(update, draft)
 
@@ -322,9 +339,14 @@ async def evidence_not_file(update: Update, context: BotContext) -> int:
     return EVIDENCE
 
 
-async def extra_file(update: Update, context: BotContext) -> None:
-    """Explain that only the first file of an album or a second file is not kept."""
+async def extra_file(update: Update, context: BotContext) -> int | None:
+    """A file at the confirmation: the evidence if none was kept (after 跳过), else explain
+    that only the first file of an album is kept."""
+    draft = _draft(context)
+    if draft is not None and draft.evidence_kind is None:
+        return await take_evidence(update, context)
     await reply(update, texts.EVIDENCE_ONLY_ONE)
+    return None
 
 
 async def confirm_text(update: Update, context: BotContext) -> None:
@@ -350,7 +372,7 @@ async def confirm(update: Update, context: BotContext) -> int | None:
         allowed = (
             contact is not None
             and contact.unit_id == draft.unit_id
-            and repo.is_lead_unit(s, task_id=draft.task_id, unit_id=draft.unit_id)
+            and repo.may_report(s, task_id=draft.task_id, unit_id=draft.unit_id)
         )
         if allowed:
             stored = repo.add_report(
@@ -491,7 +513,7 @@ async def reply_to_reminder(update: Update, context: BotContext) -> None:
             and unit is not None
             and contact is not None
             and contact.unit_id == unit.id
-            and repo.is_lead_unit(s, task_id=task.id or 0, unit_id=unit.id or 0)
+            and repo.may_report(s, task_id=task.id or 0, unit_id=unit.id or 0)
         ):
             stored = repo.add_report(
                 s,
@@ -556,7 +578,13 @@ async def ask_extension(update: Update, context: BotContext) -> int | None:
         return None
     with context.svc.db.session() as s:
         task = repo.get_task(s, number=number)
+        lead = task is not None and repo.is_lead_unit(
+            s, task_id=task.id or 0, unit_id=draft.unit_id
+        )
         draft.deadline = task.deadline if task else None
+    if not lead:  # only a lead unit (牵头单位) may ask to move the deadline
+        await _answer(update, texts.EXT_LEAD_ONLY.format(number=number), alert=True)
+        return None
     context.draft_store.draft = draft
     await _answer(update)
     await reply(

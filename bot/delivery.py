@@ -114,19 +114,84 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
     """Send every reminder due now that the ledger does not hold; return how many were sent.
 
     Stops early (the rest is retried on a later tick) when the Bot API cannot be reached.
+
+    The tick runs every minute and most ticks have nothing to send, so between ticks `svc`
+    remembers the state read, a cheap version of it (one SQL statement: counts, largest ids
+    and sums over what `repo.load_state` reads, and the largest audit event id, which every
+    change of a contact or a deadline adds), and the ledger keys known to be settled for good
+    (every outcome but RETRY: such a key is never due again). A tick at the same version and
+    local date as a tick that left nothing unsettled returns at once; a new day reuses the
+    state and asks the ledger only about keys not known to be settled. Outside sending hours
+    nothing is read.
     """
+    from datetime import UTC, datetime
+    from typing import Any
+
+    from sqlalchemy import func
+    from sqlmodel import select
+
+    from db.models import Assignment, AuditEvent, Contact, StatusReport, Task, Unit
+    from db.state import FollowUpState
+
+    forever = datetime(9999, 1, 1, tzinfo=UTC)  # no RETRY row's next attempt is this late
     now = svc.now()
+    if not sending_allowed(now, svc.policy, svc.calendar):
+        return 0  # reminder_candidates would find none
+    today = now.astimezone(svc.policy.zone).date()
+    memo: dict[str, Any] = vars(svc).setdefault("reminder_memo", {})
+
+    def scalar(column: Any, table: Any = None) -> Any:
+        query = select(column)
+        return (query.select_from(table) if table is not None else query).scalar_subquery()
+
+    # what load_state reads: tasks (rows, numbers, texts; deadline changes are audited),
+    # assignments and units (only the task file changes them), contacts (rows, units,
+    # unreachable marks; re-registration and unreachable marks are audited), reports (only
+    # ever added). Extend it when load_state reads more.
+    version_stmt = select(
+        scalar(func.count(), Unit),
+        scalar(func.count(), Task),
+        scalar(func.max(Task.id)),
+        scalar(func.sum(Task.number)),
+        scalar(func.sum(func.length(Task.text))),
+        scalar(func.count(), Assignment),
+        scalar(func.max(Assignment.id)),
+        scalar(func.sum(Assignment.unit_id)),
+        scalar(func.count(), Contact),
+        scalar(func.max(Contact.id)),
+        scalar(func.sum(Contact.unit_id)),
+        scalar(func.count(Contact.unreachable_reason)),
+        scalar(func.max(StatusReport.id)),
+        scalar(func.max(AuditEvent.id)),
+    )
     with svc.db.session() as s:
-        state = repo.load_state(s)
+        version = tuple(s.exec(version_stmt).one())
+        if memo.get("version") != version:
+            memo.clear()
+            memo.update(version=version, state=repo.load_state(s), settled=set(), idle_on=None)
+    if memo["idle_on"] == today:
+        return 0  # nothing changed since a tick today that left nothing to send
+    state: FollowUpState = memo["state"]
     candidates = reminder_candidates(now, state, svc.policy, svc.calendar)
-    if not candidates:
-        return 0
-    with svc.db.session() as s:
-        settled = repo.sent_reminder_keys(s, keys=[c.key for c in candidates], now=now)
+    current = {c.key for c in candidates}
+    final: set[str] = memo["settled"] & current  # forget the keys of past occasions
+    memo["settled"] = final
+    unknown = [key for key in current if key not in final]
+    waiting: set[str] = set()  # RETRY rows whose next attempt has not come yet
+    if unknown:
+        with svc.db.session() as s:
+            final |= repo.sent_reminder_keys(s, keys=unknown, now=forever)
+            rest = [key for key in unknown if key not in final]
+            if rest:
+                waiting = repo.sent_reminder_keys(s, keys=rest, now=now)
+    idle = not waiting  # True while every candidate is settled for good
     sent = 0
     unreachable: set[int] = set()  # contacts Telegram refused during this run
     for due in candidates:
-        if due.key in settled or due.contact.id in unreachable:
+        if due.key in final or due.key in waiting:
+            continue
+        if due.contact.id in unreachable:
+            idle = False
             continue
         with svc.db.session() as s:
             claimed = repo.claim_reminder(
@@ -143,6 +208,7 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
             )
             claimed_id = claimed.id if claimed else None
         if claimed_id is None:
+            idle = False
             continue  # another tick or instance claimed it first
         unit_name = state.units[due.unit_id].name
         result = await send(
@@ -166,6 +232,10 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
                 newly_unreachable = repo.mark_unreachable(
                     s, contact_id=due.contact.id, reason=result.error or "", now=svc.now()
                 )
+        if result.outcome == DeliveryOutcome.RETRY:
+            idle = False
+        else:
+            final.add(due.key)
         level = logging.INFO if result.outcome == DeliveryOutcome.SENT else logging.WARNING
         log.log(
             level,
@@ -191,8 +261,11 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
         if result.outcome == DeliveryOutcome.SENT:
             sent += 1
         if result.api_unreachable:
+            idle = False
             log.warning("Bot API unreachable; the remaining reminders wait for a later tick")
             break
+    if idle:
+        memo["idle_on"] = today
     return sent
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import re
 
 from telegram import Update, User
 from telegram.constants import ChatType
@@ -22,12 +23,13 @@ from db.models import DeliveryOutcome, Unit
 from db.repo import InviteProblem
 
 log = logging.getLogger(__name__)
+INVITE_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # Telegram deep-link parameter alphabet
 
 
 def display_name(user: User) -> str:
     """Return "First Last" (or @username, or the id) of a Telegram user."""
-    name = " ".join(p for p in (user.first_name, user.last_name) if p).strip()
-    return name or (f"@{user.username}" if user.username else str(user.id))
+    name = " ".join(p for p in (user.first_name, user.last_name) if p).replace("\x00", "")
+    return name.strip() or (f"@{user.username}" if user.username else str(user.id))
 
 
 async def reply(update: Update, text: str, **kwargs: object) -> None:
@@ -48,6 +50,8 @@ async def start(update: Update, context: BotContext) -> None:
         return
     svc = context.svc
     code = context.args[0] if context.args else ""
+    if code and not INVITE_CODE.fullmatch(code):
+        code = "invalid"  # not a code we could have made: answer as unknown, query nothing
     if not code:
         with svc.db.session() as s:
             contact = repo.get_contact(s, telegram_user_id=user.id)
@@ -162,7 +166,8 @@ async def invite(update: Update, context: BotContext) -> None:
         return
     now = svc.now()
     with svc.db.session() as s:
-        unit = repo.get_unit_by_name(s, name=name)
+        # a name with NUL is no unit's name (and PostgreSQL text cannot even compare it)
+        unit = repo.get_unit_by_name(s, name=name) if "\x00" not in name else None
         suggestions = [] if unit else [u.name for u in repo.find_units(s, fragment=name)]
         created = None
         if unit is not None:

@@ -145,7 +145,7 @@ ESCALATION_NO_REPORT = "无"
 
 NOT_COORDINATOR = "抱歉，此命令仅限协调员使用。"
 NOT_CONTACT = "抱歉，您还不是任何单位的联络员。请使用协调员发给您的邀请链接登记。"
-NOT_YOUR_TASK = "抱歉，第 {number} 项任务不由贵单位牵头，无法代为反馈。"
+NOT_YOUR_TASK = "抱歉，第 {number} 项任务不由贵单位牵头，也未将贵单位列为责任单位，无法反馈。"
 UNKNOWN_TASK = "没有找到第 {number} 项任务。"
 UNKNOWN_COMMAND = "无法识别的命令。发送 /help 查看可用命令。"
 PRIVATE_ONLY = "请在与我的私聊中操作。"
@@ -177,7 +177,9 @@ CONTACT_UNREACHABLE = (
 # ---------------------------------------------------------------- status conversation
 
 REPORT_NO_TASKS = "贵单位（{unit}）牵头的任务目前均已反馈完成，暂无需要反馈的任务。"
-REPORT_CHOOSE_TASK = "请选择要反馈的任务（{unit} 牵头，未完成的共 {count} 项）："
+REPORT_CHOOSE_TASK = "请选择要反馈的任务（{unit}，未完成的共 {count} 项{supporting}）："
+REPORT_SUPPORTING = "，其中协办 {count} 项"
+TASK_SUPPORTING = "（协办）"
 REPORT_CHOOSE_STATUS = "<b>第 {number} 项</b>：{text}\n\n请选择当前进展："
 ASK_NOTE = (
     "第 {number} 项，状态：<b>{status}</b>\n"
@@ -231,6 +233,7 @@ EXT_ASK_DATE = (
 )
 EXT_BAD_DATE = "无法识别日期“{text}”，请按 2026-06-30 的格式填写。"
 EXT_NOT_LATER = "新的完成时限须晚于当前时限 {deadline}，请重新输入。"
+EXT_LEAD_ONLY = "只有第 {number} 项的牵头单位可以申请延期。"
 EXT_ASK_REASON = "请简要说明申请延期的理由（直接发送文字）。"
 EXT_CONFIRM = (
     "请确认延期申请：\n任务：<b>第 {number} 项</b> {text}\n单位：{unit}\n"

@@ -86,6 +86,87 @@ def is_lead_unit(session: Session, *, task_id: int, unit_id: int) -> bool:
     return session.exec(stmt).first() is not None
 
 
+def may_report(session: Session, *, task_id: int, unit_id: int) -> bool:
+    """Whether a unit may report on a task: it leads it, is a responsible unit (协办), or is a
+    member town of a collective unit (各镇街) named on it."""
+    unit = session.get(Unit, unit_id)
+    ids = [unit_id] + ([unit.parent_id] if unit is not None and unit.parent_id else [])
+    stmt = select(Assignment.id).where(
+        Assignment.task_id == task_id, col(Assignment.unit_id).in_(ids)
+    )
+    return session.exec(stmt).first() is not None
+
+
+def tasks_of_unit(session: Session, *, unit_id: int) -> list[Task]:
+    """The tasks a unit may report on (see `may_report`), by number."""
+    unit = session.get(Unit, unit_id)
+    ids = [unit_id] + ([unit.parent_id] if unit is not None and unit.parent_id else [])
+    stmt = (
+        select(Task)
+        .join(Assignment, col(Assignment.task_id) == col(Task.id))
+        .where(col(Assignment.unit_id).in_(ids))
+        .order_by(col(Task.number))
+        .distinct()
+    )
+    return list(session.exec(stmt).all())
+
+
+def ensure_member_units(
+    session: Session, *, members: dict[str, list[str]]
+) -> int:
+    """Create the member towns of collective units (config `collective_units`) as units with
+    `parent_id`, and re-parent existing ones; return how many were created. Unknown
+    collective names are skipped (check-config reports them)."""
+    created = 0
+    for collective_name, names in members.items():
+        collective = get_unit_by_name(session, name=collective_name)
+        if collective is None or not collective.is_collective:
+            continue
+        for name in names:
+            name = name.strip()
+            if not name:
+                continue
+            unit = get_unit_by_name(session, name=name)
+            if unit is None:
+                session.add(Unit(name=name, parent_id=collective.id))
+                created += 1
+            elif unit.parent_id is None and not unit.is_collective:
+                unit.parent_id = collective.id
+    session.flush()
+    return created
+
+
+def member_rollup(session: Session, *, since: datetime) -> list[tuple[int, str, int, int]]:
+    """For each task with a collective unit that has member towns: (task number, collective
+    name, members that reported on the task since `since`, number of members)."""
+    collectives = {
+        u.id: u
+        for u in session.exec(select(Unit).where(col(Unit.is_collective).is_(True)))
+    }
+    members: dict[int, set[int]] = {}
+    for unit in session.exec(select(Unit).where(col(Unit.parent_id).is_not(None))):
+        members.setdefault(unit.parent_id or 0, set()).add(unit.id or 0)
+    rows: list[tuple[int, str, int, int]] = []
+    stmt = (
+        select(Task.id, Task.number, Assignment.unit_id)
+        .join(Assignment, col(Assignment.task_id) == col(Task.id))
+        .where(col(Assignment.unit_id).in_(list(members)))
+        .order_by(col(Task.number), col(Assignment.position))
+    )
+    reported: dict[int, set[int]] = {}
+    for task_id, unit_id in session.exec(
+        select(StatusReport.task_id, StatusReport.unit_id).where(
+            col(StatusReport.created_at) >= since
+        )
+    ):
+        reported.setdefault(task_id, set()).add(unit_id)
+    for task_id, number, collective_id in session.exec(stmt):
+        towns = members.get(collective_id, set())
+        done = len(towns & reported.get(task_id, set()))
+        rows.append((number, collectives[collective_id].name, done, len(towns)))
+    return rows
+
+
 def tasks_led_by(session: Session, *, unit_id: int) -> list[Task]:
     """Return the tasks `unit_id` leads, by number."""
     stmt = (
@@ -457,7 +538,8 @@ def decide_extension(
 
 
 def open_tasks_of_unit(session: Session, *, unit_id: int) -> list[Task]:
-    """Return the tasks `unit_id` leads whose latest status from that unit is not DONE.
+    """Return the tasks `unit_id` may report on (`may_report`: leads, 协办 or member town)
+    whose latest status from that unit is not DONE.
 
     "Latest" is the newest report with a status, by id, as in `load_state`.
     """
@@ -473,7 +555,7 @@ def open_tasks_of_unit(session: Session, *, unit_id: int) -> list[Task]:
             )
         ).all()
     )
-    return [t for t in tasks_led_by(session, unit_id=unit_id) if t.id not in done]
+    return [t for t in tasks_of_unit(session, unit_id=unit_id) if t.id not in done]
 
 
 # ---------------------------------------------------------------- the follow-up snapshot
@@ -485,21 +567,22 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
     `since` (aware UTC) selects `recent_reports`; None leaves them empty. The number of SQL
     statements does not depend on the number of tasks.
 
-    Reads plain columns, never ORM objects (building tens of thousands of ORM instances was
-    most of the time with thousands of tasks), and finds both kinds of latest report per
-    (task, unit) in one pass over the reports (see `_latest_reports` for the single kind).
+    Reads plain columns with Core, never ORM objects (building tens of thousands of ORM
+    instances was most of the time with thousands of tasks), and finds both kinds of latest
+    report per (task, unit) in one pass over the reports (`_latest_reports` does one kind).
     """
     from sqlalchemy import case
 
+    rows = session.connection().execute  # plain rows, without the ORM's per-row work
     units = {
-        unit_id: UnitView(unit_id, name, is_collective)
-        for unit_id, name, is_collective in session.exec(
-            select(Unit.id, Unit.name, Unit.is_collective).order_by(col(Unit.id))
+        unit_id: UnitView(unit_id, name, is_collective, parent_id)
+        for unit_id, name, is_collective, parent_id in rows(
+            select(Unit.id, Unit.name, Unit.is_collective, Unit.parent_id).order_by(col(Unit.id))
         )
     }
     leads: dict[int, list[int]] = {}
     responsibles: dict[int, list[int]] = {}
-    for task_id, unit_id, role in session.exec(
+    for task_id, unit_id, role in rows(
         select(Assignment.task_id, Assignment.unit_id, Assignment.role).order_by(
             col(Assignment.position)
         )
@@ -515,7 +598,7 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
             lead_unit_ids=tuple(leads.get(task_id, ())),
             responsible_unit_ids=tuple(responsibles.get(task_id, ())),
         )
-        for task_id, number, text, deadline in session.exec(
+        for task_id, number, text, deadline in rows(
             select(Task.id, Task.number, Task.text, Task.deadline).order_by(col(Task.number))
         )
     )
@@ -528,7 +611,7 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
             display_name=display_name,
             unreachable_reason=unreachable_reason,
         )
-        for contact_id, unit_id, user_id, chat_id, display_name, unreachable_reason in session.exec(
+        for contact_id, unit_id, user_id, chat_id, display_name, unreachable_reason in rows(
             select(
                 Contact.id,
                 Contact.unit_id,
@@ -584,7 +667,7 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
         (col(StatusReport.id) == newest.c.newest)
         | (col(StatusReport.id) == newest.c.newest_status),
     )
-    for row in session.exec(stmt):
+    for row in rows(stmt):
         report = view(row[:8])
         key = (report.task_id, report.unit_id)
         if report.id == row[8]:
@@ -598,7 +681,7 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
             .where(col(StatusReport.created_at) >= since)
             .order_by(col(StatusReport.created_at), col(StatusReport.id))
         )
-        recent = tuple(view(r) for r in session.exec(recent_stmt))
+        recent = tuple(view(r) for r in rows(recent_stmt))
     plan = get_plan(session)
     return FollowUpState(
         tasks=tasks,

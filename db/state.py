@@ -14,11 +14,13 @@ from db.models import Status
 
 @dataclass(frozen=True, slots=True)
 class UnitView:
-    """A unit: `id`, document `name`, and whether it is a collective (各镇街 / 有关镇街)."""
+    """A unit: `id`, document `name`, whether it is a collective (各镇街 / 有关镇街), and for a
+    member town or sub-district, the id of its collective unit (`parent_id`)."""
 
     id: int
     name: str
     is_collective: bool = False
+    parent_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,10 @@ class FollowUpState:
     latest_report: dict[tuple[int, int], ReportView] = field(default_factory=dict)
     recent_reports: tuple[ReportView, ...] = ()
     plan_title: str = ""
+
+    def members_of(self, unit_id: int) -> list[UnitView]:
+        """The member towns of a collective unit (empty for other units)."""
+        return [u for u in self.units.values() if u.parent_id == unit_id]
 
     def contacts_of(self, unit_id: int) -> list[ContactView]:
         """Return the contacts of one unit, in registration order."""
