@@ -64,7 +64,9 @@ async def test_report_command_with_a_document(bot: BotHarness) -> None:
     menu = await bot.api.wait_for(
         lambda m: m.chat_id == 2002 and "请选择要反馈的任务" in m.plain_text
     )
-    assert [data for _, data in menu.buttons] == ["t:10"]
+    # 潼南税务局 leads task 10 and supports (协办) task 9
+    assert [data for _, data in menu.buttons] == ["t:9", "t:10"]
+    assert menu.buttons[0][0].startswith("第 9 项 （协办）")
     bot.api.press_button(2002, menu.message_id, "t:10")
     statuses = await bot.api.wait_for(
         lambda m: m.chat_id == 2002 and "请选择当前进展" in m.plain_text
@@ -85,10 +87,13 @@ async def test_report_command_with_a_document(bot: BotHarness) -> None:
         "落实情况.pdf",
     )
     assert stored.evidence_file_id
-    # a done task no longer appears in /report
+    # a done task no longer appears in /report; the supported task 9 still does
+    since = len(bot.api.sent)
     bot.api.send_text(2002, "/report")
-    done = await bot.api.wait_for(lambda m: m.chat_id == 2002 and "暂无需要反馈" in m.plain_text)
-    assert "潼南税务局" in done.plain_text
+    left = await bot.api.wait_for(
+        lambda m: m.chat_id == 2002 and "请选择要反馈的任务" in m.plain_text, since=since
+    )
+    assert [data for _, data in left.buttons] == ["t:9"]
 
 
 async def test_photo_evidence_and_wrong_input_at_each_step(bot: BotHarness) -> None:
