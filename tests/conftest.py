@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from bot.app import build_application
 from bot.delivery import follow_up
@@ -23,6 +24,40 @@ from db.engine import normalise_url
 T0 = datetime(2025, 12, 17, 1, 30, tzinfo=UTC)
 STRANGER = 9999
 GROUP_MEMBER = 3003
+
+
+_RUN_DATABASE: dict[str, str] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """On PostgreSQL, run the whole session in a database of its own, made from the one named
+    by TEST_DATABASE_URL (e.g. .../test) and dropped at the end: concurrent test runs on one
+    server then cannot reset each other's tables or hold each other's instance lock."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url or os.environ.get("TASKBOT_TEST_RUN_DATABASE"):
+        return
+    base = make_url(normalise_url(url))
+    name = f"{base.database}_run_{os.getpid()}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    run_url = base.set(database=name).render_as_string(hide_password=False)
+    _RUN_DATABASE.update(base=base.render_as_string(hide_password=False), name=name)
+    os.environ["TEST_DATABASE_URL"] = run_url
+    os.environ["TASKBOT_TEST_RUN_DATABASE"] = name
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Drop the session's own PostgreSQL database."""
+    if not _RUN_DATABASE:
+        return
+    admin = create_engine(_RUN_DATABASE["base"], isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{_RUN_DATABASE["name"]}" WITH (FORCE)'))
+    admin.dispose()
+    os.environ.pop("TASKBOT_TEST_RUN_DATABASE", None)
 
 
 def reset_postgres(url: str) -> None:
