@@ -107,6 +107,7 @@ def make_services(
             before_days=tuple(schedule.before_days),
             on_the_day=schedule.on_the_day,
             overdue_every_days=schedule.overdue_every_days,
+            remind_responsible=settings.follow_up.remind_responsible_units,
         ),
         digest_schedule=DigestSchedule(
             zone=schedule.zone, weekday=schedule.digest_weekday, at=schedule.digest_time

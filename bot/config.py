@@ -245,6 +245,8 @@ class FollowUpSettings(_Section):
     cycle_day: int = Field(default=25, ge=1, le=28)
     escalate_after_working_days: int = Field(default=5, ge=0, le=250)
     correction_minutes: float = Field(default=60, ge=0, le=7 * 24 * 60)
+    remind_responsible_units: bool = False
+    nudge_after_days: int = Field(default=7, ge=0, le=27)
 
 
 class CalendarSettings(_Section):

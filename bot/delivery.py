@@ -15,9 +15,10 @@ uncertain sends are counted in the digest for the coordinator to check.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 import httpx
 from telegram import Bot, Message
@@ -28,8 +29,10 @@ from bot.context import BotContext, Services
 from bot.keyboards import status_keyboard
 from db import repo
 from db.models import DeliveryOutcome, DigestPost, Status
+from db.state import UnitView
 from jobs.calendar import WorkingCalendar
 from jobs.digest import build_digest
+from jobs.lights import cycle_start, reported_in_cycle
 from jobs.policy import DueReminder, reminder_candidates, sending_allowed
 from jobs.schedule import digest_due
 
@@ -98,13 +101,21 @@ def unreachable_error(error: str | None) -> bool:
     return lowered.startswith("forbidden") or "chat not found" in lowered
 
 
-def reminder_text(due: DueReminder, unit_name: str) -> str:
-    """Render a reminder: kind, task number and text, unit, deadline and days left/overdue."""
+def reminder_text(due: DueReminder, units: dict[int, UnitView]) -> str:
+    """Render a reminder: kind, task number and text, the lead units (the addressee's own in
+    bold; a responsible unit or member town is named as 协办), deadline and days left."""
+    leads = "、".join(
+        f"<b>{render.esc(units[u].name)}</b>" if u == due.unit_id else render.esc(units[u].name)
+        for u in due.task.lead_unit_ids
+        if u in units
+    )
+    if due.unit_id not in due.task.lead_unit_ids and due.unit_id in units:
+        leads += texts.REMINDER_SUPPORTING.format(unit=render.esc(units[due.unit_id].name))
     return texts.REMINDER.format(
         title=texts.REMINDER_TITLE[due.occasion.kind],
         number=due.task.number,
         text=render.esc(due.task.text),
-        unit=render.esc(unit_name),
+        unit=leads,
         deadline=render.fmt_date(due.task.deadline),
         when=render.when_text(due.days_left),
     )
@@ -116,12 +127,13 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
     Stops early (the rest is retried on a later tick) when the Bot API cannot be reached.
 
     The tick runs every minute and most ticks have nothing to send, so between ticks `svc`
-    remembers the state read, a cheap version of it (one SQL statement: counts, largest ids
-    and sums over what `repo.load_state` reads, and the largest audit event id, which every
-    change of a contact or a deadline adds), and the ledger keys known to be settled for good
-    (every outcome but RETRY: such a key is never due again). A tick at the same version and
-    local date as a tick that left nothing unsettled returns at once; a new day reuses the
-    state and asks the ledger only about keys not known to be settled. Outside sending hours
+    remembers the state read with a cheap version of it (one SQL statement: counts, largest
+    ids and sums over what `repo.load_state` reads, and the largest audit event id, which
+    every change of a contact or a deadline adds), the day's candidates, and the ledger keys
+    known to be settled for good (any outcome but RETRY: such a key is never due again).
+    A tick at the same version and local date as a tick that left nothing unsettled returns
+    after that one statement; otherwise the state is read again only if its version changed,
+    and the ledger is asked only about keys not known to be settled. Outside sending hours
     nothing is read.
     """
     from datetime import UTC, datetime
@@ -138,18 +150,19 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
     if not sending_allowed(now, svc.policy, svc.calendar):
         return 0  # reminder_candidates would find none
     today = now.astimezone(svc.policy.zone).date()
-    memo: dict[str, Any] = vars(svc).setdefault("reminder_memo", {})
+    memo: dict[str, Any] = vars(svc).setdefault("reminder_memo", {"version": None})
 
     def scalar(column: Any, table: Any = None) -> Any:
         query = select(column)
         return (query.select_from(table) if table is not None else query).scalar_subquery()
 
     # what load_state reads: tasks (rows, numbers, texts; deadline changes are audited),
-    # assignments and units (only the task file changes them), contacts (rows, units,
-    # unreachable marks; re-registration and unreachable marks are audited), reports (only
-    # ever added). Extend it when load_state reads more.
+    # assignments and units (only the task file and the config change them), contacts
+    # (rows, units, unreachable marks; re-registration and unreachable marks are audited),
+    # reports (only ever added). Extend it when load_state reads more.
     version_stmt = select(
         scalar(func.count(), Unit),
+        scalar(func.sum(Unit.parent_id)),
         scalar(func.count(), Task),
         scalar(func.max(Task.id)),
         scalar(func.sum(Task.number)),
@@ -167,23 +180,31 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
     with svc.db.session() as s:
         version = tuple(s.exec(version_stmt).one())
         if memo.get("version") != version:
-            memo.clear()
-            memo.update(version=version, state=repo.load_state(s), settled=set(), idle_on=None)
+            memo.update(version=version, state=repo.load_state(s), candidates=None, idle_on=None)
     if memo["idle_on"] == today:
         return 0  # nothing changed since a tick today that left nothing to send
     state: FollowUpState = memo["state"]
-    candidates = reminder_candidates(now, state, svc.policy, svc.calendar)
+    if memo["candidates"] is None or memo["candidates"][0] != today:
+        memo["candidates"] = (today, reminder_candidates(now, state, svc.policy, svc.calendar))
+    candidates: list[DueReminder] = memo["candidates"][1]
     current = {c.key for c in candidates}
-    final: set[str] = memo["settled"] & current  # forget the keys of past occasions
+    # keys settled for good stay so whatever the state; keep only those of current occasions
+    final: set[str] = memo.get("settled", set()) & current
     memo["settled"] = final
     unknown = [key for key in current if key not in final]
     waiting: set[str] = set()  # RETRY rows whose next attempt has not come yet
     if unknown:
         with svc.db.session() as s:
-            final |= repo.sent_reminder_keys(s, keys=unknown, now=forever)
-            rest = [key for key in unknown if key not in final]
-            if rest:
-                waiting = repo.sent_reminder_keys(s, keys=rest, now=now)
+            if final:  # a running bot: most unknown keys are new occasions, not in the ledger
+                settled_now = repo.sent_reminder_keys(s, keys=unknown, now=now)
+                if settled_now:
+                    final |= repo.sent_reminder_keys(s, keys=settled_now, now=forever)
+                waiting = settled_now - final
+            else:  # the first tick: most keys are settled for good
+                final |= repo.sent_reminder_keys(s, keys=unknown, now=forever)
+                rest = [key for key in unknown if key not in final]
+                if rest:
+                    waiting = repo.sent_reminder_keys(s, keys=rest, now=now)
     idle = not waiting  # True while every candidate is settled for good
     sent = 0
     unreachable: set[int] = set()  # contacts Telegram refused during this run
@@ -214,7 +235,7 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
         result = await send(
             bot,
             due.contact.chat_id,
-            reminder_text(due, unit_name),
+            reminder_text(due, state.units),
             reply_markup=status_keyboard(due.task.number),
         )
         newly_unreachable = None
@@ -291,6 +312,9 @@ def build_current_digest(svc: Services) -> list[str]:
         since = last if last is not None and last < now else now - timedelta(days=7)
         state = repo.load_state(s, since=since)
         before = repo.statuses_before(s, before=since)
+        today = now.astimezone(svc.policy.zone).date()
+        cycle = datetime.combine(cycle_start(today, svc.lights.cycle_day), time(0), svc.policy.zone)
+        rollup = repo.member_rollup(s, since=cycle)
     digest = build_digest(
         now,
         state,
@@ -301,6 +325,7 @@ def build_current_digest(svc: Services) -> list[str]:
         calendar=svc.calendar,
         status_before=before,
     )
+    digest = dataclasses.replace(digest, member_rollup=tuple(rollup))
     return render.render_digest(digest, svc.policy.zone)
 
 
@@ -473,6 +498,65 @@ async def escalate_overdue(bot: Bot, svc: Services) -> int:
     return len(cases)
 
 
+async def nudge_silent_units(bot: Bot, svc: Services) -> int:
+    """`follow_up.nudge_after_days` days into a reporting cycle, nudge once the contacts of lead
+    units that have not reported on some open task in the cycle (one message per contact,
+    listing those tasks). Recorded in the audit trail before sending; only during sending
+    hours on working days; a nudge day on a holiday moves to the next working day. Returns
+    how many contacts were nudged."""
+    days = svc.settings.follow_up.nudge_after_days
+    now = svc.now()
+    if days <= 0 or not sending_allowed(now, svc.policy, svc.calendar):
+        return 0
+    today = now.astimezone(svc.policy.zone).date()
+    start = cycle_start(today, svc.lights.cycle_day)
+    if today < start + timedelta(days=days):
+        return 0
+    with svc.db.session() as s:
+        state = repo.load_state(s)
+        done_subjects = repo.audit_subjects(s, action="contact.nudged")
+    silent: dict[int, list[int]] = {}
+    for task in state.tasks:
+        for unit_id in task.lead_unit_ids:
+            if state.unit_status(task.id, unit_id) is Status.DONE:
+                continue
+            if reported_in_cycle(task, unit_id, state, today, svc.lights):
+                continue
+            silent.setdefault(unit_id, []).append(task.number)
+    nudge_day = datetime.combine(start + timedelta(days=days), time(0), svc.policy.zone)
+    todo = [
+        (contact, silent[contact.unit_id])
+        for contact in state.contacts
+        if contact.unit_id in silent
+        and contact.unreachable_reason is None
+        # a contact who registered after the nudge day was never asked in this cycle
+        and (contact.registered_at is None or contact.registered_at < nudge_day)
+        and f"contact:{contact.id}:cycle:{start}" not in done_subjects
+    ]
+    if not todo:
+        return 0
+    with svc.db.session() as s:
+        for contact, numbers in todo:
+            repo.record_audit(
+                s,
+                actor_user_id=0,
+                action="contact.nudged",
+                subject=f"contact:{contact.id}:cycle:{start}",
+                before=None,
+                after=",".join(str(n) for n in numbers),
+                now=now,
+            )
+    for contact, numbers in todo:
+        text = texts.NUDGE.format(
+            unit=render.esc(state.units[contact.unit_id].name),
+            start=render.fmt_date(start),
+            numbers="、".join(str(n) for n in numbers),
+        )
+        result = await send(bot, contact.chat_id, text)
+        log.info("nudge %s: contact=%s tasks=%s", result.outcome.value, contact.id, numbers)
+    return len(todo)
+
+
 async def warn_unknown_calendar_years(bot: Bot, svc: Services) -> None:
     """Tell the coordinators once per year (remembered in the audit trail) that the holiday
     data lacks a year; probing 30 days ahead makes the warning come a month early."""
@@ -505,6 +589,7 @@ async def follow_up(bot: Bot, svc: Services) -> None:
         await send_reminders(bot, svc)
         await post_weekly_digest(bot, svc)
         await escalate_overdue(bot, svc)
+        await nudge_silent_units(bot, svc)
         await warn_unknown_calendar_years(bot, svc)
 
 

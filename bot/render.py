@@ -262,6 +262,16 @@ def short_digest_lines(digest: Digest, zone: ZoneInfo) -> list[str]:
             for unit, numbers in digest.silent
         ]
     )
+    if digest.member_rollup:
+        lines += ["", texts.DIGEST_MEMBERS]
+        lines += _capped(
+            [
+                texts.DIGEST_MEMBERS_LINE.format(
+                    number=number, unit=esc(unit), done=done, total=total
+                )
+                for number, unit, done, total in digest.member_rollup
+            ]
+        )
     lines.append("")
     lines.append(texts.DIGEST_NO_CONTACT.format(count=len(digest.units_without_contact)))
     names = [esc(clip(name, UNIT_NAME_CHARS)) for name in digest.units_without_contact]

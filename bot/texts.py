@@ -165,6 +165,7 @@ REMINDER = (
     "完成时限：{deadline}（{when}）\n\n"
     "请点击下方按钮反馈进展，或直接回复本消息留言。"
 )
+REMINDER_SUPPORTING = "\n责任单位（协办）：<b>{unit}</b>"
 DAYS_LEFT = "还有 {days} 天"
 DUE_TODAY = "今天到期"
 DAYS_OVERDUE = "已逾期 {days} 天"
@@ -302,6 +303,12 @@ DIGEST_SILENT = "<b>📭 未反馈：本反馈周期内尚未反馈的单位（{
 DIGEST_SILENT_LINE = "· {unit}：第 {numbers} 项"
 DIGEST_MORE = "…… 另有 {count} 项，详见 /export 导出的台账"
 DIGEST_FOOTER = "详情：/task 序号 查看任务，/unit 单位名称 查看单位，/export 导出台账。"
+DIGEST_MEMBERS = "<b>🏘️ 镇街反馈（本反馈周期）</b>"
+DIGEST_MEMBERS_LINE = "· 第 {number} 项 {unit}：{done}/{total} 个镇街已反馈"
+NUDGE = (
+    "📅 <b>进展反馈提醒</b>\n{unit}牵头的第 {numbers} 项任务，自 {start} 以来尚未反馈进展。"
+    "请发送 /report 简要反馈，或回复任一任务提醒留言。"
+)
 DIGEST_NONE = "无"
 DIGEST_FAILED = "⚠️ 督办汇总未能全部发出（已发 {sent}/{total} 条）：{reason}。请稍后再发送 /digest。"
 DIGEST_CONTINUED = "（续 {part}/{parts}）"

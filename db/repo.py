@@ -610,8 +610,17 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
             chat_id=chat_id,
             display_name=display_name,
             unreachable_reason=unreachable_reason,
+            registered_at=registered_at,
         )
-        for contact_id, unit_id, user_id, chat_id, display_name, unreachable_reason in rows(
+        for (
+            contact_id,
+            unit_id,
+            user_id,
+            chat_id,
+            display_name,
+            unreachable_reason,
+            registered_at,
+        ) in rows(
             select(
                 Contact.id,
                 Contact.unit_id,
@@ -619,6 +628,7 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
                 Contact.chat_id,
                 Contact.display_name,
                 Contact.unreachable_reason,
+                Contact.created_at,
             ).order_by(col(Contact.id))
         )
     )

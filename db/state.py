@@ -33,6 +33,7 @@ class ContactView:
     chat_id: int
     display_name: str
     unreachable_reason: str | None = None
+    registered_at: datetime | None = None  # aware UTC
 
 
 @dataclass(frozen=True, slots=True)

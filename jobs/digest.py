@@ -68,6 +68,8 @@ class Digest:
     silent: tuple[tuple[str, tuple[int, ...]], ...] = ()  # unit name, task numbers (未反馈)
     changes: tuple[Change, ...] = ()
     newly_overdue: tuple[TaskLine, ...] = ()
+    # member towns of collective units: (task number, collective, reported, members)
+    member_rollup: tuple[tuple[int, str, int, int], ...] = ()
 
 
 @dataclass(frozen=True)

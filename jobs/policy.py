@@ -34,6 +34,7 @@ class ReminderPolicy:
     before_days: tuple[int, ...] = (14, 7, 3, 1)
     on_the_day: bool = True
     overdue_every_days: int = 7
+    remind_responsible: bool = False  # also remind 责任单位 and member towns (协办)
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,8 @@ def sending_allowed(now: datetime, policy: ReminderPolicy, calendar: WorkingCale
 def reminder_candidates(
     now: datetime, state: FollowUpState, policy: ReminderPolicy, calendar: WorkingCalendar
 ) -> list[DueReminder]:
-    """Return the current reminder of every (open task, lead unit, reachable contact) at `now`.
+    """Return the current reminder of every (open task, lead unit, reachable contact) at `now`
+    (and of responsible units and member towns too with `policy.remind_responsible`).
 
     Empty outside sending hours or on a non-working day. The caller drops those whose key is
     already in the ledger (`due_reminders` does both when given the ledger's keys).
@@ -130,29 +132,60 @@ def reminder_candidates(
     for contact in state.contacts:
         if contact.unreachable_reason is None:
             by_unit.setdefault(contact.unit_id, []).append(contact)
+    members: dict[int, list[int]] = {}
+    if policy.remind_responsible:
+        for unit in state.units.values():
+            if unit.parent_id is not None:
+                members.setdefault(unit.parent_id, []).append(unit.id)
+    latest_status = state.latest_status
+    done = Status.DONE
     due: list[DueReminder] = []
-    occasions: dict[date, Occasion | None] = {}
+    append = due.append
+    # per deadline: the current occasion and the key's tail "<kind>:<date>", as reminder_key
+    # writes it (the loop below runs once per task, unit and contact: tens of thousands)
+    occasions: dict[date, tuple[Occasion, str] | None] = {}
     for task in state.tasks:
-        if task.deadline not in occasions:
-            occasions[task.deadline] = current_occasion(task.deadline, today, policy, calendar)
-        occasion = occasions[task.deadline]
-        if occasion is None:
+        deadline = task.deadline
+        if deadline not in occasions:
+            occasion = current_occasion(deadline, today, policy, calendar)
+            occasions[deadline] = (
+                None
+                if occasion is None
+                else (occasion, reminder_key(0, 0, 0, occasion).split(":", 3)[3])
+            )
+        found = occasions[deadline]
+        if found is None:
             continue
-        for unit_id in task.lead_unit_ids:
-            if state.unit_status(task.id, unit_id) is Status.DONE:
+        occasion, tail = found
+        days_left = (deadline - today).days
+        units = _units_to_remind(task, members) if policy.remind_responsible else task.lead_unit_ids
+        for unit_id in units:
+            report = latest_status.get((task.id, unit_id))
+            if report is not None and report.status is done:
                 continue
+            head = f"{task.number}:{unit_id}:"
             for contact in by_unit.get(unit_id, ()):
-                due.append(
+                append(
                     DueReminder(
-                        key=reminder_key(task.number, unit_id, contact.id, occasion),
+                        key=f"{head}{contact.id}:{tail}",
                         task=task,
                         unit_id=unit_id,
                         contact=contact,
                         occasion=occasion,
-                        days_left=(task.deadline - today).days,
+                        days_left=days_left,
                     )
                 )
     return due
+
+
+def _units_to_remind(task: TaskView, members: dict[int, list[int]]) -> list[int]:
+    """The lead units of a task, its responsible units, and the member towns of a
+    responsible collective unit (各镇街): everyone a reminder goes to with remind_responsible."""
+    units = list(task.lead_unit_ids)
+    for unit_id in task.responsible_unit_ids:
+        units.append(unit_id)
+        units.extend(members.get(unit_id, ()))
+    return units
 
 
 def due_reminders(
