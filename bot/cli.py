@@ -283,8 +283,9 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the ledger (台账) workbook to an .xlsx file; nothing is sent."""
     from bot import texts
-    from bot.app import prepare_database
+    from bot.app import make_calendar, make_services, prepare_database
     from bot.context import system_clock
+    from bot.delivery import ledger_light_of
     from db.ledger import ledger_filename, write_ledger
 
     settings = _settings(args)
@@ -294,9 +295,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"{path}: the ledger is an Excel workbook; name the file *.xlsx", file=sys.stderr)
         return 2
     database = prepare_database(settings)
+    services = make_services(
+        settings, database, clock=system_clock, calendar=make_calendar(settings)
+    )
     try:
         with database.session() as s:
-            summary = write_ledger(s, path, zone=zone, now=now, status_labels=texts.STATUS_LABEL)
+            light_of = ledger_light_of(services, s)
+            summary = write_ledger(
+                s, path, zone=zone, now=now, status_labels=texts.STATUS_LABEL, light_of=light_of
+            )
     except OSError as exc:
         print(f"cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
         return 1

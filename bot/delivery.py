@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -29,10 +31,10 @@ from bot.context import BotContext, Services
 from bot.keyboards import status_keyboard
 from db import repo
 from db.models import DeliveryOutcome, DigestPost, Status
-from db.state import UnitView
+from db.state import TaskView, UnitView
 from jobs.calendar import WorkingCalendar
 from jobs.digest import build_digest
-from jobs.lights import cycle_start, reported_in_cycle
+from jobs.lights import cycle_start, reported_in_cycle, unit_light
 from jobs.policy import DueReminder, reminder_candidates, sending_allowed
 from jobs.schedule import digest_due
 
@@ -298,6 +300,18 @@ async def tell_coordinators(bot: Bot, svc: Services, text: str) -> None:
             log.warning(
                 "notice to coordinator %s %s: %s", coordinator, result.outcome.value, result.error
             )
+
+
+def ledger_light_of(svc: Services, session: Any) -> Callable[[TaskView, UnitView], str]:
+    """A `light_of` for the ledger: the traffic light of (task, lead unit) today, in Chinese."""
+    state = repo.load_state(session)
+    today = svc.now().astimezone(svc.policy.zone).date()
+
+    def light_of(task: TaskView, unit: UnitView) -> str:
+        light = unit_light(task, unit.id, state, today, svc.lights, svc.calendar)
+        return texts.LIGHT_LABEL[light.value]
+
+    return light_of
 
 
 def build_current_digest(svc: Services) -> list[str]:

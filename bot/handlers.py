@@ -16,7 +16,7 @@ from telegram.constants import ChatType
 
 from bot import render, texts
 from bot.context import BotContext
-from bot.delivery import build_current_digest, send, send_digest
+from bot.delivery import build_current_digest, ledger_light_of, send, send_digest
 from db import repo
 from db.ledger import ledger_filename, write_ledger
 from db.models import DeliveryOutcome, Unit
@@ -283,7 +283,14 @@ async def export_command(update: Update, context: BotContext) -> None:
     def build() -> tuple[bytes, int, int]:
         buffer = io.BytesIO()
         with svc.db.session() as s:  # a short read-only session, closed before any await
-            summary = write_ledger(s, buffer, zone=zone, now=now, status_labels=texts.STATUS_LABEL)
+            summary = write_ledger(
+                s,
+                buffer,
+                zone=zone,
+                now=now,
+                status_labels=texts.STATUS_LABEL,
+                light_of=ledger_light_of(svc, s),
+            )
         return buffer.getvalue(), summary.ledger_rows, summary.reports
 
     content, rows, reports = await asyncio.to_thread(build)  # openpyxl is synchronous

@@ -90,6 +90,26 @@ async def task_command(update: Update, context: BotContext) -> None:
         ),
         texts.TASK_LEADS.format(units=leads),
     ]
+    supporters = [
+        (unit_id, report)
+        for (task_id, unit_id), report in state.latest_report.items()
+        if task_id == task.id and unit_id not in task.lead_unit_ids
+    ]
+    if supporters:
+        lines.append(
+            texts.TASK_SUPPORTERS.format(
+                units="、".join(
+                    texts.TASK_LEAD_UNIT.format(
+                        unit=render.esc(state.units[u].name),
+                        light="",
+                        status=render.status_label(r.status)
+                        if r.status
+                        else texts.DIGEST_CHANGE_NOTE,
+                    )
+                    for u, r in sorted(supporters, key=lambda item: item[1].id)
+                )
+            )
+        )
     responsible = task_row.responsible_units_note or "、".join(
         state.units[u].name for u in task.responsible_unit_ids
     )

@@ -132,6 +132,8 @@ UNIT_LEADS = "<b>牵头任务（{count} 项）</b>"
 UNIT_TASK_LINE = "{light} 第 {number} 项 {text}｜{status}｜{when}"
 UNIT_NOT_LEAD = "{unit} 不是任何任务的牵头单位。"
 LIGHT_ICON = {"red": "🔴", "yellow": "🟡", "green": "🟢", "none": "⚪"}
+LIGHT_LABEL = {"red": "🔴 红灯", "yellow": "🟡 黄灯", "green": "🟢 绿灯", "none": "⚪ 未反馈"}
+TASK_SUPPORTERS = "协办反馈：{units}"
 ESCALATION_HEADER = (
     "🚨 <b>督办提醒</b>：以下任务逾期已超过 {days} 个工作日且尚未完成，"
     "请协调员跟进（共 {count} 项）："

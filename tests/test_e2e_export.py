@@ -35,6 +35,7 @@ async def test_export_sends_the_ledger_workbook(bot: BotHarness) -> None:
     deadline = tax[4]
     assert getattr(deadline, "date", lambda: deadline)() == date(2025, 12, 31)
     assert "已兑现 =1+1" in [v for v in tax if isinstance(v, str)]
+    assert tax[headers.index("状态灯")] == "🟡 黄灯"  # due within 10 working days, not done
     reports = book["反馈记录"]
     assert reports.max_row == 2
     # refused for others, and in the group

@@ -63,6 +63,10 @@ async def test_towns_are_units_that_report_and_are_rolled_up(bot: BotHarness) ->
     with bot.svc.db.session() as s:
         [report] = s.exec(select(StatusReport)).all()
         assert report.unit_id == town.id
+    since = len(bot.api.sent)
+    bot.api.send_text(COORDINATOR, "/task 9")
+    view = await bot.api.wait_for(lambda m: m.chat_id == COORDINATOR, since=since)
+    assert "协办反馈：梓潼街道（推进中）" in view.plain_text
     # but a town may not ask to move a deadline: only lead units may
     calls = len(bot.api.calls)
     bot.api.click(2003, ninth, "申请延期")
