@@ -129,7 +129,16 @@ def quiet_secret_loggers() -> None:
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
     for name in ("telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Application"):
-        logging.getLogger(name).setLevel(logging.INFO)
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _NoDebug) for f in logger.filters):
+            logger.addFilter(_NoDebug())
+
+
+class _NoDebug(logging.Filter):
+    """Drop DEBUG records (they carry whole requests and updates) and keep the rest."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno > logging.DEBUG
 
 
 async def error_handler(update: object, context: BotContext) -> None:

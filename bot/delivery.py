@@ -18,9 +18,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable
-from typing import Any
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 import httpx
 from telegram import Bot, Message
@@ -138,8 +138,7 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
     and the ledger is asked only about keys not known to be settled. Outside sending hours
     nothing is read.
     """
-    from datetime import UTC, datetime
-    from typing import Any
+    from datetime import UTC
 
     from sqlalchemy import func
     from sqlmodel import select

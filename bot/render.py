@@ -205,6 +205,7 @@ def short_digest_lines(digest: Digest, zone: ZoneInfo) -> list[str]:
     lines.append(
         texts.DIGEST_LIGHTS.format(**{light.value: n for light, n in digest.light_counts.items()})
     )
+    lines.append(texts.DIGEST_LEGEND)
     counts = "，".join(
         f"{texts.STATUS_LABEL[s]} {digest.counts.get(s, 0)}"
         for s in (Status.DONE, Status.IN_PROGRESS, Status.BLOCKED, Status.NOT_STARTED)

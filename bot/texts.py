@@ -52,16 +52,19 @@ HELP = (
     "<b>联络员</b>\n"
     "/report 反馈任务进展（选择任务、状态，填写说明，可附照片或文件）\n"
     "收到提醒后，也可直接点击提醒下方的按钮，或回复提醒消息留言；需要延期请点“申请延期”。\n"
+    "提交后一定时间内可点回执下方的“修改这条反馈”更正。\n"
+    "/task 序号：查看本单位相关任务的详情和反馈记录\n"
+    "/unit：查看本单位的任务和状态灯\n"
     "/whoami 查看我的身份\n"
     "/cancel 取消当前操作\n\n"
     "<b>协调员</b>\n"
-    "/invite 单位名称 生成联络员邀请链接\n"
-    "/units 查看各牵头单位是否已有联络员\n"
-    "/export 导出重点任务台账（Excel）\n"
-    "/deadline 序号 日期 修改完成时限\n"
-    "/record 序号 单位 状态 说明 代电话反馈的单位记录进展\n"
-    "/task 序号 查看任务详情和反馈记录；/unit 单位名称 查看单位的任务\n"
-    "/digest 生成督办汇总"
+    "/invite 单位名称：生成联络员邀请链接\n"
+    "/units：查看各牵头单位是否已有联络员\n"
+    "/task 序号、/unit 单位名称：查看任意任务或单位\n"
+    "/deadline 序号 日期：修改完成时限\n"
+    "/record 序号 单位 状态 说明：代电话反馈的单位记录进展\n"
+    "/digest：生成督办汇总；/export：导出重点任务台账（Excel）\n"
+    "延期申请下方的“批准”“驳回”按钮用于审批。"
 )
 
 START_NO_CODE = (
@@ -304,7 +307,14 @@ DIGEST_LIGHT_LINE = "· 第 {number} 项 {text}｜{units}｜{when}"
 DIGEST_SILENT = "<b>📭 未反馈：本反馈周期内尚未反馈的单位（{count} 个）</b>"
 DIGEST_SILENT_LINE = "· {unit}：第 {numbers} 项"
 DIGEST_MORE = "…… 另有 {count} 项，详见 /export 导出的台账"
-DIGEST_FOOTER = "详情：/task 序号 查看任务，/unit 单位名称 查看单位，/export 导出台账。"
+DIGEST_LEGEND = (
+    "🔴 逾期未完成　🟡 临近时限或遇到困难　🟢 已完成或本周期已报推进中　⚪ 本周期未反馈"
+    "（一项任务取其牵头单位中最需关注的灯；全部牵头单位完成才计为“已完成”）"
+)
+DIGEST_FOOTER = (
+    "详情：联络员和协调员可私聊本助手发送 /task 序号、/unit 单位名称；"
+    "协调员可发送 /export 导出台账。"
+)
 DIGEST_MEMBERS = "<b>🏘️ 镇街反馈（本反馈周期）</b>"
 DIGEST_MEMBERS_LINE = "· 第 {number} 项 {unit}：{done}/{total} 个镇街已反馈"
 NUDGE = (
