@@ -189,7 +189,7 @@ REAL_LIMITS = {"chat_messages_per_second": 1.0, "group_messages_per_minute": 20.
     "bot_settings_overrides", [{"schedule": {"tick_seconds": 3600}, "telegram": REAL_LIMITS}]
 )
 async def test_flood_limits_fan_out_of_200_and_a_long_digest_get_no_429(
-    bot: BotHarness, bot_settings_overrides: dict[str, Any]
+    bot: BotHarness, bot_settings_overrides: dict[str, Any], tmp_path: Path
 ) -> None:
     bot.api.set_flood_limits(True)
     with bot.svc.db.session() as s:
@@ -214,16 +214,39 @@ async def test_flood_limits_fan_out_of_200_and_a_long_digest_get_no_429(
     await bot.api.wait_idle()
     assert len([r for r in ledger(bot) if r.outcome == DeliveryOutcome.SENT]) == 208
     assert bot.api.flood_429_count == 0, [(c.chat_id, c.response) for c in bot.api.failed_calls()]
-    # a digest in several parts to the group, twice
+    # a digest in several parts to the group, twice in a row: a plan of 200 tasks, each with
+    # its own lead unit, makes the digest long
+    await bot.restart(
+        tasks={"file": str(big_plan(tmp_path))},
+        schedule={"tick_seconds": 3600},
+        telegram=REAL_LIMITS,
+    )
+    parts = 0
     for _ in range(2):
         since = len(bot.api.sent)
         bot.api.send_text(COORDINATOR, "/digest@canggongwei_bot", chat_id=GROUP)
         await bot.api.wait_for(
-            lambda m: m.chat_id == GROUP and "尚无联络员的牵头单位" in m.plain_text,
-            since=since,
-            timeout=30,
+            lambda m: m.chat_id == GROUP and "详情：" in m.plain_text, since=since, timeout=60
         )
+        parts += len([m for m in bot.api.sent[since:] if m.chat_id == GROUP])
+    assert parts >= 4  # several parts each time
     assert bot.api.flood_429_count == 0
+
+
+def big_plan(tmp_path: Path) -> Path:
+    """A task file of 200 tasks, each led by a unit of its own (a digest of several parts)."""
+    plan = tmp_path / "plan.toml"
+    lines = [
+        '[plan]\ntitle = "测试规划"\ndocument_number = "测试〔2025〕1号"',
+        "issued_on = 2025-01-01\nperiod_end = 2025-12-31\n",
+    ]
+    for n in range(1, 201):
+        lines.append(
+            f'[[tasks]]\nnumber = {n}\ntext = "测试任务{n}。"\n'
+            f'lead_units = ["潼南区第{n}号测试牵头单位工作领导小组办公室"]\n'
+        )
+    plan.write_text("\n".join(lines), encoding="utf-8")
+    return plan
 
 
 async def test_reminder_log_lines_carry_ids_not_notes(
@@ -249,17 +272,7 @@ async def test_weekly_digest_interrupted_by_an_outage_resumes_at_the_next_part(
     bot: BotHarness, tmp_path: Path
 ) -> None:
     # a plan of 200 tasks, each led by its own unit: the digest needs several messages
-    plan = tmp_path / "plan.toml"
-    lines = [
-        '[plan]\ntitle = "测试规划"\ndocument_number = "测试〔2025〕1号"',
-        "issued_on = 2025-01-01\nperiod_end = 2025-12-31\n",
-    ]
-    for n in range(1, 201):
-        lines.append(
-            f'[[tasks]]\nnumber = {n}\ntext = "测试任务{n}。"\n'
-            f'lead_units = ["潼南区第{n}号测试牵头单位工作领导小组办公室"]\n'
-        )
-    plan.write_text("\n".join(lines), encoding="utf-8")
+    plan = big_plan(tmp_path)
     await bot.restart(tasks={"file": str(plan)}, schedule={"tick_seconds": 3600})
     # Monday 2025-12-22 09:00 local: the digest is due; the API fails from part 2 on
     bot.clock.set(bot.clock.now.replace(day=22, hour=1, minute=0))
