@@ -18,9 +18,10 @@ from telegram.ext import Application, CallbackContext, ExtBot
 from bot.config import Settings
 from db.engine import Database
 from db.models import Status
+from db.state import FollowUpState
 from jobs.calendar import WorkingCalendar
 from jobs.lights import LightPolicy
-from jobs.policy import DigestSchedule, ReminderPolicy
+from jobs.policy import DigestSchedule, DueReminder, ReminderPolicy
 
 Clock = Callable[[], datetime]
 
@@ -43,6 +44,7 @@ class Services:
     lights: LightPolicy
     tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     invite_guard: InviteGuard = field(default_factory=lambda: InviteGuard())
+    reminder_memo: ReminderMemo = field(default_factory=lambda: ReminderMemo())
     # years the calendar library had no data for, filled by the calendar, drained by the tick
     unknown_calendar_years: list[int] = field(default_factory=list)
 
@@ -82,6 +84,19 @@ class InviteGuard:
         failures = self._recent(user_id, now)
         failures.append(now)
         return len(failures)
+
+
+@dataclass
+class ReminderMemo:
+    """What the minute tick remembers between runs (see `bot.delivery.send_reminders`): the
+    state and its fingerprint, the day's candidates, the ledger keys settled for good, and the
+    local date on which a tick last found nothing to do."""
+
+    version: tuple[Any, ...] | None = None
+    state: FollowUpState | None = None
+    candidates: tuple[date, list[DueReminder]] | None = None
+    settled: set[str] = field(default_factory=set)
+    idle_on: date | None = None
 
 
 class BotData:

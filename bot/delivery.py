@@ -19,7 +19,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -138,60 +138,28 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
     and the ledger is asked only about keys not known to be settled. Outside sending hours
     nothing is read.
     """
-    from datetime import UTC
-
-    from sqlalchemy import func
-    from sqlmodel import select
-
-    from db.models import Assignment, AuditEvent, Contact, StatusReport, Task, Unit
-    from db.state import FollowUpState
-
     forever = datetime(9999, 1, 1, tzinfo=UTC)  # no RETRY row's next attempt is this late
     now = svc.now()
     if not sending_allowed(now, svc.policy, svc.calendar):
         return 0  # reminder_candidates would find none
     today = now.astimezone(svc.policy.zone).date()
-    memo: dict[str, Any] = vars(svc).setdefault("reminder_memo", {"version": None})
-
-    def scalar(column: Any, table: Any = None) -> Any:
-        query = select(column)
-        return (query.select_from(table) if table is not None else query).scalar_subquery()
-
-    # what load_state reads: tasks (rows, numbers, texts; deadline changes are audited),
-    # assignments and units (only the task file and the config change them), contacts
-    # (rows, units, unreachable marks; re-registration and unreachable marks are audited),
-    # reports (only ever added). Extend it when load_state reads more.
-    version_stmt = select(
-        scalar(func.count(), Unit),
-        scalar(func.sum(Unit.parent_id)),
-        scalar(func.count(), Task),
-        scalar(func.max(Task.id)),
-        scalar(func.sum(Task.number)),
-        scalar(func.sum(func.length(Task.text))),
-        scalar(func.count(), Assignment),
-        scalar(func.max(Assignment.id)),
-        scalar(func.sum(Assignment.unit_id)),
-        scalar(func.count(), Contact),
-        scalar(func.max(Contact.id)),
-        scalar(func.sum(Contact.unit_id)),
-        scalar(func.count(Contact.unreachable_reason)),
-        scalar(func.max(StatusReport.id)),
-        scalar(func.max(AuditEvent.id)),
-    )
+    memo = svc.reminder_memo
     with svc.db.session() as s:
-        version = tuple(s.exec(version_stmt).one())
-        if memo.get("version") != version:
-            memo.update(version=version, state=repo.load_state(s), candidates=None, idle_on=None)
-    if memo["idle_on"] == today:
+        version = repo.state_version(s)
+        if memo.version != version:
+            memo.version, memo.state = version, repo.load_state(s)
+            memo.candidates, memo.idle_on = None, None
+    if memo.idle_on == today:
         return 0  # nothing changed since a tick today that left nothing to send
-    state: FollowUpState = memo["state"]
-    if memo["candidates"] is None or memo["candidates"][0] != today:
-        memo["candidates"] = (today, reminder_candidates(now, state, svc.policy, svc.calendar))
-    candidates: list[DueReminder] = memo["candidates"][1]
+    state = memo.state
+    assert state is not None
+    if memo.candidates is None or memo.candidates[0] != today:
+        memo.candidates = (today, reminder_candidates(now, state, svc.policy, svc.calendar))
+    candidates: list[DueReminder] = memo.candidates[1]
     current = {c.key for c in candidates}
     # keys settled for good stay so whatever the state; keep only those of current occasions
-    final: set[str] = memo.get("settled", set()) & current
-    memo["settled"] = final
+    final: set[str] = memo.settled & current
+    memo.settled = final
     unknown = [key for key in current if key not in final]
     waiting: set[str] = set()  # RETRY rows whose next attempt has not come yet
     if unknown:
@@ -287,7 +255,7 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
             log.warning("Bot API unreachable; the remaining reminders wait for a later tick")
             break
     if idle:
-        memo["idle_on"] = today
+        memo.idle_on = today
     return sent
 
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
@@ -111,9 +112,7 @@ def tasks_of_unit(session: Session, *, unit_id: int) -> list[Task]:
     return list(session.exec(stmt).all())
 
 
-def ensure_member_units(
-    session: Session, *, members: dict[str, list[str]]
-) -> int:
+def ensure_member_units(session: Session, *, members: dict[str, list[str]]) -> int:
     """Create the member towns of collective units (config `collective_units`) as units with
     `parent_id`, and re-parent existing ones; return how many were created. Unknown
     collective names are skipped (check-config reports them)."""
@@ -140,8 +139,7 @@ def member_rollup(session: Session, *, since: datetime) -> list[tuple[int, str, 
     """For each task with a collective unit that has member towns: (task number, collective
     name, members that reported on the task since `since`, number of members)."""
     collectives = {
-        u.id: u
-        for u in session.exec(select(Unit).where(col(Unit.is_collective).is_(True)))
+        u.id: u for u in session.exec(select(Unit).where(col(Unit.is_collective).is_(True)))
     }
     members: dict[int, set[int]] = {}
     for unit in session.exec(select(Unit).where(col(Unit.parent_id).is_not(None))):
@@ -571,19 +569,25 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
     instances was most of the time with thousands of tasks), and finds both kinds of latest
     report per (task, unit) in one pass over the reports (`_latest_reports` does one kind).
     """
-    from sqlalchemy import case
+    from collections.abc import Callable
 
-    rows = session.connection().execute  # plain rows, without the ORM's per-row work
+    from sqlalchemy import case
+    from sqlalchemy import select as columns
+
+    # plain rows, without the ORM's per-row work (typed Any: the columns are typed Optional)
+    rows: Callable[[Any], Any] = session.connection().execute
     units = {
         unit_id: UnitView(unit_id, name, is_collective, parent_id)
         for unit_id, name, is_collective, parent_id in rows(
-            select(Unit.id, Unit.name, Unit.is_collective, Unit.parent_id).order_by(col(Unit.id))
+            columns(
+                col(Unit.id), col(Unit.name), col(Unit.is_collective), col(Unit.parent_id)
+            ).order_by(col(Unit.id))
         )
     }
     leads: dict[int, list[int]] = {}
     responsibles: dict[int, list[int]] = {}
     for task_id, unit_id, role in rows(
-        select(Assignment.task_id, Assignment.unit_id, Assignment.role).order_by(
+        columns(col(Assignment.task_id), col(Assignment.unit_id), col(Assignment.role)).order_by(
             col(Assignment.position)
         )
     ):
@@ -599,7 +603,9 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
             responsible_unit_ids=tuple(responsibles.get(task_id, ())),
         )
         for task_id, number, text, deadline in rows(
-            select(Task.id, Task.number, Task.text, Task.deadline).order_by(col(Task.number))
+            columns(col(Task.id), col(Task.number), col(Task.text), col(Task.deadline)).order_by(
+                col(Task.number)
+            )
         )
     )
     contacts = tuple(
@@ -621,40 +627,40 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
             unreachable_reason,
             registered_at,
         ) in rows(
-            select(
-                Contact.id,
-                Contact.unit_id,
-                Contact.telegram_user_id,
-                Contact.chat_id,
-                Contact.display_name,
-                Contact.unreachable_reason,
-                Contact.created_at,
+            columns(
+                col(Contact.id),
+                col(Contact.unit_id),
+                col(Contact.telegram_user_id),
+                col(Contact.chat_id),
+                col(Contact.display_name),
+                col(Contact.unreachable_reason),
+                col(Contact.created_at),
             ).order_by(col(Contact.id))
         )
     )
     names = {c.id: c.display_name for c in contacts}
-    columns = (
-        StatusReport.id,
-        StatusReport.task_id,
-        StatusReport.unit_id,
-        StatusReport.status,
-        StatusReport.note,
-        StatusReport.created_at,
-        StatusReport.contact_id,
-        StatusReport.evidence_kind,
+    report_columns = (
+        col(StatusReport.id),
+        col(StatusReport.task_id),
+        col(StatusReport.unit_id),
+        col(StatusReport.status),
+        col(StatusReport.note),
+        col(StatusReport.created_at),
+        col(StatusReport.contact_id),
+        col(StatusReport.evidence_kind),
     )
 
-    def view(row: Sequence[object]) -> ReportView:
+    def view(row: Any) -> ReportView:
         report_id, task_id, unit_id, status, note, created_at, contact_id, evidence_kind = row
         return ReportView(
-            id=report_id,  # type: ignore[arg-type]
-            task_id=task_id,  # type: ignore[arg-type]
-            unit_id=unit_id,  # type: ignore[arg-type]
-            status=status,  # type: ignore[arg-type]
-            note=note,  # type: ignore[arg-type]
-            created_at=created_at,  # type: ignore[arg-type]
-            reporter_name=names.get(contact_id, "") if contact_id else "",  # type: ignore[arg-type]
-            evidence_kind=evidence_kind,  # type: ignore[arg-type]
+            id=report_id,
+            task_id=task_id,
+            unit_id=unit_id,
+            status=status,
+            note=note,
+            created_at=created_at,
+            reporter_name=names.get(contact_id, "") if contact_id else "",
+            evidence_kind=evidence_kind,
         )
 
     # newest report and newest report with a status, per (task, unit), in one GROUP BY.
@@ -672,7 +678,7 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
     )
     latest_status: dict[tuple[int, int], ReportView] = {}
     latest_report: dict[tuple[int, int], ReportView] = {}
-    stmt = select(*columns, newest.c.newest, newest.c.newest_status).join(
+    stmt = columns(*report_columns, newest.c.newest, newest.c.newest_status).join(
         newest,
         (col(StatusReport.id) == newest.c.newest)
         | (col(StatusReport.id) == newest.c.newest_status),
@@ -687,7 +693,7 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
     recent: tuple[ReportView, ...] = ()
     if since is not None:
         recent_stmt = (
-            select(*columns)
+            columns(*report_columns)
             .where(col(StatusReport.created_at) >= since)
             .order_by(col(StatusReport.created_at), col(StatusReport.id))
         )
@@ -1076,3 +1082,40 @@ def audit_recorded(session: Session, *, action: str, subject: str) -> bool:
 def audit_subjects(session: Session, *, action: str) -> set[str]:
     """The subjects of every audit event with this action (e.g. escalations already sent)."""
     return set(session.exec(select(AuditEvent.subject).where(AuditEvent.action == action)).all())
+
+
+def _scalar(column: Any, table: Any = None) -> Any:
+    query = select(column)
+    return (query.select_from(table) if table is not None else query).scalar_subquery()
+
+
+def state_version(session: Session) -> tuple[Any, ...]:
+    """A cheap fingerprint of everything `load_state` reads, in one SQL statement.
+
+    Equal fingerprints mean the state is unchanged, so the minute tick can reuse the state it
+    read before: counts, largest ids and sums over units, tasks, assignments, contacts and
+    reports, and the largest audit event id (deadline changes, re-registrations and
+    unreachable marks are all audited).
+    """
+    # what load_state reads: tasks (rows, numbers, texts; deadline changes are audited),
+    # assignments and units (only the task file and the config change them), contacts
+    # (rows, units, unreachable marks; re-registration and unreachable marks are audited),
+    # reports (only ever added). Extend it when load_state reads more.
+    statement = select(
+        _scalar(func.count(), Unit),
+        _scalar(func.sum(Unit.parent_id)),
+        _scalar(func.count(), Task),
+        _scalar(func.max(Task.id)),
+        _scalar(func.sum(Task.number)),
+        _scalar(func.sum(func.length(Task.text))),
+        _scalar(func.count(), Assignment),
+        _scalar(func.max(Assignment.id)),
+        _scalar(func.sum(Assignment.unit_id)),
+        _scalar(func.count(), Contact),
+        _scalar(func.max(Contact.id)),
+        _scalar(func.sum(Contact.unit_id)),
+        _scalar(func.count(col(Contact.unreachable_reason))),
+        _scalar(func.max(StatusReport.id)),
+        _scalar(func.max(AuditEvent.id)),
+    )
+    return tuple(session.connection().execute(statement).one())
