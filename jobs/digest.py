@@ -243,11 +243,12 @@ def _light_sections(
         if state.task_status(task) is not Status.DONE and period_start <= task.deadline < today:
             newly_overdue.append(_line(task, state, today))
     before = dict(status_before or {})
+    numbers = {task.id: task.number for task in state.tasks}
     changes: list[Change] = []
     for report in state.recent_reports:
         key = (report.task_id, report.unit_id)
         previous = before.get(key, Status.NOT_STARTED)
-        number = next((t.number for t in state.tasks if t.id == report.task_id), 0)
+        number = numbers.get(report.task_id, 0)
         changes.append(
             Change(
                 task_number=number,

@@ -57,15 +57,20 @@ def cycle_start(today: date, cycle_day: int) -> date:
     return previous.replace(day=min(cycle_day, previous.day))
 
 
-def working_days_until(today: date, deadline: date, calendar: WorkingCalendar) -> int:
+def working_days_until(
+    today: date, deadline: date, calendar: WorkingCalendar, *, stop_after: int = 400
+) -> int:
     """Working days after `today` up to and including `deadline` (0 if the deadline is today
-    or past). Counts at most 400 days (far deadlines only need to exceed the threshold)."""
+    or past). Counting stops once it exceeds `stop_after` (callers only compare with a
+    threshold), and after 400 calendar days in any case."""
     count = 0
     day = today
     for _ in range(min((deadline - today).days, 400)):
         day += timedelta(days=1)
         if calendar.is_working_day(day):
             count += 1
+            if count > stop_after:
+                break
     return count
 
 
@@ -85,7 +90,8 @@ def unit_light(
         return Light.RED
     if status is Status.BLOCKED:
         return Light.YELLOW
-    if working_days_until(today, task.deadline, calendar) <= policy.yellow_working_days:
+    days = policy.yellow_working_days
+    if working_days_until(today, task.deadline, calendar, stop_after=days) <= days:
         return Light.YELLOW
     latest = state.latest_status.get((task.id, unit_id))
     if status is Status.IN_PROGRESS and latest is not None:
