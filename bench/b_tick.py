@@ -144,17 +144,13 @@ def _tick_rows(ctx: Context, url: str, backend: str) -> list[Row]:
         clock.set(NOW)
         due_values: list[float] = []
         for _ in range(runs):
-            memo = vars(svc).get("reminder_memo")
-            if isinstance(memo, dict):
-                memo["idle_on"] = memo["candidates"] = None
+            _new_day(svc)
             seconds, due_sql = running.time(lambda: send_reminders(bot, svc))  # type: ignore[arg-type]
             due_values.append(seconds)
         if bot.sends < 2 * runs:
             raise AssertionError(f"expected {2 * runs} attempted sends, got {bot.sends}")
         if profile:
-            memo = vars(svc).get("reminder_memo")
-            if isinstance(memo, dict):
-                memo["idle_on"] = memo["candidates"] = None
+            _new_day(svc)
             profile_call(
                 ctx,
                 f"tick-due-{backend}",
@@ -259,6 +255,15 @@ def _tick_rows(ctx: Context, url: str, backend: str) -> list[Row]:
         quiet.setLevel(level)
         running.close()
     return rows
+
+
+def _new_day(svc: Services) -> None:
+    """Forget what a tick remembers about the current day only (its candidates and its
+    "nothing left" mark), as the first tick of a new day finds it; keep the state and the
+    ledger keys known to be settled."""
+    memo = svc.reminder_memo
+    memo.idle_on = None
+    memo.candidates = None
 
 
 def _add_report(svc: Services, i: int) -> None:

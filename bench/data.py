@@ -7,6 +7,7 @@ fixed seed, so two runs build the same database.
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
@@ -529,9 +530,11 @@ def _dsn(url: str) -> str:
 
 
 @contextmanager
-def pg_database(admin_url: str, name: str = "bench_taskbot") -> Any:
-    """Create database `name` on the server of `admin_url` (dropping a leftover first), yield
-    its SQLAlchemy URL, drop it at the end."""
+def pg_database(admin_url: str, name: str | None = None) -> Any:
+    """Create database `name` (default `bench_taskbot_<pid>`, so that concurrent runs on one
+    server, e.g. CI and a full run, never drop each other's) on the server of `admin_url`
+    (dropping a leftover first), yield its SQLAlchemy URL, drop it at the end."""
+    name = name or f"bench_taskbot_{os.getpid()}"
     if name in ("test", "postgres", "template0", "template1"):
         raise ValueError(f"refusing to use database {name!r} for benchmarks")
     with psycopg.connect(_dsn(admin_url), autocommit=True) as conn:

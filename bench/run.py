@@ -9,8 +9,8 @@ Benchmarks: throughput (1), digest (2), tick (3), fanout (4), startup (5). Each 
 median of several runs; the table shows the goal and whether the median meets it (at tiny size
 timing goals are shown in parentheses, not enforced). The exit status is 0 even when goals are
 missed (this is a measurement), 1 when a benchmark crashed, 2 for bad arguments.
-PostgreSQL figures use a database `bench_taskbot` created on the server of `--pg-url` (never
-the shared `test` database) and dropped at the end; without a server they are skipped.
+PostgreSQL figures use a database `bench_taskbot_<pid>` created on the server of `--pg-url`
+(never the shared `test` database) and dropped at the end; without a server they are skipped.
 """
 
 from __future__ import annotations
