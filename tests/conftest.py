@@ -4,8 +4,8 @@ the Bot API stand-in, a movable clock, and the real bot running against the stan
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,42 @@ async def standin() -> AsyncIterator[BotApiStandIn]:
         api.add_member(GROUP, uid)
     try:
         yield api
+    finally:
+        await api.stop()
+
+
+def database_url_in(folder: Path) -> str:
+    """A fresh database for a module-scoped bot: the run's PostgreSQL database (reset) when
+    TEST_DATABASE_URL is set, else a SQLite file in `folder`."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if url:
+        reset_postgres(url)
+        return normalise_url(url)
+    return f"sqlite:///{folder / 'test.sqlite3'}"
+
+
+@asynccontextmanager
+async def started_bot(
+    url: str, users: Sequence[tuple[int, str]], group_members: Sequence[int]
+) -> AsyncIterator[BotHarness]:
+    """A stand-in knowing `users` and the committee group, and the real bot running on it
+    (the clock at T0, the tick only when asked); both stopped on exit."""
+    api = BotApiStandIn(bot_username="canggongwei_bot")
+    await api.start()
+    for uid, name in users:
+        api.user(uid, name)
+    api.group(GROUP, "残工委工作群")
+    for uid in group_members:
+        api.add_member(GROUP, uid)
+    clock = MutableClock(T0)
+    settings = standin_settings(api, url, schedule={"tick_seconds": 3600})
+    try:
+        async with AsyncExitStack() as stack:
+            app = build_application(settings, clock=clock)
+            await stack.enter_async_context(running(app))
+            harness = BotHarness(api, app, clock, settings, stack)
+            await api.wait_idle()
+            yield harness
     finally:
         await api.stop()
 

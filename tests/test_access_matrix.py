@@ -13,9 +13,7 @@ conversation.
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,13 +22,11 @@ import pytest_asyncio
 from sqlmodel import func, select
 
 from bot import texts
-from bot.app import build_application
-from bot.demo import COORDINATOR, GROUP, MutableClock, running, standin_settings
+from bot.demo import COORDINATOR, GROUP
 from bot.standin import BotApiStandIn, SentMessage
 from db import repo
-from db.engine import normalise_url
 from db.models import AuditEvent, Contact, Invite, StatusReport, Task
-from tests.conftest import GROUP_MEMBER, STRANGER, T0, BotHarness, reset_postgres
+from tests.conftest import GROUP_MEMBER, STRANGER, BotHarness, database_url_in, started_bot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -268,52 +264,33 @@ def cancelled(chat: int) -> Callable[[SentMessage], bool]:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
     """The bot with A and B registered and this week's reminders sent to them."""
-    url = os.environ.get("TEST_DATABASE_URL", "")
-    if url:
-        reset_postgres(url)
-        url = normalise_url(url)
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('access') / 'test.sqlite3'}"
-    api = BotApiStandIn(bot_username="canggongwei_bot")
-    await api.start()
-    for uid, name in (
+    url = database_url_in(tmp_path_factory.mktemp("access"))
+    users = (
         (COORDINATOR, "王协调"),
         (A, "李明"),
         (B, "张华"),
         (STRANGER, "路人"),
         (GROUP_MEMBER, "委员甲"),
-    ):
-        api.user(uid, name)
-    api.group(GROUP, "残工委工作群")
-    for uid in (COORDINATOR, A, GROUP_MEMBER, STRANGER):
-        api.add_member(GROUP, uid)
-    clock = MutableClock(T0)
-    settings = standin_settings(api, url, schedule={"tick_seconds": 3600})
-    try:
-        async with AsyncExitStack() as stack:
-            app = build_application(settings, clock=clock)
-            await stack.enter_async_context(running(app))
-            bot = BotHarness(api, app, clock, settings, stack)
-            await api.wait_idle()
-            await bot.register(A, UNIT_A)
-            await bot.register(B, UNIT_B)
-            await bot.tick()  # reminders: tasks 2, 5, 8, 25 to A, task 10 to B; the digest
-            result = Env(bot)
-            for number, chat in ((2, A), (5, A), (8, A), (25, A), (10, B)):
-                result.reminders[number] = await api.wait_for(reminder_of(chat, number))
-            await api.wait_for(lambda m: m.chat_id == GROUP and "督办汇总" in m.plain_text)
-            with bot.svc.db.session() as s:
-                for name in (UNIT_A, UNIT_B, OTHER_UNIT):
-                    unit = repo.get_unit_by_name(s, name=name)
-                    assert unit is not None and unit.id is not None
-                    result.unit_ids[name] = unit.id
-                task = repo.get_task(s, number=10)
-                assert task is not None
-                result.deadline_10 = task.deadline
-            await api.wait_idle(quiet=0.1)
-            yield result
-    finally:
-        await api.stop()
+    )
+    async with started_bot(url, users, (COORDINATOR, A, GROUP_MEMBER, STRANGER)) as bot:
+        api = bot.api
+        await bot.register(A, UNIT_A)
+        await bot.register(B, UNIT_B)
+        await bot.tick()  # reminders: tasks 2, 5, 8, 25 to A, task 10 to B; the digest
+        result = Env(bot)
+        for number, chat in ((2, A), (5, A), (8, A), (25, A), (10, B)):
+            result.reminders[number] = await api.wait_for(reminder_of(chat, number))
+        await api.wait_for(lambda m: m.chat_id == GROUP and "督办汇总" in m.plain_text)
+        with bot.svc.db.session() as s:
+            for name in (UNIT_A, UNIT_B, OTHER_UNIT):
+                unit = repo.get_unit_by_name(s, name=name)
+                assert unit is not None and unit.id is not None
+                result.unit_ids[name] = unit.id
+            task = repo.get_task(s, number=10)
+            assert task is not None
+            result.deadline_10 = task.deadline
+        await api.wait_idle(quiet=0.1)
+        yield result
 
 
 def counts(env: Env) -> tuple[int, int, int, int]:

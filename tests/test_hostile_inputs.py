@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import AsyncIterator, Callable
-from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,16 +21,14 @@ import pytest_asyncio
 from sqlmodel import col, func, select
 
 from bot import texts
-from bot.app import build_application
 from bot.context import InviteGuard
 from bot.delivery import build_current_digest
-from bot.demo import COORDINATOR, GROUP, MutableClock, running, standin_settings
+from bot.demo import COORDINATOR, GROUP
 from bot.render import DIGEST_NOTE_CHARS, clip, telegram_length
 from bot.standin import BotApiStandIn, SentMessage
 from db import repo
-from db.engine import normalise_url
 from db.models import AssignmentRole, AuditEvent, Contact, Invite, Status, StatusReport, Task
-from tests.conftest import GROUP_MEMBER, STRANGER, T0, BotHarness, reset_postgres
+from tests.conftest import GROUP_MEMBER, STRANGER, BotHarness, database_url_in, started_bot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
@@ -381,43 +378,24 @@ def reminder_of(number: int) -> Callable[[SentMessage], bool]:
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
     """The bot with 2001 registered for 区民政局 and this week's reminders sent."""
-    url = os.environ.get("TEST_DATABASE_URL", "")
-    if url:
-        reset_postgres(url)
-        url = normalise_url(url)
-    else:
-        url = f"sqlite:///{tmp_path_factory.mktemp('hostile') / 'test.sqlite3'}"
-    api = BotApiStandIn(bot_username="canggongwei_bot")
-    await api.start()
-    for uid, name in (
+    url = database_url_in(tmp_path_factory.mktemp("hostile"))
+    users = (
         (COORDINATOR, "王协调"),
         (CONTACT, "李明"),
         (STRANGER, "路人"),
         (GROUP_MEMBER, "委员甲"),
         (NEWCOMER, "新人"),
-    ):
-        api.user(uid, name)
-    api.group(GROUP, "残工委工作群")
-    for uid in (COORDINATOR, CONTACT, GROUP_MEMBER, STRANGER):
-        api.add_member(GROUP, uid)
-    clock = MutableClock(T0)
-    settings = standin_settings(api, url, schedule={"tick_seconds": 3600})
-    try:
-        async with AsyncExitStack() as stack:
-            app = build_application(settings, clock=clock)
-            await stack.enter_async_context(running(app))
-            bot = BotHarness(api, app, clock, settings, stack)
-            await api.wait_idle()
-            await bot.register(CONTACT, "区民政局")
-            await bot.tick()  # the reminders of tasks 2, 5, 8, 25 and the weekly digest
-            result = Env(bot)
-            for number in (2, 5, 8, 25):
-                result.reminders[number] = await api.wait_for(reminder_of(number))
-            await api.wait_for(lambda m: m.chat_id == GROUP and "督办汇总" in m.plain_text)
-            await api.wait_idle(quiet=0.1)
-            yield result
-    finally:
-        await api.stop()
+    )
+    async with started_bot(url, users, (COORDINATOR, CONTACT, GROUP_MEMBER, STRANGER)) as bot:
+        api = bot.api
+        await bot.register(CONTACT, "区民政局")
+        await bot.tick()  # the reminders of tasks 2, 5, 8, 25 and the weekly digest
+        result = Env(bot)
+        for number in (2, 5, 8, 25):
+            result.reminders[number] = await api.wait_for(reminder_of(number))
+        await api.wait_for(lambda m: m.chat_id == GROUP and "督办汇总" in m.plain_text)
+        await api.wait_idle(quiet=0.1)
+        yield result
 
 
 def counts(env: Env) -> tuple[int, int, int, int]:
