@@ -18,7 +18,9 @@ stands at a working day, 10:00 in Asia/Shanghai.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
+import time
 from collections.abc import Callable, Coroutine
 from datetime import date, timedelta
 from types import SimpleNamespace
@@ -75,17 +77,46 @@ def _services(url: str, clock: MutableClock) -> Services:
 
 
 class Ticker:
-    """Runs coroutines of one services object on one event loop, timing them and counting SQL."""
+    """Runs coroutines of one services object on one event loop, timing them, counting SQL
+    and the time full garbage collections (generation 2) took during the timed call."""
 
     def __init__(self, svc: Services) -> None:
         self.svc = svc
         self.loop = asyncio.new_event_loop()
         self.counter = SqlCounter(svc.db.engine)
+        self.full_gc: list[float] = []  # seconds of full collections, per timed call
+        self._gc_start = 0.0
+        self._gc_seconds = 0.0
+
+    def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if info.get("generation") != 2:
+            return
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+        else:
+            self._gc_seconds += time.perf_counter() - self._gc_start
 
     def time(self, make: Callable[[], Coroutine[Any, Any, Any]]) -> tuple[float, int]:
-        with self.counter.measure(), stopwatch() as elapsed:
-            self.loop.run_until_complete(make())
+        self._gc_seconds = 0.0
+        gc.callbacks.append(self._on_gc)
+        try:
+            with self.counter.measure(), stopwatch() as elapsed:
+                self.loop.run_until_complete(make())
+        finally:
+            gc.callbacks.remove(self._on_gc)
+        self.full_gc.append(self._gc_seconds)
         return elapsed(), self.counter.count
+
+    def gc_note(self, last: int) -> str:
+        """How many of the last `last` timed calls had a full collection, and its time."""
+        pauses = [p for p in self.full_gc[-last:] if p > 0]
+        if not pauses:
+            return "no full garbage collection during the runs"
+        ms = sorted(1000 * p for p in pauses)
+        return (
+            f"a full garbage collection fell into {len(pauses)} of {last} runs "
+            f"({ms[0]:.0f}-{ms[-1]:.0f} ms of the time)"
+        )
 
     def close(self) -> None:
         self.counter.close()
@@ -163,7 +194,7 @@ def _tick_rows(ctx: Context, url: str, backend: str) -> list[Row]:
                 "ms",
                 Goal("<", 250, "< 250 ms"),
                 digits=0,
-                note=f"{scope}; {due_sql} SQL statements per tick",
+                note=f"{scope}; {due_sql} SQL statements per tick; {running.gc_note(runs)}",
             )
         )
         rows.append(
@@ -248,7 +279,7 @@ def _tick_rows(ctx: Context, url: str, backend: str) -> list[Row]:
                 [v * 1000 for v in whole],
                 "ms",
                 digits=0,
-                note=f"{whole_sql} SQL statements: send_reminders and the other checks",
+                note=f"{whole_sql} SQL statements; {running.gc_note(runs)}",
             )
         )
     finally:

@@ -187,7 +187,7 @@ def build_application(
         app.job_queue.run_repeating(
             tick,
             interval=settings.schedule.tick_seconds,
-            first=0,
+            first=1,  # 0 is moved a whole interval later when set before the scheduler starts
             name=TICK_JOB,
             job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
         )
