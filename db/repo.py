@@ -567,7 +567,7 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
 
     Reads plain columns with Core, never ORM objects (building tens of thousands of ORM
     instances was most of the time with thousands of tasks), and finds both kinds of latest
-    report per (task, unit) in one pass over the reports (`_latest_reports` does one kind).
+    report per (task, unit) in one pass over the reports.
     """
     from collections.abc import Callable
 
@@ -723,23 +723,6 @@ def statuses_before(session: Session, *, before: datetime) -> dict[tuple[int, in
         )
     ).all()
     return {(task_id, unit_id): status for task_id, unit_id, status in rows if status is not None}
-
-
-def _latest_reports(session: Session, *, with_status: bool) -> dict[tuple[int, int], StatusReport]:
-    """Return the newest report per (task, unit), optionally only among reports with a status."""
-    newest = select(
-        StatusReport.task_id,
-        StatusReport.unit_id,
-        func.max(StatusReport.id).label("max_id"),
-    )
-    if with_status:
-        newest = newest.where(col(StatusReport.status).is_not(None))
-    sub = newest.group_by(col(StatusReport.task_id), col(StatusReport.unit_id)).subquery()
-    stmt = select(StatusReport).join(sub, col(StatusReport.id) == sub.c.max_id)
-    return {(r.task_id, r.unit_id): r for r in session.exec(stmt)}
-
-
-# ---------------------------------------------------------------- reminder ledger
 
 
 def sent_reminder_keys(
