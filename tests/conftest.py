@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bot.app import build_application
+from bot.app import TICK_JOB, build_application
 from bot.delivery import follow_up
 from bot.demo import COORDINATOR, GROUP, MutableClock, running, standin_settings
 from bot.standin import BotApiStandIn
@@ -24,6 +24,8 @@ from db.engine import normalise_url
 T0 = datetime(2025, 12, 17, 1, 30, tzinfo=UTC)
 STRANGER = 9999
 GROUP_MEMBER = 3003
+# a harness whose tick interval is at least this holds the JobQueue tick (see hold_tick)
+HELD_TICK_SECONDS = 3600
 
 
 _RUN_DATABASE: dict[str, str] = {}
@@ -134,6 +136,7 @@ async def started_bot(
             app = build_application(settings, clock=clock)
             await stack.enter_async_context(running(app))
             harness = BotHarness(api, app, clock, settings, stack)
+            harness.hold_tick()
             await api.wait_idle()
             yield harness
     finally:
@@ -152,8 +155,19 @@ class BotHarness:
         self.settings = settings
         self._stack = stack
 
-    async def restart(self, **overrides: Any) -> None:
-        """Stop the application and start a new one on the same database and stand-in."""
+    def hold_tick(self) -> None:
+        """Pause the JobQueue's tick when its interval is an hour or more (the harness
+        default), so the tick runs only when a test asks: the app's first tick comes one
+        second after start and would otherwise race the test's own ticks."""
+        if self.settings.schedule.tick_seconds < HELD_TICK_SECONDS:
+            return
+        assert self.app.job_queue is not None
+        for job in self.app.job_queue.get_jobs_by_name(TICK_JOB):
+            job.enabled = False
+
+    async def restart(self, *, hold_tick: bool = True, **overrides: Any) -> None:
+        """Stop the application and start a new one on the same database and stand-in;
+        `hold_tick=False` lets the new one's JobQueue tick as in production."""
         await self._stack.aclose()
         settings = self.settings
         if overrides:
@@ -161,6 +175,8 @@ class BotHarness:
         self.settings = settings
         self.app = build_application(settings, clock=self.clock)
         await self._stack.enter_async_context(running(self.app))
+        if hold_tick:
+            self.hold_tick()
 
     @property
     def svc(self) -> Any:
@@ -212,5 +228,6 @@ async def bot(
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(running(app))
         harness = BotHarness(standin, app, clock, settings, stack)
+        harness.hold_tick()
         await standin.wait_idle()
         yield harness

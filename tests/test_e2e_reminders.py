@@ -113,6 +113,18 @@ async def test_restart_sends_nothing_twice(bot: BotHarness) -> None:
     assert len(reminders_to(bot, 2001)) == 4
 
 
+async def test_first_tick_runs_a_second_after_start_not_an_interval_later(
+    bot: BotHarness,
+) -> None:
+    await bot.register(2001, "区民政局")
+    assert reminders_to(bot, 2001) == []
+    # production wiring: hourly interval, JobQueue not held; the first tick must not wait an hour
+    await bot.restart(hold_tick=False, schedule={"tick_seconds": 3600})
+    await bot.api.wait_for(lambda m: m.chat_id == 2001 and "完成时限" in m.plain_text, timeout=5)
+    await bot.api.wait_idle()
+    assert len(reminders_to(bot, 2001)) == 4
+
+
 async def test_a_second_instance_refuses_to_start(bot: BotHarness) -> None:
     second = build_application(bot.settings, clock=bot.clock)
     with pytest.raises(AlreadyRunning, match="another taskbot instance"):
