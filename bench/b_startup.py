@@ -6,9 +6,9 @@ running in this process.
 - resident memory (VmRSS from /proc/<pid>/status) one second after the first getUpdates;
 - growth after handling 10,000 updates: /whoami from 1,000 users (10 each, each user waiting
   for the answer before the next), VmRSS read again once all are answered. This process runs
-  `taskbot run` through `python -m bench.botproc cli --lift-overall-limit`, which lifts the
-  bot's own overall limit of 30 messages per second (10,000 answers would otherwise take six
-  minutes); everything else is `taskbot run` as deployed.
+  `taskbot run` with `messages_per_second = 1000` in its config, which lifts the bot's own
+  overall limit of 30 messages per second (10,000 answers would otherwise take six minutes);
+  everything else is `taskbot run` as deployed.
 """
 
 from __future__ import annotations
@@ -117,7 +117,7 @@ async def _growth_run(
     them, the number of updates, and updates per second."""
     per_user = ctx.size.memory_updates // len(users)
     db = ctx.workdir / f"memory-{index}.sqlite3"
-    fast = {"chat_messages_per_second": 100.0}
+    fast = {"chat_messages_per_second": 100.0, "messages_per_second": 1000.0}
     config = write_config(
         ctx.workdir / f"memory-{index}.toml", standin, f"sqlite:///{db}", telegram=fast
     )
@@ -132,7 +132,7 @@ async def _growth_run(
         raise AssertionError(f"taskbot init failed: {done.stderr.decode()[-500:]}")
     _, process = await _start(
         standin,
-        botproc("cli", "--lift-overall-limit", "--", "--config", str(config), "run"),
+        botproc("cli", "--", "--config", str(config), "run"),
         log,
     )
     inbox = Inbox(standin)

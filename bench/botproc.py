@@ -1,17 +1,17 @@
 """Bot processes for the benchmarks, each pointed at a stand-in in the benchmark process.
 
-    python -m bench.botproc bot --config FILE --clock ISO [--lift-overall-limit] [--per-chat N]
+    python -m bench.botproc bot --config FILE --clock ISO [--per-chat N]
         the real bot (`bot.app.build_application`) on a fixed clock, long polling
     python -m bench.botproc minimal --base-url URL --token TOKEN [--concurrent N]
         the framework's ceiling: a python-telegram-bot Application with one handler that answers
         every update with one sendMessage, nothing else (no rate limiter, no database)
-    python -m bench.botproc cli [--lift-overall-limit] -- ARGS...
+    python -m bench.botproc cli -- ARGS...
         `taskbot ARGS...` (bot.cli.main), e.g. `--config FILE run`
 
-`--lift-overall-limit` raises the bot's own overall flood limit (`bot.ratelimit`, 30 messages
-per second, Telegram's limit for the whole bot, not configurable) so that a throughput or
-memory benchmark measures the bot's processing instead of that limit; the stand-in does not
-enforce it. `--per-chat N` is an experiment: process updates of different chats concurrently
+The benchmarks lift the bot's own overall flood limit (30 messages per second, Telegram's limit
+for the whole bot) with `messages_per_second = 1000` in the bot's config, so that throughput
+and memory measure the bot's processing; the stand-in does not enforce it. `--per-chat N` is
+an experiment: process updates of different chats concurrently
 (at most N at once), each chat's updates in order; `--sniffio` another (see
 `provide_sniffio`). `--profile FILE` writes cProfile stats of
 the whole process at exit. The process stops cleanly on SIGINT/SIGTERM.
@@ -45,12 +45,6 @@ def provide_sniffio() -> None:
         module = types.ModuleType("sniffio")
         module.current_async_library = lambda: "asyncio"  # type: ignore[attr-defined]
         sys.modules["sniffio"] = module
-
-
-def lift_overall_limit() -> None:
-    import bot.ratelimit
-
-    bot.ratelimit.OVERALL_PER_SECOND = 1_000_000  # type: ignore[misc]
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):
@@ -90,27 +84,12 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
 
 
 def run_bot(args: argparse.Namespace) -> None:
-    if args.lift_overall_limit:
-        lift_overall_limit()
     from bot.app import build_application
     from bot.config import load_settings
 
     settings = load_settings(Path(args.config), environ={})
     instant = datetime.fromisoformat(args.clock)
-    app = build_application(settings, clock=lambda: instant)
-    if args.tick_at_start:
-        # the tick scheduled in post_init (first=0) is added before the JobQueue's scheduler
-        # starts, and APScheduler then moves its first run one interval later: run one now
-        from bot.delivery import tick
-
-        bot_post_init = app.post_init
-        assert bot_post_init is not None
-
-        async def post_init(application: Any) -> None:
-            await bot_post_init(application)
-            application.job_queue.run_once(tick, when=0.2, name="bench: tick at start")
-
-        app.post_init = post_init
+    app = build_application(settings, clock=lambda: instant)  # its first tick: 1 s after start
     if args.per_chat:
         app._update_processor = PerChatUpdateProcessor(args.per_chat)  # type: ignore[attr-defined]
     app.run_polling(allowed_updates=Update.ALL_TYPES, timeout=5)
@@ -131,8 +110,6 @@ def run_minimal(args: argparse.Namespace) -> None:
 
 
 def run_cli(args: argparse.Namespace) -> None:
-    if args.lift_overall_limit:
-        lift_overall_limit()
     from bot.cli import main
 
     code = main(args.rest)
@@ -148,15 +125,12 @@ def main() -> None:
     b = sub.add_parser("bot")
     b.add_argument("--config", required=True)
     b.add_argument("--clock", required=True, help="the fixed instant, ISO 8601 with offset")
-    b.add_argument("--lift-overall-limit", action="store_true")
     b.add_argument("--per-chat", type=int, default=0)
-    b.add_argument("--tick-at-start", action="store_true")
     m = sub.add_parser("minimal")
     m.add_argument("--base-url", required=True)
     m.add_argument("--token", required=True)
     m.add_argument("--concurrent", type=int, default=1)
     c = sub.add_parser("cli")
-    c.add_argument("--lift-overall-limit", action="store_true")
     c.add_argument("rest", nargs=argparse.REMAINDER)
     args = p.parse_args()
     if args.kind == "cli" and args.rest[:1] == ["--"]:

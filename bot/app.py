@@ -31,6 +31,7 @@ from bot.config import Settings
 from bot.context import BotContext, BotData, Clock, Services, UserData, system_clock
 from bot.delivery import tick
 from bot.ratelimit import FloodLimiter
+from bot.transport import make_request
 from db import repo
 from db.engine import Database
 from db.lock import AlreadyRunning, InstanceLock
@@ -204,21 +205,23 @@ def build_application(
         tzinfo=settings.schedule.zone,
         link_preview_options=LinkPreviewOptions(is_disabled=True),
     )
+    tg = settings.telegram
+    requests = make_request(tg.http_client, connection_pool_size=16, timeout=tg.timeout_seconds)
+    long_poll = make_request(tg.http_client, connection_pool_size=1, timeout=tg.timeout_seconds)
     app = (
         ApplicationBuilder()
         .token(settings.token)
         .base_url(settings.telegram.base_url)
         .base_file_url(settings.telegram.base_file_url)
         .defaults(defaults)
-        .read_timeout(settings.telegram.timeout_seconds)
-        .write_timeout(settings.telegram.timeout_seconds)
-        .connect_timeout(settings.telegram.timeout_seconds)
-        .pool_timeout(settings.telegram.timeout_seconds)
+        .request(requests)
+        .get_updates_request(long_poll)
         .context_types(context_types)
         .rate_limiter(
             FloodLimiter(
-                chat_rate=settings.telegram.chat_messages_per_second,
-                group_per_minute=settings.telegram.group_messages_per_minute,
+                chat_rate=tg.chat_messages_per_second,
+                group_per_minute=tg.group_messages_per_minute,
+                overall_per_second=tg.messages_per_second,
                 max_retries=3,
             )
         )
@@ -226,6 +229,7 @@ def build_application(
         .post_shutdown(post_shutdown)
         .build()
     )
+    app.bot_data.transports = (requests, long_poll)
     timeout = timedelta(minutes=settings.conversation.timeout_minutes)
     app.add_handler(conversation.build_conversation(timeout))
     app.add_handler(CommandHandler("start", handlers.start))

@@ -353,6 +353,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from telegram.error import InvalidToken, NetworkError, TelegramError
 
     from bot.app import build_application
+    from bot.transport import close_transports
 
     path = _config_path(args)
     review = review_config(path)
@@ -374,7 +375,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     app = build_application(settings)
     base_url = _redact(settings.telegram.base_url, settings.token)
     try:
-        app.run_polling(allowed_updates=Update.ALL_TYPES)
+        app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
     except AlreadyRunning as exc:
         print(f"cannot start: {exc}; stop it first (one bot per database)", file=sys.stderr)
         return 1
@@ -394,6 +395,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         reason = _redact(f"{type(exc).__name__}: {exc}", settings.token)
         print(f"cannot start: the Bot API at {base_url} failed: {reason}", file=sys.stderr)
         return 1
+    finally:  # after a failed start python-telegram-bot leaves the transports open
+        loop = asyncio.get_event_loop()
+        loop.run_until_complete(close_transports(app.bot_data.transports))
+        loop.close()
     return 0
 
 

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
+from telegram.request import BaseRequest
 
 from bot.config import Settings
 from db.engine import Database
@@ -88,22 +89,43 @@ class InviteGuard:
 
 @dataclass
 class ReminderMemo:
-    """What the minute tick remembers between runs (see `bot.delivery.send_reminders`): the
-    state and its fingerprint, the day's candidates, the ledger keys settled for good, and the
-    local date on which a tick last found nothing to do."""
+    """What the minute tick remembers between runs (see `bot.delivery.current_state`).
+
+    - `version`, `state`: the fingerprint `repo.state_version` last read and the state
+      `repo.load_state` (no `since`) read at it; a changed fingerprint reloads the state and
+      clears `candidates`, `idle_on`, `escalation_idle` and `nudge_idle`.
+    - `candidates`: the local date (configured zone) and `reminder_candidates` on that date.
+    - `settled`: ledger keys of current reminders settled for good (any outcome but RETRY).
+    - `idle_on`: the local date on which `send_reminders` last left nothing unsettled, at
+      `version`.
+    - `escalation_idle`, `nudge_idle`: the (fingerprint, local date) at which
+      `escalate_overdue` / `nudge_silent_units` last found nothing to do.
+    - `in_tick`: True while `follow_up` runs; only then is `tick_version` kept: the
+      fingerprint read earlier in the running tick, reused by its next step as long as the
+      tick has neither written nor sent anything since (None otherwise: the next step reads
+      the fingerprint again).
+    """
 
     version: tuple[Any, ...] | None = None
     state: FollowUpState | None = None
     candidates: tuple[date, list[DueReminder]] | None = None
     settled: set[str] = field(default_factory=set)
     idle_on: date | None = None
+    escalation_idle: tuple[tuple[Any, ...], date] | None = None
+    nudge_idle: tuple[tuple[Any, ...], date] | None = None
+    in_tick: bool = False
+    tick_version: tuple[Any, ...] | None = None
 
 
 class BotData:
-    """`context.bot_data`: holds the `Services` once `post_init` has built them."""
+    """`context.bot_data`: holds the `Services` once `post_init` has built them, and the
+    Bot API transports (`bot.transport`) from `build_application` on, so that they can be
+    closed when the application could not start (python-telegram-bot closes them only after
+    a successful start)."""
 
     def __init__(self) -> None:
         self.services: Services | None = None
+        self.transports: tuple[BaseRequest, ...] = ()
 
 
 @dataclass

@@ -22,16 +22,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-import httpx
+from sqlmodel import Session
 from telegram import Bot, Message
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from bot import render, texts
 from bot.context import BotContext, Services
 from bot.keyboards import status_keyboard
+from bot.transport import NOT_SENT_CAUSES
 from db import repo
 from db.models import DeliveryOutcome, DigestPost, Status
-from db.state import TaskView, UnitView
+from db.state import FollowUpState, TaskView, UnitView
 from jobs.calendar import WorkingCalendar
 from jobs.digest import build_digest
 from jobs.lights import cycle_start, reported_in_cycle, unit_light
@@ -40,8 +41,8 @@ from jobs.schedule import digest_due
 
 log = logging.getLogger(__name__)
 
-# exceptions of httpx that PTB wraps in NetworkError when the request never left this machine
-_NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout, httpx.UnsupportedProtocol)
+# causes (of either HTTP client) of PTB errors meaning the request never left this machine
+_NOT_SENT = NOT_SENT_CAUSES
 
 
 @dataclass(frozen=True)
@@ -123,20 +124,60 @@ def reminder_text(due: DueReminder, units: dict[int, UnitView]) -> str:
     )
 
 
+def current_state(svc: Services, session: Session) -> FollowUpState:
+    """The follow-up state exactly as `repo.load_state(session)` (no `since`, so
+    `recent_reports` is empty) reads it now, remembered in `svc.reminder_memo`.
+
+    Reads the fingerprint `repo.state_version` (one SQL statement: counts, largest ids and
+    sums over what `load_state` reads, and the largest audit event id, which every deadline
+    change, registration, unreachable mark, escalation and nudge adds) and reads the state
+    again only when the fingerprint differs from the remembered one. A reload forgets the
+    day's reminder candidates and the idle markers of `send_reminders`, `escalate_overdue`
+    and `nudge_silent_units`, which hold only at the fingerprint they were set at. Within
+    one `follow_up` tick, a fingerprint read by an earlier step is reused without a
+    statement while the tick has neither written nor sent anything since (`_tick_acts`).
+    """
+    memo = svc.reminder_memo
+    version = memo.tick_version
+    if version is None:
+        version = repo.state_version(session)
+    if memo.state is None or memo.version != version:
+        memo.version, memo.state = version, repo.load_state(session)
+        memo.candidates = None
+        memo.idle_on = None
+        memo.escalation_idle = None
+        memo.nudge_idle = None
+    if memo.in_tick:
+        memo.tick_version = version
+    return memo.state
+
+
+def _tick_acts(svc: Services) -> None:
+    """Mark that the running tick is about to write or send (a send lets other handlers run
+    and store reports): a later step of the tick must read the fingerprint again."""
+    svc.reminder_memo.tick_version = None
+
+
+def _idle_key(svc: Services, today: date) -> tuple[tuple[Any, ...], date]:
+    """(fingerprint of the remembered state, local date): the key of an idle marker."""
+    version = svc.reminder_memo.version
+    assert version is not None, "current_state reads the fingerprint first"
+    return version, today
+
+
 async def send_reminders(bot: Bot, svc: Services) -> int:
     """Send every reminder due now that the ledger does not hold; return how many were sent.
 
     Stops early (the rest is retried on a later tick) when the Bot API cannot be reached.
 
     The tick runs every minute and most ticks have nothing to send, so between ticks `svc`
-    remembers the state read with a cheap version of it (one SQL statement: counts, largest
-    ids and sums over what `repo.load_state` reads, and the largest audit event id, which
-    every change of a contact or a deadline adds), the day's candidates, and the ledger keys
-    known to be settled for good (any outcome but RETRY: such a key is never due again).
-    A tick at the same version and local date as a tick that left nothing unsettled returns
-    after that one statement; otherwise the state is read again only if its version changed,
-    and the ledger is asked only about keys not known to be settled. Outside sending hours
-    nothing is read.
+    remembers the state and its fingerprint (see `current_state`), the day's candidates, and
+    the ledger keys known to be settled for good (any outcome but RETRY: such a key is never
+    due again). A tick at the same fingerprint and local date (configured zone) as a tick
+    that left nothing unsettled returns after the one fingerprint statement; otherwise the
+    state is read again only if its fingerprint changed, the candidates are computed again
+    only then or on a new day, and the ledger is asked only about keys not known to be
+    settled. Outside sending hours nothing is read.
     """
     forever = datetime(9999, 1, 1, tzinfo=UTC)  # no RETRY row's next attempt is this late
     now = svc.now()
@@ -145,14 +186,9 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
     today = now.astimezone(svc.policy.zone).date()
     memo = svc.reminder_memo
     with svc.db.session() as s:
-        version = repo.state_version(s)
-        if memo.version != version:
-            memo.version, memo.state = version, repo.load_state(s)
-            memo.candidates, memo.idle_on = None, None
+        state = current_state(svc, s)
     if memo.idle_on == today:
         return 0  # nothing changed since a tick today that left nothing to send
-    state = memo.state
-    assert state is not None
     if memo.candidates is None or memo.candidates[0] != today:
         memo.candidates = (today, reminder_candidates(now, state, svc.policy, svc.calendar))
     candidates: list[DueReminder] = memo.candidates[1]
@@ -183,6 +219,7 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
         if due.contact.id in unreachable:
             idle = False
             continue
+        _tick_acts(svc)
         with svc.db.session() as s:
             claimed = repo.claim_reminder(
                 s,
@@ -354,6 +391,7 @@ async def send_digest(
 
 
 async def _post_claimed_digest(bot: Bot, svc: Services, post: DigestPost) -> DeliveryOutcome:
+    _tick_acts(svc)
     parts = repo.digest_parts(post)
     outcome, sent, error = await send_digest(
         bot, svc, post.chat_id, parts, post_id=post.id, start=post.parts_sent
@@ -419,14 +457,24 @@ async def escalate_overdue(bot: Bot, svc: Services) -> int:
     One private message lists every new case (split if long), with the unit's contacts and
     last report. Recorded in the audit trail before sending, so it is never repeated; only
     during sending hours on working days. Returns the number of cases notified.
+
+    The state comes from `current_state`. The cases depend only on that state, the local
+    date (configured zone), the calendar and settings (fixed for the process) and the
+    escalations already recorded (audit events, so in the fingerprint; recording one changes
+    it): a run at the fingerprint and local date at which a run found no new case returns 0
+    after the fingerprint statement, without reading the audit trail.
     """
     now = svc.now()
     if not sending_allowed(now, svc.policy, svc.calendar):
         return 0
     limit = svc.settings.follow_up.escalate_after_working_days
     today = now.astimezone(svc.policy.zone).date()
+    memo = svc.reminder_memo
     with svc.db.session() as s:
-        state = repo.load_state(s)
+        state = current_state(svc, s)
+        idle_key = _idle_key(svc, today)
+        if memo.escalation_idle == idle_key:
+            return 0  # no new case at this state today
         done = repo.audit_subjects(s, action="task.escalated")
     overdue_days: dict[date, int] = {}
     cases: list[tuple[str, str]] = []
@@ -460,7 +508,9 @@ async def escalate_overdue(bot: Bot, svc: Services) -> int:
             )
             cases.append((subject, line))
     if not cases:
+        memo.escalation_idle = idle_key
         return 0
+    _tick_acts(svc)
     with svc.db.session() as s:
         for subject, _ in cases:
             repo.record_audit(
@@ -484,7 +534,15 @@ async def nudge_silent_units(bot: Bot, svc: Services) -> int:
     units that have not reported on some open task in the cycle (one message per contact,
     listing those tasks). Recorded in the audit trail before sending; only during sending
     hours on working days; a nudge day on a holiday moves to the next working day. Returns
-    how many contacts were nudged."""
+    how many contacts were nudged.
+
+    The state comes from `current_state`. Who is nudged depends only on that state (open
+    tasks, latest reports, contacts with their units, unreachable marks and registration
+    instants), the local date (configured zone; it fixes the cycle and its nudge day), the
+    calendar and settings (fixed for the process) and the nudges already recorded (audit
+    events, so in the fingerprint): a run at the fingerprint and local date at which a run
+    found nobody to nudge returns 0 after the fingerprint statement, without reading the
+    audit trail."""
     days = svc.settings.follow_up.nudge_after_days
     now = svc.now()
     if days <= 0 or not sending_allowed(now, svc.policy, svc.calendar):
@@ -493,8 +551,12 @@ async def nudge_silent_units(bot: Bot, svc: Services) -> int:
     start = cycle_start(today, svc.lights.cycle_day)
     if today < start + timedelta(days=days):
         return 0
+    memo = svc.reminder_memo
     with svc.db.session() as s:
-        state = repo.load_state(s)
+        state = current_state(svc, s)
+        idle_key = _idle_key(svc, today)
+        if memo.nudge_idle == idle_key:
+            return 0  # nobody to nudge at this state today
         done_subjects = repo.audit_subjects(s, action="contact.nudged")
     silent: dict[int, list[int]] = {}
     for task in state.tasks:
@@ -515,7 +577,9 @@ async def nudge_silent_units(bot: Bot, svc: Services) -> int:
         and f"contact:{contact.id}:cycle:{start}" not in done_subjects
     ]
     if not todo:
+        memo.nudge_idle = idle_key
         return 0
+    _tick_acts(svc)
     with svc.db.session() as s:
         for contact, numbers in todo:
             repo.record_audit(
@@ -562,16 +626,25 @@ async def warn_unknown_calendar_years(bot: Bot, svc: Services) -> None:
 
 
 async def follow_up(bot: Bot, svc: Services) -> None:
-    """Send due reminders, then the weekly digest if due, then calendar warnings; skip if a
-    run is still going."""
+    """Send due reminders, then the weekly digest if due, then escalations, reporting-cycle
+    nudges and calendar warnings; skip if a run is still going.
+
+    The steps share one fingerprint read (see `current_state`) until one of them writes or
+    sends, so a tick with nothing to do reads it once.
+    """
     if svc.tick_lock.locked():
         return  # the previous tick is still sending
     async with svc.tick_lock:
-        await send_reminders(bot, svc)
-        await post_weekly_digest(bot, svc)
-        await escalate_overdue(bot, svc)
-        await nudge_silent_units(bot, svc)
-        await warn_unknown_calendar_years(bot, svc)
+        memo = svc.reminder_memo
+        memo.in_tick, memo.tick_version = True, None
+        try:
+            await send_reminders(bot, svc)
+            await post_weekly_digest(bot, svc)
+            await escalate_overdue(bot, svc)
+            await nudge_silent_units(bot, svc)
+            await warn_unknown_calendar_years(bot, svc)
+        finally:
+            memo.in_tick, memo.tick_version = False, None
 
 
 async def tick(context: BotContext) -> None:

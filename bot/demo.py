@@ -24,6 +24,7 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.config import Settings
 from bot.standin import BotApiStandIn, SentMessage
+from bot.transport import close_transports
 
 DEMO_START = datetime(2025, 12, 17, 1, 30, tzinfo=UTC)  # Wednesday 09:30 in Asia/Shanghai
 COORDINATOR = 1001
@@ -84,7 +85,11 @@ async def running(app: Application) -> AsyncIterator[Application]:  # type: igno
     Does what `Application.run_polling` does, minus the signal handling and its own loop:
     initialize, `post_init`, start, poll; then stop, `post_shutdown`, shutdown.
     """
-    await app.initialize()
+    try:
+        await app.initialize()
+    except BaseException:  # python-telegram-bot leaves the transports open then
+        await close_transports(app.bot_data.transports)
+        raise
     try:
         if app.post_init is not None:
             await app.post_init(app)

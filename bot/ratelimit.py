@@ -16,7 +16,7 @@ from typing import Any
 from aiolimiter import AsyncLimiter
 from telegram.ext import AIORateLimiter
 
-OVERALL_PER_SECOND = 30  # Bot API: messages per second over all chats
+OVERALL_PER_SECOND = 30.0  # Bot API: messages per second over all chats
 GROUP_PER_MINUTE = 20  # Bot API: messages per minute to one group
 SEND_ENDPOINTS = frozenset(
     {
@@ -38,7 +38,11 @@ SEND_ENDPOINTS = frozenset(
 
 
 class FloodLimiter(AIORateLimiter):
-    """AIORateLimiter with an extra limit per chat for the send endpoints."""
+    """AIORateLimiter with an extra limit per chat for the send endpoints.
+
+    Rates come from the config's [telegram] section: `chat_messages_per_second` (`chat_rate`),
+    `group_messages_per_minute`, `messages_per_second` (overall); each must be above 1.
+    """
 
     def __init__(
         self,
@@ -46,6 +50,7 @@ class FloodLimiter(AIORateLimiter):
         chat_rate: float = 1.0,
         chat_burst: int = 2,
         group_per_minute: float = GROUP_PER_MINUTE,
+        overall_per_second: float = OVERALL_PER_SECOND,
         max_retries: int = 3,
     ):
         # A leaky bucket of capacity N lets N through at once and then drains at its rate, so
@@ -54,7 +59,7 @@ class FloodLimiter(AIORateLimiter):
         # 19/min per group (limit 20).
         super().__init__(
             overall_max_rate=1,
-            overall_time_period=1 / (OVERALL_PER_SECOND - 1),
+            overall_time_period=1 / (overall_per_second - 1),
             group_max_rate=1,
             group_time_period=60 / (group_per_minute - 1),
             max_retries=max_retries,

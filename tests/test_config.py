@@ -155,6 +155,28 @@ def test_non_integer_or_non_positive_coordinator(tmp_path, value):
     assert problems[0].startswith("telegram.coordinators.0:")
 
 
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ('http_client = "curl"', "telegram.http_client:"),
+        ("http_client = 1", "telegram.http_client:"),
+        ("messages_per_second = 0.5", "telegram.messages_per_second:"),
+        ("messages_per_second = 5000", "telegram.messages_per_second:"),
+    ],
+)
+def test_bad_transport_and_overall_limit(tmp_path, line, key):
+    problems = problems_of(write(tmp_path, f"[telegram]\n{line}\n"))
+    assert len(problems) == 1
+    assert problems[0].startswith(key)
+
+
+def test_transport_and_overall_limit_are_read(tmp_path):
+    path = write(tmp_path, '[telegram]\nhttp_client = "httpx"\nmessages_per_second = 100\n')
+    settings = load_settings(path, environ={})
+    assert settings.telegram.http_client == "httpx"
+    assert settings.telegram.messages_per_second == 100
+
+
 def test_several_problems_are_all_listed(tmp_path):
     text = (
         "[telegram]\n"

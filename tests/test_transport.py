@@ -1,0 +1,219 @@
+"""The Bot API transport (bot.transport): both HTTP clients keep python-telegram-bot's contract,
+and the send classification of bot.delivery works on either."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from telegram import Bot
+from telegram.error import NetworkError, TimedOut
+from telegram.request import HTTPXRequest
+
+from bot.app import build_application
+from bot.delivery import send
+from bot.demo import MutableClock, running, standin_settings
+from bot.standin import BotApiStandIn
+from bot.transport import NOT_SENT_CAUSES, AiohttpRequest, _redact, make_request
+from db.models import DeliveryOutcome
+from tests.conftest import T0
+
+CLIENTS = ["aiohttp", "httpx"]
+USER = 4242
+TOKEN = "123456:SECRET-token-part"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def slow_server(delay: float, seen: list[str] | None = None) -> AsyncIterator[str]:
+    """A server that accepts the connection and answers every request after `delay` seconds
+    (`True` as the Bot API result), noting each request's URL in `seen`."""
+
+    async def handle(request: web.Request) -> web.Response:
+        if seen is not None:
+            seen.append(str(request.url))
+        await asyncio.sleep(delay)
+        return web.json_response({"ok": True, "result": True})
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    try:
+        yield f"http://127.0.0.1:{port}/bot"
+    finally:
+        await runner.cleanup()
+
+
+def bot_on(base_url: str, client: str, **timeouts: float) -> Bot:
+    if timeouts:
+        request: Any = (
+            AiohttpRequest(connection_pool_size=1, **timeouts)
+            if client == "aiohttp"
+            else HTTPXRequest(connection_pool_size=1, **timeouts)
+        )
+    else:
+        request = make_request(client, connection_pool_size=4, timeout=5)  # type: ignore[arg-type]
+    return Bot(TOKEN, base_url=base_url, request=request)
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+async def test_the_bot_runs_on_the_configured_client(client: str, tmp_path: Path) -> None:
+    api = BotApiStandIn(bot_username="canggongwei_bot")
+    await api.start()
+    try:
+        api.user(USER, "李明")
+        settings = standin_settings(
+            api,
+            f"sqlite:///{tmp_path / 'transport.sqlite3'}",
+            telegram={"http_client": client},
+            schedule={"tick_seconds": 3600},
+        )
+        app = build_application(settings, clock=MutableClock(T0))
+        async with running(app):
+            expected = AiohttpRequest if client == "aiohttp" else HTTPXRequest
+            assert isinstance(app.bot.request, expected)
+            api.send_text(USER, "/whoami")
+            await api.wait_for(lambda m: m.chat_id == USER and "身份" in m.plain_text)
+        assert all(isinstance(t, expected) for t in app.bot_data.transports)
+    finally:
+        await api.stop()
+
+
+def test_make_request_builds_the_configured_client() -> None:
+    assert isinstance(make_request("aiohttp", connection_pool_size=2, timeout=3), AiohttpRequest)
+    httpx_request = make_request("httpx", connection_pool_size=2, timeout=3)
+    assert isinstance(httpx_request, HTTPXRequest)
+    assert httpx_request.read_timeout == 3
+    assert make_request("aiohttp", connection_pool_size=2, timeout=3).read_timeout == 3
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+async def test_messages_and_documents_reach_the_stand_in(client: str) -> None:
+    api = BotApiStandIn(bot_username="canggongwei_bot", token=TOKEN)
+    await api.start()
+    try:
+        api.user(USER, "李明")
+        async with bot_on(api.base_url, client) as bot:
+            sent = await bot.send_message(USER, "<b>你好</b> &amp; 再见", parse_mode="HTML")
+            assert sent.text == "你好 & 再见"
+            content = "第 1 项，进展顺利。\n".encode() * 500 + bytes(range(256))
+            doc = await bot.send_document(USER, content, filename="台账.xlsx", caption="导出")
+            assert doc.document is not None
+            assert doc.document.file_name == "台账.xlsx"
+        messages = api.messages_to(USER)
+        assert [m.method for m in messages] == ["sendMessage", "sendDocument"]
+        assert messages[0].plain_text == "你好 & 再见"
+        assert messages[1].file_content == content
+        assert messages[1].plain_text == "导出"
+    finally:
+        await api.stop()
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+async def test_refused_connection_is_not_sent_and_retried_later(client: str) -> None:
+    base_url = f"http://127.0.0.1:{free_port()}/bot"  # nobody listens there
+    async with AsyncBot(bot_on(base_url, client, connect_timeout=2)) as bot:
+        with pytest.raises(NetworkError) as info:
+            await bot.send_message(USER, "x")
+        assert isinstance(info.value.__cause__, NOT_SENT_CAUSES)
+        assert TOKEN not in str(info.value)
+        result = await send(bot, USER, "x")
+    assert result.outcome is DeliveryOutcome.RETRY
+    assert result.api_unreachable
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+async def test_an_answer_slower_than_the_read_timeout_is_uncertain(client: str) -> None:
+    async with slow_server(delay=1.5) as base_url:
+        async with AsyncBot(bot_on(base_url, client, read_timeout=0.3)) as bot:
+            with pytest.raises(TimedOut) as info:
+                await bot.send_message(USER, "x")
+            assert not isinstance(info.value.__cause__, NOT_SENT_CAUSES)
+            assert TOKEN not in str(info.value)
+            result = await send(bot, USER, "x")
+    # the request reached the server: it may have been delivered, so it is not resent
+    assert result.outcome is DeliveryOutcome.UNCERTAIN
+    assert not result.api_unreachable
+
+
+async def test_waiting_for_a_free_connection_is_a_pool_timeout_that_sent_nothing() -> None:
+    async with slow_server(delay=1.5) as base_url:
+        # aiohttp bounds the wait for a free connection and the connecting together: 0.3 s here
+        request = AiohttpRequest(
+            connection_pool_size=1, read_timeout=5, connect_timeout=0.1, pool_timeout=0.2
+        )
+        async with AsyncBot(Bot(TOKEN, base_url=base_url, request=request)) as bot:
+            first = asyncio.create_task(bot.send_message(USER, "holds the only connection"))
+            await asyncio.sleep(0.2)
+            result = await send(bot, USER, "waits for it")
+            assert result.outcome is DeliveryOutcome.RETRY
+            assert result.api_unreachable
+            first.cancel()
+            with pytest.raises((asyncio.CancelledError, Exception)):
+                await first
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+async def test_the_proxy_comes_from_the_environment(
+    client: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+    async with slow_server(delay=0, seen=seen) as proxy_url:
+        proxy = proxy_url.removesuffix("/bot")
+        for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("HTTP_PROXY", proxy)
+        target = "http://bot-api.invalid/bot"  # resolvable only by way of the proxy
+        async with AsyncBot(bot_on(target, client)) as bot:
+            assert await bot.delete_webhook() is True
+        assert seen == [f"http://bot-api.invalid/bot{TOKEN}/deleteWebhook"]
+        # NO_PROXY names the host: a direct connection, which cannot resolve it
+        monkeypatch.setenv("NO_PROXY", "bot-api.invalid")
+        async with AsyncBot(bot_on(target, client, connect_timeout=3)) as bot:
+            result = await send(bot, USER, "x")
+        assert result.outcome is DeliveryOutcome.RETRY and result.api_unreachable
+        assert len(seen) == 1
+
+
+async def test_an_uninitialised_request_says_so() -> None:
+    request = AiohttpRequest()
+    with pytest.raises(RuntimeError, match="not initialized"):
+        await request.do_request("http://127.0.0.1:1/bot/getMe", "POST")
+
+
+def test_redact_removes_the_url_and_its_path() -> None:
+    url = f"https://api.telegram.org/bot{TOKEN}/sendMessage"
+    assert TOKEN not in _redact(f"InvalidURL {url}", url)
+    assert TOKEN not in _redact(f"bad path /bot{TOKEN}/sendMessage", url)
+    assert _redact("nothing to hide", url) == "nothing to hide"
+
+
+class AsyncBot:
+    """`async with` a Bot without its `getMe` (the server may not answer it)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def __aenter__(self) -> Bot:
+        await self.bot._request[1].initialize()  # type: ignore[attr-defined]
+        await self.bot._request[0].initialize()  # type: ignore[attr-defined]
+        return self.bot
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.bot._request[1].shutdown()  # type: ignore[attr-defined]
+        await self.bot._request[0].shutdown()  # type: ignore[attr-defined]
