@@ -641,6 +641,29 @@ def test_claim_reminder_duplicate_key_returns_none(loaded_db):
         assert repo.sent_reminder_keys(s, keys=[key, "nope"]) == {key}
 
 
+@pytest.mark.parametrize("per_statement", [repo.KEYS_PER_STATEMENT, 2])
+def test_sent_reminder_keys_over_many_keys_and_retry_rows(loaded_db, monkeypatch, per_statement):
+    monkeypatch.setattr(repo, "KEYS_PER_STATEMENT", per_statement)  # SQLite: several IN lists
+    task_id, unit_id, contact_id = _contact_and_task(loaded_db)
+    with loaded_db.session() as s:
+        for key in ("sent", "failed", "retry"):
+            claimed = _claim(s, key, task_id, unit_id, contact_id)
+            assert claimed is not None and claimed.id is not None
+            outcome = DeliveryOutcome[key.upper()]
+            repo.settle_reminder(s, reminder_id=claimed.id, outcome=outcome, now=NOW)
+        _claim(s, "pending", task_id, unit_id, contact_id)
+    asked = [f"absent-{i}" for i in range(7)] + ["sent", "failed", "retry", "pending"]
+    with loaded_db.session() as s:
+        everything = repo.sent_reminder_keys(s, keys=asked)
+        # the RETRY row is due again once its next attempt has come
+        later = repo.sent_reminder_keys(s, keys=asked, now=NOW + timedelta(days=1))
+        before_retry = repo.sent_reminder_keys(s, keys=asked, now=NOW)
+        assert repo.sent_reminder_keys(s, keys=[]) == set()
+    assert everything == {"sent", "failed", "retry", "pending"}
+    assert later == {"sent", "failed", "pending"}
+    assert before_retry == everything
+
+
 def test_mark_pending_uncertain(loaded_db):
     task_id, unit_id, contact_id = _contact_and_task(loaded_db)
     with loaded_db.session() as s:
