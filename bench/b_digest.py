@@ -121,18 +121,16 @@ def run(ctx: Context) -> list[Row]:
         ):
             rows.append(Row(figure, [], "", skipped=ctx.pg_problem or "no --pg-url"))
 
-    counts = [real_sql, big_sql] + [c for c in (pg_real_sql, pg_sql) if c is not None]
     rows.append(
         Row(
-            f"2 SQL statements per digest, {size.digest_tasks:,} tasks minus 30 tasks",
+            f"2 growth of the SQL statements per digest from 30 to {size.digest_tasks:,} tasks",
             [float(big_sql - real_sql)],
             "",
             Goal("==", 0, "0 (no growth)", size_dependent=False),
             digits=0,
-            note="statements at 30 / big on SQLite"
-            + (", 30 / big on PostgreSQL" if pg_sql is not None else "")
-            + ": "
-            + " / ".join(str(c) for c in counts),
+            note=f"SQL statements of one digest at 30 and at {size.digest_tasks:,} tasks: "
+            + f"SQLite {real_sql} and {big_sql}"
+            + (f", PostgreSQL {pg_real_sql} and {pg_sql}" if pg_sql is not None else ""),
         )
     )
     rows.append(Row("2 SQL statements per digest (30 tasks)", [float(real_sql)], "", digits=0))

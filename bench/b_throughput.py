@@ -301,7 +301,7 @@ async def _measure(ctx: Context) -> list[Row]:
         )
         rows.append(
             Row(
-                f"1 throughput, bot / ceiling{tag}", ratios, "", Goal(">=", 0.7, ">= 0.7"), digits=2
+                f"1 throughput, bot / ceiling{tag}", ratios, "", Goal(">=", 0.7, ">= 0.7"), digits=3
             )
         )
     finally:

@@ -34,18 +34,29 @@ EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process killed by SIGP
 
 
 class RedactingFilter(logging.Filter):
-    """Replace the bot token in every log record by "<token>" (it is a secret)."""
+    """Replace the bot token in every log record by "<token>" (it is a secret): in the
+    message, in the traceback of an exception (python-telegram-bot's InvalidToken quotes
+    the token) and in a stack."""
 
     def __init__(self, secret: str) -> None:
         super().__init__()
         self.secret = secret
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if self.secret:
-            message = record.getMessage()
-            if self.secret in message:
-                record.msg = message.replace(self.secret, "<token>")
-                record.args = None
+        secret = self.secret
+        if not secret:
+            return True
+        message = record.getMessage()
+        if secret in message:
+            record.msg = message.replace(secret, "<token>")
+            record.args = None
+        if record.exc_info and not record.exc_text:
+            # what the handler's Formatter would write; it uses exc_text when set
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and secret in record.exc_text:
+            record.exc_text = record.exc_text.replace(secret, "<token>")
+        if record.stack_info and secret in record.stack_info:
+            record.stack_info = record.stack_info.replace(secret, "<token>")
         return True
 
 
@@ -118,14 +129,22 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     path = _config_path(args)
     print(_source(path))
     review = review_config(path)
+    problems = list(review.problems)
     if review.settings is not None:
-        print(f"database: {_safe_url(review.settings.database.url)}")
-    for noun, lines in (("problem", review.problems), ("warning", review.warnings)):
+        url = review.settings.database.url
+        print(f"database: {_safe_url(url)}")
+        if not any(line.startswith("database.url") for line in problems):
+            from db.engine import connection_problem
+
+            reason = connection_problem(url)
+            if reason is not None:
+                problems.append(f"database.url: cannot connect: {reason}")
+    for noun, lines in (("problem", problems), ("warning", review.warnings)):
         if lines:
             print(f"{_count(len(lines), noun)}:")
             for line in lines:
                 print(f"  - {line}")
-    if review.problems:
+    if problems:
         return 1
     if review.warnings:
         print(f"configuration OK, with {_count(len(review.warnings), 'warning')}")
@@ -589,7 +608,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"task file problem: {exc}", file=sys.stderr)
         return 1
     except SQLAlchemyError as exc:
-        print(f"database problem: {type(exc).__name__}: {exc}", file=sys.stderr)
+        from db.engine import describe_error
+
+        print(f"database problem: {describe_error(exc)}", file=sys.stderr)
         return 1
 
 

@@ -57,6 +57,40 @@ def build_engine(url: str, *, echo: bool = False) -> Engine:
     return create_engine(url, echo=echo, pool_pre_ping=True)
 
 
+def describe_error(exc: BaseException) -> str:
+    """One line for a database error: the driver's own first line (without SQLAlchemy's
+    statement dump and "Background on this error" link), and a hint for a database that
+    does not exist. Drivers do not repeat passwords in their messages."""
+    cause = getattr(exc, "orig", None) or exc
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
+    text = " ".join(lines[:2])[:300] if lines else type(cause).__name__
+    text = f"{type(cause).__name__}: {text}"
+    if "does not exist" in text and "database" in text:
+        text += " (create it first, e.g. createdb NAME, or CREATE DATABASE NAME in psql)"
+    return text
+
+
+def connection_problem(url: str, *, timeout_seconds: int = 5) -> str | None:
+    """Why a PostgreSQL `url` cannot be connected to now (one line, see `describe_error`),
+    or None if `SELECT 1` works within `timeout_seconds`; None for SQLite, whose file
+    `init` and `run` create. Never raises for an unreachable or refusing server."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    url = normalise_url(url)
+    if make_url(url).get_backend_name() == "sqlite":
+        return None
+    engine = create_engine(url, connect_args={"connect_timeout": timeout_seconds})
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except (SQLAlchemyError, OSError) as exc:
+        return describe_error(exc)
+    finally:
+        engine.dispose()
+    return None
+
+
 class Database:
     """An engine plus a session factory. Close it with `dispose()`.
 

@@ -455,12 +455,13 @@ def standin_in_a_thread() -> Iterator[BotApiStandIn]:
         loop.close()
 
 
-def test_run_with_a_refused_token_says_so_in_one_line(tmp_path):
+@pytest.mark.parametrize("level", ["INFO", "DEBUG"])
+def test_run_with_a_refused_token_says_so_in_one_line(tmp_path, level):
     with standin_in_a_thread() as api:
         assert api.token != TOKEN  # the stand-in answers 401 to any other token
         path = run_config(tmp_path, api.url)
         done = subprocess.run(
-            [TASKBOT, "--config", str(path), "run"],
+            [TASKBOT, "--log-level", level, "--config", str(path), "run"],
             cwd=tmp_path,
             env=subprocess_env(),
             capture_output=True,
@@ -469,8 +470,10 @@ def test_run_with_a_refused_token_says_so_in_one_line(tmp_path):
             check=False,
         )
     assert done.returncode == 1
-    assert "Traceback" not in done.stderr
-    assert SECRET not in done.stderr
+    # at DEBUG python-telegram-bot's traceback of InvalidToken is kept, its token redacted
+    assert ("Traceback" in done.stderr) == (level == "DEBUG")
+    assert SECRET not in done.stderr and TOKEN not in done.stderr
+    assert (f"The token `<token>` was rejected" in done.stderr) == (level == "DEBUG")
     last = done.stderr.splitlines()[-1]
     assert last.startswith(
         f"cannot start: the bot token was refused by the Bot API at {api.url}/bot (InvalidToken)"
@@ -484,3 +487,40 @@ def test_run_refuses_a_config_with_problems_before_contacting_anything(capsys, t
     assert err.splitlines()[0] == f"reading {path}"
     assert "cannot start: 1 problem in the configuration" in err
     assert "telegram.token: missing" in err
+
+
+def _missing_postgres_database() -> str:
+    """A URL on the test PostgreSQL server naming a database that does not exist."""
+    url = os.environ.get("TEST_DATABASE_URL", "")
+    if not url:
+        pytest.skip("TEST_DATABASE_URL not set: no PostgreSQL server to ask")
+    from sqlalchemy.engine import make_url
+
+    from db.engine import normalise_url
+
+    missing = make_url(normalise_url(url)).set(database="taskbot_no_such_database")
+    return missing.render_as_string(hide_password=False)
+
+
+def test_check_config_says_when_postgres_refuses_the_connection(capsys, tmp_path):
+    url = f"postgresql://postgres:pw-SECRET@127.0.0.1:{closed_port()}/taskbot"
+    path = write_config(tmp_path, f'[database]\nurl = "{url}"\n')
+    code, out, _ = run(capsys, "--config", str(path), "check-config")
+    assert code == 1
+    lines = [line for line in out.splitlines() if "database.url: cannot connect" in line]
+    assert len(lines) == 1 and "OperationalError" in lines[0]
+    assert "pw-SECRET" not in out
+
+
+def test_check_config_and_init_name_a_missing_database_in_one_line(capsys, tmp_path):
+    url = _missing_postgres_database()
+    path = write_config(tmp_path, f'[database]\nurl = "{url}"\n')
+    code, out, _ = run(capsys, "--config", str(path), "check-config")
+    assert code == 1
+    assert 'database "taskbot_no_such_database" does not exist' in out
+    assert "CREATE DATABASE" in out
+    code, out, err = run(capsys, "--config", str(path), "init")
+    assert code == 1 and out == ""
+    assert len(err.strip().splitlines()) == 1
+    assert err.startswith("database problem: OperationalError:")
+    assert "sqlalche.me" not in err and "CREATE DATABASE" in err
