@@ -74,7 +74,7 @@ class TelegramSettings(_Section):
     coordinators: list[Annotated[int, Field(strict=True, gt=0)]] = []
     chat_messages_per_second: float = Field(default=1.0, gt=0, le=100)
     group_messages_per_minute: float = Field(default=20.0, gt=1, le=6000)
-    messages_per_second: float = Field(default=30.0, gt=1, le=1000)
+    messages_per_second: float = Field(default=30.0, ge=2, le=1000)
     timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     http_client: Literal["aiohttp", "httpx"] = "aiohttp"
 

@@ -25,7 +25,16 @@ from typing import Any
 
 from sqlmodel import Session
 from telegram import Bot, Message
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TimedOut
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 
 from bot import render, texts
 from bot.context import BotContext, Services
@@ -71,7 +80,13 @@ def _describe(exc: Exception) -> str:
 async def send(bot: Bot, chat_id: int, text: str, **kwargs: object) -> SendResult:
     """Send one message and classify the result (never raises for Telegram or network errors).
 
-    A chat that Telegram migrated to a supergroup is retried once at the new id.
+    SENT; FAILED when Telegram refused it (400, 403); RETRY when it certainly was not
+    delivered (429 after the rate limiter's retries; the request never left this machine,
+    `bot.transport.NOT_SENT_CAUSES`, then also `api_unreachable`; an HTTP error status such
+    as 5xx, whether its body is JSON or a proxy's HTML page; 401, a token refused, also
+    `api_unreachable`); UNCERTAIN when it may have been delivered (a timeout or a connection
+    lost after the request went out, an unreadable 2xx answer). A chat that Telegram
+    migrated to a supergroup is retried once at the new id.
     """
     try:
         message = await bot.send_message(chat_id, text, **kwargs)  # type: ignore[arg-type]
@@ -89,8 +104,14 @@ async def send(bot: Bot, chat_id: int, text: str, **kwargs: object) -> SendResul
     except NetworkError as exc:
         if isinstance(exc.__cause__, _NOT_SENT):
             return SendResult(DeliveryOutcome.RETRY, error=_describe(exc), api_unreachable=True)
-        if exc.__cause__ is None:  # Telegram answered with a server error (5xx)
+        # An HTTP error status (5xx) is raised without a cause, or from the TelegramError of
+        # its body when that is not JSON (a proxy's or nginx's HTML error page)
+        if exc.__cause__ is None or isinstance(exc.__cause__, TelegramError):
             return SendResult(DeliveryOutcome.RETRY, error=_describe(exc))
+        return SendResult(DeliveryOutcome.UNCERTAIN, error=_describe(exc))
+    except InvalidToken as exc:  # 401 (or 404): the token was revoked; nothing goes out
+        return SendResult(DeliveryOutcome.RETRY, error=_describe(exc), api_unreachable=True)
+    except TelegramError as exc:  # e.g. a 2xx answer that is not JSON: it may have gone out
         return SendResult(DeliveryOutcome.UNCERTAIN, error=_describe(exc))
     return SendResult(DeliveryOutcome.SENT, message=message)
 
@@ -143,7 +164,11 @@ def current_state(svc: Services, session: Session) -> FollowUpState:
     if version is None:
         version = repo.state_version(session)
     if memo.state is None or memo.version != version:
-        gc.unfreeze()  # the state read before goes back to the collector
+        # what was frozen (the state read before, and whatever lived then) goes back to the
+        # collector, the old state is dropped, and one full collection clears what died
+        gc.unfreeze()
+        memo.state = memo.candidates = None
+        gc.collect()
         memo.version, memo.state = version, repo.load_state(session)
         keep_out_of_collections()
         memo.candidates = None
@@ -161,9 +186,10 @@ def keep_out_of_collections() -> None:
     Called after the tick reads the state or the day's candidates, which live until the next
     read (tens of thousands of objects with thousands of tasks): otherwise every full
     collection walks them all, 150 ms at 10,000 tasks, and a tick that allocates much (the
-    first of a day) pays for one. `current_state` unfreezes before reading the state again,
-    so what was frozen is collected as usual once it is garbage; reference counting frees
-    acyclic garbage (the views are) even while frozen.
+    first of a day) pays for one. Each caller runs a collection just before, so no cyclic
+    garbage is frozen with them; `current_state` unfreezes before reading the state again,
+    so what was frozen is collected as usual once it is garbage (reference counting frees
+    acyclic garbage, as the views are, even while frozen).
     """
     gc.freeze()
 
@@ -206,6 +232,8 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
     if memo.idle_on == today:
         return 0  # nothing changed since a tick today that left nothing to send
     if memo.candidates is None or memo.candidates[0] != today:
+        memo.candidates = None
+        gc.collect()  # young objects only: the state is frozen
         memo.candidates = (today, reminder_candidates(now, state, svc.policy, svc.calendar))
         keep_out_of_collections()
     candidates: list[DueReminder] = memo.candidates[1]

@@ -18,6 +18,7 @@ request URL, which holds the bot token.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -31,25 +32,37 @@ import httpx
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
 
-# causes of TimedOut / NetworkError meaning the request never left this machine
+
+class UnsupportedProxy(Exception):
+    """The environment names a proxy that aiohttp cannot use (SOCKS); nothing was sent."""
+
+
+# causes of TimedOut / NetworkError meaning the request never left this machine (or never got
+# past the proxy)
 NOT_SENT_CAUSES: tuple[type[BaseException], ...] = (
     httpx.ConnectError,
     httpx.ConnectTimeout,
     httpx.PoolTimeout,
     httpx.UnsupportedProtocol,
+    httpx.ProxyError,  # the proxy refused the tunnel (407, 502, ...)
     aiohttp.ClientConnectorError,  # refused, unreachable, DNS (incl. certificate errors)
     aiohttp.ConnectionTimeoutError,  # connect timeout, or no free connection in the pool
+    aiohttp.ClientHttpProxyError,  # the proxy refused the tunnel (407, 502, ...)
     aiohttp.InvalidURL,
+    UnsupportedProxy,
 )
 
 HttpClient = Literal["aiohttp", "httpx"]
 
 
 def _redact(text: str, url: str) -> str:
-    """`text` without `url` and without its path (both hold the bot token)."""
+    """`text` without `url` and without its path (both hold the bot token), and without the
+    password of any URL in it (a proxy's `user:password@`)."""
     path = url.split("://", 1)[-1].partition("/")[2]
     text = text.replace(url, "<Bot API URL>")
-    return text.replace(path, "<Bot API path>") if path else text
+    if path:
+        text = text.replace(path, "<Bot API path>")
+    return re.sub(r"//([^/@\s:]*):[^/@\s]*@", r"//\1:***@", text)
 
 
 class AiohttpRequest(BaseRequest):
@@ -90,7 +103,7 @@ class AiohttpRequest(BaseRequest):
     def _proxy_for(self, url: str) -> str | None:
         """The proxy for `url` from the environment (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and
         NO_PROXY, any case, as urllib and httpx read them), looked up once per scheme and
-        host; None for a direct connection."""
+        host; None for a direct connection. Raises `UnsupportedProxy` for a SOCKS proxy."""
         parts = urlsplit(url)
         origin = (parts.scheme, parts.hostname or "")
         if origin not in self._proxies:
@@ -99,7 +112,14 @@ class AiohttpRequest(BaseRequest):
             if proxy and parts.hostname and proxy_bypass_environment(parts.hostname, proxies):
                 proxy = None
             self._proxies[origin] = proxy or None
-        return self._proxies[origin]
+        proxy = self._proxies[origin]
+        if proxy is not None and not proxy.lower().startswith(("http://", "https://")):
+            raise UnsupportedProxy(
+                f"the proxy {_redact(proxy, url)} from the environment is not an HTTP proxy, "
+                'which http_client = "aiohttp" needs; use an HTTP proxy, or http_client = '
+                '"httpx" with python-telegram-bot[socks] installed'
+            )
+        return proxy
 
     @property
     def read_timeout(self) -> float | None:
@@ -160,8 +180,12 @@ class AiohttpRequest(BaseRequest):
             else:
                 data = request_data.json_parameters
         try:
+            proxy = self._proxy_for(url)
+        except UnsupportedProxy as exc:
+            raise NetworkError(str(exc)) from exc
+        try:
             async with self._session.request(
-                method, url, data=data, timeout=timeout, proxy=self._proxy_for(url)
+                method, url, data=data, timeout=timeout, proxy=proxy
             ) as answer:
                 return answer.status, await answer.read()
         except TimeoutError as exc:

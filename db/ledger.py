@@ -87,6 +87,8 @@ ACTION_LABEL = {
     "contact.unreachable": "联络员无法送达",
     "invite.create": "生成邀请码",
     "task.deadline": "修改完成时限",
+    "task.text": "修改任务内容",
+    "contact.nudged": "周期未反馈催报",
     "report.status": "状态变更",
     "extension.request": "申请延期",
     "extension.approved": "批准延期",

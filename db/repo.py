@@ -726,7 +726,7 @@ def statuses_before(session: Session, *, before: datetime) -> dict[tuple[int, in
     return {(task_id, unit_id): status for task_id, unit_id, status in rows if status is not None}
 
 
-KEYS_PER_STATEMENT = 5000  # SQLite: bound parameters per IN list (its limit is 32,766)
+KEYS_PER_STATEMENT = 900  # SQLite: bound parameters per IN list (999 before SQLite 3.32)
 
 
 def sent_reminder_keys(
@@ -1098,8 +1098,8 @@ def state_version(session: Session) -> tuple[Any, ...]:
 
     Equal fingerprints mean the state is unchanged, so the minute tick can reuse the state it
     read before: counts, largest ids and sums over units, tasks, assignments, contacts and
-    reports, and the largest audit event id (deadline changes, re-registrations and
-    unreachable marks are all audited).
+    reports, and the largest audit event id and the number of audit events (deadline and
+    task text changes, re-registrations and unreachable marks are all audited).
     """
     # what load_state reads: tasks (rows, numbers, texts; deadline changes are audited),
     # assignments and units (only the task file and the config change them), contacts
@@ -1121,5 +1121,8 @@ def state_version(session: Session) -> tuple[Any, ...]:
         _scalar(func.count(col(Contact.unreachable_reason))),
         _scalar(func.max(StatusReport.id)),
         _scalar(func.max(AuditEvent.id)),
+        # on PostgreSQL ids are not in commit order: an event committed late by another
+        # process (taskbot init) with a lower id than the newest still changes the count
+        _scalar(func.count(), AuditEvent),
     )
     return tuple(session.connection().execute(statement).one())

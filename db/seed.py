@@ -217,6 +217,18 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
                 record.text,
                 record.responsible_units_note,
             )
+            if task.text != record.text:
+                # audited like a deadline change: the trail shows it, and the running bot's
+                # state fingerprint (repo.state_version) sees the new audit event
+                record_audit(
+                    session,
+                    actor_user_id=0,
+                    action="task.text",
+                    subject=f"task:{record.number}",
+                    before=task.text,
+                    after=record.text,
+                    now=now,
+                )
             task.text = record.text
             task.responsible_units_note = record.responsible_units_note
             if not task.deadline_by_coordinator and task.deadline != record.deadline:

@@ -473,7 +473,7 @@ def test_run_with_a_refused_token_says_so_in_one_line(tmp_path, level):
     # at DEBUG python-telegram-bot's traceback of InvalidToken is kept, its token redacted
     assert ("Traceback" in done.stderr) == (level == "DEBUG")
     assert SECRET not in done.stderr and TOKEN not in done.stderr
-    assert (f"The token `<token>` was rejected" in done.stderr) == (level == "DEBUG")
+    assert ("The token `<token>` was rejected" in done.stderr) == (level == "DEBUG")
     last = done.stderr.splitlines()[-1]
     assert last.startswith(
         f"cannot start: the bot token was refused by the Bot API at {api.url}/bot (InvalidToken)"

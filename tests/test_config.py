@@ -161,6 +161,7 @@ def test_non_integer_or_non_positive_coordinator(tmp_path, value):
         ('http_client = "curl"', "telegram.http_client:"),
         ("http_client = 1", "telegram.http_client:"),
         ("messages_per_second = 0.5", "telegram.messages_per_second:"),
+        ("messages_per_second = 1.5", "telegram.messages_per_second:"),
         ("messages_per_second = 5000", "telegram.messages_per_second:"),
     ],
 )

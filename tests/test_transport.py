@@ -59,16 +59,114 @@ async def slow_server(delay: float, seen: list[str] | None = None) -> AsyncItera
         await runner.cleanup()
 
 
+@asynccontextmanager
+async def canned_server(status: int, body: bytes, content_type: str) -> AsyncIterator[str]:
+    """A server answering every request (any method) with `status` and `body`."""
+
+    async def handle(request: web.Request) -> web.Response:
+        await request.read()
+        return web.Response(status=status, body=body, content_type=content_type)
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handle)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}/bot"
+    finally:
+        await runner.cleanup()
+
+
+def _no_proxies(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP", "HTTPS", "ALL", "NO"):
+        monkeypatch.delenv(f"{name}_PROXY", raising=False)
+        monkeypatch.delenv(f"{name.lower()}_proxy", raising=False)
+
+
+HTML_502 = b"<html><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>"
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+@pytest.mark.parametrize(
+    ("status", "body", "content_type", "outcome", "unreachable"),
+    [
+        # an error page of a proxy or nginx in front of the Bot API: certainly not delivered
+        (502, HTML_502, "text/html", DeliveryOutcome.RETRY, False),
+        (503, b"", "text/plain", DeliveryOutcome.RETRY, False),
+        (
+            500,
+            b'{"ok":false,"error_code":500,"description":"Internal"}',
+            "application/json",
+            DeliveryOutcome.RETRY,
+            False,
+        ),
+        # a revoked token: nothing goes out until it is fixed
+        (
+            401,
+            b'{"ok":false,"error_code":401,"description":"Unauthorized"}',
+            "application/json",
+            DeliveryOutcome.RETRY,
+            True,
+        ),
+        (404, HTML_502, "text/html", DeliveryOutcome.RETRY, True),
+        # a 2xx answer that cannot be read: it may have been delivered
+        (200, b"<html>ok</html>", "text/html", DeliveryOutcome.UNCERTAIN, False),
+    ],
+)
+async def test_error_answers_are_classified_and_never_raise(
+    client: str,
+    status: int,
+    body: bytes,
+    content_type: str,
+    outcome: DeliveryOutcome,
+    unreachable: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _no_proxies(monkeypatch)
+    async with canned_server(status, body, content_type) as base_url:
+        async with AsyncBot(bot_on(base_url, client)) as bot:
+            result = await send(bot, USER, "x")
+    assert (result.outcome, result.api_unreachable) == (outcome, unreachable)
+    assert result.error and TOKEN not in result.error
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+async def test_a_proxy_refusing_the_tunnel_sent_nothing(
+    client: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _no_proxies(monkeypatch)
+    async with canned_server(407, b"Proxy Authentication Required", "text/plain") as proxy:
+        host_port = proxy.removeprefix("http://").removesuffix("/bot")
+        monkeypatch.setenv("HTTPS_PROXY", f"http://alice:PROXY-PASSWORD@{host_port}")
+        async with AsyncBot(bot_on("https://bot-api.invalid/bot", client)) as bot:
+            result = await send(bot, USER, "x")
+    assert result.outcome is DeliveryOutcome.RETRY and result.api_unreachable
+    assert result.error and "PROXY-PASSWORD" not in result.error and TOKEN not in result.error
+
+
+async def test_a_socks_proxy_is_refused_clearly_by_aiohttp(monkeypatch: pytest.MonkeyPatch) -> None:
+    _no_proxies(monkeypatch)
+    monkeypatch.setenv("ALL_PROXY", "socks5://bob:SOCKS-PASSWORD@127.0.0.1:1080")
+    async with AsyncBot(bot_on("https://bot-api.invalid/bot", "aiohttp")) as bot:
+        result = await send(bot, USER, "x")
+    assert result.outcome is DeliveryOutcome.RETRY and result.api_unreachable
+    assert result.error is not None and "not an HTTP proxy" in result.error
+    assert "SOCKS-PASSWORD" not in result.error
+
+
 def bot_on(base_url: str, client: str, **timeouts: float) -> Bot:
-    if timeouts:
-        request: Any = (
-            AiohttpRequest(connection_pool_size=1, **timeouts)
-            if client == "aiohttp"
-            else HTTPXRequest(connection_pool_size=1, **timeouts)
-        )
-    else:
-        request = make_request(client, connection_pool_size=4, timeout=5)  # type: ignore[arg-type]
-    return Bot(TOKEN, base_url=base_url, request=request)
+    """A Bot on `client` for both its requests and its long poll (as `build_application`)."""
+
+    def one() -> Any:
+        if not timeouts:
+            return make_request(client, connection_pool_size=4, timeout=5)  # type: ignore[arg-type]
+        if client == "aiohttp":
+            return AiohttpRequest(connection_pool_size=1, **timeouts)
+        return HTTPXRequest(connection_pool_size=1, **timeouts)
+
+    return Bot(TOKEN, base_url=base_url, request=one(), get_updates_request=one())
 
 
 @pytest.mark.parametrize("client", CLIENTS)
@@ -175,8 +273,7 @@ async def test_the_proxy_comes_from_the_environment(
     seen: list[str] = []
     async with slow_server(delay=0, seen=seen) as proxy_url:
         proxy = proxy_url.removesuffix("/bot")
-        for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"):
-            monkeypatch.delenv(name, raising=False)
+        _no_proxies(monkeypatch)
         monkeypatch.setenv("HTTP_PROXY", proxy)
         target = "http://bot-api.invalid/bot"  # resolvable only by way of the proxy
         async with AsyncBot(bot_on(target, client)) as bot:
