@@ -33,30 +33,36 @@ TELEGRAM_BASE_URL = str(TelegramSettings.model_fields["base_url"].default)
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process killed by SIGPIPE
 
 
+URL_PASSWORD = re.compile(r"//([^/@\s:]*):[^/@\s]*@")  # //user:password@host
+
+
 class RedactingFilter(logging.Filter):
-    """Replace the bot token in every log record by "<token>" (it is a secret): in the
-    message, in the traceback of an exception (python-telegram-bot's InvalidToken quotes
-    the token) and in a stack."""
+    """Replace the bot token in every log record by "<token>" and the password of any URL
+    (a proxy's `user:password@`, from HTTPS_PROXY) by "***": in the message, in the
+    traceback of an exception (python-telegram-bot's InvalidToken quotes the token, aiohttp's
+    proxy errors the proxy URL) and in a stack."""
 
     def __init__(self, secret: str) -> None:
         super().__init__()
         self.secret = secret
 
+    def _scrub(self, text: str) -> str:
+        if self.secret:
+            text = text.replace(self.secret, "<token>")
+        return URL_PASSWORD.sub(r"//\1:***@", text)
+
     def filter(self, record: logging.LogRecord) -> bool:
-        secret = self.secret
-        if not secret:
-            return True
         message = record.getMessage()
-        if secret in message:
-            record.msg = message.replace(secret, "<token>")
-            record.args = None
+        scrubbed = self._scrub(message)
+        if scrubbed != message:
+            record.msg, record.args = scrubbed, None
         if record.exc_info and not record.exc_text:
             # what the handler's Formatter would write; it uses exc_text when set
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text and secret in record.exc_text:
-            record.exc_text = record.exc_text.replace(secret, "<token>")
-        if record.stack_info and secret in record.stack_info:
-            record.stack_info = record.stack_info.replace(secret, "<token>")
+        if record.exc_text:
+            record.exc_text = self._scrub(record.exc_text)
+        if record.stack_info:
+            record.stack_info = self._scrub(record.stack_info)
         return True
 
 

@@ -524,3 +524,21 @@ def test_check_config_and_init_name_a_missing_database_in_one_line(capsys, tmp_p
     assert len(err.strip().splitlines()) == 1
     assert err.startswith("database problem: OperationalError:")
     assert "sqlalche.me" not in err and "CREATE DATABASE" in err
+
+
+def test_logged_tracebacks_hide_the_token_and_proxy_passwords(capsys):
+    from bot.cli import setup_logging
+
+    setup_logging("INFO", TOKEN)
+    proxy = "http://alice:PROXY-PASSWORD@127.0.0.1:3128"
+    try:
+        try:
+            raise ConnectionError(f"407 from proxy url='{proxy}'")
+        except ConnectionError as cause:
+            raise RuntimeError(f"request to https://api.example/bot{TOKEN}/sendMessage") from cause
+    except RuntimeError:
+        logging.getLogger("bot.app").exception("error while handling an update via %s", proxy)
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "ConnectionError" in err
+    assert "PROXY-PASSWORD" not in err and SECRET not in err
+    assert "alice:***@127.0.0.1:3128" in err and "bot<token>/sendMessage" in err
