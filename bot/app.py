@@ -211,8 +211,8 @@ def build_application(
     app = (
         ApplicationBuilder()
         .token(settings.token)
-        .base_url(settings.telegram.base_url)
-        .base_file_url(settings.telegram.base_file_url)
+        .base_url(tg.base_url)
+        .base_file_url(tg.base_file_url)
         .defaults(defaults)
         .request(requests)
         .get_updates_request(long_poll)

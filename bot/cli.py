@@ -22,7 +22,14 @@ from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.config import ConfigError, Settings, TelegramSettings, load_settings, review_config
+from bot.config import (
+    ConfigError,
+    Settings,
+    TelegramSettings,
+    hide_url_passwords,
+    load_settings,
+    review_config,
+)
 from db.lock import AlreadyRunning
 from db.seed import TaskFileError
 
@@ -31,9 +38,6 @@ DEFAULT_CONFIG = Path("config.toml")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TELEGRAM_BASE_URL = str(TelegramSettings.model_fields["base_url"].default)
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process killed by SIGPIPE
-
-
-URL_PASSWORD = re.compile(r"//([^/@\s:]*):[^/@\s]*@")  # //user:password@host
 
 
 class RedactingFilter(logging.Filter):
@@ -49,7 +53,7 @@ class RedactingFilter(logging.Filter):
     def _scrub(self, text: str) -> str:
         if self.secret:
             text = text.replace(self.secret, "<token>")
-        return URL_PASSWORD.sub(r"//\1:***@", text)
+        return hide_url_passwords(text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         message = record.getMessage()

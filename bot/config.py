@@ -57,6 +57,15 @@ class ConfigError(Exception):
         self.problems = problems
 
 
+URL_PASSWORD = re.compile(r"//([^/@\s:]*):[^/@\s]*@")  # //user:password@host in free text
+
+
+def hide_url_passwords(text: str) -> str:
+    """`text` with the password of every URL in it (`//user:password@`, e.g. a proxy's from
+    HTTPS_PROXY) replaced by `***`; for error texts and log lines."""
+    return URL_PASSWORD.sub(r"//\1:***@", text)
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

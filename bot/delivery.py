@@ -43,16 +43,12 @@ from bot.transport import NOT_SENT_CAUSES
 from db import repo
 from db.models import DeliveryOutcome, DigestPost, Status
 from db.state import FollowUpState, TaskView, UnitView
-from jobs.calendar import WorkingCalendar
 from jobs.digest import build_digest
-from jobs.lights import cycle_start, reported_in_cycle, unit_light
+from jobs.lights import cycle_start, reported_in_cycle, unit_light, working_days_until
 from jobs.policy import DueReminder, reminder_candidates, sending_allowed
 from jobs.schedule import digest_due
 
 log = logging.getLogger(__name__)
-
-# causes (of either HTTP client) of PTB errors meaning the request never left this machine
-_NOT_SENT = NOT_SENT_CAUSES
 
 
 @dataclass(frozen=True)
@@ -98,11 +94,11 @@ async def send(bot: Bot, chat_id: int, text: str, **kwargs: object) -> SendResul
     except RetryAfter as exc:  # flood limit even after the rate limiter's retries
         return SendResult(DeliveryOutcome.RETRY, error=_describe(exc))
     except TimedOut as exc:
-        if isinstance(exc.__cause__, _NOT_SENT):
+        if isinstance(exc.__cause__, NOT_SENT_CAUSES):
             return SendResult(DeliveryOutcome.RETRY, error=_describe(exc), api_unreachable=True)
         return SendResult(DeliveryOutcome.UNCERTAIN, error=_describe(exc))
     except NetworkError as exc:
-        if isinstance(exc.__cause__, _NOT_SENT):
+        if isinstance(exc.__cause__, NOT_SENT_CAUSES):
             return SendResult(DeliveryOutcome.RETRY, error=_describe(exc), api_unreachable=True)
         # An HTTP error status (5xx) is raised without a cause, or from the TelegramError of
         # its body when that is not JSON (a proxy's or nginx's HTML error page)
@@ -171,7 +167,6 @@ def current_state(svc: Services, session: Session) -> FollowUpState:
         gc.collect()
         memo.version, memo.state = version, repo.load_state(session)
         keep_out_of_collections()
-        memo.candidates = None
         memo.idle_on = None
         memo.escalation_idle = None
         memo.nudge_idle = None
@@ -484,17 +479,6 @@ async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
     return await _post_claimed_digest(bot, svc, post) == DeliveryOutcome.SENT
 
 
-def working_days_overdue(deadline: date, today: date, calendar: WorkingCalendar) -> int:
-    """Working days after `deadline` up to and including `today` (0 when not overdue)."""
-    count = 0
-    day = deadline
-    for _ in range(min((today - deadline).days, 400)):
-        day += timedelta(days=1)
-        if calendar.is_working_day(day):
-            count += 1
-    return count
-
-
 async def escalate_overdue(bot: Bot, svc: Services) -> int:
     """Tell the coordinators, once per task, lead unit and deadline, about lead units overdue
     by more than `follow_up.escalate_after_working_days` working days and not done.
@@ -527,7 +511,10 @@ async def escalate_overdue(bot: Bot, svc: Services) -> int:
         if task.deadline >= today:
             continue
         if task.deadline not in overdue_days:
-            overdue_days[task.deadline] = working_days_overdue(task.deadline, today, svc.calendar)
+            # working days after the deadline up to today (counting stops past the limit)
+            overdue_days[task.deadline] = working_days_until(
+                task.deadline, today, svc.calendar, stop_after=limit
+            )
         if overdue_days[task.deadline] <= limit:
             continue
         for unit_id in task.lead_unit_ids:

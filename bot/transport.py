@@ -18,7 +18,6 @@ request URL, which holds the bot token.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -31,6 +30,8 @@ import aiohttp
 import httpx
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, HTTPXRequest, RequestData
+
+from bot.config import hide_url_passwords
 
 
 class UnsupportedProxy(Exception):
@@ -62,7 +63,7 @@ def _redact(text: str, url: str) -> str:
     text = text.replace(url, "<Bot API URL>")
     if path:
         text = text.replace(path, "<Bot API path>")
-    return re.sub(r"//([^/@\s:]*):[^/@\s]*@", r"//\1:***@", text)
+    return hide_url_passwords(text)
 
 
 class AiohttpRequest(BaseRequest):
