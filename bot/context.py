@@ -104,6 +104,12 @@ class ReminderMemo:
       fingerprint read earlier in the running tick, reused by its next step as long as the
       tick has neither written nor sent anything since (None otherwise: the next step reads
       the fingerprint again).
+    - `warming`: the start-up warm-up (`bot.delivery.warm_up`) while it runs; whoever needs
+      the state waits for it instead of reading everything a second time.
+    - `reading`: held while the state is read again (in a worker thread), so that two
+      callers never read it at once.
+    - `collected_on`: the local date of the last daily full garbage collection
+      (`bot.delivery.collect_frozen_garbage`).
     """
 
     version: tuple[Any, ...] | None = None
@@ -115,6 +121,9 @@ class ReminderMemo:
     nudge_idle: tuple[tuple[Any, ...], date] | None = None
     in_tick: bool = False
     tick_version: tuple[Any, ...] | None = None
+    warming: asyncio.Task[None] | None = None
+    reading: asyncio.Lock = field(default_factory=asyncio.Lock)
+    collected_on: date | None = None
 
 
 class BotData:

@@ -15,15 +15,15 @@ uncertain sends are counted in the digest for the coordinator to check.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import gc
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlmodel import Session
 from telegram import Bot, Message
 from telegram.error import (
     BadRequest,
@@ -49,6 +49,9 @@ from jobs.policy import DueReminder, reminder_candidates, sending_allowed
 from jobs.schedule import digest_due
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+FOREVER = datetime(9999, 1, 1, tzinfo=UTC)  # no RETRY row's next attempt is this late
 
 
 @dataclass(frozen=True)
@@ -142,37 +145,117 @@ def reminder_text(due: DueReminder, units: dict[int, UnitView]) -> str:
     )
 
 
-def current_state(svc: Services, session: Session) -> FollowUpState:
+async def current_state(svc: Services) -> FollowUpState:
     """The follow-up state exactly as `repo.load_state(session)` (no `since`, so
     `recent_reports` is empty) reads it now, remembered in `svc.reminder_memo`.
 
     Reads the fingerprint `repo.state_version` (one SQL statement: counts, largest ids and
     sums over what `load_state` reads, and the largest audit event id, which every deadline
     change, registration, unreachable mark, escalation and nudge adds) and reads the state
-    again only when the fingerprint differs from the remembered one. A reload forgets the
-    day's reminder candidates and the idle markers of `send_reminders`, `escalate_overdue`
-    and `nudge_silent_units`, which hold only at the fingerprint they were set at. Within
-    one `follow_up` tick, a fingerprint read by an earlier step is reused without a
-    statement while the tick has neither written nor sent anything since (`_tick_acts`).
+    again only when the fingerprint differs from the remembered one. That read runs in a
+    worker thread (`off_the_loop`): with thousands of tasks it takes a second, during which
+    the event loop goes on handling updates. A reload forgets the day's reminder candidates
+    and the idle markers of `send_reminders`, `escalate_overdue` and `nudge_silent_units`,
+    which hold only at the fingerprint they were set at. Within one `follow_up` tick, a
+    fingerprint read by an earlier step is reused without a statement while the tick has
+    neither written nor sent anything since (`_tick_acts`). Waits for the start-up warm-up
+    (`warm_up`) if it is still running.
     """
+    warming = svc.reminder_memo.warming
+    if warming is not None and warming is not asyncio.current_task():
+        await asyncio.shield(warming)  # warm_up never raises
+    return await _fresh_state(svc)
+
+
+async def _fresh_state(svc: Services) -> FollowUpState:
     memo = svc.reminder_memo
-    version = memo.tick_version
-    if version is None:
-        version = repo.state_version(session)
-    if memo.state is None or memo.version != version:
-        # what was frozen (the state read before, and whatever lived then) goes back to the
-        # collector, the old state is dropped, and one full collection clears what died
-        gc.unfreeze()
-        memo.state = memo.candidates = None
-        gc.collect()
-        memo.version, memo.state = version, repo.load_state(session)
+    async with memo.reading:
+        version = memo.tick_version
+        if version is None:
+            with svc.db.session() as s:
+                version = repo.state_version(s)
+        if memo.state is None or memo.version != version:
+            # the old state is dropped (reference counting frees it, frozen or not), one
+            # collection clears the cyclic garbage among what is not frozen, and the new
+            # state, read after it, is frozen with whatever lives now (it may be newer than
+            # `version`: then the next fingerprint differs and it is read once more)
+            memo.state = memo.candidates = None
+            memo.version = None
+            gc.collect()
+            state = await off_the_loop(svc, _read_state, svc)
+            memo.version, memo.state = version, state
+            keep_out_of_collections()
+            memo.idle_on = None
+            memo.escalation_idle = None
+            memo.nudge_idle = None
+        if memo.in_tick:
+            memo.tick_version = version
+        assert memo.state is not None
+        return memo.state
+
+
+def _read_state(svc: Services) -> FollowUpState:
+    with svc.db.session() as s:
+        return repo.load_state(s)
+
+
+async def off_the_loop(svc: Services, read: Callable[..., T], *args: Any) -> T:
+    """Run a blocking database read `read(*args)` in a worker thread and return its result,
+    so that the event loop goes on handling updates meanwhile (a read of a large state holds
+    the interpreter's lock only part of the time). The read opens its own session. Runs it
+    inline for an in-memory SQLite database, which other threads cannot see."""
+    if not svc.db.shared_across_threads:
+        return read(*args)
+    return await asyncio.to_thread(read, *args)
+
+
+async def warm_up(svc: Services) -> None:
+    """Read, once after a start, what the first tick would otherwise read with nothing
+    remembered: the state, and in sending hours the day's reminder candidates and which of
+    them the ledger holds for good. Reads in a worker thread (`off_the_loop`), so updates are
+    handled meanwhile; with 10,000 tasks this takes about a second, after which the first
+    tick is as quick as any later one. Started by `post_init` (`start_warm_up`); never
+    raises: on a failure (logged) the first tick reads everything itself."""
+    memo = svc.reminder_memo
+    try:
+        state = await current_state(svc)
+        now = svc.now()
+        if not sending_allowed(now, svc.policy, svc.calendar):
+            return
+        today = now.astimezone(svc.policy.zone).date()
+        gc.collect()  # young objects only: the state is frozen
+        candidates, settled = await off_the_loop(svc, _settled_candidates, svc, state, now)
+        if memo.state is state and memo.candidates is None:  # nothing read meanwhile
+            memo.candidates = (today, candidates)
+            memo.settled = settled
         keep_out_of_collections()
-        memo.idle_on = None
-        memo.escalation_idle = None
-        memo.nudge_idle = None
-    if memo.in_tick:
-        memo.tick_version = version
-    return memo.state
+    except Exception:
+        log.exception("warm-up after start failed; the first tick reads everything itself")
+
+
+def _settled_candidates(
+    svc: Services, state: FollowUpState, now: datetime
+) -> tuple[list[DueReminder], set[str]]:
+    """The reminder candidates at `now` and the keys of those settled for good in the ledger."""
+    candidates = reminder_candidates(now, state, svc.policy, svc.calendar)
+    with svc.db.session() as s:
+        settled = repo.sent_reminder_keys(s, keys=[c.key for c in candidates], now=FOREVER)
+    return candidates, settled
+
+
+def start_warm_up(svc: Services) -> None:
+    """Start `warm_up` as a task of the running event loop (from `post_init`)."""
+    svc.reminder_memo.warming = asyncio.get_running_loop().create_task(
+        warm_up(svc), name="taskbot warm-up"
+    )
+
+
+async def finish_warm_up(svc: Services) -> None:
+    """Wait for a warm-up still running (from `post_shutdown`, before the database closes:
+    its worker thread cannot be cancelled)."""
+    warming = svc.reminder_memo.warming
+    if warming is not None:
+        await asyncio.shield(warming)
 
 
 def keep_out_of_collections() -> None:
@@ -181,12 +264,35 @@ def keep_out_of_collections() -> None:
     Called after the tick reads the state or the day's candidates, which live until the next
     read (tens of thousands of objects with thousands of tasks): otherwise every full
     collection walks them all, 150 ms at 10,000 tasks, and a tick that allocates much (the
-    first of a day) pays for one. Each caller runs a collection just before, so no cyclic
-    garbage is frozen with them; `current_state` unfreezes before reading the state again,
-    so what was frozen is collected as usual once it is garbage (reference counting frees
-    acyclic garbage, as the views are, even while frozen).
+    first of a day) pays for one. The libraries' own objects (about 140,000 once the bot
+    runs) are frozen with them, so a collection before a read walks only what came since.
+    Each caller runs a collection just before, so no cyclic garbage is frozen with them;
+    reference counting frees acyclic garbage, as the views are, even while frozen; what
+    was frozen alive and later died in a reference cycle waits for `collect_frozen_garbage`
+    (once a day).
     """
     gc.freeze()
+
+
+def collect_frozen_garbage(svc: Services) -> bool:
+    """Once per local day (configured zone), at the first tick outside sending hours, give
+    everything frozen by `keep_out_of_collections` back to the collector, run one full
+    collection and freeze what survives; True if it ran. The full collection walks every
+    object of the process (100-200 ms with the libraries and a large state), which the
+    minute tick otherwise avoids; it frees objects that were alive when frozen and have
+    since died in reference cycles."""
+    now = svc.now()
+    if sending_allowed(now, svc.policy, svc.calendar):
+        return False
+    today = now.astimezone(svc.policy.zone).date()
+    memo = svc.reminder_memo
+    if memo.collected_on == today:
+        return False
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+    memo.collected_on = today
+    return True
 
 
 def _tick_acts(svc: Services) -> None:
@@ -216,14 +322,12 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
     only then or on a new day, and the ledger is asked only about keys not known to be
     settled. Outside sending hours nothing is read.
     """
-    forever = datetime(9999, 1, 1, tzinfo=UTC)  # no RETRY row's next attempt is this late
     now = svc.now()
     if not sending_allowed(now, svc.policy, svc.calendar):
         return 0  # reminder_candidates would find none
     today = now.astimezone(svc.policy.zone).date()
     memo = svc.reminder_memo
-    with svc.db.session() as s:
-        state = current_state(svc, s)
+    state = await current_state(svc)
     if memo.idle_on == today:
         return 0  # nothing changed since a tick today that left nothing to send
     if memo.candidates is None or memo.candidates[0] != today:
@@ -243,10 +347,10 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
             if final:  # a running bot: most unknown keys are new occasions, not in the ledger
                 settled_now = repo.sent_reminder_keys(s, keys=unknown, now=now)
                 if settled_now:
-                    final |= repo.sent_reminder_keys(s, keys=settled_now, now=forever)
+                    final |= repo.sent_reminder_keys(s, keys=settled_now, now=FOREVER)
                 waiting = settled_now - final
             else:  # the first tick: most keys are settled for good
-                final |= repo.sent_reminder_keys(s, keys=unknown, now=forever)
+                final |= repo.sent_reminder_keys(s, keys=unknown, now=FOREVER)
                 rest = [key for key in unknown if key not in final]
                 if rest:
                     waiting = repo.sent_reminder_keys(s, keys=rest, now=now)
@@ -362,7 +466,8 @@ def build_current_digest(svc: Services) -> list[str]:
     """Build and render the digest at the clock's now, covering reports since the last one.
 
     The period starts at the last weekly digest sent (or 7 days ago when none was sent).
-    Returns the HTML message parts.
+    Returns the HTML message parts. Blocking (with thousands of tasks, most of a second):
+    the bot runs it with `off_the_loop`.
     """
     now = svc.now()
     with svc.db.session() as s:
@@ -471,7 +576,7 @@ async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
     with svc.db.session() as s:
         if repo.digest_claimed(s, period=period, chat_id=chat_id):
             return False
-    parts = build_current_digest(svc)
+    parts = await off_the_loop(svc, build_current_digest, svc)
     with svc.db.session() as s:
         post = repo.claim_digest(s, period=period, chat_id=chat_id, now=now, parts=parts)
     if post is None:
@@ -499,11 +604,11 @@ async def escalate_overdue(bot: Bot, svc: Services) -> int:
     limit = svc.settings.follow_up.escalate_after_working_days
     today = now.astimezone(svc.policy.zone).date()
     memo = svc.reminder_memo
+    state = await current_state(svc)
+    idle_key = _idle_key(svc, today)
+    if memo.escalation_idle == idle_key:
+        return 0  # no new case at this state today
     with svc.db.session() as s:
-        state = current_state(svc, s)
-        idle_key = _idle_key(svc, today)
-        if memo.escalation_idle == idle_key:
-            return 0  # no new case at this state today
         done = repo.audit_subjects(s, action="task.escalated")
     overdue_days: dict[date, int] = {}
     cases: list[tuple[str, str]] = []
@@ -584,11 +689,11 @@ async def nudge_silent_units(bot: Bot, svc: Services) -> int:
     if today < start + timedelta(days=days):
         return 0
     memo = svc.reminder_memo
+    state = await current_state(svc)
+    idle_key = _idle_key(svc, today)
+    if memo.nudge_idle == idle_key:
+        return 0  # nobody to nudge at this state today
     with svc.db.session() as s:
-        state = current_state(svc, s)
-        idle_key = _idle_key(svc, today)
-        if memo.nudge_idle == idle_key:
-            return 0  # nobody to nudge at this state today
         done_subjects = repo.audit_subjects(s, action="contact.nudged")
     silent: dict[int, list[int]] = {}
     for task in state.tasks:
@@ -659,7 +764,8 @@ async def warn_unknown_calendar_years(bot: Bot, svc: Services) -> None:
 
 async def follow_up(bot: Bot, svc: Services) -> None:
     """Send due reminders, then the weekly digest if due, then escalations, reporting-cycle
-    nudges and calendar warnings; skip if a run is still going.
+    nudges and calendar warnings, and once a day at night a full garbage collection
+    (`collect_frozen_garbage`); skip if a run is still going.
 
     The steps share one fingerprint read (see `current_state`) until one of them writes or
     sends, so a tick with nothing to do reads it once.
@@ -675,6 +781,7 @@ async def follow_up(bot: Bot, svc: Services) -> None:
             await escalate_overdue(bot, svc)
             await nudge_silent_units(bot, svc)
             await warn_unknown_calendar_years(bot, svc)
+            collect_frozen_garbage(svc)
         finally:
             memo.in_tick, memo.tick_version = False, None
 

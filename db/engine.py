@@ -108,6 +108,14 @@ class Database:
         """The backend name: "sqlite" or "postgresql"."""
         return self.engine.dialect.name
 
+    @property
+    def shared_across_threads(self) -> bool:
+        """Whether a session opened in another thread sees the same database: False for an
+        in-memory SQLite database, which SQLAlchemy gives each thread a new, empty copy of
+        (`SingletonThreadPool`)."""
+        database = self.engine.url.database
+        return not (self.dialect == "sqlite" and (not database or database == ":memory:"))
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """Open a session; commit when the block ends without error, roll back otherwise.

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -726,7 +727,8 @@ def statuses_before(session: Session, *, before: datetime) -> dict[tuple[int, in
     return {(task_id, unit_id): status for task_id, unit_id, status in rows if status is not None}
 
 
-KEYS_PER_STATEMENT = 900  # SQLite: bound parameters per IN list (999 before SQLite 3.32)
+KEYS_PER_STATEMENT = 900  # SQLite without JSON functions: bound parameters per IN list
+SQLITE_JSON = sqlite3.sqlite_version_info >= (3, 38, 0)  # json_each built in from 3.38
 
 
 def sent_reminder_keys(
@@ -737,17 +739,25 @@ def sent_reminder_keys(
     every row, RETRY included.
 
     The first tick after a start asks about every current reminder (41,552 at 10,000
-    tasks), so this reads plain Core rows and few statements: on PostgreSQL one, the keys
-    as one array parameter (`key = ANY(...)`; long IN lists of separate parameters make its
-    planner scan the whole ledger), on SQLite IN lists of `KEYS_PER_STATEMENT` keys.
+    tasks), so this reads plain Core rows in one statement with the keys as one parameter:
+    on PostgreSQL an array (`key IN (SELECT unnest(...))`, which its planner answers with
+    one index lookup per key; `key = ANY(...)` and long IN lists of separate parameters made
+    it scan the whole ledger: 165 ms against 45 ms for 6,336 keys in a ledger of 500,000),
+    on SQLite 3.38 and later a JSON array (`key IN (SELECT value FROM json_each(...))`; one
+    IN list of tens of thousands of parameters is not allowed, and compiling many lists of
+    900 took as long as the lookups). Older SQLite: IN lists of `KEYS_PER_STATEMENT` keys.
+    The keys are looked up in sorted order, which walks the key index from left to right.
     """
-    wanted = list(keys)
+    wanted = sorted(set(keys))
     if not wanted:
         return set()
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         array = bindparam("keys", wanted, type_=postgresql.ARRAY(String))
-        chunks = [col(Reminder.key) == func.any(array)]
+        chunks = [col(Reminder.key).in_(select(func.unnest(array)))]
+    elif SQLITE_JSON:
+        listed = func.json_each(bindparam("keys", json.dumps(wanted, ensure_ascii=False)))
+        chunks = [col(Reminder.key).in_(select(listed.table_valued("value").c.value))]
     else:
         size = KEYS_PER_STATEMENT
         chunks = [

@@ -699,9 +699,16 @@ def test_claim_reminder_duplicate_key_returns_none(loaded_db):
         assert repo.sent_reminder_keys(s, keys=[key, "nope"]) == {key}
 
 
-@pytest.mark.parametrize("per_statement", [repo.KEYS_PER_STATEMENT, 2])
-def test_sent_reminder_keys_over_many_keys_and_retry_rows(loaded_db, monkeypatch, per_statement):
-    monkeypatch.setattr(repo, "KEYS_PER_STATEMENT", per_statement)  # SQLite: several IN lists
+@pytest.mark.parametrize(
+    ("json_array", "per_statement"),
+    [(True, repo.KEYS_PER_STATEMENT), (False, repo.KEYS_PER_STATEMENT), (False, 2)],
+)
+def test_sent_reminder_keys_over_many_keys_and_retry_rows(
+    loaded_db, monkeypatch, json_array, per_statement
+):
+    # SQLite: the keys as one JSON array, or IN lists (older SQLite), several of them
+    monkeypatch.setattr(repo, "SQLITE_JSON", json_array and repo.SQLITE_JSON)
+    monkeypatch.setattr(repo, "KEYS_PER_STATEMENT", per_statement)
     task_id, unit_id, contact_id = _contact_and_task(loaded_db)
     with loaded_db.session() as s:
         for key in ("sent", "failed", "retry"):
@@ -710,15 +717,17 @@ def test_sent_reminder_keys_over_many_keys_and_retry_rows(loaded_db, monkeypatch
             outcome = DeliveryOutcome[key.upper()]
             repo.settle_reminder(s, reminder_id=claimed.id, outcome=outcome, now=NOW)
         _claim(s, "pending", task_id, unit_id, contact_id)
-    asked = [f"absent-{i}" for i in range(7)] + ["sent", "failed", "retry", "pending"]
+        _claim(s, 'a"b', task_id, unit_id, contact_id)  # found through the quoting too
+    odd = ['a"b', "c\\d", "单位:1", "e'f", "sent "]  # quoting in the JSON array or SQL
+    asked = [f"absent-{i}" for i in range(7)] + odd + ["sent", "failed", "retry", "pending"]
     with loaded_db.session() as s:
         everything = repo.sent_reminder_keys(s, keys=asked)
         # the RETRY row is due again once its next attempt has come
         later = repo.sent_reminder_keys(s, keys=asked, now=NOW + timedelta(days=1))
         before_retry = repo.sent_reminder_keys(s, keys=asked, now=NOW)
         assert repo.sent_reminder_keys(s, keys=[]) == set()
-    assert everything == {"sent", "failed", "retry", "pending"}
-    assert later == {"sent", "failed", "pending"}
+    assert everything == {"sent", "failed", "retry", "pending", 'a"b'}
+    assert later == {"sent", "failed", "pending", 'a"b'}
     assert before_retry == everything
 
 
