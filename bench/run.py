@@ -134,7 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(workdir, ignore_errors=True)
 
     print()
-    print(f"taskbot benchmarks, size {size.name}: {info['date']}, {info['cpu']}, {info['memory']}")
+    print(
+        f"taskbot benchmarks, size {size.name}: {info['date']}, {info['cpu']}, {info['memory']}, "
+        f"CPU reference {info['cpu reference']}"
+    )
     print(render_table(rows, size))
     for row in rows:
         if row.note:

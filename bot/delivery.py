@@ -158,8 +158,9 @@ async def current_state(svc: Services) -> FollowUpState:
     and the idle markers of `send_reminders`, `escalate_overdue` and `nudge_silent_units`,
     which hold only at the fingerprint they were set at. Within one `follow_up` tick, a
     fingerprint read by an earlier step is reused without a statement while the tick has
-    neither written nor sent anything since (`_tick_acts`). Waits for the start-up warm-up
-    (`warm_up`) if it is still running.
+    neither written nor sent anything since (`_tick_acts`) and the state was not read again
+    (other handlers ran meanwhile). Waits for the start-up warm-up (`warm_up`) if it is
+    still running.
     """
     warming = svc.reminder_memo.warming
     if warming is not None and warming is not asyncio.current_task():
@@ -188,6 +189,9 @@ async def _fresh_state(svc: Services) -> FollowUpState:
             memo.idle_on = None
             memo.escalation_idle = None
             memo.nudge_idle = None
+            # handlers ran during the read and may have stored reports: the tick's next
+            # step reads the fingerprint again
+            version = None
         if memo.in_tick:
             memo.tick_version = version
         assert memo.state is not None
@@ -474,7 +478,6 @@ def build_current_digest(svc: Services) -> list[str]:
         last = repo.last_digest_at(s)
         since = last if last is not None and last < now else now - timedelta(days=7)
         state = repo.load_state(s, since=since)
-        before = repo.statuses_before(s, before=since)
         today = now.astimezone(svc.policy.zone).date()
         cycle = datetime.combine(cycle_start(today, svc.lights.cycle_day), time(0), svc.policy.zone)
         rollup = repo.member_rollup(s, since=cycle)
@@ -486,7 +489,7 @@ def build_current_digest(svc: Services) -> list[str]:
         due_soon_days=svc.settings.schedule.due_soon_days,
         lights=svc.lights,
         calendar=svc.calendar,
-        status_before=before,
+        status_before=state.status_before,
     )
     digest = dataclasses.replace(digest, member_rollup=tuple(rollup))
     return render.render_digest(digest, svc.policy.zone)

@@ -564,8 +564,8 @@ def open_tasks_of_unit(session: Session, *, unit_id: int) -> list[Task]:
 def load_state(session: Session, *, since: datetime | None = None) -> FollowUpState:
     """Read tasks, units, contacts and latest reports into a `FollowUpState`.
 
-    `since` (aware UTC) selects `recent_reports`; None leaves them empty. The number of SQL
-    statements does not depend on the number of tasks.
+    `since` (aware UTC) selects `recent_reports` and fills `status_before`; None leaves them
+    empty. The number of SQL statements does not depend on the number of tasks.
 
     Reads plain columns with Core, never ORM objects (building tens of thousands of ORM
     instances was most of the time with thousands of tasks), and finds both kinds of latest
@@ -665,26 +665,33 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
             evidence_kind=evidence_kind,
         )
 
-    # newest report and newest report with a status, per (task, unit), in one GROUP BY.
-    # Grouped by -task_id: the same groups, but SQLite then scans the table once instead of
-    # walking the task_id index and fetching every row through it (3 times slower).
-    newest = (
-        select(
-            func.max(StatusReport.id).label("newest"),
-            func.max(
-                case((col(StatusReport.status).is_not(None), StatusReport.id), else_=None)
-            ).label("newest_status"),
+    # newest report, newest report with a status and (with `since`) newest report with a
+    # status created before `since`, per (task, unit), in one GROUP BY. Grouped by -task_id:
+    # the same groups, but SQLite then scans the table once instead of walking the task_id
+    # index and fetching every row through it (3 times slower).
+    has_status = col(StatusReport.status).is_not(None)
+    aggregates = [
+        func.max(StatusReport.id).label("newest"),
+        func.max(case((has_status, StatusReport.id), else_=None)).label("newest_status"),
+    ]
+    if since is not None:
+        before_since = has_status & (col(StatusReport.created_at) < since)
+        aggregates.append(
+            func.max(case((before_since, StatusReport.id), else_=None)).label("status_before")
         )
+    newest = (
+        select(*aggregates)
         .group_by(-col(StatusReport.task_id), col(StatusReport.unit_id))
         .subquery()
     )
+    picked = [newest.c[a.name] for a in aggregates]
     latest_status: dict[tuple[int, int], ReportView] = {}
     latest_report: dict[tuple[int, int], ReportView] = {}
-    stmt = columns(*report_columns, newest.c.newest, newest.c.newest_status).join(
-        newest,
-        (col(StatusReport.id) == newest.c.newest)
-        | (col(StatusReport.id) == newest.c.newest_status),
-    )
+    status_before: dict[tuple[int, int], Status] = {}
+    condition = col(StatusReport.id) == picked[0]
+    for column in picked[1:]:
+        condition = condition | (col(StatusReport.id) == column)
+    stmt = columns(*report_columns, *picked).join(newest, condition)
     for row in rows(stmt):
         report = view(row[:8])
         key = (report.task_id, report.unit_id)
@@ -692,6 +699,8 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
             latest_report[key] = report
         if report.id == row[9]:
             latest_status[key] = report
+        if since is not None and report.id == row[10] and report.status is not None:
+            status_before[key] = report.status
     recent: tuple[ReportView, ...] = ()
     if since is not None:
         recent_stmt = (
@@ -708,23 +717,9 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
         latest_status=latest_status,
         latest_report=latest_report,
         recent_reports=recent,
+        status_before=status_before,
         plan_title=plan.title if plan else "",
     )
-
-
-def statuses_before(session: Session, *, before: datetime) -> dict[tuple[int, int], Status]:
-    """Each (task, unit)'s latest reported status among reports created before `before`."""
-    newest = (
-        select(func.max(StatusReport.id))
-        .where(col(StatusReport.status).is_not(None), col(StatusReport.created_at) < before)
-        .group_by(col(StatusReport.task_id), col(StatusReport.unit_id))
-    )
-    rows = session.exec(
-        select(StatusReport.task_id, StatusReport.unit_id, StatusReport.status).where(
-            col(StatusReport.id).in_(newest)
-        )
-    ).all()
-    return {(task_id, unit_id): status for task_id, unit_id, status in rows if status is not None}
 
 
 KEYS_PER_STATEMENT = 900  # SQLite without JSON functions: bound parameters per IN list

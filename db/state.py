@@ -68,7 +68,9 @@ class FollowUpState:
 
     `latest_status` maps (task id, unit id) to the newest report carrying a status;
     `latest_report` to the newest report of any kind (a note-only reply included);
-    `recent_reports` are the reports created at or after the `since` instant of the read.
+    `recent_reports` are the reports created at or after the `since` instant of the read;
+    `status_before` maps (task id, unit id) to the status of the newest report with a status
+    created before that instant (empty when read without `since`).
     """
 
     tasks: tuple[TaskView, ...]
@@ -78,6 +80,7 @@ class FollowUpState:
     latest_report: dict[tuple[int, int], ReportView] = field(default_factory=dict)
     recent_reports: tuple[ReportView, ...] = ()
     plan_title: str = ""
+    status_before: dict[tuple[int, int], Status] = field(default_factory=dict)
 
     def members_of(self, unit_id: int) -> list[UnitView]:
         """The member towns of a collective unit (empty for other units)."""

@@ -761,3 +761,43 @@ def test_mark_pending_uncertain(loaded_db):
         assert sent.message_id == 77 and sent.sent_at == NOW
     with loaded_db.session() as s:
         assert repo.mark_pending_uncertain(s) == 0
+
+
+def test_load_state_since_gives_each_pairs_status_before_that_instant(loaded_db):
+    """`status_before` (the digest's "status at the start of the period") is the status of
+    the newest report with a status created before `since`: note-only reports and reports at
+    or after `since` do not count."""
+    since = NOW + timedelta(days=10)
+    with loaded_db.session() as s:
+        tasks = repo.tasks_by_number(s)[:4]
+        pairs = [(t.id, repo.lead_units(s)[0].id) for t in tasks]
+        story = [
+            # (pair, days after NOW, status or None for a note-only report)
+            (0, 1, Status.IN_PROGRESS),
+            (0, 2, Status.BLOCKED),
+            (0, 3, None),  # a note after the last status: the status stays BLOCKED
+            (0, 11, Status.DONE),  # after since
+            (1, 10, Status.DONE),  # exactly at since: not before it
+            (2, 4, None),  # only a note before since
+            (3, 5, Status.DONE),
+            (3, 9, Status.IN_PROGRESS),  # reopened: the newest counts
+        ]
+        for index, days, status in story:
+            task_id, unit_id = pairs[index]
+            repo.add_report(
+                s,
+                task_id=task_id,
+                unit_id=unit_id,
+                contact_id=None,
+                reporter_user_id=0,
+                status=status,
+                note=f"第{days}天",
+                now=NOW + timedelta(days=days),
+            )
+    with loaded_db.session() as s:
+        state = repo.load_state(s, since=since)
+        plain = repo.load_state(s)
+    assert state.status_before == {pairs[0]: Status.BLOCKED, pairs[3]: Status.IN_PROGRESS}
+    assert plain.status_before == {}
+    assert state.latest_status[pairs[0]].status is Status.DONE
+    assert [r.note for r in state.recent_reports] == ["第10天", "第11天"]

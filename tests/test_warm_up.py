@@ -30,16 +30,21 @@ CONTACT = 2002
 
 
 def counting(
-    monkeypatch: pytest.MonkeyPatch, name: str, *, before: Callable[[], None] | None = None
+    monkeypatch: pytest.MonkeyPatch,
+    name: str,
+    *,
+    before: Callable[[], None] | None = None,
+    since: bool = False,
 ) -> Counter[str]:
     """Count calls of `repo.<name>` by the thread that made them ("loop" or "worker"),
-    running `before` first in each call; calls with `since` (the digest's) are not counted."""
+    running `before` first in each call; only calls with a `since` (the digest's) when
+    `since`, else only those without."""
     calls: Counter[str] = Counter()
     real = getattr(repo, name)
     loop_thread = threading.get_ident()
 
     def counted(*args: Any, **kwargs: Any) -> Any:
-        if kwargs.get("since") is None:
+        if (kwargs.get("since") is not None) == since:
             calls["loop" if threading.get_ident() == loop_thread else "worker"] += 1
             if before is not None:
                 before()
@@ -96,7 +101,7 @@ async def test_state_reads_run_in_a_worker_thread_and_updates_are_answered_meanw
         release.wait(10)
 
     loads = counting(monkeypatch, "load_state", before=slow)
-    digests = counting(monkeypatch, "statuses_before")  # the weekly digest is due too
+    digests = counting(monkeypatch, "load_state", since=True)  # the weekly digest is due too
     tick = asyncio.create_task(bot.tick())
     await asyncio.to_thread(reading.wait, 10)
     assert reading.is_set()
