@@ -41,7 +41,7 @@ from bench.profiling import profile_call
 from bot.app import make_calendar, make_services
 from bot.config import Settings
 from bot.context import Services
-from bot.delivery import follow_up, send_reminders, warm_up
+from bot.delivery import follow_up, prepare_next_sending_day, send_reminders, warm_up
 from bot.demo import MutableClock
 from db import repo
 from db.engine import Database
@@ -208,20 +208,31 @@ def _tick_rows(ctx: Context, url: str, backend: str) -> list[Row]:
             cold_stall = fresh.stall_note(1)
             fresh.close()
         # --- finds reminders due, running bot: the first tick of the day in sending hours.
-        # The evening before, a tick found nothing due; overnight nothing changed. Later runs
-        # replay the morning: the remembered day's candidates and "nothing left" mark are
-        # dropped, as a new day does (the state and the keys known settled stay).
+        # The evening before, a tick found nothing due; overnight nothing changed, and a
+        # tick in quiet hours prepared the morning's candidates (`follow_up` does that on
+        # every tick outside sending hours). Each run replays the night and the morning: the
+        # remembered day's candidates and "nothing left" mark are dropped, as a new day
+        # does (the state and the keys known settled stay). Also shown: the same morning
+        # without the night's preparation (as after a report stored at night).
         evening = NOW - timedelta(hours=14)  # Monday 20:00 local
+        night = NOW - timedelta(hours=12)  # Monday 22:00 local: quiet hours
         clock.set(evening)
         running.loop.run_until_complete(send_reminders(bot, svc))  # type: ignore[arg-type]
-        clock.set(NOW)
         due_values: list[float] = []
         for _ in range(runs):
             _new_day(svc)
+            clock.set(night)
+            running.loop.run_until_complete(prepare_next_sending_day(svc))
+            clock.set(NOW)
             seconds, due_sql = running.time(lambda: send_reminders(bot, svc))  # type: ignore[arg-type]
             due_values.append(seconds)
-        if bot.sends < 2 * runs:
-            raise AssertionError(f"expected {2 * runs} attempted sends, got {bot.sends}")
+        unprepared: list[float] = []
+        for _ in range(runs):
+            _new_day(svc)
+            seconds, unprepared_sql = running.time(lambda: send_reminders(bot, svc))  # type: ignore[arg-type]
+            unprepared.append(seconds)
+        if bot.sends < 3 * runs:
+            raise AssertionError(f"expected {3 * runs} attempted sends, got {bot.sends}")
         if profile:
             _new_day(svc)
             profile_call(
@@ -236,7 +247,17 @@ def _tick_rows(ctx: Context, url: str, backend: str) -> list[Row]:
                 "ms",
                 Goal("<", 250, "< 250 ms"),
                 digits=0,
-                note=f"{scope}; {due_sql} SQL statements per tick; {running.gc_note(runs)}",
+                note=f"{scope}; prepared overnight; {due_sql} SQL statements per tick",
+            )
+        )
+        rows.append(
+            Row(
+                f"3 tick finding {built.due:,} due, first tick of the day, not prepared "
+                f"overnight, {backend}",
+                [v * 1000 for v in unprepared],
+                "ms",
+                digits=0,
+                note=f"{unprepared_sql} SQL statements per tick; {running.gc_note(runs)}",
             )
         )
         rows.append(

@@ -94,7 +94,8 @@ class ReminderMemo:
     - `version`, `state`: the fingerprint `repo.state_version` last read and the state
       `repo.load_state` (no `since`) read at it; a changed fingerprint reloads the state and
       clears `candidates`, `idle_on`, `escalation_idle` and `nudge_idle`.
-    - `candidates`: the local date (configured zone) and `reminder_candidates` on that date.
+    - `candidates`: a local date (configured zone) and `reminder_candidates` on that date:
+      today's, or outside sending hours those of the next sending day.
     - `settled`: ledger keys of current reminders settled for good (any outcome but RETRY).
     - `idle_on`: the local date on which `send_reminders` last left nothing unsettled, at
       `version`.

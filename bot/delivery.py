@@ -45,7 +45,12 @@ from db.models import DeliveryOutcome, DigestPost, Status
 from db.state import FollowUpState, TaskView, UnitView
 from jobs.digest import build_digest
 from jobs.lights import cycle_start, reported_in_cycle, unit_light, working_days_until
-from jobs.policy import DueReminder, reminder_candidates, sending_allowed
+from jobs.policy import (
+    DueReminder,
+    next_sending_instant,
+    reminder_candidates,
+    sending_allowed,
+)
 from jobs.schedule import digest_due
 
 log = logging.getLogger(__name__)
@@ -215,26 +220,56 @@ async def off_the_loop(svc: Services, read: Callable[..., T], *args: Any) -> T:
 
 async def warm_up(svc: Services) -> None:
     """Read, once after a start, what the first tick would otherwise read with nothing
-    remembered: the state, and in sending hours the day's reminder candidates and which of
-    them the ledger holds for good. Reads in a worker thread (`off_the_loop`), so updates are
-    handled meanwhile; with 10,000 tasks this takes about a second, after which the first
-    tick is as quick as any later one. Started by `post_init` (`start_warm_up`); never
-    raises: on a failure (logged) the first tick reads everything itself."""
-    memo = svc.reminder_memo
+    remembered: the state, and the reminder candidates of the current sending day (today in
+    sending hours, else the next one, see `prepare_next_sending_day`) with which of them the
+    ledger holds for good. Reads in a worker thread (`off_the_loop`), so updates are handled
+    meanwhile; with 10,000 tasks this takes a second or two, after which the first tick is as
+    quick as any later one. Started by `post_init` (`start_warm_up`); never raises: on a
+    failure (logged) the first tick reads everything itself."""
     try:
-        state = await current_state(svc)
         now = svc.now()
-        if not sending_allowed(now, svc.policy, svc.calendar):
-            return
-        today = now.astimezone(svc.policy.zone).date()
-        gc.collect()  # young objects only: the state is frozen
-        candidates, settled = await off_the_loop(svc, _settled_candidates, svc, state, now)
-        if memo.state is state and memo.candidates is None:  # nothing read meanwhile
-            memo.candidates = (today, candidates)
-            memo.settled = settled
-        keep_out_of_collections()
+        if sending_allowed(now, svc.policy, svc.calendar):
+            await _ready_candidates(svc, now)
+        else:
+            await prepare_next_sending_day(svc)
     except Exception:
         log.exception("warm-up after start failed; the first tick reads everything itself")
+
+
+async def prepare_next_sending_day(svc: Services) -> bool:
+    """Outside sending hours, have the reminder candidates of the next sending day (see
+    `jobs.policy.next_sending_instant`) and the ledger keys among them settled for good
+    ready in the memo, computed in a worker thread, so that the first tick of that morning
+    only asks the ledger about the day's new occasions. Reads the state fingerprint (one
+    statement) and recomputes only when the state changed or the day moved on; True if it
+    computed. Called by `follow_up` on every tick outside sending hours."""
+    now = svc.now()
+    if sending_allowed(now, svc.policy, svc.calendar):
+        return False
+    try:
+        at = next_sending_instant(now, svc.policy, svc.calendar)
+    except ValueError:  # no working day within a year: nothing to prepare
+        return False
+    return await _ready_candidates(svc, at)
+
+
+async def _ready_candidates(svc: Services, at: datetime) -> bool:
+    """Make `memo.candidates` those of the local date of `at` (an instant in sending hours)
+    and `memo.settled` the ledger keys among them settled for good, unless the memo holds
+    them already for the current state; True if computed now."""
+    memo = svc.reminder_memo
+    state = await current_state(svc)
+    day = at.astimezone(svc.policy.zone).date()
+    if memo.candidates is not None and memo.candidates[0] == day:
+        return False
+    gc.collect()  # what is not frozen (the state is)
+    candidates, settled = await off_the_loop(svc, _settled_candidates, svc, state, at)
+    if memo.state is not state or (memo.candidates is not None and memo.candidates[0] == day):
+        return False  # the state was read again, or a tick computed them, meanwhile
+    memo.candidates = (day, candidates)
+    memo.settled = settled
+    keep_out_of_collections()
+    return True
 
 
 def _settled_candidates(
@@ -324,7 +359,8 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
     that left nothing unsettled returns after the one fingerprint statement; otherwise the
     state is read again only if its fingerprint changed, the candidates are computed again
     only then or on a new day, and the ledger is asked only about keys not known to be
-    settled. Outside sending hours nothing is read.
+    settled. Outside sending hours it reads nothing (`follow_up` then prepares the next
+    sending day's candidates, `prepare_next_sending_day`).
     """
     now = svc.now()
     if not sending_allowed(now, svc.policy, svc.calendar):
@@ -767,8 +803,9 @@ async def warn_unknown_calendar_years(bot: Bot, svc: Services) -> None:
 
 async def follow_up(bot: Bot, svc: Services) -> None:
     """Send due reminders, then the weekly digest if due, then escalations, reporting-cycle
-    nudges and calendar warnings, and once a day at night a full garbage collection
-    (`collect_frozen_garbage`); skip if a run is still going.
+    nudges and calendar warnings; outside sending hours, prepare the next sending day's
+    reminder candidates (`prepare_next_sending_day`) and once a day a full garbage
+    collection (`collect_frozen_garbage`); skip if a run is still going.
 
     The steps share one fingerprint read (see `current_state`) until one of them writes or
     sends, so a tick with nothing to do reads it once.
@@ -784,6 +821,7 @@ async def follow_up(bot: Bot, svc: Services) -> None:
             await escalate_overdue(bot, svc)
             await nudge_silent_units(bot, svc)
             await warn_unknown_calendar_years(bot, svc)
+            await prepare_next_sending_day(svc)
             collect_frozen_garbage(svc)
         finally:
             memo.in_tick, memo.tick_version = False, None

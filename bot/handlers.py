@@ -18,7 +18,6 @@ from bot import render, texts
 from bot.context import BotContext
 from bot.delivery import build_current_digest, ledger_light_of, off_the_loop, send, send_digest
 from db import repo
-from db.ledger import ledger_filename, write_ledger
 from db.models import DeliveryOutcome, Unit
 from db.repo import InviteProblem
 
@@ -279,6 +278,9 @@ async def export_command(update: Update, context: BotContext) -> None:
         await reply(update, texts.EXPORT_PRIVATE_ONLY)
         return
     now, zone = svc.now(), svc.policy.zone
+    # imported here: openpyxl takes a fifth of a second to import, and the bot's start-up
+    # should not wait for a spreadsheet library that only this command uses
+    from db.ledger import ledger_filename, write_ledger
 
     def build() -> tuple[bytes, int, int]:
         buffer = io.BytesIO()

@@ -16,8 +16,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import String, bindparam, func, update
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import ARRAY, String, bindparam, func, true, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -748,7 +747,7 @@ def sent_reminder_keys(
         return set()
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        array = bindparam("keys", wanted, type_=postgresql.ARRAY(String))
+        array = bindparam("keys", wanted, type_=ARRAY(String))
         chunks = [col(Reminder.key).in_(select(func.unnest(array)))]
     elif SQLITE_JSON:
         listed = func.json_each(bindparam("keys", json.dumps(wanted, ensure_ascii=False)))
@@ -1093,41 +1092,44 @@ def audit_subjects(session: Session, *, action: str) -> set[str]:
     return set(session.exec(select(AuditEvent.subject).where(AuditEvent.action == action)).all())
 
 
-def _scalar(column: Any, table: Any = None) -> Any:
-    query = select(column)
-    return (query.select_from(table) if table is not None else query).scalar_subquery()
-
-
 def state_version(session: Session) -> tuple[Any, ...]:
     """A cheap fingerprint of everything `load_state` reads, in one SQL statement.
 
     Equal fingerprints mean the state is unchanged, so the minute tick can reuse the state it
     read before: counts, largest ids and sums over units, tasks, assignments, contacts and
     reports, and the largest audit event id and the number of audit events (deadline and
-    task text changes, re-registrations and unreachable marks are all audited).
+    task text changes, re-registrations and unreachable marks are all audited). Each table
+    is read once (one subquery computes all of its figures), not once per figure.
     """
     # what load_state reads: tasks (rows, numbers, texts; deadline changes are audited),
     # assignments and units (only the task file and the config change them), contacts
     # (rows, units, unreachable marks; re-registration and unreachable marks are audited),
     # reports (only ever added). Extend it when load_state reads more.
-    statement = select(
-        _scalar(func.count(), Unit),
-        _scalar(func.sum(Unit.parent_id)),
-        _scalar(func.count(), Task),
-        _scalar(func.max(Task.id)),
-        _scalar(func.sum(Task.number)),
-        _scalar(func.sum(func.length(Task.text))),
-        _scalar(func.count(), Assignment),
-        _scalar(func.max(Assignment.id)),
-        _scalar(func.sum(Assignment.unit_id)),
-        _scalar(func.count(), Contact),
-        _scalar(func.max(Contact.id)),
-        _scalar(func.sum(Contact.unit_id)),
-        _scalar(func.count(col(Contact.unreachable_reason))),
-        _scalar(func.max(StatusReport.id)),
-        _scalar(func.max(AuditEvent.id)),
+    per_table = [
+        select(func.count(), func.sum(Unit.parent_id)).select_from(Unit),
+        select(
+            func.count(),
+            func.max(Task.id),
+            func.sum(Task.number),
+            func.sum(func.length(Task.text)),
+        ).select_from(Task),
+        select(func.count(), func.max(Assignment.id), func.sum(Assignment.unit_id)).select_from(
+            Assignment
+        ),
+        select(
+            func.count(),
+            func.max(Contact.id),
+            func.sum(Contact.unit_id),
+            func.count(col(Contact.unreachable_reason)),
+        ).select_from(Contact),
+        select(func.max(StatusReport.id)),
         # on PostgreSQL ids are not in commit order: an event committed late by another
         # process (taskbot init) with a lower id than the newest still changes the count
-        _scalar(func.count(), AuditEvent),
-    )
+        select(func.max(AuditEvent.id), func.count()).select_from(AuditEvent),
+    ]
+    parts = [query.subquery() for query in per_table]
+    joined: Any = parts[0]
+    for part in parts[1:]:
+        joined = joined.join(part, true())
+    statement = select(*(column for part in parts for column in part.c)).select_from(joined)
     return tuple(session.connection().execute(statement).one())

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -125,15 +125,48 @@ async def test_a_tick_with_nothing_to_do_reads_one_fingerprint(bot: BotHarness, 
         assert len(spy.statements) == 1
 
 
-async def test_outside_sending_hours_a_tick_reads_no_state(bot: BotHarness, spy: Spy) -> None:
+async def test_outside_sending_hours_a_tick_prepares_the_next_morning_once(
+    bot: BotHarness, spy: Spy, monkeypatch: pytest.MonkeyPatch
+) -> None:
     await bot.register(2002, "潼南税务局")
-    on(bot, 2026, 1, 8)
-    await tick(bot)
+    on(bot, 2026, 1, 8)  # Thursday
+    await tick(bot)  # reminders, the week's digest, a nudge: each changes the state
+    await tick(bot)  # reads it once more
+    computed: list[date] = []
+    real = delivery.reminder_candidates
+
+    def candidates(now: datetime, *args: Any) -> Any:
+        computed.append(now.astimezone(bot.svc.policy.zone).date())
+        return real(now, *args)
+
+    monkeypatch.setattr(delivery, "reminder_candidates", candidates)
     bot.clock.advance(timedelta(hours=12))  # 21:30 local: quiet hours
     spy.reset()
-    await bot.tick()
-    assert spy.calls == Counter()
-    assert spy.not_digest() == []
+    await bot.tick()  # prepares Friday: the fingerprint, the candidates, one ledger question
+    assert dict(spy.calls) == {"state_version": 1}
+    assert computed == [date(2026, 1, 9)]
+    assert len(spy.not_digest()) == 2, spy.statements
+    for _ in range(2):  # later quiet ticks: the fingerprint only
+        bot.clock.advance(timedelta(hours=3))
+        spy.reset()
+        await bot.tick()
+        assert dict(spy.calls) == {"state_version": 1}
+        assert len(spy.not_digest()) == 1, spy.statements
+    assert computed == [date(2026, 1, 9)]
+    # Friday 09:30: the first tick of the day finds its candidates ready and sends what is due
+    # exactly as a bot that computes them then (started afresh, nothing remembered)
+    bot.clock.set(bot.clock.now.replace(day=9, hour=1, minute=30))
+    since = len(bot.api.sent)
+    await tick(bot)
+    assert computed == [date(2026, 1, 9)]
+    prepared = sorted(m.plain_text for m in bot.api.sent[since:] if m.buttons)
+    with bot.svc.db.session() as s:
+        state = repo.load_state(s)
+    fresh = real(bot.clock.now, state, bot.svc.policy, bot.svc.calendar)
+    with bot.svc.db.session() as s:
+        expected = repo.sent_reminder_keys(s, keys=[c.key for c in fresh])
+    assert expected == {c.key for c in fresh}  # every current reminder is in the ledger
+    assert len(prepared) == len([c for c in fresh if c.occasion.send_on == date(2026, 1, 9)])
 
 
 async def test_escalation_goes_out_once_on_the_day_it_is_due_and_after_a_deadline_change(

@@ -16,7 +16,7 @@ import pytest
 
 from db.models import ReminderKind, Status
 from db.state import ContactView, FollowUpState, ReportView, TaskView, UnitView
-from jobs.calendar import WeekdayCalendar, next_working_day
+from jobs.calendar import OfficialCalendar, WeekdayCalendar, next_working_day
 from jobs.policy import (
     DigestSchedule,
     Occasion,
@@ -24,6 +24,7 @@ from jobs.policy import (
     current_occasion,
     digest_period_due,
     due_reminders,
+    next_sending_instant,
     reminder_candidates,
     sending_allowed,
 )
@@ -647,3 +648,34 @@ def test_digest_period_due_other_weekday_and_time():
     assert digest_period_due(local(2026, 3, 20, 17, 30), friday) == "2026-W12"
     assert digest_period_due(local(2026, 3, 22, 12), friday) == "2026-W12"
     assert digest_period_due(local(2026, 3, 23, 12), friday) is None  # Monday of week 13
+
+
+@pytest.mark.parametrize(
+    ("local", "expected"),
+    [
+        # Wednesday 2025-12-17 in sending hours: now itself
+        (datetime(2025, 12, 17, 10, 15), datetime(2025, 12, 17, 10, 15)),
+        # early on a working day: its reminder hour
+        (datetime(2025, 12, 17, 6, 0), datetime(2025, 12, 17, 9, 0)),
+        # after quiet hours begin: the next working day
+        (datetime(2025, 12, 17, 21, 0), datetime(2025, 12, 18, 9, 0)),
+        # Friday evening and Saturday morning: Monday
+        (datetime(2025, 12, 19, 22, 0), datetime(2025, 12, 22, 9, 0)),
+        (datetime(2025, 12, 20, 8, 0), datetime(2025, 12, 22, 9, 0)),
+        # the last working day before the 2025 National Day holiday (Oct 1-8; Sunday Sep 28
+        # is a working day in lieu): the next is Thursday Oct 9
+        (datetime(2025, 9, 30, 21, 30), datetime(2025, 10, 9, 9, 0)),
+        (datetime(2025, 9, 27, 23, 0), datetime(2025, 9, 28, 9, 0)),
+    ],
+)
+def test_next_sending_instant_on_the_official_calendar(local, expected):
+    cal = OfficialCalendar()
+    now = local.replace(tzinfo=SHANGHAI).astimezone(UTC)
+    found = next_sending_instant(now, POLICY, cal)
+    assert found == expected.replace(tzinfo=SHANGHAI)
+    assert sending_allowed(found, POLICY, cal)
+
+
+def test_next_sending_instant_wants_an_aware_instant():
+    with pytest.raises(ValueError):
+        next_sending_instant(datetime(2025, 12, 17, 10, 0), POLICY, CAL)
