@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -129,6 +129,8 @@ def quiet_secret_loggers() -> None:
     """
     for name in ("httpx", "httpcore"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # not a secret, but seven lines of plugin set-up at every start say nothing to an operator
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     for name in ("telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Application"):
         logger = logging.getLogger(name)
         if not any(isinstance(f, _NoDebug) for f in logger.filters):
@@ -143,8 +145,17 @@ class _NoDebug(logging.Filter):
 
 
 async def error_handler(update: object, context: BotContext) -> None:
-    """Log the error first, then tell a private-chat user that something went wrong."""
-    log.error("error while handling an update", exc_info=context.error)
+    """Log the error first, then tell a private-chat user that something went wrong.
+
+    A network error without an update is python-telegram-bot's long poll failing to reach
+    the Bot API (it retries with a growing pause): one warning line each time, without a
+    traceback, so that an outage of a night does not fill the log with them.
+    """
+    error = context.error
+    if update is None and isinstance(error, NetworkError) and not isinstance(error, BadRequest):
+        log.warning("cannot reach the Bot API to fetch updates (retrying): %s", error)
+        return
+    log.error("error while handling an update", exc_info=error)
     if isinstance(update, Update) and handlers.is_private(update):
         try:
             await handlers.reply(update, "抱歉，处理您的消息时出错了，请稍后再试。")

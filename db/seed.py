@@ -8,6 +8,7 @@ place and never deletes reports. A deadline a coordinator changed is left alone.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -90,6 +91,28 @@ def _names(value: object, where: str) -> tuple[str, ...]:
     return names
 
 
+TOP_KEYS = ("plan", "tasks")
+PLAN_KEYS = ("title", "document_number", "issued_on", "period_end", "default_deadline")
+TASK_KEYS = (
+    "number",
+    "text",
+    "lead_units",
+    "responsible_units",
+    "responsible_units_note",
+    "deadline",
+)
+
+
+def _known_keys(table: dict[str, object], known: tuple[str, ...], where: str) -> None:
+    """Raise `TaskFileError` for a key of `table` not in `known` (a misspelt `deadline` would
+    otherwise be ignored and the default deadline kept), naming the closest known key."""
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f" (known: {', '.join(known)})"
+            raise TaskFileError(f"{where}: unknown key {key!r}{hint}")
+
+
 def read_task_file(path: Path | None = None) -> PlanRecord:
     """Parse and validate a task file (default: the shipped plan). Raises `TaskFileError`."""
     path = path or DEFAULT_TASK_FILE
@@ -99,9 +122,11 @@ def read_task_file(path: Path | None = None) -> PlanRecord:
         raise TaskFileError(f"{path}: file not found") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise TaskFileError(f"{path}: not valid TOML: {exc}") from exc
+    _known_keys(raw, TOP_KEYS, f"{path}")
     plan = raw.get("plan")
     if not isinstance(plan, dict):
         raise TaskFileError(f"{path}: missing [plan] table")
+    _known_keys(plan, PLAN_KEYS, f"{path}: [plan]")
     for key in ("title", "document_number"):
         if not isinstance(plan.get(key), str) or not plan[key].strip():
             raise TaskFileError(f"{path}: [plan].{key} must be a non-empty string")
@@ -120,6 +145,8 @@ def read_task_file(path: Path | None = None) -> PlanRecord:
         if not isinstance(item, dict):
             raise TaskFileError(f"{where}: not a table")
         number = item.get("number")
+        valid_number = isinstance(number, int) and not isinstance(number, bool) and number > 0
+        _known_keys(item, TASK_KEYS, f"{path}: task {number}" if valid_number else where)
         if not isinstance(number, int) or isinstance(number, bool) or number < 1:
             raise TaskFileError(f"{where}: number must be a positive integer")
         if number in seen:

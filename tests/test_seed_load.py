@@ -424,6 +424,15 @@ def test_minimal_task_file_reads(tmp_path):
         ),
         (lambda t: t.replace('text = "任务甲"', 'text = ""'), "text must be a non-empty"),
         (lambda t: t.split("[[tasks]]", 1)[0], "no [[tasks]]"),
+        (
+            lambda t: t.replace("deadline = 2026-06-30", "dedline = 2026-06-30"),
+            "task 2: unknown key 'dedline'; did you mean 'deadline'?",
+        ),
+        (
+            lambda t: t.replace("issued_on = 2026-01-05", "issued_on = 2026-01-05\nperiod = 1"),
+            "[plan]: unknown key 'period'",
+        ),
+        (lambda t: "owner = 1\n" + t, "unknown key 'owner'"),
     ],
     ids=[
         "missing-plan",
@@ -436,6 +445,9 @@ def test_minimal_task_file_reads(tmp_path):
         "unit-twice",
         "empty-text",
         "no-tasks",
+        "misspelt-task-key",
+        "unknown-plan-key",
+        "unknown-top-key",
     ],
 )
 def test_malformed_task_file(tmp_path, edit, message):
