@@ -19,6 +19,7 @@ import re
 import sys
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -32,6 +33,9 @@ from bot.config import (
 )
 from db.lock import AlreadyRunning
 from db.seed import TaskFileError
+
+if TYPE_CHECKING:
+    from db.engine import Database
 
 log = logging.getLogger("taskbot")
 DEFAULT_CONFIG = Path("config.toml")
@@ -190,13 +194,12 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     """Print the tasks from the database (loaded from the task file) as a table or JSON."""
     from sqlmodel import col, select
 
-    from bot.app import prepare_database
     from db.models import AssignmentRole, Task
     from db.repo import unit_names_of_task
     from db.seed import TaskRecord
 
     settings = _settings(args)
-    database = prepare_database(settings)
+    database = _open_to_read(settings)
     records: list[TaskRecord] = []
     try:
         with database.session() as s:
@@ -240,12 +243,12 @@ def html_to_text(text: str) -> str:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     """Render the digest from the database to stdout; nothing is sent."""
-    from bot.app import make_calendar, make_services, prepare_database
+    from bot.app import make_calendar, make_services
     from bot.context import system_clock
     from bot.delivery import build_current_digest
 
     settings = _settings(args)
-    database = prepare_database(settings)
+    database = _open_to_read(settings)
     try:
         services = make_services(
             settings, database, clock=system_clock, calendar=make_calendar(settings)
@@ -258,6 +261,28 @@ def cmd_digest(args: argparse.Namespace) -> int:
             print("\n" + "-" * 40 + "\n")
         print(part if args.html else html_to_text(part))
     return 0
+
+
+def _open_to_read(settings: Settings) -> Database:
+    """`prepare_database` for a command that only reads (tasks, digest, schedule, export).
+
+    When the SQLite file did not exist (the command was run outside the bot's folder without
+    `--config`), says so on stderr: the database just made holds the task file's tasks and
+    no report, which would otherwise look like a real, quiet follow-up.
+    """
+    from bot.app import prepare_database
+
+    path = _sqlite_file(settings.database.url)
+    fresh = path is not None and not path.exists()
+    database = prepare_database(settings)
+    if fresh:
+        print(
+            f"note: {path} did not exist; it was created with the tasks of the task file and "
+            "no reports. To read the bot's own database, pass --config (or run from the "
+            "folder of its config.toml).",
+            file=sys.stderr,
+        )
+    return database
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -282,7 +307,7 @@ def _date_arg(text: str) -> date:
 
 def cmd_schedule(args: argparse.Namespace) -> int:
     """Print every reminder and digest due in a date range; nothing is sent."""
-    from bot.app import make_calendar, make_services, prepare_database
+    from bot.app import make_calendar, make_services
     from bot.context import system_clock
     from db import repo
     from jobs.schedule import preview, render_schedule
@@ -298,7 +323,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         print(f"at most {MAX_SCHEDULE_DAYS} days at a time", file=sys.stderr)
         return 2
     calendar = make_calendar(settings)
-    database = prepare_database(settings)
+    database = _open_to_read(settings)
     services = make_services(settings, database, clock=system_clock, calendar=calendar)
     with database.session() as s:
         state = repo.load_state(s)
@@ -312,7 +337,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the ledger (台账) workbook to an .xlsx file; nothing is sent."""
     from bot import texts
-    from bot.app import make_calendar, make_services, prepare_database
+    from bot.app import make_calendar, make_services
     from bot.context import system_clock
     from bot.delivery import ledger_light_of
     from db.ledger import ledger_filename, write_ledger
@@ -323,7 +348,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if path.suffix.lower() != ".xlsx":
         print(f"{path}: the ledger is an Excel workbook; name the file *.xlsx", file=sys.stderr)
         return 2
-    database = prepare_database(settings)
+    database = _open_to_read(settings)
     services = make_services(
         settings, database, clock=system_clock, calendar=make_calendar(settings)
     )

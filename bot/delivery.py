@@ -167,9 +167,11 @@ async def current_state(svc: Services) -> FollowUpState:
     (other handlers ran meanwhile). Waits for the start-up warm-up (`warm_up`) if it is
     still running.
     """
-    warming = svc.reminder_memo.warming
-    if warming is not None and warming is not asyncio.current_task():
+    memo = svc.reminder_memo
+    warming = memo.warming
+    if warming is not None and warming is not asyncio.current_task() and not warming.done():
         await asyncio.shield(warming)  # warm_up never raises
+        memo.tick_version = None  # handlers ran meanwhile: read the fingerprint anew
     return await _fresh_state(svc)
 
 
@@ -197,8 +199,8 @@ async def _fresh_state(svc: Services) -> FollowUpState:
             # handlers ran during the read and may have stored reports: the tick's next
             # step reads the fingerprint again
             version = None
-        if memo.in_tick:
-            memo.tick_version = version
+        if memo.in_tick and asyncio.current_task() is not memo.warming:
+            memo.tick_version = version  # for the tick's next step (not the warm-up's)
         assert memo.state is not None
         return memo.state
 
@@ -305,11 +307,14 @@ def keep_out_of_collections() -> None:
     collection walks them all, 150 ms at 10,000 tasks, and a tick that allocates much (the
     first of a day) pays for one. The libraries' own objects (about 140,000 once the bot
     runs) are frozen with them, so a collection before a read walks only what came since.
-    Each caller runs a collection just before, so no cyclic garbage is frozen with them;
-    reference counting frees acyclic garbage, as the views are, even while frozen; what
-    was frozen alive and later died in a reference cycle waits for `collect_frozen_garbage`
-    (once a day).
+    Each caller runs a collection before the read, and this one of the young generations
+    before freezing; cyclic garbage made during a read in a worker thread that has already
+    reached the oldest generation (SQL statement objects, some 60 per read) is frozen with
+    the rest, as is what was frozen alive and later died in a reference cycle: both wait
+    for `collect_frozen_garbage` (once a day). Reference counting frees acyclic garbage, as
+    the views are, even while frozen.
     """
+    gc.collect(1)
     gc.freeze()
 
 

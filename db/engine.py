@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.pool import SingletonThreadPool
 from sqlmodel import Session, create_engine
 
 log = logging.getLogger(__name__)
@@ -55,6 +56,17 @@ def build_engine(url: str, *, echo: bool = False) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def sqlite_in_memory(url: URL) -> bool:
+    """Whether a SQLite `url` names an in-memory database: `sqlite://`, `:memory:`, or a
+    `file:` URI with `mode=memory` or the name `:memory:`."""
+    database = url.database or ""
+    return (
+        database in ("", ":memory:")
+        or database.startswith("file::memory:")
+        or url.query.get("mode") == "memory"
+    )
 
 
 def describe_error(exc: BaseException) -> str:
@@ -111,10 +123,14 @@ class Database:
     @property
     def shared_across_threads(self) -> bool:
         """Whether a session opened in another thread sees the same database: False for an
-        in-memory SQLite database, which SQLAlchemy gives each thread a new, empty copy of
-        (`SingletonThreadPool`)."""
-        database = self.engine.url.database
-        return not (self.dialect == "sqlite" and (not database or database == ":memory:"))
+        in-memory SQLite database (`sqlite://`, `:memory:`, a `file:` URI with `mode=memory`
+        or `:memory:`), of which each new connection is a new, empty copy (SQLAlchemy gives
+        each thread its own connection, `SingletonThreadPool`)."""
+        if self.dialect != "sqlite":
+            return True
+        return not sqlite_in_memory(self.engine.url) and not isinstance(
+            self.engine.pool, SingletonThreadPool
+        )
 
     @contextmanager
     def session(self) -> Iterator[Session]:

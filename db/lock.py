@@ -17,6 +17,8 @@ from typing import IO, Any
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
+from db.engine import sqlite_in_memory
+
 ADVISORY_KEY = 0x7A5B_0C31  # arbitrary, constant: "the taskbot instance"
 
 
@@ -33,9 +35,12 @@ class InstanceLock:
         self._file: IO[str] | None = None
 
     def _sqlite_path(self) -> Path | None:
-        database = make_url(str(self.engine.url)).database
-        if not database or database == ":memory:":
+        """The lock file next to the database file; None for an in-memory database, which
+        no other process can open. A `file:` URI names its file after the prefix."""
+        url = make_url(str(self.engine.url))
+        if sqlite_in_memory(url):
             return None
+        database = (url.database or "").removeprefix("file:")
         return Path(database).expanduser().resolve().with_name(Path(database).name + ".lock")
 
     def acquire(self) -> None:

@@ -542,3 +542,17 @@ def test_logged_tracebacks_hide_the_token_and_proxy_passwords(capsys):
     assert "Traceback" in err and "ConnectionError" in err
     assert "PROXY-PASSWORD" not in err and SECRET not in err
     assert "alice:***@127.0.0.1:3128" in err and "bot<token>/sendMessage" in err
+
+
+@pytest.mark.parametrize("command", [["tasks"], ["digest", "--print"], ["schedule"]])
+def test_a_read_only_command_says_when_it_made_a_new_database(capsys, tmp_path, command):
+    """Run outside the bot's folder without --config, a command would read a database it
+    just made (the task file's tasks, no reports): it says so, once."""
+    url = f"sqlite:///{tmp_path / 'elsewhere' / 'taskbot.sqlite3'}"
+    path = db_config(tmp_path, url)
+    code, _, err = run(capsys, "--config", str(path), *command)
+    assert code == 0
+    assert "did not exist" in err and "--config" in err
+    code, _, err = run(capsys, "--config", str(path), *command)
+    assert code == 0
+    assert "did not exist" not in err
