@@ -1098,38 +1098,55 @@ def state_version(session: Session) -> tuple[Any, ...]:
     Equal fingerprints mean the state is unchanged, so the minute tick can reuse the state it
     read before: counts, largest ids and sums over units, tasks, assignments, contacts and
     reports, and the largest audit event id and the number of audit events (deadline and
-    task text changes, re-registrations and unreachable marks are all audited). Each table
-    is read once (one subquery computes all of its figures), not once per figure.
+    task text changes, re-registrations and unreachable marks are all audited). On
+    PostgreSQL each table is read once for all of its figures.
     """
     # what load_state reads: tasks (rows, numbers, texts; deadline changes are audited),
     # assignments and units (only the task file and the config change them), contacts
     # (rows, units, unreachable marks; re-registration and unreachable marks are audited),
     # reports (only ever added). Extend it when load_state reads more.
     per_table = [
-        select(func.count(), func.sum(Unit.parent_id)).select_from(Unit),
-        select(
-            func.count(),
-            func.max(Task.id),
-            func.sum(Task.number),
-            func.sum(func.length(Task.text)),
-        ).select_from(Task),
-        select(func.count(), func.max(Assignment.id), func.sum(Assignment.unit_id)).select_from(
-            Assignment
+        (Unit, [func.count(), func.sum(Unit.parent_id)]),
+        (
+            Task,
+            [
+                func.count(),
+                func.max(Task.id),
+                func.sum(Task.number),
+                func.sum(func.length(Task.text)),
+            ],
         ),
-        select(
-            func.count(),
-            func.max(Contact.id),
-            func.sum(Contact.unit_id),
-            func.count(col(Contact.unreachable_reason)),
-        ).select_from(Contact),
-        select(func.max(StatusReport.id)),
+        (Assignment, [func.count(), func.max(Assignment.id), func.sum(Assignment.unit_id)]),
+        (
+            Contact,
+            [
+                func.count(),
+                func.max(Contact.id),
+                func.sum(Contact.unit_id),
+                func.count(col(Contact.unreachable_reason)),
+            ],
+        ),
+        (StatusReport, [func.max(StatusReport.id)]),
         # on PostgreSQL ids are not in commit order: an event committed late by another
         # process (taskbot init) with a lower id than the newest still changes the count
-        select(func.max(AuditEvent.id), func.count()).select_from(AuditEvent),
+        (AuditEvent, [func.max(AuditEvent.id), func.count()]),
     ]
-    parts = [query.subquery() for query in per_table]
-    joined: Any = parts[0]
-    for part in parts[1:]:
-        joined = joined.join(part, true())
-    statement = select(*(column for part in parts for column in part.c)).select_from(joined)
+    if session.connection().dialect.name == "sqlite":
+        # one scalar subquery per figure: SQLite answers a bare count(*) and max(id) from
+        # its b-trees without reading the rows
+        statement = select(
+            *(
+                select(figure).select_from(table).scalar_subquery()
+                for table, figures in per_table
+                for figure in figures
+            )
+        )
+    else:
+        # one subquery per table: PostgreSQL reads each table once for all of its figures
+        # (a count is a scan there anyway)
+        parts = [select(*figures).select_from(table).subquery() for table, figures in per_table]
+        joined: Any = parts[0]
+        for part in parts[1:]:
+            joined = joined.join(part, true())
+        statement = select(*(column for part in parts for column in part.c)).select_from(joined)
     return tuple(session.connection().execute(statement).one())
