@@ -102,3 +102,31 @@ def test_a_database_made_by_the_first_schema_is_upgraded_without_losing_data(
         task = repo.get_task(s, number=2)
         assert task is not None and task.deadline_by_coordinator
     database.dispose()
+
+
+def test_head_revision_is_the_newest_migration_and_a_database_at_it_is_left_alone(
+    database_url: str, monkeypatch
+) -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from db import engine
+
+    config = Config()
+    config.set_main_option("script_location", str(engine.MIGRATIONS_DIR))
+    assert engine.HEAD_REVISION == ScriptDirectory.from_config(config).get_current_head()
+    database = Database(database_url)
+    try:
+        assert database.schema_revision() is None  # empty database
+        database.upgrade()
+        assert database.schema_revision() == engine.HEAD_REVISION
+
+        def no_alembic(*args: object, **kwargs: object) -> None:
+            raise AssertionError("Alembic ran on a database at the head revision")
+
+        import alembic.command
+
+        monkeypatch.setattr(alembic.command, "upgrade", no_alembic)
+        database.upgrade()
+    finally:
+        database.dispose()
