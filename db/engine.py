@@ -154,10 +154,22 @@ class Database:
         """Create or upgrade the schema to the newest Alembic revision, in place.
 
         A database already at `HEAD_REVISION` is left alone without loading Alembic (a
-        fifth of a second of a restart's start-up on a slow machine).
+        fifth of a second of a restart's start-up on a slow machine). An empty database gets
+        the tables of the models and the head revision stamped in one transaction, as
+        Alembic's cookbook builds "an up to date database from scratch" (0.03 s instead of
+        running every migration, 0.7 s); `tests/test_migrations.py` checks that the
+        migrations build the same schema.
         """
-        if self.schema_revision() == HEAD_REVISION:
+        revision = self.schema_revision()
+        if revision == HEAD_REVISION:
             return
+        if revision is None and self._empty():
+            self._create_at_head()
+            return
+        self.upgrade_with_alembic()
+
+    def upgrade_with_alembic(self) -> None:
+        """Run the Alembic migrations up to the head revision."""
         from alembic import command
         from alembic.config import Config
 
@@ -165,6 +177,30 @@ class Database:
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         config.attributes["engine"] = self.engine
         command.upgrade(config, "head")
+
+    def _empty(self) -> bool:
+        from sqlalchemy import inspect
+
+        with self.engine.connect() as connection:
+            return not inspect(connection).get_table_names()
+
+    def _create_at_head(self) -> None:
+        from sqlalchemy import Column, MetaData, PrimaryKeyConstraint, String, Table
+        from sqlmodel import SQLModel
+
+        import db.models  # noqa: F401  (registers the tables)
+
+        # the version table exactly as Alembic makes it
+        version = Table(
+            "alembic_version",
+            MetaData(),
+            Column("version_num", String(32), nullable=False),
+            PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+        )
+        with self.engine.begin() as connection:
+            SQLModel.metadata.create_all(connection)
+            version.create(connection)
+            connection.execute(version.insert().values(version_num=HEAD_REVISION))
 
     def schema_revision(self) -> str | None:
         """The Alembic revision the database is at, or None (no schema yet, or not one)."""

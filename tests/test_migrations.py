@@ -12,7 +12,7 @@ from db.engine import Database
 
 def test_migrations_match_the_models(database_url: str) -> None:
     database = Database(database_url)
-    database.upgrade()
+    database.upgrade_with_alembic()  # every migration, from an empty database
     database.upgrade()  # a second upgrade is a no-op
     with database.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
@@ -128,5 +128,24 @@ def test_head_revision_is_the_newest_migration_and_a_database_at_it_is_left_alon
 
         monkeypatch.setattr(alembic.command, "upgrade", no_alembic)
         database.upgrade()
+    finally:
+        database.dispose()
+
+
+def test_an_empty_database_is_built_at_head_as_the_migrations_build_it(database_url: str) -> None:
+    from alembic.migration import MigrationContext as Context
+
+    from db import engine
+
+    database = Database(database_url)
+    try:
+        database.upgrade()  # the quick path: tables of the models, head stamped
+        with database.engine.connect() as conn:
+            assert Context.configure(conn).get_current_revision() == engine.HEAD_REVISION
+            assert compare_metadata(MigrationContext.configure(conn), SQLModel.metadata) == []
+        database.upgrade_with_alembic()  # Alembic agrees it is at head: nothing to do
+        database.upgrade()
+        with database.engine.connect() as conn:
+            assert Context.configure(conn).get_current_revision() == engine.HEAD_REVISION
     finally:
         database.dispose()
