@@ -229,11 +229,7 @@ async def warm_up(svc: Services) -> None:
     quick as any later one. Started by `post_init` (`start_warm_up`); never raises: on a
     failure (logged) the first tick reads everything itself."""
     try:
-        now = svc.now()
-        if sending_allowed(now, svc.policy, svc.calendar):
-            await _ready_candidates(svc, now)
-        else:
-            await prepare_next_sending_day(svc)
+        await _ready_for_next_sending(svc, svc.now())
     except Exception:
         log.exception("warm-up after start failed; the first tick reads everything itself")
 
@@ -248,6 +244,13 @@ async def prepare_next_sending_day(svc: Services) -> bool:
     now = svc.now()
     if sending_allowed(now, svc.policy, svc.calendar):
         return False
+    return await _ready_for_next_sending(svc, now)
+
+
+async def _ready_for_next_sending(svc: Services, now: datetime) -> bool:
+    """`_ready_candidates` for the next sending instant at or after `now` (`now` itself in
+    sending hours); False without reading anything when no working day comes within a
+    year."""
     try:
         at = next_sending_instant(now, svc.policy, svc.calendar)
     except ValueError:  # no working day within a year: nothing to prepare
@@ -377,7 +380,7 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
         return 0  # nothing changed since a tick today that left nothing to send
     if memo.candidates is None or memo.candidates[0] != today:
         memo.candidates = None
-        gc.collect()  # young objects only: the state is frozen
+        gc.collect()  # what is not frozen (the state is)
         memo.candidates = (today, reminder_candidates(now, state, svc.policy, svc.calendar))
         keep_out_of_collections()
     candidates: list[DueReminder] = memo.candidates[1]

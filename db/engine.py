@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.pool import SingletonThreadPool
 from sqlmodel import Session, create_engine
 
 log = logging.getLogger(__name__)
@@ -129,11 +128,7 @@ class Database:
         in-memory SQLite database (`sqlite://`, `:memory:`, a `file:` URI with `mode=memory`
         or `:memory:`), of which each new connection is a new, empty copy (SQLAlchemy gives
         each thread its own connection, `SingletonThreadPool`)."""
-        if self.dialect != "sqlite":
-            return True
-        return not sqlite_in_memory(self.engine.url) and not isinstance(
-            self.engine.pool, SingletonThreadPool
-        )
+        return self.dialect != "sqlite" or not sqlite_in_memory(self.engine.url)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
