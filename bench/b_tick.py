@@ -81,6 +81,12 @@ def _services(url: str, clock: MutableClock) -> Services:
     return make_services(settings, Database(url), clock=clock, calendar=make_calendar(settings))
 
 
+def stall_note(stalls: list[float]) -> str:
+    """The median of the event loop's longest stalls (seconds) of several timed calls."""
+    ordered = sorted(stalls)
+    return f"event loop stalled at most {1000 * ordered[len(ordered) // 2]:.0f} ms (median)"
+
+
 class Ticker:
     """Runs coroutines of one services object on one event loop, timing them, counting SQL
     and the time full garbage collections (generation 2) took during the timed call."""
@@ -136,8 +142,7 @@ class Ticker:
 
     def stall_note(self, last: int) -> str:
         """The median over the last `last` timed calls of the event loop's longest stall."""
-        stalls = sorted(self.stalls[-last:])
-        return f"event loop stalled at most {1000 * stalls[len(stalls) // 2]:.0f} ms (median)"
+        return stall_note(self.stalls[-last:])
 
     def gc_note(self, last: int) -> str:
         """How many of the last `last` timed calls had a full collection, and its time."""
@@ -193,7 +198,7 @@ def _tick_rows(ctx: Context, url: str, backend: str) -> list[Row]:
         # warm-up, and the tick waits for it; shown: the warm-up, the tick after it, and a
         # tick with nothing remembered (no warm-up: what the first tick did before)
         bot = UnreachableBot()
-        cold_due, warming, warm_stalls, after_warm = [], [], [], []
+        cold_due, warming, warm_stalls, cold_stalls, after_warm = [], [], [], [], []
         for _ in range(runs):
             fresh = Ticker(_services(url, clock))
             seconds, warm_sql = fresh.time(lambda f=fresh: warm_up(f.svc))  # type: ignore[misc]
@@ -205,7 +210,7 @@ def _tick_rows(ctx: Context, url: str, backend: str) -> list[Row]:
             fresh = Ticker(_services(url, clock))
             seconds, cold_due_sql = fresh.time(lambda f=fresh: send_reminders(bot, f.svc))  # type: ignore[misc]
             cold_due.append(seconds)
-            cold_stall = fresh.stall_note(1)
+            cold_stalls.append(fresh.stalls[-1])
             fresh.close()
         # --- finds reminders due, running bot: the first tick of the day in sending hours.
         # The evening before, a tick found nothing due; overnight nothing changed, and a
@@ -270,15 +275,13 @@ def _tick_rows(ctx: Context, url: str, backend: str) -> list[Row]:
                 note=f"after the start-up warm-up; {after_warm_sql} SQL statements",
             )
         )
-        warm_stall = sorted(warm_stalls)[len(warm_stalls) // 2]
         rows.append(
             Row(
                 f"3 start-up warm-up (worker thread), {backend}",
                 [v * 1000 for v in warming],
                 "ms",
                 digits=0,
-                note=f"{warm_sql} SQL statements; event loop stalled at most "
-                f"{1000 * warm_stall:.0f} ms (median)",
+                note=f"{warm_sql} SQL statements; {stall_note(warm_stalls)}",
             )
         )
         rows.append(
@@ -287,7 +290,7 @@ def _tick_rows(ctx: Context, url: str, backend: str) -> list[Row]:
                 [v * 1000 for v in cold_due],
                 "ms",
                 digits=0,
-                note=f"{cold_due_sql} SQL statements; {cold_stall}",
+                note=f"{cold_due_sql} SQL statements; {stall_note(cold_stalls)}",
             )
         )
 
