@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.pool import SingletonThreadPool
 from sqlmodel import Session, create_engine
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,10 @@ def build_engine(url: str, *, echo: bool = False) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+        # an in-memory database lives as long as its connection: one per thread, kept open
+        # (SQLAlchemy chose this pool by itself for these URLs; from 2.1 it must be asked for)
+        pool = {"poolclass": SingletonThreadPool} if sqlite_in_memory(parsed) else {}
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False}, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     return create_engine(url, echo=echo, pool_pre_ping=True)
