@@ -16,7 +16,6 @@ uncertain sends are counted in the digest for the coordinator to check.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import gc
 import logging
 from collections.abc import Callable
@@ -510,21 +509,23 @@ def ledger_light_of(svc: Services, session: Any) -> Callable[[TaskView, UnitView
     return light_of
 
 
-def build_current_digest(svc: Services) -> list[str]:
+def build_current_digest(svc: Services, state: FollowUpState | None = None) -> list[str]:
     """Build and render the digest at the clock's now, covering reports since the last one.
 
     The period starts at the last weekly digest sent (or 7 days ago when none was sent).
-    Returns the HTML message parts. Blocking (with thousands of tasks, most of a second):
-    the bot runs it with `off_the_loop`.
+    `state` is the follow-up state to build it from (the bot passes the one it remembers,
+    `current_digest`); None reads it (`repo.load_state`). Either way the period's reports
+    are read (`repo.load_period`). Returns the HTML message parts. Blocking (with thousands
+    of tasks and no state given, most of a second): the bot runs it with `off_the_loop`.
     """
     now = svc.now()
     with svc.db.session() as s:
         last = repo.last_digest_at(s)
         since = last if last is not None and last < now else now - timedelta(days=7)
-        state = repo.load_state(s, since=since)
-        today = now.astimezone(svc.policy.zone).date()
-        cycle = datetime.combine(cycle_start(today, svc.lights.cycle_day), time(0), svc.policy.zone)
-        rollup = repo.member_rollup(s, since=cycle)
+        if state is None:
+            state = repo.load_state(s)
+        period = repo.load_period(s, since=since)
+    state = state.with_period(period)
     digest = build_digest(
         now,
         state,
@@ -535,8 +536,19 @@ def build_current_digest(svc: Services) -> list[str]:
         calendar=svc.calendar,
         status_before=state.status_before,
     )
-    digest = dataclasses.replace(digest, member_rollup=tuple(rollup))
     return render.render_digest(digest, svc.policy.zone)
+
+
+async def current_digest(svc: Services) -> list[str]:
+    """The digest as `build_current_digest` renders it, from the state the bot remembers
+    (`current_state`: one fingerprint statement when nothing changed) plus the period's
+    reports, built in a worker thread (`off_the_loop`). For /digest and the weekly digest.
+
+    A report stored between the fingerprint read and the period read shows among the
+    period's changes but not yet in the status tables; the next digest has both.
+    """
+    state = await current_state(svc)
+    return await off_the_loop(svc, build_current_digest, svc, state)
 
 
 async def send_digest(
@@ -623,7 +635,7 @@ async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
     with svc.db.session() as s:
         if repo.digest_claimed(s, period=period, chat_id=chat_id):
             return False
-    parts = await off_the_loop(svc, build_current_digest, svc)
+    parts = await current_digest(svc)
     with svc.db.session() as s:
         post = repo.claim_digest(s, period=period, chat_id=chat_id, now=now, parts=parts)
     if post is None:

@@ -16,7 +16,7 @@ from telegram.constants import ChatType
 
 from bot import render, texts
 from bot.context import BotContext
-from bot.delivery import build_current_digest, ledger_light_of, off_the_loop, send, send_digest
+from bot.delivery import current_digest, ledger_light_of, send, send_digest
 from db import repo
 from db.models import DeliveryOutcome, Unit
 from db.repo import InviteProblem
@@ -246,7 +246,7 @@ async def digest_command(update: Update, context: BotContext) -> None:
     if not svc.is_coordinator(user.id):
         await reply(update, texts.NOT_COORDINATOR)
         return
-    parts = await off_the_loop(svc, build_current_digest, svc)
+    parts = await current_digest(svc)
     outcome, sent, error = await send_digest(context.bot, svc, chat.id, parts)
     log.info(
         "digest on demand %s: chat=%s by=%s parts=%d/%d",

@@ -7,6 +7,7 @@ together. Instants are aware UTC datetimes; raising `ValueError` on naive ones (
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 import sqlite3
@@ -17,6 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ARRAY, String, bindparam, func, true, update
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -38,8 +40,16 @@ from db.models import (
     StatusReport,
     Task,
     Unit,
+    UTCDateTime,
 )
-from db.state import ContactView, FollowUpState, ReportView, TaskView, UnitView
+from db.state import (
+    ContactView,
+    FollowUpState,
+    PeriodReports,
+    ReportView,
+    TaskView,
+    UnitView,
+)
 
 INVITE_CODE_BYTES = 12  # token_urlsafe(12): 16 characters of [A-Za-z0-9_-], 96 bits
 
@@ -134,36 +144,6 @@ def ensure_member_units(session: Session, *, members: dict[str, list[str]]) -> i
                 unit.parent_id = collective.id
     session.flush()
     return created
-
-
-def member_rollup(session: Session, *, since: datetime) -> list[tuple[int, str, int, int]]:
-    """For each task with a collective unit that has member towns: (task number, collective
-    name, members that reported on the task since `since`, number of members)."""
-    collectives = {
-        u.id: u for u in session.exec(select(Unit).where(col(Unit.is_collective).is_(True)))
-    }
-    members: dict[int, set[int]] = {}
-    for unit in session.exec(select(Unit).where(col(Unit.parent_id).is_not(None))):
-        members.setdefault(unit.parent_id or 0, set()).add(unit.id or 0)
-    rows: list[tuple[int, str, int, int]] = []
-    stmt = (
-        select(Task.id, Task.number, Assignment.unit_id)
-        .join(Assignment, col(Assignment.task_id) == col(Task.id))
-        .where(col(Assignment.unit_id).in_(list(members)))
-        .order_by(col(Task.number), col(Assignment.position))
-    )
-    reported: dict[int, set[int]] = {}
-    for task_id, unit_id in session.exec(
-        select(StatusReport.task_id, StatusReport.unit_id).where(
-            col(StatusReport.created_at) >= since
-        )
-    ):
-        reported.setdefault(task_id, set()).add(unit_id)
-    for task_id, number, collective_id in session.exec(stmt):
-        towns = members.get(collective_id, set())
-        done = len(towns & reported.get(task_id, set()))
-        rows.append((number, collectives[collective_id].name, done, len(towns)))
-    return rows
 
 
 def tasks_led_by(session: Session, *, unit_id: int) -> list[Task]:
@@ -560,38 +540,118 @@ def open_tasks_of_unit(session: Session, *, unit_id: int) -> list[Task]:
 # ---------------------------------------------------------------- the follow-up snapshot
 
 
-def load_state(session: Session, *, since: datetime | None = None) -> FollowUpState:
+@dataclass(frozen=True)
+class _StateStatements:
+    """The statements of one `load_state`, built once per process (`_state_statements`)."""
+
+    units: Any
+    assignments: Any
+    tasks: Any
+    contacts: Any
+    reports: Any  # the newest reports per (task, unit), with the aggregates' ids after them
+    plan: Any
+
+
+def _report_columns() -> tuple[Any, ...]:
+    """The columns of a `ReportView` but the reporter's name, in `_report_view`'s order."""
+    return (
+        col(StatusReport.id),
+        col(StatusReport.task_id),
+        col(StatusReport.unit_id),
+        col(StatusReport.status),
+        col(StatusReport.note),
+        col(StatusReport.created_at),
+        col(StatusReport.evidence_kind),
+    )
+
+
+def _report_view(row: Sequence[Any], reporter_name: str | None) -> ReportView:
+    report_id, task_id, unit_id, status, note, created_at, evidence_kind = row
+    return ReportView(
+        id=report_id,
+        task_id=task_id,
+        unit_id=unit_id,
+        status=status,
+        note=note,
+        created_at=created_at,
+        reporter_name=reporter_name or "",
+        evidence_kind=evidence_kind,
+    )
+
+
+REPORT_COLUMNS = 7  # len(_report_columns())
+
+
+@functools.cache
+def _state_statements() -> _StateStatements:
+    """Build `load_state`'s statements once per process: constructing the expressions anew
+    for every read cost about as much as running them with the 30 real tasks."""
+    from sqlalchemy import case
+
+    # the newest report and the newest report with a status per (task, unit), in one GROUP
+    # BY. Grouped by -task_id: the same groups, but SQLite then scans the table once instead
+    # of walking the task_id index and fetching every row through it (3 times slower).
+    has_status = col(StatusReport.status).is_not(None)
+    newest = (
+        sa_select(
+            func.max(StatusReport.id).label("newest"),
+            func.max(case((has_status, StatusReport.id), else_=None)).label("newest_status"),
+        )
+        .group_by(-col(StatusReport.task_id), col(StatusReport.unit_id))
+        .subquery()
+    )
+    picked = (newest.c.newest, newest.c.newest_status)
+    return _StateStatements(
+        units=sa_select(
+            col(Unit.id), col(Unit.name), col(Unit.is_collective), col(Unit.parent_id)
+        ).order_by(col(Unit.id)),
+        assignments=sa_select(
+            col(Assignment.task_id), col(Assignment.unit_id), col(Assignment.role)
+        ).order_by(col(Assignment.position)),
+        tasks=sa_select(
+            col(Task.id), col(Task.number), col(Task.text), col(Task.deadline)
+        ).order_by(col(Task.number)),
+        contacts=sa_select(
+            col(Contact.id),
+            col(Contact.unit_id),
+            col(Contact.telegram_user_id),
+            col(Contact.chat_id),
+            col(Contact.display_name),
+            col(Contact.unreachable_reason),
+            col(Contact.created_at),
+        ).order_by(col(Contact.id)),
+        reports=sa_select(*_report_columns(), col(StatusReport.contact_id), *picked).join(
+            newest, (col(StatusReport.id) == picked[0]) | (col(StatusReport.id) == picked[1])
+        ),
+        plan=sa_select(col(Plan.title)).limit(1),
+    )
+
+
+def load_state(session: Session) -> FollowUpState:
     """Read tasks, units, contacts and latest reports into a `FollowUpState`.
 
-    `since` (aware UTC) selects `recent_reports` and fills `status_before`; None leaves them
-    empty. The number of SQL statements does not depend on the number of tasks.
+    Six SQL statements, whatever the number of tasks; `recent_reports` and `status_before`
+    stay empty (a digest adds its period's, `load_period`).
 
     Reads plain columns with Core, never ORM objects (building tens of thousands of ORM
-    instances was most of the time with thousands of tasks), and finds both kinds of latest
-    report per (task, unit) in one pass over the reports.
+    instances was most of the time with thousands of tasks), with statements built once per
+    process, and finds both kinds of latest report per (task, unit) in one pass over the
+    reports.
     """
-    from collections.abc import Callable
+    statements = _state_statements()
+    connection = session.connection()
 
-    from sqlalchemy import case
-    from sqlalchemy import select as columns
+    def rows(stmt: Any) -> Sequence[Any]:
+        # plain rows, without the ORM's per-row work, fetched at once
+        return connection.execute(stmt).all()
 
-    # plain rows, without the ORM's per-row work (typed Any: the columns are typed Optional)
-    rows: Callable[[Any], Any] = session.connection().execute
     units = {
         unit_id: UnitView(unit_id, name, is_collective, parent_id)
-        for unit_id, name, is_collective, parent_id in rows(
-            columns(
-                col(Unit.id), col(Unit.name), col(Unit.is_collective), col(Unit.parent_id)
-            ).order_by(col(Unit.id))
-        )
+        for unit_id, name, is_collective, parent_id in rows(statements.units)
     }
     leads: dict[int, list[int]] = {}
     responsibles: dict[int, list[int]] = {}
-    for task_id, unit_id, role in rows(
-        columns(col(Assignment.task_id), col(Assignment.unit_id), col(Assignment.role)).order_by(
-            col(Assignment.position)
-        )
-    ):
+    for task_id, unit_id, role in rows(statements.assignments):
         target = leads if role == AssignmentRole.LEAD else responsibles
         target.setdefault(task_id, []).append(unit_id)
     tasks = tuple(
@@ -603,11 +663,7 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
             lead_unit_ids=tuple(leads.get(task_id, ())),
             responsible_unit_ids=tuple(responsibles.get(task_id, ())),
         )
-        for task_id, number, text, deadline in rows(
-            columns(col(Task.id), col(Task.number), col(Task.text), col(Task.deadline)).order_by(
-                col(Task.number)
-            )
-        )
+        for task_id, number, text, deadline in rows(statements.tasks)
     )
     contacts = tuple(
         ContactView(
@@ -627,98 +683,76 @@ def load_state(session: Session, *, since: datetime | None = None) -> FollowUpSt
             display_name,
             unreachable_reason,
             registered_at,
-        ) in rows(
-            columns(
-                col(Contact.id),
-                col(Contact.unit_id),
-                col(Contact.telegram_user_id),
-                col(Contact.chat_id),
-                col(Contact.display_name),
-                col(Contact.unreachable_reason),
-                col(Contact.created_at),
-            ).order_by(col(Contact.id))
-        )
+        ) in rows(statements.contacts)
     )
     names = {c.id: c.display_name for c in contacts}
-    report_columns = (
-        col(StatusReport.id),
-        col(StatusReport.task_id),
-        col(StatusReport.unit_id),
-        col(StatusReport.status),
-        col(StatusReport.note),
-        col(StatusReport.created_at),
-        col(StatusReport.contact_id),
-        col(StatusReport.evidence_kind),
-    )
-
-    def view(row: Any) -> ReportView:
-        report_id, task_id, unit_id, status, note, created_at, contact_id, evidence_kind = row
-        return ReportView(
-            id=report_id,
-            task_id=task_id,
-            unit_id=unit_id,
-            status=status,
-            note=note,
-            created_at=created_at,
-            reporter_name=names.get(contact_id, "") if contact_id else "",
-            evidence_kind=evidence_kind,
-        )
-
-    # newest report, newest report with a status and (with `since`) newest report with a
-    # status created before `since`, per (task, unit), in one GROUP BY. Grouped by -task_id:
-    # the same groups, but SQLite then scans the table once instead of walking the task_id
-    # index and fetching every row through it (3 times slower).
-    has_status = col(StatusReport.status).is_not(None)
-    aggregates = [
-        func.max(StatusReport.id).label("newest"),
-        func.max(case((has_status, StatusReport.id), else_=None)).label("newest_status"),
-    ]
-    if since is not None:
-        before_since = has_status & (col(StatusReport.created_at) < since)
-        aggregates.append(
-            func.max(case((before_since, StatusReport.id), else_=None)).label("status_before")
-        )
-    newest = (
-        select(*aggregates)
-        .group_by(-col(StatusReport.task_id), col(StatusReport.unit_id))
-        .subquery()
-    )
-    picked = [newest.c[a.name] for a in aggregates]
     latest_status: dict[tuple[int, int], ReportView] = {}
     latest_report: dict[tuple[int, int], ReportView] = {}
-    status_before: dict[tuple[int, int], Status] = {}
-    condition = col(StatusReport.id) == picked[0]
-    for column in picked[1:]:
-        condition = condition | (col(StatusReport.id) == column)
-    stmt = columns(*report_columns, *picked).join(newest, condition)
-    for row in rows(stmt):
-        report = view(row[:8])
+    for row in rows(statements.reports):
+        contact_id, newest, newest_status = row[REPORT_COLUMNS:]
+        report = _report_view(row[:REPORT_COLUMNS], names.get(contact_id))
         key = (report.task_id, report.unit_id)
-        if report.id == row[8]:
+        if report.id == newest:
             latest_report[key] = report
-        if report.id == row[9]:
+        if report.id == newest_status:
             latest_status[key] = report
-        if since is not None and report.id == row[10] and report.status is not None:
-            status_before[key] = report.status
-    recent: tuple[ReportView, ...] = ()
-    if since is not None:
-        recent_stmt = (
-            columns(*report_columns)
-            .where(col(StatusReport.created_at) >= since)
-            .order_by(col(StatusReport.created_at), col(StatusReport.id))
-        )
-        recent = tuple(view(r) for r in rows(recent_stmt))
-    plan = get_plan(session)
+    plan = rows(statements.plan)
     return FollowUpState(
         tasks=tasks,
         units=units,
         contacts=contacts,
         latest_status=latest_status,
         latest_report=latest_report,
-        recent_reports=recent,
-        status_before=status_before,
-        plan_title=plan.title if plan else "",
+        plan_title=plan[0].title if plan else "",
     )
+
+
+@functools.cache
+def _period_statement() -> Any:
+    """Build `load_period`'s statement once per process (bound parameter `since`)."""
+    from sqlalchemy.orm import aliased
+
+    since = bindparam("since", type_=UTCDateTime())
+    old = aliased(StatusReport)
+    # per report, its pair's newest status before `since`: a lookup by the task_id (or
+    # unit_id) index per report of the period, not a pass over the whole history
+    status_before = (
+        sa_select(old.status)
+        .where(
+            old.task_id == StatusReport.task_id,
+            old.unit_id == StatusReport.unit_id,
+            col(old.status).is_not(None),
+            old.created_at < since,
+        )
+        .order_by(col(old.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return (
+        sa_select(*_report_columns(), col(Contact.display_name), status_before)
+        .outerjoin(Contact, col(Contact.id) == col(StatusReport.contact_id))
+        .where(col(StatusReport.created_at) >= since)
+        .order_by(col(StatusReport.created_at), col(StatusReport.id))
+    )
+
+
+def load_period(session: Session, *, since: datetime) -> PeriodReports:
+    """Read the reports of a digest period starting at `since` (aware UTC): those created at
+    or after it, and the status each of their (task, unit) pairs had before it.
+
+    One SQL statement, whatever the number of tasks; it looks up the older reports of the
+    period's pairs only, not the whole history.
+    """
+    reports: list[ReportView] = []
+    statuses: dict[tuple[int, int], Status] = {}
+    rows = session.connection().execute(_period_statement(), {"since": since}).all()
+    for row in rows:
+        report = _report_view(row[:REPORT_COLUMNS], row[REPORT_COLUMNS])
+        reports.append(report)
+        before = row[REPORT_COLUMNS + 1]
+        if before is not None:
+            statuses[(report.task_id, report.unit_id)] = Status(before)
+    return PeriodReports(recent=tuple(reports), status_before=statuses)
 
 
 KEYS_PER_STATEMENT = 900  # SQLite without JSON functions: bound parameters per IN list
@@ -986,14 +1020,19 @@ def claim_digest_retry(session: Session, *, now: datetime) -> DigestPost | None:
     return None
 
 
+@functools.cache
+def _last_digest_statement() -> Any:
+    return (
+        sa_select(col(DigestPost.sent_at))
+        .where(col(DigestPost.outcome) == DeliveryOutcome.SENT)
+        .order_by(col(DigestPost.sent_at).desc())
+        .limit(1)
+    )
+
+
 def last_digest_at(session: Session) -> datetime | None:
     """Return when the last weekly digest was sent (aware UTC), or None."""
-    stmt = (
-        select(DigestPost.sent_at)
-        .where(DigestPost.outcome == DeliveryOutcome.SENT)
-        .order_by(col(DigestPost.sent_at).desc())
-    )
-    return session.exec(stmt).first()
+    return session.connection().execute(_last_digest_statement()).scalar()
 
 
 def digest_claimed(session: Session, *, period: str, chat_id: int) -> bool:
@@ -1092,15 +1131,9 @@ def audit_subjects(session: Session, *, action: str) -> set[str]:
     return set(session.exec(select(AuditEvent.subject).where(AuditEvent.action == action)).all())
 
 
-def state_version(session: Session) -> tuple[Any, ...]:
-    """A cheap fingerprint of everything `load_state` reads, in one SQL statement.
-
-    Equal fingerprints mean the state is unchanged, so the minute tick can reuse the state it
-    read before: counts, largest ids and sums over units, tasks, assignments, contacts and
-    reports, and the largest audit event id and the number of audit events (deadline and
-    task text changes, re-registrations and unreachable marks are all audited). On
-    PostgreSQL each table is read once for all of its figures.
-    """
+@functools.cache
+def _state_version_statement(dialect: str) -> Any:
+    """Build `state_version`'s statement for a dialect ("sqlite" or another), once."""
     # what load_state reads: tasks (rows, numbers, texts; deadline changes are audited),
     # assignments and units (only the task file and the config change them), contacts
     # (rows, units, unreachable marks; re-registration and unreachable marks are audited),
@@ -1131,7 +1164,7 @@ def state_version(session: Session) -> tuple[Any, ...]:
         # process (taskbot init) with a lower id than the newest still changes the count
         (AuditEvent, [func.max(AuditEvent.id), func.count()]),
     ]
-    if session.connection().dialect.name == "sqlite":
+    if dialect == "sqlite":
         # one scalar subquery per figure: SQLite answers a bare count(*) and max(id) from
         # its b-trees without reading the rows
         statement = select(
@@ -1149,4 +1182,18 @@ def state_version(session: Session) -> tuple[Any, ...]:
         for part in parts[1:]:
             joined = joined.join(part, true())
         statement = select(*(column for part in parts for column in part.c)).select_from(joined)
-    return tuple(session.connection().execute(statement).one())
+    return statement
+
+
+def state_version(session: Session) -> tuple[Any, ...]:
+    """A cheap fingerprint of everything `load_state` reads, in one SQL statement.
+
+    Equal fingerprints mean the state is unchanged, so the minute tick can reuse the state it
+    read before: counts, largest ids and sums over units, tasks, assignments, contacts and
+    reports, and the largest audit event id and the number of audit events (deadline and
+    task text changes, re-registrations and unreachable marks are all audited). On
+    PostgreSQL each table is read once for all of its figures.
+    """
+    connection = session.connection()
+    statement = _state_version_statement(connection.dialect.name)
+    return tuple(connection.execute(statement).one())

@@ -6,7 +6,7 @@ database or Telegram, so they can be tested at fixed instants with hand-made sta
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from db.models import Status
@@ -63,14 +63,27 @@ class ReportView:
 
 
 @dataclass(frozen=True)
+class PeriodReports:
+    """The reports of a digest's period, which starts at an instant `since` (aware UTC).
+
+    `recent` are the reports created at or after `since`, oldest first; `status_before` maps
+    each (task id, unit id) among them to the status of its newest report with a status
+    created before `since` (a pair with none is absent: it had not started). For a pair
+    without reports in the period that status is its latest, so the digest needs no more.
+    """
+
+    recent: tuple[ReportView, ...] = ()
+    status_before: dict[tuple[int, int], Status] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class FollowUpState:
     """Everything the policy and the digest need, as of one read.
 
     `latest_status` maps (task id, unit id) to the newest report carrying a status;
-    `latest_report` to the newest report of any kind (a note-only reply included);
-    `recent_reports` are the reports created at or after the `since` instant of the read;
-    `status_before` maps (task id, unit id) to the status of the newest report with a status
-    created before that instant (empty when read without `since`).
+    `latest_report` to the newest report of any kind (a note-only reply included).
+    `recent_reports` and `status_before` are a digest period's (`PeriodReports`), empty as
+    `repo.load_state` reads the state; `with_period` fills them.
     """
 
     tasks: tuple[TaskView, ...]
@@ -81,6 +94,10 @@ class FollowUpState:
     recent_reports: tuple[ReportView, ...] = ()
     plan_title: str = ""
     status_before: dict[tuple[int, int], Status] = field(default_factory=dict)
+
+    def with_period(self, period: PeriodReports) -> FollowUpState:
+        """This state with a digest period's reports (`repo.load_period`); shares the rest."""
+        return replace(self, recent_reports=period.recent, status_before=period.status_before)
 
     def members_of(self, unit_id: int) -> list[UnitView]:
         """The member towns of a collective unit (empty for other units)."""

@@ -125,8 +125,9 @@ def build_digest(
     Unreachable units: lead units whose every contact Telegram refuses to deliver to.
     With `lights` and `calendar`: the traffic lights (`jobs.lights`), red and yellow tasks,
     the units that have not reported within the reporting cycle (未反馈), the reports of the
-    period as changes (`status_before`: each (task, unit)'s status at `since`), and the tasks
-    that became overdue during the period.
+    period as changes (`status_before`: each (task, unit)'s status at `since`), the tasks
+    that became overdue during the period, and how many member towns of each collective unit
+    reported in the cycle (`member_rollup`).
     """
     today = now.astimezone(zone).date()
     counts = dict.fromkeys(Status, 0)
@@ -268,4 +269,31 @@ def _light_sections(
         "silent": tuple((state.units[u].name, tuple(numbers)) for u, numbers in silent.items()),
         "changes": tuple(changes),
         "newly_overdue": tuple(newly_overdue),
+        "member_rollup": member_rollup(state, today, policy),
     }
+
+
+def member_rollup(
+    state: FollowUpState, today: date, policy: LightPolicy
+) -> tuple[tuple[int, str, int, int], ...]:
+    """For each task (by number) and each of its collective units that has member towns
+    (lead units first, then responsible units, each in document order): (task number,
+    collective name, members that reported on the task in the current reporting cycle,
+    number of members).
+
+    "Reported in the cycle" is the traffic lights' rule (`jobs.lights.reported_in_cycle`,
+    config `lights.cycle_day`), read from the state: no SQL of its own.
+    """
+    members: dict[int, list[int]] = {}
+    for unit in state.units.values():
+        if unit.parent_id is not None:
+            members.setdefault(unit.parent_id, []).append(unit.id)
+    rows: list[tuple[int, str, int, int]] = []
+    for task in state.tasks:
+        for unit_id in (*task.lead_unit_ids, *task.responsible_unit_ids):
+            towns = members.get(unit_id)
+            if not towns or not state.units[unit_id].is_collective:
+                continue
+            done = sum(reported_in_cycle(task, town, state, today, policy) for town in towns)
+            rows.append((task.number, state.units[unit_id].name, done, len(towns)))
+    return tuple(rows)

@@ -280,3 +280,49 @@ async def test_nudges_follow_a_contact_refused_in_the_tick_and_back_later_the_sa
     await tick(bot)
     await tick(bot)
     assert sorted(m.chat_id for m in texts_with(bot, NUDGE)) == [2001, 2002]
+
+
+async def test_the_digest_is_built_from_the_remembered_state_as_from_a_fresh_read(
+    bot: BotHarness, spy: Spy
+) -> None:
+    """/digest and the weekly digest take the state the tick remembers (one fingerprint
+    statement), add the period's reports, and say exactly what a digest read afresh says,
+    also after reports the memo has not seen yet."""
+    await bot.register(2002, "潼南税务局")
+    on(bot, 2026, 1, 8)
+    await tick(bot)
+    await tick(bot)
+    with bot.svc.db.session() as s:
+        task = repo.get_task(s, number=10)
+        unit = repo.get_unit_by_name(s, name="潼南税务局")
+        assert task is not None and unit is not None
+        contact = repo.get_contact(s, telegram_user_id=2002)
+        assert contact is not None
+        for days, status, note in [
+            (-9, Status.IN_PROGRESS, "摸底"),  # before the period: the status before it
+            (-2, Status.BLOCKED, "缺经费"),
+            (-1, None, "补充说明"),
+        ]:
+            repo.add_report(
+                s,
+                task_id=task.id or 0,
+                unit_id=unit.id or 0,
+                contact_id=contact.id,
+                reporter_user_id=2002,
+                status=status,
+                note=note,
+                now=bot.clock.now + timedelta(days=days),
+            )
+    spy.reset()
+    remembered = await delivery.current_digest(bot.svc)
+    assert spy.calls["load_state"] == 1  # the reports changed the fingerprint: read again
+    fresh = delivery.build_current_digest(bot.svc)
+    assert remembered == fresh
+    text = "\n".join(remembered)
+    assert "第 10 项｜潼南税务局｜推进中 → 遇到困难" in text
+    changes = text.split("本期新反馈")[1]
+    assert "补充说明" in changes and "摸底" not in changes  # before the period: not a change
+    spy.reset()
+    assert await delivery.current_digest(bot.svc) == fresh
+    assert dict(spy.calls) == {"state_version": 1}  # nothing changed: nothing read again
+    assert len(spy.not_digest()) == 2, spy.statements  # the fingerprint and the period

@@ -405,3 +405,42 @@ def test_render_digest_many_units_without_contact_still_renders():
     assert all(utf16_len(p) <= LIMIT for p in parts)
     whole = "\n".join(parts)
     assert all(f"潼南区第{i}号牵头单位" in whole for i in range(1, 301))
+
+
+def test_member_rollup_counts_towns_that_reported_in_the_cycle_leads_first() -> None:
+    """Each collective unit of a task with member towns: towns whose latest report on the
+    task is in the current reporting cycle (from the 25th: 2026-02-25 for 16 March), out of
+    all its towns; a task's lead collectives come before its responsible ones."""
+    from jobs.digest import member_rollup
+    from jobs.lights import LightPolicy
+
+    units = {
+        1: UnitView(1, "区民政局"),
+        4: UnitView(4, "各镇街", is_collective=True),
+        7: UnitView(7, "有关镇街", is_collective=True),
+        11: UnitView(11, "梓潼街道", parent_id=4),
+        12: UnitView(12, "桂林街道", parent_id=4),
+        13: UnitView(13, "大佛街道", parent_id=4),
+        21: UnitView(21, "上和镇", parent_id=7),
+        8: UnitView(8, "空集体", is_collective=True),  # no member towns: not listed
+    }
+    tasks = (
+        TaskView(201, 1, "任务一", date(2026, 4, 1), (1,), (4, 8)),
+        TaskView(202, 2, "任务二", date(2026, 4, 1), (7,), (4,)),
+    )
+    in_cycle = datetime(2026, 3, 2, 2, tzinfo=UTC)
+    before_cycle = datetime(2026, 2, 20, 2, tzinfo=UTC)
+    latest = {
+        (201, 11): _report(1, 201, 11, None, "已摸底", in_cycle),
+        (201, 12): _report(2, 201, 12, Status.IN_PROGRESS, "", before_cycle),
+        (202, 12): _report(3, 202, 12, Status.DONE, "", in_cycle),
+        (202, 13): _report(4, 202, 13, Status.DONE, "", in_cycle),
+        (202, 21): _report(5, 202, 21, Status.IN_PROGRESS, "", before_cycle),
+    }
+    state = small_state(units=units, tasks=tasks, latest_report=latest, latest_status={})
+    policy = LightPolicy(zone=SHANGHAI, cycle_day=25)
+    assert member_rollup(state, date(2026, 3, 16), policy) == (
+        (1, "各镇街", 1, 3),
+        (2, "有关镇街", 0, 1),
+        (2, "各镇街", 2, 3),
+    )

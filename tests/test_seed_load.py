@@ -775,10 +775,10 @@ def test_mark_pending_uncertain(loaded_db):
         assert repo.mark_pending_uncertain(s) == 0
 
 
-def test_load_state_since_gives_each_pairs_status_before_that_instant(loaded_db):
+def test_load_period_gives_each_pairs_status_before_its_start(loaded_db):
     """`status_before` (the digest's "status at the start of the period") is the status of
     the newest report with a status created before `since`: note-only reports and reports at
-    or after `since` do not count."""
+    or after `since` do not count; pairs without reports in the period are left out."""
     since = NOW + timedelta(days=10)
     with loaded_db.session() as s:
         tasks = repo.tasks_by_number(s)[:4]
@@ -807,9 +807,13 @@ def test_load_state_since_gives_each_pairs_status_before_that_instant(loaded_db)
                 now=NOW + timedelta(days=days),
             )
     with loaded_db.session() as s:
-        state = repo.load_state(s, since=since)
-        plain = repo.load_state(s)
-    assert state.status_before == {pairs[0]: Status.BLOCKED, pairs[3]: Status.IN_PROGRESS}
-    assert plain.status_before == {}
+        period = repo.load_period(s, since=since)
+        state = repo.load_state(s)
+    # pair 1 has only a report at since (nothing before: absent); pairs 2 and 3 have no
+    # report in the period (their status before it is their latest, in the state)
+    assert period.status_before == {pairs[0]: Status.BLOCKED}
+    assert state.status_before == {} and state.recent_reports == ()
     assert state.latest_status[pairs[0]].status is Status.DONE
-    assert [r.note for r in state.recent_reports] == ["第10天", "第11天"]
+    assert state.latest_status[pairs[3]].status is Status.IN_PROGRESS
+    assert [r.note for r in period.recent] == ["第10天", "第11天"]
+    assert state.with_period(period).recent_reports == period.recent

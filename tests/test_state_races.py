@@ -53,14 +53,14 @@ def report(bot: BotHarness, task: int, unit: str, status: Status) -> None:
 
 
 def held_state_read(monkeypatch: pytest.MonkeyPatch) -> tuple[threading.Event, threading.Event]:
-    """Make the next `repo.load_state` without `since` wait, after reading, until released:
+    """Make the next `repo.load_state` wait, after reading, until released:
     returns (read, release)."""
     read, release = threading.Event(), threading.Event()
     real: Callable[..., Any] = repo.load_state
 
     def held(*args: Any, **kwargs: Any) -> Any:
         result = real(*args, **kwargs)
-        if kwargs.get("since") is None and not read.is_set():
+        if not read.is_set():
             read.set()
             release.wait(10)
         return result

@@ -34,20 +34,17 @@ def counting(
     name: str,
     *,
     before: Callable[[], None] | None = None,
-    since: bool = False,
 ) -> Counter[str]:
     """Count calls of `repo.<name>` by the thread that made them ("loop" or "worker"),
-    running `before` first in each call; only calls with a `since` (the digest's) when
-    `since`, else only those without."""
+    running `before` first in each call."""
     calls: Counter[str] = Counter()
     real = getattr(repo, name)
     loop_thread = threading.get_ident()
 
     def counted(*args: Any, **kwargs: Any) -> Any:
-        if (kwargs.get("since") is not None) == since:
-            calls["loop" if threading.get_ident() == loop_thread else "worker"] += 1
-            if before is not None:
-                before()
+        calls["loop" if threading.get_ident() == loop_thread else "worker"] += 1
+        if before is not None:
+            before()
         return real(*args, **kwargs)
 
     monkeypatch.setattr(repo, name, counted)
@@ -101,7 +98,7 @@ async def test_state_reads_run_in_a_worker_thread_and_updates_are_answered_meanw
         release.wait(10)
 
     loads = counting(monkeypatch, "load_state", before=slow)
-    digests = counting(monkeypatch, "load_state", since=True)  # the weekly digest is due too
+    periods = counting(monkeypatch, "load_period")  # the weekly digest is due too
     tick = asyncio.create_task(bot.tick())
     await asyncio.to_thread(reading.wait, 10)
     assert reading.is_set()
@@ -113,7 +110,7 @@ async def test_state_reads_run_in_a_worker_thread_and_updates_are_answered_meanw
     release.set()
     await tick
     assert loads == Counter({"worker": 1})
-    assert digests == Counter({"worker": 1})
+    assert periods == Counter({"worker": 1})  # the digest is built from the state read
 
 
 async def test_ticks_wait_for_a_warm_up_still_running_instead_of_reading_again(
