@@ -191,7 +191,12 @@ def build_application(
             settings, database, clock=clock, calendar=working_calendar
         )
         app.bot_data.services.unknown_calendar_years = unknown_years
-        delivery.start_warm_up(app.bot_data.services)
+        # the warm-up reads once the application polls: its worker thread would otherwise
+        # delay setMyCommands and the first getUpdates (`delivery.warm_up`)
+        delivery.start_warm_up(
+            app.bot_data.services,
+            started=lambda: app.running and (app.updater is None or app.updater.running),
+        )
         try:
             await app.bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS])
         except TelegramError as exc:  # the menu is a convenience; never a reason not to start

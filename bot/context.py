@@ -107,6 +107,8 @@ class ReminderMemo:
       the fingerprint again).
     - `warming`: the start-up warm-up (`bot.delivery.warm_up`) while it runs; whoever needs
       the state waits for it instead of reading everything a second time.
+    - `stopping`: set by `post_shutdown` (`finish_warm_up`): a warm-up that has not begun
+      reading reads nothing.
     - `reading`: held while the state is read again (in a worker thread), so that two
       callers never read it at once.
     - `collected_on`: the local date of the last daily full garbage collection
@@ -123,6 +125,7 @@ class ReminderMemo:
     in_tick: bool = False
     tick_version: tuple[Any, ...] | None = None
     warming: asyncio.Task[None] | None = None
+    stopping: bool = False
     reading: asyncio.Lock = field(default_factory=asyncio.Lock)
     collected_on: date | None = None
 

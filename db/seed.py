@@ -226,6 +226,8 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
     session.flush()
     tasks = {t.number: t for t in session.exec(select(Task))}
     added = updated = 0
+    changed: dict[int, bool] = {}  # task number: whether this load changes it
+    fresh: list[Task] = []
     for record in plan.tasks:
         task = tasks.get(record.number)
         if task is None:
@@ -236,56 +238,68 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
                 responsible_units_note=record.responsible_units_note,
             )
             session.add(task)
-            session.flush()
+            fresh.append(task)
             added += 1
-            changed = True
-        else:
-            changed = (task.text, task.responsible_units_note) != (
-                record.text,
-                record.responsible_units_note,
+            changed[record.number] = True
+            continue
+        changed[record.number] = (task.text, task.responsible_units_note) != (
+            record.text,
+            record.responsible_units_note,
+        )
+        if task.text != record.text:
+            # audited like a deadline change: the trail shows it, and the running bot's
+            # state fingerprint (repo.state_version) sees the new audit event
+            record_audit(
+                session,
+                actor_user_id=0,
+                action="task.text",
+                subject=f"task:{record.number}",
+                before=task.text,
+                after=record.text,
+                now=now,
             )
-            if task.text != record.text:
-                # audited like a deadline change: the trail shows it, and the running bot's
-                # state fingerprint (repo.state_version) sees the new audit event
-                record_audit(
-                    session,
-                    actor_user_id=0,
-                    action="task.text",
-                    subject=f"task:{record.number}",
-                    before=task.text,
-                    after=record.text,
-                    now=now,
-                )
-            task.text = record.text
-            task.responsible_units_note = record.responsible_units_note
-            if not task.deadline_by_coordinator and task.deadline != record.deadline:
-                record_audit(
-                    session,
-                    actor_user_id=0,
-                    action="task.deadline",
-                    subject=f"task:{record.number}",
-                    before=task.deadline.isoformat(),
-                    after=record.deadline.isoformat(),
-                    now=now,
-                )
-                task.deadline = record.deadline
-                changed = True
+        task.text = record.text
+        task.responsible_units_note = record.responsible_units_note
+        if not task.deadline_by_coordinator and task.deadline != record.deadline:
+            record_audit(
+                session,
+                actor_user_id=0,
+                action="task.deadline",
+                subject=f"task:{record.number}",
+                before=task.deadline.isoformat(),
+                after=record.deadline.isoformat(),
+                now=now,
+            )
+            task.deadline = record.deadline
+            changed[record.number] = True
+    session.flush()  # the new tasks get their ids
+    added_numbers = {task.number for task in fresh}
+    for task in fresh:
+        tasks[task.number] = task
+    # every assignment in one read, compared per task with the file's
+    current: dict[int, list[tuple[int, AssignmentRole, int]]] = {}
+    for task_id, unit_id, role, position in session.exec(
+        select(Assignment.task_id, Assignment.unit_id, Assignment.role, Assignment.position)
+    ):
+        current.setdefault(task_id, []).append((unit_id, role, position))
+    for record in plan.tasks:
+        task = tasks[record.number]
+        assert task.id is not None
         wanted = [(units[n].id, AssignmentRole.LEAD, i) for i, n in enumerate(record.lead_units)]
         wanted += [
             (units[n].id, AssignmentRole.RESPONSIBLE, i)
             for i, n in enumerate(record.responsible_units)
         ]
-        current = session.exec(select(Assignment).where(Assignment.task_id == task.id)).all()
-        if sorted((a.unit_id, a.role, a.position) for a in current) != sorted(wanted):
-            session.execute(delete(Assignment).where(col(Assignment.task_id) == task.id))
-            session.flush()
+        if sorted(current.get(task.id, [])) != sorted(wanted):
+            if task.id in current:
+                session.execute(delete(Assignment).where(col(Assignment.task_id) == task.id))
             for unit_id, role, position in wanted:
-                assert unit_id is not None and task.id is not None
+                assert unit_id is not None
                 session.add(
                     Assignment(task_id=task.id, unit_id=unit_id, role=role, position=position)
                 )
-            changed = True
-        if changed and record.number in tasks:
+            changed[record.number] = True
+        if changed[record.number] and record.number not in added_numbers:
             updated += 1
     session.flush()
     return LoadSummary(tasks_added=added, tasks_updated=updated, units_added=units_added)

@@ -173,13 +173,16 @@ async def test_a_stop_during_the_warm_up_closes_the_database_after_its_read(
 ) -> None:
     await warmed(bot)
     finished: list[float] = []
+    began = threading.Event()
 
     def slow() -> None:
+        began.set()
         time.sleep(0.5)
         finished.append(time.monotonic())
 
     counting(monkeypatch, "load_state", before=slow)
-    await bot.restart()  # its warm-up reads for half a second
+    await bot.restart()  # its warm-up reads for half a second once the bot polls
+    assert await asyncio.to_thread(began.wait, 5)
     database = bot.svc.db
     disposed: list[float] = []
     real_dispose = database.dispose
@@ -192,6 +195,31 @@ async def test_a_stop_during_the_warm_up_closes_the_database_after_its_read(
     await bot.restart()  # stops the first while its warm-up still reads
     assert finished and disposed
     assert disposed[0] >= finished[0]
+
+
+async def test_the_warm_up_reads_only_once_the_bot_polls_and_not_when_stopped_before(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """post_init starts the warm-up before the application polls: its read would compete
+    with setMyCommands and the first getUpdates, so it waits for `started`; a bot stopped
+    before it began reads nothing, and its shutdown does not wait for the start."""
+    await warmed(bot)
+    await bot.register(CONTACT, UNIT)  # the fingerprint changed: a warm-up would read
+    loads = counting(monkeypatch, "load_state")
+    polling = False
+    delivery.start_warm_up(bot.svc, started=lambda: polling)
+    await asyncio.sleep(0.1)
+    assert loads == Counter()
+    polling = True
+    await warmed(bot)
+    assert loads == Counter({"worker": 1})
+    await bot.register(CONTACT + 1, UNIT)
+    delivery.start_warm_up(bot.svc, started=lambda: False)
+    started = time.monotonic()
+    await delivery.finish_warm_up(bot.svc)  # as post_shutdown does
+    assert time.monotonic() - started < 1  # not the whole WARM_UP_WAIT
+    assert loads == Counter({"worker": 1})
+    bot.svc.reminder_memo.stopping = False  # the harness's bot goes on
 
 
 async def test_off_the_loop_reads_an_in_memory_database_inline(tmp_path: Any) -> None:
