@@ -14,6 +14,7 @@ from telegram import Update
 from bot import render, texts
 from bot.context import BotContext, Services
 from bot.conversation import note_problem
+from bot.delivery import current_state
 from bot.handlers import reply
 from db import repo
 from db.models import Contact, Status, Task, Unit
@@ -53,9 +54,9 @@ async def task_command(update: Update, context: BotContext) -> None:
     if number is None:
         await reply(update, texts.TASK_USAGE)
         return
+    state = await current_state(svc)  # remembered by the tick: no read when unchanged
     with svc.db.session() as s:
         contact = repo.get_contact(s, telegram_user_id=user.id)
-        state = repo.load_state(s)
         task = _task_view(state, number)
         history = list(repo.reports_of_task(s, task_id=task.id)) if task else []
         contacts = {c.id: c.display_name for c in s.exec(_all_contacts())}
@@ -160,6 +161,7 @@ async def unit_command(update: Update, context: BotContext) -> None:
     if user is None:
         return
     name = " ".join(context.args or []).strip()
+    state = await current_state(svc)  # remembered by the tick: no read when unchanged
     with svc.db.session() as s:
         contact = repo.get_contact(s, telegram_user_id=user.id)
         own = s.get(Unit, contact.unit_id) if contact else None
@@ -167,7 +169,6 @@ async def unit_command(update: Update, context: BotContext) -> None:
             name = own.name
         unit = repo.get_unit_by_name(s, name=name) if name and "\x00" not in name else None
         suggestions = [u.name for u in repo.find_units(s, fragment=name)] if unit is None else []
-        state = repo.load_state(s)
         members = repo.contacts_of_unit(s, unit_id=unit.id or 0) if unit else []
     if not svc.is_coordinator(user.id) and contact is None:
         await reply(update, texts.NOT_CONTACT)

@@ -326,3 +326,35 @@ async def test_the_digest_is_built_from_the_remembered_state_as_from_a_fresh_rea
     assert await delivery.current_digest(bot.svc) == fresh
     assert dict(spy.calls) == {"state_version": 1}  # nothing changed: nothing read again
     assert len(spy.not_digest()) == 2, spy.statements  # the fingerprint and the period
+
+
+async def test_task_and_unit_views_use_the_remembered_state(bot: BotHarness, spy: Spy) -> None:
+    """/task and /unit show the state the tick remembers: no read of the whole state when
+    nothing changed (most of a second at 10,000 tasks), and the newest after a report."""
+    await bot.register(2002, "潼南税务局")
+    await tick(bot)
+    spy.reset()
+    since = len(bot.api.sent)
+    bot.api.send_text(COORDINATOR, "/task 10")
+    view = await bot.api.wait_for(lambda m: m.chat_id == COORDINATOR, since=since)
+    assert "潼南税务局" in view.plain_text
+    bot.api.send_text(COORDINATOR, "/unit 潼南税务局")
+    await bot.api.wait_for(lambda m: m.chat_id == COORDINATOR, since=since + 1)
+    assert spy.calls["load_state"] == 0 and spy.calls["state_version"] == 2
+    with bot.svc.db.session() as s:
+        task, unit = repo.get_task(s, number=10), repo.get_unit_by_name(s, name="潼南税务局")
+        assert task is not None and unit is not None
+        repo.add_report(
+            s,
+            task_id=task.id or 0,
+            unit_id=unit.id or 0,
+            contact_id=None,
+            reporter_user_id=0,
+            status=Status.BLOCKED,
+            note="缺少场地",
+            now=bot.clock.now,
+        )
+    since = len(bot.api.sent)
+    bot.api.send_text(COORDINATOR, "/task 10")
+    view = await bot.api.wait_for(lambda m: m.chat_id == COORDINATOR, since=since)
+    assert "遇到困难" in view.plain_text and spy.calls["load_state"] == 1
