@@ -15,7 +15,7 @@ from __future__ import annotations
 import enum
 from datetime import UTC, date, datetime
 
-from sqlalchemy import BigInteger, Column, UniqueConstraint
+from sqlalchemy import BigInteger, Column, Index, UniqueConstraint
 from sqlalchemy.types import DateTime, TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -186,6 +186,11 @@ class StatusReport(SQLModel, table=True):
     set. A correction has `corrects_id` pointing at the report it replaces; the earlier one
     stays in the history.
     """
+
+    # one unit's history on one task, newest first without sorting: the digest's "status
+    # before the period" looks up the newest older report of each pair of the period's
+    # reports (`repo.load_period`), one index step each (migration 0004)
+    __table_args__ = (Index("ix_statusreport_pair", "task_id", "unit_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="task.id", index=True)

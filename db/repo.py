@@ -714,8 +714,9 @@ def _period_statement() -> Any:
 
     since = bindparam("since", type_=UTCDateTime())
     old = aliased(StatusReport)
-    # per report, its pair's newest status before `since`: a lookup by the task_id (or
-    # unit_id) index per report of the period, not a pass over the whole history
+    # per report, its pair's newest status before `since`: a backward step or two in the
+    # (task_id, unit_id, id) index per report of the period (`ix_statusreport_pair`), not a
+    # pass over the whole history
     status_before = (
         sa_select(old.status)
         .where(
@@ -741,7 +742,8 @@ def load_period(session: Session, *, since: datetime) -> PeriodReports:
     or after it, and the status each of their (task, unit) pairs had before it.
 
     One SQL statement, whatever the number of tasks; it looks up the older reports of the
-    period's pairs only, not the whole history.
+    period's pairs only (index `ix_statusreport_pair`, migration 0004), not the whole
+    history.
     """
     reports: list[ReportView] = []
     statuses: dict[tuple[int, int], Status] = {}
