@@ -101,10 +101,10 @@ class ReminderMemo:
       `version`.
     - `escalation_idle`, `nudge_idle`: the (fingerprint, local date) at which
       `escalate_overdue` / `nudge_silent_units` last found nothing to do.
-    - `in_tick`: True while `follow_up` runs; only then is `tick_version` kept: the
-      fingerprint read earlier in the running tick, reused by its next step as long as the
-      tick has neither written nor sent anything since (None otherwise: the next step reads
-      the fingerprint again).
+    - `tick_task`: the task running `follow_up`, while it runs; only then is `tick_version`
+      kept: the fingerprint read earlier in the running tick, reused by its next step (and
+      only by the tick's own task) as long as the tick has neither written, sent nor waited
+      for a worker thread since (None otherwise: the next step reads the fingerprint again).
     - `warming`: the start-up warm-up (`bot.delivery.warm_up`) while it runs; whoever needs
       the state waits for it instead of reading everything a second time.
     - `stopping`: set by `post_shutdown` (`finish_warm_up`): a warm-up that has not begun
@@ -122,7 +122,7 @@ class ReminderMemo:
     idle_on: date | None = None
     escalation_idle: tuple[tuple[Any, ...], date] | None = None
     nudge_idle: tuple[tuple[Any, ...], date] | None = None
-    in_tick: bool = False
+    tick_task: asyncio.Task[None] | None = None
     tick_version: tuple[Any, ...] | None = None
     warming: asyncio.Task[None] | None = None
     stopping: bool = False

@@ -178,8 +178,11 @@ async def current_state(svc: Services) -> FollowUpState:
 
 async def _fresh_state(svc: Services) -> FollowUpState:
     memo = svc.reminder_memo
+    # only the tick's own task may reuse the fingerprint it read: a handler running while
+    # the tick waits (for a worker thread or a send) must see the reports stored meanwhile
+    in_tick = memo.tick_task is not None and asyncio.current_task() is memo.tick_task
     async with memo.reading:
-        version = memo.tick_version
+        version = memo.tick_version if in_tick else None
         if version is None:
             with svc.db.session() as s:
                 version = repo.state_version(s)
@@ -200,8 +203,8 @@ async def _fresh_state(svc: Services) -> FollowUpState:
             # handlers ran during the read and may have stored reports: the tick's next
             # step reads the fingerprint again
             version = None
-        if memo.in_tick and asyncio.current_task() is not memo.warming:
-            memo.tick_version = version  # for the tick's next step (not the warm-up's)
+        if in_tick:
+            memo.tick_version = version  # for the tick's next step
         assert memo.state is not None
         return memo.state
 
@@ -283,6 +286,7 @@ async def _ready_candidates(svc: Services, at: datetime) -> bool:
         return False
     gc.collect()  # what is not frozen (the state is)
     candidates, settled = await off_the_loop(svc, _settled_candidates, svc, state, at)
+    _tick_acts(svc)  # handlers ran meanwhile: a later step of a tick reads the fingerprint
     if memo.state is not state or (memo.candidates is not None and memo.candidates[0] == day):
         return False  # the state was read again, or a tick computed them, meanwhile
     memo.candidates = (day, candidates)
@@ -359,8 +363,9 @@ def collect_frozen_garbage(svc: Services) -> bool:
 
 
 def _tick_acts(svc: Services) -> None:
-    """Mark that the running tick is about to write or send (a send lets other handlers run
-    and store reports): a later step of the tick must read the fingerprint again."""
+    """Mark that the running tick is about to write or send, or has waited for a worker
+    thread (both let other handlers run and store reports): a later step of the tick must
+    read the fingerprint again."""
     svc.reminder_memo.tick_version = None
 
 
@@ -565,7 +570,9 @@ async def current_digest(svc: Services) -> list[str]:
     period's changes but not yet in the status tables; the next digest has both.
     """
     state = await current_state(svc)
-    return await off_the_loop(svc, build_current_digest, svc, state)
+    parts = await off_the_loop(svc, build_current_digest, svc, state)
+    _tick_acts(svc)  # handlers ran meanwhile: a later step of a tick reads the fingerprint
+    return parts
 
 
 async def send_digest(
@@ -666,7 +673,8 @@ async def escalate_overdue(bot: Bot, svc: Services) -> int:
 
     One private message lists every new case (split if long), with the unit's contacts and
     last report. Recorded in the audit trail before sending, so it is never repeated; only
-    during sending hours on working days. Returns the number of cases notified.
+    during sending hours on working days, and not at all while no coordinator is configured
+    (`telegram.coordinators`): the cases wait for one. Returns the number of cases notified.
 
     The state comes from `current_state`. The cases depend only on that state, the local
     date (configured zone), the calendar and settings (fixed for the process) and the
@@ -677,6 +685,8 @@ async def escalate_overdue(bot: Bot, svc: Services) -> int:
     now = svc.now()
     if not sending_allowed(now, svc.policy, svc.calendar):
         return 0
+    if not svc.settings.telegram.coordinators:
+        return 0  # nobody to tell: recording the cases would spend them (newcomer trial)
     limit = svc.settings.follow_up.escalate_after_working_days
     today = now.astimezone(svc.policy.zone).date()
     memo = svc.reminder_memo
@@ -851,7 +861,7 @@ async def follow_up(bot: Bot, svc: Services) -> None:
         return  # the previous tick is still sending
     async with svc.tick_lock:
         memo = svc.reminder_memo
-        memo.in_tick, memo.tick_version = True, None
+        memo.tick_task, memo.tick_version = asyncio.current_task(), None
         try:
             await send_reminders(bot, svc)
             await post_weekly_digest(bot, svc)
@@ -861,7 +871,7 @@ async def follow_up(bot: Bot, svc: Services) -> None:
             await prepare_next_sending_day(svc)
             collect_frozen_garbage(svc)
         finally:
-            memo.in_tick, memo.tick_version = False, None
+            memo.tick_task, memo.tick_version = None, None
 
 
 async def tick(context: BotContext) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -197,6 +198,17 @@ class LoadSummary:
         return bool(self.tasks_added or self.tasks_updated or self.units_added)
 
 
+def _describe_units(
+    assignments: Sequence[tuple[int | None, AssignmentRole, int]], names: dict[int | None, str]
+) -> str:
+    """The units of a task for an audit event, in document order: 牵头：A、B；责任：C."""
+    parts = []
+    for role, label in ((AssignmentRole.LEAD, "牵头"), (AssignmentRole.RESPONSIBLE, "责任")):
+        listed = sorted((position, unit_id) for unit_id, r, position in assignments if r == role)
+        parts.append(label + "：" + "、".join(names.get(u, f"#{u}") for _, u in listed))
+    return "；".join(parts)
+
+
 def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSummary:
     """Upsert the plan, its units, tasks and assignments; return what changed.
 
@@ -212,6 +224,18 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
         )
         session.add(row)
     else:
+        if row.title != plan.title:
+            # audited: the trail shows it, and the running bot's state fingerprint
+            # (repo.state_version) sees the new audit event (the digest shows the title)
+            record_audit(
+                session,
+                actor_user_id=0,
+                action="plan.title",
+                subject="plan",
+                before=row.title,
+                after=plan.title,
+                now=now,
+            )
         row.title = plan.title
         row.document_number = plan.document_number
         row.issued_on = plan.issued_on
@@ -276,6 +300,7 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
     added_numbers = {task.number for task in fresh}
     for task in fresh:
         tasks[task.number] = task
+    names = {unit.id: name for name, unit in units.items()}
     # every assignment in one read, compared per task with the file's
     current: dict[int, list[tuple[int, AssignmentRole, int]]] = {}
     for task_id, unit_id, role, position in session.exec(
@@ -292,6 +317,18 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
         ]
         if sorted(current.get(task.id, [])) != sorted(wanted):
             if task.id in current:
+                # audited: the trail shows it, and the running bot's fingerprint sees it
+                # (SQLite reuses the deleted rows' ids, so a swap of lead and responsible
+                # units kept the assignments' count, largest id and unit sum)
+                record_audit(
+                    session,
+                    actor_user_id=0,
+                    action="task.units",
+                    subject=f"task:{record.number}",
+                    before=_describe_units(current[task.id], names),
+                    after=_describe_units(wanted, names),
+                    now=now,
+                )
                 session.execute(delete(Assignment).where(col(Assignment.task_id) == task.id))
             for unit_id, role, position in wanted:
                 assert unit_id is not None

@@ -358,3 +358,66 @@ async def test_task_and_unit_views_use_the_remembered_state(bot: BotHarness, spy
     bot.api.send_text(COORDINATOR, "/task 10")
     view = await bot.api.wait_for(lambda m: m.chat_id == COORDINATOR, since=since)
     assert "遇到困难" in view.plain_text and spy.calls["load_state"] == 1
+
+
+@pytest.mark.parametrize("edit", ["swap lead and responsible", "plan title"])
+async def test_a_task_file_reload_while_running_reaches_the_remembered_state(
+    bot: BotHarness, edit: str
+) -> None:
+    """`taskbot init` with an edited task file while the bot runs: swapping task 30's lead
+    and responsible units (on SQLite the new rows reuse the old ids, so counts, largest id
+    and unit sums stay the same) and a new plan title are audited, which the fingerprint
+    sees: /task and the digest show the edit. Found by a break-it trial."""
+    import dataclasses
+
+    from db.engine import Database
+    from db.seed import load_plan, read_task_file
+
+    await tick(bot)
+    plan = read_task_file()
+    if edit == "plan title":
+        plan = dataclasses.replace(plan, title="更正后的规划名称")
+    else:
+        last = plan.tasks[-1]
+        assert last.number == 30 and last.lead_units == ("区发展改革委",)
+        swapped = dataclasses.replace(
+            last,
+            lead_units=("区残联",),
+            responsible_units=("区发展改革委", "区民政局", "区人力社保局", "各镇街"),
+        )
+        plan = dataclasses.replace(plan, tasks=(*plan.tasks[:-1], swapped))
+    other = Database(bot.settings.database.url)  # another process's connection
+    try:
+        with other.session() as s:
+            load_plan(s, plan, now=bot.clock.now)
+    finally:
+        other.dispose()
+    posted = await delivery.current_digest(bot.svc)
+    assert posted == delivery.build_current_digest(bot.svc)
+    if edit == "plan title":
+        assert "更正后的规划名称" in "\n".join(posted)
+        action = "plan.title"
+    else:
+        since = len(bot.api.sent)
+        bot.api.send_text(COORDINATOR, "/task 30")
+        view = await bot.api.wait_for(lambda m: m.chat_id == COORDINATOR, since=since)
+        assert "牵头单位：区残联" in view.plain_text
+        action = "task.units"
+    with bot.svc.db.session() as s:
+        [audited] = [a for a in repo.audit_subjects(s, action=action)]
+        assert audited == ("plan" if edit == "plan title" else "task:30")
+
+
+async def test_escalations_wait_while_no_coordinator_is_configured(bot: BotHarness) -> None:
+    """Without coordinators the escalation records nothing (it used to record the 46 cases
+    and send them to nobody, so a coordinator configured later never heard of them)."""
+    await bot.register(2002, "潼南税务局")
+    on(bot, 2026, 1, 9)  # the 6th working day after 2025-12-31: the cases are due
+    await bot.restart(schedule={"tick_seconds": 3600}, telegram={"coordinators": []})
+    assert await escalate_overdue(bot.app.bot, bot.svc) == 0
+    with bot.svc.db.session() as s:
+        assert repo.audit_subjects(s, action="task.escalated") == set()
+    await bot.restart(schedule={"tick_seconds": 3600})  # the coordinator is configured
+    await tick(bot)
+    [notice] = texts_with(bot, ESCALATION)
+    assert notice.chat_id == COORDINATOR and "共 46 项" in notice.plain_text

@@ -283,14 +283,22 @@ def test_edited_copy_updates_in_place_and_keeps_reports(loaded_db, tmp_path):
     assert after["Unit"] == 27
     assert after["Assignment"] == 100
     assert after["StatusReport"] == before["StatusReport"] == 2
-    # task 6's deadline and task 3's text
-    assert after["AuditEvent"] == before["AuditEvent"] + 2
+    # task 6's deadline, task 3's text, task 4's and task 7's units
+    assert after["AuditEvent"] == before["AuditEvent"] + 4
     with loaded_db.session() as s:
-        events = s.exec(select(AuditEvent).order_by(AuditEvent.id)).all()[-2:]
+        events = s.exec(select(AuditEvent).order_by(AuditEvent.id)).all()[-4:]
     assert {(e.action, e.subject) for e in events} == {
         ("task.deadline", "task:6"),
         ("task.text", "task:3"),
+        ("task.units", "task:4"),
+        ("task.units", "task:7"),
     }
+    units = {e.subject: (e.before, e.after) for e in events if e.action == "task.units"}
+    assert units["task:4"] == (
+        "牵头：区人力社保局、区医保局；责任：区财政局、区残联",
+        "牵头：区医保局、区人力社保局；责任：区财政局、区残联",
+    )
+    assert units["task:7"][1] == "牵头：区住房城乡建委；责任：区残联、区新设局"
 
     with loaded_db.session() as s:
         t3 = repo.get_task(s, number=3)
@@ -817,3 +825,35 @@ def test_load_period_gives_each_pairs_status_before_its_start(loaded_db):
     assert state.latest_status[pairs[3]].status is Status.IN_PROGRESS
     assert [r.note for r in period.recent] == ["第10天", "第11天"]
     assert state.with_period(period).recent_reports == period.recent
+
+
+def test_load_period_gives_a_busy_pair_its_status_before_once(loaded_db):
+    """A pair with many reports in the period (note-only replies and new statuses) gets the
+    status of its newest report with a status before the period, looked up at its first
+    report of the period; a pair that starts in the period has none."""
+    since = NOW + timedelta(days=10)
+    with loaded_db.session() as s:
+        tasks = repo.tasks_by_number(s)[:2]
+        unit = repo.lead_units(s)[0]
+        busy, fresh = (tasks[0].id, unit.id), (tasks[1].id, unit.id)
+        story = [(busy, -3, Status.BLOCKED), (busy, -2, None)]
+        story += [(busy, i, None if i % 3 else Status.IN_PROGRESS) for i in range(40)]
+        story += [(fresh, 1, Status.DONE), (fresh, 2, None)]
+        for (task_id, unit_id), minutes, status in story:
+            repo.add_report(
+                s,
+                task_id=task_id,
+                unit_id=unit_id,
+                contact_id=None,
+                reporter_user_id=0,
+                status=status,
+                note=f"{minutes}",
+                now=since + timedelta(minutes=minutes),
+            )
+    with loaded_db.session() as s:
+        period = repo.load_period(s, since=since)
+    assert period.status_before == {busy: Status.BLOCKED}
+    assert [r.note for r in period.recent if (r.task_id, r.unit_id) == busy] == [
+        str(i) for i in range(40)
+    ]
+    assert len(period.recent) == 42

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from bot import delivery
+from bot.demo import COORDINATOR
 from db import repo
 from db.models import Status
 from tests.conftest import BotHarness
@@ -150,3 +153,43 @@ async def test_a_report_stored_during_the_ticks_own_read_counts_for_its_escalati
     await bot.api.wait_idle(quiet=0.05)
     lines = escalated(bot, since)
     assert lines == [] if race else len(lines) == 1
+
+
+@pytest.mark.parametrize("view", ["/task 3", "/unit 区残联", "/digest"])
+async def test_views_during_the_ticks_digest_build_show_a_report_stored_meanwhile(
+    bot: BotHarness, monkeypatch: pytest.MonkeyPatch, view: str
+) -> None:
+    """While the tick builds the weekly digest in a worker thread, a report is stored and a
+    view asked for: the view reads the fingerprint itself (the tick's is only the tick's)
+    and shows the report. Found by a break-it trial (the view showed 未开始)."""
+    building = threading.Event()
+    real = delivery.build_current_digest
+
+    def slow_build(svc: Any, state: Any = None) -> Any:  # a large plan: the build takes a while
+        if state is not None and not building.is_set():
+            building.set()
+            time.sleep(0.5)
+        return real(svc, state)
+
+    monkeypatch.setattr(delivery, "build_current_digest", slow_build)
+    tick = asyncio.create_task(bot.tick())  # the harness's first day: the digest is due
+    assert await asyncio.to_thread(building.wait, 5)
+    since = len(bot.api.sent)
+    bot.api.send_text(COORDINATOR, "/record 3 区残联 已完成 全部兑现")
+    await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "已代" in m.plain_text, since=since
+    )
+    since = len(bot.api.sent)
+    bot.api.send_text(COORDINATOR, view)
+    await bot.api.wait_for(lambda m: m.chat_id == COORDINATOR, since=since)
+    await bot.api.wait_idle(quiet=0.1)
+    assert not tick.done(), "the digest build was not in progress"
+    await tick
+    text = "\n".join(m.plain_text for m in bot.api.sent[since:] if m.chat_id == COORDINATOR)
+    if view.startswith("/task"):
+        assert "区残联（🟢已完成）" in text
+    elif view.startswith("/unit"):
+        assert "已完成" in next(line for line in text.splitlines() if "第 3 项" in line)
+    else:
+        assert "第 3 项｜区残联｜未开始 → 已完成" in text
+        assert "任务状态：已完成 1" in text and "🟢 1" in text
