@@ -217,11 +217,15 @@ def _read_state(svc: Services) -> FollowUpState:
 async def off_the_loop(svc: Services, read: Callable[..., T], *args: Any) -> T:
     """Run a blocking database read `read(*args)` in a worker thread and return its result,
     so that the event loop goes on handling updates meanwhile (a read of a large state holds
-    the interpreter's lock only part of the time). The read opens its own session. Runs it
-    inline for an in-memory SQLite database, which other threads cannot see."""
+    the interpreter's lock only part of the time); those may store reports, so a running
+    tick's next step reads the fingerprint again (`_tick_acts`). The read opens its own
+    session. Runs it inline for an in-memory SQLite database, which other threads cannot
+    see."""
     if not svc.db.shared_across_threads:
         return read(*args)
-    return await asyncio.to_thread(read, *args)
+    result = await asyncio.to_thread(read, *args)
+    _tick_acts(svc)  # handlers ran meanwhile: a later step of a tick reads the fingerprint
+    return result
 
 
 async def warm_up(svc: Services, started: Callable[[], bool] | None = None) -> None:
@@ -286,7 +290,6 @@ async def _ready_candidates(svc: Services, at: datetime) -> bool:
         return False
     gc.collect()  # what is not frozen (the state is)
     candidates, settled = await off_the_loop(svc, _settled_candidates, svc, state, at)
-    _tick_acts(svc)  # handlers ran meanwhile: a later step of a tick reads the fingerprint
     if memo.state is not state or (memo.candidates is not None and memo.candidates[0] == day):
         return False  # the state was read again, or a tick computed them, meanwhile
     memo.candidates = (day, candidates)
@@ -570,9 +573,7 @@ async def current_digest(svc: Services) -> list[str]:
     period's changes but not yet in the status tables; the next digest has both.
     """
     state = await current_state(svc)
-    parts = await off_the_loop(svc, build_current_digest, svc, state)
-    _tick_acts(svc)  # handlers ran meanwhile: a later step of a tick reads the fingerprint
-    return parts
+    return await off_the_loop(svc, build_current_digest, svc, state)
 
 
 async def send_digest(

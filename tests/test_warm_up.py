@@ -19,6 +19,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel import select
 
 from bot import delivery
+from bot.context import ReminderMemo
 from bot.demo import COORDINATOR
 from db import repo
 from db.engine import Database
@@ -223,16 +224,22 @@ async def test_the_warm_up_reads_only_once_the_bot_polls_and_not_when_stopped_be
 
 
 async def test_off_the_loop_reads_an_in_memory_database_inline(tmp_path: Any) -> None:
+    """Inline for an in-memory database; in a worker thread otherwise, after which a running
+    tick's remembered fingerprint is dropped (handlers ran meanwhile)."""
     database = Database("sqlite://")
     try:
-        svc: Any = type("Svc", (), {"db": database})()
+        svc: Any = type("Svc", (), {"db": database, "reminder_memo": ReminderMemo()})()
+        svc.reminder_memo.tick_version = ("fingerprint",)
         assert await delivery.off_the_loop(svc, threading.get_ident) == threading.get_ident()
+        assert svc.reminder_memo.tick_version == ("fingerprint",)  # nothing ran meanwhile
     finally:
         database.dispose()
     file_database = Database(f"sqlite:///{tmp_path / 'file.sqlite3'}")
     try:
-        svc = type("Svc", (), {"db": file_database})()
+        svc = type("Svc", (), {"db": file_database, "reminder_memo": ReminderMemo()})()
+        svc.reminder_memo.tick_version = ("fingerprint",)
         assert await delivery.off_the_loop(svc, threading.get_ident) != threading.get_ident()
+        assert svc.reminder_memo.tick_version is None
     finally:
         file_database.dispose()
 
