@@ -579,7 +579,7 @@ def _report_view(row: Sequence[Any], reporter_name: str | None) -> ReportView:
     )
 
 
-REPORT_COLUMNS = 7  # len(_report_columns())
+REPORT_COLUMNS = len(_report_columns())  # where a row's `_report_view` part ends
 
 
 @functools.cache

@@ -249,7 +249,7 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
             units_added += 1
     session.flush()
     tasks = {t.number: t for t in session.exec(select(Task))}
-    added = updated = 0
+    updated = 0
     changed: dict[int, bool] = {}  # task number: whether this load changes it
     fresh: list[Task] = []
     for record in plan.tasks:
@@ -263,7 +263,6 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
             )
             session.add(task)
             fresh.append(task)
-            added += 1
             changed[record.number] = True
             continue
         changed[record.number] = (task.text, task.responsible_units_note) != (
@@ -339,4 +338,4 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
         if changed[record.number] and record.number not in added_numbers:
             updated += 1
     session.flush()
-    return LoadSummary(tasks_added=added, tasks_updated=updated, units_added=units_added)
+    return LoadSummary(tasks_added=len(fresh), tasks_updated=updated, units_added=units_added)

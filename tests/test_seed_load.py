@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func
 from sqlalchemy.exc import StatementError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from db import repo
 from db.engine import Database
@@ -783,6 +783,23 @@ def test_mark_pending_uncertain(loaded_db):
         assert repo.mark_pending_uncertain(s) == 0
 
 
+def _pair_report(
+    session: Session, pair: tuple[int, int], status: Status | None, note: str, at: datetime
+) -> None:
+    """Store a report of (task id, unit id) `pair` at `at`, entered by nobody in particular."""
+    task_id, unit_id = pair
+    repo.add_report(
+        session,
+        task_id=task_id,
+        unit_id=unit_id,
+        contact_id=None,
+        reporter_user_id=0,
+        status=status,
+        note=note,
+        now=at,
+    )
+
+
 def test_load_period_gives_each_pairs_status_before_its_start(loaded_db):
     """`status_before` (the digest's "status at the start of the period") is the status of
     the newest report with a status created before `since`: note-only reports and reports at
@@ -803,17 +820,7 @@ def test_load_period_gives_each_pairs_status_before_its_start(loaded_db):
             (3, 9, Status.IN_PROGRESS),  # reopened: the newest counts
         ]
         for index, days, status in story:
-            task_id, unit_id = pairs[index]
-            repo.add_report(
-                s,
-                task_id=task_id,
-                unit_id=unit_id,
-                contact_id=None,
-                reporter_user_id=0,
-                status=status,
-                note=f"第{days}天",
-                now=NOW + timedelta(days=days),
-            )
+            _pair_report(s, pairs[index], status, f"第{days}天", NOW + timedelta(days=days))
     with loaded_db.session() as s:
         period = repo.load_period(s, since=since)
         state = repo.load_state(s)
@@ -839,17 +846,8 @@ def test_load_period_gives_a_busy_pair_its_status_before_once(loaded_db):
         story = [(busy, -3, Status.BLOCKED), (busy, -2, None)]
         story += [(busy, i, None if i % 3 else Status.IN_PROGRESS) for i in range(40)]
         story += [(fresh, 1, Status.DONE), (fresh, 2, None)]
-        for (task_id, unit_id), minutes, status in story:
-            repo.add_report(
-                s,
-                task_id=task_id,
-                unit_id=unit_id,
-                contact_id=None,
-                reporter_user_id=0,
-                status=status,
-                note=f"{minutes}",
-                now=since + timedelta(minutes=minutes),
-            )
+        for pair, minutes, status in story:
+            _pair_report(s, pair, status, f"{minutes}", since + timedelta(minutes=minutes))
     with loaded_db.session() as s:
         period = repo.load_period(s, since=since)
     assert period.status_before == {busy: Status.BLOCKED}
