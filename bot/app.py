@@ -26,7 +26,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import conversation, delivery, handlers, keyboards, tasks_view, texts
+from bot import conversation, handlers, keyboards, tasks_view, texts
 from bot.config import Settings
 from bot.context import BotContext, BotData, Clock, Services, UserData, system_clock
 from bot.delivery import tick
@@ -191,12 +191,6 @@ def build_application(
             settings, database, clock=clock, calendar=working_calendar
         )
         app.bot_data.services.unknown_calendar_years = unknown_years
-        # the warm-up reads once the application polls: its worker thread would otherwise
-        # delay setMyCommands and the first getUpdates (`delivery.warm_up`)
-        delivery.start_warm_up(
-            app.bot_data.services,
-            started=lambda: app.running and (app.updater is None or app.updater.running),
-        )
         try:
             await app.bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS])
         except TelegramError as exc:  # the menu is a convenience; never a reason not to start
@@ -214,7 +208,6 @@ def build_application(
     async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
         services = app.bot_data.services
         if services is not None:
-            await delivery.finish_warm_up(services)
             services.db.dispose()
 
     context_types = ContextTypes(context=BotContext, bot_data=BotData, user_data=UserData)

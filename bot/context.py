@@ -19,10 +19,9 @@ from telegram.request import BaseRequest
 from bot.config import Settings
 from db.engine import Database
 from db.models import Status
-from db.state import FollowUpState
 from jobs.calendar import WorkingCalendar
 from jobs.lights import LightPolicy
-from jobs.policy import DigestSchedule, DueReminder, ReminderPolicy
+from jobs.policy import DigestSchedule, ReminderPolicy
 
 Clock = Callable[[], datetime]
 
@@ -45,7 +44,6 @@ class Services:
     lights: LightPolicy
     tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     invite_guard: InviteGuard = field(default_factory=lambda: InviteGuard())
-    reminder_memo: ReminderMemo = field(default_factory=lambda: ReminderMemo())
     # years the calendar library had no data for, filled by the calendar, drained by the tick
     unknown_calendar_years: list[int] = field(default_factory=list)
 
@@ -85,49 +83,6 @@ class InviteGuard:
         failures = self._recent(user_id, now)
         failures.append(now)
         return len(failures)
-
-
-@dataclass
-class ReminderMemo:
-    """What the minute tick remembers between runs (see `bot.delivery.current_state`).
-
-    - `version`, `state`: the fingerprint `repo.state_version` last read and the state
-      `repo.load_state` (no `since`) read at it; a changed fingerprint reloads the state and
-      clears `candidates`, `idle_on`, `escalation_idle` and `nudge_idle`.
-    - `candidates`: a local date (configured zone) and `reminder_candidates` on that date:
-      today's, or outside sending hours those of the next sending day.
-    - `settled`: ledger keys of current reminders settled for good (any outcome but RETRY).
-    - `idle_on`: the local date on which `send_reminders` last left nothing unsettled, at
-      `version`.
-    - `escalation_idle`, `nudge_idle`: the (fingerprint, local date) at which
-      `escalate_overdue` / `nudge_silent_units` last found nothing to do.
-    - `tick_task`: the task running `follow_up`, while it runs; only then is `tick_version`
-      kept: the fingerprint read earlier in the running tick, reused by its next step (and
-      only by the tick's own task) as long as the tick has neither written, sent nor waited
-      for a worker thread since (None otherwise: the next step reads the fingerprint again).
-    - `warming`: the start-up warm-up (`bot.delivery.warm_up`) while it runs; whoever needs
-      the state waits for it instead of reading everything a second time.
-    - `stopping`: set by `post_shutdown` (`finish_warm_up`): a warm-up that has not begun
-      reading reads nothing.
-    - `reading`: held while the state is read again (in a worker thread), so that two
-      callers never read it at once.
-    - `collected_on`: the local date of the last daily full garbage collection
-      (`bot.delivery.collect_frozen_garbage`).
-    """
-
-    version: tuple[Any, ...] | None = None
-    state: FollowUpState | None = None
-    candidates: tuple[date, list[DueReminder]] | None = None
-    settled: set[str] = field(default_factory=set)
-    idle_on: date | None = None
-    escalation_idle: tuple[tuple[Any, ...], date] | None = None
-    nudge_idle: tuple[tuple[Any, ...], date] | None = None
-    tick_task: asyncio.Task[None] | None = None
-    tick_version: tuple[Any, ...] | None = None
-    warming: asyncio.Task[None] | None = None
-    stopping: bool = False
-    reading: asyncio.Lock = field(default_factory=asyncio.Lock)
-    collected_on: date | None = None
 
 
 class BotData:

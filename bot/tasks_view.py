@@ -14,7 +14,7 @@ from telegram import Update
 from bot import render, texts
 from bot.context import BotContext, Services
 from bot.conversation import note_problem
-from bot.delivery import current_state
+from bot.delivery import read_state
 from bot.handlers import reply
 from db import repo
 from db.models import Contact, Status, Task, Unit
@@ -54,7 +54,7 @@ async def task_command(update: Update, context: BotContext) -> None:
     if number is None:
         await reply(update, texts.TASK_USAGE)
         return
-    state = await current_state(svc)  # remembered by the tick: no read when unchanged
+    state = await read_state(svc)
     with svc.db.session() as s:
         contact = repo.get_contact(s, telegram_user_id=user.id)
         task = _task_view(state, number)
@@ -161,7 +161,7 @@ async def unit_command(update: Update, context: BotContext) -> None:
     if user is None:
         return
     name = " ".join(context.args or []).strip()
-    state = await current_state(svc)  # remembered by the tick: no read when unchanged
+    state = await read_state(svc)
     with svc.db.session() as s:
         contact = repo.get_contact(s, telegram_user_id=user.id)
         own = s.get(Unit, contact.unit_id) if contact else None

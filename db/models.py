@@ -208,6 +208,26 @@ class StatusReport(SQLModel, table=True):
     created_at: datetime = Field(sa_column=utc_column(index=True))
 
 
+class Progress(SQLModel, table=True):
+    """Where one unit stands on one task: its newest report, and its newest one with a status.
+
+    One row per (task, unit) that has reported at all, written by `repo.add_report` in the
+    transaction that stores the report, so reading the current state of every task is one
+    indexed query without an aggregate over the report history. `status` is that of
+    `status_report_id` (None while the unit sent only notes); "newest" is by report id, as
+    reports are only ever added. Migration 0005 fills it for databases made before it.
+    """
+
+    __table_args__ = (UniqueConstraint("task_id", "unit_id", name="uq_progress_pair"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    status: Status | None = None
+    status_report_id: int | None = Field(default=None, foreign_key="statusreport.id")
+    last_report_id: int = Field(foreign_key="statusreport.id")
+
+
 class Reminder(SQLModel, table=True):
     """One row of the reminder ledger: one reminder to one contact for one occasion.
 

@@ -17,7 +17,7 @@ from datetime import date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import ARRAY, String, bindparam, func, true, update
+from sqlalchemy import ARRAY, String, bindparam, func, update
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -34,6 +34,7 @@ from db.models import (
     ExtensionStatus,
     Invite,
     Plan,
+    Progress,
     Reminder,
     ReminderKind,
     Status,
@@ -372,10 +373,14 @@ def add_report(
 ) -> StatusReport:
     """Store a status report exactly as given and return it with its id.
 
-    A report carrying a status that differs from the unit's previous one is also written to
-    the audit trail ("report.status", before and after).
+    Its (task, unit) `Progress` row is updated in the same transaction. A report carrying a
+    status that differs from the unit's previous one is also written to the audit trail
+    ("report.status", before and after).
     """
-    before = latest_status_of(session, task_id=task_id, unit_id=unit_id) if status else None
+    progress = session.exec(
+        select(Progress).where(Progress.task_id == task_id, Progress.unit_id == unit_id)
+    ).first()
+    before = progress.status if progress is not None else None
     report = StatusReport(
         task_id=task_id,
         unit_id=unit_id,
@@ -393,6 +398,14 @@ def add_report(
     )
     session.add(report)
     session.flush()
+    assert report.id is not None
+    if progress is None:
+        progress = Progress(task_id=task_id, unit_id=unit_id, last_report_id=report.id)
+    progress.last_report_id = report.id
+    if status is not None:
+        progress.status, progress.status_report_id = status, report.id
+    session.add(progress)
+    session.flush()
     if status is not None and status != before:
         record_audit(
             session,
@@ -408,15 +421,7 @@ def add_report(
 
 def latest_status_of(session: Session, *, task_id: int, unit_id: int) -> Status | None:
     """The newest reported status of one unit on one task (by id), or None."""
-    stmt = (
-        select(StatusReport.status)
-        .where(
-            StatusReport.task_id == task_id,
-            StatusReport.unit_id == unit_id,
-            col(StatusReport.status).is_not(None),
-        )
-        .order_by(col(StatusReport.id).desc())
-    )
+    stmt = select(Progress.status).where(Progress.task_id == task_id, Progress.unit_id == unit_id)
     return session.exec(stmt).first()
 
 
@@ -424,8 +429,8 @@ def latest_report_by(session: Session, *, task_id: int, unit_id: int) -> StatusR
     """The newest report of any kind of one unit on one task, or None."""
     stmt = (
         select(StatusReport)
-        .where(StatusReport.task_id == task_id, StatusReport.unit_id == unit_id)
-        .order_by(col(StatusReport.id).desc())
+        .join(Progress, col(Progress.last_report_id) == col(StatusReport.id))
+        .where(Progress.task_id == task_id, Progress.unit_id == unit_id)
     )
     return session.exec(stmt).first()
 
@@ -537,31 +542,19 @@ def open_tasks_of_unit(session: Session, *, unit_id: int) -> list[Task]:
     return [t for t in tasks_of_unit(session, unit_id=unit_id) if t.id not in done]
 
 
-# ---------------------------------------------------------------- the follow-up snapshot
+# ---------------------------------------------------------------- the follow-up state
 
 
-@dataclass(frozen=True)
-class _StateStatements:
-    """The statements of one `load_state`, built once per process (`_state_statements`)."""
-
-    units: Any
-    assignments: Any
-    tasks: Any
-    contacts: Any
-    reports: Any  # the newest reports per (task, unit), with the aggregates' ids after them
-    plan: Any
-
-
-def _report_columns() -> tuple[Any, ...]:
+def _report_columns(report: Any = StatusReport) -> tuple[Any, ...]:
     """The columns of a `ReportView` but the reporter's name, in `_report_view`'s order."""
     return (
-        col(StatusReport.id),
-        col(StatusReport.task_id),
-        col(StatusReport.unit_id),
-        col(StatusReport.status),
-        col(StatusReport.note),
-        col(StatusReport.created_at),
-        col(StatusReport.evidence_kind),
+        report.id,
+        report.task_id,
+        report.unit_id,
+        report.status,
+        report.note,
+        report.created_at,
+        report.evidence_kind,
     )
 
 
@@ -582,76 +575,38 @@ def _report_view(row: Sequence[Any], reporter_name: str | None) -> ReportView:
 REPORT_COLUMNS = len(_report_columns())  # where a row's `_report_view` part ends
 
 
-@functools.cache
-def _state_statements() -> _StateStatements:
-    """Build `load_state`'s statements once per process: constructing the expressions anew
-    for every read cost about as much as running them with the 30 real tasks."""
-    from sqlalchemy import case
-
-    # the newest report and the newest report with a status per (task, unit), in one GROUP
-    # BY. Grouped by -task_id: the same groups, but SQLite then scans the table once instead
-    # of walking the task_id index and fetching every row through it (3 times slower).
-    has_status = col(StatusReport.status).is_not(None)
-    newest = (
-        sa_select(
-            func.max(StatusReport.id).label("newest"),
-            func.max(case((has_status, StatusReport.id), else_=None)).label("newest_status"),
-        )
-        .group_by(-col(StatusReport.task_id), col(StatusReport.unit_id))
-        .subquery()
-    )
-    picked = (newest.c.newest, newest.c.newest_status)
-    return _StateStatements(
-        units=sa_select(
-            col(Unit.id), col(Unit.name), col(Unit.is_collective), col(Unit.parent_id)
-        ).order_by(col(Unit.id)),
-        assignments=sa_select(
-            col(Assignment.task_id), col(Assignment.unit_id), col(Assignment.role)
-        ).order_by(col(Assignment.position)),
-        tasks=sa_select(
-            col(Task.id), col(Task.number), col(Task.text), col(Task.deadline)
-        ).order_by(col(Task.number)),
-        contacts=sa_select(
-            col(Contact.id),
-            col(Contact.unit_id),
-            col(Contact.telegram_user_id),
-            col(Contact.chat_id),
-            col(Contact.display_name),
-            col(Contact.unreachable_reason),
-            col(Contact.created_at),
-        ).order_by(col(Contact.id)),
-        reports=sa_select(*_report_columns(), col(StatusReport.contact_id), *picked).join(
-            newest, (col(StatusReport.id) == picked[0]) | (col(StatusReport.id) == picked[1])
-        ),
-        plan=sa_select(col(Plan.title)).limit(1),
-    )
-
-
 def load_state(session: Session) -> FollowUpState:
-    """Read tasks, units, contacts and latest reports into a `FollowUpState`.
+    """Read tasks, units, contacts and each (task, unit)'s latest reports into a
+    `FollowUpState`, fresh from the database.
 
-    Six SQL statements, whatever the number of tasks; `recent_reports` and `status_before`
-    stay empty (a digest adds its period's, `load_period`).
-
-    Reads plain columns with Core, never ORM objects (building tens of thousands of ORM
-    instances was most of the time with thousands of tasks), with statements built once per
-    process, and finds both kinds of latest report per (task, unit) in one pass over the
-    reports.
+    Six SQL statements, whatever the number of tasks or reports: the latest reports come
+    from the `Progress` rows joined to their two reports by primary key, never from an
+    aggregate over the report history. Reads plain Core rows, not ORM objects.
+    `recent_reports` and `status_before` stay empty (a digest adds its period's,
+    `load_period`).
     """
-    statements = _state_statements()
+    from sqlalchemy.orm import aliased
+
     connection = session.connection()
 
     def rows(stmt: Any) -> Sequence[Any]:
-        # plain rows, without the ORM's per-row work, fetched at once
         return connection.execute(stmt).all()
 
     units = {
         unit_id: UnitView(unit_id, name, is_collective, parent_id)
-        for unit_id, name, is_collective, parent_id in rows(statements.units)
+        for unit_id, name, is_collective, parent_id in rows(
+            sa_select(
+                col(Unit.id), col(Unit.name), col(Unit.is_collective), col(Unit.parent_id)
+            ).order_by(col(Unit.id))
+        )
     }
     leads: dict[int, list[int]] = {}
     responsibles: dict[int, list[int]] = {}
-    for task_id, unit_id, role in rows(statements.assignments):
+    for task_id, unit_id, role in rows(
+        sa_select(col(Assignment.task_id), col(Assignment.unit_id), col(Assignment.role)).order_by(
+            col(Assignment.position)
+        )
+    ):
         target = leads if role == AssignmentRole.LEAD else responsibles
         target.setdefault(task_id, []).append(unit_id)
     tasks = tuple(
@@ -663,7 +618,11 @@ def load_state(session: Session) -> FollowUpState:
             lead_unit_ids=tuple(leads.get(task_id, ())),
             responsible_unit_ids=tuple(responsibles.get(task_id, ())),
         )
-        for task_id, number, text, deadline in rows(statements.tasks)
+        for task_id, number, text, deadline in rows(
+            sa_select(col(Task.id), col(Task.number), col(Task.text), col(Task.deadline)).order_by(
+                col(Task.number)
+            )
+        )
     )
     contacts = tuple(
         ContactView(
@@ -683,20 +642,45 @@ def load_state(session: Session) -> FollowUpState:
             display_name,
             unreachable_reason,
             registered_at,
-        ) in rows(statements.contacts)
+        ) in rows(
+            sa_select(
+                col(Contact.id),
+                col(Contact.unit_id),
+                col(Contact.telegram_user_id),
+                col(Contact.chat_id),
+                col(Contact.display_name),
+                col(Contact.unreachable_reason),
+                col(Contact.created_at),
+            ).order_by(col(Contact.id))
+        )
     )
     names = {c.id: c.display_name for c in contacts}
+    last, with_status = aliased(StatusReport), aliased(StatusReport)
+    heads = (
+        sa_select(
+            *_report_columns(last),
+            last.contact_id,
+            *_report_columns(with_status),
+            with_status.contact_id,
+        )
+        .select_from(Progress)
+        .join(last, last.id == col(Progress.last_report_id))
+        .outerjoin(with_status, with_status.id == col(Progress.status_report_id))
+    )
     latest_status: dict[tuple[int, int], ReportView] = {}
     latest_report: dict[tuple[int, int], ReportView] = {}
-    for row in rows(statements.reports):
-        contact_id, newest, newest_status = row[REPORT_COLUMNS:]
-        report = _report_view(row[:REPORT_COLUMNS], names.get(contact_id))
-        key = (report.task_id, report.unit_id)
-        if report.id == newest:
-            latest_report[key] = report
-        if report.id == newest_status:
-            latest_status[key] = report
-    plan = rows(statements.plan)
+    width = REPORT_COLUMNS + 1
+    for row in rows(heads):
+        report = _report_view(row[:REPORT_COLUMNS], names.get(row[REPORT_COLUMNS]))
+        latest_report[(report.task_id, report.unit_id)] = report
+        if row[width] is not None:
+            status_report = (
+                report
+                if row[width] == report.id
+                else _report_view(row[width : width + REPORT_COLUMNS], names.get(row[-1]))
+            )
+            latest_status[(report.task_id, report.unit_id)] = status_report
+    plan = rows(sa_select(col(Plan.title)).limit(1))
     return FollowUpState(
         tasks=tasks,
         units=units,
@@ -1146,71 +1130,3 @@ def audit_recorded(session: Session, *, action: str, subject: str) -> bool:
 def audit_subjects(session: Session, *, action: str) -> set[str]:
     """The subjects of every audit event with this action (e.g. escalations already sent)."""
     return set(session.exec(select(AuditEvent.subject).where(AuditEvent.action == action)).all())
-
-
-@functools.cache
-def _state_version_statement(dialect: str) -> Any:
-    """Build `state_version`'s statement for a dialect ("sqlite" or another), once."""
-    # what load_state reads: tasks (rows, numbers, texts; deadline changes are audited),
-    # assignments and units (only the task file and the config change them), contacts
-    # (rows, units, unreachable marks; re-registration and unreachable marks are audited),
-    # reports (only ever added). Extend it when load_state reads more.
-    per_table = [
-        (Unit, [func.count(), func.sum(Unit.parent_id)]),
-        (
-            Task,
-            [
-                func.count(),
-                func.max(Task.id),
-                func.sum(Task.number),
-                func.sum(func.length(Task.text)),
-            ],
-        ),
-        (Assignment, [func.count(), func.max(Assignment.id), func.sum(Assignment.unit_id)]),
-        (
-            Contact,
-            [
-                func.count(),
-                func.max(Contact.id),
-                func.sum(Contact.unit_id),
-                func.count(col(Contact.unreachable_reason)),
-            ],
-        ),
-        (StatusReport, [func.max(StatusReport.id)]),
-        # on PostgreSQL ids are not in commit order: an event committed late by another
-        # process (taskbot init) with a lower id than the newest still changes the count
-        (AuditEvent, [func.max(AuditEvent.id), func.count()]),
-    ]
-    if dialect == "sqlite":
-        # one scalar subquery per figure: SQLite answers a bare count(*) and max(id) from
-        # its b-trees without reading the rows
-        statement = select(
-            *(
-                select(figure).select_from(table).scalar_subquery()
-                for table, figures in per_table
-                for figure in figures
-            )
-        )
-    else:
-        # one subquery per table: PostgreSQL reads each table once for all of its figures
-        # (a count is a scan there anyway)
-        parts = [select(*figures).select_from(table).subquery() for table, figures in per_table]
-        joined: Any = parts[0]
-        for part in parts[1:]:
-            joined = joined.join(part, true())
-        statement = select(*(column for part in parts for column in part.c)).select_from(joined)
-    return statement
-
-
-def state_version(session: Session) -> tuple[Any, ...]:
-    """A cheap fingerprint of everything `load_state` reads, in one SQL statement.
-
-    Equal fingerprints mean the state is unchanged, so the minute tick can reuse the state it
-    read before: counts, largest ids and sums over units, tasks, assignments, contacts and
-    reports, and the largest audit event id and the number of audit events (deadline and
-    task text changes, re-registrations and unreachable marks are all audited). On
-    PostgreSQL each table is read once for all of its figures.
-    """
-    connection = session.connection()
-    statement = _state_version_statement(connection.dialect.name)
-    return tuple(connection.execute(statement).one())

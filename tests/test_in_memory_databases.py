@@ -1,5 +1,5 @@
 """In-memory SQLite URLs of every form: the state and the digest are read inline there (a
-worker thread would get a new, empty database), so ticks, the warm-up and /digest work."""
+worker thread would get a new, empty database), so ticks and /digest work."""
 
 from __future__ import annotations
 
@@ -30,8 +30,6 @@ async def test_memory_db_tick_and_digest(standin: BotApiStandIn, clock, url: str
         await stack.enter_async_context(running(app))
         bot = BotHarness(standin, app, clock, settings, stack)
         bot.hold_tick()
-        await bot.svc.reminder_memo.warming
-        assert "warm-up after start failed" not in caplog.text
         await bot.register(2002, "潼南税务局")
         await bot.tick()
         await standin.wait_idle(quiet=0.05)

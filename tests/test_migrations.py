@@ -164,3 +164,88 @@ def test_postgresql_sessions_run_without_jit(database_url: str) -> None:
             assert s.connection().execute(text("SHOW jit")).scalar() == "off"
     finally:
         database.dispose()
+
+
+def test_migration_0005_fills_each_pairs_progress_from_its_reports(database_url: str) -> None:
+    """Migration 0005 gives every (task, unit) that reported its newest report and its newest
+    report with a status, as the history says; a later report moves them on."""
+    from datetime import UTC, datetime
+
+    from alembic import command
+    from alembic.config import Config
+
+    from db import repo
+    from db.engine import MIGRATIONS_DIR
+    from db.models import Status
+
+    database = Database(database_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["engine"] = database.engine
+    command.upgrade(config, "0004")
+    reports = [  # id, task, unit, status, note, created_at
+        (1, 1, 1, "'IN_PROGRESS'", "推进", "2025-12-02 02:30:00"),
+        (2, 1, 1, "'BLOCKED'", "遇阻", "2025-12-03 02:30:00"),
+        (3, 1, 1, "NULL", "补充说明", "2025-12-04 02:30:00"),
+        (4, 1, 2, "NULL", "只有说明", "2025-12-04 03:30:00"),
+        (5, 2, 1, "'DONE'", "完成", "2025-12-05 03:30:00"),
+    ]
+    with database.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO plan (id, title, document_number, issued_on, period_end) "
+                "VALUES (1, '规划', '文号', '2022-04-18', '2025-12-31')"
+            )
+        )
+        for unit_id, name in ((1, "区民政局"), (2, "区财政局")):
+            conn.execute(
+                text(
+                    f"INSERT INTO unit (id, name, is_collective) VALUES ({unit_id}, '{name}', false)"
+                )
+            )
+        for task_id in (1, 2):
+            conn.execute(
+                text(
+                    "INSERT INTO task (id, number, text, deadline, deadline_by_coordinator) "
+                    f"VALUES ({task_id}, {task_id}, '任务', '2026-12-31', false)"
+                )
+            )
+        for report_id, task_id, unit_id, status, note, at in reports:
+            conn.execute(
+                text(
+                    "INSERT INTO statusreport (id, task_id, unit_id, reporter_user_id, status, "
+                    f"note, source, created_at) VALUES ({report_id}, {task_id}, {unit_id}, 7, "
+                    f"{status}, '{note}', 'conversation', '{at}')"
+                )
+            )
+        if conn.dialect.name == "postgresql":  # ids given by hand: move the sequence past them
+            conn.execute(text("SELECT setval('statusreport_id_seq', 10)"))
+    database.upgrade()
+    try:
+        with database.session() as s:
+            state = repo.load_state(s)
+        assert {k: v.id for k, v in state.latest_report.items()} == {
+            (1, 1): 3,
+            (1, 2): 4,
+            (2, 1): 5,
+        }
+        assert {k: v.id for k, v in state.latest_status.items()} == {(1, 1): 2, (2, 1): 5}
+        assert state.unit_status(1, 1) is Status.BLOCKED
+        assert state.unit_status(1, 2) is Status.NOT_STARTED
+        with database.session() as s:
+            repo.add_report(
+                s,
+                task_id=1,
+                unit_id=2,
+                contact_id=None,
+                reporter_user_id=7,
+                status=Status.IN_PROGRESS,
+                note="开始",
+                now=datetime(2025, 12, 6, tzinfo=UTC),
+            )
+        with database.session() as s:
+            state = repo.load_state(s)
+        assert state.unit_status(1, 2) is Status.IN_PROGRESS
+        assert state.latest_report[(1, 2)].note == "开始"
+    finally:
+        database.dispose()

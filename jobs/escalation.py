@@ -1,0 +1,126 @@
+"""Who the follow-up chases beyond reminders: escalations of long-overdue lead units to the
+coordinators, and nudges to contacts of units silent in a reporting cycle. Pure functions
+of a local date (or instant), a `FollowUpState` and the settings; the shell records and
+sends what they return.
+
+Escalation (config `follow_up.escalate_after_working_days`): a lead unit whose task is
+overdue by more than that many working days and that has not reported it done is named to
+the coordinators once per task, unit and deadline (a new deadline starts a new count).
+
+Nudge (config `follow_up.nudge_after_days`): that many days into a reporting cycle (see
+`jobs.lights.cycle_start`), each reachable contact of a lead unit that has not reported on
+some open task in the cycle is nudged once per cycle, listing those tasks. A contact who
+registered after the nudge day was never asked in this cycle and is left alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from db.models import Status
+from db.state import ContactView, FollowUpState, TaskView
+from jobs.calendar import WorkingCalendar
+from jobs.lights import LightPolicy, cycle_start, reported_in_cycle, working_days_until
+
+
+@dataclass(frozen=True)
+class EscalationCase:
+    """A lead unit overdue on a task beyond the threshold and not done.
+
+    `key` identifies the case for the once-only rule; `overdue_days` counts calendar days
+    past the deadline at the local date the case was found.
+    """
+
+    key: str
+    task: TaskView
+    unit_id: int
+    overdue_days: int
+
+
+def escalation_key(task: TaskView, unit_id: int) -> str:
+    """The once-only key of an escalation: "task:<number>:unit:<unit id>:deadline:<date>"."""
+    return f"task:{task.number}:unit:{unit_id}:deadline:{task.deadline}"
+
+
+def escalation_cases(
+    today: date,
+    state: FollowUpState,
+    calendar: WorkingCalendar,
+    *,
+    after_working_days: int,
+    escalated: set[str] | frozenset[str],
+) -> list[EscalationCase]:
+    """The cases to escalate at local date `today`, in task order, leaving out those whose
+    key is in `escalated` (already sent)."""
+    overdue_days: dict[date, int] = {}
+    cases: list[EscalationCase] = []
+    for task in state.tasks:
+        if task.deadline >= today:
+            continue
+        if task.deadline not in overdue_days:
+            overdue_days[task.deadline] = working_days_until(
+                task.deadline, today, calendar, stop_after=after_working_days
+            )
+        if overdue_days[task.deadline] <= after_working_days:
+            continue
+        for unit_id in task.lead_unit_ids:
+            key = escalation_key(task, unit_id)
+            if key in escalated or state.unit_status(task.id, unit_id) is Status.DONE:
+                continue
+            cases.append(EscalationCase(key, task, unit_id, (today - task.deadline).days))
+    return cases
+
+
+@dataclass(frozen=True)
+class Nudge:
+    """A nudge to one contact: the cycle it belongs to and the task numbers not reported."""
+
+    key: str
+    contact: ContactView
+    cycle_start: date
+    task_numbers: tuple[int, ...]
+
+
+def nudge_key(contact: ContactView, start: date) -> str:
+    """The once-only key of a nudge: "contact:<contact id>:cycle:<cycle start date>"."""
+    return f"contact:{contact.id}:cycle:{start}"
+
+
+def nudges_due(
+    now: datetime,
+    state: FollowUpState,
+    lights: LightPolicy,
+    *,
+    nudge_after_days: int,
+    nudged: set[str] | frozenset[str],
+) -> list[Nudge]:
+    """The nudges due at `now` (aware; its local date in `lights.zone` fixes the cycle),
+    leaving out those whose key is in `nudged`. Empty when `nudge_after_days` is 0 or less
+    or the cycle's nudge day has not come. Raises `ValueError` if `now` is naive."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if nudge_after_days <= 0:
+        return []
+    today = now.astimezone(lights.zone).date()
+    start = cycle_start(today, lights.cycle_day)
+    nudge_on = start + timedelta(days=nudge_after_days)
+    if today < nudge_on:
+        return []
+    silent: dict[int, list[int]] = {}
+    for task in state.tasks:
+        for unit_id in task.lead_unit_ids:
+            if state.unit_status(task.id, unit_id) is Status.DONE:
+                continue
+            if reported_in_cycle(task, unit_id, state, today, lights):
+                continue
+            silent.setdefault(unit_id, []).append(task.number)
+    nudge_day = datetime.combine(nudge_on, time(0), lights.zone)
+    return [
+        Nudge(nudge_key(contact, start), contact, start, tuple(silent[contact.unit_id]))
+        for contact in state.contacts
+        if contact.unit_id in silent
+        and contact.unreachable_reason is None
+        and (contact.registered_at is None or contact.registered_at < nudge_day)
+        and nudge_key(contact, start) not in nudged
+    ]
