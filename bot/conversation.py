@@ -494,9 +494,11 @@ async def reply_to_reminder(update: Update, context: BotContext) -> None:
     now = svc.now()
     button_task = _task_number_of(replied, context.bot.id)
     with svc.db.session() as s:
-        reminder = repo.reminder_for_message(
-            s, chat_id=message.chat_id, message_id=replied.message_id
+        reminder = repo.delivery_for_message(
+            s, destination=str(message.chat_id), message_id=replied.message_id
         )
+        if reminder is not None and reminder.task_id is None:
+            reminder = None  # a digest or notice: about no task
         contact = repo.get_contact(s, telegram_user_id=user.id)
         if reminder is not None:
             task = s.get(Task, reminder.task_id)

@@ -40,7 +40,7 @@ from bot.context import BotContext, Services
 from bot.keyboards import status_keyboard
 from bot.transport import NOT_SENT_CAUSES
 from db import repo
-from db.models import DeliveryOutcome, DigestPost
+from db.models import Delivery, DeliveryKind, DeliveryOutcome
 from db.state import FollowUpState, TaskView, UnitView
 from jobs.digest import build_digest
 from jobs.escalation import EscalationCase, Nudge, escalation_cases, nudges_due
@@ -174,7 +174,7 @@ def _due_reminders(svc: Services, now: datetime) -> tuple[FollowUpState, list[Du
     with svc.db.session() as s:
         state = repo.load_state(s)
         candidates = reminder_candidates(now, state, svc.policy, svc.calendar)
-        settled = repo.sent_reminder_keys(s, keys=[c.key for c in candidates], now=now)
+        settled = repo.settled_keys(s, keys=[c.key for c in candidates], now=now)
     return state, [c for c in candidates if c.key not in settled]
 
 
@@ -195,16 +195,14 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
         if due.contact.id in unreachable:
             continue
         with svc.db.session() as s:
-            claimed = repo.claim_reminder(
+            claimed = repo.claim_delivery(
                 s,
                 key=due.key,
+                kind=DeliveryKind.REMINDER,
+                destination=str(due.contact.chat_id),
                 task_id=due.task.id,
                 unit_id=due.unit_id,
                 contact_id=due.contact.id,
-                kind=due.occasion.kind,
-                occasion_on=due.occasion.nominal_on,
-                deadline=due.task.deadline,
-                chat_id=due.contact.chat_id,
                 now=now,
             )
             claimed_id = claimed.id if claimed else None
@@ -219,9 +217,9 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
         )
         newly_unreachable = None
         with svc.db.session() as s:
-            repo.settle_reminder(
+            repo.settle_delivery(
                 s,
-                reminder_id=claimed_id,
+                delivery_id=claimed_id,
                 outcome=result.outcome,
                 now=svc.now(),
                 message_id=result.message_id,
@@ -262,14 +260,31 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
     return sent
 
 
-async def tell_coordinators(bot: Bot, svc: Services, text: str) -> None:
-    """Send a notice to every coordinator; failures are logged, never raised."""
+def combined_outcome(outcomes: list[DeliveryOutcome]) -> DeliveryOutcome:
+    """One ledger outcome for a message sent to several recipients: SENT if any of them
+    got it (or there was nobody to send to); RETRY if each certainly did not (so a retry
+    duplicates nothing); UNCERTAIN if any may have; FAILED otherwise."""
+    if not outcomes or DeliveryOutcome.SENT in outcomes:
+        return DeliveryOutcome.SENT
+    if all(o == DeliveryOutcome.RETRY for o in outcomes):
+        return DeliveryOutcome.RETRY
+    if DeliveryOutcome.UNCERTAIN in outcomes:
+        return DeliveryOutcome.UNCERTAIN
+    return DeliveryOutcome.FAILED
+
+
+async def tell_coordinators(bot: Bot, svc: Services, text: str) -> DeliveryOutcome:
+    """Send a notice to every coordinator; failures are logged, never raised. Returns the
+    `combined_outcome` of the sends (SENT when there is no coordinator)."""
+    outcomes: list[DeliveryOutcome] = []
     for coordinator in svc.settings.telegram.coordinators:
         result = await send(bot, coordinator, text)
+        outcomes.append(result.outcome)
         if result.outcome != DeliveryOutcome.SENT:
             log.warning(
                 "notice to coordinator %s %s: %s", coordinator, result.outcome.value, result.error
             )
+    return combined_outcome(outcomes)
 
 
 def ledger_light_of(svc: Services, session: Any) -> Callable[[TaskView, UnitView], str]:
@@ -320,13 +335,13 @@ async def send_digest(
     chat_id: int,
     parts: list[str],
     *,
-    post_id: int | None = None,
+    delivery_id: int | None = None,
     start: int = 0,
 ) -> tuple[DeliveryOutcome, int, str | None]:
     """Send digest parts `start`.. in order to `chat_id` (following recorded group migrations).
 
     Returns the outcome (SENT, or that of the first part not delivered, where it stops), how
-    many parts are delivered in all, and the error. With `post_id`, each delivered part is
+    many parts are delivered in all, and the error. With `delivery_id`, each delivered part is
     recorded in the ledger at once, so an interrupted digest resumes at the right part. A
     migration to a supergroup met on the way is recorded, so later sends go to the new id.
     """
@@ -351,40 +366,45 @@ async def send_digest(
                 result.error,
             )
             return result.outcome, index, result.error
-        if post_id is not None:
+        if delivery_id is not None:
             with svc.db.session() as s:
-                repo.digest_part_sent(s, post_id=post_id, parts_sent=index + 1)
+                repo.delivery_part_sent(
+                    s,
+                    delivery_id=delivery_id,
+                    parts_sent=index + 1,
+                    message_id=result.message_id,
+                )
     return DeliveryOutcome.SENT, len(parts), None
 
 
-async def _post_claimed_digest(bot: Bot, svc: Services, post: DigestPost) -> DeliveryOutcome:
-    parts = repo.digest_parts(post)
+def digest_key(period: str, chat_id: int) -> str:
+    """The send ledger key of a weekly digest: "digest:<ISO week>:telegram:<chat id>"."""
+    return f"digest:{period}:telegram:{chat_id}"
+
+
+async def _post_claimed_digest(bot: Bot, svc: Services, post: Delivery) -> DeliveryOutcome:
+    parts = repo.delivery_parts(post)
     outcome, sent, error = await send_digest(
-        bot, svc, post.chat_id, parts, post_id=post.id, start=post.parts_sent
+        bot, svc, int(post.destination), parts, delivery_id=post.id, start=post.parts_sent
     )
     with svc.db.session() as s:
-        repo.settle_digest(s, post_id=post.id or 0, outcome=outcome, now=svc.now(), error=error)
-    log.info(
-        "weekly digest %s: period=%s chat=%s parts=%d/%d",
-        outcome.value,
-        post.period,
-        post.chat_id,
-        sent,
-        len(parts),
-    )
+        repo.settle_delivery(
+            s, delivery_id=post.id or 0, outcome=outcome, now=svc.now(), error=error
+        )
+    log.info("weekly digest %s: key=%s parts=%d/%d", outcome.value, post.key, sent, len(parts))
     return outcome
 
 
 async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
     """Post this week's digest to the committee group if due and not yet posted; True if sent.
 
-    Claimed per ISO week in the ledger with its rendered parts, so it is posted at most once
-    per week, even across restarts. A digest stopped by an outage (RETRY: the Bot API was not
-    reached) resumes at the first undelivered part a minute later; an uncertain or refused
-    part ends it (the coordinators can still type /digest).
+    Claimed per ISO week and chat in the send ledger with its rendered parts, so it is
+    posted at most once per week, even across restarts. A digest stopped by an outage
+    (RETRY: the Bot API was not reached) resumes at the first undelivered part a minute
+    later; an uncertain or refused part ends it (the coordinators can still type /digest).
     """
     with svc.db.session() as s:
-        resumed = repo.claim_digest_retry(s, now=svc.now())
+        resumed = repo.claim_retry(s, kind=DeliveryKind.DIGEST, now=svc.now())
     if resumed is not None:
         await _post_claimed_digest(bot, svc, resumed)
     chat_id = svc.settings.telegram.digest_chat_id
@@ -394,12 +414,20 @@ async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
     period = digest_due(now, svc.digest_schedule, svc.calendar)
     if period is None:
         return False
+    key = digest_key(period, chat_id)
     with svc.db.session() as s:
-        if repo.digest_claimed(s, period=period, chat_id=chat_id):
+        if repo.key_claimed(s, key=key):
             return False
     parts = await current_digest(svc)
     with svc.db.session() as s:
-        post = repo.claim_digest(s, period=period, chat_id=chat_id, now=now, parts=parts)
+        post = repo.claim_delivery(
+            s,
+            key=key,
+            kind=DeliveryKind.DIGEST,
+            destination=str(chat_id),
+            now=now,
+            parts=parts,
+        )
     if post is None:
         return False
     return await _post_claimed_digest(bot, svc, post) == DeliveryOutcome.SENT
@@ -408,15 +436,15 @@ async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
 def _escalation_cases(svc: Services, today: date) -> tuple[FollowUpState, list[EscalationCase]]:
     with svc.db.session() as s:
         state = repo.load_state(s)
-        escalated = repo.audit_subjects(s, action="task.escalated")
-    cases = escalation_cases(
-        today,
-        state,
-        svc.calendar,
-        after_working_days=svc.settings.follow_up.escalate_after_working_days,
-        escalated=escalated,
-    )
-    return state, cases
+        cases = escalation_cases(
+            today,
+            state,
+            svc.calendar,
+            after_working_days=svc.settings.follow_up.escalate_after_working_days,
+            escalated=frozenset(),
+        )
+        settled = repo.settled_keys(s, keys=[c.key for c in cases], now=svc.now())
+    return state, [c for c in cases if c.key not in settled]
 
 
 def escalation_line(case: EscalationCase, state: FollowUpState, zone: ZoneInfo) -> str:
@@ -446,7 +474,7 @@ async def escalate_overdue(bot: Bot, svc: Services) -> int:
     (`jobs.escalation.escalation_cases`), once per task, lead unit and deadline.
 
     One private message lists every new case (split if long), with the unit's contacts and
-    last report. Recorded in the audit trail before sending, so it is never repeated; only
+    last report. Claimed in the send ledger before sending, so it is never repeated; only
     during sending hours on working days, and not at all while no coordinator is configured
     (`telegram.coordinators`): the cases wait for one. Returns the number of cases notified.
     """
@@ -460,44 +488,57 @@ async def escalate_overdue(bot: Bot, svc: Services) -> int:
     if not cases:
         return 0
     limit = svc.settings.follow_up.escalate_after_working_days
+    claimed: list[tuple[int, EscalationCase]] = []
     with svc.db.session() as s:
         for case in cases:
-            repo.record_audit(
+            row = repo.claim_delivery(
                 s,
-                actor_user_id=0,
-                action="task.escalated",
-                subject=case.key,
-                before=None,
-                after=f"overdue > {limit} working days",
+                key=case.key,
+                kind=DeliveryKind.ESCALATION,
+                destination="coordinators",
+                task_id=case.task.id,
+                unit_id=case.unit_id,
                 now=now,
             )
+            if row is not None and row.id is not None:
+                claimed.append((row.id, case))
+    if not claimed:
+        return 0
+    cases = [case for _, case in claimed]
     header = texts.ESCALATION_HEADER.format(days=limit, count=len(cases))
     lines = [escalation_line(case, state, svc.policy.zone) for case in cases]
-    for part in render.split_lines([header, *lines]):
-        await tell_coordinators(bot, svc, part)
-    log.info("escalated %d overdue task/unit pairs to the coordinators", len(cases))
+    outcomes = [
+        await tell_coordinators(bot, svc, part) for part in render.split_lines([header, *lines])
+    ]
+    outcome = combined_outcome(outcomes)
+    with svc.db.session() as s:
+        for delivery_id, _ in claimed:
+            repo.settle_delivery(s, delivery_id=delivery_id, outcome=outcome, now=svc.now())
+    log.info(
+        "escalated %d overdue task/unit pairs to the coordinators: %s", len(cases), outcome.value
+    )
     return len(cases)
 
 
 def _nudges(svc: Services, now: datetime) -> tuple[FollowUpState, list[Nudge]]:
     with svc.db.session() as s:
         state = repo.load_state(s)
-        nudged = repo.audit_subjects(s, action="contact.nudged")
-    nudges = nudges_due(
-        now,
-        state,
-        svc.lights,
-        nudge_after_days=svc.settings.follow_up.nudge_after_days,
-        nudged=nudged,
-    )
-    return state, nudges
+        nudges = nudges_due(
+            now,
+            state,
+            svc.lights,
+            nudge_after_days=svc.settings.follow_up.nudge_after_days,
+            nudged=frozenset(),
+        )
+        settled = repo.settled_keys(s, keys=[n.key for n in nudges], now=now)
+    return state, [n for n in nudges if n.key not in settled]
 
 
 async def nudge_silent_units(bot: Bot, svc: Services) -> int:
     """Nudge, once per reporting cycle, the contacts of lead units silent in it
     (`jobs.escalation.nudges_due`): one message per contact, listing those tasks.
 
-    Recorded in the audit trail before sending; only during sending hours on working days,
+    Claimed in the send ledger before sending; only during sending hours on working days,
     so a nudge day on a holiday moves to the next working day. Returns how many contacts
     were nudged.
     """
@@ -513,54 +554,65 @@ async def nudge_silent_units(bot: Bot, svc: Services) -> int:
     state, nudges = await in_worker(svc, _nudges, svc, now)
     if not nudges:
         return 0
+    claimed: list[tuple[int, Nudge]] = []
     with svc.db.session() as s:
         for nudge in nudges:
-            repo.record_audit(
+            row = repo.claim_delivery(
                 s,
-                actor_user_id=0,
-                action="contact.nudged",
-                subject=nudge.key,
-                before=None,
-                after=",".join(str(n) for n in nudge.task_numbers),
+                key=nudge.key,
+                kind=DeliveryKind.NUDGE,
+                destination=str(nudge.contact.chat_id),
+                contact_id=nudge.contact.id,
                 now=now,
             )
-    for nudge in nudges:
+            if row is not None and row.id is not None:
+                claimed.append((row.id, nudge))
+    for delivery_id, nudge in claimed:
         text = texts.NUDGE.format(
             unit=render.esc(state.units[nudge.contact.unit_id].name),
             start=render.fmt_date(nudge.cycle_start),
             numbers="、".join(str(n) for n in nudge.task_numbers),
         )
         result = await send(bot, nudge.contact.chat_id, text)
+        with svc.db.session() as s:
+            repo.settle_delivery(
+                s,
+                delivery_id=delivery_id,
+                outcome=result.outcome,
+                now=svc.now(),
+                message_id=result.message_id,
+                error=result.error,
+            )
         log.info(
             "nudge %s: contact=%s tasks=%s",
             result.outcome.value,
             nudge.contact.id,
             list(nudge.task_numbers),
         )
-    return len(nudges)
+    return len(claimed)
 
 
 async def warn_unknown_calendar_years(bot: Bot, svc: Services) -> None:
-    """Tell the coordinators once per year (remembered in the audit trail) that the holiday
+    """Tell the coordinators once per year (claimed in the send ledger) that the holiday
     data lacks a year; probing 30 days ahead makes the warning come a month early."""
     today = svc.now().astimezone(svc.policy.zone).date()
     svc.calendar.is_working_day(today + timedelta(days=30))
     while svc.unknown_calendar_years:
         year = svc.unknown_calendar_years.pop(0)
-        subject = f"year:{year}"
         with svc.db.session() as s:
-            if repo.audit_recorded(s, action="calendar.unknown_year", subject=subject):
-                continue
-            repo.record_audit(
+            row = repo.claim_delivery(
                 s,
-                actor_user_id=0,
-                action="calendar.unknown_year",
-                subject=subject,
-                before=None,
-                after="monday-friday fallback",
+                key=f"notice:calendar:{year}",
+                kind=DeliveryKind.NOTICE,
+                destination="coordinators",
                 now=svc.now(),
             )
-        await tell_coordinators(bot, svc, texts.CALENDAR_UNKNOWN_YEAR.format(year=year))
+            claimed_id = row.id if row is not None else None
+        if claimed_id is None:
+            continue
+        outcome = await tell_coordinators(bot, svc, texts.CALENDAR_UNKNOWN_YEAR.format(year=year))
+        with svc.db.session() as s:
+            repo.settle_delivery(s, delivery_id=claimed_id, outcome=outcome, now=svc.now())
 
 
 async def follow_up(bot: Bot, svc: Services) -> None:

@@ -3,8 +3,9 @@
 Names follow the glossary in DESIGN.md: a `Task` (重点任务, its 序号 is `Task.number`) is assigned
 to units (`Unit`, 单位) through `Assignment` rows whose role is lead (牵头单位) or responsible
 (责任单位). A `Contact` (联络员) is a Telegram user bound to one unit. `StatusReport` (进展反馈) is
-what a contact says about a task; `Reminder` is the ledger of every reminder (督办/催办) sent;
-`DigestPost` the ledger of weekly digests; `AuditEvent` the trail of changes.
+what a contact says about a task; `Progress` where each unit stands on each task;
+`Delivery` the send ledger of everything the bot sends on its own (reminders, 督办/催办, weekly
+digests, escalations, nudges); `AuditEvent` the trail of changes.
 
 All instants are timezone-aware UTC (`UTCDateTime`); deadlines and due dates are plain dates in
 the configured zone (default Asia/Shanghai). This module never imports `telegram`.
@@ -93,6 +94,16 @@ class DeliveryOutcome(enum.StrEnum):
     FAILED = "failed"
     UNCERTAIN = "uncertain"
     RETRY = "retry"  # certainly not delivered (API unreachable, 5xx): retried after backoff
+
+
+class DeliveryKind(enum.StrEnum):
+    """What the bot sends on its own, as recorded in the send ledger (`Delivery`)."""
+
+    REMINDER = "reminder"  # 督办提醒 of one task to one contact
+    DIGEST = "digest"  # the weekly digest to the committee group
+    ESCALATION = "escalation"  # a long-overdue lead unit named to the coordinators
+    NUDGE = "nudge"  # a contact silent in a reporting cycle
+    NOTICE = "notice"  # a one-time notice to the coordinators (e.g. calendar data missing)
 
 
 class Plan(SQLModel, table=True):
@@ -228,48 +239,41 @@ class Progress(SQLModel, table=True):
     last_report_id: int = Field(foreign_key="statusreport.id")
 
 
-class Reminder(SQLModel, table=True):
-    """One row of the reminder ledger: one reminder to one contact for one occasion.
+class Delivery(SQLModel, table=True):
+    """The send ledger: one row per message (or multi-part post) the bot sends on its own.
 
-    `key` is unique: "<task number>:<unit id>:<contact id>:<kind>:<occasion date>", so a second
-    tick or a restart can never record (and so never send) the same reminder twice.
+    `key` is unique and names what is sent by database ids, e.g.
+    "reminder:<task id>:<unit id>:<contact id>:<occasion kind>:<occasion date>",
+    "digest:<ISO week>:<channel>:<destination>", "escalation:<task id>:<unit id>:<deadline>",
+    "nudge:<contact id>:<cycle start>"; a row is claimed (inserted PENDING and committed)
+    before the send and settled after it, so a second tick, a restart or a second process
+    can never send it again (`DeliveryOutcome`). `channel` is "telegram" today; `destination`
+    is the channel's address (a Telegram chat id as text). `task_id`, `unit_id`, `contact_id`
+    say what a reminder or escalation is about, so a reply to it reaches the right task.
+    A multi-part post keeps its rendered `body` (JSON list of parts) and `parts_sent`, so an
+    interrupted one resumes at the next part; `message_id` is the last message delivered.
     """
+
+    __table_args__ = (
+        Index("ix_delivery_message", "channel", "destination", "message_id"),
+        Index("ix_delivery_pair", "task_id", "unit_id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, index=True, max_length=200)
-    task_id: int = Field(foreign_key="task.id", index=True)
-    unit_id: int = Field(foreign_key="unit.id")
-    contact_id: int = Field(foreign_key="contact.id")
-    kind: ReminderKind
-    occasion_on: date
-    deadline: date
-    chat_id: int = Field(sa_type=BigInteger)
-    message_id: int | None = Field(default=None, index=True)
+    kind: DeliveryKind
+    channel: str = Field(default="telegram", max_length=20)
+    destination: str = Field(max_length=200)
+    task_id: int | None = Field(default=None, foreign_key="task.id")
+    unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    contact_id: int | None = Field(default=None, foreign_key="contact.id")
     outcome: DeliveryOutcome = DeliveryOutcome.PENDING
     error: str | None = None
     attempts: int = 1
     next_attempt_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
-    created_at: datetime = Field(sa_column=utc_column())
-    sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
-
-
-class DigestPost(SQLModel, table=True):
-    """Ledger of weekly digests: one row per ISO week (`period`, e.g. "2026-W49") and chat.
-
-    The parts are stored as rendered, and `parts_sent` counts those delivered, so a digest
-    interrupted by a Bot API outage resumes where it stopped instead of starting over.
-    """
-
-    __table_args__ = (UniqueConstraint("period", "chat_id", name="uq_digest_period_chat"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    period: str = Field(max_length=20)
-    chat_id: int = Field(sa_type=BigInteger)
-    outcome: DeliveryOutcome = DeliveryOutcome.PENDING
-    body: str = "[]"  # the rendered parts (JSON list of HTML strings), so a retry resumes them
+    message_id: int | None = Field(default=None, sa_type=BigInteger)
+    body: str = "[]"  # the rendered parts (JSON list of strings) of a multi-part post
     parts_sent: int = 0
-    error: str | None = None
-    next_attempt_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(sa_column=utc_column())
     sent_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 

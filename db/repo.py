@@ -28,15 +28,14 @@ from db.models import (
     AuditEvent,
     ChatMigration,
     Contact,
+    Delivery,
+    DeliveryKind,
     DeliveryOutcome,
-    DigestPost,
     ExtensionRequest,
     ExtensionStatus,
     Invite,
     Plan,
     Progress,
-    Reminder,
-    ReminderKind,
     Status,
     StatusReport,
     Task,
@@ -756,26 +755,20 @@ def load_period(session: Session, *, since: datetime) -> PeriodReports:
     return PeriodReports(recent=tuple(reports), status_before=statuses)
 
 
+# ---------------------------------------------------------------- the send ledger
+
 KEYS_PER_STATEMENT = 900  # SQLite without JSON functions: bound parameters per IN list
 SQLITE_JSON = sqlite3.sqlite_version_info >= (3, 38, 0)  # json_each built in from 3.38
 
 
-def sent_reminder_keys(
-    session: Session, *, keys: Iterable[str], now: datetime | None = None
-) -> set[str]:
-    """Return which of `keys` are settled in the ledger: every row except a RETRY row whose
-    `next_attempt_at` has passed at `now` (those may be claimed again). `now=None` counts
-    every row, RETRY included.
+def settled_keys(session: Session, *, keys: Iterable[str], now: datetime | None = None) -> set[str]:
+    """Return which of `keys` are settled in the send ledger: every row except a RETRY row
+    whose `next_attempt_at` has passed at `now` (those may be claimed again). `now=None`
+    counts every row, RETRY included.
 
-    The first tick after a start asks about every current reminder (41,552 at 10,000
-    tasks), so this reads plain Core rows in one statement with the keys as one parameter:
-    on PostgreSQL an array (`key IN (SELECT unnest(...))`, which its planner answers with
-    one index lookup per key; `key = ANY(...)` and long IN lists of separate parameters made
-    it scan the whole ledger: 165 ms against 45 ms for 6,336 keys in a ledger of 500,000),
-    on SQLite 3.38 and later a JSON array (`key IN (SELECT value FROM json_each(...))`; one
-    IN list of tens of thousands of parameters is not allowed, and compiling many lists of
-    900 took as long as the lookups). Older SQLite: IN lists of `KEYS_PER_STATEMENT` keys.
-    The keys are looked up in sorted order, which walks the key index from left to right.
+    One statement with the keys as one parameter: on PostgreSQL an array
+    (`key IN (SELECT unnest(...))`, one index lookup per key), on SQLite 3.38 and later a
+    JSON array (`json_each`); older SQLite: IN lists of `KEYS_PER_STATEMENT` keys.
     """
     wanted = sorted(set(keys))
     if not wanted:
@@ -783,118 +776,179 @@ def sent_reminder_keys(
     connection = session.connection()
     if connection.dialect.name == "postgresql":
         array = bindparam("keys", wanted, type_=ARRAY(String))
-        chunks = [col(Reminder.key).in_(select(func.unnest(array)))]
+        chunks = [col(Delivery.key).in_(select(func.unnest(array)))]
     elif SQLITE_JSON:
         listed = func.json_each(bindparam("keys", json.dumps(wanted, ensure_ascii=False)))
-        chunks = [col(Reminder.key).in_(select(listed.table_valued("value").c.value))]
+        chunks = [col(Delivery.key).in_(select(listed.table_valued("value").c.value))]
     else:
         size = KEYS_PER_STATEMENT
         chunks = [
-            col(Reminder.key).in_(wanted[start : start + size])
+            col(Delivery.key).in_(wanted[start : start + size])
             for start in range(0, len(wanted), size)
         ]
     found: set[str] = set()
     for condition in chunks:
-        stmt = select(Reminder.key).where(condition)
+        stmt = select(Delivery.key).where(condition)
         if now is not None:
             stmt = stmt.where(
-                (Reminder.outcome != DeliveryOutcome.RETRY) | (col(Reminder.next_attempt_at) > now)
+                (Delivery.outcome != DeliveryOutcome.RETRY) | (col(Delivery.next_attempt_at) > now)
             )
         found.update(connection.execute(stmt).scalars())
     return found
 
 
-def claim_reminder(
+def claim_delivery(
     session: Session,
     *,
     key: str,
-    task_id: int,
-    unit_id: int,
-    contact_id: int,
-    kind: ReminderKind,
-    occasion_on: date,
-    deadline: date,
-    chat_id: int,
+    kind: DeliveryKind,
+    destination: str,
     now: datetime,
-) -> Reminder | None:
-    """Claim `key` for sending: insert a PENDING ledger row, or take over a RETRY row whose
-    `next_attempt_at` has passed. Return None when the key is settled or claimed elsewhere.
+    channel: str = "telegram",
+    task_id: int | None = None,
+    unit_id: int | None = None,
+    contact_id: int | None = None,
+    parts: Sequence[str] = (),
+) -> Delivery | None:
+    """Claim `key` for sending: insert a PENDING ledger row (holding the rendered `parts` of a
+    multi-part post), or take over a RETRY row whose `next_attempt_at` has passed (its
+    destination updated). Return None when the key is settled or claimed elsewhere.
 
-    Commit before sending: the unique key and the conditional update are what make a
-    reminder at-most-once across ticks, restarts and concurrent instances.
+    Commit before sending: the unique key and the conditional update are what make a send
+    at-most-once across ticks, restarts and concurrent instances.
     """
-    reminder = Reminder(
+    row = Delivery(
         key=key,
+        kind=kind,
+        channel=channel,
+        destination=destination,
         task_id=task_id,
         unit_id=unit_id,
         contact_id=contact_id,
-        kind=kind,
-        occasion_on=occasion_on,
-        deadline=deadline,
-        chat_id=chat_id,
+        body=json.dumps(list(parts), ensure_ascii=False),
         created_at=now,
     )
     try:
         with session.begin_nested():
-            session.add(reminder)
+            session.add(row)
             session.flush()
     except IntegrityError:
         pass
     else:
-        return reminder
+        return row
     retried = session.execute(
-        update(Reminder)
+        update(Delivery)
         .where(
-            col(Reminder.key) == key,
-            col(Reminder.outcome) == DeliveryOutcome.RETRY,
-            col(Reminder.next_attempt_at) <= now,
+            col(Delivery.key) == key,
+            col(Delivery.outcome) == DeliveryOutcome.RETRY,
+            col(Delivery.next_attempt_at) <= now,
         )
         .values(
             outcome=DeliveryOutcome.PENDING,
-            attempts=Reminder.attempts + 1,
-            chat_id=chat_id,
+            attempts=Delivery.attempts + 1,
+            destination=destination,
             contact_id=contact_id,
         )
         .execution_options(synchronize_session=False)
     )
     if retried.rowcount != 1:  # type: ignore[attr-defined]
         return None
-    row = session.exec(select(Reminder).where(Reminder.key == key)).one()
-    session.refresh(row)
-    return row
-
-
-def settle_reminder(
-    session: Session,
-    *,
-    reminder_id: int,
-    outcome: DeliveryOutcome,
-    now: datetime,
-    message_id: int | None = None,
-    error: str | None = None,
-) -> None:
-    """Record what became of a claimed reminder: SENT (with its message id), FAILED,
-    UNCERTAIN, or RETRY (then `next_attempt_at` is set by `retry_backoff`)."""
-    reminder = session.get(Reminder, reminder_id)
-    if reminder is None:
-        raise LookupError(f"reminder {reminder_id} not in the ledger")
-    reminder.outcome = outcome
-    reminder.message_id = message_id
-    reminder.error = error
-    if outcome == DeliveryOutcome.SENT:
-        reminder.sent_at = now
-    if outcome == DeliveryOutcome.RETRY:
-        reminder.next_attempt_at = now + retry_backoff(reminder.attempts)
-    session.flush()
+    claimed = session.exec(select(Delivery).where(Delivery.key == key)).one()
+    session.refresh(claimed)
+    return claimed
 
 
 RETRY_BASE = timedelta(seconds=30)
 RETRY_CAP = timedelta(minutes=30)
+DIGEST_RETRY_AFTER = timedelta(minutes=1)
 
 
 def retry_backoff(attempts: int) -> timedelta:
     """Wait before attempt `attempts + 1`: 30 s doubling per attempt, at most 30 minutes."""
     return min(RETRY_BASE * (2 ** max(attempts - 1, 0)), RETRY_CAP)
+
+
+def settle_delivery(
+    session: Session,
+    *,
+    delivery_id: int,
+    outcome: DeliveryOutcome,
+    now: datetime,
+    message_id: int | None = None,
+    error: str | None = None,
+) -> None:
+    """Record what became of a claimed send: SENT (with its message id), FAILED, UNCERTAIN,
+    or RETRY (then `next_attempt_at` is set: a minute later for a digest, which resumes at
+    its next part, `retry_backoff` otherwise). Raises `LookupError` for an unknown id."""
+    row = session.get(Delivery, delivery_id)
+    if row is None:
+        raise LookupError(f"delivery {delivery_id} not in the ledger")
+    row.outcome = outcome
+    row.error = error
+    if message_id is not None:
+        row.message_id = message_id
+    if outcome == DeliveryOutcome.SENT:
+        row.sent_at = now
+    if outcome == DeliveryOutcome.RETRY:
+        wait = (
+            DIGEST_RETRY_AFTER if row.kind == DeliveryKind.DIGEST else retry_backoff(row.attempts)
+        )
+        row.next_attempt_at = now + wait
+    session.flush()
+
+
+def delivery_part_sent(
+    session: Session, *, delivery_id: int, parts_sent: int, message_id: int | None = None
+) -> None:
+    """Record that the first `parts_sent` parts of a multi-part post were delivered."""
+    row = session.get(Delivery, delivery_id)
+    if row is None:
+        raise LookupError(f"delivery {delivery_id} not in the ledger")
+    row.parts_sent = parts_sent
+    if message_id is not None:
+        row.message_id = message_id
+    session.flush()
+
+
+def delivery_parts(row: Delivery) -> list[str]:
+    """The rendered parts stored with a multi-part post."""
+    parts = json.loads(row.body or "[]")
+    return [str(p) for p in parts] if isinstance(parts, list) else []
+
+
+def claim_retry(session: Session, *, kind: DeliveryKind, now: datetime) -> Delivery | None:
+    """Take over the oldest RETRY row of `kind` whose `next_attempt_at` has passed (a digest
+    stopped by an outage resumes from its stored parts)."""
+    candidates = session.exec(
+        select(Delivery.id)
+        .where(
+            Delivery.kind == kind,
+            Delivery.outcome == DeliveryOutcome.RETRY,
+            col(Delivery.next_attempt_at) <= now,
+        )
+        .order_by(col(Delivery.id))
+    ).all()
+    for delivery_id in candidates:
+        taken = session.execute(
+            update(Delivery)
+            .where(
+                col(Delivery.id) == delivery_id,
+                col(Delivery.outcome) == DeliveryOutcome.RETRY,
+            )
+            .values(outcome=DeliveryOutcome.PENDING, attempts=Delivery.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount == 1:  # type: ignore[attr-defined]
+            row = session.get(Delivery, delivery_id)
+            if row is not None:
+                session.refresh(row)
+            return row
+    return None
+
+
+def key_claimed(session: Session, *, key: str) -> bool:
+    """Tell whether the send ledger holds `key` in any state."""
+    return session.exec(select(Delivery.id).where(Delivery.key == key)).first() is not None
 
 
 def mark_pending_uncertain(session: Session) -> int:
@@ -903,143 +957,61 @@ def mark_pending_uncertain(session: Session) -> int:
     Run at start-up, before the first tick: those sends may or may not have reached Telegram,
     and at-most-once delivery means they are not retried.
     """
-    rows = session.exec(select(Reminder).where(Reminder.outcome == DeliveryOutcome.PENDING)).all()
+    rows = session.exec(select(Delivery).where(Delivery.outcome == DeliveryOutcome.PENDING)).all()
     for row in rows:
         row.outcome = DeliveryOutcome.UNCERTAIN
-        row.error = "process stopped during the send"
-    digests = session.exec(
-        select(DigestPost).where(DigestPost.outcome == DeliveryOutcome.PENDING)
-    ).all()
-    for post in digests:
-        post.outcome = DeliveryOutcome.UNCERTAIN
+        row.error = row.error or "process stopped during the send"
     session.flush()
-    return len(rows) + len(digests)
+    return len(rows)
 
 
-def reminder_for_message(session: Session, *, chat_id: int, message_id: int) -> Reminder | None:
-    """Return the ledger row of the reminder the bot sent as `message_id` in `chat_id`."""
-    stmt = select(Reminder).where(Reminder.chat_id == chat_id, Reminder.message_id == message_id)
+def delivery_for_message(
+    session: Session, *, destination: str, message_id: int, channel: str = "telegram"
+) -> Delivery | None:
+    """The ledger row of what the bot sent as `message_id` to `destination` (a reminder a
+    contact replies to), or None."""
+    stmt = select(Delivery).where(
+        Delivery.channel == channel,
+        Delivery.destination == destination,
+        Delivery.message_id == message_id,
+    )
     return session.exec(stmt).first()
 
 
 def reminders_sent_count(session: Session, *, task_id: int, unit_id: int) -> int:
     """Return how many reminders for (task, unit) were sent."""
     stmt = select(func.count()).where(
-        Reminder.task_id == task_id,
-        Reminder.unit_id == unit_id,
-        Reminder.outcome == DeliveryOutcome.SENT,
+        Delivery.task_id == task_id,
+        Delivery.unit_id == unit_id,
+        Delivery.kind == DeliveryKind.REMINDER,
+        Delivery.outcome == DeliveryOutcome.SENT,
     )
     return int(session.exec(stmt).one())
 
 
-# ---------------------------------------------------------------- digest ledger
-
-
-def claim_digest(
-    session: Session, *, period: str, chat_id: int, now: datetime, parts: Sequence[str] = ()
-) -> DigestPost | None:
-    """Insert a PENDING digest row for (period, chat) holding its rendered `parts`.
-
-    Returns None if this period was already claimed for this chat.
-    """
-    post = DigestPost(
-        period=period,
-        chat_id=chat_id,
-        created_at=now,
-        body=json.dumps(list(parts), ensure_ascii=False),
+def sent_reminder_counts(session: Session) -> dict[tuple[int, int], int]:
+    """Return {(task id, unit id): number of reminders SENT} for pairs with at least one."""
+    stmt = (
+        select(Delivery.task_id, Delivery.unit_id, func.count())
+        .where(Delivery.kind == DeliveryKind.REMINDER, Delivery.outcome == DeliveryOutcome.SENT)
+        .group_by(col(Delivery.task_id), col(Delivery.unit_id))
     )
-    try:
-        with session.begin_nested():
-            session.add(post)
-            session.flush()
-    except IntegrityError:
-        return None
-    return post
-
-
-def digest_parts(post: DigestPost) -> list[str]:
-    """The rendered parts stored with a digest post."""
-    parts = json.loads(post.body or "[]")
-    return [str(p) for p in parts] if isinstance(parts, list) else []
-
-
-def digest_part_sent(session: Session, *, post_id: int, parts_sent: int) -> None:
-    """Record that the first `parts_sent` parts of a digest post were delivered."""
-    post = session.get(DigestPost, post_id)
-    if post is None:
-        raise LookupError(f"digest post {post_id} not in the ledger")
-    post.parts_sent = parts_sent
-    session.flush()
-
-
-DIGEST_RETRY_AFTER = timedelta(minutes=1)
-
-
-def settle_digest(
-    session: Session,
-    *,
-    post_id: int,
-    outcome: DeliveryOutcome,
-    now: datetime,
-    error: str | None = None,
-) -> None:
-    """Record the outcome of a claimed digest post; RETRY is tried again after a minute."""
-    post = session.get(DigestPost, post_id)
-    if post is None:
-        raise LookupError(f"digest post {post_id} not in the ledger")
-    post.outcome = outcome
-    post.error = error
-    if outcome == DeliveryOutcome.SENT:
-        post.sent_at = now
-    if outcome == DeliveryOutcome.RETRY:
-        post.next_attempt_at = now + DIGEST_RETRY_AFTER
-    session.flush()
-
-
-def claim_digest_retry(session: Session, *, now: datetime) -> DigestPost | None:
-    """Take over the oldest digest post left as RETRY whose `next_attempt_at` has passed."""
-    candidates = session.exec(
-        select(DigestPost.id)
-        .where(
-            DigestPost.outcome == DeliveryOutcome.RETRY,
-            col(DigestPost.next_attempt_at) <= now,
-        )
-        .order_by(col(DigestPost.id))
-    ).all()
-    for post_id in candidates:
-        taken = session.execute(
-            update(DigestPost)
-            .where(col(DigestPost.id) == post_id, col(DigestPost.outcome) == DeliveryOutcome.RETRY)
-            .values(outcome=DeliveryOutcome.PENDING)
-            .execution_options(synchronize_session=False)
-        )
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
-            post = session.get(DigestPost, post_id)
-            if post is not None:
-                session.refresh(post)
-            return post
-    return None
-
-
-@functools.cache
-def _last_digest_statement() -> Any:
-    return (
-        sa_select(col(DigestPost.sent_at))
-        .where(col(DigestPost.outcome) == DeliveryOutcome.SENT)
-        .order_by(col(DigestPost.sent_at).desc())
-        .limit(1)
-    )
+    return {
+        (task_id, unit_id): int(n)
+        for task_id, unit_id, n in session.exec(stmt).all()
+        if task_id is not None and unit_id is not None
+    }
 
 
 def last_digest_at(session: Session) -> datetime | None:
     """Return when the last weekly digest was sent (aware UTC), or None."""
-    return session.connection().execute(_last_digest_statement()).scalar()
-
-
-def digest_claimed(session: Session, *, period: str, chat_id: int) -> bool:
-    """Tell whether a weekly digest for `period` was already claimed for `chat_id`."""
-    stmt = select(DigestPost.id).where(DigestPost.period == period, DigestPost.chat_id == chat_id)
-    return session.exec(stmt).first() is not None
+    stmt = (
+        select(Delivery.sent_at)
+        .where(Delivery.kind == DeliveryKind.DIGEST, Delivery.outcome == DeliveryOutcome.SENT)
+        .order_by(col(Delivery.sent_at).desc())
+        .limit(1)
+    )
+    return session.exec(stmt).first()
 
 
 # ---------------------------------------------------------------- audit trail
@@ -1108,16 +1080,6 @@ def audit_trail(session: Session) -> list[AuditEvent]:
     """Return every audit event, oldest first (ties by id)."""
     stmt = select(AuditEvent).order_by(col(AuditEvent.at), col(AuditEvent.id))
     return list(session.exec(stmt).all())
-
-
-def sent_reminder_counts(session: Session) -> dict[tuple[int, int], int]:
-    """Return {(task id, unit id): number of reminders SENT} for pairs with at least one."""
-    stmt = (
-        select(Reminder.task_id, Reminder.unit_id, func.count())
-        .where(Reminder.outcome == DeliveryOutcome.SENT)
-        .group_by(col(Reminder.task_id), col(Reminder.unit_id))
-    )
-    return {(task_id, unit_id): int(n) for task_id, unit_id, n in session.exec(stmt).all()}
 
 
 def audit_recorded(session: Session, *, action: str, subject: str) -> bool:

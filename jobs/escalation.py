@@ -39,8 +39,8 @@ class EscalationCase:
 
 
 def escalation_key(task: TaskView, unit_id: int) -> str:
-    """The once-only key of an escalation: "task:<number>:unit:<unit id>:deadline:<date>"."""
-    return f"task:{task.number}:unit:{unit_id}:deadline:{task.deadline}"
+    """The send ledger key of an escalation: "escalation:<task id>:<unit id>:<deadline>"."""
+    return f"escalation:{task.id}:{unit_id}:{task.deadline}"
 
 
 def escalation_cases(
@@ -83,8 +83,8 @@ class Nudge:
 
 
 def nudge_key(contact: ContactView, start: date) -> str:
-    """The once-only key of a nudge: "contact:<contact id>:cycle:<cycle start date>"."""
-    return f"contact:{contact.id}:cycle:{start}"
+    """The send ledger key of a nudge: "nudge:<contact id>:<cycle start date>"."""
+    return f"nudge:{contact.id}:{start}"
 
 
 def nudges_due(

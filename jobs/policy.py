@@ -62,9 +62,10 @@ class DueReminder:
     days_left: int
 
 
-def reminder_key(task_number: int, unit_id: int, contact_id: int, occasion: Occasion) -> str:
-    """Return the ledger key "<task>:<unit>:<contact>:<kind>:<nominal date>"."""
-    return f"{task_number}:{unit_id}:{contact_id}:{occasion.kind}:{occasion.nominal_on}"
+def reminder_key(task_id: int, unit_id: int, contact_id: int, occasion: Occasion) -> str:
+    """Return the send ledger key
+    "reminder:<task id>:<unit id>:<contact id>:<kind>:<nominal date>"."""
+    return f"reminder:{task_id}:{unit_id}:{contact_id}:{occasion.kind}:{occasion.nominal_on}"
 
 
 def current_occasion(
@@ -171,7 +172,7 @@ def reminder_candidates(
             occasions[deadline] = (
                 None
                 if occasion is None
-                else (occasion, reminder_key(0, 0, 0, occasion).split(":", 3)[3])
+                else (occasion, reminder_key(0, 0, 0, occasion).split(":", 4)[4])
             )
         found = occasions[deadline]
         if found is None:
@@ -183,7 +184,7 @@ def reminder_candidates(
             report = latest_status.get((task.id, unit_id))
             if report is not None and report.status is done:
                 continue
-            head = f"{task.number}:{unit_id}:"
+            head = f"reminder:{task.id}:{unit_id}:"
             for contact in by_unit.get(unit_id, ()):
                 append(
                     DueReminder(

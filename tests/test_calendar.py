@@ -238,7 +238,7 @@ def test_reminder_in_the_national_day_holiday_goes_out_on_the_eighth():
     cal = OfficialCalendar()
     deadline = date(2026, 10, 12)  # Monday: 14-day = Mon 28 Sep, 7-day = Mon 5 Oct (holiday)
     state = one_task_state(deadline)
-    ledger = {"7:1:11:before:2026-09-28"}
+    ledger = {"reminder:100:1:11:before:2026-09-28"}
     for day in NATIONAL_DAY_2026:
         assert due_reminders(local(day.year, day.month, day.day), state, POLICY, cal, ledger) == []
         assert sending_allowed(local(day.year, day.month, day.day), POLICY, cal) is False
@@ -248,16 +248,16 @@ def test_reminder_in_the_national_day_holiday_goes_out_on_the_eighth():
     assert r.occasion.send_on == date(2026, 10, 8)
     assert r.occasion.offset_days == 7
     assert r.days_left == 4
-    assert r.key == "7:1:11:before:2026-10-05"
+    assert r.key == "reminder:100:1:11:before:2026-10-05"
     ledger.add(r.key)
     # then the 3-day occasion on Friday 9th; the 1-day one (Sunday 11th) moves to Monday 12th,
     # where the due-day occasion supersedes it
     [r3] = due_reminders(local(2026, 10, 9), state, POLICY, cal, ledger)
-    assert r3.key == "7:1:11:before:2026-10-09"
+    assert r3.key == "reminder:100:1:11:before:2026-10-09"
     ledger.add(r3.key)
     assert due_reminders(local(2026, 10, 10), state, POLICY, cal, ledger) == []
     [r0] = due_reminders(local(2026, 10, 12), state, POLICY, cal, ledger)
-    assert r0.key == "7:1:11:due:2026-10-12"
+    assert r0.key == "reminder:100:1:11:due:2026-10-12"
 
 
 def test_two_holiday_occasions_collapse_into_one_on_the_eighth():
@@ -282,10 +282,10 @@ def test_make_up_saturday_gets_its_reminder():
     cal = OfficialCalendar()
     deadline = date(2026, 10, 10)  # the 调休 Saturday itself
     state = one_task_state(deadline)
-    ledger = {"7:1:11:before:2026-10-09"}
+    ledger = {"reminder:100:1:11:before:2026-10-09"}
     assert sending_allowed(local(2026, 10, 10, 9), POLICY, cal) is True
     [r] = due_reminders(local(2026, 10, 10, 9), state, POLICY, cal, ledger)
-    assert r.key == "7:1:11:due:2026-10-10"
+    assert r.key == "reminder:100:1:11:due:2026-10-10"
     assert r.occasion.send_on == date(2026, 10, 10)
     assert r.days_left == 0
     # the plain Monday-Friday calendar would have waited until Monday
@@ -296,9 +296,9 @@ def test_make_up_sunday_gets_its_reminder():
     cal = OfficialCalendar()
     deadline = date(2026, 9, 21)  # Monday: the 1-day occasion is the 调休 Sunday 20th
     state = one_task_state(deadline)
-    ledger = {"7:1:11:before:2026-09-18"}
+    ledger = {"reminder:100:1:11:before:2026-09-18"}
     [r] = due_reminders(local(2026, 9, 20, 9), state, POLICY, cal, ledger)
-    assert r.key == "7:1:11:before:2026-09-20"
+    assert r.key == "reminder:100:1:11:before:2026-09-20"
     assert r.occasion.send_on == date(2026, 9, 20)
     assert r.days_left == 1
 

@@ -43,7 +43,7 @@ from bot.standin import ApiCall, BotApiStandIn, SentMessage
 from db import repo
 from db.engine import Database
 from db.lock import AlreadyRunning, InstanceLock
-from db.models import Contact, DeliveryOutcome, DigestPost, Reminder, StatusReport, Task
+from db.models import Contact, Delivery, DeliveryKind, DeliveryOutcome, StatusReport, Task
 from db.seed import load_plan, read_task_file
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -116,6 +116,11 @@ class BotProcess:
     def describe(self, lines: int = 80) -> str:
         tail = "\n".join(self.log().splitlines()[-lines:])
         return f"--- {self.name} (pid {self.pid}, exit {self.returncode}) log:\n{tail}"
+
+
+def ledger(crash: CrashHarness, kind: DeliveryKind) -> list[Delivery]:
+    """The send ledger's rows of one kind, oldest first."""
+    return [r for r in crash.rows(Delivery) if r.kind == kind]
 
 
 class CrashHarness:
@@ -354,14 +359,14 @@ async def test_sigkill_during_reminder_fan_out_sends_each_reminder_at_most_once(
     pair = (int(in_flight.chat_id), task_number(str(in_flight.params["text"])))
 
     # at the kill: the sends before are settled, the one in flight is still claimed
-    rows = crash.rows(Reminder)
+    rows = ledger(crash, DeliveryKind.REMINDER)
     numbers = crash.task_ids()
     outcomes = Counter(r.outcome for r in rows)
     assert outcomes == {DeliveryOutcome.SENT: IN_FLIGHT_INDEX, DeliveryOutcome.PENDING: 1}, (
         crash.context(f"ledger at the kill: {outcomes}")
     )
     [pending] = [r for r in rows if r.outcome == DeliveryOutcome.PENDING]
-    assert (pending.chat_id, numbers[pending.task_id]) == pair
+    assert (int(pending.destination), numbers[pending.task_id or 0]) == pair
 
     # like Telegram, the stand-in still delivers the send the dead process was waiting for
     await crash.until(lambda: in_flight.status == 200, "the in-flight send to be delivered")
@@ -370,7 +375,9 @@ async def test_sigkill_during_reminder_fan_out_sends_each_reminder_at_most_once(
     await crash.until(
         lambda: (
             len(crash.reminders()) >= len(expected)
-            and all(r.outcome != DeliveryOutcome.PENDING for r in crash.rows(Reminder))
+            and all(
+                r.outcome != DeliveryOutcome.PENDING for r in ledger(crash, DeliveryKind.REMINDER)
+            )
         ),
         "the restarted bot to finish the fan-out",
         alive=[second],
@@ -384,13 +391,13 @@ async def test_sigkill_during_reminder_fan_out_sends_each_reminder_at_most_once(
     assert set(delivered) == expected, crash.context(f"missing: {expected - set(delivered)}")
     assert sum(delivered.values()) == len(expected) == 20
 
-    rows = crash.rows(Reminder)
+    rows = ledger(crash, DeliveryKind.REMINDER)
     numbers = crash.task_ids()
-    by_pair = Counter((r.chat_id, numbers[r.task_id]) for r in rows)
+    by_pair = Counter((int(r.destination), numbers[r.task_id or 0]) for r in rows)
     assert set(by_pair) == expected and set(by_pair.values()) == {1}, by_pair
     uncertain = [r for r in rows if r.outcome == DeliveryOutcome.UNCERTAIN]
-    assert [(r.chat_id, numbers[r.task_id]) for r in uncertain] == [pair], crash.context(
-        "the in-flight send must be the only uncertain one"
+    assert [(int(r.destination), numbers[r.task_id or 0]) for r in uncertain] == [pair], (
+        crash.context("the in-flight send must be the only uncertain one")
     )
     assert uncertain[0].message_id is None
     sent = [r for r in rows if r.outcome == DeliveryOutcome.SENT]
@@ -606,21 +613,21 @@ async def test_sigkill_while_the_weekly_digest_is_posted_does_not_post_it_twice(
         "the first send should be the digest's first part, still in flight"
     )
     crash.sigkill(first)
-    [post] = crash.rows(DigestPost)
+    [post] = ledger(crash, DeliveryKind.DIGEST)
     assert post.outcome == DeliveryOutcome.PENDING, post
     await crash.until(lambda: in_flight.status == 200, "the in-flight part to be delivered")
 
     second = await crash.restart(first, "second", clock=DIGEST_MONDAY, **group)
     await crash.until(
-        lambda: crash.rows(DigestPost)[0].outcome != DeliveryOutcome.PENDING,
+        lambda: ledger(crash, DeliveryKind.DIGEST)[0].outcome != DeliveryOutcome.PENDING,
         "the restarted bot to settle the interrupted digest",
         alive=[second],
     )
     await crash.settle()
     assert second.returncode is None, second.describe()
 
-    [post] = crash.rows(DigestPost)
-    assert (post.chat_id, post.outcome) == (GROUP, DeliveryOutcome.UNCERTAIN), post
+    [post] = ledger(crash, DeliveryKind.DIGEST)
+    assert (int(post.destination), post.outcome) == (GROUP, DeliveryOutcome.UNCERTAIN), post
     in_group = [m for m in api.messages_to(GROUP) if m.method == "sendMessage"]
     heads = [m for m in in_group if is_digest_head(m)]
     assert len(heads) == 1, crash.context(f"{len(heads)} copies of the digest in the group")
@@ -683,7 +690,7 @@ async def test_second_instance_on_the_same_database_refuses_to_start(
     assert set(pairs_of(crash.reminders()).values()) == {1}, pairs_of(crash.reminders())
     assert len(crash.reminders()) == len(CIVIL_AFFAIRS_TASKS)
     assert len([m for m in api.sent if is_digest_head(m)]) == 1
-    assert {r.outcome for r in crash.rows(Reminder)} == {DeliveryOutcome.SENT}
+    assert {r.outcome for r in ledger(crash, DeliveryKind.REMINDER)} == {DeliveryOutcome.SENT}
 
 
 # --------------------------------------------------------------------------------------------
@@ -720,6 +727,6 @@ async def test_reminders_missed_while_down_go_out_once_after_restarts(
     assert delivered == Counter({(CONTACT, n): 1 for n in CIVIL_AFFAIRS_TASKS}), crash.context(
         f"reminders: {delivered}"
     )
-    rows = crash.rows(Reminder)
+    rows = ledger(crash, DeliveryKind.REMINDER)
     assert len(rows) == len(CIVIL_AFFAIRS_TASKS)
     assert {r.outcome for r in rows} == {DeliveryOutcome.SENT}

@@ -12,7 +12,7 @@ from sqlmodel import select
 from bot.app import build_application
 from bot.demo import running
 from db.lock import AlreadyRunning
-from db.models import DeliveryOutcome, Reminder, ReminderKind
+from db.models import Delivery, DeliveryKind, DeliveryOutcome
 from tests.conftest import BotHarness
 
 MINZHENG_TASKS = {2, 5, 8, 25}  # tasks led by 区民政局 in the appendix
@@ -51,11 +51,11 @@ async def test_reminders_go_to_every_contact_once(bot: BotHarness) -> None:
     await bot.api.wait_idle()
     assert len(bot.api.sent) == count
     with bot.svc.db.session() as s:
-        rows = s.exec(select(Reminder)).all()
+        rows = s.exec(select(Delivery).where(Delivery.kind == DeliveryKind.REMINDER)).all()
         assert len(rows) == 9
         assert {r.outcome for r in rows} == {DeliveryOutcome.SENT}
         assert all(r.message_id for r in rows)
-        assert {r.kind for r in rows} == {ReminderKind.BEFORE}
+        assert {r.key.split(":")[4] for r in rows} == {"before"}  # the occasion kind
 
 
 async def test_next_occasion_and_overdue_repeats(bot: BotHarness) -> None:

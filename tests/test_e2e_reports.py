@@ -9,7 +9,7 @@ import pytest
 from sqlmodel import select
 
 from bot.demo import COORDINATOR, GROUP
-from db.models import DigestPost, Status, StatusReport, Task
+from db.models import Delivery, DeliveryKind, Status, StatusReport, Task
 from tests.conftest import GROUP_MEMBER, STRANGER, BotHarness
 
 
@@ -294,8 +294,8 @@ async def test_weekly_digest_is_posted_once(bot: BotHarness) -> None:
     posts = [m for m in bot.api.messages_to(GROUP) if "督办汇总" in m.plain_text]
     assert len(posts) == 1
     with bot.svc.db.session() as s:
-        [row] = s.exec(select(DigestPost)).all()
-        assert row.period == "2025-W52" and row.chat_id == GROUP
+        [row] = s.exec(select(Delivery).where(Delivery.kind == DeliveryKind.DIGEST)).all()
+        assert row.key == f"digest:2025-W52:telegram:{GROUP}" and row.destination == str(GROUP)
     # next Monday: the next week's digest
     bot.clock.advance(timedelta(days=7))
     await bot.tick()

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from bot.demo import COORDINATOR
 from db import repo
-from db.models import AuditEvent, StatusReport
+from db.models import Delivery, DeliveryKind, StatusReport
 from tests.conftest import BotHarness
 
 TOWNS = ["梓潼街道", "桂林街道", "大佛街道"]
@@ -122,7 +122,7 @@ async def test_units_silent_in_the_cycle_are_nudged_once(bot: BotHarness) -> Non
     assert "区民政局牵头的第 5、8、25 项任务" in mine.plain_text  # task 2 was reported
     assert "2025年12月25日" in mine.plain_text
     with bot.svc.db.session() as s:
-        events = s.exec(select(AuditEvent).where(AuditEvent.action == "contact.nudged")).all()
+        events = s.exec(select(Delivery).where(Delivery.kind == DeliveryKind.NUDGE)).all()
         assert len(events) == 2
     bot.clock.advance(timedelta(days=1))
     await bot.tick()

@@ -7,7 +7,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.demo import COORDINATOR
-from db.models import AuditEvent, Reminder, Task
+from db.models import AuditEvent, Delivery, DeliveryKind, Task
 from tests.conftest import STRANGER, BotHarness
 
 
@@ -81,8 +81,8 @@ async def test_deadline_change_is_audited_and_moves_the_reminders(bot: BotHarnes
     [reminder] = [m for m in bot.api.messages_to(2002) if "完成时限" in m.plain_text]
     assert "2026年1月14日（还有 14 天）" in reminder.plain_text
     with bot.svc.db.session() as s:
-        [row] = s.exec(select(Reminder)).all()
-        assert row.deadline.isoformat() == "2026-01-14"
+        [row] = s.exec(select(Delivery).where(Delivery.kind == DeliveryKind.REMINDER)).all()
+        assert row.key.endswith(":before:2025-12-31")  # 14 days before the new deadline
     # a reload of the task file keeps the coordinator's deadline
     await bot.restart()
     with bot.svc.db.session() as s:

@@ -85,7 +85,7 @@ def test_a_unit_done_or_already_escalated_is_no_case() -> None:
         )
     ] == [1]
     key = escalation_key(first.tasks[0], 1)
-    assert key == "task:1:unit:1:deadline:2025-12-31"
+    assert key == "escalation:1:1:2025-12-31"
     assert (
         escalation_cases(date(2026, 1, 8), first, CAL, after_working_days=5, escalated={key}) == []
     )
@@ -115,9 +115,7 @@ def test_nudges_come_on_the_cycles_nudge_day_for_silent_lead_units_only() -> Non
     assert [(n.contact.id, n.task_numbers, n.cycle_start) for n in found] == [
         (11, (1, 2), date(2026, 1, 25))
     ]
-    assert (
-        found[0].key == nudge_key(contacts[0], date(2026, 1, 25)) == "contact:11:cycle:2026-01-25"
-    )
+    assert found[0].key == nudge_key(contacts[0], date(2026, 1, 25)) == "nudge:11:2026-01-25"
     assert (
         nudges_due(shanghai(2026, 1, 28), s, LIGHTS, nudge_after_days=2, nudged={found[0].key})
         == []

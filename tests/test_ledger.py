@@ -22,7 +22,7 @@ from sqlmodel import select
 from db import repo
 from db.engine import Database
 from db.ledger import build_ledger, ledger_filename, write_ledger
-from db.models import AuditEvent, DeliveryOutcome, ReminderKind, Status, StatusReport
+from db.models import AuditEvent, DeliveryKind, DeliveryOutcome, Status, StatusReport
 from db.seed import DEFAULT_TASK_FILE
 from tests import db_fixtures
 
@@ -156,20 +156,18 @@ def busy_db(loaded_db: Database) -> Database:
         for i, outcome in enumerate(
             (DeliveryOutcome.SENT, DeliveryOutcome.SENT, DeliveryOutcome.FAILED)
         ):
-            claimed = repo.claim_reminder(
+            claimed = repo.claim_delivery(
                 s,
-                key=f"4:{hr_unit}:{li}:before:2025-12-{17 + i}",
+                key=f"reminder:{t4}:{hr_unit}:{li}:before:2025-12-{17 + i}",
+                kind=DeliveryKind.REMINDER,
+                destination="2001",
                 task_id=t4,
                 unit_id=hr_unit,
                 contact_id=li,
-                kind=ReminderKind.BEFORE,
-                occasion_on=date(2025, 12, 17 + i),
-                deadline=date(2025, 12, 31),
-                chat_id=2001,
                 now=NOW,
             )
             assert claimed is not None and claimed.id is not None
-            repo.settle_reminder(s, reminder_id=claimed.id, outcome=outcome, now=NOW)
+            repo.settle_delivery(s, delivery_id=claimed.id, outcome=outcome, now=NOW)
         repo.record_audit(
             s,
             actor_user_id=0,

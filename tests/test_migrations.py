@@ -31,7 +31,7 @@ def test_a_database_made_by_the_first_schema_is_upgraded_without_losing_data(
 
     from db import repo
     from db.engine import MIGRATIONS_DIR
-    from db.models import DeliveryOutcome, Reminder, Status, StatusReport
+    from db.models import Delivery, DeliveryKind, DeliveryOutcome, Status, StatusReport
 
     database = Database(database_url)
     config = Config()
@@ -93,12 +93,15 @@ def test_a_database_made_by_the_first_schema_is_upgraded_without_losing_data(
             None,
         )
         assert report.created_at.isoformat() == "2025-12-02T02:30:00+00:00"
-        [reminder] = s.exec(select(Reminder)).all()
+        [reminder] = s.exec(select(Delivery)).all()  # the reminder, keyed by ids now
         assert (reminder.outcome, reminder.message_id, reminder.attempts) == (
             DeliveryOutcome.SENT,
             42,
             1,
         )
+        assert reminder.key == "reminder:1:1:1:before:2025-12-17"
+        assert (reminder.kind, reminder.destination) == (DeliveryKind.REMINDER, "5000000001")
+        assert (reminder.task_id, reminder.unit_id, reminder.contact_id) == (1, 1, 1)
         contact = repo.get_contact(s, telegram_user_id=5000000001)
         assert contact is not None and contact.unreachable_at is None
         task = repo.get_task(s, number=2)
@@ -200,7 +203,8 @@ def test_migration_0005_fills_each_pairs_progress_from_its_reports(database_url:
         for unit_id, name in ((1, "区民政局"), (2, "区财政局")):
             conn.execute(
                 text(
-                    f"INSERT INTO unit (id, name, is_collective) VALUES ({unit_id}, '{name}', false)"
+                    "INSERT INTO unit (id, name, is_collective) "
+                    f"VALUES ({unit_id}, '{name}', false)"
                 )
             )
         for task_id in (1, 2):

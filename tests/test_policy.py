@@ -129,7 +129,7 @@ def test_each_offset_gives_one_reminder(today, kind, offset, key_kind):
     assert r.occasion.send_on == today
     assert r.occasion.offset_days == offset
     assert r.days_left == offset
-    assert r.key == f"7:1:11:{key_kind}:{today.isoformat()}"
+    assert r.key == f"reminder:100:1:11:{key_kind}:{today.isoformat()}"
     assert r.task.number == TASK_NUMBER
     assert r.unit_id == UNIT_A
     assert r.contact.id == 11
@@ -143,24 +143,24 @@ def test_nothing_fifteen_days_before():
 
 def test_nothing_between_offsets_once_the_occasion_was_sent():
     state = make_state(FRIDAY_DEADLINE)
-    sent = {"7:1:11:before:2026-03-06"}
+    sent = {"reminder:100:1:11:before:2026-03-06"}
     for day in (9, 10, 11, 12):  # Mon..Thu between the 14- and the 7-day occasions
         assert due(local(2026, 3, day, 10), state, sent) == []
     # and the 7-day occasion comes on its day
     [r] = due(local(2026, 3, 13, 10), state, sent)
-    assert r.key == "7:1:11:before:2026-03-13"
+    assert r.key == "reminder:100:1:11:before:2026-03-13"
 
 
 def test_on_the_day_can_be_switched_off():
     state = make_state(FRIDAY_DEADLINE)
-    sent = {"7:1:11:before:2026-03-19"}
+    sent = {"reminder:100:1:11:before:2026-03-19"}
     assert due(local(2026, 3, 20), state, sent, on_the_day=False) == []
 
 
 def test_custom_before_days():
     state = make_state(FRIDAY_DEADLINE)
     [r] = due(local(2026, 3, 18), state, before_days=(2,))
-    assert r.key == "7:1:11:before:2026-03-18"
+    assert r.key == "reminder:100:1:11:before:2026-03-18"
     assert r.days_left == 2
     # with only a 2-day offset, nothing 3 days before
     assert due(local(2026, 3, 17), state, before_days=(2,)) == []
@@ -172,7 +172,7 @@ def test_custom_before_days():
 def test_weekend_occasion_moves_to_monday():
     deadline = date(2026, 3, 18)  # Wednesday: the 3-day occasion is Sunday 15th
     state = make_state(deadline)
-    sent = {"7:1:11:before:2026-03-04", "7:1:11:before:2026-03-11"}
+    sent = {"reminder:100:1:11:before:2026-03-04", "reminder:100:1:11:before:2026-03-11"}
     assert due(local(2026, 3, 14, 10), state, sent) == []  # Saturday
     assert due(local(2026, 3, 15, 10), state, sent) == []  # Sunday
     [r] = due(local(2026, 3, 16, 10), state, sent)  # Monday
@@ -181,13 +181,13 @@ def test_weekend_occasion_moves_to_monday():
     assert r.occasion.send_on == date(2026, 3, 16)
     assert r.occasion.offset_days == 3
     assert r.days_left == 2
-    assert r.key == "7:1:11:before:2026-03-15"
+    assert r.key == "reminder:100:1:11:before:2026-03-15"
 
 
 def test_two_occasions_on_the_same_monday_keep_the_nearer_one():
     deadline = date(2026, 3, 24)  # Tuesday: 3-day = Sat 21st -> Mon 23rd; 1-day = Mon 23rd
     state = make_state(deadline)
-    sent = {"7:1:11:before:2026-03-10", "7:1:11:before:2026-03-17"}
+    sent = {"reminder:100:1:11:before:2026-03-10", "reminder:100:1:11:before:2026-03-17"}
     assert due(local(2026, 3, 20, 10), state, sent) == []  # Friday: the 3-day one is not due yet
     result = due(local(2026, 3, 23, 10), state, sent)
     assert len(result) == 1
@@ -196,26 +196,26 @@ def test_two_occasions_on_the_same_monday_keep_the_nearer_one():
     assert r.occasion.nominal_on == date(2026, 3, 23)
     assert r.occasion.offset_days == 1
     assert r.days_left == 1
-    assert r.key == "7:1:11:before:2026-03-23"
+    assert r.key == "reminder:100:1:11:before:2026-03-23"
     # once the 1-day one is sent, the superseded 3-day one never goes out
     sent.add(r.key)
     assert due(local(2026, 3, 23, 15), state, sent) == []
     # the deadline day
     [r2] = due(local(2026, 3, 24, 10), state, sent)
-    assert r2.key == "7:1:11:due:2026-03-24"
+    assert r2.key == "reminder:100:1:11:due:2026-03-24"
 
 
 def test_due_day_on_sunday_moves_to_monday_and_beats_the_saturday_occasion():
     deadline = date(2026, 3, 22)  # Sunday; the 1-day occasion is Saturday
     state = make_state(deadline)
-    sent = {"7:1:11:before:2026-03-19"}  # the 3-day occasion, Thursday
+    sent = {"reminder:100:1:11:before:2026-03-19"}  # the 3-day occasion, Thursday
     assert due(local(2026, 3, 20), state, sent) == []
     [r] = due(local(2026, 3, 23), state, sent)
     assert r.occasion.kind is ReminderKind.DUE
     assert r.occasion.nominal_on == date(2026, 3, 22)
     assert r.occasion.send_on == date(2026, 3, 23)
     assert r.days_left == -1
-    assert r.key == "7:1:11:due:2026-03-22"
+    assert r.key == "reminder:100:1:11:due:2026-03-22"
 
 
 def test_nothing_on_weekends_even_when_overdue():
@@ -250,7 +250,7 @@ def test_sending_hours_are_local(now, expected):
     result = due(now, state)
     assert len(result) == expected
     if expected:
-        assert result[0].key == "7:1:11:due:2026-03-20"
+        assert result[0].key == "reminder:100:1:11:due:2026-03-20"
         assert result[0].days_left == 0
 
 
@@ -282,7 +282,7 @@ def test_sending_allowed():
 
 def test_overdue_repeats_every_seven_days():
     state = make_state(FRIDAY_DEADLINE)
-    sent = {"7:1:11:due:2026-03-20"}
+    sent = {"reminder:100:1:11:due:2026-03-20"}
     for day in (23, 24, 25, 26):  # working days before deadline + 7
         assert due(local(2026, 3, day), state, sent) == [], day
     [r7] = due(local(2026, 3, 27), state, sent)
@@ -290,7 +290,7 @@ def test_overdue_repeats_every_seven_days():
     assert r7.occasion.nominal_on == date(2026, 3, 27)
     assert r7.occasion.offset_days == 7
     assert r7.days_left == -7
-    assert r7.key == "7:1:11:overdue:2026-03-27"
+    assert r7.key == "reminder:100:1:11:overdue:2026-03-27"
     sent.add(r7.key)
     for day in (date(2026, 3, 30), date(2026, 3, 31), date(2026, 4, 1), date(2026, 4, 2)):
         assert due(local(day.year, day.month, day.day), state, sent) == [], day
@@ -299,24 +299,24 @@ def test_overdue_repeats_every_seven_days():
     assert r14.occasion.nominal_on == date(2026, 4, 3)
     assert r14.occasion.offset_days == 14
     assert r14.days_left == -14
-    assert r14.key == "7:1:11:overdue:2026-04-03"
+    assert r14.key == "reminder:100:1:11:overdue:2026-04-03"
     sent.add(r14.key)
     [r21] = due(local(2026, 4, 10), state, sent)
-    assert r21.key == "7:1:11:overdue:2026-04-10"
+    assert r21.key == "reminder:100:1:11:overdue:2026-04-10"
     assert r21.days_left == -21
 
 
 def test_overdue_on_a_weekend_moves_to_monday():
     deadline = date(2026, 3, 21)  # Saturday: deadline + 7 is Saturday 28th
     state = make_state(deadline)
-    sent = {"7:1:11:due:2026-03-21"}
+    sent = {"reminder:100:1:11:due:2026-03-21"}
     assert due(local(2026, 3, 27), state, sent) == []
     [r] = due(local(2026, 3, 30), state, sent)
     assert r.occasion.kind is ReminderKind.OVERDUE
     assert r.occasion.nominal_on == date(2026, 3, 28)
     assert r.occasion.send_on == date(2026, 3, 30)
     assert r.days_left == -9
-    assert r.key == "7:1:11:overdue:2026-03-28"
+    assert r.key == "reminder:100:1:11:overdue:2026-03-28"
 
 
 def test_current_occasion_on_a_non_working_day():
@@ -342,13 +342,13 @@ def test_current_occasion_on_a_non_working_day():
 
 def test_overdue_every_three_days():
     state = make_state(FRIDAY_DEADLINE)
-    sent = {"7:1:11:due:2026-03-20"}
+    sent = {"reminder:100:1:11:due:2026-03-20"}
     [r] = due(local(2026, 3, 23), state, sent, overdue_every_days=3)
-    assert r.key == "7:1:11:overdue:2026-03-23"
+    assert r.key == "reminder:100:1:11:overdue:2026-03-23"
     sent.add(r.key)
     assert due(local(2026, 3, 25), state, sent, overdue_every_days=3) == []
     [r2] = due(local(2026, 3, 26), state, sent, overdue_every_days=3)
-    assert r2.key == "7:1:11:overdue:2026-03-26"
+    assert r2.key == "reminder:100:1:11:overdue:2026-03-26"
     assert r2.occasion.offset_days == 6
 
 
@@ -364,7 +364,7 @@ def test_done_unit_gets_nothing_other_lead_unit_still_does():
     )
     result = due(local(2026, 3, 20), state)
     assert [(r.unit_id, r.contact.id, r.key) for r in result] == [
-        (UNIT_B, 21, "7:2:21:due:2026-03-20")
+        (UNIT_B, 21, "reminder:100:2:21:due:2026-03-20")
     ]
 
 
@@ -372,7 +372,7 @@ def test_done_unit_gets_nothing_other_lead_unit_still_does():
 def test_unit_not_done_is_reminded(status):
     state = make_state(FRIDAY_DEADLINE, latest_status={(TASK_ID, UNIT_A): report(UNIT_A, status)})
     [r] = due(local(2026, 3, 20), state)
-    assert r.key == "7:1:11:due:2026-03-20"
+    assert r.key == "reminder:100:1:11:due:2026-03-20"
 
 
 def test_all_lead_units_done_nobody_reminded():
@@ -394,7 +394,7 @@ def test_unreachable_contact_is_skipped():
         contacts=(contact(11, UNIT_A, unreachable="bot blocked"), contact(12, UNIT_A)),
     )
     result = due(local(2026, 3, 20), state)
-    assert [r.key for r in result] == ["7:1:12:due:2026-03-20"]
+    assert [r.key for r in result] == ["reminder:100:1:12:due:2026-03-20"]
 
 
 def test_unit_without_reachable_contact_gets_nothing():
@@ -414,9 +414,9 @@ def test_each_contact_of_a_unit_gets_one():
     )
     result = due(local(2026, 3, 19), state)
     assert sorted(r.key for r in result) == [
-        "7:1:11:before:2026-03-19",
-        "7:1:12:before:2026-03-19",
-        "7:1:13:before:2026-03-19",
+        "reminder:100:1:11:before:2026-03-19",
+        "reminder:100:1:12:before:2026-03-19",
+        "reminder:100:1:13:before:2026-03-19",
     ]
     assert sorted(r.contact.id for r in result) == [11, 12, 13]
 
@@ -433,9 +433,9 @@ def test_several_tasks_share_and_differ_in_deadline():
     )
     result = due(local(2026, 3, 20), state)
     assert sorted(r.key for r in result) == [
-        "1:1:11:due:2026-03-20",
-        "2:1:11:due:2026-03-20",
-        "3:1:11:before:2026-03-20",
+        "reminder:1:1:11:due:2026-03-20",
+        "reminder:2:1:11:due:2026-03-20",
+        "reminder:3:1:11:before:2026-03-20",
     ]
 
 
@@ -451,9 +451,9 @@ def test_restart_at_the_same_instant_sends_nothing_twice():
     now = local(2026, 3, 17, 9, 5)
     first = due(now, state)
     assert sorted(r.key for r in first) == [
-        "7:1:11:before:2026-03-17",
-        "7:1:12:before:2026-03-17",
-        "7:2:21:before:2026-03-17",
+        "reminder:100:1:11:before:2026-03-17",
+        "reminder:100:1:12:before:2026-03-17",
+        "reminder:100:2:21:before:2026-03-17",
     ]
     ledger = {r.key for r in first}
     assert due(now, state, ledger) == []
@@ -466,7 +466,7 @@ def test_restart_at_the_same_instant_sends_nothing_twice():
 def test_catch_up_after_missing_the_seven_day_occasion():
     deadline = date(2026, 3, 23)  # Monday: 14-day = Mon 9th, 7-day = Mon 16th, 3-day = Fri 20th
     state = make_state(deadline)
-    ledger = {"7:1:11:before:2026-03-09"}
+    ledger = {"reminder:100:1:11:before:2026-03-09"}
     # the bot was down on Monday 16th and comes back on Wednesday 18th (5 days before)
     result = due(local(2026, 3, 18, 10), state, ledger)
     assert len(result) == 1
@@ -475,20 +475,20 @@ def test_catch_up_after_missing_the_seven_day_occasion():
     assert r.occasion.nominal_on == date(2026, 3, 16)
     assert r.occasion.offset_days == 7
     assert r.days_left == 5
-    assert r.key == "7:1:11:before:2026-03-16"
+    assert r.key == "reminder:100:1:11:before:2026-03-16"
     ledger.add(r.key)
     # once
     assert due(local(2026, 3, 18, 10, 1), state, ledger) == []
     assert due(local(2026, 3, 19, 10), state, ledger) == []
     # then the 3-day occasion on its day
     [r3] = due(local(2026, 3, 20, 10), state, ledger)
-    assert r3.key == "7:1:11:before:2026-03-20"
+    assert r3.key == "reminder:100:1:11:before:2026-03-20"
 
 
 def test_catch_up_newest_occasion_supersedes_older_missed_ones():
     deadline = date(2026, 3, 26)  # Thursday: 7-day = Thu 19th, 3-day = Mon 23rd
     state = make_state(deadline)
-    ledger = {"7:1:11:before:2026-03-12"}
+    ledger = {"reminder:100:1:11:before:2026-03-12"}
     # down during both the 7-day and the 3-day occasions; back on Tuesday 24th (2 days before)
     result = due(local(2026, 3, 24, 10), state, ledger)
     assert len(result) == 1
@@ -496,19 +496,19 @@ def test_catch_up_newest_occasion_supersedes_older_missed_ones():
     assert r.occasion.nominal_on == date(2026, 3, 23)
     assert r.occasion.offset_days == 3
     assert r.days_left == 2
-    assert r.key == "7:1:11:before:2026-03-23"
+    assert r.key == "reminder:100:1:11:before:2026-03-23"
     ledger.add(r.key)
     assert due(local(2026, 3, 24, 20), state, ledger) == []
     [r1] = due(local(2026, 3, 25, 10), state, ledger)
-    assert r1.key == "7:1:11:before:2026-03-25"
+    assert r1.key == "reminder:100:1:11:before:2026-03-25"
 
 
 def test_catch_up_after_the_deadline_sends_the_overdue_not_the_due():
     state = make_state(FRIDAY_DEADLINE)
-    ledger = {"7:1:11:before:2026-03-19"}
+    ledger = {"reminder:100:1:11:before:2026-03-19"}
     [r] = due(local(2026, 3, 30), state, ledger)  # deadline + 10, down since the 19th
     assert r.occasion.kind is ReminderKind.OVERDUE
-    assert r.key == "7:1:11:overdue:2026-03-27"
+    assert r.key == "reminder:100:1:11:overdue:2026-03-27"
     assert r.days_left == -10
 
 
@@ -533,7 +533,7 @@ def test_occasion_on_a_holiday_moves_to_next_working_day():
     # 7-day = Sat 3rd (holiday), 3-day = Wed 7th (holiday): both go out on Thursday 8th
     deadline = date(2026, 10, 10)
     state = make_state(deadline)
-    ledger = {"7:1:11:before:2026-09-26"}
+    ledger = {"reminder:100:1:11:before:2026-09-26"}
     assert due_reminders(local(2026, 10, 2), state, POLICY, cal, ledger) == []
     assert due_reminders(local(2026, 10, 7), state, POLICY, cal, ledger) == []
     [r] = due_reminders(local(2026, 10, 8), state, POLICY, cal, ledger)
@@ -541,16 +541,16 @@ def test_occasion_on_a_holiday_moves_to_next_working_day():
     assert r.occasion.send_on == date(2026, 10, 8)
     assert r.occasion.offset_days == 3
     assert r.days_left == 2
-    assert r.key == "7:1:11:before:2026-10-07"
+    assert r.key == "reminder:100:1:11:before:2026-10-07"
 
 
 def test_make_up_workday_allows_sending():
     cal = WeekdayCalendar(holidays=NATIONAL_DAY, workdays=MAKE_UP)
     deadline = date(2026, 10, 10)  # Saturday, a make-up working day
     state = make_state(deadline)
-    ledger = {"7:1:11:before:2026-10-09"}
+    ledger = {"reminder:100:1:11:before:2026-10-09"}
     [r] = due_reminders(local(2026, 10, 10), state, POLICY, cal, ledger)
-    assert r.key == "7:1:11:due:2026-10-10"
+    assert r.key == "reminder:100:1:11:due:2026-10-10"
     assert r.occasion.send_on == date(2026, 10, 10)
 
 

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.demo import COORDINATOR, GROUP
 from db import repo
-from db.models import ChatMigration, Contact, DeliveryOutcome, DigestPost, Reminder
+from db.models import ChatMigration, Contact, Delivery, DeliveryKind, DeliveryOutcome
 from tests.conftest import BotHarness
 
 TAX_TASK = 10  # the only task led by 潼南税务局
@@ -23,9 +23,11 @@ def reminders_to(bot: BotHarness, chat_id: int) -> list[Any]:
     return [m for m in bot.api.messages_to(chat_id) if "完成时限" in m.plain_text]
 
 
-def ledger(bot: BotHarness) -> list[Reminder]:
+def ledger(bot: BotHarness, kind: DeliveryKind = DeliveryKind.REMINDER) -> list[Delivery]:
+    """The send ledger's rows of one kind (reminders by default), oldest first."""
     with bot.svc.db.session() as s:
-        return list(s.exec(select(Reminder).order_by(Reminder.id)).all())
+        stmt = select(Delivery).where(Delivery.kind == kind).order_by(Delivery.id)
+        return list(s.exec(stmt).all())
 
 
 async def test_429_retry_after_waits_then_delivers(bot: BotHarness) -> None:
@@ -171,8 +173,8 @@ async def test_group_migrated_to_supergroup_gets_the_digest_once(bot: BotHarness
     with bot.svc.db.session() as s:
         [migration] = s.exec(select(ChatMigration)).all()
         assert (migration.old_chat_id, migration.new_chat_id) == (GROUP, new_id)
-        [post] = s.exec(select(DigestPost)).all()
-        assert post.outcome == DeliveryOutcome.SENT
+    [post] = ledger(bot, DeliveryKind.DIGEST)
+    assert post.outcome == DeliveryOutcome.SENT
     # the next week goes straight to the new id: one failed call to the old id in all
     bot.clock.advance(timedelta(days=7))
     await bot.tick()
@@ -283,10 +285,10 @@ async def test_weekly_digest_interrupted_by_an_outage_resumes_at_the_next_part(
     await bot.tick()
     await bot.api.wait_idle()
     with bot.svc.db.session() as s:
-        [post] = s.exec(select(DigestPost)).all()
+        [post] = s.exec(select(Delivery).where(Delivery.kind == DeliveryKind.DIGEST)).all()
         assert post.outcome == DeliveryOutcome.RETRY
         assert post.parts_sent == 1
-        parts = repo.digest_parts(post)
+        parts = repo.delivery_parts(post)
     assert len(parts) >= 2
     assert len(bot.api.messages_to(GROUP)) == sent_before + 1
     bot.api.clear_faults()
@@ -296,7 +298,7 @@ async def test_weekly_digest_interrupted_by_an_outage_resumes_at_the_next_part(
     delivered = [m.text for m in bot.api.messages_to(GROUP)][sent_before:]
     assert delivered == parts  # every part once, in order, part 1 not repeated
     with bot.svc.db.session() as s:
-        [post] = s.exec(select(DigestPost)).all()
+        [post] = s.exec(select(Delivery).where(Delivery.kind == DeliveryKind.DIGEST)).all()
         assert post.outcome == DeliveryOutcome.SENT and post.parts_sent == len(parts)
 
 

@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from bot.demo import COORDINATOR
 from db import repo
-from db.models import Contact, DeliveryOutcome, Reminder, StatusReport
+from db.models import Contact, Delivery, DeliveryKind, DeliveryOutcome, StatusReport
 from tests.conftest import STRANGER, BotHarness
 
 
@@ -94,7 +94,7 @@ async def test_status_saves_during_a_fan_out_never_lock_the_database(
     assert saved == 60
     with bot.svc.db.session() as s:
         assert len(s.exec(select(StatusReport)).all()) == 60
-        rows = s.exec(select(Reminder)).all()
+        rows = s.exec(select(Delivery).where(Delivery.kind == DeliveryKind.REMINDER)).all()
         assert len(rows) == 60 and {r.outcome for r in rows} == {DeliveryOutcome.SENT}
     assert not [r for r in caplog.records if "locked" in r.getMessage().lower()]
 

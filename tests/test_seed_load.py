@@ -22,12 +22,11 @@ from db.models import (
     AssignmentRole,
     AuditEvent,
     Contact,
+    Delivery,
+    DeliveryKind,
     DeliveryOutcome,
-    DigestPost,
     Invite,
     Plan,
-    Reminder,
-    ReminderKind,
     Status,
     StatusReport,
     Task,
@@ -650,23 +649,21 @@ def _contact_and_task(database: Database) -> tuple[int, int, int]:
 
 
 def _claim(session, key: str, task_id: int, unit_id: int, contact_id: int):
-    return repo.claim_reminder(
+    return repo.claim_delivery(
         session,
         key=key,
+        kind=DeliveryKind.REMINDER,
+        destination="2001",
         task_id=task_id,
         unit_id=unit_id,
         contact_id=contact_id,
-        kind=ReminderKind.BEFORE,
-        occasion_on=date(2025, 12, 17),
-        deadline=date(2025, 12, 31),
-        chat_id=2001,
         now=NOW,
     )
 
 
-def test_claim_reminder_duplicate_key_returns_none(loaded_db):
+def test_claim_delivery_duplicate_key_returns_none(loaded_db):
     task_id, unit_id, contact_id = _contact_and_task(loaded_db)
-    key = f"3:{unit_id}:{contact_id}:before:2025-12-17"
+    key = f"reminder:{task_id}:{unit_id}:{contact_id}:before:2025-12-17"
     with loaded_db.session() as s:
         first = _claim(s, key, task_id, unit_id, contact_id)
         assert first is not None and first.id is not None
@@ -679,15 +676,15 @@ def test_claim_reminder_duplicate_key_returns_none(loaded_db):
     with loaded_db.session() as s:
         assert _claim(s, key, task_id, unit_id, contact_id) is None
     with loaded_db.session() as s:
-        assert count(s, Reminder) == 2
-        assert repo.sent_reminder_keys(s, keys=[key, "nope"]) == {key}
+        assert count(s, Delivery) == 2
+        assert repo.settled_keys(s, keys=[key, "nope"]) == {key}
 
 
 @pytest.mark.parametrize(
     ("json_array", "per_statement"),
     [(True, repo.KEYS_PER_STATEMENT), (False, repo.KEYS_PER_STATEMENT), (False, 2)],
 )
-def test_sent_reminder_keys_over_many_keys_and_retry_rows(
+def test_settled_keys_over_many_keys_and_retry_rows(
     loaded_db, monkeypatch, json_array, per_statement
 ):
     # SQLite: the keys as one JSON array, or IN lists (older SQLite), several of them
@@ -699,17 +696,17 @@ def test_sent_reminder_keys_over_many_keys_and_retry_rows(
             claimed = _claim(s, key, task_id, unit_id, contact_id)
             assert claimed is not None and claimed.id is not None
             outcome = DeliveryOutcome[key.upper()]
-            repo.settle_reminder(s, reminder_id=claimed.id, outcome=outcome, now=NOW)
+            repo.settle_delivery(s, delivery_id=claimed.id, outcome=outcome, now=NOW)
         _claim(s, "pending", task_id, unit_id, contact_id)
         _claim(s, 'a"b', task_id, unit_id, contact_id)  # found through the quoting too
     odd = ['a"b', "c\\d", "单位:1", "e'f", "sent "]  # quoting in the JSON array or SQL
     asked = [f"absent-{i}" for i in range(7)] + odd + ["sent", "failed", "retry", "pending"]
     with loaded_db.session() as s:
-        everything = repo.sent_reminder_keys(s, keys=asked)
+        everything = repo.settled_keys(s, keys=asked)
         # the RETRY row is due again once its next attempt has come
-        later = repo.sent_reminder_keys(s, keys=asked, now=NOW + timedelta(days=1))
-        before_retry = repo.sent_reminder_keys(s, keys=asked, now=NOW)
-        assert repo.sent_reminder_keys(s, keys=[]) == set()
+        later = repo.settled_keys(s, keys=asked, now=NOW + timedelta(days=1))
+        before_retry = repo.settled_keys(s, keys=asked, now=NOW)
+        assert repo.settled_keys(s, keys=[]) == set()
     assert everything == {"sent", "failed", "retry", "pending", 'a"b'}
     assert later == {"sent", "failed", "pending", 'a"b'}
     assert before_retry == everything
@@ -722,26 +719,39 @@ def test_mark_pending_uncertain(loaded_db):
         b = _claim(s, "b", task_id, unit_id, contact_id)
         c = _claim(s, "c", task_id, unit_id, contact_id)
         assert a and b and c and c.id
-        repo.settle_reminder(
-            s, reminder_id=c.id, outcome=DeliveryOutcome.SENT, now=NOW, message_id=77
+        repo.settle_delivery(
+            s, delivery_id=c.id, outcome=DeliveryOutcome.SENT, now=NOW, message_id=77
         )
-        p1 = repo.claim_digest(s, period="2026-W11", chat_id=-100, now=NOW)
-        p2 = repo.claim_digest(s, period="2026-W12", chat_id=-100, now=NOW)
+
+        def digest(period: str) -> Delivery | None:
+            return repo.claim_delivery(
+                s,
+                key=f"digest:{period}:telegram:-100",
+                kind=DeliveryKind.DIGEST,
+                destination="-100",
+                now=NOW,
+                parts=["第一部分"],
+            )
+
+        p1, p2 = digest("2026-W11"), digest("2026-W12")
         assert p1 and p2 and p2.id
-        assert repo.claim_digest(s, period="2026-W12", chat_id=-100, now=NOW) is None
-        repo.settle_digest(s, post_id=p2.id, outcome=DeliveryOutcome.SENT, now=NOW)
+        assert digest("2026-W12") is None
+        assert repo.delivery_parts(p2) == ["第一部分"]
+        repo.settle_delivery(s, delivery_id=p2.id, outcome=DeliveryOutcome.SENT, now=NOW)
     with loaded_db.session() as s:
         assert repo.mark_pending_uncertain(s) == 3
     with loaded_db.session() as s:
-        outcomes = {r.key: (r.outcome, r.error) for r in s.exec(select(Reminder))}
+        reminders = select(Delivery).where(Delivery.kind == DeliveryKind.REMINDER)
+        outcomes = {r.key: (r.outcome, r.error) for r in s.exec(reminders)}
         assert outcomes == {
             "a": (DeliveryOutcome.UNCERTAIN, "process stopped during the send"),
             "b": (DeliveryOutcome.UNCERTAIN, "process stopped during the send"),
             "c": (DeliveryOutcome.SENT, None),
         }
-        posts = {p.period: p.outcome for p in s.exec(select(DigestPost))}
+        digests = select(Delivery).where(Delivery.kind == DeliveryKind.DIGEST)
+        posts = {p.key.split(":")[1]: p.outcome for p in s.exec(digests)}
         assert posts == {"2026-W11": DeliveryOutcome.UNCERTAIN, "2026-W12": DeliveryOutcome.SENT}
-        sent = s.exec(select(Reminder).where(Reminder.key == "c")).one()
+        sent = s.exec(select(Delivery).where(Delivery.key == "c")).one()
         assert sent.message_id == 77 and sent.sent_at == NOW
     with loaded_db.session() as s:
         assert repo.mark_pending_uncertain(s) == 0
