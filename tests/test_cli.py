@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main, parser
-from bot.standin import BotApiStandIn
+from standin import BotApiStandIn
 
 TASKBOT = Path(sys.executable).with_name("taskbot")
 TOKEN = "123456789:AAEhBOweik6ad9r_Q-SECRETsecret0123"

@@ -15,9 +15,9 @@ from sqlalchemy import event
 
 from bot import delivery
 from bot.delivery import escalate_overdue, nudge_silent_units
-from bot.demo import COORDINATOR
 from db import repo
 from db.models import Status
+from standin.harness import COORDINATOR
 from tests.conftest import BotHarness
 
 ESCALATION = "督办提醒"

@@ -16,9 +16,9 @@ from typing import Any
 import pytest
 
 from bot import delivery
-from bot.demo import COORDINATOR
 from db import repo
 from db.models import Status
+from standin.harness import COORDINATOR
 from tests.conftest import BotHarness
 
 ESCALATION = "督办提醒"

@@ -20,10 +20,10 @@ from sqlmodel import select
 
 from bot import delivery
 from bot.context import ReminderMemo
-from bot.demo import COORDINATOR
 from db import repo
 from db.engine import Database
 from db.models import Reminder
+from standin.harness import COORDINATOR
 from tests.conftest import BotHarness
 
 UNIT = "潼南税务局"
