@@ -27,8 +27,8 @@ from bot.app import make_calendar, make_services
 from bot.config import Settings
 from bot.context import Services
 from bot.delivery import build_current_digest, current_digest
-from bot.demo import MutableClock
 from db.engine import Database
+from standin.harness import MutableClock
 
 NOW = data.local(date(2026, 11, 30), 9, 5)  # a Monday, 09:05 in Asia/Shanghai
 

@@ -21,9 +21,9 @@ from bench.common import Context, Goal, Row
 from bench.harness import TOKEN
 from bot.app import build_application
 from bot.delivery import follow_up
-from bot.demo import MutableClock, running, standin_settings
-from bot.standin import BotApiStandIn
 from db.models import Contact, DeliveryOutcome, Reminder, Unit
+from standin import BotApiStandIn
+from standin.harness import MutableClock, running, standin_settings
 
 T0 = datetime(2025, 12, 17, 1, 30, tzinfo=UTC)  # Wednesday 09:30 local, 14 days before
 FIRST_USER = 800_000

@@ -31,7 +31,7 @@ from bench.harness import (
     wait_call,
     write_config,
 )
-from bot.standin import BotApiStandIn
+from standin import BotApiStandIn
 
 FIRST_USER = 900_000
 

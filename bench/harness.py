@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import REPO
-from bot.standin import BotApiStandIn, SentMessage
+from standin import BotApiStandIn, SentMessage
 
 # a token `taskbot check-config` accepts (digits, colon, 20+ URL-safe characters)
 TOKEN = "123456789:BENCHMARK-TOKEN-0123456789abcdefghij"

@@ -458,7 +458,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the scripted demo against the local Bot API stand-in and print the chat."""
-    from bot.demo import run_demo
+    from standin.demo import run_demo
 
     print(asyncio.run(run_demo(verbose=args.verbose)))
     return 0

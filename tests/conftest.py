@@ -16,9 +16,9 @@ from sqlalchemy.engine import make_url
 
 from bot.app import TICK_JOB, build_application
 from bot.delivery import follow_up
-from bot.demo import COORDINATOR, GROUP, MutableClock, running, standin_settings
-from bot.standin import BotApiStandIn
 from db.engine import normalise_url
+from standin import BotApiStandIn
+from standin.harness import COORDINATOR, GROUP, MutableClock, running, standin_settings
 
 # Wednesday 2025-12-17 09:30 in Asia/Shanghai: 14 days before the plan's default deadline
 T0 = datetime(2025, 12, 17, 1, 30, tzinfo=UTC)

@@ -22,10 +22,10 @@ import pytest_asyncio
 from sqlmodel import func, select
 
 from bot import texts
-from bot.demo import COORDINATOR, GROUP
-from bot.standin import BotApiStandIn, SentMessage
 from db import repo
 from db.models import AuditEvent, Contact, Invite, StatusReport, Task
+from standin import BotApiStandIn, SentMessage
+from standin.harness import COORDINATOR, GROUP
 from tests.conftest import GROUP_MEMBER, STRANGER, BotHarness, database_url_in, started_bot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

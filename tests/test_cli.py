@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main, parser
-from bot.standin import BotApiStandIn
+from standin import BotApiStandIn
 
 TASKBOT = Path(sys.executable).with_name("taskbot")
 TOKEN = "123456789:AAEhBOweik6ad9r_Q-SECRETsecret0123"
@@ -91,6 +91,43 @@ def test_help_summary_lists_every_subcommand(capsys):
     out = capsys.readouterr().out
     summary = " ".join(out.split("\n\n")[1].split())  # the paragraph after the usage
     assert summary.endswith(", ".join(names) + ".")
+
+
+# The product's modules: every module of bot/, db/ (without the Alembic scripts, which run on
+# import) and jobs/.
+_PRODUCT_MODULES = (
+    "import importlib, pkgutil, sys\n"
+    "import bot, db, jobs\n"
+    "for package in (bot, db, jobs):\n"
+    "    for info in pkgutil.walk_packages(package.__path__, package.__name__ + '.'):\n"
+    "        if not info.name.startswith('db.migrations'):\n"
+    "            importlib.import_module(info.name)\n"
+)
+_LOADED_STANDIN = (
+    "print(sorted(m for m in sys.modules if m == 'standin' or m.startswith('standin.')))\n"
+)
+
+
+def _loaded_standin_modules(code: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code + _LOADED_STANDIN],
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_the_demo_stand_in_is_not_loaded_by_the_bot():
+    """`standin` ships for `taskbot demo` only: importing bot.cli, bot.app or any other module
+    of bot/, db/, jobs/ leaves it unloaded; `cmd_demo` imports it when the demo runs."""
+    assert _loaded_standin_modules("import sys, bot.cli, bot.app\n") == "[]"
+    assert _loaded_standin_modules(_PRODUCT_MODULES) == "[]"
+    loaded = _loaded_standin_modules("import sys, bot.cli\nfrom standin.demo import run_demo\n")
+    assert "'standin.demo'" in loaded and "'standin.server'" in loaded
 
 
 @pytest.mark.parametrize(

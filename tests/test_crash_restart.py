@@ -38,13 +38,13 @@ from sqlmodel import select
 
 from bot import texts
 from bot.config import Settings
-from bot.demo import COORDINATOR, GROUP
-from bot.standin import ApiCall, BotApiStandIn, SentMessage
 from db import repo
 from db.engine import Database
 from db.lock import AlreadyRunning, InstanceLock
 from db.models import Contact, Delivery, DeliveryKind, DeliveryOutcome, StatusReport, Task
 from db.seed import load_plan, read_task_file
+from standin import ApiCall, BotApiStandIn, SentMessage
+from standin.harness import COORDINATOR, GROUP
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tests" / "bot_process.py"

@@ -7,7 +7,7 @@ from datetime import date
 
 import openpyxl
 
-from bot.demo import COORDINATOR, GROUP
+from standin.harness import COORDINATOR, GROUP
 from tests.conftest import BotHarness
 
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.demo import COORDINATOR, GROUP
 from db.models import AuditEvent, Contact, Invite
+from standin.harness import COORDINATOR, GROUP
 from tests.conftest import STRANGER, BotHarness
 
 

@@ -10,9 +10,9 @@ import pytest
 from sqlmodel import select
 
 from bot.app import build_application
-from bot.demo import running
 from db.lock import AlreadyRunning
 from db.models import Delivery, DeliveryKind, DeliveryOutcome
+from standin.harness import running
 from tests.conftest import BotHarness
 
 MINZHENG_TASKS = {2, 5, 8, 25}  # tasks led by 区民政局 in the appendix

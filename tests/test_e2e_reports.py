@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.demo import COORDINATOR, GROUP
 from db.models import Delivery, DeliveryKind, Status, StatusReport, Task
+from standin.harness import COORDINATOR, GROUP
 from tests.conftest import GROUP_MEMBER, STRANGER, BotHarness
 
 

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.demo import COORDINATOR
 from db import repo
 from db.models import Delivery, DeliveryKind, StatusReport
+from standin.harness import COORDINATOR
 from tests.conftest import BotHarness
 
 TOWNS = ["梓潼街道", "桂林街道", "大佛街道"]

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.demo import COORDINATOR
 from db.models import AuditEvent, Delivery, DeliveryKind, Task
+from standin.harness import COORDINATOR
 from tests.conftest import STRANGER, BotHarness
 
 

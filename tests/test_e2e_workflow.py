@@ -7,8 +7,8 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from bot.demo import COORDINATOR
 from db.models import AuditEvent, ExtensionRequest, ExtensionStatus, Status, StatusReport, Task
+from standin.harness import COORDINATOR
 from tests.conftest import BotHarness
 
 

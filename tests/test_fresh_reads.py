@@ -17,9 +17,9 @@ from sqlmodel import select
 
 from bot import delivery
 from bot.delivery import escalate_overdue
-from bot.demo import COORDINATOR
 from db import repo
 from db.models import Delivery, DeliveryKind, Status
+from standin.harness import COORDINATOR
 from tests.conftest import BotHarness
 
 ESCALATION = "督办提醒"

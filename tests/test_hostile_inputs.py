@@ -23,11 +23,11 @@ from sqlmodel import col, func, select
 from bot import texts
 from bot.context import InviteGuard
 from bot.delivery import build_current_digest
-from bot.demo import COORDINATOR, GROUP
 from bot.render import DIGEST_NOTE_CHARS, clip, telegram_length
-from bot.standin import BotApiStandIn, SentMessage
 from db import repo
 from db.models import AssignmentRole, AuditEvent, Contact, Invite, Status, StatusReport, Task
+from standin import BotApiStandIn, SentMessage
+from standin.harness import COORDINATOR, GROUP
 from tests.conftest import GROUP_MEMBER, STRANGER, BotHarness, database_url_in, started_bot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -8,8 +8,8 @@ from contextlib import AsyncExitStack
 import pytest
 
 from bot.app import build_application
-from bot.demo import COORDINATOR, running, standin_settings
-from bot.standin import BotApiStandIn
+from standin import BotApiStandIn
+from standin.harness import COORDINATOR, running, standin_settings
 from tests.conftest import BotHarness
 
 

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.demo import COORDINATOR, GROUP
 from db import repo
 from db.models import ChatMigration, Contact, Delivery, DeliveryKind, DeliveryOutcome
+from standin.harness import COORDINATOR, GROUP
 from tests.conftest import BotHarness
 
 TAX_TASK = 10  # the only task led by 潼南税务局

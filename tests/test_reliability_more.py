@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from bot.demo import COORDINATOR
 from db import repo
 from db.models import Contact, Delivery, DeliveryKind, DeliveryOutcome, StatusReport
+from standin.harness import COORDINATOR
 from tests.conftest import STRANGER, BotHarness
 
 

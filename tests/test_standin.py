@@ -35,7 +35,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.standin import (
+from standin import (
     BotApiStandIn,
     EntityParseError,
     FloodLimits,

@@ -3,7 +3,8 @@
 A short scripted scenario on the 30 seed tasks: the coordinator invites two units, their
 contacts register, reminders go out, one contact reports 推进中 with a note, another 已完成
 with a document, and the coordinator types /digest in the committee group. Returns the chat
-as it happened (the stand-in's transcript). The same helpers drive the end-to-end tests.
+as it happened (the stand-in's transcript). The helpers it runs the bot with
+(:mod:`standin.harness`) also drive the end-to-end tests.
 """
 
 from __future__ import annotations
@@ -11,103 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
-from telegram import Update
-from telegram.ext import Application
-
 from bot.app import build_application
-from bot.config import Settings
-from bot.standin import BotApiStandIn, SentMessage
-from bot.transport import close_transports
+from standin.client import BotApiStandIn
+from standin.harness import COORDINATOR, GROUP, MutableClock, running, standin_settings
+from standin.records import SentMessage
 
 DEMO_START = datetime(2025, 12, 17, 1, 30, tzinfo=UTC)  # Wednesday 09:30 in Asia/Shanghai
-COORDINATOR = 1001
-GROUP = -1001234567890
-
-
-class MutableClock:
-    """A clock for tests and the demo: returns `now` (aware UTC) until moved."""
-
-    def __init__(self, start: datetime) -> None:
-        if start.tzinfo is None:
-            raise ValueError("start must be timezone-aware")
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> datetime:
-        """Move the clock forward by `delta` and return the new instant."""
-        self.now += delta
-        return self.now
-
-    def set(self, instant: datetime) -> None:
-        """Jump to `instant` (aware)."""
-        if instant.tzinfo is None:
-            raise ValueError("instant must be timezone-aware")
-        self.now = instant
-
-
-def standin_settings(standin: BotApiStandIn, database_url: str, **overrides: Any) -> Settings:
-    """Settings that point the bot at `standin`; `overrides` are merged per config section."""
-    raw: dict[str, Any] = {
-        "telegram": {
-            "token": standin.token,
-            "base_url": standin.base_url,
-            "base_file_url": standin.base_file_url,
-            "coordinators": [COORDINATOR],
-            "digest_chat_id": GROUP,
-            # the scripted users act faster than people; flood tests set the real rate
-            "chat_messages_per_second": 50.0,
-            "group_messages_per_minute": 600.0,
-        },
-        "database": {"url": database_url},
-        "schedule": {"tick_seconds": 0.2},
-    }
-    for section, values in overrides.items():
-        if isinstance(values, dict):
-            raw.setdefault(section, {}).update(values)
-        else:
-            raw[section] = values
-    return Settings.model_validate(raw)
-
-
-@asynccontextmanager
-async def running(app: Application) -> AsyncIterator[Application]:  # type: ignore[type-arg]
-    """Run `app` with long polling inside the current event loop; stop it on exit.
-
-    Does what `Application.run_polling` does, minus the signal handling and its own loop:
-    initialize, `post_init`, start, poll; then stop, `post_shutdown`, shutdown.
-    """
-    try:
-        await app.initialize()
-    except BaseException:  # python-telegram-bot leaves the transports open then
-        await close_transports(app.bot_data.transports)
-        raise
-    try:
-        if app.post_init is not None:
-            await app.post_init(app)
-        await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(
-            poll_interval=0.0, timeout=1, allowed_updates=Update.ALL_TYPES
-        )
-        try:
-            yield app
-        finally:
-            if app.updater.running:
-                await app.updater.stop()
-            await app.stop()
-            if app.post_shutdown is not None:
-                await app.post_shutdown(app)
-    finally:
-        await app.shutdown()
 
 
 def _button(message: SentMessage, label: str) -> str:
