@@ -23,7 +23,8 @@ from bot.app import build_application
 from bot.delivery import follow_up
 from bot.demo import MutableClock, running, standin_settings
 from bot.standin import BotApiStandIn
-from db.models import Contact, DeliveryOutcome, Reminder, Unit
+from db.models import Contact, Reminder, Unit
+from jobs.types import DeliveryOutcome
 
 T0 = datetime(2025, 12, 17, 1, 30, tzinfo=UTC)  # Wednesday 09:30 local, 14 days before
 FIRST_USER = 800_000

@@ -45,7 +45,8 @@ from bot.delivery import follow_up, prepare_next_sending_day, send_reminders, wa
 from bot.demo import MutableClock
 from db import repo
 from db.engine import Database
-from db.models import DeliveryOutcome, Reminder, Status
+from db.models import Reminder
+from jobs.types import DeliveryOutcome, Status
 
 NOW = data.local(date(2026, 12, 1), 10, 0)  # Tuesday 2026-12-01 10:00 in Asia/Shanghai
 

@@ -194,9 +194,10 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     """Print the tasks from the database (loaded from the task file) as a table or JSON."""
     from sqlmodel import col, select
 
-    from db.models import AssignmentRole, Task
+    from db.models import Task
     from db.repo import unit_names_of_task
     from db.seed import TaskRecord
+    from jobs.types import AssignmentRole
 
     settings = _settings(args)
     database = _open_to_read(settings)

@@ -18,11 +18,11 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from db.engine import Database
-from db.models import Status
-from db.state import FollowUpState
 from jobs.calendar import WorkingCalendar
 from jobs.lights import LightPolicy
 from jobs.policy import DigestSchedule, DueReminder, ReminderPolicy
+from jobs.state import FollowUpState
+from jobs.types import Status
 
 Clock = Callable[[], datetime]
 

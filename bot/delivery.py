@@ -40,8 +40,7 @@ from bot.context import BotContext, Services
 from bot.keyboards import status_keyboard
 from bot.transport import NOT_SENT_CAUSES
 from db import repo
-from db.models import DeliveryOutcome, DigestPost, Status
-from db.state import FollowUpState, TaskView, UnitView
+from db.models import DigestPost
 from jobs.digest import build_digest
 from jobs.lights import cycle_start, reported_in_cycle, unit_light, working_days_until
 from jobs.policy import (
@@ -51,6 +50,8 @@ from jobs.policy import (
     sending_allowed,
 )
 from jobs.schedule import digest_due
+from jobs.state import FollowUpState, TaskView, UnitView
+from jobs.types import DeliveryOutcome, Status
 
 log = logging.getLogger(__name__)
 

@@ -24,25 +24,20 @@ from sqlmodel import Session, col, select
 
 from db.models import (
     Assignment,
-    AssignmentRole,
     AuditEvent,
     ChatMigration,
     Contact,
-    DeliveryOutcome,
     DigestPost,
     ExtensionRequest,
-    ExtensionStatus,
     Invite,
     Plan,
     Reminder,
-    ReminderKind,
-    Status,
     StatusReport,
     Task,
     Unit,
     UTCDateTime,
 )
-from db.state import (
+from jobs.state import (
     ContactView,
     FollowUpState,
     PeriodReports,
@@ -50,6 +45,7 @@ from db.state import (
     TaskView,
     UnitView,
 )
+from jobs.types import AssignmentRole, DeliveryOutcome, ExtensionStatus, ReminderKind, Status
 
 INVITE_CODE_BYTES = 12  # token_urlsafe(12): 16 characters of [A-Za-z0-9_-], 96 bits
 

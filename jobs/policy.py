@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from db.models import ReminderKind, Status
-from db.state import ContactView, FollowUpState, TaskView
 from jobs.calendar import WorkingCalendar, next_working_day
+from jobs.state import ContactView, FollowUpState, TaskView
+from jobs.types import ReminderKind, Status
 
 
 @dataclass(frozen=True)

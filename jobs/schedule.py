@@ -27,10 +27,10 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
-from db.models import ReminderKind, Status
-from db.state import FollowUpState
 from jobs.calendar import MAX_SEARCH_DAYS, WorkingCalendar, next_working_day
 from jobs.policy import DigestSchedule, Occasion, ReminderPolicy, current_occasion
+from jobs.state import FollowUpState
+from jobs.types import ReminderKind, Status
 
 # a nominal digest day moves at most MAX_SEARCH_DAYS days: look back that many weeks at most
 MAX_WEEKS_BACK = MAX_SEARCH_DAYS // 7 + 2

@@ -17,10 +17,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from db.models import ReminderKind
-from db.state import ContactView, FollowUpState, TaskView, UnitView
 from jobs.calendar import OfficialCalendar, WeekdayCalendar, library_years, next_working_day
 from jobs.policy import ReminderPolicy, current_occasion, due_reminders, sending_allowed
+from jobs.state import ContactView, FollowUpState, TaskView, UnitView
+from jobs.types import ReminderKind
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 POLICY = ReminderPolicy(zone=SHANGHAI)

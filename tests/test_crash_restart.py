@@ -43,8 +43,9 @@ from bot.standin import ApiCall, BotApiStandIn, SentMessage
 from db import repo
 from db.engine import Database
 from db.lock import AlreadyRunning, InstanceLock
-from db.models import Contact, DeliveryOutcome, DigestPost, Reminder, StatusReport, Task
+from db.models import Contact, DigestPost, Reminder, StatusReport, Task
 from db.seed import load_plan, read_task_file
+from jobs.types import DeliveryOutcome
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "tests" / "bot_process.py"

@@ -12,7 +12,8 @@ from sqlmodel import select
 from bot.app import build_application
 from bot.demo import running
 from db.lock import AlreadyRunning
-from db.models import DeliveryOutcome, Reminder, ReminderKind
+from db.models import Reminder
+from jobs.types import DeliveryOutcome, ReminderKind
 from tests.conftest import BotHarness
 
 MINZHENG_TASKS = {2, 5, 8, 25}  # tasks led by 区民政局 in the appendix

@@ -9,7 +9,8 @@ import pytest
 from sqlmodel import select
 
 from bot.demo import COORDINATOR, GROUP
-from db.models import DigestPost, Status, StatusReport, Task
+from db.models import DigestPost, StatusReport, Task
+from jobs.types import Status
 from tests.conftest import GROUP_MEMBER, STRANGER, BotHarness
 
 

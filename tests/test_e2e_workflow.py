@@ -8,7 +8,8 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.demo import COORDINATOR
-from db.models import AuditEvent, ExtensionRequest, ExtensionStatus, Status, StatusReport, Task
+from db.models import AuditEvent, ExtensionRequest, StatusReport, Task
+from jobs.types import ExtensionStatus, Status
 from tests.conftest import BotHarness
 
 

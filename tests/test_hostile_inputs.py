@@ -27,7 +27,8 @@ from bot.demo import COORDINATOR, GROUP
 from bot.render import DIGEST_NOTE_CHARS, clip, telegram_length
 from bot.standin import BotApiStandIn, SentMessage
 from db import repo
-from db.models import AssignmentRole, AuditEvent, Contact, Invite, Status, StatusReport, Task
+from db.models import AuditEvent, Contact, Invite, StatusReport, Task
+from jobs.types import AssignmentRole, Status
 from tests.conftest import GROUP_MEMBER, STRANGER, BotHarness, database_url_in, started_bot
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")

@@ -31,7 +31,8 @@ def test_a_database_made_by_the_first_schema_is_upgraded_without_losing_data(
 
     from db import repo
     from db.engine import MIGRATIONS_DIR
-    from db.models import DeliveryOutcome, Reminder, Status, StatusReport
+    from db.models import Reminder, StatusReport
+    from jobs.types import DeliveryOutcome, Status
 
     database = Database(database_url)
     config = Config()

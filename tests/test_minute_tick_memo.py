@@ -17,7 +17,7 @@ from bot import delivery
 from bot.delivery import escalate_overdue, nudge_silent_units
 from bot.demo import COORDINATOR
 from db import repo
-from db.models import Status
+from jobs.types import Status
 from tests.conftest import BotHarness
 
 ESCALATION = "督办提醒"

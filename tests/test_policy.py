@@ -14,8 +14,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from db.models import ReminderKind, Status
-from db.state import ContactView, FollowUpState, ReportView, TaskView, UnitView
 from jobs.calendar import OfficialCalendar, WeekdayCalendar, next_working_day
 from jobs.policy import (
     DigestSchedule,
@@ -28,6 +26,8 @@ from jobs.policy import (
     reminder_candidates,
     sending_allowed,
 )
+from jobs.state import ContactView, FollowUpState, ReportView, TaskView, UnitView
+from jobs.types import ReminderKind, Status
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 POLICY = ReminderPolicy(zone=SHANGHAI)

@@ -13,7 +13,8 @@ from sqlmodel import select
 
 from bot.demo import COORDINATOR, GROUP
 from db import repo
-from db.models import ChatMigration, Contact, DeliveryOutcome, DigestPost, Reminder
+from db.models import ChatMigration, Contact, DigestPost, Reminder
+from jobs.types import DeliveryOutcome
 from tests.conftest import BotHarness
 
 TAX_TASK = 10  # the only task led by 潼南税务局

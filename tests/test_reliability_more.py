@@ -13,7 +13,8 @@ from sqlmodel import select
 
 from bot.demo import COORDINATOR
 from db import repo
-from db.models import Contact, DeliveryOutcome, Reminder, StatusReport
+from db.models import Contact, Reminder, StatusReport
+from jobs.types import DeliveryOutcome
 from tests.conftest import STRANGER, BotHarness
 
 

@@ -18,8 +18,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from db.models import Status
-from db.state import ContactView, FollowUpState, ReportView, TaskView, UnitView
 from jobs.calendar import OfficialCalendar, WeekdayCalendar, library_years
 from jobs.policy import (
     DigestSchedule,
@@ -29,6 +27,8 @@ from jobs.policy import (
     reminder_candidates,
 )
 from jobs.schedule import PlannedSend, digest_due, planned_digests, preview, render_schedule
+from jobs.state import ContactView, FollowUpState, ReportView, TaskView, UnitView
+from jobs.types import Status
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 POLICY = ReminderPolicy(zone=SHANGHAI)

@@ -19,22 +19,19 @@ from db import repo
 from db.engine import Database
 from db.models import (
     Assignment,
-    AssignmentRole,
     AuditEvent,
     Contact,
-    DeliveryOutcome,
     DigestPost,
     Invite,
     Plan,
     Reminder,
-    ReminderKind,
-    Status,
     StatusReport,
     Task,
     Unit,
     UTCDateTime,
 )
 from db.seed import DEFAULT_TASK_FILE, TaskFileError, load_plan, read_task_file
+from jobs.types import AssignmentRole, DeliveryOutcome, ReminderKind, Status
 from tests import db_fixtures
 
 # the shared database fixtures (an empty upgraded database; the same with the plan loaded)

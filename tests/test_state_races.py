@@ -18,7 +18,7 @@ import pytest
 from bot import delivery
 from bot.demo import COORDINATOR
 from db import repo
-from db.models import Status
+from jobs.types import Status
 from tests.conftest import BotHarness
 
 ESCALATION = "督办提醒"

@@ -21,7 +21,7 @@ from bot.delivery import send
 from bot.demo import MutableClock, running, standin_settings
 from bot.standin import BotApiStandIn
 from bot.transport import NOT_SENT_CAUSES, AiohttpRequest, _redact, make_request
-from db.models import DeliveryOutcome
+from jobs.types import DeliveryOutcome
 from tests.conftest import T0
 
 CLIENTS = ["aiohttp", "httpx"]
