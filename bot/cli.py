@@ -310,8 +310,9 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     """Print every reminder and digest due in a date range; nothing is sent."""
     from bot.app import make_calendar, make_services
     from bot.context import system_clock
+    from bot.schedule_view import render_schedule
     from db import repo
-    from jobs.schedule import preview, render_schedule
+    from jobs.schedule import preview
 
     settings = _settings(args)
     zone = settings.schedule.zone

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.schedule_view import render_schedule
 from jobs.calendar import OfficialCalendar, WeekdayCalendar, library_years
 from jobs.policy import (
     DigestSchedule,
@@ -26,7 +27,7 @@ from jobs.policy import (
     due_reminders,
     reminder_candidates,
 )
-from jobs.schedule import PlannedSend, digest_due, planned_digests, preview, render_schedule
+from jobs.schedule import PlannedSend, digest_due, planned_digests, preview
 from jobs.state import ContactView, FollowUpState, ReportView, TaskView, UnitView
 from jobs.types import Status
 
