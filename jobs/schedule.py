@@ -66,8 +66,8 @@ def digest_due(now: dt.datetime, schedule: DigestSchedule, calendar: WorkingCale
 
     The key is that of the digest's nominal week. Due from its send day (the nominal day, or
     the next working day after it) at `schedule.at`, on working days, until the end of the ISO
-    week of the send day; of two digests sent on the same day the newer week wins. Unlike
-    `jobs.policy.digest_period_due`, nothing is due on a non-working day.
+    week of the send day; of two digests sent on the same day the newer week wins. Nothing is
+    due on a non-working day.
     Raises `ValueError` if `now` is naive.
     """
     if now.tzinfo is None:
