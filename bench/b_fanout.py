@@ -21,7 +21,8 @@ from bench.common import Context, Goal, Row
 from bench.harness import TOKEN
 from bot.app import build_application
 from bot.delivery import follow_up
-from db.models import Contact, DeliveryOutcome, Reminder, Unit
+from db.models import Contact, Reminder, Unit
+from jobs.types import DeliveryOutcome
 from standin import BotApiStandIn
 from standin.harness import MutableClock, running, standin_settings
 

@@ -35,7 +35,8 @@ from bench import data
 from bench.common import Context, Goal, Row, cpu_seconds
 from bench.harness import COORDINATOR, TOKEN, Inbox, astop, botproc, spawn, write_config
 from db.engine import Database
-from db.models import Assignment, AssignmentRole, Contact, StatusReport
+from db.models import Assignment, Contact, StatusReport
+from jobs.types import AssignmentRole
 from standin import BotApiStandIn, SentMessage
 
 T0 = datetime(2025, 12, 17, 1, 30, tzinfo=UTC)  # Wednesday 09:30 local, 14 days before

@@ -44,7 +44,8 @@ from bot.context import Services
 from bot.delivery import follow_up, prepare_next_sending_day, send_reminders, warm_up
 from db import repo
 from db.engine import Database
-from db.models import DeliveryOutcome, Reminder, Status
+from db.models import Reminder
+from jobs.types import DeliveryOutcome, Status
 from standin.harness import MutableClock
 
 NOW = data.local(date(2026, 12, 1), 10, 0)  # Tuesday 2026-12-01 10:00 in Asia/Shanghai

@@ -21,21 +21,11 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Connection, make_url
 
 from db.engine import Database, normalise_url
-from db.models import (
-    Assignment,
-    AssignmentRole,
-    Contact,
-    DeliveryOutcome,
-    Reminder,
-    ReminderKind,
-    Status,
-    StatusReport,
-    Task,
-    Unit,
-)
+from db.models import Assignment, Contact, Reminder, StatusReport, Task, Unit
 from db.seed import load_plan, read_task_file
 from jobs.calendar import WorkingCalendar, next_working_day
 from jobs.policy import Occasion, ReminderPolicy, current_occasion, reminder_key
+from jobs.types import AssignmentRole, DeliveryOutcome, ReminderKind, Status
 
 ZONE = ZoneInfo("Asia/Shanghai")
 BATCH = 20_000

@@ -194,9 +194,10 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     """Print the tasks from the database (loaded from the task file) as a table or JSON."""
     from sqlmodel import col, select
 
-    from db.models import AssignmentRole, Task
+    from db.models import Task
     from db.repo import unit_names_of_task
     from db.seed import TaskRecord
+    from jobs.types import AssignmentRole
 
     settings = _settings(args)
     database = _open_to_read(settings)
@@ -309,8 +310,9 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     """Print every reminder and digest due in a date range; nothing is sent."""
     from bot.app import make_calendar, make_services
     from bot.context import system_clock
+    from bot.schedule_view import render_schedule
     from db import repo
-    from jobs.schedule import preview, render_schedule
+    from jobs.schedule import preview
 
     settings = _settings(args)
     zone = settings.schedule.zone

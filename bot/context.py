@@ -18,10 +18,10 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from db.engine import Database
-from db.models import Status
 from jobs.calendar import WorkingCalendar
 from jobs.lights import LightPolicy
 from jobs.policy import DigestSchedule, ReminderPolicy
+from jobs.types import Status
 
 Clock = Callable[[], datetime]
 

@@ -40,8 +40,7 @@ from bot.context import BotContext, Services
 from bot.keyboards import status_keyboard
 from bot.transport import NOT_SENT_CAUSES
 from db import repo
-from db.models import Delivery, DeliveryKind, DeliveryOutcome
-from db.state import FollowUpState, TaskView, UnitView
+from db.models import Delivery
 from jobs.digest import build_digest
 from jobs.escalation import EscalationCase, Nudge, escalation_cases, nudges_due
 from jobs.lights import cycle_start, unit_light
@@ -51,6 +50,8 @@ from jobs.policy import (
     sending_allowed,
 )
 from jobs.schedule import digest_due
+from jobs.state import FollowUpState, TaskView, UnitView
+from jobs.types import DeliveryKind, DeliveryOutcome
 
 log = logging.getLogger(__name__)
 

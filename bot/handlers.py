@@ -18,8 +18,9 @@ from bot import render, texts
 from bot.context import BotContext
 from bot.delivery import current_digest, ledger_light_of, send, send_digest
 from db import repo
-from db.models import DeliveryOutcome, Unit
+from db.models import Unit
 from db.repo import InviteProblem
+from jobs.types import DeliveryOutcome
 
 log = logging.getLogger(__name__)
 INVITE_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # Telegram deep-link parameter alphabet

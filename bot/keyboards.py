@@ -21,7 +21,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
 from bot.render import clip
-from db.models import Status
+from jobs.types import Status
 
 STATUS_PATTERN = r"^r:\d{1,6}:[a-z_]{1,20}$"
 EXTENSION_PATTERN = r"^x:\d{1,6}$"

@@ -14,8 +14,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from bot import texts
-from db.models import Status
 from jobs.digest import Digest, TaskLine
+from jobs.types import Status
 
 TELEGRAM_TEXT_LIMIT = 4096  # Bot API: 1-4096 characters after entity parsing
 DIGEST_TEXT_CHARS = 40  # task text shown in digest lists, in characters

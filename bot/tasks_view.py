@@ -17,9 +17,10 @@ from bot.conversation import note_problem
 from bot.delivery import read_state
 from bot.handlers import reply
 from db import repo
-from db.models import Contact, Status, Task, Unit
-from db.state import FollowUpState, TaskView
+from db.models import Contact, Task, Unit
 from jobs.lights import Light, task_light, unit_light
+from jobs.state import FollowUpState, TaskView
+from jobs.types import Status
 
 log = logging.getLogger(__name__)
 HISTORY_SHOWN = 10

@@ -6,7 +6,7 @@ render functions in `bot/render.py` do that). Messages are sent with parse mode 
 
 from __future__ import annotations
 
-from db.models import ReminderKind, Status
+from jobs.types import ReminderKind, Status
 
 STATUS_LABEL: dict[Status, str] = {
     Status.NOT_STARTED: "未开始",

@@ -42,8 +42,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import Session
 
 from db import repo
-from db.models import Status, StatusReport
-from db.state import TaskView, UnitView
+from db.models import StatusReport
+from jobs.state import TaskView, UnitView
+from jobs.types import Status
 
 LEDGER_TITLE = "残工委重点任务台账"
 SHEET_LEDGER = "台账"

@@ -24,31 +24,33 @@ from sqlmodel import Session, col, select
 
 from db.models import (
     Assignment,
-    AssignmentRole,
     AuditEvent,
     ChatMigration,
     Contact,
     Delivery,
-    DeliveryKind,
-    DeliveryOutcome,
     ExtensionRequest,
-    ExtensionStatus,
     Invite,
     Plan,
     Progress,
-    Status,
     StatusReport,
     Task,
     Unit,
     UTCDateTime,
 )
-from db.state import (
+from jobs.state import (
     ContactView,
     FollowUpState,
     PeriodReports,
     ReportView,
     TaskView,
     UnitView,
+)
+from jobs.types import (
+    AssignmentRole,
+    DeliveryKind,
+    DeliveryOutcome,
+    ExtensionStatus,
+    Status,
 )
 
 INVITE_CODE_BYTES = 12  # token_urlsafe(12): 16 characters of [A-Za-z0-9_-], 96 bits

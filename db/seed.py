@@ -17,8 +17,9 @@ from pathlib import Path
 
 from sqlmodel import Session, col, delete, select
 
-from db.models import Assignment, AssignmentRole, Plan, Task, Unit
+from db.models import Assignment, Plan, Task, Unit
 from db.repo import record_audit
+from jobs.types import AssignmentRole
 
 DEFAULT_TASK_FILE = Path(__file__).resolve().parent / "data" / "plan.toml"
 COLLECTIVE_UNITS = frozenset({"各镇街", "有关镇街"})

@@ -10,10 +10,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from db.models import Status
-from db.state import FollowUpState, ReportView, TaskView
 from jobs.calendar import WorkingCalendar
 from jobs.lights import Light, LightPolicy, reported_in_cycle, task_light, unit_light
+from jobs.state import FollowUpState, ReportView, TaskView
+from jobs.types import Status
 
 
 @dataclass(frozen=True)

@@ -18,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from db.models import Status
-from db.state import ContactView, FollowUpState, TaskView
 from jobs.calendar import WorkingCalendar
 from jobs.lights import LightPolicy, cycle_start, reported_in_cycle, working_days_until
+from jobs.state import ContactView, FollowUpState, TaskView
+from jobs.types import Status
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from db.models import Status
-from db.state import FollowUpState, TaskView
 from jobs.calendar import WorkingCalendar
+from jobs.state import FollowUpState, TaskView
+from jobs.types import Status
 
 
 class Light(enum.StrEnum):

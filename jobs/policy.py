@@ -19,9 +19,9 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from db.models import ReminderKind, Status
-from db.state import ContactView, FollowUpState, TaskView
 from jobs.calendar import WorkingCalendar, next_working_day
+from jobs.state import ContactView, FollowUpState, TaskView
+from jobs.types import ReminderKind, Status
 
 
 @dataclass(frozen=True)
@@ -141,7 +141,7 @@ def reminder_candidates(
     (and of responsible units and member towns too with `policy.remind_responsible`).
 
     Empty outside sending hours or on a non-working day. The caller drops those whose key is
-    already in the ledger (`due_reminders` does both when given the ledger's keys).
+    already in the ledger.
     Raises `ValueError` if `now` is naive.
     """
     if now.tzinfo is None:
@@ -209,17 +209,6 @@ def _units_to_remind(task: TaskView, members: dict[int, list[int]]) -> list[int]
     return units
 
 
-def due_reminders(
-    now: datetime,
-    state: FollowUpState,
-    policy: ReminderPolicy,
-    calendar: WorkingCalendar,
-    sent_keys: set[str] | frozenset[str],
-) -> list[DueReminder]:
-    """Return the reminders to send at `now`: current ones whose key is not in `sent_keys`."""
-    return [r for r in reminder_candidates(now, state, policy, calendar) if r.key not in sent_keys]
-
-
 @dataclass(frozen=True)
 class DigestSchedule:
     """When the weekly digest goes out: ISO weekday (1 = Monday) and local time, in `zone`."""
@@ -227,16 +216,3 @@ class DigestSchedule:
     zone: ZoneInfo
     weekday: int = 1
     at: time = time(9, 0)
-
-
-def digest_period_due(now: datetime, schedule: DigestSchedule) -> str | None:
-    """Return the ISO week key ("2026-W49") whose weekly digest is due at `now`, or None.
-
-    The digest of a week is due from its weekday and time onwards until the week ends, so a
-    digest missed while the bot was down goes out once when it comes back in the same week.
-    """
-    local = now.astimezone(schedule.zone)
-    year, week, weekday = local.isocalendar()
-    if (weekday, local.time()) < (schedule.weekday, schedule.at):
-        return None
-    return f"{year}-W{week:02d}"

@@ -13,7 +13,7 @@ Mondays) only the newer one goes out. On a non-working day nothing is due.
 `preview(start, end, ...)` lists every reminder and digest the bot would send between two
 local dates if it ran the whole time with the given state, using the same pure functions as
 the tick (`jobs.policy.current_occasion`, `digest_due`'s send-day rule), so the preview and
-the real sends cannot disagree. `render_schedule` prints it as a Chinese table or as JSON.
+the real sends cannot disagree. `bot.schedule_view.render_schedule` prints it for the command line.
 
 Nothing here reads the clock, the database or Telegram.
 """
@@ -21,35 +21,25 @@ Nothing here reads the clock, the database or Telegram.
 from __future__ import annotations
 
 import datetime as dt
-import json as jsonlib
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 from typing import Literal
 
-from db.models import ReminderKind, Status
-from db.state import FollowUpState
 from jobs.calendar import MAX_SEARCH_DAYS, WorkingCalendar, next_working_day
 from jobs.policy import DigestSchedule, Occasion, ReminderPolicy, current_occasion
+from jobs.state import FollowUpState
+from jobs.types import ReminderKind, Status
 
 # a nominal digest day moves at most MAX_SEARCH_DAYS days: look back that many weeks at most
 MAX_WEEKS_BACK = MAX_SEARCH_DAYS // 7 + 2
 
 SendKind = Literal["before", "due", "overdue", "digest"]
 
-KIND_LABEL: dict[str, str] = {
-    "before": "提前提醒",
-    "due": "到期提醒",
-    "overdue": "逾期催办",
-    "digest": "周报",
-}
 _REMINDER_KIND: dict[ReminderKind, SendKind] = {
     ReminderKind.BEFORE: "before",
     ReminderKind.DUE: "due",
     ReminderKind.OVERDUE: "overdue",
 }
-WEEKDAY_LABEL = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
-DIGEST_TARGET = "残工委群"
 
 
 def _week_key(day: dt.date) -> str:
@@ -76,8 +66,8 @@ def digest_due(now: dt.datetime, schedule: DigestSchedule, calendar: WorkingCale
 
     The key is that of the digest's nominal week. Due from its send day (the nominal day, or
     the next working day after it) at `schedule.at`, on working days, until the end of the ISO
-    week of the send day; of two digests sent on the same day the newer week wins. Unlike
-    `jobs.policy.digest_period_due`, nothing is due on a non-working day.
+    week of the send day; of two digests sent on the same day the newer week wins. Nothing is
+    due on a non-working day.
     Raises `ValueError` if `now` is naive.
     """
     if now.tzinfo is None:
@@ -123,21 +113,6 @@ class PlannedSend:
     def moved(self) -> bool:
         """True when the nominal day was not a working day and the send moved later."""
         return self.nominal != self.date
-
-    def as_json(self) -> dict[str, object]:
-        """The JSON object of `render_schedule(..., json=True)` (English keys)."""
-        return {
-            "date": self.date.isoformat(),
-            "time": self.time.strftime("%H:%M"),
-            "kind": self.kind,
-            "task": self.task,
-            "unit": self.unit,
-            "contacts": self.contacts,
-            "nominal_date": self.nominal.isoformat(),
-            "deadline": self.deadline.isoformat() if self.deadline else None,
-            "offset_days": self.offset_days,
-            "period": self.period,
-        }
 
 
 def _reminder_sends(
@@ -245,73 +220,3 @@ def preview(
         )
     keyed.sort(key=lambda pair: pair[0])
     return [send for _, send in keyed]
-
-
-# ---------------------------------------------------------------- rendering
-
-
-def _width(text: str) -> int:
-    """Terminal columns of `text`: wide and full-width characters (CJK) take two."""
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * max(width - _width(text), 0)
-
-
-def _remark(send: PlannedSend) -> str:
-    parts: list[str] = []
-    if send.kind == "digest":
-        parts.append(f"{send.period} 周报")
-    else:
-        assert send.deadline is not None and send.offset_days is not None
-        parts.append(f"完成时限 {send.deadline.isoformat()}")
-        if send.kind == "before":
-            parts.append(f"提前{send.offset_days}天")
-        elif send.kind == "overdue":
-            parts.append(f"逾期{send.offset_days}天")
-    if send.moved:
-        parts.append(f"原定 {send.nominal.isoformat()} 非工作日，顺延")
-    if send.contacts == 0:
-        parts.append("该单位暂无可送达的联络员，不会发出")
-    return "，".join(parts)
-
-
-def render_schedule(planned: list[PlannedSend], json: bool = False) -> str:
-    """Render a preview as a plain-text table with Chinese headers, or as a JSON array.
-
-    JSON objects have the keys date, time, kind, task, unit, contacts (plus nominal_date,
-    deadline, offset_days and period); digests have task, unit and contacts null.
-    """
-    if json:
-        return jsonlib.dumps([p.as_json() for p in planned], ensure_ascii=False, indent=2)
-    if not planned:
-        return "该时间段内没有要发送的提醒或周报。"
-    header = ("日期", "时间", "类型", "任务", "单位", "联络员", "说明")
-    rows = [
-        (
-            f"{p.date.isoformat()} {WEEKDAY_LABEL[p.date.weekday()]}",
-            p.time.strftime("%H:%M"),
-            KIND_LABEL[p.kind],
-            "" if p.task is None else str(p.task),
-            DIGEST_TARGET if p.kind == "digest" else (p.unit or ""),
-            "" if p.contacts is None else str(p.contacts),
-            _remark(p),
-        )
-        for p in planned
-    ]
-    widths = [max(_width(row[i]) for row in [header, *rows]) for i in range(len(header) - 1)]
-    lines = []
-    for row in [header, *rows]:
-        cells = [_pad(cell, widths[i]) for i, cell in enumerate(row[:-1])]
-        lines.append("  ".join([*cells, row[-1]]).rstrip())
-    reminders = [p for p in planned if p.kind != "digest"]
-    unreachable = sum(1 for p in reminders if p.contacts == 0)
-    messages = sum(p.contacts or 0 for p in reminders)
-    digests = len(planned) - len(reminders)
-    lines.append("")
-    lines.append(
-        f"共 {len(reminders)} 项提醒（{messages} 条消息；其中 {unreachable} 项单位暂无联络员），"
-        f"周报 {digests} 次。"
-    )
-    return "\n".join(lines)

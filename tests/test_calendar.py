@@ -17,13 +17,37 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from db.models import ReminderKind
-from db.state import ContactView, FollowUpState, TaskView, UnitView
-from jobs.calendar import OfficialCalendar, WeekdayCalendar, library_years, next_working_day
-from jobs.policy import ReminderPolicy, current_occasion, due_reminders, sending_allowed
+from jobs.calendar import (
+    OfficialCalendar,
+    WeekdayCalendar,
+    WorkingCalendar,
+    library_years,
+    next_working_day,
+)
+from jobs.policy import (
+    DueReminder,
+    ReminderPolicy,
+    current_occasion,
+    reminder_candidates,
+    sending_allowed,
+)
+from jobs.state import ContactView, FollowUpState, TaskView, UnitView
+from jobs.types import ReminderKind
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 POLICY = ReminderPolicy(zone=SHANGHAI)
+
+
+def unsent_reminders(
+    now: datetime,
+    state: FollowUpState,
+    policy: ReminderPolicy,
+    calendar: WorkingCalendar,
+    sent: set[str],
+) -> list[DueReminder]:
+    """What the tick sends at `now`: the reminder candidates whose key is not in the ledger."""
+    return [r for r in reminder_candidates(now, state, policy, calendar) if r.key not in sent]
+
 
 # weekend days that are official working days in 2026 (调休上班)
 MAKE_UP_2026 = {
@@ -240,9 +264,11 @@ def test_reminder_in_the_national_day_holiday_goes_out_on_the_eighth():
     state = one_task_state(deadline)
     ledger = {"reminder:100:1:11:before:2026-09-28"}
     for day in NATIONAL_DAY_2026:
-        assert due_reminders(local(day.year, day.month, day.day), state, POLICY, cal, ledger) == []
+        assert (
+            unsent_reminders(local(day.year, day.month, day.day), state, POLICY, cal, ledger) == []
+        )
         assert sending_allowed(local(day.year, day.month, day.day), POLICY, cal) is False
-    [r] = due_reminders(local(2026, 10, 8, 9, 0), state, POLICY, cal, ledger)
+    [r] = unsent_reminders(local(2026, 10, 8, 9, 0), state, POLICY, cal, ledger)
     assert r.occasion.kind is ReminderKind.BEFORE
     assert r.occasion.nominal_on == date(2026, 10, 5)
     assert r.occasion.send_on == date(2026, 10, 8)
@@ -252,11 +278,11 @@ def test_reminder_in_the_national_day_holiday_goes_out_on_the_eighth():
     ledger.add(r.key)
     # then the 3-day occasion on Friday 9th; the 1-day one (Sunday 11th) moves to Monday 12th,
     # where the due-day occasion supersedes it
-    [r3] = due_reminders(local(2026, 10, 9), state, POLICY, cal, ledger)
+    [r3] = unsent_reminders(local(2026, 10, 9), state, POLICY, cal, ledger)
     assert r3.key == "reminder:100:1:11:before:2026-10-09"
     ledger.add(r3.key)
-    assert due_reminders(local(2026, 10, 10), state, POLICY, cal, ledger) == []
-    [r0] = due_reminders(local(2026, 10, 12), state, POLICY, cal, ledger)
+    assert unsent_reminders(local(2026, 10, 10), state, POLICY, cal, ledger) == []
+    [r0] = unsent_reminders(local(2026, 10, 12), state, POLICY, cal, ledger)
     assert r0.key == "reminder:100:1:11:due:2026-10-12"
 
 
@@ -284,12 +310,12 @@ def test_make_up_saturday_gets_its_reminder():
     state = one_task_state(deadline)
     ledger = {"reminder:100:1:11:before:2026-10-09"}
     assert sending_allowed(local(2026, 10, 10, 9), POLICY, cal) is True
-    [r] = due_reminders(local(2026, 10, 10, 9), state, POLICY, cal, ledger)
+    [r] = unsent_reminders(local(2026, 10, 10, 9), state, POLICY, cal, ledger)
     assert r.key == "reminder:100:1:11:due:2026-10-10"
     assert r.occasion.send_on == date(2026, 10, 10)
     assert r.days_left == 0
     # the plain Monday-Friday calendar would have waited until Monday
-    assert due_reminders(local(2026, 10, 10, 9), state, POLICY, WeekdayCalendar(), ledger) == []
+    assert unsent_reminders(local(2026, 10, 10, 9), state, POLICY, WeekdayCalendar(), ledger) == []
 
 
 def test_make_up_sunday_gets_its_reminder():
@@ -297,7 +323,7 @@ def test_make_up_sunday_gets_its_reminder():
     deadline = date(2026, 9, 21)  # Monday: the 1-day occasion is the 调休 Sunday 20th
     state = one_task_state(deadline)
     ledger = {"reminder:100:1:11:before:2026-09-18"}
-    [r] = due_reminders(local(2026, 9, 20, 9), state, POLICY, cal, ledger)
+    [r] = unsent_reminders(local(2026, 9, 20, 9), state, POLICY, cal, ledger)
     assert r.key == "reminder:100:1:11:before:2026-09-20"
     assert r.occasion.send_on == date(2026, 9, 20)
     assert r.days_left == 1
@@ -311,11 +337,11 @@ def test_reminders_in_the_unknown_year_use_the_fallback():
     assert monday.weekday() == 0
     state = one_task_state(monday)
     friday = monday - timedelta(days=3)
-    [r] = due_reminders(local(friday.year, friday.month, friday.day), state, POLICY, cal, set())
+    [r] = unsent_reminders(local(friday.year, friday.month, friday.day), state, POLICY, cal, set())
     assert r.occasion.nominal_on == friday and r.occasion.offset_days == 3
     saturday = monday - timedelta(days=2)
     assert (
-        due_reminders(
+        unsent_reminders(
             local(saturday.year, saturday.month, saturday.day), state, POLICY, cal, {r.key}
         )
         == []

@@ -41,8 +41,9 @@ from bot.config import Settings
 from db import repo
 from db.engine import Database
 from db.lock import AlreadyRunning, InstanceLock
-from db.models import Contact, Delivery, DeliveryKind, DeliveryOutcome, StatusReport, Task
+from db.models import Contact, Delivery, StatusReport, Task
 from db.seed import load_plan, read_task_file
+from jobs.types import DeliveryKind, DeliveryOutcome
 from standin import ApiCall, BotApiStandIn, SentMessage
 from standin.harness import COORDINATOR, GROUP
 

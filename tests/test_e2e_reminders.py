@@ -11,7 +11,8 @@ from sqlmodel import select
 
 from bot.app import build_application
 from db.lock import AlreadyRunning
-from db.models import Delivery, DeliveryKind, DeliveryOutcome
+from db.models import Delivery
+from jobs.types import DeliveryKind, DeliveryOutcome
 from standin.harness import running
 from tests.conftest import BotHarness
 

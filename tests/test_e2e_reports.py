@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
-from db.models import Delivery, DeliveryKind, Status, StatusReport, Task
+from db.models import Delivery, StatusReport, Task
+from jobs.types import DeliveryKind, Status
 from standin.harness import COORDINATOR, GROUP
 from tests.conftest import GROUP_MEMBER, STRANGER, BotHarness
 

@@ -10,7 +10,8 @@ import pytest
 from sqlmodel import select
 
 from db import repo
-from db.models import Delivery, DeliveryKind, StatusReport
+from db.models import Delivery, StatusReport
+from jobs.types import DeliveryKind
 from standin.harness import COORDINATOR
 from tests.conftest import BotHarness
 

@@ -6,7 +6,8 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from db.models import AuditEvent, Delivery, DeliveryKind, Task
+from db.models import AuditEvent, Delivery, Task
+from jobs.types import DeliveryKind
 from standin.harness import COORDINATOR
 from tests.conftest import STRANGER, BotHarness
 

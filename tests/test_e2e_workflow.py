@@ -7,7 +7,8 @@ from datetime import timedelta
 
 from sqlmodel import select
 
-from db.models import AuditEvent, ExtensionRequest, ExtensionStatus, Status, StatusReport, Task
+from db.models import AuditEvent, ExtensionRequest, StatusReport, Task
+from jobs.types import ExtensionStatus, Status
 from standin.harness import COORDINATOR
 from tests.conftest import BotHarness
 

@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from db.models import Status
-from db.state import ContactView, FollowUpState, ReportView, TaskView, UnitView
 from jobs.calendar import WeekdayCalendar
 from jobs.escalation import escalation_cases, escalation_key, nudge_key, nudges_due
 from jobs.lights import LightPolicy
+from jobs.state import ContactView, FollowUpState, ReportView, TaskView, UnitView
+from jobs.types import Status
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CAL = WeekdayCalendar()

@@ -18,7 +18,8 @@ from sqlmodel import select
 from bot import delivery
 from bot.delivery import escalate_overdue
 from db import repo
-from db.models import Delivery, DeliveryKind, Status
+from db.models import Delivery
+from jobs.types import DeliveryKind, Status
 from standin.harness import COORDINATOR
 from tests.conftest import BotHarness
 

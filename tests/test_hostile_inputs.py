@@ -25,7 +25,8 @@ from bot.context import InviteGuard
 from bot.delivery import build_current_digest
 from bot.render import DIGEST_NOTE_CHARS, clip, telegram_length
 from db import repo
-from db.models import AssignmentRole, AuditEvent, Contact, Invite, Status, StatusReport, Task
+from db.models import AuditEvent, Contact, Invite, StatusReport, Task
+from jobs.types import AssignmentRole, Status
 from standin import BotApiStandIn, SentMessage
 from standin.harness import COORDINATOR, GROUP
 from tests.conftest import GROUP_MEMBER, STRANGER, BotHarness, database_url_in, started_bot

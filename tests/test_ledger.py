@@ -22,8 +22,9 @@ from sqlmodel import select
 from db import repo
 from db.engine import Database
 from db.ledger import build_ledger, ledger_filename, write_ledger
-from db.models import AuditEvent, DeliveryKind, DeliveryOutcome, Status, StatusReport
+from db.models import AuditEvent, StatusReport
 from db.seed import DEFAULT_TASK_FILE
+from jobs.types import DeliveryKind, DeliveryOutcome, Status
 from tests import db_fixtures
 
 fresh_db = db_fixtures.fresh_db

@@ -31,7 +31,8 @@ def test_a_database_made_by_the_first_schema_is_upgraded_without_losing_data(
 
     from db import repo
     from db.engine import MIGRATIONS_DIR
-    from db.models import Delivery, DeliveryKind, DeliveryOutcome, Status, StatusReport
+    from db.models import Delivery, StatusReport
+    from jobs.types import DeliveryKind, DeliveryOutcome, Status
 
     database = Database(database_url)
     config = Config()
@@ -179,7 +180,7 @@ def test_migration_0005_fills_each_pairs_progress_from_its_reports(database_url:
 
     from db import repo
     from db.engine import MIGRATIONS_DIR
-    from db.models import Status
+    from jobs.types import Status
 
     database = Database(database_url)
     config = Config()

@@ -14,20 +14,20 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from db.models import ReminderKind, Status
-from db.state import ContactView, FollowUpState, ReportView, TaskView, UnitView
-from jobs.calendar import OfficialCalendar, WeekdayCalendar, next_working_day
+from jobs.calendar import OfficialCalendar, WeekdayCalendar, WorkingCalendar, next_working_day
 from jobs.policy import (
     DigestSchedule,
+    DueReminder,
     Occasion,
     ReminderPolicy,
     current_occasion,
-    digest_period_due,
-    due_reminders,
     next_sending_instant,
     reminder_candidates,
     sending_allowed,
 )
+from jobs.schedule import digest_due
+from jobs.state import ContactView, FollowUpState, ReportView, TaskView, UnitView
+from jobs.types import ReminderKind, Status
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 POLICY = ReminderPolicy(zone=SHANGHAI)
@@ -98,9 +98,20 @@ def make_state(
     )
 
 
+def unsent_reminders(
+    now: datetime,
+    state: FollowUpState,
+    policy: ReminderPolicy,
+    calendar: WorkingCalendar,
+    sent: set[str],
+) -> list[DueReminder]:
+    """What the tick sends at `now`: the reminder candidates whose key is not in the ledger."""
+    return [r for r in reminder_candidates(now, state, policy, calendar) if r.key not in sent]
+
+
 def due(now: datetime, state: FollowUpState, sent: set[str] | None = None, **kw: object):
     policy = ReminderPolicy(zone=SHANGHAI, **kw) if kw else POLICY  # type: ignore[arg-type]
-    return due_reminders(now, state, policy, CAL, sent or set())
+    return unsent_reminders(now, state, policy, CAL, sent or set())
 
 
 # ---------------------------------------------------------------- before the deadline
@@ -516,8 +527,6 @@ def test_naive_datetime_raises():
     state = make_state(FRIDAY_DEADLINE)
     with pytest.raises(ValueError):
         reminder_candidates(datetime(2026, 3, 20, 10), state, POLICY, CAL)
-    with pytest.raises(ValueError):
-        due_reminders(datetime(2026, 3, 20, 10), state, POLICY, CAL, set())
 
 
 # ---------------------------------------------------------------- holidays
@@ -534,9 +543,9 @@ def test_occasion_on_a_holiday_moves_to_next_working_day():
     deadline = date(2026, 10, 10)
     state = make_state(deadline)
     ledger = {"reminder:100:1:11:before:2026-09-26"}
-    assert due_reminders(local(2026, 10, 2), state, POLICY, cal, ledger) == []
-    assert due_reminders(local(2026, 10, 7), state, POLICY, cal, ledger) == []
-    [r] = due_reminders(local(2026, 10, 8), state, POLICY, cal, ledger)
+    assert unsent_reminders(local(2026, 10, 2), state, POLICY, cal, ledger) == []
+    assert unsent_reminders(local(2026, 10, 7), state, POLICY, cal, ledger) == []
+    [r] = unsent_reminders(local(2026, 10, 8), state, POLICY, cal, ledger)
     assert r.occasion.nominal_on == date(2026, 10, 7)
     assert r.occasion.send_on == date(2026, 10, 8)
     assert r.occasion.offset_days == 3
@@ -549,7 +558,7 @@ def test_make_up_workday_allows_sending():
     deadline = date(2026, 10, 10)  # Saturday, a make-up working day
     state = make_state(deadline)
     ledger = {"reminder:100:1:11:before:2026-10-09"}
-    [r] = due_reminders(local(2026, 10, 10), state, POLICY, cal, ledger)
+    [r] = unsent_reminders(local(2026, 10, 10), state, POLICY, cal, ledger)
     assert r.key == "reminder:100:1:11:due:2026-10-10"
     assert r.occasion.send_on == date(2026, 10, 10)
 
@@ -608,6 +617,13 @@ def test_next_working_day_without_any_raises():
 WEEKLY = DigestSchedule(zone=SHANGHAI)
 
 
+class EveryDay:
+    """A calendar on which every day is a working day, so `digest_due` never moves a digest."""
+
+    def is_working_day(self, day: date) -> bool:
+        return True
+
+
 @pytest.mark.parametrize(
     ("now", "expected"),
     [
@@ -637,17 +653,17 @@ WEEKLY = DigestSchedule(zone=SHANGHAI)
         (local(2027, 1, 4, 9, 30), "2027-W01"),
     ],
 )
-def test_digest_period_due(now, expected):
-    assert digest_period_due(now, WEEKLY) == expected
+def test_digest_due_on_every_day(now, expected):
+    assert digest_due(now, WEEKLY, EveryDay()) == expected
 
 
-def test_digest_period_due_other_weekday_and_time():
+def test_digest_due_other_weekday_and_time():
     friday = DigestSchedule(zone=SHANGHAI, weekday=5, at=time(17, 30))
-    assert digest_period_due(local(2026, 3, 19, 20), friday) is None  # Thursday
-    assert digest_period_due(local(2026, 3, 20, 17, 29), friday) is None
-    assert digest_period_due(local(2026, 3, 20, 17, 30), friday) == "2026-W12"
-    assert digest_period_due(local(2026, 3, 22, 12), friday) == "2026-W12"
-    assert digest_period_due(local(2026, 3, 23, 12), friday) is None  # Monday of week 13
+    assert digest_due(local(2026, 3, 19, 20), friday, EveryDay()) is None  # Thursday
+    assert digest_due(local(2026, 3, 20, 17, 29), friday, EveryDay()) is None
+    assert digest_due(local(2026, 3, 20, 17, 30), friday, EveryDay()) == "2026-W12"
+    assert digest_due(local(2026, 3, 22, 12), friday, EveryDay()) == "2026-W12"
+    assert digest_due(local(2026, 3, 23, 12), friday, EveryDay()) is None  # Monday of week 13
 
 
 @pytest.mark.parametrize(

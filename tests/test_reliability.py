@@ -12,7 +12,8 @@ import pytest
 from sqlmodel import select
 
 from db import repo
-from db.models import ChatMigration, Contact, Delivery, DeliveryKind, DeliveryOutcome
+from db.models import ChatMigration, Contact, Delivery
+from jobs.types import DeliveryKind, DeliveryOutcome
 from standin.harness import COORDINATOR, GROUP
 from tests.conftest import BotHarness
 

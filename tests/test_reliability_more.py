@@ -12,7 +12,8 @@ import pytest
 from sqlmodel import select
 
 from db import repo
-from db.models import Contact, Delivery, DeliveryKind, DeliveryOutcome, StatusReport
+from db.models import Contact, Delivery, StatusReport
+from jobs.types import DeliveryKind, DeliveryOutcome
 from standin.harness import COORDINATOR
 from tests.conftest import STRANGER, BotHarness
 

@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.render import digest_lines, esc, render_digest, split_lines
-from db.models import Status
-from db.state import ContactView, FollowUpState, ReportView, TaskView, UnitView
 from jobs.digest import TaskLine, UnitRow, build_digest
+from jobs.state import ContactView, FollowUpState, ReportView, TaskView, UnitView
+from jobs.types import Status
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 LIMIT = 4096

@@ -1,8 +1,8 @@
 """Tests of the working-day digest rule and the dry-run preview (jobs/schedule.py).
 
 The preview must list exactly what the real tick would send, so several tests compare it with
-a day-by-day simulation of the tick through the policy's own functions (`due_reminders`,
-`reminder_candidates`, `digest_due`) with a ledger of what was already sent.
+a day-by-day simulation of the tick through the policy's own functions (`reminder_candidates`,
+`digest_due`) with a ledger of what was already sent.
 Calendar facts (official 2026 arrangement, see tests/test_calendar.py): 2026-02-15..23 春节
 (Feb 16 and 23 are Mondays), Feb 14 and 28 (Saturdays) work; 2026-09-25..27 中秋;
 2026-10-01..07 国庆 (Oct 5 is a Monday), Sep 20 (Sunday) and Oct 10 (Saturday) work.
@@ -18,22 +18,40 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from db.models import Status
-from db.state import ContactView, FollowUpState, ReportView, TaskView, UnitView
-from jobs.calendar import OfficialCalendar, WeekdayCalendar, library_years
+from bot.schedule_view import render_schedule
+from jobs.calendar import OfficialCalendar, WeekdayCalendar, WorkingCalendar, library_years
 from jobs.policy import (
     DigestSchedule,
+    DueReminder,
     ReminderPolicy,
-    digest_period_due,
-    due_reminders,
     reminder_candidates,
 )
-from jobs.schedule import PlannedSend, digest_due, planned_digests, preview, render_schedule
+from jobs.schedule import PlannedSend, digest_due, planned_digests, preview
+from jobs.state import ContactView, FollowUpState, ReportView, TaskView, UnitView
+from jobs.types import Status
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 POLICY = ReminderPolicy(zone=SHANGHAI)
 WEEKLY = DigestSchedule(zone=SHANGHAI)  # Monday 09:00
 UNKNOWN_YEAR = library_years().stop  # 2027 with chinesecalendar 1.11
+
+
+def unsent_reminders(
+    now: datetime,
+    state: FollowUpState,
+    policy: ReminderPolicy,
+    calendar: WorkingCalendar,
+    sent: set[str],
+) -> list[DueReminder]:
+    """What the tick sends at `now`: the reminder candidates whose key is not in the ledger."""
+    return [r for r in reminder_candidates(now, state, policy, calendar) if r.key not in sent]
+
+
+class EveryDay:
+    """A calendar on which every day is a working day: the digest rule without moves."""
+
+    def is_working_day(self, day: date) -> bool:
+        return True
 
 
 def local(y: int, m: int, d: int, h: int = 10, mi: int = 0) -> datetime:
@@ -140,14 +158,14 @@ def test_digest_due_in_the_unknown_year_falls_back_and_calls_back_once():
     assert calls == [UNKNOWN_YEAR]
 
 
-def test_digest_due_agrees_with_digest_period_due_on_plain_working_days():
+def test_digest_due_on_plain_working_days_is_the_digest_of_every_day():
     cal = WeekdayCalendar()
     for schedule in (WEEKLY, DigestSchedule(zone=SHANGHAI, weekday=5, at=time(17, 30))):
         for day in days(date(2025, 12, 22), date(2026, 1, 18)):
             for hour in range(0, 24):
                 now = at(day, hour, 30)
                 if day.weekday() < 5:
-                    assert digest_due(now, schedule, cal) == digest_period_due(now, schedule)
+                    assert digest_due(now, schedule, cal) == digest_due(now, schedule, EveryDay())
                 else:
                     assert digest_due(now, schedule, cal) is None
 
@@ -274,7 +292,7 @@ def test_preview_equals_a_day_by_day_simulation_of_the_tick(start, end):
     simulated: Counter[tuple[date, time, int, str, str, date]] = Counter()
     for day in days(date(2025, 12, 1), end):
         for hour in range(24):
-            for r in due_reminders(at(day, hour), state, POLICY, cal, ledger):
+            for r in unsent_reminders(at(day, hour), state, POLICY, cal, ledger):
                 ledger.add(r.key)
                 if day >= start:
                     simulated[

@@ -19,21 +19,18 @@ from db import repo
 from db.engine import Database
 from db.models import (
     Assignment,
-    AssignmentRole,
     AuditEvent,
     Contact,
     Delivery,
-    DeliveryKind,
-    DeliveryOutcome,
     Invite,
     Plan,
-    Status,
     StatusReport,
     Task,
     Unit,
     UTCDateTime,
 )
 from db.seed import DEFAULT_TASK_FILE, TaskFileError, load_plan, read_task_file
+from jobs.types import AssignmentRole, DeliveryKind, DeliveryOutcome, Status
 from tests import db_fixtures
 
 # the shared database fixtures (an empty upgraded database; the same with the plan loaded)

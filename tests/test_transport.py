@@ -19,7 +19,7 @@ from telegram.request import HTTPXRequest
 from bot.app import build_application
 from bot.delivery import send
 from bot.transport import NOT_SENT_CAUSES, AiohttpRequest, _redact, make_request
-from db.models import DeliveryOutcome
+from jobs.types import DeliveryOutcome
 from standin import BotApiStandIn
 from standin.harness import MutableClock, running, standin_settings
 from tests.conftest import T0

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from db.models import Status
+from jobs.types import Status
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,68 @@
+"""The follow-up domain's vocabulary: the enums shared by the policy, the storage and the bot.
+
+Plain `enum.StrEnum`s whose values are the strings stored in the database columns (`db.models`)
+and in ledger keys; this module imports nothing of the project and nothing of SQL or Telegram.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class AssignmentRole(enum.StrEnum):
+    """How a unit is named on a task in the appendix 重点任务分工."""
+
+    LEAD = "lead"  # 牵头单位
+    RESPONSIBLE = "responsible"  # 责任单位
+
+
+class Status(enum.StrEnum):
+    """The status a lead unit reports for a task (DESIGN.md, "Status values")."""
+
+    NOT_STARTED = "not_started"  # 未开始
+    IN_PROGRESS = "in_progress"  # 推进中
+    DONE = "done"  # 已完成
+    BLOCKED = "blocked"  # 遇到困难
+
+
+class ReminderKind(enum.StrEnum):
+    """Which occasion a reminder belongs to."""
+
+    BEFORE = "before"  # N days before the deadline
+    DUE = "due"  # on the deadline day
+    OVERDUE = "overdue"  # every N days after the deadline
+
+
+class DeliveryOutcome(enum.StrEnum):
+    """What is known about a send recorded in a ledger.
+
+    `PENDING` is written (and committed) before the Bot API call; a row still pending after a
+    crash means the process died mid-send, so delivery is unknown: it becomes `UNCERTAIN` and is
+    never resent automatically (at-most-once delivery). `RETRY` marks a send that certainly did
+    not reach Telegram (connection refused, 5xx, 429 after retries); it is claimed again once
+    `next_attempt_at` has passed.
+    """
+
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+    RETRY = "retry"  # certainly not delivered (API unreachable, 5xx): retried after backoff
+
+
+class ExtensionStatus(enum.StrEnum):
+    """Where an extension request (申请延期) stands."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class DeliveryKind(enum.StrEnum):
+    """What the bot sends on its own, as recorded in the send ledger (`Delivery`)."""
+
+    REMINDER = "reminder"  # 督办提醒 of one task to one contact
+    DIGEST = "digest"  # the weekly digest to the committee group
+    ESCALATION = "escalation"  # a long-overdue lead unit named to the coordinators
+    NUDGE = "nudge"  # a contact silent in a reporting cycle
+    NOTICE = "notice"  # a one-time notice to the coordinators (e.g. calendar data missing)
