@@ -340,7 +340,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from bot.app import make_calendar, make_services
     from bot.context import system_clock
     from bot.delivery import ledger_light_of
-    from db.ledger import ledger_filename, write_ledger
+    from office.ledger import ledger_filename, write_ledger
 
     settings = _settings(args)
     zone, now = settings.schedule.zone, system_clock()

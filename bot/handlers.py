@@ -280,7 +280,7 @@ async def export_command(update: Update, context: BotContext) -> None:
     now, zone = svc.now(), svc.policy.zone
     # imported here: openpyxl takes a fifth of a second to import, and the bot's start-up
     # should not wait for a spreadsheet library that only this command uses
-    from db.ledger import ledger_filename, write_ledger
+    from office.ledger import ledger_filename, write_ledger
 
     def build() -> tuple[bytes, int, int]:
         buffer = io.BytesIO()
