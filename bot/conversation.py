@@ -31,6 +31,7 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot import keyboards, render, texts
+from bot.access import coordinator_only
 from bot.context import BotContext, Draft
 from bot.handlers import is_private, reply
 from db import repo
@@ -712,15 +713,13 @@ async def submit_extension(update: Update, context: BotContext) -> int | None:
     return ConversationHandler.END
 
 
+@coordinator_only
 async def decide_extension(update: Update, context: BotContext) -> None:
     """Approve or reject an extension request (coordinators); tell the contact either way."""
     query = update.callback_query
     user = update.effective_user
     svc = context.svc
     if query is None or user is None or query.data is None:
-        return
-    if not svc.is_coordinator(user.id):
-        await _answer(update, texts.NOT_COORDINATOR, alert=True)
         return
     approve = query.data.startswith("xa:")
     request_id = int(query.data.split(":")[1])
