@@ -14,8 +14,8 @@ from telegram import Update
 from bot import render, texts
 from bot.access import coordinator_only, is_coordinator, refuse
 from bot.context import BotContext, Services
-from bot.conversation import note_problem
 from bot.delivery import current_state
+from bot.flow_common import note_problem
 from bot.handlers import reply
 from db import repo
 from db.models import Contact, Status, Task, Unit
