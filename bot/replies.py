@@ -1,7 +1,7 @@
-"""Answers outside the /report dialogue: a plain text reply to a reminder, stored as a note
-on its task (`reply_to_reminder`), and the 更正 button of a receipt, which starts a correction
-of one's own latest report within the correction window (`correct_report`, an entry point of
-the conversation of `bot/report_flow.py`).
+"""Answers to what the bot sent: a plain text reply to a reminder, stored as a note on its
+task (`reply_to_reminder`, outside the conversation), and the 修改这条反馈 button (c:ID) of a
+receipt, which starts a correction of one's own latest report within the correction window
+(`correct_report`, an entry point of the conversation of `bot/report_flow.py`).
 """
 
 from __future__ import annotations
