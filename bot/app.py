@@ -26,7 +26,15 @@ from telegram.ext import (
     filters,
 )
 
-from bot import conversation, handlers, keyboards, tasks_view, texts
+from bot import (
+    extension_flow,
+    handlers,
+    keyboards,
+    replies,
+    report_flow,
+    tasks_view,
+    texts,
+)
 from bot.config import Settings
 from bot.context import BotContext, BotData, Clock, Services, UserData, system_clock
 from bot.delivery import tick
@@ -242,7 +250,7 @@ def build_application(
     )
     app.bot_data.transports = (requests, long_poll)
     timeout = timedelta(minutes=settings.conversation.timeout_minutes)
-    app.add_handler(conversation.build_conversation(timeout))
+    app.add_handler(report_flow.build_conversation(timeout))
     app.add_handler(CommandHandler("start", handlers.start))
     app.add_handler(CommandHandler("help", handlers.help_command))
     app.add_handler(CommandHandler("whoami", handlers.whoami))
@@ -255,15 +263,15 @@ def build_application(
     app.add_handler(CommandHandler("deadline", tasks_view.deadline_command))
     app.add_handler(CommandHandler("record", tasks_view.record_command))
     app.add_handler(
-        CallbackQueryHandler(conversation.decide_extension, pattern=keyboards.DECISION_PATTERN)
+        CallbackQueryHandler(extension_flow.decide_extension, pattern=keyboards.DECISION_PATTERN)
     )
-    app.add_handler(CommandHandler("cancel", conversation.cancel_outside))
-    app.add_handler(CallbackQueryHandler(conversation.stale_button))
+    app.add_handler(CommandHandler("cancel", report_flow.cancel_outside))
+    app.add_handler(CallbackQueryHandler(report_flow.stale_button))
     private = filters.ChatType.PRIVATE
     app.add_handler(
         MessageHandler(
             private & filters.REPLY & filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED,
-            conversation.reply_to_reminder,
+            replies.reply_to_reminder,
         )
     )
     app.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))

@@ -27,10 +27,10 @@ from bot.config import (
     ConfigError,
     Settings,
     TelegramSettings,
-    hide_url_passwords,
     load_settings,
     review_config,
 )
+from bot.redact import RedactingFilter, redact
 from db.lock import AlreadyRunning
 from db.seed import TaskFileError
 
@@ -42,36 +42,6 @@ DEFAULT_CONFIG = Path("config.toml")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 TELEGRAM_BASE_URL = str(TelegramSettings.model_fields["base_url"].default)
 EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process killed by SIGPIPE
-
-
-class RedactingFilter(logging.Filter):
-    """Replace the bot token in every log record by "<token>" and the password of any URL
-    (a proxy's `user:password@`, from HTTPS_PROXY) by "***": in the message, in the
-    traceback of an exception (python-telegram-bot's InvalidToken quotes the token, aiohttp's
-    proxy errors the proxy URL) and in a stack."""
-
-    def __init__(self, secret: str) -> None:
-        super().__init__()
-        self.secret = secret
-
-    def _scrub(self, text: str) -> str:
-        if self.secret:
-            text = text.replace(self.secret, "<token>")
-        return hide_url_passwords(text)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        scrubbed = self._scrub(message)
-        if scrubbed != message:
-            record.msg, record.args = scrubbed, None
-        if record.exc_info and not record.exc_text:
-            # what the handler's Formatter would write; it uses exc_text when set
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self._scrub(record.exc_text)
-        if record.stack_info:
-            record.stack_info = self._scrub(record.stack_info)
-        return True
 
 
 class QuietStartFailure(logging.Filter):
@@ -134,10 +104,6 @@ def _settings(args: argparse.Namespace) -> Settings:
     return load_settings(_config_path(args))
 
 
-def _safe_url(url: str) -> str:
-    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
-
-
 def cmd_check_config(args: argparse.Namespace) -> int:
     """List every problem and warning of the configuration; exit 1 only for problems."""
     path = _config_path(args)
@@ -146,7 +112,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     problems = list(review.problems)
     if review.settings is not None:
         url = review.settings.database.url
-        print(f"database: {_safe_url(url)}")
+        print(f"database: {redact(url)}")
         if not any(line.startswith("database.url") for line in problems):
             from db.engine import connection_problem
 
@@ -184,7 +150,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     finally:
         database.dispose()
     print(
-        f"database ready at {_safe_url(database.url)}; "
+        f"database ready at {redact(database.url)}; "
         f"{_count(tasks, 'task')}, {_count(leads, 'lead unit')}"
     )
     return 0
@@ -342,7 +308,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from bot.app import make_calendar, make_services
     from bot.context import system_clock
     from bot.delivery import ledger_light_of
-    from db.ledger import ledger_filename, write_ledger
+    from office.ledger import ledger_filename, write_ledger
 
     settings = _settings(args)
     zone, now = settings.schedule.zone, system_clock()
@@ -392,15 +358,8 @@ def cmd_backup(args: argparse.Namespace) -> int:
         return 1
     finally:
         database.dispose()
-    print(f"backup of {_safe_url(database.url)} written to {args.file}")
+    print(f"backup of {redact(database.url)} written to {args.file}")
     return 0
-
-
-def _redact(text: str, token: str) -> str:
-    for secret in (token, token.partition(":")[2]):
-        if secret:
-            text = text.replace(secret, "<token>")
-    return text
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -425,11 +384,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     settings = review.settings
     setup_logging(args.log_level, settings.token)
-    log.info("%s; database: %s", _source(path), _safe_url(settings.database.url))
+    log.info("%s; database: %s", _source(path), redact(settings.database.url))
     for warning in review.warnings:
         log.warning("configuration: %s", warning)
     app = build_application(settings)
-    base_url = _redact(settings.telegram.base_url, settings.token)
+    base_url = redact(settings.telegram.base_url, settings.token)
     try:
         app.run_polling(allowed_updates=Update.ALL_TYPES, close_loop=False)
     except AlreadyRunning as exc:
@@ -444,11 +403,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return 1
     except NetworkError as exc:  # TimedOut included
-        reason = _redact(str(exc), settings.token)
+        reason = redact(str(exc), settings.token)
         print(f"cannot start: cannot reach the Bot API at {base_url}: {reason}", file=sys.stderr)
         return 1
     except TelegramError as exc:  # e.g. base_url is a web server, not a Bot API
-        reason = _redact(f"{type(exc).__name__}: {exc}", settings.token)
+        reason = redact(f"{type(exc).__name__}: {exc}", settings.token)
         print(f"cannot start: the Bot API at {base_url} failed: {reason}", file=sys.stderr)
         return 1
     finally:  # after a failed start python-telegram-bot leaves the transports open

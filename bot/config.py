@@ -40,6 +40,7 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from bot.redact import redact
 from db.engine import normalise_url
 from db.seed import COLLECTIVE_UNITS, TaskFileError, read_task_file
 
@@ -57,13 +58,7 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-URL_PASSWORD = re.compile(r"//([^/@\s:]*):[^/@\s]*@")  # //user:password@host in free text
-
-
-def hide_url_passwords(text: str) -> str:
-    """`text` with the password of every URL in it (`//user:password@`, e.g. a proxy's from
-    HTTPS_PROXY) replaced by `***`; for error texts and log lines."""
-    return URL_PASSWORD.sub(r"//\1:***@", text)
+hide_url_passwords = redact  # `redact` without secrets; the name bot/transport.py imports
 
 
 class _Section(BaseModel):

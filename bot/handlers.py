@@ -15,6 +15,7 @@ from telegram import Update, User
 from telegram.constants import ChatType
 
 from bot import render, texts
+from bot.access import coordinator_only, is_coordinator
 from bot.context import BotContext
 from bot.delivery import current_digest, ledger_light_of, send, send_digest
 from db import repo
@@ -58,7 +59,7 @@ async def start(update: Update, context: BotContext) -> None:
             unit = s.get(Unit, contact.unit_id) if contact else None
         if unit is not None:
             await reply(update, texts.START_ALREADY.format(unit=render.esc(unit.name)))
-        elif svc.is_coordinator(user.id):
+        elif await is_coordinator(svc, user.id):
             await reply(update, texts.START_COORDINATOR)
         else:
             await reply(update, texts.START_NO_CODE)
@@ -131,7 +132,7 @@ async def whoami(update: Update, context: BotContext) -> None:
         return
     svc = context.svc
     roles: list[str] = []
-    if svc.is_coordinator(user.id):
+    if await is_coordinator(svc, user.id):
         roles.append(texts.WHOAMI_COORDINATOR)
     with svc.db.session() as s:
         contact = repo.get_contact(s, telegram_user_id=user.id)
@@ -150,12 +151,12 @@ async def whoami(update: Update, context: BotContext) -> None:
     await reply(update, texts.WHOAMI.format(user_id=user.id, roles="\n".join(roles)))
 
 
+@coordinator_only
 async def invite(update: Update, context: BotContext) -> None:
     """Create a one-time invite link for a unit (coordinator, private chat)."""
     user = update.effective_user
     svc = context.svc
-    if user is None or not svc.is_coordinator(user.id):
-        await reply(update, texts.NOT_COORDINATOR)
+    if user is None:
         return
     if not is_private(update):
         await reply(update, texts.INVITE_PRIVATE_ONLY)
@@ -210,13 +211,10 @@ async def invite(update: Update, context: BotContext) -> None:
     )
 
 
+@coordinator_only
 async def units(update: Update, context: BotContext) -> None:
     """List every lead unit and whether it has a contact (coordinator)."""
-    user = update.effective_user
     svc = context.svc
-    if user is None or not svc.is_coordinator(user.id):
-        await reply(update, texts.NOT_COORDINATOR)
-        return
     lines: list[str] = []
     with svc.db.session() as s:
         leads = repo.lead_units(s)
@@ -237,15 +235,13 @@ async def units(update: Update, context: BotContext) -> None:
         await reply(update, part)
 
 
+@coordinator_only
 async def digest_command(update: Update, context: BotContext) -> None:
     """Post the digest into this chat now (coordinator; group or private)."""
     user = update.effective_user
     chat = update.effective_chat
     svc = context.svc
     if user is None or chat is None:
-        return
-    if not svc.is_coordinator(user.id):
-        await reply(update, texts.NOT_COORDINATOR)
         return
     parts = await current_digest(svc)
     outcome, sent, error = await send_digest(context.bot, svc, chat.id, parts)
@@ -267,13 +263,11 @@ async def digest_command(update: Update, context: BotContext) -> None:
             log.warning("could not tell coordinator %s that /digest failed", user.id)
 
 
+@coordinator_only
 async def export_command(update: Update, context: BotContext) -> None:
     """Send the ledger (台账) as an .xlsx document (coordinator, private chat)."""
     user, chat, svc = update.effective_user, update.effective_chat, context.svc
     if user is None or chat is None:
-        return
-    if not svc.is_coordinator(user.id):
-        await reply(update, texts.NOT_COORDINATOR)
         return
     if not is_private(update):
         await reply(update, texts.EXPORT_PRIVATE_ONLY)
@@ -281,7 +275,7 @@ async def export_command(update: Update, context: BotContext) -> None:
     now, zone = svc.now(), svc.policy.zone
     # imported here: openpyxl takes a fifth of a second to import, and the bot's start-up
     # should not wait for a spreadsheet library that only this command uses
-    from db.ledger import ledger_filename, write_ledger
+    from office.ledger import ledger_filename, write_ledger
 
     def build() -> tuple[bytes, int, int]:
         buffer = io.BytesIO()
@@ -321,5 +315,5 @@ async def private_fallback(update: Update, context: BotContext) -> None:
         return
     with context.svc.db.session() as s:
         contact = repo.get_contact(s, telegram_user_id=user.id)
-    known = contact is not None or context.svc.is_coordinator(user.id)
+    known = contact is not None or await is_coordinator(context.svc, user.id)
     await reply(update, texts.TEXT_NOT_UNDERSTOOD if known else texts.STRANGER_TEXT)

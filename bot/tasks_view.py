@@ -12,9 +12,10 @@ from datetime import date
 from telegram import Update
 
 from bot import render, texts
+from bot.access import coordinator_only, is_coordinator, refuse
 from bot.context import BotContext, Services
-from bot.conversation import note_problem
 from bot.delivery import read_state
+from bot.flow_common import note_problem
 from bot.handlers import reply
 from db import repo
 from db.models import Contact, Task, Unit
@@ -62,14 +63,15 @@ async def task_command(update: Update, context: BotContext) -> None:
         history = list(repo.reports_of_task(s, task_id=task.id)) if task else []
         contacts = {c.id: c.display_name for c in s.exec(_all_contacts())}
         task_row = s.get(Task, task.id) if task else None
-    if not svc.is_coordinator(user.id) and contact is None:
+    coordinator = await is_coordinator(svc, user.id)
+    if not coordinator and contact is None:
         await reply(update, texts.NOT_CONTACT)
         return
     if task is None or task_row is None:
         await reply(update, texts.UNKNOWN_TASK.format(number=number))
         return
     named = set(task.lead_unit_ids) | set(task.responsible_unit_ids)
-    if not svc.is_coordinator(user.id) and (contact is None or contact.unit_id not in named):
+    if not coordinator and (contact is None or contact.unit_id not in named):
         await reply(update, texts.NOT_YOUR_TASK.format(number=number))
         return
     today = _today(svc)
@@ -171,7 +173,8 @@ async def unit_command(update: Update, context: BotContext) -> None:
         unit = repo.get_unit_by_name(s, name=name) if name and "\x00" not in name else None
         suggestions = [u.name for u in repo.find_units(s, fragment=name)] if unit is None else []
         members = repo.contacts_of_unit(s, unit_id=unit.id or 0) if unit else []
-    if not svc.is_coordinator(user.id) and contact is None:
+    coordinator = await is_coordinator(svc, user.id)
+    if not coordinator and contact is None:
         await reply(update, texts.NOT_CONTACT)
         return
     if not name:
@@ -185,8 +188,8 @@ async def unit_command(update: Update, context: BotContext) -> None:
             )
         await reply(update, text)
         return
-    if not svc.is_coordinator(user.id) and (own is None or own.id != unit.id):
-        await reply(update, texts.NOT_COORDINATOR)
+    if not coordinator and (own is None or own.id != unit.id):
+        await refuse(update)
         return
     today = _today(svc)
     led = [t for t in state.tasks if unit.id in t.lead_unit_ids]
@@ -214,12 +217,12 @@ async def unit_command(update: Update, context: BotContext) -> None:
         await reply(update, part)
 
 
+@coordinator_only
 async def deadline_command(update: Update, context: BotContext) -> None:
     """Change a task's deadline (coordinator); reminders follow the new date."""
     user = update.effective_user
     svc = context.svc
-    if user is None or not svc.is_coordinator(user.id):
-        await reply(update, texts.NOT_COORDINATOR)
+    if user is None:
         return
     args = list(context.args or [])
     number = _parse_number(args)
@@ -269,6 +272,7 @@ async def deadline_command(update: Update, context: BotContext) -> None:
 STATUS_WORDS = {label: status for status, label in texts.STATUS_LABEL.items()}
 
 
+@coordinator_only
 async def record_command(update: Update, context: BotContext) -> None:
     """Record a report on behalf of a unit that answered by phone (coordinator).
 
@@ -277,8 +281,7 @@ async def record_command(update: Update, context: BotContext) -> None:
     """
     user = update.effective_user
     svc = context.svc
-    if user is None or not svc.is_coordinator(user.id):
-        await reply(update, texts.NOT_COORDINATOR)
+    if user is None:
         return
     text = update.effective_message.text if update.effective_message else ""
     parts = (text or "").split(maxsplit=4)

@@ -1,4 +1,4 @@
-"""Tests of the ledger workbook (db/ledger.py): build it from a real database, open it again
+"""Tests of the ledger workbook (office/ledger.py): build it from a real database, open it again
 with openpyxl and check the cells.
 
 They run on a temporary SQLite file, or on the database of TEST_DATABASE_URL when it is set
@@ -21,10 +21,10 @@ from sqlmodel import select
 
 from db import repo
 from db.engine import Database
-from db.ledger import build_ledger, ledger_filename, write_ledger
 from db.models import AuditEvent, StatusReport
 from db.seed import DEFAULT_TASK_FILE
 from jobs.types import DeliveryKind, DeliveryOutcome, Status
+from office.ledger import build_ledger, ledger_filename, write_ledger
 from tests import db_fixtures
 
 fresh_db = db_fixtures.fresh_db

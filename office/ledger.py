@@ -19,7 +19,8 @@ tab / carriage return) also gets Excel's quote prefix, so a note such as
 Characters XML forbids (control characters) are dropped.
 
 The status labels are passed in (`status_labels`, the bot passes `bot.texts.STATUS_LABEL`)
-because `db` never imports `bot`; `light_of(task, unit)`, when given, fills 状态灯.
+because `office` never imports `bot` or `telegram`; `light_of(task, unit)`, when given, fills
+状态灯.
 This module only reads the database, through `db.repo`.
 """
 
