@@ -224,8 +224,9 @@ def build_application(
         link_preview_options=LinkPreviewOptions(is_disabled=True),
     )
     tg = settings.telegram
-    requests = make_request(tg.http_client, connection_pool_size=16, timeout=tg.timeout_seconds)
-    long_poll = make_request(tg.http_client, connection_pool_size=1, timeout=tg.timeout_seconds)
+    proxy = tg.proxy.get_secret_value()
+    requests = make_request(connection_pool_size=16, timeout=tg.timeout_seconds, proxy=proxy)
+    long_poll = make_request(connection_pool_size=1, timeout=tg.timeout_seconds, proxy=proxy)
     app = (
         ApplicationBuilder()
         .token(settings.token)

@@ -47,8 +47,8 @@ EXIT_BROKEN_PIPE = 128 + 13  # what a shell reports for a process killed by SIGP
 class RedactingFilter(logging.Filter):
     """Replace the bot token in every log record by "<token>" and the password of any URL
     (a proxy's `user:password@`, from HTTPS_PROXY) by "***": in the message, in the
-    traceback of an exception (python-telegram-bot's InvalidToken quotes the token, aiohttp's
-    proxy errors the proxy URL) and in a stack."""
+    traceback of an exception (python-telegram-bot's InvalidToken quotes the token; a proxy
+    URL may appear in an exception's text) and in a stack."""
 
     def __init__(self, secret: str) -> None:
         super().__init__()
@@ -147,6 +147,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     if review.settings is not None:
         url = review.settings.database.url
         print(f"database: {_safe_url(url)}")
+        proxy = review.settings.telegram.proxy.get_secret_value()
+        if proxy:
+            print(f"Bot API proxy: {hide_url_passwords(proxy)}")
         if not any(line.startswith("database.url") for line in problems):
             from db.engine import connection_problem
 
@@ -424,6 +427,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = review.settings
     setup_logging(args.log_level, settings.token)
     log.info("%s; database: %s", _source(path), _safe_url(settings.database.url))
+    proxy = settings.telegram.proxy.get_secret_value()
+    if proxy:
+        log.info("Bot API proxy: %s", hide_url_passwords(proxy))
     for warning in review.warnings:
         log.warning("configuration: %s", warning)
     app = build_application(settings)
@@ -442,8 +448,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
         return 1
     except NetworkError as exc:  # TimedOut included
-        reason = _redact(str(exc), settings.token)
-        print(f"cannot start: cannot reach the Bot API at {base_url}: {reason}", file=sys.stderr)
+        reason = hide_url_passwords(_redact(str(exc), settings.token))
+        via = f" through the proxy {hide_url_passwords(proxy)}" if proxy else ""
+        print(
+            f"cannot start: cannot reach the Bot API at {base_url}{via}: {reason}",
+            file=sys.stderr,
+        )
         return 1
     except TelegramError as exc:  # e.g. base_url is a web server, not a Bot API
         reason = _redact(f"{type(exc).__name__}: {exc}", settings.token)
