@@ -31,7 +31,7 @@ from bot.config import Settings
 from bot.context import BotContext, BotData, Clock, Services, UserData, system_clock
 from bot.delivery import tick
 from bot.ratelimit import FloodLimiter
-from bot.transport import make_request
+from bot.transport import make_transports
 from db import repo
 from db.engine import Database
 from db.lock import AlreadyRunning, InstanceLock
@@ -224,9 +224,9 @@ def build_application(
         link_preview_options=LinkPreviewOptions(is_disabled=True),
     )
     tg = settings.telegram
-    proxy = tg.proxy.get_secret_value()
-    requests = make_request(connection_pool_size=16, timeout=tg.timeout_seconds, proxy=proxy)
-    long_poll = make_request(connection_pool_size=1, timeout=tg.timeout_seconds, proxy=proxy)
+    requests, long_poll = make_transports(
+        timeout=tg.timeout_seconds, proxy=tg.proxy.get_secret_value()
+    )
     app = (
         ApplicationBuilder()
         .token(settings.token)

@@ -4,7 +4,8 @@
 `make_request` builds one with the pool size, the timeouts of `telegram.timeout_seconds` and
 the proxy of `telegram.proxy` (http, https, socks5 or socks5h; SOCKS needs the `socks` extra
 of python-telegram-bot, which this project installs). Without a configured proxy httpx takes
-one from the environment (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY).
+one from the environment (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY, NO_PROXY). `make_transports`
+builds the bot's pair (requests, long poll), which the benchmark's ceiling application uses too.
 
 `HTTPXRequest` keeps the error contract that `bot.delivery.send` relies on: a timeout is
 `telegram.error.TimedOut`, any other transport failure `telegram.error.NetworkError`, each
@@ -49,6 +50,18 @@ def make_request(
         connect_timeout=timeout,
         pool_timeout=timeout,
         proxy=proxy or None,
+    )
+
+
+def make_transports(
+    *, timeout: float, proxy: str | None = None
+) -> tuple[HTTPXRequest, HTTPXRequest]:
+    """The bot's two transports, as `build_application` uses them: one for its requests (16
+    connections, as python-telegram-bot sends concurrently) and one for the long poll
+    (`getUpdates`, one connection); `timeout` and `proxy` as for `make_request`."""
+    return (
+        make_request(connection_pool_size=16, timeout=timeout, proxy=proxy),
+        make_request(connection_pool_size=1, timeout=timeout, proxy=proxy),
     )
 
 
