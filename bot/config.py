@@ -116,7 +116,7 @@ ChatId = Annotated[int, Field(strict=True)]
 
 
 class TelegramSettings(_Section):
-    """[telegram]: the bot token, API address, the committee group and the coordinators."""
+    """[telegram]: the bot token, API address, proxy, committee group and coordinators."""
 
     token: SecretStr = SecretStr("")
     base_url: str = "https://api.telegram.org/bot"
