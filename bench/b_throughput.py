@@ -7,9 +7,10 @@ chat) act concurrently, so the bot always has work queued. Updates per second ar
 from the first injected update to the last answer.
 
 The ceiling is a minimal python-telegram-bot Application in the same setting (its own process,
-long polling the same kind of stand-in) that answers every update with one sendMessage; its
-users send the same pattern (text, button, text, button). Bot and ceiling rounds alternate, so
-drift on a shared machine affects both alike; the ratio is taken per pair of rounds.
+on the bot's own transports, `bot.transport.make_transports`, long polling the same kind of
+stand-in) that answers every update with one sendMessage; its users send the same pattern
+(text, button, text, button). Bot and ceiling rounds alternate, so drift on a shared machine
+affects both alike; the ratio is taken per pair of rounds.
 
 The bot runs as `python -m bench.botproc bot`: the real `build_application` with the clock at
 2025-12-17 09:30 (the 14-days-before reminders go out at start), per-chat and group limits
@@ -210,7 +211,6 @@ async def _measure(ctx: Context) -> list[Row]:
         "chat_messages_per_second": 100.0,
         "group_messages_per_minute": 6000.0,
         "messages_per_second": 1000.0,
-        "http_client": "httpx" if "httpx" in experiments else "aiohttp",
     }
     config = write_config(ctx.workdir / "throughput.toml", tg_bot, url, telegram=fast)
     log = ctx.workdir / "throughput-bot.log"

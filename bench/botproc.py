@@ -96,12 +96,24 @@ def run_bot(args: argparse.Namespace) -> None:
 
 
 def run_minimal(args: argparse.Namespace) -> None:
+    from bot.config import TelegramSettings
+    from bot.transport import make_transports
+
     async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
         if chat is not None:
             await context.bot.send_message(chat.id, "ok")
 
-    builder = Application.builder().token(args.token).base_url(args.base_url)
+    # the bot's own transports (HTTPXRequest, same pools and default timeout), so that the
+    # ceiling differs from the bot only in what it does with an update
+    requests, long_poll = make_transports(timeout=TelegramSettings().timeout_seconds)
+    builder = (
+        Application.builder()
+        .token(args.token)
+        .base_url(args.base_url)
+        .request(requests)
+        .get_updates_request(long_poll)
+    )
     if args.concurrent > 1:
         builder = builder.concurrent_updates(args.concurrent)
     app = builder.build()

@@ -39,7 +39,7 @@ from bot.config import Settings
 from bot.context import BotContext, BotData, Clock, Services, UserData, system_clock
 from bot.delivery import tick
 from bot.ratelimit import FloodLimiter
-from bot.transport import make_request
+from bot.transport import make_transports
 from db import repo
 from db.engine import Database
 from db.lock import AlreadyRunning, InstanceLock
@@ -225,8 +225,9 @@ def build_application(
         link_preview_options=LinkPreviewOptions(is_disabled=True),
     )
     tg = settings.telegram
-    requests = make_request(tg.http_client, connection_pool_size=16, timeout=tg.timeout_seconds)
-    long_poll = make_request(tg.http_client, connection_pool_size=1, timeout=tg.timeout_seconds)
+    requests, long_poll = make_transports(
+        timeout=tg.timeout_seconds, proxy=tg.proxy.get_secret_value()
+    )
     app = (
         ApplicationBuilder()
         .token(settings.token)

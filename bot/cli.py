@@ -113,6 +113,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     if review.settings is not None:
         url = review.settings.database.url
         print(f"database: {redact(url)}")
+        proxy = review.settings.telegram.proxy.get_secret_value()
+        if proxy:
+            print(f"Bot API proxy: {redact(proxy)}")
         if not any(line.startswith("database.url") for line in problems):
             from db.engine import connection_problem
 
@@ -385,6 +388,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = review.settings
     setup_logging(args.log_level, settings.token)
     log.info("%s; database: %s", _source(path), redact(settings.database.url))
+    proxy = settings.telegram.proxy.get_secret_value()
+    if proxy:
+        log.info("Bot API proxy: %s", redact(proxy))
     for warning in review.warnings:
         log.warning("configuration: %s", warning)
     app = build_application(settings)
@@ -404,7 +410,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 1
     except NetworkError as exc:  # TimedOut included
         reason = redact(str(exc), settings.token)
-        print(f"cannot start: cannot reach the Bot API at {base_url}: {reason}", file=sys.stderr)
+        via = f" through the proxy {redact(proxy)}" if proxy else ""
+        print(
+            f"cannot start: cannot reach the Bot API at {base_url}{via}: {reason}",
+            file=sys.stderr,
+        )
         return 1
     except TelegramError as exc:  # e.g. base_url is a web server, not a Bot API
         reason = redact(f"{type(exc).__name__}: {exc}", settings.token)

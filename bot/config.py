@@ -2,7 +2,8 @@
 
 Every key is documented in `config.example.toml`. `TELEGRAM_BOT_TOKEN` overrides
 `telegram.token` and `DATABASE_URL` overrides `database.url`. Unknown keys are errors (a typo
-must not silently fall back to a default).
+must not silently fall back to a default); a key that this version no longer reads
+(`REMOVED_KEYS`) is an error that says so, and the bot does not start until it is deleted.
 
 - `load_settings` reads and validates. A relative SQLite path (and a relative task file) in
   the config file is resolved against the config file's folder; without a config file, and
@@ -25,7 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -40,7 +42,6 @@ from pydantic import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.redact import redact
 from db.engine import normalise_url
 from db.seed import COLLECTIVE_UNITS, TaskFileError, read_task_file
 
@@ -58,7 +59,44 @@ class ConfigError(Exception):
         self.problems = problems
 
 
-hide_url_passwords = redact  # `redact` without secrets; the name bot/transport.py imports
+PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")
+PROXY_EXAMPLES = "e.g. socks5://127.0.0.1:1080 or http://127.0.0.1:7890"
+
+
+def proxy_url_problem(url: str) -> str | None:
+    """Why `url` cannot be the Bot API proxy (`telegram.proxy`), or None if it can ("" is no
+    proxy). It needs a scheme of `PROXY_SCHEMES`, a host and a port; a `user:password@` is
+    allowed. The URL itself is never echoed: it may hold a password."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return f"not a proxy URL (the port must be a number from 1 to 65535); {PROXY_EXAMPLES}"
+    schemes = "http://, https://, socks5:// or socks5h://"
+    if "://" not in url:
+        return f"the proxy URL needs a scheme ({schemes}), {PROXY_EXAMPLES}"
+    scheme = parts.scheme.lower()
+    if scheme not in PROXY_SCHEMES:
+        shown = f" {scheme}://" if scheme.isalnum() else ""
+        return f"unsupported proxy scheme{shown}; use {schemes}, {PROXY_EXAMPLES}"
+    if not parts.hostname:
+        return f"the proxy URL has no host; {PROXY_EXAMPLES}"
+    if port is None or port == 0:
+        return f"the proxy URL has no port; write it out, {PROXY_EXAMPLES}"
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        return f"a proxy URL is only scheme://[user:password@]host:port; {PROXY_EXAMPLES}"
+    return None
+
+
+# keys that a config file of an older version may still hold: what to write instead
+REMOVED_KEYS: dict[tuple[str, ...], str] = {
+    ("telegram", "http_client"): (
+        "no longer used (the bot always uses python-telegram-bot's own HTTP client); delete "
+        "this line; a proxy goes in telegram.proxy"
+    ),
+}
 
 
 class _Section(BaseModel):
@@ -69,7 +107,7 @@ ChatId = Annotated[int, Field(strict=True)]
 
 
 class TelegramSettings(_Section):
-    """[telegram]: the bot token, API address, the committee group and the coordinators."""
+    """[telegram]: the bot token, API address, proxy, committee group and coordinators."""
 
     token: SecretStr = SecretStr("")
     base_url: str = "https://api.telegram.org/bot"
@@ -80,7 +118,7 @@ class TelegramSettings(_Section):
     group_messages_per_minute: float = Field(default=20.0, gt=1, le=6000)
     messages_per_second: float = Field(default=30.0, ge=2, le=1000)
     timeout_seconds: float = Field(default=10.0, gt=0, le=300)
-    http_client: Literal["aiohttp", "httpx"] = "aiohttp"
+    proxy: SecretStr = SecretStr("")
 
     @field_validator("digest_chat_id")
     @classmethod
@@ -94,6 +132,14 @@ class TelegramSettings(_Section):
     def _url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/]+", value):
             raise ValueError("must be an http(s) URL")
+        return value
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: SecretStr) -> SecretStr:
+        problem = proxy_url_problem(value.get_secret_value())
+        if problem:
+            raise ValueError(problem)
         return value
 
 
@@ -317,7 +363,10 @@ def _format_error(error: Any) -> str:
     loc = tuple(error["loc"])
     location = ".".join(str(part) for part in loc) or "(top level)"
     message = str(error["msg"]).removeprefix("Value error, ")
-    if error["type"] == "extra_forbidden":
+    removed = REMOVED_KEYS.get(tuple(str(part) for part in loc))
+    if error["type"] == "extra_forbidden" and removed:
+        message = removed
+    elif error["type"] == "extra_forbidden":
         message = "unknown key (check the spelling against config.example.toml)"
         close = difflib.get_close_matches(str(loc[-1]), _known_keys(loc[:-1]), n=1)
         if close:

@@ -517,6 +517,70 @@ def test_run_with_a_refused_token_says_so_in_one_line(tmp_path, level):
     )
 
 
+PROXY_PASSWORD = "PROXY-PASSWORD"
+
+
+@pytest.mark.parametrize(
+    ("proxy", "message"),
+    [
+        (
+            "ftp://x",
+            "telegram.proxy: unsupported proxy scheme ftp://; use http://, https://, socks5:// "
+            "or socks5h://, e.g. socks5://127.0.0.1:1080 or http://127.0.0.1:7890",
+        ),
+        (
+            f"socks5://bob:{PROXY_PASSWORD}@127.0.0.1",
+            "telegram.proxy: the proxy URL has no port; write it out, e.g. "
+            "socks5://127.0.0.1:1080 or http://127.0.0.1:7890",
+        ),
+    ],
+)
+def test_check_config_refuses_a_bad_proxy_without_showing_it(capsys, tmp_path, proxy, message):
+    path = write_config(tmp_path, f'[telegram]\ntoken = "{TOKEN}"\nproxy = "{proxy}"\n')
+    code, out, err = run(capsys, "check-config", "--config", str(path))
+    assert code == 1
+    assert f"  - {message}" in out.splitlines()
+    assert "1 problem:" in out
+    assert PROXY_PASSWORD not in out + err and "Value error" not in out
+
+
+@pytest.mark.parametrize("scheme", ["http", "socks5", "socks5h"])
+def test_check_config_names_a_good_proxy_without_its_password(capsys, tmp_path, scheme):
+    proxy = f"{scheme}://bob:{PROXY_PASSWORD}@127.0.0.1:1080"
+    path = write_config(tmp_path, f'[telegram]\ntoken = "{TOKEN}"\nproxy = "{proxy}"\n')
+    code, out, err = run(capsys, "check-config", "--config", str(path))
+    assert code == 0, out
+    assert f"Bot API proxy: {scheme}://bob:***@127.0.0.1:1080" in out.splitlines()
+    assert PROXY_PASSWORD not in out + err
+
+
+def test_run_through_an_unreachable_proxy_never_logs_its_password(tmp_path):
+    proxy = f"http://alice:{PROXY_PASSWORD}@127.0.0.1:{closed_port()}"
+    path = write_config(
+        tmp_path,
+        f'[telegram]\ntoken = "{TOKEN}"\nbase_url = "http://bot-api.invalid/bot"\n'
+        f'timeout_seconds = 5\nproxy = "{proxy}"\n',
+    )
+    done = subprocess.run(
+        [TASKBOT, "--log-level", "DEBUG", "--config", str(path), "run"],
+        cwd=tmp_path,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert "Bot API proxy: http://alice:***@127.0.0.1:" in done.stderr
+    assert "Traceback" in done.stderr  # at DEBUG the framework's traceback is logged
+    assert PROXY_PASSWORD not in done.stderr + done.stdout and SECRET not in done.stderr
+    last = done.stderr.splitlines()[-1]
+    assert last.startswith(
+        "cannot start: cannot reach the Bot API at http://bot-api.invalid/bot through the "
+        "proxy http://alice:***@127.0.0.1:"
+    )
+
+
 def test_run_refuses_a_config_with_problems_before_contacting_anything(capsys, tmp_path):
     path = write_config(tmp_path, '[telegram]\nbase_url = "http://127.0.0.1:9/bot"\n')
     code, out, err = run(capsys, "--config", str(path), "run")

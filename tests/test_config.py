@@ -158,24 +158,55 @@ def test_non_integer_or_non_positive_coordinator(tmp_path, value):
 @pytest.mark.parametrize(
     ("line", "key"),
     [
-        ('http_client = "curl"', "telegram.http_client:"),
-        ("http_client = 1", "telegram.http_client:"),
+        ('proxy = "ftp://x"', "telegram.proxy: unsupported proxy scheme ftp://"),
+        ('proxy = "http://127.0.0.1"', "telegram.proxy: the proxy URL has no port"),
+        ('proxy = "socks5://:1080"', "telegram.proxy: the proxy URL has no host"),
+        ('proxy = "127.0.0.1:7890"', "telegram.proxy: the proxy URL needs a scheme"),
+        ('proxy = "http://h:99999"', "telegram.proxy: not a proxy URL"),
+        ("proxy = 1", "telegram.proxy:"),
         ("messages_per_second = 0.5", "telegram.messages_per_second:"),
         ("messages_per_second = 1.5", "telegram.messages_per_second:"),
         ("messages_per_second = 5000", "telegram.messages_per_second:"),
     ],
 )
-def test_bad_transport_and_overall_limit(tmp_path, line, key):
+def test_bad_proxy_and_overall_limit(tmp_path, line, key):
     problems = problems_of(write(tmp_path, f"[telegram]\n{line}\n"))
     assert len(problems) == 1
     assert problems[0].startswith(key)
 
 
-def test_transport_and_overall_limit_are_read(tmp_path):
-    path = write(tmp_path, '[telegram]\nhttp_client = "httpx"\nmessages_per_second = 100\n')
+@pytest.mark.parametrize(
+    "proxy",
+    [
+        "socks5://bob:pw@127.0.0.1:1080",
+        "socks5h://proxy.example:1080",
+        "http://127.0.0.1:7890",
+        "https://alice:s3cret@proxy.example:443",
+    ],
+)
+def test_proxy_and_overall_limit_are_read(tmp_path, proxy):
+    path = write(tmp_path, f'[telegram]\nproxy = "{proxy}"\nmessages_per_second = 100\n')
     settings = load_settings(path, environ={})
-    assert settings.telegram.http_client == "httpx"
+    assert settings.telegram.proxy.get_secret_value() == proxy
+    assert "pw@" not in repr(settings) and "s3cret" not in repr(settings)
     assert settings.telegram.messages_per_second == 100
+    assert load_settings(None, environ={}).telegram.proxy.get_secret_value() == ""
+
+
+def test_a_bad_proxy_is_refused_without_showing_its_password(tmp_path):
+    path = write(tmp_path, '[telegram]\nproxy = "ftp://alice:PROXY-PASSWORD@127.0.0.1"\n')
+    problems = problems_of(path)
+    assert len(problems) == 1 and problems[0].startswith("telegram.proxy:")
+    assert "PROXY-PASSWORD" not in problems[0]
+
+
+@pytest.mark.parametrize("value", ['"aiohttp"', '"httpx"', '"curl"', "1"])
+def test_the_removed_http_client_key_says_it_is_no_longer_used(tmp_path, value):
+    problems = problems_of(write(tmp_path, f"[telegram]\nhttp_client = {value}\n"))
+    assert problems == [
+        "telegram.http_client: no longer used (the bot always uses python-telegram-bot's own "
+        "HTTP client); delete this line; a proxy goes in telegram.proxy"
+    ]
 
 
 def test_several_problems_are_all_listed(tmp_path):
