@@ -77,6 +77,26 @@ def bulk_insert(conn: Connection, table: Any, rows: Iterable[dict[str, Any]]) ->
     return count
 
 
+# each (task, unit)'s newest report and newest report with a status, as `repo.add_report`
+# keeps them in `progress` (the statement of migration 0005, which fills it for old databases)
+FILL_PROGRESS = """
+INSERT INTO progress (task_id, unit_id, status, status_report_id, last_report_id)
+SELECT heads.task_id, heads.unit_id, withstatus.status, heads.newest_status, heads.newest
+FROM (
+    SELECT task_id, unit_id, MAX(id) AS newest,
+           MAX(CASE WHEN status IS NOT NULL THEN id END) AS newest_status
+    FROM statusreport GROUP BY task_id, unit_id
+) AS heads
+LEFT JOIN statusreport AS withstatus ON withstatus.id = heads.newest_status
+"""
+
+
+def fill_progress(conn: Connection) -> None:
+    """Write the `progress` rows of bulk-inserted reports (the database has none before)."""
+    conn.execute(text("DELETE FROM progress"))
+    conn.execute(text(FILL_PROGRESS))
+
+
 def fresh_database(url: str, *, loaded_at: datetime) -> Database:
     """An empty database at the newest schema with the shipped plan loaded."""
     database = Database(url)
@@ -291,6 +311,7 @@ def build_real_digest_db(url: str, *, now: datetime) -> dict[str, int]:
                         )
                     )
             reports = bulk_insert(conn, StatusReport.__table__, rows)
+            fill_progress(conn)
         return {
             "tasks": len(skeleton.tasks),
             "units": len(skeleton.unit_ids),
@@ -354,6 +375,7 @@ def build_synthetic_digest_db(
                     )
 
             inserted = bulk_insert(conn, StatusReport.__table__, rows())
+            fill_progress(conn)
         return {"tasks": len(skeleton.tasks), "units": len(unit_ids), "reports": inserted}
     finally:
         _close_loaded(database)
@@ -445,6 +467,7 @@ def build_tick_db(
                     for u in leads
                 ),
             )
+            fill_progress(conn)
             triples = [
                 (task_id, number, deadline, unit_id, contact_id, chat_id)
                 for task_id, number, deadline, leads in skeleton.tasks

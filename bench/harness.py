@@ -1,5 +1,9 @@
 """Driving a bot process from the benchmark: config files, subprocesses, and per-chat inboxes
-of what the bot sent through the stand-in."""
+of what the bot sent through the stand-in.
+
+The suite's only import of the Bot API stand-in and the demo helpers (a fixed clock, running
+an application in-process, settings pointing at a stand-in): the other modules take them
+from here."""
 
 from __future__ import annotations
 
@@ -14,7 +18,19 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import REPO
+from bot.demo import MutableClock, running, standin_settings
 from bot.standin import BotApiStandIn, SentMessage
+
+__all__ = [
+    "COORDINATOR",
+    "TOKEN",
+    "BotApiStandIn",
+    "Inbox",
+    "MutableClock",
+    "SentMessage",
+    "running",
+    "standin_settings",
+]
 
 # a token `taskbot check-config` accepts (digits, colon, 20+ URL-safe characters)
 TOKEN = "123456789:BENCHMARK-TOKEN-0123456789abcdefghij"

@@ -62,11 +62,10 @@ def parser() -> argparse.ArgumentParser:
         "--experiment",
         action="append",
         default=[],
-        choices=["per-chat", "sniffio", "httpx"],
+        choices=["per-chat", "sniffio"],
         metavar="NAME",
         help="throughput variants that are not the bot as shipped: per-chat (concurrent "
-        "updates of different chats), sniffio (httpcore finds the sniffio module), httpx (the "
-        'bot on python-telegram-bot\'s own HTTP client, http_client = "httpx")',
+        "updates of different chats), sniffio (httpcore finds the sniffio module)",
     )
     p.add_argument("--profile", action="store_true", help="cProfile the measured calls")
     p.add_argument("--json", type=Path, help="also write the results as JSON to this file")
