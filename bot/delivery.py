@@ -38,6 +38,7 @@ from telegram.error import (
 from bot import render, texts
 from bot.context import BotContext, Services
 from bot.keyboards import status_keyboard
+from bot.ratelimit import BULK
 from bot.transport import NOT_SENT_CAUSES
 from db import repo
 from db.models import DeliveryOutcome, DigestPost
@@ -216,6 +217,7 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
             due.contact.chat_id,
             reminder_text(due, state.units),
             reply_markup=status_keyboard(due.task.number),
+            rate_limit_args=BULK,
         )
         newly_unreachable = None
         with svc.db.session() as s:
@@ -530,7 +532,7 @@ async def nudge_silent_units(bot: Bot, svc: Services) -> int:
             start=render.fmt_date(nudge.cycle_start),
             numbers="、".join(str(n) for n in nudge.task_numbers),
         )
-        result = await send(bot, nudge.contact.chat_id, text)
+        result = await send(bot, nudge.contact.chat_id, text, rate_limit_args=BULK)
         log.info(
             "nudge %s: contact=%s tasks=%s",
             result.outcome.value,
