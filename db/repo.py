@@ -656,16 +656,23 @@ def load_state(session: Session) -> FollowUpState:
     )
     names = {c.id: c.display_name for c in contacts}
     last, with_status = aliased(StatusReport), aliased(StatusReport)
+    # the report with a status is joined only when it is not the newest report itself (the
+    # common case), which halves the rows' width
     heads = (
         sa_select(
             *_report_columns(last),
             last.contact_id,
+            col(Progress.status_report_id),
             *_report_columns(with_status),
             with_status.contact_id,
         )
         .select_from(Progress)
         .join(last, last.id == col(Progress.last_report_id))
-        .outerjoin(with_status, with_status.id == col(Progress.status_report_id))
+        .outerjoin(
+            with_status,
+            (with_status.id == col(Progress.status_report_id))
+            & (col(Progress.status_report_id) != col(Progress.last_report_id)),
+        )
     )
     latest_status: dict[tuple[int, int], ReportView] = {}
     latest_report: dict[tuple[int, int], ReportView] = {}
@@ -673,11 +680,12 @@ def load_state(session: Session) -> FollowUpState:
     for row in rows(heads):
         report = _report_view(row[:REPORT_COLUMNS], names.get(row[REPORT_COLUMNS]))
         latest_report[(report.task_id, report.unit_id)] = report
-        if row[width] is not None:
+        status_id = row[width]
+        if status_id is not None:
             status_report = (
                 report
-                if row[width] == report.id
-                else _report_view(row[width : width + REPORT_COLUMNS], names.get(row[-1]))
+                if status_id == report.id
+                else _report_view(row[width + 1 : width + 1 + REPORT_COLUMNS], names.get(row[-1]))
             )
             latest_status[(report.task_id, report.unit_id)] = status_report
     plan = rows(sa_select(col(Plan.title)).limit(1))
