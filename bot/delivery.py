@@ -191,7 +191,8 @@ async def send_reminders(bot: Bot, svc: Services, state: FollowUpState | None = 
     now = svc.now()
     if not sending_allowed(now, svc.policy, svc.calendar):
         return 0  # reminder_candidates would find none
-    state, due_now = await in_worker(svc, _due_reminders, svc, now, state)
+    read, due_now = await in_worker(svc, _due_reminders, svc, now, state)
+    state = read
     sent = 0
     unreachable: set[int] = set()  # contacts Telegram refused during this run
     for due in due_now:
@@ -462,7 +463,8 @@ async def escalate_overdue(bot: Bot, svc: Services, state: FollowUpState | None 
     if not svc.settings.telegram.coordinators:
         return 0  # nobody to tell: recording the cases would spend them
     today = now.astimezone(svc.policy.zone).date()
-    state, cases = await in_worker(svc, _escalation_cases, svc, today, state)
+    read, cases = await in_worker(svc, _escalation_cases, svc, today, state)
+    state = read
     if not cases:
         return 0
     limit = svc.settings.follow_up.escalate_after_working_days
@@ -518,7 +520,8 @@ async def nudge_silent_units(bot: Bot, svc: Services, state: FollowUpState | Non
     start = cycle_start(today, svc.lights.cycle_day)
     if today < start + timedelta(days=svc.settings.follow_up.nudge_after_days):
         return 0  # not yet the cycle's nudge day: nothing to read
-    state, nudges = await in_worker(svc, _nudges, svc, now, state)
+    read, nudges = await in_worker(svc, _nudges, svc, now, state)
+    state = read
     if not nudges:
         return 0
     with svc.db.session() as s:
