@@ -58,9 +58,13 @@ BULK = Bulk()
 
 
 class PriorityPacer:
-    """Lets one request through every `1 / per_second` seconds (event-loop time): no
-    sliding one-second window ever holds more than `per_second` + 1 of them. Requests that
-    must wait are let through interactive first, then bulk, each class in arrival order."""
+    """Lets one request through per slot of `1 / per_second` seconds (event-loop time):
+    slots follow each other on a grid, and a request let through up to one interval after
+    its slot still uses it (so a timer firing late, as the event loop's always do by up to a
+    millisecond, does not push every later slot back); a request later than that starts a
+    new grid. Each request goes within one interval after its slot, so no sliding
+    one-second window ever holds more than `per_second` + 1 of them. Requests that must
+    wait are let through interactive first, then bulk, each class in arrival order."""
 
     def __init__(self, per_second: float) -> None:
         self._interval = 1.0 / per_second
@@ -80,7 +84,7 @@ class PriorityPacer:
         loop = asyncio.get_running_loop()
         now = loop.time()
         if not self._queues[0] and not self._queues[1] and now >= self._next:
-            self._next = now + self._interval
+            self._take_slot(now)
             return
         future: asyncio.Future[None] = loop.create_future()
         queue = self._queues[1 if bulk else 0]
@@ -93,6 +97,14 @@ class PriorityPacer:
                 queue.remove(future)
             raise
 
+    def _take_slot(self, now: float) -> None:
+        """A request goes at `now` (>= the slot `_next`): the next slot follows on the grid,
+        or one interval from now if this one was more than an interval late."""
+        if now < self._next + self._interval:
+            self._next += self._interval
+        else:
+            self._next = now + self._interval
+
     def _arm(self, loop: asyncio.AbstractEventLoop) -> None:
         if self._timer is None:
             self._timer = loop.call_at(max(self._next, loop.time()), self._release, loop)
@@ -104,7 +116,7 @@ class PriorityPacer:
                 future = queue.popleft()
                 if not future.done():
                     future.set_result(None)
-                    self._next = loop.time() + self._interval
+                    self._take_slot(loop.time())
                     if self._queues[0] or self._queues[1]:
                         self._arm(loop)
                     return

@@ -40,13 +40,19 @@ def test_pacer_keeps_one_request_per_interval() -> None:
             await pacer.wait(bulk=bulk)
             times.append(time.monotonic())
 
-        await asyncio.gather(*(request(i % 2 == 0) for i in range(8)))
+        await asyncio.gather(*(request(i % 2 == 0) for i in range(12)))
+        await asyncio.sleep(0.1)  # idle: a new grid starts
+        await asyncio.gather(*(request(False) for i in range(4)))
         return times
 
     times = asyncio.run(scenario())
-    gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert len(times) == 8
-    assert min(gaps) >= 0.019, gaps
+    assert len(times) == 16
+    # each request goes within one interval after its slot: any k + 1 consecutive requests
+    # span more than k - 1 intervals
+    for i, j in itertools.combinations(range(len(times)), 2):
+        assert times[j] - times[i] > (j - i - 1) * 0.020 - 0.001, (i, j, times)
+    # and the pace is one per interval: 12 requests take 11 intervals, less a late timer
+    assert times[11] - times[0] > 10 * 0.020
 
 
 def test_pacer_forgets_a_cancelled_waiter() -> None:
