@@ -3,7 +3,9 @@ running in this process.
 
 - start-up: from launching the process to the stand-in receiving its first getUpdates, on a
   database that exists (a restart) and on an empty one (first start: schema + 30 tasks);
-- resident memory (VmRSS from /proc/<pid>/status) one second after the first getUpdates;
+- resident memory (VmRSS from /proc/<pid>/status) one second after the first getUpdates, and
+  again half a second after the coordinator's /digest was answered (the digest read afresh
+  and built in a worker thread);
 - growth after handling 10,000 updates: /whoami from 1,000 users (10 each, each user waiting
   for the answer before the next), VmRSS read again once all are answered. This process runs
   `taskbot run` with `messages_per_second = 1000` in its config, which lifts the bot's own
@@ -23,6 +25,7 @@ from bench.common import Context, Goal, Row, rss_kib
 from bench.harness import (
     COORDINATOR,
     TOKEN,
+    BotApiStandIn,
     Inbox,
     astop,
     botproc,
@@ -31,7 +34,6 @@ from bench.harness import (
     wait_call,
     write_config,
 )
-from standin import BotApiStandIn
 
 FIRST_USER = 900_000
 
@@ -66,6 +68,9 @@ async def _measure(ctx: Context) -> list[Row]:
     first_starts: list[float] = []
     restarts: list[float] = []
     rss: list[float] = []
+    rss_digest: list[float] = []
+    inbox = Inbox(standin)
+    inbox.start()
     try:
         for i in range(runs):
             db = ctx.workdir / f"startup-{i}.sqlite3"
@@ -79,6 +84,11 @@ async def _measure(ctx: Context) -> list[Row]:
                 await asyncio.sleep(1.0)
                 if not fresh:
                     rss.append(rss_kib(process.pid) / 1024)  # type: ignore[attr-defined]
+                    inbox.drain()
+                    standin.send_text(COORDINATOR, "/digest")
+                    await inbox.next(COORDINATOR, timeout=30)
+                    await asyncio.sleep(0.5)
+                    rss_digest.append(rss_kib(process.pid) / 1024)  # type: ignore[attr-defined]
                 code = await astop(process)  # type: ignore[arg-type]
                 if code:
                     raise AssertionError(f"taskbot run ended with {code}; see {log}")
@@ -87,8 +97,10 @@ async def _measure(ctx: Context) -> list[Row]:
                 f"start-up run {i + 1}: first {first_starts[-1]:.2f} s, "
                 f"restart {restarts[-1]:.2f} s, {rss[-1]:.0f} MB"
             )
+        await inbox.stop()
         growth = await _growth(ctx, standin, log)
     finally:
+        await inbox.stop()
         await standin.stop()
     rows = [
         Row(
@@ -106,6 +118,13 @@ async def _measure(ctx: Context) -> list[Row]:
             digits=2,
         ),
         Row("5 resident memory after start", rss, "MB", Goal("<", 120, "< 120 MB"), digits=1),
+        Row(
+            "5 resident memory after building a digest (/digest)",
+            rss_digest,
+            "MB",
+            Goal("<", 120, "< 120 MB"),
+            digits=1,
+        ),
     ]
     return rows + growth
 

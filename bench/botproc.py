@@ -2,9 +2,12 @@
 
     python -m bench.botproc bot --config FILE --clock ISO [--per-chat N]
         the real bot (`bot.app.build_application`) on a fixed clock, long polling
-    python -m bench.botproc minimal --base-url URL --token TOKEN [--concurrent N]
-        the framework's ceiling: a python-telegram-bot Application with one handler that answers
-        every update with one sendMessage, nothing else (no rate limiter, no database)
+    python -m bench.botproc minimal --config FILE [--concurrent N]
+        the framework's ceiling: a python-telegram-bot Application on the bot's own HTTP
+        transports (taken from `bot.app.build_application` for the config FILE, so it follows
+        whatever client the bot uses), with one handler that makes the Bot API calls the bot
+        makes per update (a button press: answerCallbackQuery and an edit of the message; a
+        text: sendMessage), nothing else (no rate limiter, no database)
     python -m bench.botproc cli -- ARGS...
         `taskbot ARGS...` (bot.cli.main), e.g. `--config FILE run`
 
@@ -96,21 +99,33 @@ def run_bot(args: argparse.Namespace) -> None:
 
 
 def run_minimal(args: argparse.Namespace) -> None:
-    from bot.config import TelegramSettings
-    from bot.transport import make_transports
+    from bot.app import build_application
+    from bot.config import load_settings
+
+    edits = iter(range(1, 10**9))  # each edit changes the text ("message is not modified")
 
     async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        query = update.callback_query
+        if query is not None:
+            await query.answer()
+            if query.message is not None:
+                await context.bot.edit_message_text(
+                    f"ok {next(edits)}",
+                    chat_id=query.message.chat.id,
+                    message_id=query.message.message_id,
+                )
+            return
         chat = update.effective_chat
         if chat is not None:
             await context.bot.send_message(chat.id, "ok")
 
-    # the bot's own transports (HTTPXRequest, same pools and default timeout), so that the
-    # ceiling differs from the bot only in what it does with an update
-    requests, long_poll = make_transports(timeout=TelegramSettings().timeout_seconds)
+    settings = load_settings(Path(args.config), environ={})
+    # the bot's transports, built as the bot builds them (its Application is not started)
+    long_poll, requests = build_application(settings).bot._request
     builder = (
         Application.builder()
-        .token(args.token)
-        .base_url(args.base_url)
+        .token(settings.token)
+        .base_url(settings.telegram.base_url)
         .request(requests)
         .get_updates_request(long_poll)
     )
@@ -139,8 +154,7 @@ def main() -> None:
     b.add_argument("--clock", required=True, help="the fixed instant, ISO 8601 with offset")
     b.add_argument("--per-chat", type=int, default=0)
     m = sub.add_parser("minimal")
-    m.add_argument("--base-url", required=True)
-    m.add_argument("--token", required=True)
+    m.add_argument("--config", required=True)
     m.add_argument("--concurrent", type=int, default=1)
     c = sub.add_parser("cli")
     c.add_argument("rest", nargs=argparse.REMAINDER)

@@ -33,6 +33,8 @@ class Size:
     """The knobs of one suite size. `tiny` keeps every code path alive in seconds (CI)."""
 
     name: str
+    # 2 and 3 at the real scale: 30 tasks (the plan) and this many
+    scale_tasks: int
     # 1. throughput
     reports: int
     users: int
@@ -50,6 +52,7 @@ class Size:
     # 4. fan-out
     fanout: int
     fanout_runs: int
+    fanout_contacts_acting: int  # contacts who press a button or write during the fan-out
     # 5. start-up and memory
     startup_runs: int
     memory_updates: int
@@ -60,6 +63,7 @@ class Size:
 SIZES = {
     "full": Size(
         name="full",
+        scale_tasks=300,
         reports=1000,
         users=50,
         throughput_runs=3,
@@ -73,6 +77,7 @@ SIZES = {
         tick_runs=7,
         fanout=1000,
         fanout_runs=3,
+        fanout_contacts_acting=10,
         startup_runs=5,
         memory_updates=10_000,
         memory_users=1000,
@@ -80,6 +85,7 @@ SIZES = {
     ),
     "tiny": Size(
         name="tiny",
+        scale_tasks=60,
         reports=20,
         users=5,
         throughput_runs=1,
@@ -93,6 +99,7 @@ SIZES = {
         tick_runs=3,
         fanout=60,
         fanout_runs=1,
+        fanout_contacts_acting=3,
         startup_runs=1,
         memory_updates=300,
         memory_users=30,

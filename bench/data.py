@@ -21,11 +21,11 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Connection, make_url
 
 from db.engine import Database, normalise_url
-from db.models import Assignment, Contact, Reminder, StatusReport, Task, Unit
+from db.models import Assignment, Contact, Delivery, StatusReport, Task, Unit
 from db.seed import load_plan, read_task_file
 from jobs.calendar import WorkingCalendar, next_working_day
 from jobs.policy import Occasion, ReminderPolicy, current_occasion, reminder_key
-from jobs.types import AssignmentRole, DeliveryOutcome, ReminderKind, Status
+from jobs.types import AssignmentRole, DeliveryKind, DeliveryOutcome, ReminderKind, Status
 
 ZONE = ZoneInfo("Asia/Shanghai")
 BATCH = 20_000
@@ -65,6 +65,26 @@ def bulk_insert(conn: Connection, table: Any, rows: Iterable[dict[str, Any]]) ->
         conn.execute(insert(table), batch)
         count += len(batch)
     return count
+
+
+# each (task, unit)'s newest report and newest report with a status, as `repo.add_report`
+# keeps them in `progress` (the statement of migration 0005, which fills it for old databases)
+FILL_PROGRESS = """
+INSERT INTO progress (task_id, unit_id, status, status_report_id, last_report_id)
+SELECT heads.task_id, heads.unit_id, withstatus.status, heads.newest_status, heads.newest
+FROM (
+    SELECT task_id, unit_id, MAX(id) AS newest,
+           MAX(CASE WHEN status IS NOT NULL THEN id END) AS newest_status
+    FROM statusreport GROUP BY task_id, unit_id
+) AS heads
+LEFT JOIN statusreport AS withstatus ON withstatus.id = heads.newest_status
+"""
+
+
+def fill_progress(conn: Connection) -> None:
+    """Write the `progress` rows of bulk-inserted reports (the database has none before)."""
+    conn.execute(text("DELETE FROM progress"))
+    conn.execute(text(FILL_PROGRESS))
 
 
 def fresh_database(url: str, *, loaded_at: datetime) -> Database:
@@ -281,6 +301,7 @@ def build_real_digest_db(url: str, *, now: datetime) -> dict[str, int]:
                         )
                     )
             reports = bulk_insert(conn, StatusReport.__table__, rows)
+            fill_progress(conn)
         return {
             "tasks": len(skeleton.tasks),
             "units": len(skeleton.unit_ids),
@@ -344,6 +365,7 @@ def build_synthetic_digest_db(
                     )
 
             inserted = bulk_insert(conn, StatusReport.__table__, rows())
+            fill_progress(conn)
         return {"tasks": len(skeleton.tasks), "units": len(unit_ids), "reports": inserted}
     finally:
         _close_loaded(database)
@@ -435,6 +457,7 @@ def build_tick_db(
                     for u in leads
                 ),
             )
+            fill_progress(conn)
             triples = [
                 (task_id, number, deadline, unit_id, contact_id, chat_id)
                 for task_id, number, deadline, leads in skeleton.tasks
@@ -450,22 +473,23 @@ def build_tick_db(
                     )
 
             def row(index: int, o: Occasion) -> dict[str, Any]:
-                task_id, number, deadline, unit_id, contact_id, chat_id = triples[index]
+                task_id, _, _, unit_id, contact_id, chat_id = triples[index]
                 sent = local(next_working_day(calendar, o.nominal_on), 9, 1)
                 return {
-                    "key": reminder_key(number, unit_id, contact_id, o),
+                    "key": reminder_key(task_id, unit_id, contact_id, o),
+                    "kind": DeliveryKind.REMINDER,
+                    "channel": "telegram",
+                    "destination": str(chat_id),
                     "task_id": task_id,
                     "unit_id": unit_id,
                     "contact_id": contact_id,
-                    "kind": o.kind,
-                    "occasion_on": o.nominal_on,
-                    "deadline": deadline,
-                    "chat_id": chat_id,
                     "message_id": rng.randint(1, 10**6),
                     "outcome": DeliveryOutcome.SENT,
                     "error": None,
                     "attempts": 1,
                     "next_attempt_at": None,
+                    "body": "[]",
+                    "parts_sent": 0,
                     "created_at": sent,
                     "sent_at": sent,
                 }
@@ -499,7 +523,7 @@ def build_tick_db(
             real = len(chosen)
             for i in range(ledger - real):
                 chosen.append({**chosen[i % real], "key": f"retired:{i}:{chosen[i % real]['key']}"})
-            inserted = bulk_insert(conn, Reminder.__table__, chosen)
+            inserted = bulk_insert(conn, Delivery.__table__, chosen)
         contacts = sum(len(v) for v in skeleton.contacts.values())
         return TickData(
             len(skeleton.tasks),

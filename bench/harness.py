@@ -1,5 +1,9 @@
 """Driving a bot process from the benchmark: config files, subprocesses, and per-chat inboxes
-of what the bot sent through the stand-in."""
+of what the bot sent through the stand-in.
+
+The suite's only import of the Bot API stand-in and the demo helpers (a fixed clock, running
+an application in-process, settings pointing at a stand-in): the other modules take them
+from here."""
 
 from __future__ import annotations
 
@@ -15,6 +19,18 @@ from typing import Any
 
 from bench.common import REPO
 from standin import BotApiStandIn, SentMessage
+from standin.harness import MutableClock, running, standin_settings
+
+__all__ = [
+    "COORDINATOR",
+    "TOKEN",
+    "BotApiStandIn",
+    "Inbox",
+    "MutableClock",
+    "SentMessage",
+    "running",
+    "standin_settings",
+]
 
 # a token `taskbot check-config` accepts (digits, colon, 20+ URL-safe characters)
 TOKEN = "123456789:BENCHMARK-TOKEN-0123456789abcdefghij"

@@ -38,6 +38,7 @@ from telegram.error import (
 from bot import render, texts
 from bot.context import BotContext, Services
 from bot.keyboards import status_keyboard
+from bot.ratelimit import BULK
 from bot.transport import NOT_SENT_CAUSES
 from db import repo
 from db.models import Delivery
@@ -169,27 +170,30 @@ async def read_state(svc: Services) -> FollowUpState:
     return await in_worker(svc, _read_state, svc)
 
 
-def _due_reminders(svc: Services, now: datetime) -> tuple[FollowUpState, list[DueReminder]]:
-    """The state now, and the reminders due at `now` that the ledger does not hold settled
-    (every row but a RETRY row whose next attempt has come)."""
+def _due_reminders(
+    svc: Services, now: datetime, state: FollowUpState | None = None
+) -> tuple[FollowUpState, list[DueReminder]]:
+    """The state now (`state` if given), and the reminders due at `now` that the ledger does
+    not hold settled (every row but a RETRY row whose next attempt has come)."""
     with svc.db.session() as s:
-        state = repo.load_state(s)
+        state = state if state is not None else repo.load_state(s)
         candidates = reminder_candidates(now, state, svc.policy, svc.calendar)
         settled = repo.settled_keys(s, keys=[c.key for c in candidates], now=now)
     return state, [c for c in candidates if c.key not in settled]
 
 
-async def send_reminders(bot: Bot, svc: Services) -> int:
+async def send_reminders(bot: Bot, svc: Services, state: FollowUpState | None = None) -> int:
     """Send every reminder due now that the ledger does not hold; return how many were sent.
 
-    Reads the state and the ledger afresh (one worker-thread read), outside sending hours
-    nothing. Stops early (the rest is retried on a later tick) when the Bot API cannot be
-    reached.
+    Reads the state (unless `state`, read afresh by the caller, is given) and the ledger
+    afresh (one worker-thread read), outside sending hours nothing. Stops early (the rest is
+    retried on a later tick) when the Bot API cannot be reached.
     """
     now = svc.now()
     if not sending_allowed(now, svc.policy, svc.calendar):
         return 0  # reminder_candidates would find none
-    state, due_now = await in_worker(svc, _due_reminders, svc, now)
+    read, due_now = await in_worker(svc, _due_reminders, svc, now, state)
+    state = read
     sent = 0
     unreachable: set[int] = set()  # contacts Telegram refused during this run
     for due in due_now:
@@ -215,6 +219,7 @@ async def send_reminders(bot: Bot, svc: Services) -> int:
             due.contact.chat_id,
             reminder_text(due, state.units),
             reply_markup=status_keyboard(due.task.number),
+            rate_limit_args=BULK,
         )
         newly_unreachable = None
         with svc.db.session() as s:
@@ -434,9 +439,11 @@ async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
     return await _post_claimed_digest(bot, svc, post) == DeliveryOutcome.SENT
 
 
-def _escalation_cases(svc: Services, today: date) -> tuple[FollowUpState, list[EscalationCase]]:
+def _escalation_cases(
+    svc: Services, today: date, state: FollowUpState | None = None
+) -> tuple[FollowUpState, list[EscalationCase]]:
     with svc.db.session() as s:
-        state = repo.load_state(s)
+        state = state if state is not None else repo.load_state(s)
         cases = escalation_cases(
             today,
             state,
@@ -470,7 +477,7 @@ def escalation_line(case: EscalationCase, state: FollowUpState, zone: ZoneInfo) 
     )
 
 
-async def escalate_overdue(bot: Bot, svc: Services) -> int:
+async def escalate_overdue(bot: Bot, svc: Services, state: FollowUpState | None = None) -> int:
     """Tell the coordinators about lead units overdue beyond the threshold and not done
     (`jobs.escalation.escalation_cases`), once per task, lead unit and deadline.
 
@@ -485,7 +492,8 @@ async def escalate_overdue(bot: Bot, svc: Services) -> int:
     if not svc.settings.telegram.coordinators:
         return 0  # nobody to tell: recording the cases would spend them
     today = now.astimezone(svc.policy.zone).date()
-    state, cases = await in_worker(svc, _escalation_cases, svc, today)
+    read, cases = await in_worker(svc, _escalation_cases, svc, today, state)
+    state = read
     if not cases:
         return 0
     limit = svc.settings.follow_up.escalate_after_working_days
@@ -521,9 +529,11 @@ async def escalate_overdue(bot: Bot, svc: Services) -> int:
     return len(cases)
 
 
-def _nudges(svc: Services, now: datetime) -> tuple[FollowUpState, list[Nudge]]:
+def _nudges(
+    svc: Services, now: datetime, state: FollowUpState | None = None
+) -> tuple[FollowUpState, list[Nudge]]:
     with svc.db.session() as s:
-        state = repo.load_state(s)
+        state = state if state is not None else repo.load_state(s)
         nudges = nudges_due(
             now,
             state,
@@ -535,7 +545,7 @@ def _nudges(svc: Services, now: datetime) -> tuple[FollowUpState, list[Nudge]]:
     return state, [n for n in nudges if n.key not in settled]
 
 
-async def nudge_silent_units(bot: Bot, svc: Services) -> int:
+async def nudge_silent_units(bot: Bot, svc: Services, state: FollowUpState | None = None) -> int:
     """Nudge, once per reporting cycle, the contacts of lead units silent in it
     (`jobs.escalation.nudges_due`): one message per contact, listing those tasks.
 
@@ -552,7 +562,8 @@ async def nudge_silent_units(bot: Bot, svc: Services) -> int:
     start = cycle_start(today, svc.lights.cycle_day)
     if today < start + timedelta(days=svc.settings.follow_up.nudge_after_days):
         return 0  # not yet the cycle's nudge day: nothing to read
-    state, nudges = await in_worker(svc, _nudges, svc, now)
+    read, nudges = await in_worker(svc, _nudges, svc, now, state)
+    state = read
     if not nudges:
         return 0
     claimed: list[tuple[int, Nudge]] = []
@@ -574,7 +585,7 @@ async def nudge_silent_units(bot: Bot, svc: Services) -> int:
             start=render.fmt_date(nudge.cycle_start),
             numbers="、".join(str(n) for n in nudge.task_numbers),
         )
-        result = await send(bot, nudge.contact.chat_id, text)
+        result = await send(bot, nudge.contact.chat_id, text, rate_limit_args=BULK)
         with svc.db.session() as s:
             repo.settle_delivery(
                 s,
@@ -619,14 +630,21 @@ async def warn_unknown_calendar_years(bot: Bot, svc: Services) -> None:
 async def follow_up(bot: Bot, svc: Services) -> None:
     """Send due reminders, then the weekly digest if due, then escalations, reporting-cycle
     nudges and calendar warnings; skip if a run is still going. Each step reads what it
-    needs from the database afresh."""
+    needs from the database afresh; in sending hours the tick reads the state once (in a
+    worker thread) for the reminders, the escalations and the nudges, and reads it again
+    for the latter two only when reminders went out meanwhile (which takes time: at 29
+    messages per second, 1,000 reminders take half a minute)."""
     if svc.tick_lock.locked():
         return  # the previous tick is still sending
     async with svc.tick_lock:
-        await send_reminders(bot, svc)
+        state = None
+        if sending_allowed(svc.now(), svc.policy, svc.calendar):
+            state = await read_state(svc)
+        if await send_reminders(bot, svc, state):
+            state = None
         await post_weekly_digest(bot, svc)
-        await escalate_overdue(bot, svc)
-        await nudge_silent_units(bot, svc)
+        await escalate_overdue(bot, svc, state)
+        await nudge_silent_units(bot, svc, state)
         await warn_unknown_calendar_years(bot, svc)
 
 

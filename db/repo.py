@@ -586,8 +586,6 @@ def load_state(session: Session) -> FollowUpState:
     `recent_reports` and `status_before` stay empty (a digest adds its period's,
     `load_period`).
     """
-    from sqlalchemy.orm import aliased
-
     connection = session.connection()
 
     def rows(stmt: Any) -> Sequence[Any]:
@@ -656,29 +654,18 @@ def load_state(session: Session) -> FollowUpState:
         )
     )
     names = {c.id: c.display_name for c in contacts}
-    last, with_status = aliased(StatusReport), aliased(StatusReport)
-    heads = (
-        sa_select(
-            *_report_columns(last),
-            last.contact_id,
-            *_report_columns(with_status),
-            with_status.contact_id,
-        )
-        .select_from(Progress)
-        .join(last, last.id == col(Progress.last_report_id))
-        .outerjoin(with_status, with_status.id == col(Progress.status_report_id))
-    )
     latest_status: dict[tuple[int, int], ReportView] = {}
     latest_report: dict[tuple[int, int], ReportView] = {}
     width = REPORT_COLUMNS + 1
-    for row in rows(heads):
+    for row in rows(_heads_statement()):
         report = _report_view(row[:REPORT_COLUMNS], names.get(row[REPORT_COLUMNS]))
         latest_report[(report.task_id, report.unit_id)] = report
-        if row[width] is not None:
+        status_id = row[width]
+        if status_id is not None:
             status_report = (
                 report
-                if row[width] == report.id
-                else _report_view(row[width : width + REPORT_COLUMNS], names.get(row[-1]))
+                if status_id == report.id
+                else _report_view(row[width + 1 : width + 1 + REPORT_COLUMNS], names.get(row[-1]))
             )
             latest_status[(report.task_id, report.unit_id)] = status_report
     plan = rows(sa_select(col(Plan.title)).limit(1))
@@ -689,6 +676,33 @@ def load_state(session: Session) -> FollowUpState:
         latest_status=latest_status,
         latest_report=latest_report,
         plan_title=plan[0].title if plan else "",
+    )
+
+
+@functools.cache
+def _heads_statement() -> Any:
+    """`load_state`'s statement of each pair's newest report and newest report with a
+    status, from its `Progress` row; built once per process (no parameters)."""
+    from sqlalchemy.orm import aliased
+
+    last, with_status = aliased(StatusReport), aliased(StatusReport)
+    # the report with a status is joined only when it is not the newest report itself (the
+    # common case), which halves the rows' width
+    return (
+        sa_select(
+            *_report_columns(last),
+            last.contact_id,
+            col(Progress.status_report_id),
+            *_report_columns(with_status),
+            with_status.contact_id,
+        )
+        .select_from(Progress)
+        .join(last, last.id == col(Progress.last_report_id))
+        .outerjoin(
+            with_status,
+            (with_status.id == col(Progress.status_report_id))
+            & (col(Progress.status_report_id) != col(Progress.last_report_id)),
+        )
     )
 
 
