@@ -1,9 +1,9 @@
 """Checks of db/data/plan.toml, the 30 key task assignments (重点任务分工).
 
 The data file is compared with the text extracted from the plan's PDF
-(``<repo>/../shared/seed/*.txt``): every character of the appendix table must be found
-in the data exactly once, and every cell must sit where the document puts it. Those
-seed-comparison tests are skipped when the seed folder is not next to the repository.
+(the appendix kept verbatim in ``tests/fixtures/plan_appendix.txt``): every character of the
+appendix table must be found in the data exactly once, and every cell must sit where the
+document puts it.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 PLAN_PATH = REPO_ROOT / "db" / "data" / "plan.toml"
-SEED_DIR = Path(__file__).resolve().parents[2] / "shared" / "seed"
+SEED_DIR = Path(__file__).resolve().parent / "fixtures"
 
 APPENDIX_START = "附件：重点任务分工"
 TITLE_LINES = {"附件", "重点任务分工"}
@@ -166,8 +166,7 @@ def parse_seed_appendix() -> tuple[str, dict[int, str]]:
     path = find_seed()
     if path is None:
         pytest.skip(
-            f"seed folder {SEED_DIR} absent (or no plan text in it): "
-            "seed-comparison tests need the repo checked out next to shared/"
+            f"fixture folder {SEED_DIR} holds no plan appendix text"
         )
     lines = path.read_text(encoding="utf-8").splitlines()
     starts = [i for i, line in enumerate(lines) if line.strip() == APPENDIX_START]
