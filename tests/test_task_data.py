@@ -165,9 +165,7 @@ def parse_seed_appendix() -> tuple[str, dict[int, str]]:
     """
     path = find_seed()
     if path is None:
-        pytest.skip(
-            f"fixture folder {SEED_DIR} holds no plan appendix text"
-        )
+        pytest.skip(f"fixture folder {SEED_DIR} holds no plan appendix text")
     lines = path.read_text(encoding="utf-8").splitlines()
     starts = [i for i, line in enumerate(lines) if line.strip() == APPENDIX_START]
     assert len(starts) == 1, "the seed should have exactly one appendix heading line"
