@@ -51,10 +51,6 @@ class Services:
         """Return the current instant from the injected clock (aware UTC)."""
         return self.clock()
 
-    def is_coordinator(self, user_id: int | None) -> bool:
-        """Tell whether a Telegram user id is a coordinator (config `telegram.coordinators`)."""
-        return user_id is not None and user_id in self.settings.telegram.coordinators
-
 
 class InviteGuard:
     """Slows down guessing of invite codes: after `limit` wrong codes from one user within

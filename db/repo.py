@@ -420,12 +420,6 @@ def add_report(
     return report
 
 
-def latest_status_of(session: Session, *, task_id: int, unit_id: int) -> Status | None:
-    """The newest reported status of one unit on one task (by id), or None."""
-    stmt = select(Progress.status).where(Progress.task_id == task_id, Progress.unit_id == unit_id)
-    return session.exec(stmt).first()
-
-
 def latest_report_by(session: Session, *, task_id: int, unit_id: int) -> StatusReport | None:
     """The newest report of any kind of one unit on one task, or None."""
     stmt = (
@@ -994,17 +988,6 @@ def delivery_for_message(
     return session.exec(stmt).first()
 
 
-def reminders_sent_count(session: Session, *, task_id: int, unit_id: int) -> int:
-    """Return how many reminders for (task, unit) were sent."""
-    stmt = select(func.count()).where(
-        Delivery.task_id == task_id,
-        Delivery.unit_id == unit_id,
-        Delivery.kind == DeliveryKind.REMINDER,
-        Delivery.outcome == DeliveryOutcome.SENT,
-    )
-    return int(session.exec(stmt).one())
-
-
 def sent_reminder_counts(session: Session) -> dict[tuple[int, int], int]:
     """Return {(task id, unit id): number of reminders SENT} for pairs with at least one."""
     stmt = (
@@ -1096,15 +1079,3 @@ def audit_trail(session: Session) -> list[AuditEvent]:
     """Return every audit event, oldest first (ties by id)."""
     stmt = select(AuditEvent).order_by(col(AuditEvent.at), col(AuditEvent.id))
     return list(session.exec(stmt).all())
-
-
-def audit_recorded(session: Session, *, action: str, subject: str) -> bool:
-    """Tell whether an audit event with this action and subject exists (e.g. a one-time warning
-    such as action "calendar.unknown_year", subject "year:2027")."""
-    stmt = select(AuditEvent.id).where(AuditEvent.action == action, AuditEvent.subject == subject)
-    return session.exec(stmt).first() is not None
-
-
-def audit_subjects(session: Session, *, action: str) -> set[str]:
-    """The subjects of every audit event with this action (e.g. escalations already sent)."""
-    return set(session.exec(select(AuditEvent.subject).where(AuditEvent.action == action)).all())

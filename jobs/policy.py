@@ -114,26 +114,6 @@ def sending_allowed(now: datetime, policy: ReminderPolicy, calendar: WorkingCale
     return policy.reminder_hour <= local.hour < policy.quiet_after_hour
 
 
-def next_sending_instant(
-    now: datetime, policy: ReminderPolicy, calendar: WorkingCalendar
-) -> datetime:
-    """The first instant at or after `now` (aware) at which reminders may go out: `now`
-    itself within sending hours on a working day, else `reminder_hour` local time (zone of
-    `policy`) of today, if a working day not yet at that hour, or of the next working day.
-
-    Raises `ValueError` if `now` is naive, or if no working day comes within a year.
-    """
-    if now.tzinfo is None:
-        raise ValueError("now must be timezone-aware")
-    if sending_allowed(now, policy, calendar):
-        return now
-    local = now.astimezone(policy.zone)
-    day = local.date()
-    if not (calendar.is_working_day(day) and local.hour < policy.reminder_hour):
-        day = next_working_day(calendar, day + timedelta(days=1))
-    return datetime.combine(day, time(policy.reminder_hour), policy.zone)
-
-
 def reminder_candidates(
     now: datetime, state: FollowUpState, policy: ReminderPolicy, calendar: WorkingCalendar
 ) -> list[DueReminder]:

@@ -14,14 +14,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from jobs.calendar import OfficialCalendar, WeekdayCalendar, WorkingCalendar, next_working_day
+from jobs.calendar import WeekdayCalendar, WorkingCalendar, next_working_day
 from jobs.policy import (
     DigestSchedule,
     DueReminder,
     Occasion,
     ReminderPolicy,
     current_occasion,
-    next_sending_instant,
     reminder_candidates,
     sending_allowed,
 )
@@ -664,34 +663,3 @@ def test_digest_due_other_weekday_and_time():
     assert digest_due(local(2026, 3, 20, 17, 30), friday, EveryDay()) == "2026-W12"
     assert digest_due(local(2026, 3, 22, 12), friday, EveryDay()) == "2026-W12"
     assert digest_due(local(2026, 3, 23, 12), friday, EveryDay()) is None  # Monday of week 13
-
-
-@pytest.mark.parametrize(
-    ("local", "expected"),
-    [
-        # Wednesday 2025-12-17 in sending hours: now itself
-        (datetime(2025, 12, 17, 10, 15), datetime(2025, 12, 17, 10, 15)),
-        # early on a working day: its reminder hour
-        (datetime(2025, 12, 17, 6, 0), datetime(2025, 12, 17, 9, 0)),
-        # after quiet hours begin: the next working day
-        (datetime(2025, 12, 17, 21, 0), datetime(2025, 12, 18, 9, 0)),
-        # Friday evening and Saturday morning: Monday
-        (datetime(2025, 12, 19, 22, 0), datetime(2025, 12, 22, 9, 0)),
-        (datetime(2025, 12, 20, 8, 0), datetime(2025, 12, 22, 9, 0)),
-        # the last working day before the 2025 National Day holiday (Oct 1-8; Sunday Sep 28
-        # is a working day in lieu): the next is Thursday Oct 9
-        (datetime(2025, 9, 30, 21, 30), datetime(2025, 10, 9, 9, 0)),
-        (datetime(2025, 9, 27, 23, 0), datetime(2025, 9, 28, 9, 0)),
-    ],
-)
-def test_next_sending_instant_on_the_official_calendar(local, expected):
-    cal = OfficialCalendar()
-    now = local.replace(tzinfo=SHANGHAI).astimezone(UTC)
-    found = next_sending_instant(now, POLICY, cal)
-    assert found == expected.replace(tzinfo=SHANGHAI)
-    assert sending_allowed(found, POLICY, cal)
-
-
-def test_next_sending_instant_wants_an_aware_instant():
-    with pytest.raises(ValueError):
-        next_sending_instant(datetime(2025, 12, 17, 10, 0), POLICY, CAL)
