@@ -226,8 +226,7 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
         session.add(row)
     else:
         if row.title != plan.title:
-            # audited: the trail shows it, and the running bot's state fingerprint
-            # (repo.state_version) sees the new audit event (the digest shows the title)
+            # audited: the trail shows the change (the digest shows the title)
             record_audit(
                 session,
                 actor_user_id=0,
@@ -271,8 +270,7 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
             record.responsible_units_note,
         )
         if task.text != record.text:
-            # audited like a deadline change: the trail shows it, and the running bot's
-            # state fingerprint (repo.state_version) sees the new audit event
+            # audited like a deadline change: the trail shows the change
             record_audit(
                 session,
                 actor_user_id=0,

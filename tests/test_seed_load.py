@@ -1,4 +1,4 @@
-"""Tests of the task file (db/seed.py), the engine (db/engine.py) and the queries (db/repo.py).
+"""Tests of the task file (db/seed.py), the engine (db/engine.py) and the queries (db/repo/).
 
 They run on a temporary SQLite file, or on the database of TEST_DATABASE_URL when it is set
 (see tests/db_fixtures.py).
@@ -679,14 +679,14 @@ def test_claim_delivery_duplicate_key_returns_none(loaded_db):
 
 @pytest.mark.parametrize(
     ("json_array", "per_statement"),
-    [(True, repo.KEYS_PER_STATEMENT), (False, repo.KEYS_PER_STATEMENT), (False, 2)],
+    [(True, repo.ledger.KEYS_PER_STATEMENT), (False, repo.ledger.KEYS_PER_STATEMENT), (False, 2)],
 )
 def test_settled_keys_over_many_keys_and_retry_rows(
     loaded_db, monkeypatch, json_array, per_statement
 ):
     # SQLite: the keys as one JSON array, or IN lists (older SQLite), several of them
-    monkeypatch.setattr(repo, "SQLITE_JSON", json_array and repo.SQLITE_JSON)
-    monkeypatch.setattr(repo, "KEYS_PER_STATEMENT", per_statement)
+    monkeypatch.setattr(repo.ledger, "SQLITE_JSON", json_array and repo.ledger.SQLITE_JSON)
+    monkeypatch.setattr(repo.ledger, "KEYS_PER_STATEMENT", per_statement)
     task_id, unit_id, contact_id = _contact_and_task(loaded_db)
     with loaded_db.session() as s:
         for key in ("sent", "failed", "retry"):

@@ -1,0 +1,199 @@
+"""Contacts, invitation codes and chat migrations.
+
+Functions take the `Session` first and keyword-only data; they flush but never commit: the
+caller owns the transaction (`Database.session()`). Instants are aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from db.models import (
+    ChatMigration,
+    Contact,
+    Invite,
+    Unit,
+)
+from db.repo.audit import record_audit
+
+INVITE_CODE_BYTES = 12  # token_urlsafe(12): 16 characters of [A-Za-z0-9_-], 96 bits
+
+
+def get_contact(session: Session, *, telegram_user_id: int) -> Contact | None:
+    """Return the contact bound to this Telegram user, or None."""
+    return session.exec(select(Contact).where(Contact.telegram_user_id == telegram_user_id)).first()
+
+
+def contacts_of_unit(session: Session, *, unit_id: int) -> list[Contact]:
+    """Return the contacts of a unit in registration order."""
+    stmt = select(Contact).where(Contact.unit_id == unit_id).order_by(col(Contact.id))
+    return list(session.exec(stmt).all())
+
+
+def contact_counts(session: Session) -> dict[int, int]:
+    """Return {unit id: number of contacts} for units with at least one contact."""
+    stmt = select(Contact.unit_id, func.count()).group_by(col(Contact.unit_id))
+    return {unit_id: n for unit_id, n in session.exec(stmt).all()}
+
+
+def create_invite(
+    session: Session, *, unit_id: int, created_by: int, now: datetime, valid_for: timedelta
+) -> Invite:
+    """Create a one-time invite for `unit_id` with a random code from `secrets`.
+
+    The code is 16 URL-safe characters, valid for a Telegram deep link `start` parameter
+    (A-Z, a-z, 0-9, _ and -, at most 64 characters).
+    """
+    invite = Invite(
+        code=secrets.token_urlsafe(INVITE_CODE_BYTES),
+        unit_id=unit_id,
+        created_by=created_by,
+        created_at=now,
+        expires_at=now + valid_for,
+    )
+    session.add(invite)
+    session.flush()
+    return invite
+
+
+class InviteProblem(StrEnum):
+    """Why an invite code could not be redeemed."""
+
+    UNKNOWN = "unknown"
+    USED = "used"
+    EXPIRED = "expired"
+
+
+@dataclass(frozen=True)
+class Redemption:
+    """The outcome of redeeming an invite: the contact, and its previous unit when it moved."""
+
+    contact: Contact
+    unit: Unit
+    previous_unit: Unit | None
+
+
+def redeem_invite(
+    session: Session,
+    *,
+    code: str,
+    telegram_user_id: int,
+    chat_id: int,
+    display_name: str,
+    username: str | None,
+    now: datetime,
+) -> Redemption | InviteProblem:
+    """Bind the user to the invite's unit (creating or moving its contact) and use up the code.
+
+    A user is a contact of one unit at a time: redeeming a code of another unit moves them.
+    Returns an `InviteProblem` and changes nothing when the code is unknown, used or expired.
+    """
+    invite = session.exec(select(Invite).where(Invite.code == code)).first()
+    if invite is None:
+        return InviteProblem.UNKNOWN
+    if invite.used_by is not None:
+        return InviteProblem.USED
+    if invite.expires_at <= now:
+        return InviteProblem.EXPIRED
+    # use the code up with a conditional update, so two simultaneous redemptions of one
+    # code cannot both succeed (the row count tells who won)
+    claimed = session.execute(
+        update(Invite)
+        .where(col(Invite.id) == invite.id, col(Invite.used_by).is_(None))
+        .values(used_by=telegram_user_id, used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        return InviteProblem.USED
+    session.refresh(invite)
+    unit = session.get(Unit, invite.unit_id)
+    assert unit is not None
+    contact = get_contact(session, telegram_user_id=telegram_user_id)
+    previous: Unit | None = None
+    if contact is None:
+        contact = Contact(
+            telegram_user_id=telegram_user_id,
+            chat_id=chat_id,
+            unit_id=invite.unit_id,
+            display_name=display_name,
+            username=username,
+            created_at=now,
+        )
+        session.add(contact)
+    else:
+        if contact.unit_id != invite.unit_id:
+            previous = session.get(Unit, contact.unit_id)
+        contact.unit_id = invite.unit_id
+        contact.chat_id = chat_id
+        contact.display_name = display_name
+        contact.username = username
+        contact.unreachable_reason = None
+    session.flush()
+    record_audit(
+        session,
+        actor_user_id=telegram_user_id,
+        action="contact.register",
+        subject=f"unit:{unit.name}",
+        before=previous.name if previous else None,
+        after=unit.name,
+        now=now,
+    )
+    return Redemption(contact=contact, unit=unit, previous_unit=previous)
+
+
+def mark_unreachable(
+    session: Session, *, contact_id: int, reason: str, now: datetime
+) -> Contact | None:
+    """Mark a contact unreachable (Telegram refused delivery); return it if this is news.
+
+    Returns None when the contact is unknown or was already marked, so callers tell the
+    coordinators only once. Registering again (a new invite) clears the mark.
+    """
+    contact = session.get(Contact, contact_id)
+    if contact is None or contact.unreachable_reason is not None:
+        return None
+    contact.unreachable_reason = reason[:200]
+    contact.unreachable_at = now
+    session.flush()
+    record_audit(
+        session,
+        actor_user_id=0,
+        action="contact.unreachable",
+        subject=f"contact:{contact_id}",
+        before=None,
+        after=reason[:200],
+        now=now,
+    )
+    return contact
+
+
+def record_chat_migration(
+    session: Session, *, old_chat_id: int, new_chat_id: int, now: datetime
+) -> None:
+    """Remember that Telegram moved `old_chat_id` (a group) to `new_chat_id` (a supergroup)."""
+    row = session.exec(
+        select(ChatMigration).where(ChatMigration.old_chat_id == old_chat_id)
+    ).first()
+    if row is None:
+        session.add(ChatMigration(old_chat_id=old_chat_id, new_chat_id=new_chat_id, at=now))
+    else:
+        row.new_chat_id, row.at = new_chat_id, now
+    session.flush()
+
+
+def current_chat_id(session: Session, *, chat_id: int) -> int:
+    """Follow recorded migrations from `chat_id` to the chat's id today (at most 5 hops)."""
+    for _ in range(5):
+        row = session.exec(
+            select(ChatMigration).where(ChatMigration.old_chat_id == chat_id)
+        ).first()
+        if row is None:
+            break
+        chat_id = row.new_chat_id
+    return chat_id

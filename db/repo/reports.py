@@ -1,0 +1,221 @@
+"""Status reports, extension requests and their decisions.
+
+`add_report` writes the report and the (task, unit)'s `Progress` row in one flush, so the
+follow-up state read by `state.load_state` is current the moment the caller commits.
+
+Functions take the `Session` first and keyword-only data; they flush but never commit: the
+caller owns the transaction (`Database.session()`). Instants are aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+
+from sqlalchemy import func, update
+from sqlmodel import Session, col, select
+
+from db.models import (
+    ExtensionRequest,
+    Progress,
+    StatusReport,
+    Task,
+)
+from db.repo.audit import record_audit
+from db.repo.units import tasks_of_unit
+from jobs.types import (
+    ExtensionStatus,
+    Status,
+)
+
+
+def add_report(
+    session: Session,
+    *,
+    task_id: int,
+    unit_id: int,
+    contact_id: int | None,
+    reporter_user_id: int,
+    status: Status | None,
+    note: str,
+    now: datetime,
+    source: str = "conversation",
+    evidence_kind: str | None = None,
+    evidence_file_id: str | None = None,
+    evidence_file_name: str | None = None,
+    entered_by: int | None = None,
+    corrects_id: int | None = None,
+) -> StatusReport:
+    """Store a status report exactly as given and return it with its id.
+
+    Its (task, unit) `Progress` row is updated in the same transaction. A report carrying a
+    status that differs from the unit's previous one is also written to the audit trail
+    ("report.status", before and after).
+    """
+    progress = session.exec(
+        select(Progress).where(Progress.task_id == task_id, Progress.unit_id == unit_id)
+    ).first()
+    before = progress.status if progress is not None else None
+    report = StatusReport(
+        task_id=task_id,
+        unit_id=unit_id,
+        contact_id=contact_id,
+        reporter_user_id=reporter_user_id,
+        status=status,
+        note=note,
+        created_at=now,
+        source=source,
+        evidence_kind=evidence_kind,
+        evidence_file_id=evidence_file_id,
+        evidence_file_name=evidence_file_name,
+        entered_by=entered_by,
+        corrects_id=corrects_id,
+    )
+    session.add(report)
+    session.flush()
+    assert report.id is not None
+    if progress is None:
+        progress = Progress(task_id=task_id, unit_id=unit_id, last_report_id=report.id)
+    progress.last_report_id = report.id
+    if status is not None:
+        progress.status, progress.status_report_id = status, report.id
+    session.add(progress)
+    session.flush()
+    if status is not None and status != before:
+        record_audit(
+            session,
+            actor_user_id=entered_by or reporter_user_id,
+            action="report.status",
+            subject=f"task_id:{task_id}:unit_id:{unit_id}",
+            before=(before or Status.NOT_STARTED).value,
+            after=status.value,
+            now=now,
+        )
+    return report
+
+
+def latest_report_by(session: Session, *, task_id: int, unit_id: int) -> StatusReport | None:
+    """The newest report of any kind of one unit on one task, or None."""
+    stmt = (
+        select(StatusReport)
+        .join(Progress, col(Progress.last_report_id) == col(StatusReport.id))
+        .where(Progress.task_id == task_id, Progress.unit_id == unit_id)
+    )
+    return session.exec(stmt).first()
+
+
+def create_extension(
+    session: Session,
+    *,
+    task: Task,
+    unit_id: int,
+    contact_id: int | None,
+    requested_by: int,
+    requested_deadline: date,
+    reason: str,
+    now: datetime,
+) -> ExtensionRequest:
+    """Record a pending extension request (申请延期) and audit it."""
+    request = ExtensionRequest(
+        task_id=task.id or 0,
+        unit_id=unit_id,
+        contact_id=contact_id,
+        requested_by=requested_by,
+        current_deadline=task.deadline,
+        requested_deadline=requested_deadline,
+        reason=reason,
+        created_at=now,
+    )
+    session.add(request)
+    session.flush()
+    record_audit(
+        session,
+        actor_user_id=requested_by,
+        action="extension.request",
+        subject=f"extension:{request.id}:task:{task.number}",
+        before=task.deadline.isoformat(),
+        after=requested_deadline.isoformat(),
+        now=now,
+    )
+    return request
+
+
+def decide_extension(
+    session: Session, *, request_id: int, approve: bool, decided_by: int, now: datetime
+) -> ExtensionRequest | None:
+    """Approve or reject a pending request; on approval the task's deadline moves.
+
+    Returns None when the request is unknown or already decided (by another coordinator):
+    the conditional update makes the first decision the only one. Audited.
+    """
+    status = ExtensionStatus.APPROVED if approve else ExtensionStatus.REJECTED
+    decided = session.execute(
+        update(ExtensionRequest)
+        .where(
+            col(ExtensionRequest.id) == request_id,
+            col(ExtensionRequest.status) == ExtensionStatus.PENDING,
+        )
+        .values(status=status, decided_by=decided_by, decided_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if decided.rowcount != 1:  # type: ignore[attr-defined]
+        return None
+    request = session.get(ExtensionRequest, request_id)
+    assert request is not None
+    session.refresh(request)
+    task = session.get(Task, request.task_id)
+    assert task is not None
+    record_audit(
+        session,
+        actor_user_id=decided_by,
+        action=f"extension.{status.value}",
+        subject=f"extension:{request.id}:task:{task.number}",
+        before=task.deadline.isoformat(),
+        after=request.requested_deadline.isoformat() if approve else task.deadline.isoformat(),
+        now=now,
+    )
+    if approve and task.deadline != request.requested_deadline:
+        record_audit(
+            session,
+            actor_user_id=decided_by,
+            action="task.deadline",
+            subject=f"task:{task.number}",
+            before=task.deadline.isoformat(),
+            after=request.requested_deadline.isoformat(),
+            now=now,
+        )
+        task.deadline = request.requested_deadline
+        task.deadline_by_coordinator = True
+    session.flush()
+    return request
+
+
+def open_tasks_of_unit(session: Session, *, unit_id: int) -> list[Task]:
+    """Return the tasks `unit_id` may report on (`may_report`: leads, 协办 or member town)
+    whose latest status from that unit is not DONE.
+
+    "Latest" is the newest report with a status, by id, as in `load_state`.
+    """
+    newest = (
+        select(func.max(StatusReport.id))
+        .where(StatusReport.unit_id == unit_id, col(StatusReport.status).is_not(None))
+        .group_by(col(StatusReport.task_id))
+    )
+    done = set(
+        session.exec(
+            select(StatusReport.task_id).where(
+                col(StatusReport.id).in_(newest), StatusReport.status == Status.DONE
+            )
+        ).all()
+    )
+    return [t for t in tasks_of_unit(session, unit_id=unit_id) if t.id not in done]
+
+
+def reports_of_task(session: Session, *, task_id: int) -> Sequence[StatusReport]:
+    """Return every report on a task, oldest first."""
+    stmt = (
+        select(StatusReport)
+        .where(StatusReport.task_id == task_id)
+        .order_by(col(StatusReport.created_at), col(StatusReport.id))
+    )
+    return session.exec(stmt).all()
