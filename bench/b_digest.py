@@ -1,7 +1,7 @@
 """2. Digest: build and render the digest as /digest and the weekly post do, reading the
 database afresh, and count the SQL statements one digest issues.
 
-`bot.delivery.current_digest(svc)`: the state (`repo.load_state`) and the period's reports
+`bot.reads.current_digest(svc)`: the state (`repo.load_state`) and the period's reports
 (`repo.load_period`) read afresh, the digest built and its HTML parts rendered, in a worker
 thread; on a Monday 09:05, after one untimed digest.
 
@@ -29,7 +29,7 @@ from bench.profiling import profile_call
 from bot.app import make_calendar, make_services
 from bot.config import Settings
 from bot.context import Services
-from bot.delivery import build_current_digest, current_digest
+from bot.reads import build_current_digest, current_digest
 from db.engine import Database
 
 NOW = data.local(date(2026, 11, 30), 9, 5)  # a Monday, 09:05 in Asia/Shanghai

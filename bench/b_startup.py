@@ -45,7 +45,9 @@ def _taskbot() -> str:
     return str(script)
 
 
-async def _start(standin: BotApiStandIn, args: list[str], log: Path) -> tuple[float, object]:
+async def _start(
+    standin: BotApiStandIn, args: list[str], log: Path
+) -> tuple[float, subprocess.Popen[bytes]]:
     """Launch `args`; return seconds to the first getUpdates and the process."""
     since = len(standin.calls)
     start = time.monotonic()
@@ -83,13 +85,13 @@ async def _measure(ctx: Context) -> list[Row]:
                 )
                 await asyncio.sleep(1.0)
                 if not fresh:
-                    rss.append(rss_kib(process.pid) / 1024)  # type: ignore[attr-defined]
+                    rss.append(rss_kib(process.pid) / 1024)
                     inbox.drain()
                     standin.send_text(COORDINATOR, "/digest")
                     await inbox.next(COORDINATOR, timeout=30)
                     await asyncio.sleep(0.5)
-                    rss_digest.append(rss_kib(process.pid) / 1024)  # type: ignore[attr-defined]
-                code = await astop(process)  # type: ignore[arg-type]
+                    rss_digest.append(rss_kib(process.pid) / 1024)
+                code = await astop(process)
                 if code:
                     raise AssertionError(f"taskbot run ended with {code}; see {log}")
                 (first_starts if fresh else restarts).append(seconds)
@@ -156,7 +158,7 @@ async def _growth_run(
     )
     inbox = Inbox(standin)
     inbox.start()
-    pid = process.pid  # type: ignore[attr-defined]
+    pid = process.pid
     try:
         await asyncio.sleep(1.0)
         inbox.drain()
@@ -181,7 +183,7 @@ async def _growth_run(
         elapsed = time.monotonic() - started
     finally:
         await inbox.stop()
-        code = await astop(process)  # type: ignore[arg-type]
+        code = await astop(process)
     if code:
         raise AssertionError(f"the bot ended with {code}; see {log}")
     (early, at_early), (total, after) = marks

@@ -32,7 +32,8 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
+from sqlmodel import col
 
 from bench import data
 from bench.common import Context, Goal, Row, cpu_seconds
@@ -73,10 +74,10 @@ def _prepare_database(url: str, users: list[int]) -> dict[int, int]:
         with database.engine.begin() as conn:
             led: dict[int, int] = {}
             for unit_id, n in conn.execute(
-                select(Assignment.unit_id, func.count())
-                .where(Assignment.role == AssignmentRole.LEAD)
-                .group_by(Assignment.unit_id)
-                .order_by(Assignment.unit_id)
+                select(col(Assignment.unit_id), func.count())
+                .where(col(Assignment.role) == AssignmentRole.LEAD)
+                .group_by(col(Assignment.unit_id))
+                .order_by(col(Assignment.unit_id))
             ):
                 led[unit_id] = n
             units = list(led)
@@ -94,7 +95,7 @@ def _prepare_database(url: str, users: list[int]) -> dict[int, int]:
                         "created_at": T0 - timedelta(days=20),
                     }
                 )
-            conn.execute(Contact.__table__.insert(), rows)
+            conn.execute(insert(data.table_of(Contact)), rows)
         return expected
     finally:
         database.dispose()
@@ -116,34 +117,38 @@ class BotDriver:
         self.standin = standin
         self.users = users
         self.inbox = Inbox(standin)
-        self.reminders: dict[int, tuple[SentMessage, int]] = {}
+        self.reminders: dict[int, tuple[SentMessage, str]] = {}
 
     async def wait_reminders(self, expected: dict[int, int], timeout: float) -> None:
         deadline = time.monotonic() + timeout
         while True:
+            # one message of the day per contact: a single reminder with its status buttons
+            # (r2:<task>:<status>), or several tasks with a button each (t2:<task>)
             got: dict[int, list[SentMessage]] = {}
             for m in self.standin.sent:
-                if any((d or "").startswith("r:") for _, d in m.buttons):
+                if any((d or "").startswith(("r2:", "t2:")) for _, d in m.buttons):
                     got.setdefault(m.chat_id, []).append(m)
-            if all(len(got.get(u, ())) >= expected[u] for u in self.users):
+            if all(len(got.get(u, ())) >= min(1, expected[u]) for u in self.users):
                 break
             if time.monotonic() > deadline:
-                missing = sum(expected[u] - len(got.get(u, ())) for u in self.users)
-                raise AssertionError(self.standin.dump(f"{missing} reminders missing"))
+                missing = sum(1 for u in self.users if u not in got)
+                raise AssertionError(self.standin.dump(f"{missing} messages of the day missing"))
             await asyncio.sleep(0.05)
         for uid in self.users:
             first = got[uid][0]
-            data_ = next(d for _, d in first.buttons if d and d.startswith("r:"))
-            self.reminders[uid] = (first, int(data_.split(":")[1]))
+            data_ = next(d for _, d in first.buttons if d and d.startswith(("r2:", "t2:")))
+            task_id = data_.split(":")[1]
+            # the 推进中 press of the first task, as its status button would send it
+            self.reminders[uid] = (first, f"r2:{task_id}:in_progress")
         await self.standin.wait_idle(quiet=0.3, timeout=60)
         self.inbox.start()
 
     async def user(self, uid: int, reports: int) -> float:
-        reminder, number = self.reminders[uid]
+        reminder, in_progress = self.reminders[uid]
         s, inbox = self.standin, self.inbox
         last = 0.0
         for _ in range(reports):
-            s.press_button(uid, reminder.message_id, f"r:{number}:in_progress")
+            s.press_button(uid, reminder.message_id, in_progress)
             await inbox.next(uid)  # asks for the note
             s.send_text(uid, NOTE)
             ask = await inbox.next(uid)  # asks for evidence: 跳过 skip:<nonce>

@@ -94,7 +94,7 @@ def run_bot(args: argparse.Namespace) -> None:
     instant = datetime.fromisoformat(args.clock)
     app = build_application(settings, clock=lambda: instant)  # its first tick: 1 s after start
     if args.per_chat:
-        app._update_processor = PerChatUpdateProcessor(args.per_chat)  # type: ignore[attr-defined]
+        app._update_processor = PerChatUpdateProcessor(args.per_chat)
     app.run_polling(allowed_updates=Update.ALL_TYPES, timeout=5)
 
 

@@ -13,19 +13,28 @@ from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import psycopg
-from sqlalchemy import insert, select, text
+from sqlalchemy import Table, insert, inspect, select, text
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.orm import Mapped
+from sqlmodel import SQLModel, col
 
 from db.engine import Database, normalise_url
 from db.models import Assignment, Contact, Delivery, StatusReport, Task, Unit
 from db.seed import load_plan, read_task_file
 from jobs.calendar import WorkingCalendar, next_working_day
 from jobs.policy import Occasion, ReminderPolicy, current_occasion, reminder_key
-from jobs.types import AssignmentRole, DeliveryKind, DeliveryOutcome, ReminderKind, Status
+from jobs.types import (
+    AssignmentRole,
+    DeadlineBasis,
+    DeliveryKind,
+    DeliveryOutcome,
+    ReminderKind,
+    Status,
+)
 
 ZONE = ZoneInfo("Asia/Shanghai")
 BATCH = 20_000
@@ -51,7 +60,20 @@ def local(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZONE).astimezone(UTC)
 
 
-def bulk_insert(conn: Connection, table: Any, rows: Iterable[dict[str, Any]]) -> int:
+def primary_key(column: int | None) -> Mapped[int]:
+    """A SQLModel class's primary key column (typed `int | None` on the class, for rows not yet
+    stored) as the column of a SELECT, where it is never NULL."""
+    return cast("Mapped[int]", col(column))
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """The table a SQLModel table class maps (its `__table__`, which SQLModel leaves untyped)."""
+    table = inspect(model).local_table
+    assert isinstance(table, Table)
+    return table
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Iterable[dict[str, Any]]) -> int:
     """executemany in batches; returns the number of rows."""
     batch: list[dict[str, Any]] = []
     count = 0
@@ -118,30 +140,34 @@ def _close_loaded(database: Database) -> None:
 
 
 def _read_skeleton(conn: Connection) -> Skeleton:
-    unit_ids = [r[0] for r in conn.execute(select(Unit.id).order_by(Unit.id))]
+    unit_ids = [r[0] for r in conn.execute(select(primary_key(Unit.id)).order_by(col(Unit.id)))]
     leads: dict[int, list[int]] = {}
     for task_id, unit_id in conn.execute(
-        select(Assignment.task_id, Assignment.unit_id)
-        .where(Assignment.role == AssignmentRole.LEAD)
-        .order_by(Assignment.task_id, Assignment.position)
+        select(col(Assignment.task_id), col(Assignment.unit_id))
+        .where(col(Assignment.role) == AssignmentRole.LEAD)
+        .order_by(col(Assignment.task_id), col(Assignment.position))
     ):
         leads.setdefault(task_id, []).append(unit_id)
     tasks = [
         (tid, number, deadline, tuple(leads.get(tid, ())))
         for tid, number, deadline in conn.execute(
-            select(Task.id, Task.number, Task.deadline).order_by(Task.number)
+            select(primary_key(Task.id), col(Task.number), col(Task.deadline)).order_by(
+                col(Task.number)
+            )
         )
     ]
     contacts: dict[int, list[tuple[int, int]]] = {}
     for cid, unit_id, chat_id in conn.execute(
-        select(Contact.id, Contact.unit_id, Contact.chat_id).order_by(Contact.id)
+        select(primary_key(Contact.id), col(Contact.unit_id), col(Contact.chat_id)).order_by(
+            col(Contact.id)
+        )
     ):
         contacts.setdefault(unit_id, []).append((cid, chat_id))
     return Skeleton(unit_ids, tasks, contacts)
 
 
 def add_units(conn: Connection, names: Sequence[str]) -> None:
-    bulk_insert(conn, Unit.__table__, ({"name": n, "is_collective": False} for n in names))
+    bulk_insert(conn, table_of(Unit), ({"name": n, "is_collective": False} for n in names))
 
 
 def add_tasks(
@@ -158,12 +184,14 @@ def add_tasks(
     units drawn from `unit_ids` and a deadline drawn from `deadlines`."""
     bulk_insert(
         conn,
-        Task.__table__,
+        table_of(Task),
         (
             {
                 "number": first_number + i,
                 "text": f"第{first_number + i}项重点任务：" + rng.choice(NOTES)[:30],
-                "deadline": rng.choice(deadlines),
+                "deadline": (deadline := rng.choice(deadlines)),
+                "original_deadline": deadline,
+                "deadline_basis": DeadlineBasis.PLAN,
                 "deadline_by_coordinator": False,
             }
             for i in range(count)
@@ -172,7 +200,9 @@ def add_tasks(
     ids = [
         r[0]
         for r in conn.execute(
-            select(Task.id).where(Task.number >= first_number).order_by(Task.number)
+            select(primary_key(Task.id))
+            .where(col(Task.number) >= first_number)
+            .order_by(col(Task.number))
         )
     ]
 
@@ -195,7 +225,7 @@ def add_tasks(
                     "position": position,
                 }
 
-    bulk_insert(conn, Assignment.__table__, assignments())
+    bulk_insert(conn, table_of(Assignment), assignments())
 
 
 def add_contacts(
@@ -214,7 +244,7 @@ def add_contacts(
                 }
                 user += 1
 
-    bulk_insert(conn, Contact.__table__, rows())
+    bulk_insert(conn, table_of(Contact), rows())
 
 
 def report_row(
@@ -256,17 +286,19 @@ def build_real_digest_db(url: str, *, now: datetime) -> dict[str, int]:
             lead_ids = sorted({u for _, _, _, leads in skeleton.tasks for u in leads})
             town_ids = [
                 r[0]
-                for r in conn.execute(select(Unit.id).where(Unit.name.in_(TOWNS)))  # type: ignore[attr-defined]
+                for r in conn.execute(select(primary_key(Unit.id)).where(col(Unit.name).in_(TOWNS)))
             ]
             add_contacts(
                 conn, lead_ids + town_ids, 1, first_user=700_000, at=now - timedelta(days=380)
             )
             skeleton = _read_skeleton(conn)
-            collective = conn.execute(select(Unit.id).where(Unit.name == "各镇街")).scalar_one()
+            collective = conn.execute(
+                select(primary_key(Unit.id)).where(col(Unit.name) == "各镇街")
+            ).scalar_one()
             town_tasks = sorted(
                 r[0]
                 for r in conn.execute(
-                    select(Assignment.task_id).where(Assignment.unit_id == collective)
+                    select(col(Assignment.task_id)).where(col(Assignment.unit_id) == collective)
                 )
             )
             led: dict[int, list[int]] = {}
@@ -300,7 +332,7 @@ def build_real_digest_db(url: str, *, now: datetime) -> dict[str, int]:
                             rng.choice(NOTES),
                         )
                     )
-            reports = bulk_insert(conn, StatusReport.__table__, rows)
+            reports = bulk_insert(conn, table_of(StatusReport), rows)
             fill_progress(conn)
         return {
             "tasks": len(skeleton.tasks),
@@ -332,9 +364,11 @@ def build_synthetic_digest_db(
     database = fresh_database(url, loaded_at=now - timedelta(days=400))
     try:
         with database.engine.begin() as conn:
-            existing = conn.execute(select(Unit.id)).all()
+            existing = conn.execute(select(primary_key(Unit.id))).all()
             add_units(conn, [f"合成单位{i:04d}" for i in range(units - len(existing))])
-            unit_ids = [r[0] for r in conn.execute(select(Unit.id).order_by(Unit.id))]
+            unit_ids = [
+                r[0] for r in conn.execute(select(primary_key(Unit.id)).order_by(col(Unit.id)))
+            ]
             today = now.astimezone(ZONE).date()
             deadlines = [today + timedelta(days=d) for d in range(-200, 400)]
             add_tasks(
@@ -364,7 +398,7 @@ def build_synthetic_digest_db(
                         rng.choice(NOTES),
                     )
 
-            inserted = bulk_insert(conn, StatusReport.__table__, rows())
+            inserted = bulk_insert(conn, table_of(StatusReport), rows())
             fill_progress(conn)
         return {"tasks": len(skeleton.tasks), "units": len(unit_ids), "reports": inserted}
     finally:
@@ -426,9 +460,11 @@ def build_tick_db(
     database = fresh_database(url, loaded_at=now - timedelta(days=500))
     try:
         with database.engine.begin() as conn:
-            existing = conn.execute(select(Unit.id)).all()
+            existing = conn.execute(select(primary_key(Unit.id))).all()
             add_units(conn, [f"合成单位{i:04d}" for i in range(units - len(existing))])
-            unit_ids = [r[0] for r in conn.execute(select(Unit.id).order_by(Unit.id))]
+            unit_ids = [
+                r[0] for r in conn.execute(select(primary_key(Unit.id)).order_by(col(Unit.id)))
+            ]
             deadlines = [today + timedelta(days=d) for d in range(-365, 181)]
             add_tasks(
                 conn,
@@ -443,7 +479,7 @@ def build_tick_db(
             skeleton = _read_skeleton(conn)
             bulk_insert(
                 conn,
-                StatusReport.__table__,
+                table_of(StatusReport),
                 (
                     report_row(
                         tid,
@@ -523,7 +559,7 @@ def build_tick_db(
             real = len(chosen)
             for i in range(ledger - real):
                 chosen.append({**chosen[i % real], "key": f"retired:{i}:{chosen[i % real]['key']}"})
-            inserted = bulk_insert(conn, Delivery.__table__, chosen)
+            inserted = bulk_insert(conn, table_of(Delivery), chosen)
         contacts = sum(len(v) for v in skeleton.contacts.values())
         return TickData(
             len(skeleton.tasks),

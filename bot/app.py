@@ -20,7 +20,6 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
-    CommandHandler,
     ContextTypes,
     Defaults,
     MessageHandler,
@@ -28,6 +27,9 @@ from telegram.ext import (
 )
 
 from bot import (
+    backlog,
+    deadline_view,
+    evidence,
     extension_flow,
     handlers,
     keyboards,
@@ -55,9 +57,16 @@ TICK_JOB = "follow-up tick"
 
 
 def prepare_database(
-    settings: Settings, *, clock: Clock = system_clock, lock: bool = False
+    settings: Settings,
+    *,
+    clock: Clock = system_clock,
+    lock: bool = False,
+    calendar: WorkingCalendar | None = None,
+    check: bool = True,
 ) -> Database:
-    """Open the configured database, upgrade its schema and load the task file into it.
+    """Open the configured database, upgrade its schema, load the task file into it and,
+    with `check`, check the plan (`repo.check_plan`: a held follow-up is stored and
+    logged as a warning, the console line of `taskbot run` and `taskbot init`).
 
     With `lock`, first take the instance lock (`db.lock.InstanceLock`, kept on
     `database.lock`), raising `db.lock.AlreadyRunning` if another instance holds it.
@@ -86,13 +95,28 @@ def prepare_database(
             summary.tasks_updated,
             summary.units_added,
         )
+    if not check:
+        return database
+    with database.session() as s:
+        finding, hold = repo.check_plan(
+            s,
+            now=clock(),
+            calendar=calendar or make_calendar(settings),
+            zone=settings.schedule.zone,
+        )
+        line = backlog.console_line(
+            finding, None if hold is not None else backlog.decided_for(s, finding)
+        )
+    if line is not None:
+        log.log(logging.WARNING if hold is not None else logging.INFO, "%s", line)
     return database
 
 
 def make_calendar(
     settings: Settings, *, on_unknown_year: Callable[[int], None] | None = None
 ) -> OfficialCalendar:
-    """The official Chinese working-day calendar (chinesecalendar) plus local overrides."""
+    """The official Chinese working-day calendar (the `holidays` package) plus local
+    overrides."""
     return OfficialCalendar(
         settings.calendar.extra_holidays,
         settings.calendar.extra_workdays,
@@ -118,6 +142,7 @@ def make_services(
             on_the_day=schedule.on_the_day,
             overdue_every_days=schedule.overdue_every_days,
             remind_responsible=settings.follow_up.remind_responsible_units,
+            cycle_day=settings.follow_up.cycle_day,
         ),
         digest_schedule=DigestSchedule(
             zone=schedule.zone, weekday=schedule.digest_weekday, at=schedule.digest_time
@@ -167,20 +192,24 @@ async def error_handler(update: object, context: BotContext) -> None:
     log.error("error while handling an update", exc_info=error)
     if isinstance(update, Update) and handlers.is_private(update):
         try:
-            await handlers.reply(update, "抱歉，处理您的消息时出错了，请稍后再试。")
+            await handlers.reply(update, texts.ERROR_GENERIC)
         except Exception:
             log.warning("could not tell the user about the error")
 
 
-def leave_startup_objects_out_of_collections() -> None:
-    """Collect once, then freeze (`gc.freeze`) every object that exists at the end of the
-    start-up: the libraries' modules, classes and caches and the application, which live
-    as long as the process. A full garbage collection, during which no thread runs (the
-    event loop included), then walks only what was made since: a tick reading many tasks
-    afresh in a worker thread triggers several (docs/benchmarks.md, figure 3). Objects made
-    later, every state read included, stay in the ordinary collections."""
-    gc.collect()
-    gc.freeze()
+GC_THRESHOLDS = (10_000, 10, 10)
+
+
+def tune_garbage_collection() -> None:
+    """Set the garbage collector's thresholds to `GC_THRESHOLDS` (process-wide).
+
+    A state read at the province headroom (10,000 tasks) makes some 200,000 short-lived
+    objects in a worker thread; at Python's default threshold (700 allocations) that meant
+    about 530 collections per read, three or four of them full ones of 70-160 ms during which
+    no thread runs, the event loop included (docs/benchmarks.md, figure 3). With a young
+    generation of 10,000 objects the same read takes 32 collections of at most about 8 ms.
+    Nothing is frozen or kept: every object stays in the collections."""
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def build_application(
@@ -188,7 +217,7 @@ def build_application(
     *,
     clock: Clock = system_clock,
     calendar: WorkingCalendar | None = None,
-) -> Application:  # type: ignore[type-arg]
+) -> Application:
     """Wire the bot: handlers, jobs, rate limiter, typed context. Nothing is opened yet.
 
     `clock` returns the current instant (aware UTC); tests and the demo pass a fixed one.
@@ -196,12 +225,14 @@ def build_application(
     unknown_years: list[int] = []  # filled by the calendar, drained by the tick
     working_calendar = calendar or make_calendar(settings, on_unknown_year=unknown_years.append)
     quiet_secret_loggers()
+    tune_garbage_collection()
 
-    async def post_init(app: Application) -> None:  # type: ignore[type-arg]
-        database = prepare_database(settings, clock=clock, lock=True)
+    async def post_init(app: Application) -> None:
+        database = prepare_database(settings, clock=clock, lock=True, calendar=working_calendar)
         try:
             with database.session() as s:
                 stale = repo.mark_pending_uncertain(s)
+                repo.record_first_start(s, now=clock())
         except BaseException:
             database.dispose()  # releases the instance lock
             raise
@@ -211,6 +242,10 @@ def build_application(
             settings, database, clock=clock, calendar=working_calendar
         )
         app.bot_data.services.unknown_calendar_years = unknown_years
+        # Application.stop() clears `running` first, then waits for the running tick: the
+        # tick's fan-outs see it and claim nothing more, so a stop takes one send, not a
+        # whole fan-out (the JobQueue starts with the application, after this)
+        app.bot_data.services.stop_requested = lambda: not app.running
         try:
             await app.bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS])
         except TelegramError as exc:  # the menu is a convenience; never a reason not to start
@@ -221,12 +256,14 @@ def build_application(
             interval=settings.schedule.tick_seconds,
             first=1,  # 0 is moved a whole interval later when set before the scheduler starts
             name=TICK_JOB,
-            job_kwargs={"max_instances": 1, "coalesce": True, "misfire_grace_time": None},
+            # a second instance finds the tick still running and returns at once (counted and
+            # logged once per run of skips, `follow_up`): APScheduler itself would log a
+            # warning at every interval the tick overran
+            job_kwargs={"max_instances": 2, "coalesce": True, "misfire_grace_time": None},
         )
-        leave_startup_objects_out_of_collections()
         log.info("bot @%s started", app.bot.username)
 
-    async def post_shutdown(app: Application) -> None:  # type: ignore[type-arg]
+    async def post_shutdown(app: Application) -> None:
         services = app.bot_data.services
         if services is not None:
             services.db.dispose()
@@ -265,30 +302,50 @@ def build_application(
     app.bot_data.transports = (requests, long_poll)
     timeout = timedelta(minutes=settings.conversation.timeout_minutes)
     app.add_handler(report_flow.build_conversation(timeout))
-    app.add_handler(CommandHandler("start", handlers.start))
-    app.add_handler(CommandHandler("help", handlers.help_command))
-    app.add_handler(CommandHandler("whoami", handlers.whoami))
-    app.add_handler(CommandHandler("invite", handlers.invite))
-    app.add_handler(CommandHandler("units", handlers.units))
-    app.add_handler(CommandHandler("digest", handlers.digest_command))
-    app.add_handler(CommandHandler("export", handlers.export_command))
-    app.add_handler(CommandHandler("task", tasks_view.task_command))
-    app.add_handler(CommandHandler("unit", tasks_view.unit_command))
-    app.add_handler(CommandHandler("deadline", tasks_view.deadline_command))
-    app.add_handler(CommandHandler("record", tasks_view.record_command))
+    app.add_handler(handlers.command("start", handlers.start))
+    app.add_handler(handlers.command("help", handlers.help_command))
+    app.add_handler(handlers.command("whoami", handlers.whoami))
+    app.add_handler(handlers.command("invite", handlers.invite))
+    app.add_handler(handlers.command("units", handlers.units))
+    app.add_handler(handlers.command("digest", handlers.digest_command))
+    app.add_handler(handlers.command("export", handlers.export_command))
+    app.add_handler(handlers.command("task", tasks_view.task_command))
+    app.add_handler(handlers.command("unit", tasks_view.unit_command))
+    app.add_handler(handlers.command("deadline", deadline_view.deadline_command))
+    app.add_handler(handlers.command("record", tasks_view.record_command))
+    app.add_handler(handlers.command("backlog", backlog.backlog_command))
+    app.add_handler(CallbackQueryHandler(backlog.hold_button, pattern=keyboards.HOLD_PATTERN))
+    app.add_handler(CallbackQueryHandler(evidence.send_evidence, pattern=evidence.EVIDENCE_PATTERN))
+    app.add_handler(handlers.command("export_files", handlers.export_files_command))
     app.add_handler(
         CallbackQueryHandler(extension_flow.decide_extension, pattern=keyboards.DECISION_PATTERN)
     )
-    app.add_handler(CommandHandler("cancel", report_flow.cancel_outside))
+    app.add_handler(
+        CallbackQueryHandler(
+            deadline_view.confirm_deadline_batch, pattern=deadline_view.CONFIRM_PATTERN
+        )
+    )
+    app.add_handler(
+        CallbackQueryHandler(replies.store_offered_note, pattern=keyboards.NOTE_PATTERN)
+    )
+    app.add_handler(handlers.command("cancel", report_flow.cancel_outside))
     app.add_handler(CallbackQueryHandler(report_flow.stale_button))
     private = filters.ChatType.PRIVATE
     app.add_handler(
         MessageHandler(
-            private & filters.REPLY & filters.TEXT & ~filters.COMMAND & ~filters.UpdateType.EDITED,
+            private & filters.REPLY & filters.TEXT & ~filters.COMMAND & handlers.NEW_MESSAGE,
             replies.reply_to_reminder,
         )
     )
-    app.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command))
-    app.add_handler(MessageHandler(private & ~filters.UpdateType.EDITED, handlers.private_fallback))
+    app.add_handler(
+        MessageHandler(
+            private & filters.UpdateType.EDITED_MESSAGE & filters.TEXT & ~filters.COMMAND,
+            replies.remember_edit,
+        )
+    )
+    app.add_handler(
+        MessageHandler(filters.COMMAND & handlers.NEW_MESSAGE, handlers.unknown_command)
+    )
+    app.add_handler(MessageHandler(private & handlers.NEW_MESSAGE, handlers.private_fallback))
     app.add_error_handler(error_handler)
     return app

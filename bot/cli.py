@@ -1,4 +1,5 @@
-"""The `taskbot` command line: run, init, tasks, digest, backup, check-config, demo.
+"""The `taskbot` command line: run, init, tasks, digest, export, backup, restore,
+prune-evidence, check-config, demo, plan import.
 
 `--config FILE` and `--log-level LEVEL` may come before or after the subcommand.
 Exit codes: 0 success, 1 a problem the message explains (bad config, bad task file, Bot API
@@ -16,8 +17,10 @@ import json
 import logging
 import os
 import re
+import shutil
 import sys
-from datetime import date, timedelta
+import zipfile
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -27,14 +30,19 @@ from bot.config import (
     ConfigError,
     Settings,
     TelegramSettings,
+    evidence_dir,
     load_settings,
     review_config,
+    sqlite_file,
 )
 from bot.redact import RedactingFilter, redact
+from db.files import EvidenceStore, archive, archive_path, restore_archive
 from db.lock import AlreadyRunning
 from db.seed import TaskFileError
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
     from db.engine import Database
 
 log = logging.getLogger("taskbot")
@@ -122,18 +130,59 @@ def cmd_check_config(args: argparse.Namespace) -> int:
             reason = connection_problem(url)
             if reason is not None:
                 problems.append(f"database.url: cannot connect: {reason}")
-    for noun, lines in (("problem", problems), ("warning", review.warnings)):
+    warnings = list(review.warnings)
+    if review.settings is not None and not problems:
+        line = _plan_check(review.settings)
+        if line is not None:
+            warnings.append(line)
+    for noun, lines in (("problem", problems), ("warning", warnings)):
         if lines:
             print(f"{_count(len(lines), noun)}:")
             for line in lines:
                 print(f"  - {line}")
     if problems:
         return 1
-    if review.warnings:
-        print(f"configuration OK, with {_count(len(review.warnings), 'warning')}")
+    if warnings:
+        print(f"configuration OK, with {_count(len(warnings), 'warning')}")
     else:
         print("configuration OK")
     return 0
+
+
+def _now() -> datetime:
+    """The current instant (aware UTC) of the commands that judge the plan by the date."""
+    return datetime.now(UTC)
+
+
+def _plan_check(settings: Settings) -> str | None:
+    """The plan check's console line (`bot.backlog`) as `taskbot run` would log it now,
+    without writing: from the database when it has the current schema, else from the task
+    file. None when nothing is held or the check cannot run (its cause is logged)."""
+    from bot import backlog
+    from bot.app import make_calendar
+    from db.engine import HEAD_REVISION, Database
+    from db.seed import read_task_file
+
+    now = _now()
+    calendar = make_calendar(settings)
+    zone = settings.schedule.zone
+    path = sqlite_file(settings.database.url)
+    try:
+        if path is None or path.exists():  # a check must not create the SQLite file
+            database = Database(settings.database.url)
+            try:
+                if database.schema_revision() == HEAD_REVISION:
+                    with database.session() as s:
+                        return backlog.preview_from_database(
+                            s, now=now, calendar=calendar, zone=zone
+                        )
+            finally:
+                database.dispose()
+        plan = read_task_file(settings.tasks.path())
+    except (TaskFileError, SQLAlchemyError) as exc:
+        log.warning("plan check skipped: %s", exc)
+        return None
+    return backlog.preview_from_task_file(plan, now=now, calendar=calendar, zone=zone)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -145,7 +194,7 @@ def cmd_init(args: argparse.Namespace) -> int:
     from db.repo import lead_units
 
     settings = _settings(args)
-    database = prepare_database(settings)
+    database = prepare_database(settings, clock=_now)
     try:
         with database.session() as s:
             tasks = s.exec(select(func.count()).select_from(Task)).one()
@@ -215,7 +264,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     """Render the digest from the database to stdout; nothing is sent."""
     from bot.app import make_calendar, make_services
     from bot.context import system_clock
-    from bot.delivery import build_current_digest
+    from bot.reads import build_current_digest
 
     settings = _settings(args)
     database = _open_to_read(settings)
@@ -242,9 +291,9 @@ def _open_to_read(settings: Settings) -> Database:
     """
     from bot.app import prepare_database
 
-    path = _sqlite_file(settings.database.url)
+    path = sqlite_file(settings.database.url)
     fresh = path is not None and not path.exists()
-    database = prepare_database(settings)
+    database = prepare_database(settings, clock=_now, check=False)
     if fresh:
         print(
             f"note: {path} did not exist; it was created with the tasks of the task file and "
@@ -253,16 +302,6 @@ def _open_to_read(settings: Settings) -> Database:
             file=sys.stderr,
         )
     return database
-
-
-def _sqlite_file(url: str) -> Path | None:
-    """The file of a SQLite URL (None for other databases and in-memory SQLite)."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(url)
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database).expanduser()
 
 
 MAX_SCHEDULE_DAYS = 366
@@ -276,12 +315,16 @@ def _date_arg(text: str) -> date:
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:
-    """Print every reminder and digest due in a date range; nothing is sent."""
+    """Print the messages due in a date range as they will be sent (per contact and day with
+    their tasks, the coordinators' escalations, the digest; while the follow-up is held,
+    without what it holds); nothing is sent."""
     from bot.app import make_calendar, make_services
+    from bot.backlog import held_at_start
     from bot.context import system_clock
     from bot.schedule_view import render_schedule
     from db import repo
-    from jobs.schedule import preview
+    from jobs.escalation import escalation_key
+    from jobs.schedule import preview_messages
 
     settings = _settings(args)
     zone = settings.schedule.zone
@@ -298,10 +341,26 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     services = make_services(settings, database, clock=system_clock, calendar=calendar)
     with database.session() as s:
         state = repo.load_state(s)
+        escalated = repo.settled_keys(
+            s,
+            keys=[escalation_key(t, u) for t in state.tasks for u in t.lead_unit_ids],
+        )
+        held = held_at_start(s, now=_now(), calendar=calendar, zone=zone)
     database.dispose()
     digest = services.digest_schedule if settings.telegram.digest_chat_id is not None else None
-    planned = preview(start, end, state, services.policy, digest, calendar)
-    print(render_schedule(planned, json=args.json))
+    after = settings.follow_up.escalate_after_working_days
+    planned = preview_messages(
+        start,
+        end,
+        state,
+        services.policy,
+        digest,
+        calendar,
+        escalate_after_working_days=after if settings.telegram.coordinators else None,
+        escalated=escalated,
+        held=held,
+    )
+    print(render_schedule(planned, json=args.json, held=held))
     return 0
 
 
@@ -310,11 +369,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     from bot import texts
     from bot.app import make_calendar, make_services
     from bot.context import system_clock
-    from bot.delivery import ledger_light_of
+    from bot.reads import ledger_light_of
     from office.ledger import ledger_filename, write_ledger
 
     settings = _settings(args)
     zone, now = settings.schedule.zone, system_clock()
+    if args.with_files is not None:
+        return _export_with_files(settings, args.with_files)
     path: Path = args.file or Path(ledger_filename(now, zone))
     if path.suffix.lower() != ".xlsx":
         print(f"{path}: the ledger is an Excel workbook; name the file *.xlsx", file=sys.stderr)
@@ -341,12 +402,202 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_with_files(settings: Settings, path: Path) -> int:
+    """`export --with-files FILE.zip`: the 材料汇编, split into parts over 50 MB."""
+    from bot.app import make_calendar, make_services
+    from bot.context import system_clock
+    from bot.evidence import write_files_export
+
+    if path.suffix.lower() != ".zip":
+        print(f"{path}: the 材料汇编 is a zip archive; name the file *.zip", file=sys.stderr)
+        return 2
+    database = _open_to_read(settings)
+    services = make_services(
+        settings, database, clock=system_clock, calendar=make_calendar(settings)
+    )
+    try:
+        done = write_files_export(services, path, part_limit=settings.evidence.zip_part_bytes)
+    except OSError as exc:
+        print(f"cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+    print(
+        f"材料汇编 written: the ledger and {_count(done.files, 'evidence file')} in "
+        + ", ".join(str(p) for p in done.paths)
+    )
+    if done.missing:
+        print(
+            f"warning: {_count(done.missing, 'evidence file')} missing from the evidence "
+            "folder, left out",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_deadline(args: argparse.Namespace) -> int:
+    """Change the deadline of a range of tasks: preview, and store only with --yes; the
+    contacts concerned are told by the running bot on its next tick (in sending hours)."""
+    from bot import deadline_view, render
+    from bot.app import prepare_database
+    from jobs.dates import DateRefusal, parse_new_deadline
+
+    settings = _settings(args)
+    now = _now()
+    today = now.astimezone(settings.schedule.zone).date()
+    new = parse_new_deadline(args.date, today)
+    if isinstance(new, DateRefusal):
+        print(
+            html_to_text(render.date_refusal(new, args.date, today, current=None)), file=sys.stderr
+        )
+        return 2
+    reason = (args.reason or "").strip() or None
+    database = prepare_database(settings)
+    try:
+        with database.session() as s:
+            scope = deadline_view.resolve_scope(s, args.range)
+            if isinstance(scope, str):
+                print(html_to_text(scope), file=sys.stderr)
+                return 1
+            preview = deadline_view.preview_text(s, scope, new, reason)
+            if isinstance(preview, str):
+                print(html_to_text(preview))
+                return 0
+            print(html_to_text(preview[0]))
+            if not args.yes:
+                print("nothing stored: run again with --yes to apply")
+                return 0
+            changes, told = deadline_view.apply_and_queue(
+                s,
+                numbers=[t.number for t in scope.tasks],
+                new=new,
+                actor_user_id=0,
+                reason=reason,
+                now=now,
+            )
+        with database.session() as s:
+            held = _recheck_hold(s, settings, now)
+    finally:
+        database.dispose()
+    print(
+        f"{_count(len(changes), 'deadline')} changed; {_count(told, 'contact')} will be told "
+        "by the running bot on its next tick (working days, in sending hours)"
+    )
+    if held is not None:
+        print(held)
+    return 0
+
+
+def _recheck_hold(s: Session, settings: Settings, now: datetime) -> str | None:
+    """After deadlines changed: check the plan again as `/deadline` does in chat (lifting an
+    open hold whose cause is gone) and say what came of it; None when nothing was held."""
+    from bot.app import make_calendar
+    from db import repo
+
+    if repo.open_hold(s) is None:
+        return None
+    _, hold = repo.check_plan(
+        s, now=now, calendar=make_calendar(settings), zone=settings.schedule.zone, lift_only=True
+    )
+    if hold is None:
+        return "the held follow-up is lifted: no open task is overdue enough to hold it"
+    return (
+        "the follow-up stays held: tasks are still overdue; a coordinator decides in chat "
+        "(/backlog), or set new deadlines for them too"
+    )
+
+
+async def _bot_username(settings: Settings) -> str:
+    """The bot's @username, asked of the Bot API (getMe) with the configured token, address
+    and proxy."""
+    from telegram import Bot
+
+    from bot.transport import make_request
+
+    tg = settings.telegram
+    request = make_request(
+        connection_pool_size=1, timeout=tg.timeout_seconds, proxy=tg.proxy.get_secret_value()
+    )
+    bot = Bot(settings.token, base_url=tg.base_url, base_file_url=tg.base_file_url, request=request)
+    async with bot:
+        return bot.username
+
+
+def cmd_invites(args: argparse.Namespace) -> int:
+    """Create an invite for every lead unit without a contact and write the printable sheet
+    (.docx) of their links and QR codes."""
+    from bot import render
+    from bot.app import prepare_database
+    from bot.context import system_clock
+    from bot.handlers import create_invites, invite_link
+    from db import repo
+    from office.invites import InviteEntry, write_invite_sheet
+
+    path: Path = args.out
+    if path.suffix.lower() != ".docx":
+        print(f"{path}: the invite sheet is a Word document; name the file *.docx", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    username = (args.bot_username or "").lstrip("@")
+    if not username:
+        if not settings.token:
+            print(
+                "the bot's username is needed for the links: pass --bot-username, or set the "
+                "token (TELEGRAM_BOT_TOKEN) so that it can be asked of Telegram",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            username = asyncio.run(_bot_username(settings))
+        except Exception as exc:  # any failure to reach the Bot API: say so, exit 1
+            print(
+                f"cannot ask Telegram for the bot's username ({type(exc).__name__}: {exc}); "
+                "pass it with --bot-username (as @BotFather shows it)",
+                file=sys.stderr,
+            )
+            return 1
+    zone, now = settings.schedule.zone, system_clock()
+    database = prepare_database(settings)
+    try:
+        with database.session() as s:
+            units = repo.lead_units_without_contact(s)
+            if not units:
+                print("every lead unit has a contact: no invite created")
+                return 0
+            invites = create_invites(
+                s, units, created_by=0, now=now, valid_for=settings.invites.valid_for
+            )
+            entries = [
+                InviteEntry(
+                    unit=unit.name,
+                    link=invite_link(username, invite.code),
+                    expires=render.fmt_instant(invite.expires_at, zone),
+                )
+                for unit, invite in zip(units, invites, strict=True)
+            ]
+            try:
+                write_invite_sheet(path, entries, generated_at=render.fmt_instant(now, zone))
+            except OSError as exc:  # nothing stored: the session rolls back
+                raise _SheetNotWritten(f"cannot write {path}: {exc.strerror or exc}") from exc
+    except _SheetNotWritten as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+    print(f"invite sheet written to {path}: {_count(len(entries), 'unit')} without a contact")
+    return 0
+
+
+class _SheetNotWritten(Exception):
+    """The invite sheet could not be written; the invites are not stored."""
+
+
 def cmd_backup(args: argparse.Namespace) -> int:
     """Write a consistent copy of the SQLite database (safe while the bot runs)."""
     from db.engine import Database
 
     settings = _settings(args)
-    source = _sqlite_file(settings.database.url)
+    source = sqlite_file(settings.database.url)
     if source is not None and not source.exists():  # do not create an empty database
         print(f"backup not written: there is no database at {source}", file=sys.stderr)
         return 1
@@ -362,6 +613,80 @@ def cmd_backup(args: argparse.Namespace) -> int:
     finally:
         database.dispose()
     print(f"backup of {redact(database.url)} written to {args.file}")
+    store = EvidenceStore(evidence_dir(settings))
+    target = archive_path(args.file)
+    try:
+        count = archive(store, target)
+    except OSError as exc:
+        print(f"evidence files not backed up: {exc}", file=sys.stderr)
+        return 1
+    print(f"{_count(count, 'evidence file')} of {store.root} written to {target}")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    """Put a backup back: the SQLite database (only where there is none) and its evidence."""
+    settings = _settings(args)
+    target = sqlite_file(settings.database.url)
+    if target is None:
+        print(
+            "restore copies a SQLite backup; for PostgreSQL use its own tool (pg_restore)",
+            file=sys.stderr,
+        )
+        return 1
+    if not args.file.is_file():
+        print(f"nothing restored: there is no backup at {args.file}", file=sys.stderr)
+        return 1
+    if target.exists():
+        print(
+            f"nothing restored: {target} exists; stop the bot and move it away first",
+            file=sys.stderr,
+        )
+        return 1
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_name(f".part-{target.name}")
+    shutil.copyfile(args.file, temp)
+    os.replace(temp, target)
+    print(f"database restored to {target}")
+    source = archive_path(args.file)
+    if source.is_file():
+        store = EvidenceStore(evidence_dir(settings))
+        try:
+            count = restore_archive(store, source)
+        except (OSError, ValueError, zipfile.BadZipFile) as exc:
+            print(f"evidence files not restored: {exc}", file=sys.stderr)
+            return 1
+        print(f"{_count(count, 'evidence file')} restored to {store.root}")
+    return 0
+
+
+def cmd_prune_evidence(args: argparse.Namespace) -> int:
+    """Delete stored evidence files older than `evidence.retention_days` once the plan's
+    period has ended (audited); nothing when the retention is 0 (keep for ever)."""
+    from bot.evidence import prune_evidence
+
+    settings = _settings(args)
+    days = settings.evidence.retention_days
+    if days == 0:
+        print("evidence.retention_days is 0: evidence files are kept for ever; nothing deleted")
+        return 0
+    database = _open_to_read(settings)
+    try:
+        result = prune_evidence(
+            database,
+            EvidenceStore(evidence_dir(settings)),
+            now=_now(),
+            zone=settings.schedule.zone,
+            retention_days=days,
+            dry_run=not args.yes,
+        )
+    finally:
+        database.dispose()
+    if result.period_open:
+        print("the plan's period has not ended: evidence files are kept; nothing deleted")
+        return 0
+    verb = "deleted" if args.yes else "would be deleted (pass --yes to delete)"
+    print(f"{_count(result.files, 'evidence file')} older than {days} days {verb}")
     return 0
 
 
@@ -432,6 +757,70 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from standin.demo import run_demo
 
     print(asyncio.run(run_demo(verbose=args.verbose)))
+    return 0
+
+
+def _known_unit_names(args: argparse.Namespace) -> list[str]:
+    """The unit names an import is checked against: those of the task file (the configured
+    one, else the shipped plan) and, when a config is given, those of its database."""
+    from sqlmodel import select
+
+    from db.engine import Database
+    from db.models import Unit
+    from db.seed import read_task_file
+
+    config = _config_path(args)
+    settings = _settings(args) if config is not None else None
+    names = read_task_file(settings.tasks.path() if settings else None).unit_names()
+    if settings is None:
+        return names
+    sqlite_path = sqlite_file(settings.database.url)
+    if sqlite_path is not None and not sqlite_path.exists():
+        return names
+    database = Database(settings.database.url)
+    try:
+        with database.session() as s:
+            names += [n for n in s.exec(select(Unit.name)) if n not in names]
+    except SQLAlchemyError as exc:
+        from db.engine import describe_error
+
+        print(f"note: unit names of the database not read: {describe_error(exc)}", file=sys.stderr)
+    finally:
+        database.dispose()
+    return names
+
+
+def cmd_plan_import(args: argparse.Namespace) -> int:
+    """Read a 重点任务分工 table from a document; write a task file for review (or --json)."""
+    from office.plan_import import PlanImportError, import_document, task_file_text
+
+    source: Path = args.file
+    out: Path = args.out or source.with_suffix(".tasks.toml")
+    if not source.is_file():
+        print(f"{source}: no such file", file=sys.stderr)
+        return 1
+    if not args.json and out.exists() and not args.force:
+        print(f"{out} exists; pass --force to overwrite it, or --out another file", file=sys.stderr)
+        return 1
+    try:
+        result = import_document(source, _known_unit_names(args))
+    except PlanImportError as exc:
+        print(f"cannot import {source}: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps([t.as_json() for t in result.tasks], ensure_ascii=False, indent=2))
+        if result.not_placed:
+            print(f"{_count(len(result.not_placed), 'row')} not placed:", file=sys.stderr)
+            for row in result.not_placed:
+                print(f"  {row}", file=sys.stderr)
+        return 0
+    try:
+        out.write_text(task_file_text(result, source.name), encoding="utf-8")
+    except OSError as exc:
+        print(f"cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"task file for review written to {out} (fill in its [plan] placeholders)")
+    print("\n".join(result.report()))
     return 0
 
 
@@ -516,10 +905,14 @@ def parser() -> argparse.ArgumentParser:
     schedule = command(
         "schedule",
         cmd_schedule,
-        "list the reminders and digests due in a date range (sends nothing)",
-        "Print, without sending anything, every reminder and weekly digest the bot would send "
-        "between two local dates, following the official working-day calendar: date, time, "
-        "kind, task, unit and how many contacts would get it.",
+        "list the messages due in a date range as they will be sent (sends nothing)",
+        "Print, without sending anything, every message the bot would send on its own "
+        "between two local dates, following the official working-day calendar: per contact "
+        "and day one message with its tasks, the coordinators' escalation message of the day "
+        "grouped by unit, and the weekly digest; reminders of units without a contact are "
+        "listed as not sent. While the follow-up is held (or will be as soon as the bot "
+        "starts, as check-config warns), without the overdue reminders, escalations and "
+        "digests it holds.",
     )
     schedule.add_argument(
         "--from",
@@ -552,6 +945,40 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         help="output file (default: 残工委重点任务台账-YYYYMMDD.xlsx here)",
     )
+    export.add_argument(
+        "--with-files",
+        type=Path,
+        default=None,
+        metavar="FILE.zip",
+        help="write the 材料汇编 instead: the ledger and every evidence file in folders by "
+        "task and unit, split into FILE-1.zip, FILE-2.zip, ... when over 50 MB",
+    )
+    deadline = command(
+        "deadline",
+        cmd_deadline,
+        "change the deadline of tasks (preview; --yes stores)",
+        "Set a new deadline on a range of tasks: RANGE is a task number, a list and ranges "
+        "such as 1-10,12, a lead unit's name (its tasks) or 全部 (every task); DATE is "
+        "2027-06-30, 2027/6/30, 2027.6.30, 2027年6月30日 or 6月30日 (the next such day) and "
+        "not in the past. Prints what would change; with --yes stores it (audited, the "
+        "original deadline kept) and queues one notice per contact of the lead units "
+        "concerned, which the running bot sends on its next tick.",
+    )
+    deadline.add_argument("range", metavar="RANGE", help="1-10,12 | a unit's name | 全部")
+    deadline.add_argument("date", metavar="DATE", help="the new deadline, e.g. 2027-06-30")
+    deadline.add_argument("--reason", default=None, help="why (kept in the audit trail)")
+    deadline.add_argument("--yes", action="store_true", help="store the change")
+    invites = command(
+        "invites",
+        cmd_invites,
+        "invite every lead unit without a contact: a printable .docx of links and QR codes",
+        "Create a one-time invite for every lead unit that has no contact yet and write a "
+        "Word document with each unit's t.me link and its QR code, to print and hand out at "
+        "a meeting (the same invites as /invite 全部 in chat). The bot's username comes "
+        "from --bot-username, or is asked of Telegram with the configured token.",
+    )
+    invites.add_argument("--out", type=Path, required=True, metavar="FILE.docx")
+    invites.add_argument("--bot-username", default=None, help="the bot's @username")
     backup = command(
         "backup",
         cmd_backup,
@@ -561,6 +988,24 @@ def parser() -> argparse.ArgumentParser:
         "PostgreSQL use pg_dump.",
     )
     backup.add_argument("file", type=Path, help="the new file to write")
+    restore = command(
+        "restore",
+        cmd_restore,
+        "put a backup back: the SQLite database and its evidence files",
+        "Copy a backup written by `taskbot backup` to the configured SQLite database file "
+        "(only where there is none: stop the bot and move the old file away first) and put "
+        "the evidence files of FILE.evidence.zip back into the evidence folder.",
+    )
+    restore.add_argument("file", type=Path, help="the backup file")
+    prune = command(
+        "prune-evidence",
+        cmd_prune_evidence,
+        "delete evidence files past evidence.retention_days (plan period ended)",
+        "Once the plan's period has ended, delete the stored evidence files older than "
+        "[evidence] retention_days (0, the default, keeps them for ever). Each deletion is "
+        "in the audit trail; the rows stay in the ledger. Without --yes, only counts them.",
+    )
+    prune.add_argument("--yes", action="store_true", help="delete them")
     command(
         "check-config",
         cmd_check_config,
@@ -578,6 +1023,40 @@ def parser() -> argparse.ArgumentParser:
         "talks to Telegram's servers.",
     )
     demo.add_argument("--verbose", action="store_true", help="also show the bot's log")
+    plan = sub.add_parser(
+        "plan",
+        help="import a plan's task-division table (重点任务分工)",
+        description="Work with a plan's documents: `plan import FILE`.",
+    )
+    plan_sub = plan.add_subparsers(dest="plan_command", required=True, metavar="SUBCOMMAND")
+    plan_import = plan_sub.add_parser(
+        "import",
+        parents=[common],
+        help="read the 重点任务分工 table of a document into a task file for review",
+        description="Read the task-division table (序号, 工作任务, 牵头单位, 责任单位 in any "
+        "order) of a .docx, .xlsx, .pdf with a text layer, or text extracted from a PDF (.txt); "
+        "write a task file in the format of db/data/plan.toml for review (its [plan] "
+        "placeholders to fill in) and print the verification report: rows placed, section "
+        "rows skipped, unit names known or new (with the closest known names), rows not "
+        "placed. Changes nothing in the database. A .doc, .wps or .ofd file: save it as .docx "
+        "first.",
+    )
+    plan_import.set_defaults(func=cmd_plan_import)
+    plan_import.add_argument("file", type=Path, metavar="FILE", help="the document")
+    plan_import.add_argument(
+        "--json",
+        action="store_true",
+        help="print the tasks as a JSON array of {number, text, lead_units, "
+        "responsible_units, deadline} instead (deadline null when the document gives none)",
+    )
+    plan_import.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        metavar="TASKFILE",
+        help="the task file to write (default: FILE with the suffix .tasks.toml)",
+    )
+    plan_import.add_argument("--force", action="store_true", help="overwrite TASKFILE")
     p.description = f"The 残工委 task follow-up bot: {', '.join(sub.choices)}."
     return p
 

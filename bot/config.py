@@ -113,6 +113,8 @@ class TelegramSettings(_Section):
     base_url: str = "https://api.telegram.org/bot"
     base_file_url: str = "https://api.telegram.org/file/bot"
     digest_chat_id: ChatId | None = None
+    # the forum topic of the digest group that gets the weekly digest; None: the general topic
+    digest_thread_id: Annotated[int, Field(strict=True, gt=0)] | None = None
     coordinators: list[Annotated[int, Field(strict=True, gt=0)]] = []
     chat_messages_per_second: float = Field(default=1.0, gt=0, le=100)
     group_messages_per_minute: float = Field(default=20.0, gt=1, le=6000)
@@ -187,19 +189,13 @@ def resolve_sqlite_url(url: str, folder: Path) -> str:
     Other URLs, in-memory SQLite and unparsable strings are returned unchanged (the latter
     are reported by validation).
     """
-    try:
-        parsed = make_url(url)
-    except (ArgumentError, ValueError):
+    path = sqlite_file(url)
+    if path is None:
         return url
-    database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
-        return url
-    if database.startswith("file:"):  # a SQLite URI filename: leave it alone
-        return url
-    path = Path(database).expanduser()
+    parsed = make_url(url)
     if not path.is_absolute():
         path = Path(os.path.normpath(folder / path))
-    elif str(path) == database:
+    elif str(path) == parsed.database:
         return url
     return parsed.set(database=str(path)).render_as_string(hide_password=False)
 
@@ -299,10 +295,28 @@ class FollowUpSettings(_Section):
     correction_minutes: float = Field(default=60, ge=0, le=7 * 24 * 60)
     remind_responsible_units: bool = False
     nudge_after_days: int = Field(default=7, ge=0, le=27)
+    digest_lines: int = Field(default=25, ge=12, le=2000)
+
+
+class EvidenceSettings(_Section):
+    """[evidence]: where evidence files (佐证材料) are kept, how many a report may carry and
+    how long they are kept once the plan's period has ended (0: for ever).
+
+    `dir` empty means a folder `evidence` beside the SQLite database file, or beside the
+    config file (the working folder without one) when the database is PostgreSQL; a relative
+    `dir` is relative to the config file's folder (see `evidence_dir`)."""
+
+    dir: str = ""
+    max_files: int = Field(default=10, ge=1, le=50)
+    retention_days: int = Field(default=0, ge=0, le=36500)
+    download_attempts: int = Field(default=3, ge=1, le=10)
+    retry_seconds: float = Field(default=2.0, ge=0, le=60)
+    # the 材料汇编 zip is split into parts of at most this many bytes (Telegram's 50 MB)
+    zip_part_bytes: int = Field(default=50 * 1024 * 1024, ge=64 * 1024, le=50 * 1024 * 1024)
 
 
 class CalendarSettings(_Section):
-    """[calendar]: local overrides of the official calendar (chinesecalendar)."""
+    """[calendar]: local overrides of the official calendar (the `holidays` package)."""
 
     extra_holidays: list[date] = []
     extra_workdays: list[date] = []
@@ -329,6 +343,7 @@ class Settings(_Section):
     invites: InviteSettings = InviteSettings()
     calendar: CalendarSettings = CalendarSettings()
     follow_up: FollowUpSettings = FollowUpSettings()
+    evidence: EvidenceSettings = EvidenceSettings()
     collective_units: dict[str, list[str]] = {}
 
     @property
@@ -342,6 +357,7 @@ _NUMBER_HINTS = {
     ("telegram", "digest_chat_id"): (
         ", e.g. -1001234567890; send /whoami@<bot> in the group to learn it"
     ),
+    ("telegram", "digest_thread_id"): (", e.g. 42; send /whoami@<bot> in the topic to learn it"),
     ("telegram", "coordinators"): (
         ", e.g. coordinators = [123456789]; each coordinator sends /whoami to the bot to learn it"
     ),
@@ -402,13 +418,46 @@ def _read_raw(path: Path | None, env: Mapping[str, str]) -> dict[str, Any]:
         raw.setdefault("telegram", {})
         if isinstance(raw["telegram"], dict):
             raw["telegram"]["token"] = env["TELEGRAM_BOT_TOKEN"]
+    evidence = raw.get("evidence")
+    if isinstance(evidence, dict) and isinstance(evidence.get("dir"), str) and evidence["dir"]:
+        evidence["dir"] = str(folder / Path(evidence["dir"]).expanduser())
     database = raw.setdefault("database", {})
     if isinstance(database, dict):
         if env.get("DATABASE_URL"):
             database["url"] = resolve_sqlite_url(env["DATABASE_URL"], Path.cwd())
         elif isinstance(database.get("url", DEFAULT_DATABASE_URL), str):
             database["url"] = resolve_sqlite_url(database.get("url", DEFAULT_DATABASE_URL), folder)
+    if isinstance(database, dict) and isinstance(database.get("url"), str):
+        if sqlite_file(database["url"]) is None:  # PostgreSQL or in memory: beside the config
+            evidence = raw.setdefault("evidence", {})
+            if isinstance(evidence, dict) and not evidence.get("dir"):
+                evidence["dir"] = str(folder / "evidence")
     return raw
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite file URL, None for any other URL (or in-memory SQLite)."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    if database.startswith("file:"):
+        return None
+    return Path(database).expanduser()
+
+
+def evidence_dir(settings: Settings) -> Path:
+    """The folder evidence files are kept in: `[evidence] dir` if set, else `evidence`
+    beside the SQLite database file, else `evidence` in the working folder."""
+    if settings.evidence.dir:
+        return Path(settings.evidence.dir).expanduser()
+    sqlite = sqlite_file(settings.database.url)
+    if sqlite is not None:
+        return sqlite.absolute().parent / "evidence"
+    return Path.cwd() / "evidence"
 
 
 def _valid_remainder(raw: dict[str, Any], errors: list[Any]) -> tuple[Settings | None, set[str]]:
@@ -529,7 +578,11 @@ def check_settings(settings: Settings, *, need_token: bool = True) -> list[str]:
             "from @BotFather)"
         )
     elif token and not TOKEN_PATTERN.match(token):
-        problems.append("telegram.token: does not look like a bot token (<digits>:<secret>)")
+        problems.append(
+            "telegram.token: does not look like a bot token; expected the bot's numeric id, a "
+            "colon and a secret of at least 20 letters, digits, _ or -, as @BotFather gives it "
+            "(e.g. 123456789:AAE...; no spaces, quotes or 'bot' prefix)"
+        )
     if settings.telegram.digest_chat_id is not None and settings.telegram.digest_chat_id > 0:
         problems.append(
             "telegram.digest_chat_id: a group id is negative (e.g. -1001234567890); "
@@ -569,6 +622,8 @@ def config_warnings(settings: Settings) -> list[str]:
             "telegram.coordinators: none; nobody can /invite until you add your id; "
             "send /whoami to the bot to learn it"
         )
+    if settings.telegram.digest_chat_id is None and settings.telegram.digest_thread_id:
+        warnings.append("telegram.digest_thread_id: set without digest_chat_id; ignored")
     if settings.telegram.digest_chat_id is None:
         warnings.append("telegram.digest_chat_id: not set; no weekly digest will be posted")
     return warnings

@@ -18,6 +18,7 @@ from telegram.request import BaseRequest
 
 from bot.config import Settings
 from db.engine import Database
+from db.repo.evidence import NewEvidence
 from jobs.calendar import WorkingCalendar
 from jobs.lights import LightPolicy
 from jobs.policy import DigestSchedule, ReminderPolicy
@@ -43,13 +44,28 @@ class Services:
     digest_schedule: DigestSchedule
     lights: LightPolicy
     tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    ticks_skipped: int = 0  # ticks skipped while the current one runs (for one log line)
     invite_guard: InviteGuard = field(default_factory=lambda: InviteGuard())
     # years the calendar library had no data for, filled by the calendar, drained by the tick
     unknown_calendar_years: list[int] = field(default_factory=list)
+    # True once the application is stopping (SIGTERM): fan-outs claim nothing more
+    stop_requested: Callable[[], bool] = lambda: False
+    # one lock per chat id, held while the parts of one multi-part message go out
+    chat_locks: dict[int, asyncio.Lock] = field(default_factory=dict)
 
     def now(self) -> datetime:
         """Return the current instant from the injected clock (aware UTC)."""
         return self.clock()
+
+    def chat_lock(self, chat_id: int) -> asyncio.Lock:
+        """The lock of `chat_id`: whoever sends a multi-part message there (the weekly digest,
+        a /digest) holds it from the first part to the last, so that two such messages never
+        interleave their parts. A lock orders sends of this process; it holds no state of the
+        follow-up."""
+        lock = self.chat_locks.get(chat_id)
+        if lock is None:
+            lock = self.chat_locks[chat_id] = asyncio.Lock()
+        return lock
 
 
 class InviteGuard:
@@ -106,21 +122,39 @@ class Draft:
     status: Status | None = None
     note: str = ""
     note_message_id: int | None = None
-    evidence_kind: str | None = None
-    evidence_file_id: str | None = None
-    evidence_file_name: str | None = None
-    media_group_id: str | None = None
+    # evidence files received and kept (`bot.evidence.keep`), in the order sent
+    files: list[NewEvidence] = field(default_factory=list)
+    # a correction's evidence carried over from the corrected report (until replaced)
+    kept: list[NewEvidence] = field(default_factory=list)
     confirming: bool = False
     corrects_id: int | None = None  # the report this one corrects
+    corrects_receipt_id: int | None = None  # message id of the receipt of that report
     deadline: date | None = None  # the task's deadline when an extension was asked for
     requested_deadline: date | None = None  # an extension request's new date
 
 
+@dataclass(frozen=True)
+class DeadlineBatch:
+    """A coordinator's bulk deadline change awaiting 确认修改 (`bot.deadline_view`): the task
+    numbers previewed, the new deadline (a date in the configured zone), the reason typed
+    (None if none) and the nonce its buttons carry."""
+
+    nonce: str
+    numbers: tuple[int, ...]
+    new: date
+    reason: str | None
+
+
 class UserData:
-    """`context.user_data`: the user's current draft, if a conversation is running."""
+    """`context.user_data`: the user's current draft, if a conversation is running, a
+    coordinator's deadline change awaiting confirmation (lost on restart: its buttons then
+    say so), and the latest text of the user's messages edited before a note was stored from
+    them (message id: text; `bot.replies.remember_edit`, lost on restart)."""
 
     def __init__(self) -> None:
         self.draft: Draft | None = None
+        self.deadline_batch: DeadlineBatch | None = None
+        self.edited_notes: dict[int, str] = {}
 
 
 class BotContext(CallbackContext[ExtBot[None], UserData, dict[Any, Any], BotData]):

@@ -1,9 +1,14 @@
-"""The imperative shell around the policy: the repeating tick, reminder fan-out, digests.
+"""The imperative shell around the policy: the repeating tick claims, sends and settles what
+the pure decisions of `jobs/` find due (each contact's message of the day with its reminders
+and nudge, the weekly digest, the coordinators' escalations, calendar notices), at most one
+unsolicited message per person a day (`jobs.daily`). What is due is read with `unsettled`;
+the texts come from `bot/render.py` and the fresh reads from `bot/reads.py`.
 
 Delivery guarantee: at most once. Before each Bot API call the send is claimed in a ledger
 (unique key, row committed as PENDING); after the call the row is settled:
 - SENT (with the message id);
-- FAILED: Telegram refused it for good (403 blocked, 400 chat not found, other 400s);
+- FAILED: Telegram refused it for good (403 blocked, 400 chat not found, other 400s); the
+  reminders of a refused message of the day are released instead (`_send_daily`);
 - RETRY: it certainly did not reach Telegram (connection refused, 5xx, 429 after the rate
   limiter's own retries): claimed again after a backoff (30 s doubling, at most 30 min);
 - UNCERTAIN: the request went out but no answer came (timeout, broken connection), so
@@ -15,13 +20,12 @@ uncertain sends are counted in the digest for the coordinator to check.
 
 from __future__ import annotations
 
-import asyncio
+import json
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 from telegram import Bot, Message
 from telegram.error import (
@@ -37,26 +41,28 @@ from telegram.error import (
 
 from bot import render, texts
 from bot.context import BotContext, Services
-from bot.keyboards import status_keyboard
+from bot.keyboards import daily_keyboard, hold_keyboard, status_keyboard
 from bot.ratelimit import BULK
+from bot.reads import current_digest, in_worker, read_state
 from bot.transport import NOT_SENT_CAUSES
 from db import repo
 from db.models import Delivery
-from jobs.digest import build_digest
-from jobs.escalation import EscalationCase, Nudge, escalation_cases, nudges_due
-from jobs.lights import cycle_start, unit_light
-from jobs.policy import (
-    DueReminder,
-    reminder_candidates,
-    sending_allowed,
+from jobs.daily import (
+    DailyMessage,
+    coordinators_key,
+    daily_messages,
+    escalation_day,
+    split_daily,
 )
-from jobs.schedule import digest_due
-from jobs.state import FollowUpState, TaskView, UnitView
+from jobs.escalation import Nudge, escalation_cases, nudges_due
+from jobs.hold import held_reminder
+from jobs.lights import cycle_start
+from jobs.policy import DueReminder, reminder_candidates, sending_allowed
+from jobs.schedule import digest_before_first_start, digest_due
+from jobs.state import FollowUpState
 from jobs.types import DeliveryKind, DeliveryOutcome
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -130,140 +136,307 @@ def unreachable_error(error: str | None) -> bool:
     return lowered.startswith("forbidden") or "chat not found" in lowered
 
 
-def reminder_text(due: DueReminder, units: dict[int, UnitView]) -> str:
-    """Render a reminder: kind, task number and text, the lead units (the addressee's own in
-    bold; a responsible unit or member town is named as 协办), deadline and days left."""
-    leads = "、".join(
-        f"<b>{render.esc(units[u].name)}</b>" if u == due.unit_id else render.esc(units[u].name)
-        for u in due.task.lead_unit_ids
-        if u in units
-    )
-    if due.unit_id not in due.task.lead_unit_ids and due.unit_id in units:
-        leads += texts.REMINDER_SUPPORTING.format(unit=render.esc(units[due.unit_id].name))
-    return texts.REMINDER.format(
-        title=texts.REMINDER_TITLE[due.occasion.kind],
-        number=due.task.number,
-        text=render.esc(due.task.text),
-        unit=leads,
-        deadline=render.fmt_date(due.task.deadline),
-        when=render.when_text(due.days_left),
-    )
+class Keyed(Protocol):
+    """Something to send that the send ledger knows by a unique key."""
+
+    @property
+    def key(self) -> str: ...
 
 
-async def in_worker(svc: Services, read: Callable[..., T], *args: Any) -> T:
-    """Run a blocking database read `read(*args)` in a worker thread and return its result,
-    so that the event loop goes on handling updates meanwhile. The read opens its own
-    session. Runs it inline for an in-memory SQLite database, which other threads cannot
-    see."""
-    if not svc.db.shared_across_threads:
-        return read(*args)
-    return await asyncio.to_thread(read, *args)
+K = TypeVar("K", bound=Keyed)
 
 
-def _read_state(svc: Services) -> FollowUpState:
-    with svc.db.session() as s:
-        return repo.load_state(s)
-
-
-async def read_state(svc: Services) -> FollowUpState:
-    """The follow-up state as `repo.load_state` reads it now, read in a worker thread."""
-    return await in_worker(svc, _read_state, svc)
-
-
-def _due_reminders(
-    svc: Services, now: datetime, state: FollowUpState | None = None
-) -> tuple[FollowUpState, list[DueReminder]]:
-    """The state now (`state` if given), and the reminders due at `now` that the ledger does
-    not hold settled (every row but a RETRY row whose next attempt has come)."""
+def _read_unsettled(
+    svc: Services,
+    now: datetime,
+    state: FollowUpState | None,
+    decide: Callable[[FollowUpState], Sequence[K]],
+) -> tuple[FollowUpState, list[K]]:
     with svc.db.session() as s:
         state = state if state is not None else repo.load_state(s)
-        candidates = reminder_candidates(now, state, svc.policy, svc.calendar)
-        settled = repo.settled_keys(s, keys=[c.key for c in candidates], now=now)
-    return state, [c for c in candidates if c.key not in settled]
+        found = decide(state)
+        settled = repo.settled_keys(s, keys=[f.key for f in found], now=now)
+    return state, [f for f in found if f.key not in settled]
 
 
-async def send_reminders(bot: Bot, svc: Services, state: FollowUpState | None = None) -> int:
-    """Send every reminder due now that the ledger does not hold; return how many were sent.
+async def unsettled(
+    svc: Services,
+    now: datetime,
+    state: FollowUpState | None,
+    decide: Callable[[FollowUpState], Sequence[K]],
+) -> tuple[FollowUpState, list[K]]:
+    """What is due at `now` and not yet settled in the send ledger, with the state it was
+    decided on.
+
+    Reads the follow-up state (unless `state`, read afresh by the caller in this tick, is
+    given), asks the pure decision `decide` (from `jobs/`) what is due in it, and leaves out
+    the items whose ledger key is settled (`repo.settled_keys`: every row but a RETRY row
+    whose next attempt has come). One session, in a worker thread (`bot.reads.in_worker`).
+    """
+    return await in_worker(svc, _read_unsettled, svc, now, state, decide)
+
+
+async def send_reminders(
+    bot: Bot, svc: Services, state: FollowUpState | None = None, *, held: bool = False
+) -> int:
+    """Send each contact's message of the day (`jobs.daily.daily_messages`): every reminder
+    due now that the ledger does not hold, and the reporting-cycle nudge when due
+    (`jobs.escalation.nudges_due`), as ONE message per contact and working day; return how
+    many messages were sent.
+
+    A message carrying one reminder only is the plain reminder with its status buttons;
+    otherwise it lists every task with its deadline and days left or overdue and has a button
+    per task (`t2:<id>`, which opens the status choice), and a reply to it asks which task the
+    note is for. Its ledger row ("daily:<contact>:<date>") and the rows of the items it
+    carries are claimed in one transaction before the send and settled together after it (same
+    outcome and message id): a contact whose message of the day is already claimed gets
+    nothing more that day (the rest waits for the next working day), and an item sent before
+    is never sent again. More than `jobs.daily.DAILY_TASKS_PER_PART` tasks go out in parts;
+    a refused message keeps its reminders for the next chance (`_send_daily`).
 
     Reads the state (unless `state`, read afresh by the caller, is given) and the ledger
-    afresh (one worker-thread read), outside sending hours nothing. Stops early (the rest is
-    retried on a later tick) when the Bot API cannot be reached.
+    afresh (one worker-thread read), outside sending hours nothing; while the follow-up is
+    `held` (`jobs.hold`), no overdue reminder. Stops early (the rest is retried on a later
+    tick) when the Bot API cannot be reached, and when the application is stopping
+    (`Services.stop_requested`): the send in flight is settled, the rest is left unclaimed,
+    so it is neither lost nor uncertain and goes out after the restart.
     """
     now = svc.now()
     if not sending_allowed(now, svc.policy, svc.calendar):
         return 0  # reminder_candidates would find none
-    read, due_now = await in_worker(svc, _due_reminders, svc, now, state)
-    state = read
+    today = now.astimezone(svc.policy.zone).date()
+    nudge_after = svc.settings.follow_up.nudge_after_days
+
+    def decide(st: FollowUpState) -> list[DueReminder | Nudge]:
+        found: list[DueReminder | Nudge] = [
+            c
+            for c in reminder_candidates(now, st, svc.policy, svc.calendar)
+            if not (held and held_reminder(c.occasion.kind))
+        ]
+        if nudge_after > 0 and today >= cycle_start(today, svc.lights.cycle_day) + timedelta(
+            days=nudge_after
+        ):
+            found.extend(nudges_due(now, st, svc.lights, nudge_after_days=nudge_after))
+        return found
+
+    state, found = await unsettled(svc, now, state, decide)
+    messages = daily_messages(
+        today,
+        [f for f in found if isinstance(f, DueReminder)],
+        [f for f in found if isinstance(f, Nudge)],
+    )
     sent = 0
-    unreachable: set[int] = set()  # contacts Telegram refused during this run
-    for due in due_now:
-        if due.contact.id in unreachable:
+    for position, message in enumerate(messages):
+        if svc.stop_requested():
+            log.info(
+                "stopping: %d daily messages left unclaimed; they go out after the restart",
+                len(messages) - position,
+            )
+            break
+        result = await _send_daily(bot, svc, state, message, now)
+        if result is None:
             continue
-        with svc.db.session() as s:
-            claimed = repo.claim_delivery(
-                s,
-                key=due.key,
-                kind=DeliveryKind.REMINDER,
-                destination=str(due.contact.chat_id),
-                task_id=due.task.id,
-                unit_id=due.unit_id,
-                contact_id=due.contact.id,
-                now=now,
-            )
-            claimed_id = claimed.id if claimed else None
-        if claimed_id is None:
-            continue  # another tick or instance claimed it first
-        unit_name = state.units[due.unit_id].name
-        result = await send(
-            bot,
-            due.contact.chat_id,
-            reminder_text(due, state.units),
-            reply_markup=status_keyboard(due.task.number),
-            rate_limit_args=BULK,
-        )
-        newly_unreachable = None
-        with svc.db.session() as s:
-            repo.settle_delivery(
-                s,
-                delivery_id=claimed_id,
-                outcome=result.outcome,
-                now=svc.now(),
-                message_id=result.message_id,
-                error=result.error,
-            )
-            if result.outcome == DeliveryOutcome.FAILED and unreachable_error(result.error):
-                unreachable.add(due.contact.id)
-                newly_unreachable = repo.mark_unreachable(
-                    s, contact_id=due.contact.id, reason=result.error or "", now=svc.now()
-                )
-        level = logging.INFO if result.outcome == DeliveryOutcome.SENT else logging.WARNING
-        log.log(
-            level,
-            "reminder %s: key=%s task=%s unit=%s contact=%s message=%s error=%s",
-            result.outcome.value,
-            due.key,
-            due.task.number,
-            due.unit_id,
-            due.contact.id,
-            result.message_id,
-            result.error,
-        )
-        if newly_unreachable is not None:
-            await tell_coordinators(
-                bot,
-                svc,
-                texts.CONTACT_UNREACHABLE.format(
-                    name=render.esc(due.contact.display_name),
-                    unit=render.esc(unit_name),
-                    reason=render.esc(result.error or ""),
-                ),
-            )
         if result.outcome == DeliveryOutcome.SENT:
             sent += 1
         if result.api_unreachable:
             log.warning("Bot API unreachable; the remaining reminders wait for a later tick")
             break
     return sent
+
+
+def _claim_daily(
+    svc: Services, message: DailyMessage, now: datetime
+) -> tuple[list[int], list[int], DailyMessage] | None:
+    """Claim a daily message and its items in one transaction; return the ids of the rows
+    claimed for the reminders, those of the message's own row and its nudge's, and the
+    message reduced to the items claimed; or None (nothing claimed: the contact's message of
+    the day is taken, or every item was claimed elsewhere)."""
+    contact = message.contact
+    destination = str(contact.chat_id)
+    with svc.db.session() as s:
+        day_row = repo.claim_delivery(
+            s,
+            key=message.key,
+            kind=DeliveryKind.REMINDER if message.reminders else DeliveryKind.NUDGE,
+            destination=destination,
+            contact_id=contact.id,
+            now=now,
+        )
+        if day_row is None or day_row.id is None:
+            return None  # this contact's message of the day is out: the rest waits
+        ids: list[int] = []
+        own = [day_row.id]
+        reminders: list[DueReminder] = []
+        for due in message.reminders:
+            row = repo.claim_delivery(
+                s,
+                key=due.key,
+                kind=DeliveryKind.REMINDER,
+                destination=destination,
+                task_id=due.task.id,
+                unit_id=due.unit_id,
+                contact_id=contact.id,
+                now=now,
+            )
+            if row is not None and row.id is not None:
+                ids.append(row.id)
+                reminders.append(due)
+        nudge = None
+        if message.nudge is not None:
+            row = repo.claim_delivery(
+                s,
+                key=message.nudge.key,
+                kind=DeliveryKind.NUDGE,
+                destination=destination,
+                contact_id=contact.id,
+                now=now,
+            )
+            if row is not None and row.id is not None:
+                own.append(row.id)
+                nudge = message.nudge
+        if not reminders and nudge is None:
+            s.rollback()  # another tick or instance claimed every item: claim nothing
+            return None
+    return ids, own, replace(message, reminders=tuple(reminders), nudge=nudge)
+
+
+def _daily_content(part: DailyMessage, state: FollowUpState) -> tuple[str, object]:
+    """The text and keyboard of one part of a message of the day."""
+    single = part.single
+    if single is not None:
+        text = render.reminder_text(single, state.units)
+        if part.nudge is not None:
+            text += render.nudge_line(part.nudge, state.units)
+        return text, status_keyboard(single.task.id)
+    if not part.reminders and part.nudge is not None:
+        return render.nudge_text(part.nudge, state), None
+    return render.daily_text(part, state.units), daily_keyboard(part)
+
+
+def _settle_items(
+    svc: Services, item_ids: Sequence[int], result: SendResult, *, left: Sequence[int] = ()
+) -> None:
+    """Settle the item rows of one part with its result, releasing them when it was refused
+    (FAILED: nobody got it, so the next chance sends them), and release the rows `left` of
+    the parts not tried."""
+    with svc.db.session() as s:
+        for delivery_id in left:
+            repo.release_delivery(s, delivery_id=delivery_id)
+        for delivery_id in item_ids:
+            if result.outcome == DeliveryOutcome.FAILED:
+                repo.release_delivery(s, delivery_id=delivery_id)
+            else:
+                repo.settle_delivery(
+                    s,
+                    delivery_id=delivery_id,
+                    outcome=result.outcome,
+                    now=svc.now(),
+                    message_id=result.message_id,
+                    error=result.error,
+                )
+
+
+async def _send_daily(
+    bot: Bot, svc: Services, state: FollowUpState, message: DailyMessage, now: datetime
+) -> SendResult | None:
+    """Claim, send and settle one contact's message of the day (None: nothing claimed).
+
+    A long one goes out in parts (`jobs.daily.split_daily`), in order, each part's item rows
+    settled with its own message id as soon as it is sent; the day's row takes the first
+    part's. The first part not sent ends it: its items take its outcome, the items of the
+    parts after it are released (never sent: the next working day brings them). A refused
+    part (FAILED) releases its items too: for a contact who blocked the bot also the day's
+    row (a contact who comes back the same day still gets them); for any other refusal the
+    day's row is FAILED (no retry today), the items come again the next working day, and the
+    coordinators are told. Returns the first part's result, `api_unreachable` when the last
+    part tried found the Bot API unreachable."""
+    claimed = _claim_daily(svc, message, now)
+    if claimed is None:
+        return None
+    ids, own, message = claimed
+    day_id, nudge_id = own[0], (own[1] if len(own) > 1 else None)
+    row_of = {due.key: delivery_id for due, delivery_id in zip(message.reminders, ids, strict=True)}
+    contact = message.contact
+    parts = split_daily(message)
+    item_ids = [
+        [row_of[due.key] for due in part.reminders]
+        + ([nudge_id] if part.nudge is not None and nudge_id is not None else [])
+        for part in parts
+    ]
+    first: SendResult | None = None
+    result: SendResult | None = None
+    for index, part in enumerate(parts):
+        text, markup = _daily_content(part, state)
+        result = await send(bot, contact.chat_id, text, reply_markup=markup, rate_limit_args=BULK)
+        first = first or result
+        sent = result.outcome == DeliveryOutcome.SENT
+        left = [] if sent else [i for later in item_ids[index + 1 :] for i in later]
+        _settle_items(svc, item_ids[index], result, left=left)
+        _log_daily(part, result)
+        if not sent:
+            break
+    assert first is not None and result is not None  # split_daily gives at least one part
+    refused = result.outcome == DeliveryOutcome.FAILED
+    unreachable = refused and unreachable_error(result.error)
+    newly_unreachable = None
+    with svc.db.session() as s:
+        if first.outcome == DeliveryOutcome.SENT or not unreachable:
+            repo.settle_delivery(
+                s,
+                delivery_id=day_id,
+                outcome=first.outcome,
+                now=svc.now(),
+                message_id=first.message_id,
+                error=first.error,
+            )
+        else:  # nobody got it: the day's message stays to be sent when the contact is back
+            repo.release_delivery(s, delivery_id=day_id)
+        if unreachable:
+            newly_unreachable = repo.mark_unreachable(
+                s, contact_id=contact.id, reason=result.error or "", now=svc.now()
+            )
+    unit = render.esc(state.units[contact.unit_id].name)
+    if newly_unreachable is not None:
+        await tell_coordinators(
+            bot,
+            svc,
+            texts.CONTACT_UNREACHABLE.format(
+                name=render.esc(contact.display_name),
+                unit=unit,
+                reason=render.esc(result.error or ""),
+            ),
+        )
+    elif refused and not unreachable:
+        unsent = [p for p in parts if p.part >= index + 1]
+        numbers = sorted({due.task.number for p in unsent for due in p.reminders})
+        await tell_coordinators(
+            bot,
+            svc,
+            texts.DAILY_REFUSED.format(
+                name=render.esc(contact.display_name),
+                unit=unit,
+                reason=render.esc(result.error or ""),
+                numbers="、".join(str(n) for n in numbers),
+            ),
+        )
+    return replace(first, api_unreachable=result.api_unreachable)
+
+
+def _log_daily(part: DailyMessage, result: SendResult) -> None:
+    level = logging.INFO if result.outcome == DeliveryOutcome.SENT else logging.WARNING
+    log.log(
+        level,
+        "daily message %s: key=%s part=%d/%d tasks=%s nudge=%s contact=%s message=%s error=%s",
+        result.outcome.value,
+        part.key,
+        part.part,
+        part.parts,
+        [r.task.number for r in part.reminders],
+        part.nudge is not None,
+        part.contact.id,
+        result.message_id,
+        result.error,
+    )
 
 
 def combined_outcome(outcomes: list[DeliveryOutcome]) -> DeliveryOutcome:
@@ -279,60 +452,21 @@ def combined_outcome(outcomes: list[DeliveryOutcome]) -> DeliveryOutcome:
     return DeliveryOutcome.FAILED
 
 
-async def tell_coordinators(bot: Bot, svc: Services, text: str) -> DeliveryOutcome:
-    """Send a notice to every coordinator; failures are logged, never raised. Returns the
-    `combined_outcome` of the sends (SENT when there is no coordinator)."""
+async def tell_coordinators(
+    bot: Bot, svc: Services, text: str, **kwargs: object
+) -> DeliveryOutcome:
+    """Send a notice to every coordinator (`kwargs` go to `send`, e.g. `reply_markup`);
+    failures are logged, never raised. Returns the `combined_outcome` of the sends (SENT
+    when there is no coordinator)."""
     outcomes: list[DeliveryOutcome] = []
     for coordinator in svc.settings.telegram.coordinators:
-        result = await send(bot, coordinator, text)
+        result = await send(bot, coordinator, text, **kwargs)
         outcomes.append(result.outcome)
         if result.outcome != DeliveryOutcome.SENT:
             log.warning(
                 "notice to coordinator %s %s: %s", coordinator, result.outcome.value, result.error
             )
     return combined_outcome(outcomes)
-
-
-def ledger_light_of(svc: Services, session: Any) -> Callable[[TaskView, UnitView], str]:
-    """A `light_of` for the ledger: the traffic light of (task, lead unit) today, in Chinese."""
-    state = repo.load_state(session)
-    today = svc.now().astimezone(svc.policy.zone).date()
-
-    def light_of(task: TaskView, unit: UnitView) -> str:
-        light = unit_light(task, unit.id, state, today, svc.lights, svc.calendar)
-        return texts.LIGHT_LABEL[light.value]
-
-    return light_of
-
-
-def build_current_digest(svc: Services) -> list[str]:
-    """Build and render the digest at the clock's now, covering reports since the last one,
-    from the database as it is now. Returns the HTML message parts.
-
-    The period starts at the last weekly digest sent (or 7 days ago when none was sent).
-    Blocking: the bot runs it in a worker thread (`current_digest`).
-    """
-    now = svc.now()
-    with svc.db.session() as s:
-        last = repo.last_digest_at(s)
-        since = last if last is not None and last < now else now - timedelta(days=7)
-        state = repo.load_state(s).with_period(repo.load_period(s, since=since))
-    digest = build_digest(
-        now,
-        state,
-        zone=svc.policy.zone,
-        since=since,
-        due_soon_days=svc.settings.schedule.due_soon_days,
-        lights=svc.lights,
-        calendar=svc.calendar,
-        status_before=state.status_before,
-    )
-    return render.render_digest(digest, svc.policy.zone)
-
-
-async def current_digest(svc: Services) -> list[str]:
-    """`build_current_digest` in a worker thread: for /digest and the weekly digest."""
-    return await in_worker(svc, build_current_digest, svc)
 
 
 async def send_digest(
@@ -343,18 +477,49 @@ async def send_digest(
     *,
     delivery_id: int | None = None,
     start: int = 0,
+    thread_id: int | None = None,
+    resumable: bool = False,
 ) -> tuple[DeliveryOutcome, int, str | None]:
-    """Send digest parts `start`.. in order to `chat_id` (following recorded group migrations).
+    """Send digest parts `start`.. in order to `chat_id` (following recorded group migrations),
+    each into the forum topic `thread_id` when given (None: the chat, or a forum's general
+    topic).
 
     Returns the outcome (SENT, or that of the first part not delivered, where it stops), how
     many parts are delivered in all, and the error. With `delivery_id`, each delivered part is
     recorded in the ledger at once, so an interrupted digest resumes at the right part. A
     migration to a supergroup met on the way is recorded, so later sends go to the new id.
+    Holds the chat's lock (`Services.chat_lock`) from the first part to the last: another
+    digest to the same chat waits, and the two never interleave. A `resumable` one (the
+    weekly digest, recorded under `delivery_id`) stops between parts when the application
+    is stopping (RETRY: it resumes at the next part after the restart); a /digest goes out
+    whole.
     """
+    async with svc.chat_lock(chat_id):
+        return await _send_parts(bot, svc, chat_id, parts, delivery_id, start, thread_id, resumable)
+
+
+async def _send_parts(
+    bot: Bot,
+    svc: Services,
+    chat_id: int,
+    parts: list[str],
+    delivery_id: int | None,
+    start: int,
+    thread_id: int | None,
+    resumable: bool,
+) -> tuple[DeliveryOutcome, int, str | None]:
     with svc.db.session() as s:
         target = repo.current_chat_id(s, chat_id=chat_id)
+    topic: dict[str, object] = {"message_thread_id": thread_id} if thread_id else {}
     for index in range(start, len(parts)):
-        result = await send(bot, target, parts[index])
+        if resumable and delivery_id is not None and index > start and svc.stop_requested():
+            log.info(
+                "stopping: digest part %d/%d and later resume after the restart",
+                index + 1,
+                len(parts),
+            )
+            return DeliveryOutcome.RETRY, index, "stopped before this part"
+        result = await send(bot, target, parts[index], **topic)
         if result.migrated_to is not None:
             with svc.db.session() as s:
                 repo.record_chat_migration(
@@ -391,7 +556,14 @@ def digest_key(period: str, chat_id: int) -> str:
 async def _post_claimed_digest(bot: Bot, svc: Services, post: Delivery) -> DeliveryOutcome:
     parts = repo.delivery_parts(post)
     outcome, sent, error = await send_digest(
-        bot, svc, int(post.destination), parts, delivery_id=post.id, start=post.parts_sent
+        bot,
+        svc,
+        int(post.destination),
+        parts,
+        delivery_id=post.id,
+        start=post.parts_sent,
+        thread_id=svc.settings.telegram.digest_thread_id,
+        resumable=True,
     )
     with svc.db.session() as s:
         repo.settle_delivery(
@@ -404,8 +576,12 @@ async def _post_claimed_digest(bot: Bot, svc: Services, post: Delivery) -> Deliv
 async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
     """Post this week's digest to the committee group if due and not yet posted; True if sent.
 
+    In a forum supergroup it goes to the topic `telegram.digest_thread_id`, or to the
+    general topic when that is not set.
+
     Claimed per ISO week and chat in the send ledger with its rendered parts, so it is
-    posted at most once per week, even across restarts. A digest stopped by an outage
+    posted at most once per week, even across restarts. The digest of a week that fell due
+    before the bot's first start (`repo.first_start`) is never posted. A digest stopped by an outage
     (RETRY: the Bot API was not reached) resumes at the first undelivered part a minute
     later; an uncertain or refused part ends it (the coordinators can still type /digest).
     """
@@ -424,6 +600,9 @@ async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
     with svc.db.session() as s:
         if repo.key_claimed(s, key=key):
             return False
+        first_start = repo.first_start(s)
+    if digest_before_first_start(period, first_start, svc.digest_schedule, svc.calendar):
+        return False  # a week before the bot existed: never caught up
     parts = await current_digest(svc)
     with svc.db.session() as s:
         post = repo.claim_delivery(
@@ -439,51 +618,16 @@ async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
     return await _post_claimed_digest(bot, svc, post) == DeliveryOutcome.SENT
 
 
-def _escalation_cases(
-    svc: Services, today: date, state: FollowUpState | None = None
-) -> tuple[FollowUpState, list[EscalationCase]]:
-    with svc.db.session() as s:
-        state = state if state is not None else repo.load_state(s)
-        cases = escalation_cases(
-            today,
-            state,
-            svc.calendar,
-            after_working_days=svc.settings.follow_up.escalate_after_working_days,
-            escalated=frozenset(),
-        )
-        settled = repo.settled_keys(s, keys=[c.key for c in cases], now=svc.now())
-    return state, [c for c in cases if c.key not in settled]
-
-
-def escalation_line(case: EscalationCase, state: FollowUpState, zone: ZoneInfo) -> str:
-    """One escalated (task, lead unit) as a line for the coordinators: task, unit, days
-    overdue, the unit's contacts and its last report."""
-    contacts = "、".join(c.display_name for c in state.contacts_of(case.unit_id))
-    last = state.latest_report.get((case.task.id, case.unit_id))
-    last_text = (
-        f"{render.fmt_instant(last.created_at, zone)} "
-        f"{render.status_label(last.status) if last.status else texts.DIGEST_CHANGE_NOTE}"
-        f"{'：' + render.clip(last.note, 60) if last.note else ''}"
-        if last
-        else texts.ESCALATION_NO_REPORT
-    )
-    return texts.ESCALATION_LINE.format(
-        number=case.task.number,
-        text=render.esc(render.clip(case.task.text, 30)),
-        unit=render.esc(state.units[case.unit_id].name),
-        overdue=case.overdue_days,
-        contacts=render.esc(contacts) or texts.UNITS_NONE,
-        last=render.esc(last_text),
-    )
-
-
 async def escalate_overdue(bot: Bot, svc: Services, state: FollowUpState | None = None) -> int:
     """Tell the coordinators about lead units overdue beyond the threshold and not done
-    (`jobs.escalation.escalation_cases`), once per task, lead unit and deadline.
+    (`jobs.escalation.escalation_cases`), once per task, lead unit and deadline, in at most
+    one message a day (`jobs.daily.escalation_day`: grouped by unit, the units without a
+    contact on one line).
 
-    One private message lists every new case (split if long), with the unit's contacts and
-    last report. Claimed in the send ledger before sending, so it is never repeated; only
-    during sending hours on working days, and not at all while no coordinator is configured
+    The day's ledger row ("coordinators:<date>") and the rows of the cases are claimed in
+    one transaction before sending and settled together, so nothing is repeated; cases found
+    after the day's message wait for the next working day. Only during sending hours on
+    working days, and not at all while no coordinator is configured
     (`telegram.coordinators`): the cases wait for one. Returns the number of cases notified.
     """
     now = svc.now()
@@ -492,14 +636,29 @@ async def escalate_overdue(bot: Bot, svc: Services, state: FollowUpState | None 
     if not svc.settings.telegram.coordinators:
         return 0  # nobody to tell: recording the cases would spend them
     today = now.astimezone(svc.policy.zone).date()
-    read, cases = await in_worker(svc, _escalation_cases, svc, today, state)
-    state = read
-    if not cases:
+    state, cases = await unsettled(
+        svc,
+        now,
+        state,
+        lambda st: escalation_cases(
+            today,
+            st,
+            svc.calendar,
+            after_working_days=svc.settings.follow_up.escalate_after_working_days,
+        ),
+    )
+    day = escalation_day(today, cases, state)
+    if day is None:
         return 0
-    limit = svc.settings.follow_up.escalate_after_working_days
-    claimed: list[tuple[int, EscalationCase]] = []
+    claimed: list[int] = []
     with svc.db.session() as s:
-        for case in cases:
+        day_row = repo.claim_delivery(
+            s, key=day.key, kind=DeliveryKind.ESCALATION, destination="coordinators", now=now
+        )
+        if day_row is None or day_row.id is None:
+            return 0  # the coordinators had their message today: the cases wait
+        taken: set[str] = set()
+        for case in day.cases:
             row = repo.claim_delivery(
                 s,
                 key=case.key,
@@ -510,82 +669,96 @@ async def escalate_overdue(bot: Bot, svc: Services, state: FollowUpState | None 
                 now=now,
             )
             if row is not None and row.id is not None:
-                claimed.append((row.id, case))
-    if not claimed:
+                claimed.append(row.id)
+                taken.add(case.key)
+        if not claimed:
+            s.rollback()
+            return 0
+        claimed.append(day_row.id)
+    day = escalation_day(today, [c for c in day.cases if c.key in taken], state)
+    if day is None:
         return 0
-    cases = [case for _, case in claimed]
-    header = texts.ESCALATION_HEADER.format(days=limit, count=len(cases))
-    lines = [escalation_line(case, state, svc.policy.zone) for case in cases]
-    outcomes = [
-        await tell_coordinators(bot, svc, part) for part in render.split_lines([header, *lines])
-    ]
+    limit = svc.settings.follow_up.escalate_after_working_days
+    lines = render.escalation_lines(day, state, svc.policy.zone, limit)
+    outcomes = [await tell_coordinators(bot, svc, part) for part in render.split_lines(lines)]
     outcome = combined_outcome(outcomes)
     with svc.db.session() as s:
-        for delivery_id, _ in claimed:
+        for delivery_id in claimed:
             repo.settle_delivery(s, delivery_id=delivery_id, outcome=outcome, now=svc.now())
     log.info(
-        "escalated %d overdue task/unit pairs to the coordinators: %s", len(cases), outcome.value
+        "escalated %d overdue task/unit pairs to the coordinators: %s",
+        len(day.cases),
+        outcome.value,
     )
-    return len(cases)
+    return len(day.cases)
 
 
-def _nudges(
-    svc: Services, now: datetime, state: FollowUpState | None = None
-) -> tuple[FollowUpState, list[Nudge]]:
-    with svc.db.session() as s:
-        state = state if state is not None else repo.load_state(s)
-        nudges = nudges_due(
-            now,
-            state,
-            svc.lights,
-            nudge_after_days=svc.settings.follow_up.nudge_after_days,
-            nudged=frozenset(),
-        )
-        settled = repo.settled_keys(s, keys=[n.key for n in nudges], now=now)
-    return state, [n for n in nudges if n.key not in settled]
-
-
-async def nudge_silent_units(bot: Bot, svc: Services, state: FollowUpState | None = None) -> int:
-    """Nudge, once per reporting cycle, the contacts of lead units silent in it
-    (`jobs.escalation.nudges_due`): one message per contact, listing those tasks.
-
-    Claimed in the send ledger before sending; only during sending hours on working days,
-    so a nudge day on a holiday moves to the next working day. Returns how many contacts
-    were nudged.
-    """
-    now = svc.now()
-    if svc.settings.follow_up.nudge_after_days <= 0:
-        return 0
-    if not sending_allowed(now, svc.policy, svc.calendar):
-        return 0
-    today = now.astimezone(svc.policy.zone).date()
-    start = cycle_start(today, svc.lights.cycle_day)
-    if today < start + timedelta(days=svc.settings.follow_up.nudge_after_days):
-        return 0  # not yet the cycle's nudge day: nothing to read
-    read, nudges = await in_worker(svc, _nudges, svc, now, state)
-    state = read
-    if not nudges:
-        return 0
-    claimed: list[tuple[int, Nudge]] = []
-    with svc.db.session() as s:
-        for nudge in nudges:
+async def warn_unknown_calendar_years(bot: Bot, svc: Services) -> None:
+    """Tell the coordinators once per year (claimed in the send ledger) that the holiday
+    data lacks a year; probing 30 days ahead makes the warning come a month early. Waits
+    while no coordinator is configured (a restart with one probes again), and for the next
+    day when the coordinators had their message of the day ("coordinators:<date>", which
+    the warning also takes)."""
+    if not svc.settings.telegram.coordinators:
+        return
+    today = svc.now().astimezone(svc.policy.zone).date()
+    svc.calendar.is_working_day(today + timedelta(days=30))
+    while svc.unknown_calendar_years:
+        year = svc.unknown_calendar_years.pop(0)
+        with svc.db.session() as s:
+            if repo.key_claimed(s, key=coordinators_key(today)):
+                svc.unknown_calendar_years.insert(0, year)
+                return  # the coordinators had their message today: tomorrow
             row = repo.claim_delivery(
                 s,
-                key=nudge.key,
-                kind=DeliveryKind.NUDGE,
-                destination=str(nudge.contact.chat_id),
-                contact_id=nudge.contact.id,
-                now=now,
+                key=f"notice:calendar:{year}",
+                kind=DeliveryKind.NOTICE,
+                destination="coordinators",
+                now=svc.now(),
             )
-            if row is not None and row.id is not None:
-                claimed.append((row.id, nudge))
-    for delivery_id, nudge in claimed:
-        text = texts.NUDGE.format(
-            unit=render.esc(state.units[nudge.contact.unit_id].name),
-            start=render.fmt_date(nudge.cycle_start),
-            numbers="、".join(str(n) for n in nudge.task_numbers),
-        )
-        result = await send(bot, nudge.contact.chat_id, text, rate_limit_args=BULK)
+            day_row = (
+                repo.claim_delivery(
+                    s,
+                    key=coordinators_key(today),
+                    kind=DeliveryKind.NOTICE,
+                    destination="coordinators",
+                    now=svc.now(),
+                )
+                if row is not None
+                else None
+            )
+            claimed = [r.id for r in (row, day_row) if r is not None and r.id is not None]
+        if not claimed:
+            continue
+        outcome = await tell_coordinators(bot, svc, texts.CALENDAR_UNKNOWN_YEAR.format(year=year))
+        with svc.db.session() as s:
+            for claimed_id in claimed:
+                repo.settle_delivery(s, delivery_id=claimed_id, outcome=outcome, now=svc.now())
+
+
+DEADLINE_NOTICE_PREFIX = "deadline:"
+
+
+async def send_queued_notices(bot: Bot, svc: Services, *, at_once: bool = False) -> int:
+    """Send the notices queued in the send ledger (`repo.queue_notice`, keys starting with
+    "deadline:": a contact told of new deadlines), each once; in sending hours on working
+    days unless `at_once` (a coordinator's confirmation in chat, which they need at once).
+    A send that certainly failed is retried with the ledger's backoff. Returns how many
+    were sent."""
+    if not at_once and not sending_allowed(svc.now(), svc.policy, svc.calendar):
+        return 0
+    sent = 0
+    while True:
+        with svc.db.session() as s:
+            row = repo.claim_retry(
+                s, kind=DeliveryKind.NOTICE, now=svc.now(), key_prefix=DEADLINE_NOTICE_PREFIX
+            )
+            claimed = (row.id or 0, row.destination, row.body, row.contact_id) if row else None
+        if claimed is None:
+            return sent
+        delivery_id, destination, body, contact_id = claimed
+        parts = json.loads(body or "[]")
+        result = await send(bot, int(destination), parts[0] if parts else "", rate_limit_args=BULK)
         with svc.db.session() as s:
             repo.settle_delivery(
                 s,
@@ -595,57 +768,115 @@ async def nudge_silent_units(bot: Bot, svc: Services, state: FollowUpState | Non
                 message_id=result.message_id,
                 error=result.error,
             )
-        log.info(
-            "nudge %s: contact=%s tasks=%s",
-            result.outcome.value,
-            nudge.contact.id,
-            list(nudge.task_numbers),
-        )
-    return len(claimed)
+        log.info("notice %s: delivery=%s contact=%s", result.outcome.value, delivery_id, contact_id)
+        if result.outcome == DeliveryOutcome.SENT:
+            sent += 1
+        if result.api_unreachable:
+            return sent
 
 
-async def warn_unknown_calendar_years(bot: Bot, svc: Services) -> None:
-    """Tell the coordinators once per year (claimed in the send ledger) that the holiday
-    data lacks a year; probing 30 days ahead makes the warning come a month early."""
-    today = svc.now().astimezone(svc.policy.zone).date()
-    svc.calendar.is_working_day(today + timedelta(days=30))
-    while svc.unknown_calendar_years:
-        year = svc.unknown_calendar_years.pop(0)
-        with svc.db.session() as s:
-            row = repo.claim_delivery(
+def _open_hold_id(svc: Services, state: FollowUpState | None) -> int | None:
+    """The open hold's id; with `state` (just read), the plan is checked on it first, so a
+    hold whose cause is gone (new deadlines, reports) is lifted."""
+    with svc.db.session() as s:
+        if state is not None:
+            repo.check_plan(
                 s,
-                key=f"notice:calendar:{year}",
-                kind=DeliveryKind.NOTICE,
-                destination="coordinators",
                 now=svc.now(),
+                calendar=svc.calendar,
+                zone=svc.settings.schedule.zone,
+                state=state,
+                lift_only=True,
             )
-            claimed_id = row.id if row is not None else None
-        if claimed_id is None:
-            continue
-        outcome = await tell_coordinators(bot, svc, texts.CALENDAR_UNKNOWN_YEAR.format(year=year))
-        with svc.db.session() as s:
-            repo.settle_delivery(s, delivery_id=claimed_id, outcome=outcome, now=svc.now())
+        hold = repo.open_hold(s)
+        return hold.id if hold is not None else None
+
+
+async def tell_hold(bot: Bot, svc: Services, hold_id: int) -> bool:
+    """Tell the coordinators once (ledger key "notice:hold:<id>") that the follow-up is held
+    (`jobs.hold`): what the check found and what they can do, with the 发送积压提醒 / 不再发送
+    buttons. Sent at once, at any hour (it answers a start or a reload); waits while no
+    coordinator is configured. Returns True when it was sent now."""
+    if not svc.settings.telegram.coordinators:
+        return False
+    key = f"notice:hold:{hold_id}"
+    with svc.db.session() as s:
+        if repo.key_claimed(s, key=key):
+            return False
+        hold = repo.get_hold(s, hold_id=hold_id)
+        if hold is None:
+            return False
+        text = render.hold_notice_of(hold)
+        row = repo.claim_delivery(
+            s,
+            key=key,
+            kind=DeliveryKind.NOTICE,
+            destination="coordinators",
+            now=svc.now(),
+        )
+        claimed_id = row.id if row is not None else None
+    if claimed_id is None:
+        return False
+    outcome = await tell_coordinators(bot, svc, text, reply_markup=hold_keyboard(hold_id))
+    with svc.db.session() as s:
+        repo.settle_delivery(s, delivery_id=claimed_id, outcome=outcome, now=svc.now())
+    log.info("held follow-up %d told to the coordinators: %s", hold_id, outcome.value)
+    return outcome == DeliveryOutcome.SENT
 
 
 async def follow_up(bot: Bot, svc: Services) -> None:
-    """Send due reminders, then the weekly digest if due, then escalations, reporting-cycle
-    nudges and calendar warnings; skip if a run is still going. Each step reads what it
-    needs from the database afresh; in sending hours the tick reads the state once (in a
-    worker thread) for the reminders, the escalations and the nudges, and reads it again
-    for the latter two only when reminders went out meanwhile (which takes time: at 29
-    messages per second, 1,000 reminders take half a minute)."""
+    """Send each contact's message of the day (due reminders and the reporting-cycle nudge),
+    then the weekly digest if due, then the coordinators' escalations, queued notices (new
+    deadlines) and calendar warnings; skip if a run is still going. While the follow-up is
+    held (`jobs.hold`, `repo.open_hold`), the coordinators are told once, and no overdue
+    reminder, weekly digest or escalation goes out; in sending hours the plan is checked
+    again on the state read, which lifts a hold whose cause is gone (new deadlines, reports).
+    Each step reads what it needs from the database afresh; in sending hours the tick reads
+    the state once (in a worker thread) for the messages of the day and the escalations, and
+    reads it again for the latter only when messages went out meanwhile (which takes time: at
+    29 messages per second, 1,000 take half a minute). A tick that comes while the previous
+    one still runs is skipped; a run of skips is logged once when it starts and once, with
+    their number, when the long tick ends."""
     if svc.tick_lock.locked():
-        return  # the previous tick is still sending
-    async with svc.tick_lock:
+        svc.ticks_skipped += 1
+        if svc.ticks_skipped == 1:
+            log.info(
+                "follow-up tick skipped: the previous one still runs "
+                "(the next skips are counted, not logged, until it ends)"
+            )
+        return
+    try:
+        async with svc.tick_lock:
+            await _follow_up(bot, svc)
+    finally:
+        if svc.ticks_skipped:
+            log.info("follow-up tick ended; %d ticks skipped meanwhile", svc.ticks_skipped)
+            svc.ticks_skipped = 0
+
+
+async def _follow_up(bot: Bot, svc: Services) -> None:
+    state = None
+    if sending_allowed(svc.now(), svc.policy, svc.calendar):
+        state = await read_state(svc)
+    hold_id = await in_worker(svc, _open_hold_id, svc, state)
+    held = hold_id is not None
+    if hold_id is not None:
+        await tell_hold(bot, svc, hold_id)
+    if await send_reminders(bot, svc, state, held=held):
         state = None
-        if sending_allowed(svc.now(), svc.policy, svc.calendar):
-            state = await read_state(svc)
-        if await send_reminders(bot, svc, state):
-            state = None
-        await post_weekly_digest(bot, svc)
-        await escalate_overdue(bot, svc, state)
-        await nudge_silent_units(bot, svc, state)
-        await warn_unknown_calendar_years(bot, svc)
+    held_steps = (
+        lambda: post_weekly_digest(bot, svc),
+        lambda: escalate_overdue(bot, svc, state),
+    )
+    steps = (
+        *(() if held else held_steps),
+        lambda: send_queued_notices(bot, svc),
+        lambda: warn_unknown_calendar_years(bot, svc),
+    )
+    for step in steps:
+        if svc.stop_requested():
+            return  # stopping: the next start's first tick does the rest
+        await step()
 
 
 async def tick(context: BotContext) -> None:

@@ -1,8 +1,10 @@
 """The extension request (申请延期) of a lead unit and its decision by a coordinator.
 
-    申请延期 button (x:N) ──> EXT_DATE ──(date)──> EXT_REASON ──(text)──> EXT_CONFIRM
+    申请延期 button (x2:ID) ──> EXT_DATE ──(date)──> EXT_REASON ──(text)──> EXT_CONFIRM
     EXT_CONFIRM ──(确认提交)──> stored, sent to every coordinator with 批准 / 驳回
-    批准 / 驳回 (xa:ID / xr:ID, coordinators only) ──> decided, the contact is told
+    批准 (xa:ID, coordinators only) ──> approved, the contact is told
+    驳回 (xr:ID) ──> the card asks for the reason, with 批准 / 不写理由，直接驳回 (xn:ID) below;
+    a reply to the card ──> rejected, the contact is told the reason; xn ──> rejected without
 
 The request's states run in the one `ConversationHandler` of `bot/report_flow.py`;
 `decide_extension` is a handler of its own (a coordinator's button, outside any conversation).
@@ -18,7 +20,7 @@ from telegram.error import TelegramError
 from telegram.ext import ConversationHandler
 
 from bot import keyboards, render, texts
-from bot.access import coordinator_only
+from bot.access import coordinator_only, is_coordinator
 from bot.context import BotContext, Draft
 from bot.flow_common import (
     EXT_CONFIRM,
@@ -31,35 +33,32 @@ from bot.flow_common import (
 )
 from bot.handlers import reply
 from db import repo
-from db.models import Contact, Task
+from db.models import Contact, ExtensionRequest, Task, Unit
+from jobs.dates import DateRefusal, example_date, parse_new_deadline
+from jobs.types import ExtensionStatus
 
 log = logging.getLogger(__name__)
 
 
-def parse_date(text: str) -> date | None:
-    """Read a date typed by a person: 2026-06-30, 2026/6/30, 2026.6.30 or 2026年6月30日."""
-    cleaned = text.strip().replace("年", "-").replace("月", "-").rstrip("日号")
-    for sep in ("/", "."):
-        cleaned = cleaned.replace(sep, "-")
-    parts = cleaned.split("-")
-    if len(parts) != 3 or not all(p.strip().isdigit() for p in parts):
-        return None
-    try:
-        return date(int(parts[0]), int(parts[1]), int(parts[2]))
-    except ValueError:
-        return None
+def _today(context: BotContext) -> date:
+    svc = context.svc
+    return svc.now().astimezone(svc.policy.zone).date()
 
 
 async def ask_extension(update: Update, context: BotContext) -> int | None:
     """Start an extension request (申请延期) for the task of the pressed button."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    number = int(query.data.split(":")[1])
-    draft = await start_draft(update, context, number)
+    assert query is not None
+    parsed = keyboards.parse_task_data(query.data or "")
+    if parsed is None or parsed.action != "x":
+        await answer(update, texts.BUTTON_EXPIRED, alert=True)
+        return None
+    draft = await start_draft(update, context, parsed.task)
     if draft is None:
         return None
+    number = draft.task_number
     with context.svc.db.session() as s:
-        task = repo.get_task(s, number=number)
+        task = repo.get_task_by_id(s, task_id=draft.task_id)
         lead = task is not None and repo.is_lead_unit(
             s, task_id=task.id or 0, unit_id=draft.unit_id
         )
@@ -69,29 +68,32 @@ async def ask_extension(update: Update, context: BotContext) -> int | None:
         return None
     context.draft_store.draft = draft
     await answer(update)
+    today = _today(context)
+    deadline = draft.deadline or today
     await reply(
         update,
         texts.EXT_ASK_DATE.format(
-            number=number, deadline=render.fmt_date(draft.deadline or date.today())
+            number=number,
+            deadline=render.fmt_date(deadline),
+            example=example_date(max(today, deadline)).isoformat(),
         ),
     )
     return EXT_DATE
 
 
 async def take_extension_date(update: Update, context: BotContext) -> int:
-    """Take the requested new deadline; it must be later than the current one."""
+    """Take the requested new deadline (`jobs.dates`): readable, not in the past, and later
+    than the current deadline; refused with the reason otherwise."""
     message = update.effective_message
     draft = draft_of(context)
     if message is None or draft is None or draft.deadline is None:
         await reply(update, texts.BUTTON_EXPIRED)
         return ConversationHandler.END
     text = message.text or ""
-    requested = parse_date(text)
-    if requested is None:
-        await reply(update, texts.EXT_BAD_DATE.format(text=render.esc(render.clip(text, 30))))
-        return EXT_DATE
-    if requested <= draft.deadline:
-        await reply(update, texts.EXT_NOT_LATER.format(deadline=render.fmt_date(draft.deadline)))
+    today = _today(context)
+    requested = parse_new_deadline(text, today, after=draft.deadline)
+    if isinstance(requested, DateRefusal):
+        await reply(update, render.date_refusal(requested, text, today, current=draft.deadline))
         return EXT_DATE
     draft.requested_deadline = requested
     await reply(update, texts.EXT_ASK_REASON)
@@ -199,29 +201,107 @@ async def decide_extension(update: Update, context: BotContext) -> None:
     """Approve or reject an extension request (coordinators); tell the contact either way."""
     query = update.callback_query
     user = update.effective_user
-    svc = context.svc
     if query is None or user is None or query.data is None:
         return
-    approve = query.data.startswith("xa:")
     request_id = int(query.data.split(":")[1])
+    if query.data.startswith("xr:"):
+        await _ask_reason(update, context, request_id)
+        return
+    approve = query.data.startswith("xa:")
+    card = query.message if isinstance(query.message, Message) else None
+    await decide(update, context, request_id, approve=approve, card=card, note=None)
+
+
+async def _ask_reason(update: Update, context: BotContext, request_id: int) -> None:
+    """Ask the coordinator who pressed 驳回 for the reason, on the request card itself (the
+    reply to it carries the card, whose button names the request: nothing kept in memory)."""
+    query = update.callback_query
+    assert query is not None
+    with context.svc.db.session() as s:
+        request = s.get(ExtensionRequest, request_id)
+        pending = request is not None and request.status is ExtensionStatus.PENDING
+        task = s.get(Task, request.task_id) if request else None
+        unit = s.get(Unit, request.unit_id) if request else None
+    if not pending or task is None or unit is None:
+        await answer(update, texts.EXT_ALREADY_DECIDED, alert=True)
+        return
+    await answer(update)
+    card = query.message
+    if isinstance(card, Message):
+        question = texts.EXT_ASK_REJECT_REASON.format(
+            number=task.number, unit=render.esc(unit.name)
+        )
+        try:
+            await card.edit_text(
+                render.esc(_card_text(card)) + "\n\n" + question,
+                reply_markup=keyboards.reason_keyboard(request_id),
+            )
+        except TelegramError as exc:
+            log.warning("extension %s: reason question not shown: %s", request_id, exc)
+
+
+def _card_text(card: Message) -> str:
+    """The request card's own text, without a question for a rejection's reason."""
+    text = card.text or ""
+    marker = texts.EXT_ASK_REJECT_REASON.split("{", 1)[0]
+    return text.split("\n\n" + marker, 1)[0]
+
+
+async def take_reject_reason(update: Update, context: BotContext, request_id: int) -> None:
+    """A coordinator's reply to the question for a rejection's reason: reject with it."""
+    message = update.effective_message
+    user = update.effective_user
+    if message is None or user is None:
+        return
+    if not await is_coordinator(context.svc, user.id):
+        await reply(update, texts.NOT_COORDINATOR)
+        return
+    reason = message.text or ""
+    problem = note_problem(reason)
+    if problem is not None:
+        await reply(update, problem)
+        return
+    await decide(
+        update, context, request_id, approve=False, card=message.reply_to_message, note=reason
+    )
+
+
+async def decide(
+    update: Update,
+    context: BotContext,
+    request_id: int,
+    *,
+    approve: bool,
+    card: Message | None,
+    note: str | None,
+) -> None:
+    """Decide request `request_id` once; mark the request `card` with the decision (when
+    known) and tell the contact, with the coordinator's reason `note` on a rejection."""
+    user = update.effective_user
+    query = update.callback_query
+    svc = context.svc
+    assert user is not None
     now = svc.now()
     with svc.db.session() as s:
         request = repo.decide_extension(
-            s, request_id=request_id, approve=approve, decided_by=user.id, now=now
+            s, request_id=request_id, approve=approve, decided_by=user.id, now=now, note=note
         )
         task = s.get(Task, request.task_id) if request else None
         contact = s.get(Contact, request.contact_id) if request and request.contact_id else None
     if request is None or task is None:
-        await answer(update, texts.EXT_ALREADY_DECIDED, alert=True)
+        if query is not None:
+            await answer(update, texts.EXT_ALREADY_DECIDED, alert=True)
+        else:
+            await reply(update, texts.EXT_ALREADY_DECIDED)
         return
     log.info("extension %s %s by %s", request_id, "approved" if approve else "rejected", user.id)
     await answer(update)
     decision = texts.EXT_DECISION_APPROVED if approve else texts.EXT_DECISION_REJECTED
-    if isinstance(query.message, Message):
+    if card is not None:
         try:
-            await query.message.edit_text(
+            await card.edit_text(
                 texts.EXT_DECIDED.format(
-                    original=render.esc(query.message.text or ""),
+                    original=render.esc(_card_text(card)),
                     decision=decision,
                     who=render.esc(user.full_name or str(user.id)),
                     at=render.fmt_instant(now, svc.policy.zone),
@@ -235,6 +315,7 @@ async def decide_extension(update: Update, context: BotContext) -> None:
             number=task.number,
             requested=render.fmt_date(request.requested_deadline),
             current=render.fmt_date(request.current_deadline),
+            reason=texts.EXT_REJECTED_REASON.format(reason=render.esc(note)) if note else "",
         )
         try:
             await context.bot.send_message(contact.chat_id, text)

@@ -12,12 +12,14 @@ import logging
 import secrets
 import unicodedata
 
+from sqlmodel import Session
 from telegram import Update
 from telegram.error import TelegramError
 
 from bot import render, texts
 from bot.context import BotContext, Draft
 from bot.handlers import is_private
+from bot.keyboards import TaskRef
 from db import repo
 from db.models import Contact, Task, Unit
 
@@ -72,17 +74,20 @@ def draft_of(context: BotContext) -> Draft | None:
     return context.user_data.draft if context.user_data is not None else None
 
 
-def _task_for(context: BotContext, unit_id: int, number: int) -> tuple[Task | None, bool]:
-    with context.svc.db.session() as s:
-        task = repo.get_task(s, number=number)
-        allowed = task is not None and repo.may_report(s, task_id=task.id or 0, unit_id=unit_id)
-    return task, allowed
+def find_task(session: Session, ref: TaskRef) -> Task | None:
+    """The task a button names, by database id or (older buttons) by 序号; None if none."""
+    if ref.task_id is not None:
+        return repo.get_task_by_id(session, task_id=ref.task_id)
+    return repo.get_task(session, number=ref.number or 0)
 
 
-async def start_draft(update: Update, context: BotContext, number: int) -> Draft | None:
-    """Check the presser may report on task `number`; return a fresh draft or None (answered).
+async def start_draft(update: Update, context: BotContext, ref: TaskRef) -> Draft | None:
+    """Check the presser may report on the task `ref` names; return a fresh draft or None
+    (the press is then answered).
 
-    A refused press leaves any draft in progress untouched.
+    A refused press leaves any draft in progress untouched. A task id that names no task
+    (the task was removed from the task file) is answered as an expired button. One session,
+    one statement (`repo.reporter_on_task`).
     """
     query = update.callback_query
     user = update.effective_user
@@ -91,25 +96,30 @@ async def start_draft(update: Update, context: BotContext, number: int) -> Draft
     if not is_private(update) or (query.message is not None and query.message.chat.id != user.id):
         await answer(update, texts.PRIVATE_ONLY, alert=True)
         return None
-    found = contact_and_unit(context, user.id)
+    with context.svc.db.session() as s:
+        found = repo.reporter_on_task(
+            s, telegram_user_id=user.id, task_id=ref.task_id, task_number=ref.number
+        )
     if found is None:
         await answer(update, texts.NOT_CONTACT, alert=True)
         return None
-    contact, unit = found
-    task, allowed = _task_for(context, unit.id or 0, number)
+    task = found.task
     if task is None:
-        await answer(update, texts.UNKNOWN_TASK.format(number=number), alert=True)
+        if ref.number is None:
+            await answer(update, texts.BUTTON_EXPIRED, alert=True)
+        else:
+            await answer(update, texts.UNKNOWN_TASK.format(number=ref.number), alert=True)
         return None
-    if not allowed:
-        log.warning("refused report: user=%s unit=%s task=%s", user.id, unit.id, number)
-        await answer(update, texts.NOT_YOUR_TASK.format(number=number), alert=True)
+    if not found.allowed:
+        log.warning("refused report: user=%s unit=%s task=%s", user.id, found.unit_id, task.number)
+        await answer(update, texts.NOT_YOUR_TASK.format(number=task.number), alert=True)
         return None
     return Draft(
-        task_id=task.id or 0,
+        task_id=task.id,
         task_number=task.number,
         task_text=task.text,
-        unit_id=unit.id or 0,
-        unit_name=unit.name,
-        contact_id=contact.id or 0,
+        unit_id=found.unit_id,
+        unit_name=found.unit_name,
+        contact_id=found.contact_id,
         nonce=secrets.token_hex(4),
     )

@@ -10,21 +10,41 @@ import asyncio
 import io
 import logging
 import re
+import tempfile
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
-from telegram import Update, User
+from sqlmodel import Session
+from telegram import ReplyParameters, Update, User
 from telegram.constants import ChatType
+from telegram.ext import CommandHandler, filters
 
 from bot import render, texts
 from bot.access import coordinator_only, is_coordinator
 from bot.context import BotContext
-from bot.delivery import current_digest, ledger_light_of, send, send_digest
+from bot.delivery import send, send_digest
+from bot.reads import current_digest, ledger_light_of
 from db import repo
-from db.models import Unit
+from db.models import Invite, Unit
 from db.repo import InviteProblem
-from jobs.types import DeliveryOutcome
+from jobs.types import DeliveryKind, DeliveryOutcome
 
 log = logging.getLogger(__name__)
 INVITE_CODE = re.compile(r"[A-Za-z0-9_-]{1,64}")  # Telegram deep-link parameter alphabet
+
+
+NEW_MESSAGE = filters.UpdateType.MESSAGE
+"""Only new messages: an edited message never runs a command again or stores a note twice
+(python-telegram-bot's handlers take edited messages too unless told otherwise)."""
+
+
+def command(
+    name: str, callback: Callable[[Update, BotContext], Coroutine[Any, Any, Any]]
+) -> CommandHandler:
+    """A `CommandHandler` for `/name` that answers new messages only (`NEW_MESSAGE`)."""
+    return CommandHandler(name, callback, filters=NEW_MESSAGE)
 
 
 def display_name(user: User) -> str:
@@ -39,13 +59,36 @@ async def reply(update: Update, text: str, **kwargs: object) -> None:
         await update.effective_message.reply_text(text, **kwargs)  # type: ignore[arg-type]
 
 
+def topic_of(update: Update) -> int | None:
+    """The forum topic the update's message was written in (its `message_thread_id`), or None
+    outside forum topics: every part of an answer sent with `bot.send_*` goes there
+    (`Message.reply_text` does the same on its own)."""
+    message = update.effective_message
+    if message is None or not message.is_topic_message:
+        return None
+    return message.message_thread_id
+
+
 def is_private(update: Update) -> bool:
     """Tell whether the update comes from a private chat."""
     return update.effective_chat is not None and update.effective_chat.type == ChatType.PRIVATE
 
 
+def addressed_to_me(update: Update, bot_username: str | None) -> bool:
+    """Tell whether a command is meant for this bot: any command in a private chat; in a
+    group only one written ``/name@<bot_username>`` (a bare ``/name`` may be another bot's)."""
+    if is_private(update):
+        return True
+    message = update.effective_message
+    command = (message.text or "").split(maxsplit=1)[0] if message is not None else ""
+    _, at, username = command.partition("@")
+    return bool(at and bot_username and username.lower() == bot_username.lower())
+
+
 async def start(update: Update, context: BotContext) -> None:
-    """Register a contact from an invite code, or explain how to get one."""
+    """Register a contact from an invite code, or explain how to get one; a registered
+    contact's /start clears their unreachable mark (`repo.mark_reachable`: they unblocked
+    the bot), so what their refused message of the day carried goes out on the next tick."""
     user = update.effective_user
     if user is None or not is_private(update):
         return
@@ -57,6 +100,8 @@ async def start(update: Update, context: BotContext) -> None:
         with svc.db.session() as s:
             contact = repo.get_contact(s, telegram_user_id=user.id)
             unit = s.get(Unit, contact.unit_id) if contact else None
+            if contact is not None and contact.id is not None:  # writing to us: reachable again
+                repo.mark_reachable(s, contact_id=contact.id, now=svc.now())
         if unit is not None:
             await reply(update, texts.START_ALREADY.format(unit=render.esc(unit.name)))
         elif await is_coordinator(svc, user.id):
@@ -79,10 +124,11 @@ async def start(update: Update, context: BotContext) -> None:
             username=user.username,
             now=now,
         )
-        if isinstance(result, InviteProblem):
-            task_count = 0
-        else:
+        task_count, left_behind = 0, 0
+        if not isinstance(result, InviteProblem):
             task_count = len(repo.tasks_led_by(s, unit_id=result.unit.id or 0))
+            if result.previous_unit is not None:
+                left_behind = len(repo.contacts_of_unit(s, unit_id=result.previous_unit.id or 0))
     if isinstance(result, InviteProblem):
         failures = svc.invite_guard.failed(user.id, now)
         log.warning(
@@ -109,6 +155,13 @@ async def start(update: Update, context: BotContext) -> None:
     notice = texts.COORDINATOR_REGISTERED.format(
         name=render.esc(display_name(user)), unit=unit_name
     )
+    if result.previous_unit is not None:  # the coordinators must know the old unit lost one
+        previous = render.esc(result.previous_unit.name)
+        notice = texts.COORDINATOR_MOVED.format(
+            name=render.esc(display_name(user)), previous=previous, unit=unit_name
+        )
+        if not left_behind:
+            notice += "\n" + texts.COORDINATOR_MOVED_NONE_LEFT.format(previous=previous)
     for coordinator in svc.settings.telegram.coordinators:
         if coordinator == user.id:
             continue
@@ -119,10 +172,23 @@ async def start(update: Update, context: BotContext) -> None:
 
 
 async def help_command(update: Update, context: BotContext) -> None:
-    """Explain what the bot does and list the commands."""
+    """Explain what the bot does and list the commands of the asker's roles: a contact's
+    (naming the unit), a coordinator's, both for a coordinator who is also a contact, and
+    how to register for anyone else."""
+    user = update.effective_user
     with context.svc.db.session() as s:
         plan = repo.get_plan(s)
-    await reply(update, texts.HELP.format(plan_title=render.esc(plan.title if plan else "")))
+        contact = repo.get_contact(s, telegram_user_id=user.id) if user else None
+        unit = s.get(Unit, contact.unit_id) if contact else None
+    coordinator = await is_coordinator(context.svc, user.id if user else None)
+    parts = [texts.HELP_HEAD.format(plan_title=render.esc(plan.title if plan else ""))]
+    if unit is not None:
+        parts.append(texts.HELP_CONTACT.format(unit=render.esc(unit.name)))
+    if coordinator:
+        parts.append(texts.HELP_COORDINATOR)
+    if unit is None and not coordinator:
+        parts.append(texts.HELP_STRANGER)
+    await reply(update, "\n\n".join(parts))
 
 
 async def whoami(update: Update, context: BotContext) -> None:
@@ -148,6 +214,9 @@ async def whoami(update: Update, context: BotContext) -> None:
         roles.append(texts.WHOAMI_NOBODY)
     if update.effective_chat is not None and not is_private(update):
         roles.append(texts.WHOAMI_CHAT.format(chat_id=update.effective_chat.id))
+        topic = topic_of(update)
+        if topic is not None:
+            roles.append(texts.WHOAMI_TOPIC.format(thread_id=topic))
     await reply(update, texts.WHOAMI.format(user_id=user.id, roles="\n".join(roles)))
 
 
@@ -165,41 +234,22 @@ async def invite(update: Update, context: BotContext) -> None:
     if not name:
         await reply(update, texts.INVITE_USAGE)
         return
+    if name == texts.INVITE_ALL:
+        await _invite_all(update, context)
+        return
     now = svc.now()
     with svc.db.session() as s:
-        # a name with NUL is no unit's name (and PostgreSQL text cannot even compare it)
-        unit = repo.get_unit_by_name(s, name=name) if "\x00" not in name else None
-        suggestions = [] if unit else [u.name for u in repo.find_units(s, fragment=name)]
+        unit, suggestions = repo.resolve_unit(s, text=name)
         created = None
         if unit is not None:
-            created = repo.create_invite(
-                s,
-                unit_id=unit.id or 0,
-                created_by=user.id,
-                now=now,
-                valid_for=svc.settings.invites.valid_for,
-            )
-            repo.record_audit(
-                s,
-                actor_user_id=user.id,
-                action="invite.create",
-                subject=f"unit:{unit.name}",
-                before=None,
-                after=created.expires_at.isoformat(),
-                now=now,
+            [created] = create_invites(
+                s, [unit], created_by=user.id, now=now, valid_for=svc.settings.invites.valid_for
             )
     if unit is None or created is None:
-        text = texts.INVITE_NO_UNIT.format(name=render.esc(render.clip(name, 50)))
-        if suggestions:
-            text += "\n" + texts.INVITE_DID_YOU_MEAN.format(
-                names=render.esc("、".join(suggestions))
-            )
-        else:
-            text += "\n" + texts.INVITE_USAGE
-        await reply(update, text)
+        await reply(update, render.unknown_unit(name, suggestions, texts.INVITE_USAGE))
         return
     log.info("invite created: unit=%s by=%s", unit.id, user.id)
-    link = f"https://t.me/{context.bot.username}?start={created.code}"
+    link = invite_link(context.bot.username, created.code)
     await reply(
         update,
         texts.INVITE_CREATED.format(
@@ -209,6 +259,68 @@ async def invite(update: Update, context: BotContext) -> None:
             code=render.esc(created.code),
         ),
     )
+
+
+def create_invites(
+    session: Session, units: list[Unit], *, created_by: int, now: datetime, valid_for: timedelta
+) -> list[Invite]:
+    """Create one one-time invite per unit (in order), each audited ("invite.create");
+    `created_by` is the coordinator's Telegram id, 0 for the console."""
+    invites = []
+    for unit in units:
+        created = repo.create_invite(
+            session, unit_id=unit.id or 0, created_by=created_by, now=now, valid_for=valid_for
+        )
+        repo.record_audit(
+            session,
+            actor_user_id=created_by,
+            action="invite.create",
+            subject=f"unit:{unit.name}",
+            before=None,
+            after=created.expires_at.isoformat(),
+            now=now,
+        )
+        invites.append(created)
+    return invites
+
+
+def invite_link(bot_username: str, code: str) -> str:
+    """The deep link that registers whoever opens it with invite `code`."""
+    return f"https://t.me/{bot_username}?start={code}"
+
+
+async def _invite_all(update: Update, context: BotContext) -> None:
+    """/invite 全部: one invite for each lead unit without a contact, one message of links."""
+    user = update.effective_user
+    svc = context.svc
+    if user is None:
+        return
+    now = svc.now()
+    with svc.db.session() as s:
+        pending = repo.lead_units_without_contact(s)
+        created = create_invites(
+            s, pending, created_by=user.id, now=now, valid_for=svc.settings.invites.valid_for
+        )
+        names = [u.name for u in pending]
+    if not created:
+        await reply(update, texts.INVITE_ALL_NONE)
+        return
+    log.info("invites created: units=%d by=%s", len(created), user.id)
+    lines = [
+        texts.INVITE_ALL_HEADER.format(
+            count=len(created), expires=render.fmt_instant(created[0].expires_at, svc.policy.zone)
+        )
+    ]
+    for name, invite in zip(names, created, strict=True):
+        lines.append(
+            texts.INVITE_ALL_LINE.format(
+                unit=render.esc(name),
+                link=render.esc(invite_link(context.bot.username, invite.code)),
+            )
+        )
+    lines.append(texts.INVITE_ALL_FOOTER)
+    for part in render.split_lines(lines):
+        await reply(update, part)
 
 
 @coordinator_only
@@ -231,20 +343,64 @@ async def units(update: Update, context: BotContext) -> None:
             )
         with_contact = sum(1 for line in lines if line.startswith("✅"))
     header = texts.UNITS_HEADER.format(with_contact=with_contact, total=len(leads))
-    for part in render.split_lines([header, *lines]):
-        await reply(update, part)
+    chat_id = update.effective_chat.id if update.effective_chat else 0
+    async with svc.chat_lock(chat_id):  # the parts stay together (`Services.chat_lock`)
+        for part in render.split_lines([header, *lines]):
+            await reply(update, part)
+
+
+REPEAT_WINDOW = timedelta(minutes=1)
+"""The same /digest asked for again in one chat (and topic) within this is not posted again."""
 
 
 @coordinator_only
 async def digest_command(update: Update, context: BotContext) -> None:
-    """Post the digest into this chat now (coordinator; group or private)."""
+    """Post the digest into this chat (in a forum, into this topic) now (coordinator; group or
+    private).
+
+    Recorded in the send ledger (kind ON_DEMAND, destination "<chat>" or "<chat>:<topic>"):
+    the same request again within `REPEAT_WINDOW` (a double tap, or commands queued while the
+    bot was down and delivered together at its start) gets one line pointing to the first.
+    """
     user = update.effective_user
     chat = update.effective_chat
     svc = context.svc
     if user is None or chat is None:
         return
+    thread = topic_of(update)
+    destination = str(chat.id) if thread is None else f"{chat.id}:{thread}"
+    now = svc.now()
+    with svc.db.session() as s:
+        first = repo.recent_delivery(
+            s, kind=DeliveryKind.ON_DEMAND, destination=destination, since=now - REPEAT_WINDOW
+        )
+        first_at, first_message = (first.created_at, first.message_id) if first else (now, None)
+        claimed = None
+        if first is None:
+            claimed = repo.claim_delivery(
+                s,
+                key=f"digest:on_demand:telegram:{destination}:{now.isoformat()}:{user.id}",
+                kind=DeliveryKind.ON_DEMAND,
+                destination=destination,
+                now=now,
+            )
+        claimed_id = claimed.id if claimed is not None else None
+    if claimed_id is None:
+        log.info("digest on demand repeated: chat=%s by=%s; pointed to the first", chat.id, user.id)
+        pointer = (
+            {"reply_parameters": ReplyParameters(first_message, allow_sending_without_reply=True)}
+            if first_message is not None
+            else {}
+        )
+        at = first_at.astimezone(svc.policy.zone).strftime("%H:%M")
+        await reply(update, texts.DIGEST_REPEATED.format(at=at), **pointer)
+        return
     parts = await current_digest(svc)
-    outcome, sent, error = await send_digest(context.bot, svc, chat.id, parts)
+    outcome, sent, error = await send_digest(
+        context.bot, svc, chat.id, parts, delivery_id=claimed_id, thread_id=thread
+    )
+    with svc.db.session() as s:
+        repo.settle_delivery(s, delivery_id=claimed_id, outcome=outcome, now=svc.now(), error=error)
     log.info(
         "digest on demand %s: chat=%s by=%s parts=%d/%d",
         outcome.value,
@@ -302,18 +458,61 @@ async def export_command(update: Update, context: BotContext) -> None:
     )
 
 
+@coordinator_only
+async def export_files_command(update: Update, context: BotContext) -> None:
+    """Send the 材料汇编: a zip of the ledger and every evidence file by task and unit,
+    in parts when over the upload limit (coordinator, private chat)."""
+    from bot.evidence import write_files_export  # openpyxl only when asked
+
+    user, chat, svc = update.effective_user, update.effective_chat, context.svc
+    if user is None or chat is None:
+        return
+    if not is_private(update):
+        await reply(update, texts.EXPORT_FILES_PRIVATE_ONLY)
+        return
+    now, zone = svc.now(), svc.policy.zone
+    with tempfile.TemporaryDirectory(prefix="taskbot-bundle-") as folder:
+        target = Path(folder) / f"材料汇编-{now.astimezone(zone):%Y%m%d}.zip"
+        done = await asyncio.to_thread(
+            write_files_export, svc, target, part_limit=svc.settings.evidence.zip_part_bytes
+        )
+        if done.files == 0 and done.missing == 0:
+            await reply(update, texts.EXPORT_FILES_NONE)
+            return
+        log.info(
+            "files export: chat=%s by=%s files=%d missing=%d parts=%d",
+            chat.id,
+            user.id,
+            done.files,
+            done.missing,
+            len(done.paths),
+        )
+        if done.missing:
+            log.warning("files export: %d kept evidence files missing on disk", done.missing)
+        total = len(done.paths)
+        for n, path in enumerate(done.paths, start=1):
+            part = texts.EXPORT_FILES_PART.format(n=n, total=total) if total > 1 else ""
+            caption = texts.EXPORT_FILES_CAPTION.format(count=done.files, part=part)
+            if done.missing and n == total:  # said once, with the last part
+                caption += texts.EXPORT_FILES_MISSING.format(missing=done.missing)
+            await context.bot.send_document(
+                chat_id=chat.id,
+                document=path.read_bytes(),
+                filename=path.name,
+                caption=caption,
+            )
+
+
 async def unknown_command(update: Update, context: BotContext) -> None:
-    """Answer an unknown command in private; stay silent in groups (it may be another bot's)."""
-    if is_private(update):
+    """Answer an unknown command in private, or in a group when addressed ``/x@bot``; stay
+    silent on a bare one in groups (it may be another bot's)."""
+    if addressed_to_me(update, context.bot.username):
         await reply(update, texts.UNKNOWN_COMMAND)
 
 
 async def private_fallback(update: Update, context: BotContext) -> None:
-    """Answer any other private message: guide contacts to /report, strangers to an invite."""
-    user = update.effective_user
-    if user is None:
-        return
-    with context.svc.db.session() as s:
-        contact = repo.get_contact(s, telegram_user_id=user.id)
-    known = contact is not None or await is_coordinator(context.svc, user.id)
-    await reply(update, texts.TEXT_NOT_UNDERSTOOD if known else texts.STRANGER_TEXT)
+    """Answer any other private message (`bot.replies.offer_note`): a contact's text is
+    offered to be stored on one of their tasks; others are told what to do."""
+    from bot.replies import offer_note  # bot.replies imports this module
+
+    await offer_note(update, context)

@@ -1,12 +1,22 @@
 """Inline keyboards and their callback data (at most 64 bytes, Bot API limit).
 
 Callback data formats:
-- "r:<task number>:<status>"  report this status on this task (reminders, status choice)
-- "t:<task number>"           choose this task in /report
-- "x:<task number>"           request an extension (申请延期) of this task
-- "xa:<id>" / "xr:<id>"       a coordinator approves / rejects extension request <id>
+- "r2:<task id>:<status>"     report this status on this task (reminders, status choice)
+- "t2:<task id>"              choose this task in /report
+- "x2:<task id>"              request an extension (申请延期) of this task
+- "r:<task number>:<status>", "t:<task number>", "x:<task number>": the same, naming the task
+                              by its 序号; sent before task buttons carried database ids and
+                              still accepted, so buttons on old messages keep working
+- "xa:<id>" / "xr:<id>"       a coordinator approves / rejects extension request <id>; 驳回
+                              asks for a reason, typed as a reply to that question
+- "xn:<id>"                   reject request <id> without giving a reason
 - "c:<report id>"             correct one's own report <id> (within the correction window)
-- "skip:<nonce>"              no evidence, for the draft with this nonce
+- "hold:send:<id>" / "hold:drop:<id>"  a coordinator decides held follow-up <id> (jobs.hold)
+- "n:<task number>"           store the text this offer replies to as a note on the task
+                              ("n:0": do not store it)
+- "skip:<nonce>"              no (more) evidence, for the draft with this nonce
+- "rep:<nonce>"               a correction drops the earlier report's evidence (replace it)
+- "ev:<evidence id>"          send me this evidence file (bot/evidence.py, access checked)
 - "ok:<nonce>" / "no:<nonce>" confirm / cancel that draft (a press on an older draft's
                               confirmation is refused instead of saving the current one)
 Everything parsed from callback data is checked again against the presser's rights.
@@ -16,36 +26,82 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import texts
 from bot.render import clip
+from jobs.daily import DailyMessage
 from jobs.types import Status
 
-STATUS_PATTERN = r"^r:\d{1,6}:[a-z_]{1,20}$"
-EXTENSION_PATTERN = r"^x:\d{1,6}$"
-DECISION_PATTERN = r"^x[ar]:\d{1,9}$"
+STATUS_PATTERN = r"^r2?:\d{1,9}:[a-z_]{1,20}$"
+EXTENSION_PATTERN = r"^x2?:\d{1,9}$"
+DECISION_PATTERN = r"^x[arn]:\d{1,9}$"
 CORRECTION_PATTERN = r"^c:\d{1,9}$"
-TASK_PATTERN = r"^t:\d{1,6}$"
+TASK_PATTERN = r"^t2?:\d{1,9}$"
+HOLD_PATTERN = r"^hold:(send|drop):\d{1,9}$"
+NOTE_PATTERN = r"^n:\d{1,6}$"
 SKIP = "skip"
+REPLACE = "rep"
 CONFIRM = "ok"
 CANCEL = "no"
-_STATUS_RE = re.compile(r"^r:(\d{1,6}):([a-z_]{1,20})$")
+_TASK_DATA_RE = re.compile(r"^([rtx])(2?):(\d{1,9})(?::([a-z_]{1,20}))?$")
 
 
-def status_keyboard(task_number: int, *, extension: bool = True) -> InlineKeyboardMarkup:
-    """Buttons 推进中 / 已完成 / 遇到困难 for one task, and 申请延期 below them."""
+@dataclass(frozen=True)
+class TaskRef:
+    """A task named by a button: by database id (`Task.id`) or, on buttons sent before the
+    ids, by 序号 (`Task.number`). Exactly one of the two is set."""
+
+    task_id: int | None = None
+    number: int | None = None
+
+
+@dataclass(frozen=True)
+class TaskButton:
+    """A parsed task button: `action` is "r" (report `status`), "t" (choose the task in
+    /report) or "x" (request an extension); `status` is set for "r" only."""
+
+    action: str
+    task: TaskRef
+    status: Status | None = None
+
+
+def parse_task_data(data: str) -> TaskButton | None:
+    """Parse the callback data of a task button, new ("r2:<id>:<status>", "t2:<id>",
+    "x2:<id>") or old ("r:<number>:<status>", "t:<number>", "x:<number>").
+
+    Returns None when malformed, when a status is missing or extra, or when the status is
+    not reportable.
+    """
+    match = _TASK_DATA_RE.match(data)
+    if not match:
+        return None
+    action, new, value, status_text = match.groups()
+    ref = TaskRef(task_id=int(value)) if new else TaskRef(number=int(value))
+    if action != "r":
+        return None if status_text is not None else TaskButton(action, ref)
+    try:
+        status = Status(status_text or "")
+    except ValueError:
+        return None
+    if status not in texts.REPORTABLE:
+        return None
+    return TaskButton(action, ref, status)
+
+
+def status_keyboard(task_id: int, *, extension: bool = True) -> InlineKeyboardMarkup:
+    """Buttons 推进中 / 已完成 / 遇到困难 for the task with database id `task_id`, and
+    申请延期 below them."""
     rows = [
         [
-            InlineKeyboardButton(texts.STATUS_LABEL[s], callback_data=f"r:{task_number}:{s.value}")
+            InlineKeyboardButton(texts.STATUS_LABEL[s], callback_data=f"r2:{task_id}:{s.value}")
             for s in texts.REPORTABLE
         ]
     ]
     if extension:
-        rows.append(
-            [InlineKeyboardButton(texts.BUTTON_EXTENSION, callback_data=f"x:{task_number}")]
-        )
+        rows.append([InlineKeyboardButton(texts.BUTTON_EXTENSION, callback_data=f"x2:{task_id}")])
     return InlineKeyboardMarkup(rows)
 
 
@@ -61,6 +117,39 @@ def decision_keyboard(request_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def hold_keyboard(hold_id: int) -> InlineKeyboardMarkup:
+    """发送积压提醒 / 不再发送 buttons of a held follow-up's notice, for the coordinators."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(texts.BUTTON_HOLD_SEND, callback_data=f"hold:send:{hold_id}"),
+                InlineKeyboardButton(texts.BUTTON_HOLD_DROP, callback_data=f"hold:drop:{hold_id}"),
+            ]
+        ]
+    )
+
+
+def reason_keyboard(request_id: int) -> InlineKeyboardMarkup:
+    """Under the question for a rejection's reason: reject without one (xn:<id>), or approve
+    after all (xa:<id>)."""
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(texts.BUTTON_REJECT_NO_REASON, callback_data=f"xn:{request_id}")],
+            [InlineKeyboardButton(texts.BUTTON_APPROVE, callback_data=f"xa:{request_id}")],
+        ]
+    )
+
+
+def reason_request_of(markup: InlineKeyboardMarkup | None) -> int | None:
+    """The extension request id of a question for a rejection's reason, from its button."""
+    for row in markup.inline_keyboard if markup else ():
+        for button in row:
+            data = str(button.callback_data or "")
+            if re.fullmatch(r"xn:\d{1,9}", data):
+                return int(data[3:])
+    return None
+
+
 def correction_keyboard(report_id: int) -> InlineKeyboardMarkup:
     """The 修改 button under a receipt (valid within `follow_up.correction_minutes`)."""
     return InlineKeyboardMarkup(
@@ -68,35 +157,60 @@ def correction_keyboard(report_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def parse_status_data(data: str) -> tuple[int, Status] | None:
-    """Parse "r:<number>:<status>"; None when malformed or not a reportable status."""
-    match = _STATUS_RE.match(data)
-    if not match:
-        return None
-    try:
-        status = Status(match.group(2))
-    except ValueError:
-        return None
-    if status not in texts.REPORTABLE:
-        return None
-    return int(match.group(1)), status
+MAX_TASK_BUTTONS = 40  # task buttons on one picker (Telegram refuses more than 100 buttons)
 
 
-def task_keyboard(tasks: Iterable[tuple[int, str]]) -> InlineKeyboardMarkup:
-    """One button per (number, text) task, labelled "第 N 项 <short text>"."""
+def task_keyboard(tasks: Iterable[tuple[int, int, str]]) -> InlineKeyboardMarkup:
+    """One button per (task id, number, text) task, labelled `texts.TASK_BUTTON` (第N项, text)."""
     return InlineKeyboardMarkup(
         [
-            [InlineKeyboardButton(f"第 {n} 项 {clip(text, 18)}", callback_data=f"t:{n}")]
-            for n, text in tasks
+            [
+                InlineKeyboardButton(
+                    texts.TASK_BUTTON.format(number=n, text=clip(text, 18)),
+                    callback_data=f"t2:{task_id}",
+                )
+            ]
+            for task_id, n, text in tasks
         ]
     )
 
 
-def skip_keyboard(nonce: str) -> InlineKeyboardMarkup:
-    """The 跳过 button of the evidence step of draft `nonce`."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(texts.BUTTON_SKIP, callback_data=f"{SKIP}:{nonce}")]]
-    )
+def daily_keyboard(message: DailyMessage) -> InlineKeyboardMarkup:
+    """One task button (t2:<task id>, opening the status choice and 申请延期) per task of a
+    contact's message of the day, in its order; a task reminded for two units is one button."""
+    seen: dict[int, tuple[int, int, str]] = {}
+    for due in message.reminders:
+        seen.setdefault(due.task.id, (due.task.id, due.task.number, due.task.text))
+    return task_keyboard(seen.values())
+
+
+def note_keyboard(tasks: Iterable[tuple[int, str]]) -> InlineKeyboardMarkup:
+    """One button per (number, text) task to store a text on, and 不用保存 last."""
+    rows = [
+        [
+            InlineKeyboardButton(
+                texts.TASK_BUTTON.format(number=n, text=clip(text, 18)), callback_data=f"n:{n}"
+            )
+        ]
+        for n, text in tasks
+    ]
+    rows.append([InlineKeyboardButton(texts.BUTTON_DONT_STORE, callback_data="n:0")])
+    return InlineKeyboardMarkup(rows)
+
+
+def skip_keyboard(nonce: str, *, replace: bool = False) -> InlineKeyboardMarkup:
+    """The 跳过 button of the evidence step of draft `nonce`; with `replace`, also the
+    替换原有材料 button of a correction that carries the earlier evidence."""
+    rows = [[InlineKeyboardButton(texts.BUTTON_SKIP, callback_data=f"{SKIP}:{nonce}")]]
+    if replace:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    texts.BUTTON_REPLACE_EVIDENCE, callback_data=f"{REPLACE}:{nonce}"
+                )
+            ]
+        )
+    return InlineKeyboardMarkup(rows)
 
 
 def confirm_keyboard(nonce: str) -> InlineKeyboardMarkup:

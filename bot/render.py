@@ -9,12 +9,19 @@ HTML on their own: a line never opens a tag it does not close.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot import texts
-from jobs.digest import Digest, TaskLine
+from jobs.daily import DailyMessage, EscalationDay, UnitCases
+from jobs.dates import MAX_YEARS_AHEAD, DateProblem, DateRefusal, example_date
+from jobs.digest import Change, Digest, LightLine, TaskLine, UnitWord
+from jobs.escalation import EscalationCase, Nudge
+from jobs.policy import DueReminder
+from jobs.state import FollowUpState, UnitView
 from jobs.types import Status
 
 TELEGRAM_TEXT_LIMIT = 4096  # Bot API: 1-4096 characters after entity parsing
@@ -44,6 +51,32 @@ def fmt_date(day: date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+def date_forms(today: date) -> str:
+    """The date forms `jobs.dates` reads, each shown with an example computed from `today`
+    (`jobs.dates.example_date`), never a hard-coded date."""
+    day = example_date(today)
+    return texts.DATE_FORMS.format(
+        iso=day.isoformat(),
+        slash=f"{day.year}/{day.month}/{day.day}",
+        dotted=f"{day.year}.{day.month}.{day.day}",
+        chinese=fmt_date(day),
+        month_day=f"{day.month}月{day.day}日",
+    )
+
+
+def date_refusal(refusal: DateRefusal, typed: str, today: date, *, current: date | None) -> str:
+    """Say why a typed date was refused as a new deadline, and what to type instead:
+    unreadable (with the accepted forms), in the past, too far ahead, or not later than
+    `current`."""
+    if refusal.problem is DateProblem.PAST and refusal.read_as is not None:
+        return texts.DATE_PAST.format(read=fmt_date(refusal.read_as), today=fmt_date(today))
+    if refusal.problem is DateProblem.TOO_FAR and refusal.read_as is not None:
+        return texts.DATE_TOO_FAR.format(read=fmt_date(refusal.read_as), years=MAX_YEARS_AHEAD)
+    if refusal.problem is DateProblem.NOT_LATER and current is not None:
+        return texts.EXT_NOT_LATER.format(deadline=fmt_date(current))
+    return texts.DATE_UNREADABLE.format(text=esc(clip(typed, 30)), forms=date_forms(today))
+
+
 def fmt_instant(instant: datetime, zone: ZoneInfo) -> str:
     """Format an aware instant in `zone` as 2025-12-17 09:30."""
     return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M")
@@ -61,6 +94,24 @@ def when_text(days_left: int) -> str:
 def status_label(status: Status | None) -> str:
     """Chinese label of a status (未开始 for None)."""
     return texts.STATUS_LABEL[status or Status.NOT_STARTED]
+
+
+def pair_status_label(state: FollowUpState, task_id: int, unit_id: int) -> str:
+    """Chinese label of a (task, unit)'s current status; a unit that only left notes (no
+    status yet) is 已留言, not 未开始, since its light may be green for them."""
+    status = state.unit_status(task_id, unit_id)
+    if status is Status.NOT_STARTED and (task_id, unit_id) in state.latest_report:
+        return texts.STATUS_NOTE_ONLY
+    return texts.STATUS_LABEL[status]
+
+
+def unknown_unit(typed: str, suggestions: Sequence[str], usage: str) -> str:
+    """Say that no unit has the typed name, and which names it may mean; with no suggestion,
+    how the command is used (`usage`)."""
+    text = texts.INVITE_NO_UNIT.format(name=esc(clip(typed, 50)))
+    if suggestions:
+        return text + "\n" + texts.INVITE_DID_YOU_MEAN.format(names=esc("、".join(suggestions)))
+    return text + "\n" + usage
 
 
 def split_lines(lines: Sequence[str], *, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
@@ -179,119 +230,224 @@ def wrap_list(items: Sequence[str], *, width: int = 1000, sep: str = "、") -> l
     return lines
 
 
-DIGEST_LIST_CAP = 20  # items per digest list; the rest are counted and left to /export
+DIGEST_LINE_BUDGET = 25  # lines of the short digest, title and footer included
+DIGEST_CHANGES_SHOWN = 6  # changes listed at most; an ordinary week has no more than five
+DIGEST_WORD_NOTE_CHARS = 16  # head of a note on a red or yellow line, in characters
+DIGEST_LINE_UNITS = 2  # units named on one red or yellow line; the rest are counted
 
 
-def _capped(items: list[str]) -> list[str]:
-    if len(items) <= DIGEST_LIST_CAP:
-        return items or [texts.DIGEST_NONE]
-    rest = len(items) - DIGEST_LIST_CAP
-    return [*items[:DIGEST_LIST_CAP], texts.DIGEST_MORE.format(count=rest)]
+@dataclass
+class _Section:
+    """A part of the short digest: a header line, its item lines (most important first), and
+    `rest(n)`, the one line that stands for the last `n` items when they do not fit."""
+
+    header: str
+    items: list[str]
+    rest: Callable[[int], str]
+    most: int = 1000  # lines at most under the header, the rest line included
 
 
-def short_digest_lines(digest: Digest, zone: ZoneInfo) -> list[str]:
-    """The weekly digest as committee members read it: lights, what changed, what needs
-    attention; the full per-task list is left to /task, /unit and the ledger (/export)."""
-    lines = [texts.DIGEST_TITLE]
+def _fit(sections: list[_Section], budget: int) -> tuple[list[str], bool]:
+    """Lay out `sections` within `budget` lines; return the lines and whether any item was
+    left out. Each section gets its header and up to two lines; the lines left over go to
+    the sections in their order; the items that do not fit are counted on a `rest` line."""
+    shown = [section for section in sections if section.items]
+    room = [min(len(section.items), 2) for section in shown]
+    spare = budget - len(shown) - sum(room)
+    for i, section in enumerate(shown):
+        extra = max(0, min(spare, len(section.items) - room[i], section.most - room[i]))
+        room[i] += extra
+        spare -= extra
+    lines: list[str] = []
+    cut = False
+    for section, body in zip(shown, room, strict=True):
+        lines.append(section.header)
+        if len(section.items) <= body:
+            lines += section.items
+        else:
+            kept = max(body - 1, 0)
+            lines += section.items[:kept]
+            lines.append(section.rest(len(section.items) - kept))
+            cut = True
+    return lines, cut
+
+
+NUMBERS_CHARS = 120  # task numbers listed in one digest line at most, then 等
+
+
+def _numbers(numbers: Sequence[int]) -> str:
+    """Task numbers (1、2、5), cut after `NUMBERS_CHARS` characters with 等 (at the
+    province's scale thousands of numbers would make one line too long to send)."""
+    text = "、".join(str(n) for n in numbers)
+    if len(text) <= NUMBERS_CHARS:
+        return text
+    return text[: text.rfind("、", 0, NUMBERS_CHARS)] + "等"
+
+
+def _word_text(word: UnitWord) -> str:
+    note = clip(word.note, DIGEST_WORD_NOTE_CHARS) if word.note else ""
+    return texts.DIGEST_WORD.format(
+        unit=esc(clip(word.unit_name, UNIT_NAME_CHARS)),
+        status=texts.STATUS_LABEL[word.status],
+        note=texts.DIGEST_WORD_NOTE.format(note=esc(note)) if note else "",
+    )
+
+
+def _light_item(line: LightLine) -> str:
+    words = "；".join(_word_text(w) for w in line.words[:DIGEST_LINE_UNITS])
+    if len(line.words) > DIGEST_LINE_UNITS:
+        words += texts.DIGEST_MORE_UNITS.format(count=len(line.words) - DIGEST_LINE_UNITS)
+    return texts.DIGEST_LIGHT_LINE.format(
+        number=line.number, words=words, when=when_text(line.days_left)
+    )
+
+
+def _change_item(change: Change) -> str:
+    note = clip(change.note, DIGEST_NOTE_CHARS // 2)
+    what = (
+        texts.DIGEST_CHANGE_STATUS.format(
+            before=texts.STATUS_LABEL[change.before], after=texts.STATUS_LABEL[change.after]
+        )
+        if change.after is not None
+        else texts.DIGEST_CHANGE_NOTE
+    )
+    return texts.DIGEST_CHANGE.format(
+        number=change.task_number,
+        unit=esc(clip(change.unit_name, UNIT_NAME_CHARS)),
+        corrected=texts.DIGEST_CORRECTED if change.corrected else "",
+        what=what,
+        note=texts.DIGEST_CHANGE_NOTE_HEAD.format(note=esc(note)) if note else "",
+    )
+
+
+def _town_items(digest: Digest) -> list[str]:
+    """One line per (task, collective) some member town reported on, naming them; one line
+    for all the collectives' tasks no town reported on."""
+    items: list[str] = []
+    silent: dict[str, list[int]] = {}
+    for number, unit, towns, total in digest.member_rollup:
+        if towns:
+            names = "、".join(esc(t) for t in towns[:5])
+            if len(towns) > 5:
+                names += texts.DIGEST_TOWNS_MORE.format(count=len(towns))
+            items.append(
+                texts.DIGEST_TOWNS_LINE.format(
+                    number=number, unit=esc(unit), towns=names, done=len(towns), total=total
+                )
+            )
+        else:
+            silent.setdefault(unit, []).append(number)
+    for unit, numbers in silent.items():
+        items.append(texts.DIGEST_TOWNS_NONE.format(numbers=_numbers(numbers), unit=esc(unit)))
+    return items
+
+
+def short_digest_lines(
+    digest: Digest,
+    zone: ZoneInfo,
+    *,
+    budget: int = DIGEST_LINE_BUDGET,
+    held_period_end: date | None = None,
+) -> list[str]:
+    """The weekly digest as committee members read it on a phone, within `budget` lines:
+    the lights and their legend, what changed, the red and yellow tasks with each unit's
+    latest status and the head of its note, the units that have not reported in the cycle,
+    the towns of collective units, units without a contact. What does not fit is counted
+    and left to /task, /unit and the ledger (/export), which the last line names. With
+    `held_period_end` (the follow-up is held, `jobs.hold`) a line under the legend says that
+    the days overdue count from the plan's original deadlines and that a decision is awaited."""
+    lights = {light.value: n for light, n in digest.light_counts.items()}
+    head = [texts.DIGEST_TITLE]
     if digest.plan_title:
-        lines.append(texts.DIGEST_PLAN.format(plan=esc(digest.plan_title)))
-    lines.append(
+        head.append(texts.DIGEST_PLAN.format(plan=esc(digest.plan_title)))
+    head += [
         texts.DIGEST_PERIOD.format(
             start=fmt_date(digest.period_start),
             end=fmt_date(digest.period_end),
             total=digest.task_count,
-        )
-    )
-    lines.append(
-        texts.DIGEST_LIGHTS.format(**{light.value: n for light, n in digest.light_counts.items()})
-    )
-    lines.append(texts.DIGEST_LEGEND)
-    counts = "，".join(
-        f"{texts.STATUS_LABEL[s]} {digest.counts.get(s, 0)}"
-        for s in (Status.DONE, Status.IN_PROGRESS, Status.BLOCKED, Status.NOT_STARTED)
-    )
-    lines.append(texts.DIGEST_COUNTS.format(counts=counts))
-    lines += ["", texts.DIGEST_CHANGES.format(count=len(digest.changes))]
-    changes = []
-    for change in digest.changes:
-        note = clip(change.note, DIGEST_NOTE_CHARS)
-        what = (
-            texts.DIGEST_CHANGE_STATUS.format(
-                before=texts.STATUS_LABEL[change.before], after=texts.STATUS_LABEL[change.after]
-            )
-            if change.after is not None
-            else texts.DIGEST_CHANGE_NOTE
-        )
-        changes.append(
-            texts.DIGEST_CHANGE.format(
-                number=change.task_number,
-                unit=esc(clip(change.unit_name, UNIT_NAME_CHARS)),
-                what=what,
-                note=texts.DIGEST_ROW_NOTE.format(note=esc(note)) if note else "",
-            )
-        )
-    lines += _capped(changes)
-    if digest.newly_overdue:
-        lines += ["", texts.DIGEST_NEWLY_OVERDUE.format(count=len(digest.newly_overdue))]
-        lines += _capped([_task_line(t, texts.DIGEST_TASK_LINE) for t in digest.newly_overdue])
-    for header, items in (
-        (texts.DIGEST_RED.format(count=len(digest.red)), digest.red),
-        (texts.DIGEST_YELLOW.format(count=len(digest.yellow)), digest.yellow),
-    ):
-        lines += ["", header]
-        lines += _capped(
-            [
-                texts.DIGEST_LIGHT_LINE.format(
-                    number=item.number,
-                    text=esc(clip(item.text, DIGEST_TEXT_CHARS)),
-                    units=esc(clip("、".join(item.units), 3 * UNIT_NAME_CHARS)),
-                    when=texts.STATUS_LABEL[Status.BLOCKED]
-                    if item.blocked and item.days_left >= 0
-                    else when_text(item.days_left),
-                )
-                for item in items
-            ]
-        )
-    lines += ["", texts.DIGEST_SILENT.format(count=len(digest.silent))]
-    lines += _capped(
-        [
-            texts.DIGEST_SILENT_LINE.format(
-                unit=esc(clip(unit, UNIT_NAME_CHARS)),
-                numbers="、".join(str(n) for n in numbers[:30])
-                + ("等" if len(numbers) > 30 else ""),
-            )
-            for unit, numbers in digest.silent
-        ]
-    )
-    if digest.member_rollup:
-        lines += ["", texts.DIGEST_MEMBERS]
-        lines += _capped(
-            [
-                texts.DIGEST_MEMBERS_LINE.format(
-                    number=number, unit=esc(unit), done=done, total=total
-                )
-                for number, unit, done, total in digest.member_rollup
-            ]
-        )
-    lines.append("")
-    lines.append(texts.DIGEST_NO_CONTACT.format(count=len(digest.units_without_contact)))
-    names = [esc(clip(name, UNIT_NAME_CHARS)) for name in digest.units_without_contact]
-    lines.extend(wrap_list(names) or [texts.DIGEST_NONE])
-    if digest.units_unreachable:
-        lines.append(texts.DIGEST_UNREACHABLE.format(count=len(digest.units_unreachable)))
-        lines.extend(wrap_list([esc(clip(n, UNIT_NAME_CHARS)) for n in digest.units_unreachable]))
-    lines += ["", texts.DIGEST_FOOTER]
-    return lines
+        ),
+        texts.DIGEST_LIGHTS.format(**lights),
+        texts.DIGEST_LEGEND,
+    ]
+    if held_period_end is not None:
+        head.append(texts.DIGEST_HELD.format(period_end=fmt_date(held_period_end)))
+    red_numbers = [line.number for line in digest.red]
+    yellow_numbers = [line.number for line in digest.yellow]
+    silent_items = [
+        texts.DIGEST_SILENT_UNIT.format(unit=esc(clip(unit, UNIT_NAME_CHARS)), count=len(numbers))
+        for unit, numbers in digest.silent
+    ]
+    sections = [
+        _Section(
+            texts.DIGEST_CHANGES.format(count=len(digest.changes)),
+            [_change_item(c) for c in digest.changes],
+            lambda n: texts.DIGEST_MORE_CHANGES.format(count=n),
+            most=DIGEST_CHANGES_SHOWN + 1,
+        ),
+        _Section(
+            texts.DIGEST_RED.format(count=len(digest.red)),
+            [_light_item(line) for line in digest.red],
+            lambda n: texts.DIGEST_MORE_TASKS.format(
+                count=n, numbers=_numbers(red_numbers[len(red_numbers) - n :])
+            ),
+        ),
+        _Section(
+            texts.DIGEST_YELLOW.format(count=len(digest.yellow)),
+            [_light_item(line) for line in digest.yellow],
+            lambda n: texts.DIGEST_MORE_TASKS.format(
+                count=n, numbers=_numbers(yellow_numbers[len(yellow_numbers) - n :])
+            ),
+        ),
+        _Section(
+            texts.DIGEST_SILENT.format(count=len(digest.silent)),
+            wrap_list(silent_items, width=60),
+            lambda n: texts.DIGEST_MORE_UNIT_LINES.format(count=len(digest.silent)),
+        ),
+        _Section(
+            texts.DIGEST_MEMBERS,
+            _town_items(digest),
+            lambda n: texts.DIGEST_MORE_TOWN_LINES.format(count=n),
+        ),
+        _Section(
+            texts.DIGEST_NO_CONTACT.format(count=len(digest.units_without_contact)),
+            wrap_list(
+                [esc(clip(n, UNIT_NAME_CHARS)) for n in digest.units_without_contact], width=60
+            ),
+            lambda n: texts.DIGEST_MORE_UNIT_LINES.format(count=len(digest.units_without_contact)),
+        ),
+        _Section(
+            texts.DIGEST_UNREACHABLE.format(count=len(digest.units_unreachable)),
+            wrap_list([esc(clip(n, UNIT_NAME_CHARS)) for n in digest.units_unreachable], width=60),
+            lambda n: texts.DIGEST_MORE_UNIT_LINES.format(count=len(digest.units_unreachable)),
+        ),
+    ]
+    if not digest.changes:
+        sections[0] = _Section(texts.DIGEST_NO_CHANGES, [], lambda n: "")
+        head.append(texts.DIGEST_NO_CHANGES)
+    body, cut = _fit(sections, budget - len(head) - 1)
+    return [*head, *body, texts.DIGEST_CUT if cut else texts.DIGEST_FOOTER]
 
 
-def render_digest(digest: Digest, zone: ZoneInfo, *, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+def render_digest(
+    digest: Digest,
+    zone: ZoneInfo,
+    *,
+    limit: int = TELEGRAM_TEXT_LIMIT,
+    budget: int = DIGEST_LINE_BUDGET,
+    held_period_end: date | None = None,
+) -> list[str]:
     """Render a digest into one or more HTML messages, each within `limit` and valid alone.
 
-    A digest built with traffic lights gets the short form (`short_digest_lines`); one built
+    A digest built with traffic lights gets the short form (`short_digest_lines`, within
+    `budget` lines, config `follow_up.digest_lines`; `held_period_end` as there); one built
     without them lists every task and lead unit (`digest_lines`). Parts after the first start
     with a "（续 i/n）" marker line.
     """
-    lines = short_digest_lines(digest, zone) if digest.light_counts else digest_lines(digest, zone)
+    lines = (
+        short_digest_lines(digest, zone, budget=budget, held_period_end=held_period_end)
+        if digest.light_counts
+        else digest_lines(digest, zone)
+    )
     marker_room = telegram_length(texts.DIGEST_CONTINUED.format(part=999, parts=999)) + 1
     parts = split_lines(lines, limit=limit - marker_room)
     if len(parts) == 1:
@@ -302,3 +458,173 @@ def render_digest(digest: Digest, zone: ZoneInfo, *, limit: int = TELEGRAM_TEXT_
         else texts.DIGEST_CONTINUED.format(part=i + 1, parts=len(parts)) + "\n" + part
         for i, part in enumerate(parts)
     ]
+
+
+def reminder_text(due: DueReminder, units: dict[int, UnitView]) -> str:
+    """Render a reminder: kind, task number and text, the lead units (the addressee's own in
+    bold; a responsible unit or member town is named as 协办), deadline and days left."""
+    leads = "、".join(
+        f"<b>{esc(units[u].name)}</b>" if u == due.unit_id else esc(units[u].name)
+        for u in due.task.lead_unit_ids
+        if u in units
+    )
+    if due.unit_id not in due.task.lead_unit_ids and due.unit_id in units:
+        leads += texts.REMINDER_SUPPORTING.format(unit=esc(units[due.unit_id].name))
+    return texts.REMINDER.format(
+        title=texts.REMINDER_TITLE[due.occasion.kind],
+        number=due.task.number,
+        text=esc(due.task.text),
+        unit=leads,
+        deadline=fmt_date(due.task.deadline),
+        when=when_text(due.days_left),
+    )
+
+
+def _last_report(case: EscalationCase, state: FollowUpState, zone: ZoneInfo) -> str:
+    last = state.latest_report.get((case.task.id, case.unit_id))
+    if last is None:
+        return texts.ESCALATION_NO_REPORT
+    return (
+        f"{fmt_instant(last.created_at, zone)} "
+        f"{status_label(last.status) if last.status else texts.DIGEST_CHANGE_NOTE}"
+        f"{'：' + clip(last.note, 60) if last.note else ''}"
+    )
+
+
+def _numbers_text(group: UnitCases) -> str:
+    return texts.TASK_NUMBERS.format(numbers="、".join(str(c.task.number) for c in group.cases))
+
+
+def escalation_lines(
+    day: EscalationDay, state: FollowUpState, zone: ZoneInfo, after_working_days: int
+) -> list[str]:
+    """The coordinators' escalation message of a day as lines: a header, then per lead unit
+    with a contact its name and contacts and one line per task (days overdue, last report),
+    then the units without a contact on one line (未登记联络员：A（第1、2项）、B（第3项）)."""
+    lines = [texts.ESCALATION_HEADER.format(days=after_working_days, count=len(day.cases))]
+    for group in day.units:
+        contacts = "、".join(c.display_name for c in state.contacts_of(group.unit_id))
+        lines.append(
+            texts.ESCALATION_UNIT.format(
+                unit=esc(state.units[group.unit_id].name),
+                contacts=esc(contacts) or texts.UNITS_NONE,
+            )
+        )
+        lines.extend(
+            texts.ESCALATION_LINE.format(
+                number=case.task.number,
+                text=esc(clip(case.task.text, 30)),
+                overdue=case.overdue_days,
+                last=esc(_last_report(case, state, zone)),
+            )
+            for case in group.cases
+        )
+    if day.without_contact:
+        units = "、".join(
+            f"{esc(state.units[g.unit_id].name)}（{_numbers_text(g)}）" for g in day.without_contact
+        )
+        lines.append(texts.ESCALATION_NO_CONTACT.format(units=units))
+    return lines
+
+
+DAILY_TASK_CHARS = 24  # task text in a contact's message of the day, in characters
+
+
+def daily_text(message: DailyMessage, units: dict[int, UnitView]) -> str:
+    """Render a contact's message of the day: each task with its kind, number, text,
+    deadline and days left or overdue, the reporting-cycle nudge if any, and how to answer.
+    A part of a message sent in parts (`jobs.daily.split_daily`) says which part it is of
+    how many. At most `jobs.daily.DAILY_TASKS_PER_PART` tasks fit within Telegram's limit."""
+    unit = units.get(message.contact.unit_id)
+    name = esc(unit.name if unit else "")
+    lines = [
+        texts.DAILY_HEADER.format(unit=name, count=message.reminder_count)
+        if message.parts == 1
+        else texts.DAILY_HEADER_PART.format(
+            unit=name, count=message.reminder_count, part=message.part, parts=message.parts
+        )
+    ]
+    for due in message.reminders:
+        supporting = due.unit_id not in due.task.lead_unit_ids and due.unit_id in units
+        lines.append(
+            texts.DAILY_LINE.format(
+                icon=texts.REMINDER_ICON[due.occasion.kind],
+                number=due.task.number,
+                text=esc(clip(due.task.text, DAILY_TASK_CHARS)),
+                deadline=fmt_date(due.task.deadline),
+                when=when_text(due.days_left),
+                supporting=texts.DAILY_SUPPORTING if supporting else "",
+            )
+        )
+    if message.nudge is not None:
+        lines.append(nudge_line(message.nudge, units))
+    lines.append(texts.DAILY_FOOTER)
+    return "\n".join(lines)
+
+
+def nudge_line(nudge: Nudge, units: dict[int, UnitView]) -> str:
+    """The reporting-cycle nudge as a paragraph of a contact's message of the day."""
+    unit = units.get(nudge.contact.unit_id)
+    return texts.DAILY_NUDGE.format(
+        unit=esc(unit.name if unit else ""),
+        start=fmt_date(nudge.cycle_start),
+        numbers="、".join(str(n) for n in nudge.task_numbers),
+    )
+
+
+def nudge_text(nudge: Nudge, state: FollowUpState) -> str:
+    """Render a reporting-cycle nudge to one contact: its unit, the cycle's first day and the
+    numbers of the tasks it has not reported on."""
+    return texts.NUDGE.format(
+        unit=esc(state.units[nudge.contact.unit_id].name),
+        start=fmt_date(nudge.cycle_start),
+        numbers="、".join(str(n) for n in nudge.task_numbers),
+    )
+
+
+def hold_notice_of(hold: HoldFigures) -> str:
+    """`hold_notice` for a stored hold (`db.models.FollowUpHold`)."""
+    return hold_notice(
+        found_on=hold.found_on,
+        period_end=hold.period_end,
+        open_pairs=hold.open_pairs,
+        late_pairs=hold.late_pairs,
+        overdue_pairs=hold.overdue_pairs,
+        overdue_working_days=hold.overdue_working_days,
+    )
+
+
+class HoldFigures(Protocol):
+    """What a hold's notice needs: its finding's figures (`db.models.FollowUpHold` has them)."""
+
+    found_on: date
+    period_end: date
+    open_pairs: int
+    late_pairs: int
+    overdue_pairs: int
+    overdue_working_days: int
+
+
+def hold_notice(
+    *,
+    found_on: date,
+    period_end: date,
+    open_pairs: int,
+    late_pairs: int,
+    overdue_pairs: int,
+    overdue_working_days: int,
+) -> str:
+    """The coordinators' notice of a held follow-up (`jobs.hold`): what the check found on
+    `found_on` and what they can do."""
+    findings = []
+    if found_on > period_end:
+        findings.append(texts.HOLD_PERIOD_ENDED.format(period_end=fmt_date(period_end)))
+    findings.append(
+        texts.HOLD_OVERDUE.format(
+            open=open_pairs,
+            overdue=overdue_pairs,
+            days=overdue_working_days,
+            late=texts.HOLD_LATE.format(late=late_pairs) if late_pairs > overdue_pairs else "",
+        )
+    )
+    return texts.HOLD_NOTICE.format(findings="".join(findings))

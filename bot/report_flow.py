@@ -1,15 +1,23 @@
 """The status report conversation, one function per state (private chats only).
 
-    /report ──> PICK_TASK ──(t:N)──> PICK_STATUS ──(r:N:status)──> NOTE
-    reminder button (r:N:status) ─────────────────────────────────> NOTE
-    NOTE ──(text)──> EVIDENCE ──(photo / document / 跳过)──> CONFIRM ──(确认提交)──> saved
+    /report ──> PICK_TASK ──(t2:ID)──> PICK_STATUS ──(r2:ID:status)──> NOTE
+    task button of a message of the day (t2:ID) ──> PICK_STATUS
+    reminder button (r2:ID:status) ───────────────────────────────────> NOTE
+    NOTE ──(text)──> EVIDENCE ──(photo / document / voice / 跳过)──> CONFIRM ──(确认提交)──> saved
+    CONFIRM ──(another photo / document / voice, up to evidence.max_files)──> CONFIRM
 
-/cancel leaves at any step; after `conversation.timeout_minutes` idle the conversation ends
-and says so. Each draft carries a random nonce in its 跳过 / 确认提交 / 取消 buttons, so a press
-on an older draft's buttons can never store the current one. `build_conversation` makes the
-one `ConversationHandler`, which also runs the extension request (`bot/extension_flow.py`)
-and the correction of a report (`bot/replies.py`, which also stores a plain text reply to a
-reminder, outside the conversation).
+Each file is downloaded into the evidence folder when it arrives (`bot/evidence.py`) and the
+confirmation lists every file attached. A correction carries the corrected report's evidence
+(`Draft.kept`) unless the contact presses 替换原有材料.
+
+Task buttons name the task by database id; those of older messages (t:N, r:N:status, by
+序号) are still accepted (`keyboards.parse_task_data`). /cancel leaves at any step; after
+`conversation.timeout_minutes` idle the conversation ends and says so. Each draft carries a
+random nonce in its 跳过 / 确认提交 / 取消 buttons, so a press on an older draft's buttons can
+never store the current one. `build_conversation` makes the one `ConversationHandler`, which
+also runs the extension request (`bot/extension_flow.py`) and the correction of a report
+(`bot/replies.py`, which also stores a plain text reply to a reminder, outside the
+conversation).
 """
 
 from __future__ import annotations
@@ -22,7 +30,6 @@ from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import (
     CallbackQueryHandler,
-    CommandHandler,
     ConversationHandler,
     MessageHandler,
     TypeHandler,
@@ -30,8 +37,9 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import keyboards, render, texts
+from bot import evidence, keyboards, render, texts
 from bot.context import BotContext, Draft
+from bot.delivery import tell_coordinators
 from bot.extension_flow import (
     ask_extension,
     submit_extension,
@@ -54,9 +62,12 @@ from bot.flow_common import (
     note_problem,
     start_draft,
 )
-from bot.handlers import is_private, reply
+from bot.handlers import NEW_MESSAGE, addressed_to_me, command, is_private, reply
 from bot.replies import correct_report
 from db import repo
+from db.files import size_text
+from jobs.scope import describe_numbers, parse_task_numbers
+from jobs.types import Status
 
 log = logging.getLogger(__name__)
 
@@ -64,7 +75,8 @@ SKIP_WORDS = frozenset({"跳过", "skip", "无", "没有", "不用"})
 
 
 async def report(update: Update, context: BotContext) -> int:
-    """List the contact's open tasks as buttons."""
+    """List the contact's open tasks as buttons (`/report 序号` those named only); at most
+    `keyboards.MAX_TASK_BUTTONS`, the rest reached by number (Telegram takes 100 buttons)."""
     user = update.effective_user
     if user is None or not is_private(update):
         await reply(update, texts.PRIVATE_ONLY)
@@ -79,7 +91,8 @@ async def report(update: Update, context: BotContext) -> int:
         led = {t.number for t in repo.tasks_led_by(s, unit_id=unit.id or 0)}
     # tasks the unit supports (责任单位 / member town) are marked 协办 on their button
     tasks = [
-        (t.number, ("" if t.number in led else texts.TASK_SUPPORTING) + t.text) for t in open_tasks
+        (t.id or 0, t.number, ("" if t.number in led else texts.TASK_SUPPORTING) + t.text)
+        for t in open_tasks
     ]
     supporting = sum(1 for t in open_tasks if t.number not in led)
     context.draft_store.draft = None
@@ -87,33 +100,51 @@ async def report(update: Update, context: BotContext) -> int:
     if not tasks:
         await reply(update, texts.REPORT_NO_TASKS.format(unit=unit_name))
         return ConversationHandler.END
-    await reply(
-        update,
-        texts.REPORT_CHOOSE_TASK.format(
-            unit=unit_name,
-            count=len(tasks),
-            supporting=texts.REPORT_SUPPORTING.format(count=supporting) if supporting else "",
-        ),
-        reply_markup=keyboards.task_keyboard(tasks),
+    text = texts.REPORT_CHOOSE_TASK.format(
+        unit=unit_name,
+        count=len(tasks),
+        supporting=texts.REPORT_SUPPORTING.format(count=supporting) if supporting else "",
     )
+    asked = parse_task_numbers(" ".join(context.args or []).replace(" ", ",") or "")
+    if asked is not None:
+        named = [t for t in tasks if t[1] in asked]
+        if not named:
+            await reply(
+                update,
+                texts.REPORT_NOT_OPEN.format(numbers=describe_numbers(asked), unit=unit_name),
+            )
+            return ConversationHandler.END
+        tasks = named
+    elif len(tasks) > keyboards.MAX_TASK_BUTTONS:
+        text += "\n" + texts.REPORT_MORE_TASKS.format(
+            shown=keyboards.MAX_TASK_BUTTONS, example=tasks[keyboards.MAX_TASK_BUTTONS][1]
+        )
+        tasks = tasks[: keyboards.MAX_TASK_BUTTONS]
+    await reply(update, text, reply_markup=keyboards.task_keyboard(tasks))
     return PICK_TASK
 
 
 async def pick_task(update: Update, context: BotContext) -> int | None:
-    """Show the status buttons for the chosen task."""
+    """Show the status buttons for the chosen task (and 申请延期 if the unit leads it)."""
     query = update.callback_query
-    assert query is not None and query.data is not None
-    draft = await start_draft(update, context, int(query.data.split(":")[1]))
+    assert query is not None
+    parsed = keyboards.parse_task_data(query.data or "")
+    if parsed is None or parsed.action != "t":
+        await answer(update, texts.BUTTON_EXPIRED, alert=True)
+        return None
+    draft = await start_draft(update, context, parsed.task)
     if draft is None:
         return None  # stay where we are
     context.draft_store.draft = draft
     await answer(update)
+    with context.svc.db.session() as s:  # 申请延期 is offered to lead units only
+        lead = repo.is_lead_unit(s, task_id=draft.task_id, unit_id=draft.unit_id)
     if isinstance(query.message, Message):
         await query.message.reply_text(
             texts.REPORT_CHOOSE_STATUS.format(
                 number=draft.task_number, text=render.esc(draft.task_text)
             ),
-            reply_markup=keyboards.status_keyboard(draft.task_number),
+            reply_markup=keyboards.status_keyboard(draft.task_id, extension=lead),
         )
     return PICK_STATUS
 
@@ -122,12 +153,12 @@ async def pick_status(update: Update, context: BotContext) -> int | None:
     """Take the status from a button (reminder or status choice) and ask for a note."""
     query = update.callback_query
     assert query is not None
-    parsed = keyboards.parse_status_data(query.data or "")
-    if parsed is None:
+    parsed = keyboards.parse_task_data(query.data or "")
+    if parsed is None or parsed.status is None:
         await answer(update, texts.BUTTON_EXPIRED, alert=True)
         return None
-    number, status = parsed
-    draft = await start_draft(update, context, number)
+    status = parsed.status
+    draft = await start_draft(update, context, parsed.task)
     if draft is None:
         return None  # a refused press keeps the report in progress, if any
     previous = draft_of(context)
@@ -136,13 +167,17 @@ async def pick_status(update: Update, context: BotContext) -> int | None:
         previous is not None
         and previous.corrects_id is not None
         and previous.status is None
-        and previous.task_number == number
+        and previous.task_id == draft.task_id
     ):
         draft.corrects_id = previous.corrects_id  # the status choice of a correction
+        draft.corrects_receipt_id = previous.corrects_receipt_id
+        draft.kept = previous.kept
         previous = None
     context.draft_store.draft = draft
     await answer(update)
-    text = texts.ASK_NOTE.format(number=number, status=texts.STATUS_LABEL[status], limit=NOTE_LIMIT)
+    text = texts.ASK_NOTE.format(
+        number=draft.task_number, status=texts.STATUS_LABEL[status], limit=NOTE_LIMIT
+    )
     if previous is not None and previous.status is not None and previous.nonce != draft.nonce:
         text = texts.DRAFT_REPLACED.format(number=previous.task_number) + "\n" + text
     if isinstance(query.message, Message):
@@ -164,7 +199,12 @@ async def take_note(update: Update, context: BotContext) -> int:
         return NOTE
     draft.note = note
     draft.note_message_id = message.message_id
-    await reply(update, texts.ASK_EVIDENCE, reply_markup=keyboards.skip_keyboard(draft.nonce))
+    limit = context.svc.settings.evidence.max_files
+    await reply(
+        update,
+        _ask_evidence_text(draft, limit),
+        reply_markup=keyboards.skip_keyboard(draft.nonce, replace=bool(draft.kept)),
+    )
     return EVIDENCE
 
 
@@ -192,12 +232,19 @@ async def edited_note(update: Update, context: BotContext) -> int | None:
     return None
 
 
+def _all_files(draft: Draft) -> list[repo.NewEvidence]:
+    return [*draft.kept, *draft.files]
+
+
 def _evidence_text(draft: Draft) -> str:
-    if draft.evidence_kind == "photo":
-        return texts.EVIDENCE_PHOTO
-    if draft.evidence_kind == "document":
-        return texts.EVIDENCE_DOCUMENT.format(name=render.esc(draft.evidence_file_name or ""))
-    return texts.EVIDENCE_NONE
+    files = _all_files(draft)
+    if not files:
+        return texts.EVIDENCE_NONE
+    lines = "\n".join(
+        f"{n}. " + evidence.file_line(f.kind, f.file_name, f.size, f.caption)
+        for n, f in enumerate(files, start=1)
+    )
+    return texts.EVIDENCE_COUNT.format(count=len(files), lines=lines)
 
 
 def _summary(template: str, draft: Draft, **extra: str) -> str:
@@ -212,36 +259,74 @@ def _summary(template: str, draft: Draft, **extra: str) -> str:
     )
 
 
-async def _ask_confirmation(update: Update, draft: Draft) -> int:
+async def _ask_confirmation(update: Update, draft: Draft, *, more: int = 0) -> int:
     draft.confirming = True
     message = update.effective_message
     if message is not None:
-        await message.reply_text(
-            _summary(texts.CONFIRM, draft), reply_markup=keyboards.confirm_keyboard(draft.nonce)
-        )
+        text = _summary(texts.CONFIRM, draft)
+        if more > 0:
+            text += "\n\n" + texts.EVIDENCE_MORE.format(limit=more)
+        await message.reply_text(text, reply_markup=keyboards.confirm_keyboard(draft.nonce))
     return CONFIRM
 
 
-async def take_evidence(update: Update, context: BotContext) -> int:
-    """Keep a reference to the photo or document and ask for confirmation."""
+def _ask_evidence_text(draft: Draft, limit: int) -> str:
+    if draft.kept:
+        return texts.ASK_EVIDENCE_KEPT.format(count=len(draft.kept), limit=limit)
+    return texts.ASK_EVIDENCE.format(limit=limit)
+
+
+async def take_evidence(update: Update, context: BotContext) -> int | None:
+    """Download the photo, document or voice message into the evidence folder, add it to
+    the draft (up to `evidence.max_files`) and show what is attached before confirming.
+
+    A file over Telegram's download limit, one past the limit, or one whose download keeps
+    failing is not attached, and the contact is told why; the conversation stays where it
+    was."""
     message = update.effective_message
     draft = draft_of(context)
     if message is None or draft is None:
         return ConversationHandler.END
-    if message.photo:
-        largest = message.photo[-1]
-        draft.evidence_kind, draft.evidence_file_id = "photo", largest.file_id
-        draft.evidence_file_name = None
-    elif message.document is not None:
-        draft.evidence_kind, draft.evidence_file_id = "document", message.document.file_id
-        draft.evidence_file_name = (message.document.file_name or "").replace("\x00", "")
-        draft.evidence_file_name = draft.evidence_file_name or "未命名文件"
-    draft.media_group_id = message.media_group_id
-    return await _ask_confirmation(update, draft)
+    incoming = evidence.incoming_of(message)
+    if incoming is None:
+        return await evidence_not_file(update, context)
+    settings = context.svc.settings.evidence
+    limit = settings.max_files
+    name = render.esc(incoming.file_name)
+    if len(_all_files(draft)) >= limit:
+        await reply(update, texts.EVIDENCE_LIMIT.format(limit=limit, name=name))
+        return None
+    try:
+        kept = await evidence.keep(context.bot, context.svc, incoming)
+    except evidence.TooBig:
+        size = size_text(incoming.size or 0)
+        await reply(update, texts.EVIDENCE_TOO_BIG.format(name=name, size=size))
+        return None
+    except evidence.DownloadFailed:
+        await reply(
+            update,
+            texts.EVIDENCE_DOWNLOAD_FAILED.format(name=name, attempts=settings.download_attempts),
+        )
+        return None
+    except OSError as exc:  # downloaded, but the evidence folder cannot be written
+        log.error("evidence not kept: %s", exc)
+        await reply(update, texts.EVIDENCE_SAVE_FAILED.format(name=name))
+        return None
+    if draft_of(context) is not draft:  # the draft ended while downloading
+        return None
+    same = [n for n, f in enumerate(_all_files(draft), start=1) if f.sha256 == kept.sha256]
+    if same:  # the same file sent twice: kept once
+        if kept.stored_path is not None:
+            evidence.store_of(context.svc).delete(kept.stored_path)
+        await reply(update, texts.EVIDENCE_DUPLICATE.format(name=name, n=same[0]))
+        return None
+    draft.files.append(kept)
+    return await _ask_confirmation(update, draft, more=limit - len(_all_files(draft)))
 
 
 async def skip_evidence(update: Update, context: BotContext) -> int | None:
-    """Go on without evidence (the 跳过 button, /skip, or typing 跳过)."""
+    """Go on without (more) evidence (the 跳过 button, /skip, or typing 跳过); a correction
+    keeps the earlier report's evidence unless 替换原有材料 was pressed."""
     draft = draft_of(context)
     if update.callback_query is not None:
         if draft is None or keyboards.nonce_of(update.callback_query.data) != draft.nonce:
@@ -251,8 +336,23 @@ async def skip_evidence(update: Update, context: BotContext) -> int | None:
     if draft is None:
         await reply(update, texts.BUTTON_EXPIRED)
         return ConversationHandler.END
-    draft.evidence_kind = draft.evidence_file_id = draft.evidence_file_name = None
     return await _ask_confirmation(update, draft)
+
+
+async def replace_evidence(update: Update, context: BotContext) -> int | None:
+    """Drop the earlier report's evidence from a correction (替换原有材料)."""
+    draft = draft_of(context)
+    if (
+        draft is None
+        or keyboards.nonce_of(update.callback_query.data if update.callback_query else "")
+        != draft.nonce
+    ):
+        await answer(update, texts.BUTTON_EXPIRED, alert=True)
+        return None
+    await answer(update)
+    draft.kept = []
+    await reply(update, texts.EVIDENCE_REPLACED, reply_markup=keyboards.skip_keyboard(draft.nonce))
+    return EVIDENCE
 
 
 async def evidence_text(update: Update, context: BotContext) -> int | None:
@@ -264,21 +364,11 @@ async def evidence_text(update: Update, context: BotContext) -> int | None:
 
 
 async def evidence_not_file(update: Update, context: BotContext) -> int:
-    """Ask again for a photo, a document or 跳过."""
+    """Ask again for a photo, a document, a voice message or 跳过."""
     draft = draft_of(context)
-    markup = keyboards.skip_keyboard(draft.nonce) if draft else None
+    markup = keyboards.skip_keyboard(draft.nonce, replace=bool(draft.kept)) if draft else None
     await reply(update, texts.EVIDENCE_NOT_FILE, reply_markup=markup)
     return EVIDENCE
-
-
-async def extra_file(update: Update, context: BotContext) -> int | None:
-    """A file at the confirmation: the evidence if none was kept (after 跳过), else explain
-    that only the first file of an album is kept."""
-    draft = draft_of(context)
-    if draft is not None and draft.evidence_kind is None:
-        return await take_evidence(update, context)
-    await reply(update, texts.EVIDENCE_ONLY_ONE)
-    return None
 
 
 async def confirm_text(update: Update, context: BotContext) -> None:
@@ -299,41 +389,47 @@ async def confirm(update: Update, context: BotContext) -> int | None:
     svc = context.svc
     now = svc.now()
     stored_id = None
+    files = _all_files(draft)
     with svc.db.session() as s:
-        contact = repo.get_contact(s, telegram_user_id=user.id)
-        allowed = (
-            contact is not None
-            and contact.unit_id == draft.unit_id
-            and repo.may_report(s, task_id=draft.task_id, unit_id=draft.unit_id)
-        )
-        if allowed:
+        reporter = repo.reporter_on_task(s, telegram_user_id=user.id, task_id=draft.task_id)
+        allowed = reporter is not None and reporter.unit_id == draft.unit_id and reporter.allowed
+        if reporter is not None and allowed:
             stored = repo.add_report(
                 s,
                 task_id=draft.task_id,
                 unit_id=draft.unit_id,
-                contact_id=contact.id if contact else None,
+                contact_id=reporter.contact_id,
                 reporter_user_id=user.id,
                 status=draft.status,
                 note=draft.note,
                 now=now,
-                evidence_kind=draft.evidence_kind,
-                evidence_file_id=draft.evidence_file_id,
-                evidence_file_name=draft.evidence_file_name,
+                evidence_kind=files[0].kind if files else None,
+                evidence_file_id=files[0].telegram_file_id if files else None,
+                evidence_file_name=files[0].file_name if files else None,
                 corrects_id=draft.corrects_id,
             )
             stored_id = stored.id
+            if files and stored.id is not None:
+                repo.add_evidence(
+                    s,
+                    report_id=stored.id,
+                    task_id=draft.task_id,
+                    unit_id=draft.unit_id,
+                    files=files,
+                    now=now,
+                )
     context.draft_store.draft = None
     if not allowed:
         await answer(update, texts.NOT_YOUR_TASK.format(number=draft.task_number), alert=True)
         return ConversationHandler.END
     log.info(
-        "report stored: id=%s task=%s unit=%s user=%s status=%s evidence=%s note_chars=%d",
+        "report stored: id=%s task=%s unit=%s user=%s status=%s evidence_files=%d note_chars=%d",
         stored_id,
         draft.task_number,
         draft.unit_id,
         user.id,
         draft.status,
-        draft.evidence_kind or "none",
+        len(files),
         len(draft.note),
     )
     # stored and committed: from here on, a Telegram failure must not look like a lost report
@@ -356,6 +452,25 @@ async def confirm(update: Update, context: BotContext) -> int | None:
             await context.bot.send_message(user.id, saved)
         except TelegramError as again:
             log.warning("report %s stored; receipt not delivered: %s", stored_id, again)
+    if draft.corrects_receipt_id is not None:  # the corrected receipt: no 修改 any more
+        try:
+            await context.bot.edit_message_reply_markup(
+                chat_id=user.id, message_id=draft.corrects_receipt_id, reply_markup=None
+            )
+        except TelegramError as exc:
+            log.info("corrected receipt %s kept its button: %s", draft.corrects_receipt_id, exc)
+    if draft.status is Status.BLOCKED:
+        await tell_coordinators(
+            context.bot,
+            svc,
+            texts.BLOCKED_NOTICE.format(
+                number=draft.task_number,
+                text=render.esc(render.clip(draft.task_text, 60)),
+                unit=render.esc(draft.unit_name),
+                name=render.esc(user.full_name or str(user.id)),
+                note=render.esc(draft.note),
+            ),
+        )
     return ConversationHandler.END
 
 
@@ -374,8 +489,9 @@ async def cancel(update: Update, context: BotContext) -> int | None:
 
 
 async def cancel_outside(update: Update, context: BotContext) -> None:
-    """Answer /cancel when no conversation runs (in private chats; silence in groups)."""
-    if is_private(update):
+    """Answer /cancel when no conversation runs (in private chats, and in groups when
+    written /cancel@bot; a bare one in a group may be another bot's)."""
+    if addressed_to_me(update, context.bot.username):
         await reply(update, texts.NOTHING_TO_CANCEL)
 
 
@@ -393,7 +509,7 @@ async def stale_button(update: Update, context: BotContext) -> None:
     await answer(update, texts.BUTTON_EXPIRED)
 
 
-def build_conversation(timeout: timedelta) -> ConversationHandler:  # type: ignore[type-arg]
+def build_conversation(timeout: timedelta) -> ConversationHandler:
     """Return the status report `ConversationHandler` with the given idle timeout."""
     with warnings.catch_warnings():
         # per_message=False is deliberate: one conversation per user and private chat, entered
@@ -403,15 +519,17 @@ def build_conversation(timeout: timedelta) -> ConversationHandler:  # type: igno
         return _conversation(timeout)
 
 
-def _conversation(timeout: timedelta) -> ConversationHandler:  # type: ignore[type-arg]
+def _conversation(timeout: timedelta) -> ConversationHandler:
     private = filters.ChatType.PRIVATE
-    new = private & ~filters.UpdateType.EDITED
+    new = private & NEW_MESSAGE
     edited = private & filters.UpdateType.EDITED_MESSAGE & filters.TEXT
-    files = new & (filters.PHOTO | filters.Document.ALL)
+    files = new & (filters.PHOTO | filters.Document.ALL | filters.VOICE)
     return ConversationHandler(
         entry_points=[
-            CommandHandler("report", report),
+            command("report", report),
             CallbackQueryHandler(pick_status, pattern=keyboards.STATUS_PATTERN),
+            # the task buttons of a contact's message of the day (jobs.daily)
+            CallbackQueryHandler(pick_task, pattern=keyboards.TASK_PATTERN),
             CallbackQueryHandler(ask_extension, pattern=keyboards.EXTENSION_PATTERN),
             CallbackQueryHandler(correct_report, pattern=keyboards.CORRECTION_PATTERN),
         ],
@@ -425,7 +543,8 @@ def _conversation(timeout: timedelta) -> ConversationHandler:  # type: ignore[ty
             EVIDENCE: [
                 MessageHandler(files, take_evidence),
                 CallbackQueryHandler(skip_evidence, pattern=keyboards.draft_pattern("skip")),
-                CommandHandler("skip", skip_evidence),
+                CallbackQueryHandler(replace_evidence, pattern=keyboards.draft_pattern("rep")),
+                command("skip", skip_evidence),
                 MessageHandler(edited, edited_note),
                 MessageHandler(new & filters.TEXT & ~filters.COMMAND, evidence_text),
                 MessageHandler(new & ~filters.COMMAND, evidence_not_file),
@@ -434,7 +553,7 @@ def _conversation(timeout: timedelta) -> ConversationHandler:  # type: ignore[ty
                 CallbackQueryHandler(confirm, pattern=keyboards.draft_pattern("ok")),
                 CallbackQueryHandler(cancel, pattern=keyboards.draft_pattern("no")),
                 MessageHandler(edited, edited_note),
-                MessageHandler(files, extra_file),
+                MessageHandler(files, take_evidence),
                 MessageHandler(new & ~filters.COMMAND, confirm_text),
             ],
             EXT_DATE: [
@@ -452,7 +571,7 @@ def _conversation(timeout: timedelta) -> ConversationHandler:  # type: ignore[ty
             ],
             ConversationHandler.TIMEOUT: [TypeHandler(Update, timed_out)],
         },
-        fallbacks=[CommandHandler("cancel", cancel)],
+        fallbacks=[command("cancel", cancel)],
         allow_reentry=True,
         conversation_timeout=timeout,
         name="status_report",

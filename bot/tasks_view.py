@@ -1,4 +1,4 @@
-"""Coordinator and contact views of tasks and units: /task, /unit, /deadline.
+"""Coordinator and contact views of tasks and units: /task, /unit; /record.
 
 Who may see what: coordinators see every task and unit; a contact sees the tasks its unit is
 named on (lead or responsible) and its own unit. Everyone else is refused politely.
@@ -9,17 +9,20 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+from sqlmodel.sql.expression import SelectOfScalar
 from telegram import Update
 
 from bot import render, texts
-from bot.access import coordinator_only, is_coordinator, refuse
+from bot.access import coordinator_only, is_coordinator
 from bot.context import BotContext, Services
-from bot.delivery import read_state
+from bot.evidence import evidence_keyboard, file_line
 from bot.flow_common import note_problem
 from bot.handlers import reply
+from bot.reads import read_state
 from db import repo
-from db.models import Contact, Task, Unit
+from db.models import Contact, EvidenceFile, StatusReport, Task, Unit
 from jobs.lights import Light, task_light, unit_light
+from jobs.names import parse_status
 from jobs.state import FollowUpState, TaskView
 from jobs.types import Status
 
@@ -61,6 +64,7 @@ async def task_command(update: Update, context: BotContext) -> None:
         contact = repo.get_contact(s, telegram_user_id=user.id)
         task = _task_view(state, number)
         history = list(repo.reports_of_task(s, task_id=task.id)) if task else []
+        files_of = repo.evidence_of_reports(s, report_ids=[r.id or 0 for r in history])
         contacts = {c.id: c.display_name for c in s.exec(_all_contacts())}
         task_row = s.get(Task, task.id) if task else None
     coordinator = await is_coordinator(svc, user.id)
@@ -72,7 +76,11 @@ async def task_command(update: Update, context: BotContext) -> None:
         return
     named = set(task.lead_unit_ids) | set(task.responsible_unit_ids)
     if not coordinator and (contact is None or contact.unit_id not in named):
-        await reply(update, texts.NOT_YOUR_TASK.format(number=number))
+        own = state.units.get(contact.unit_id) if contact else None
+        await reply(
+            update,
+            texts.TASK_NOT_YOURS.format(number=number, unit=render.esc(own.name if own else "")),
+        )
         return
     today = _today(svc)
     lights = {
@@ -82,7 +90,7 @@ async def task_command(update: Update, context: BotContext) -> None:
         texts.TASK_LEAD_UNIT.format(
             unit=render.esc(state.units[u].name),
             light=_light_icon(lights[u]),
-            status=texts.STATUS_LABEL[state.unit_status(task.id, u)],
+            status=render.pair_status_label(state, task.id, u),
         )
         for u in task.lead_unit_ids
     )
@@ -126,6 +134,8 @@ async def task_command(update: Update, context: BotContext) -> None:
         )
     )
     lines.append("")
+    corrected = {r.corrects_id for r in history if r.corrects_id is not None}
+    history = [r for r in history if r.id not in corrected]  # shown once, as its correction
     if history:
         shown = history[-HISTORY_SHOWN:][::-1]
         lines.append(texts.TASK_HISTORY.format(count=len(history), shown=len(shown)))
@@ -135,9 +145,12 @@ async def task_command(update: Update, context: BotContext) -> None:
                 texts.TASK_HISTORY_LINE.format(
                     at=render.fmt_instant(report.created_at, svc.policy.zone),
                     unit=render.esc(state.units[report.unit_id].name),
-                    status=render.status_label(report.status)
-                    if report.status
-                    else texts.DIGEST_CHANGE_NOTE,
+                    status=(
+                        render.status_label(report.status)
+                        if report.status
+                        else texts.DIGEST_CHANGE_NOTE
+                    )
+                    + (texts.DIGEST_CORRECTED if report.corrects_id is not None else ""),
                     who=render.esc(
                         contacts.get(report.contact_id or 0, "")
                         or (texts.ENTERED_BY_COORDINATOR if report.entered_by else "")
@@ -149,9 +162,48 @@ async def task_command(update: Update, context: BotContext) -> None:
         lines.append(texts.TASK_HISTORY_NONE)
     for part in render.split_lines(lines):
         await reply(update, part)
+    await _send_evidence_list(update, svc, task.number, history, files_of, state)
 
 
-def _all_contacts():  # type: ignore[no-untyped-def]
+EVIDENCE_BUTTONS = 40  # newest files offered as buttons (Telegram allows 100 buttons)
+
+
+async def _send_evidence_list(
+    update: Update,
+    svc: Services,
+    number: int,
+    history: list[StatusReport],
+    files_of: dict[int, list[EvidenceFile]],
+    state: FollowUpState,
+) -> None:
+    """List the evidence of the task's reports (newest first), each with a 📎 button that
+    sends the file (`bot.evidence.send_evidence`); nothing when there is none."""
+    lines: list[str] = []
+    files: list[EvidenceFile] = []
+    for report in history[::-1]:
+        for f in files_of.get(report.id or 0, []):
+            if len(files) == EVIDENCE_BUTTONS:
+                break
+            files.append(f)
+            unit = state.units.get(report.unit_id)
+            lines.append(
+                texts.EVIDENCE_LIST_LINE.format(
+                    n=len(files),
+                    at=render.fmt_instant(report.created_at, svc.policy.zone),
+                    unit=render.esc(unit.name if unit else ""),
+                    file=file_line(f.kind, f.file_name, f.size, f.caption),
+                )
+            )
+    if not files:
+        return
+    text = texts.EVIDENCE_LIST.format(number=number, count=len(files), lines="\n".join(lines))
+    parts = render.split_lines(text.split("\n"))
+    for n, part in enumerate(parts, start=1):
+        markup = evidence_keyboard(files) if n == len(parts) else None
+        await reply(update, part, reply_markup=markup)
+
+
+def _all_contacts() -> SelectOfScalar[Contact]:
     from sqlmodel import select
 
     return select(Contact)
@@ -170,8 +222,7 @@ async def unit_command(update: Update, context: BotContext) -> None:
         own = s.get(Unit, contact.unit_id) if contact else None
         if not name and own is not None:
             name = own.name
-        unit = repo.get_unit_by_name(s, name=name) if name and "\x00" not in name else None
-        suggestions = [u.name for u in repo.find_units(s, fragment=name)] if unit is None else []
+        unit, suggestions = repo.resolve_unit(s, text=name) if name else (None, [])
         members = repo.contacts_of_unit(s, unit_id=unit.id or 0) if unit else []
     coordinator = await is_coordinator(svc, user.id)
     if not coordinator and contact is None:
@@ -181,15 +232,10 @@ async def unit_command(update: Update, context: BotContext) -> None:
         await reply(update, texts.UNIT_USAGE)
         return
     if unit is None:
-        text = texts.INVITE_NO_UNIT.format(name=render.esc(render.clip(name, 50)))
-        if suggestions:
-            text += "\n" + texts.INVITE_DID_YOU_MEAN.format(
-                names=render.esc("、".join(suggestions))
-            )
-        await reply(update, text)
+        await reply(update, render.unknown_unit(name, suggestions, texts.UNIT_USAGE))
         return
     if not coordinator and (own is None or own.id != unit.id):
-        await refuse(update)
+        await reply(update, texts.UNIT_NOT_YOURS.format(unit=render.esc(own.name if own else "")))
         return
     today = _today(svc)
     led = [t for t in state.tasks if unit.id in t.lead_unit_ids]
@@ -207,7 +253,7 @@ async def unit_command(update: Update, context: BotContext) -> None:
                     light=_light_icon(light),
                     number=task.number,
                     text=render.esc(render.clip(task.text, 30)),
-                    status=texts.STATUS_LABEL[status],
+                    status=render.pair_status_label(state, task.id, unit.id or 0),
                     when=texts.STATUS_LABEL[Status.DONE]
                     if status is Status.DONE
                     else render.when_text((task.deadline - today).days),
@@ -215,61 +261,6 @@ async def unit_command(update: Update, context: BotContext) -> None:
             )
     for part in render.split_lines(lines):
         await reply(update, part)
-
-
-@coordinator_only
-async def deadline_command(update: Update, context: BotContext) -> None:
-    """Change a task's deadline (coordinator); reminders follow the new date."""
-    user = update.effective_user
-    svc = context.svc
-    if user is None:
-        return
-    args = list(context.args or [])
-    number = _parse_number(args)
-    if number is None or len(args) != 2:
-        await reply(update, texts.DEADLINE_USAGE)
-        return
-    try:
-        new = date.fromisoformat(args[1].strip())
-    except ValueError:
-        await reply(
-            update, texts.DEADLINE_BAD_DATE.format(text=render.esc(render.clip(args[1], 30)))
-        )
-        return
-    now = svc.now()
-    with svc.db.session() as s:
-        task = repo.get_task(s, number=number)
-        before = task.deadline if task else None
-        if task is not None and task.deadline != new:
-            task.deadline = new
-            task.deadline_by_coordinator = True
-            repo.record_audit(
-                s,
-                actor_user_id=user.id,
-                action="task.deadline",
-                subject=f"task:{number}",
-                before=before.isoformat() if before else None,
-                after=new.isoformat(),
-                now=now,
-            )
-    if task is None or before is None:
-        await reply(update, texts.UNKNOWN_TASK.format(number=number))
-        return
-    if before == new:
-        await reply(
-            update, texts.DEADLINE_UNCHANGED.format(number=number, after=render.fmt_date(new))
-        )
-        return
-    log.info("deadline changed: task=%s by=%s %s -> %s", number, user.id, before, new)
-    await reply(
-        update,
-        texts.DEADLINE_CHANGED.format(
-            number=number, before=render.fmt_date(before), after=render.fmt_date(new)
-        ),
-    )
-
-
-STATUS_WORDS = {label: status for status, label in texts.STATUS_LABEL.items()}
 
 
 @coordinator_only
@@ -290,8 +281,8 @@ async def record_command(update: Update, context: BotContext) -> None:
         await reply(update, texts.RECORD_USAGE)
         return
     unit_name, status_word, note = parts[2], parts[3], parts[4]
-    status = STATUS_WORDS.get(status_word)
-    if status is None or status is Status.NOT_STARTED:
+    status = parse_status(status_word)
+    if status is None:
         await reply(
             update, texts.RECORD_BAD_STATUS.format(text=render.esc(render.clip(status_word, 20)))
         )
@@ -303,7 +294,7 @@ async def record_command(update: Update, context: BotContext) -> None:
     now = svc.now()
     with svc.db.session() as s:
         task = repo.get_task(s, number=number)
-        unit = repo.get_unit_by_name(s, name=unit_name) if "\x00" not in unit_name else None
+        unit, suggestions = repo.resolve_unit(s, text=unit_name)
         lead = (
             task is not None
             and unit is not None
@@ -327,9 +318,7 @@ async def record_command(update: Update, context: BotContext) -> None:
         await reply(update, texts.UNKNOWN_TASK.format(number=number))
         return
     if unit is None:
-        await reply(
-            update, texts.INVITE_NO_UNIT.format(name=render.esc(render.clip(unit_name, 50)))
-        )
+        await reply(update, render.unknown_unit(unit_name, suggestions, texts.RECORD_USAGE))
         return
     if not lead:
         await reply(update, texts.RECORD_NOT_LEAD.format(unit=render.esc(unit.name), number=number))
@@ -356,4 +345,4 @@ async def record_command(update: Update, context: BotContext) -> None:
     )
 
 
-__all__ = ["deadline_command", "record_command", "task_command", "unit_command"]
+__all__ = ["record_command", "task_command", "unit_command"]

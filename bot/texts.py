@@ -14,11 +14,12 @@ STATUS_LABEL: dict[Status, str] = {
     Status.DONE: "已完成",
     Status.BLOCKED: "遇到困难",
 }
+STATUS_NOTE_ONLY = "已留言"  # no status reported yet, only notes
 STATUS_ICON: dict[Status, str] = {
     Status.NOT_STARTED: "⚪",
     Status.IN_PROGRESS: "🔵",
     Status.DONE: "✅",
-    Status.BLOCKED: "🟠",
+    Status.BLOCKED: "🟡",
 }
 # the statuses a contact can report with the buttons, in button order
 REPORTABLE = (Status.IN_PROGRESS, Status.DONE, Status.BLOCKED)
@@ -37,34 +38,47 @@ COMMANDS: list[tuple[str, str]] = [
     ("digest", "查看督办汇总（协调员）"),
     ("units", "查看牵头单位联络员（协调员）"),
     ("export", "导出台账 Excel（协调员）"),
+    ("export_files", "导出材料汇编：台账和全部佐证材料（协调员）"),
     ("task", "查看任务详情：/task 序号"),
     ("unit", "查看单位任务：/unit 单位名称"),
     ("deadline", "修改完成时限（协调员）"),
+    ("backlog", "处理暂停期间积压的提醒（协调员）"),
     ("record", "代单位记录进展（协调员）"),
     ("invite", "生成单位邀请码（协调员）"),
     ("cancel", "取消当前操作"),
     ("help", "使用说明"),
 ]
 
-HELP = (
+HELP_HEAD = (
     "<b>残工委重点任务督办助手</b>\n"
-    "本助手跟踪《{plan_title}》附件“重点任务分工”中各项任务的落实情况。\n\n"
-    "<b>联络员</b>\n"
+    "本助手跟踪《{plan_title}》附件“重点任务分工”中各项任务的落实情况。"
+)
+HELP_CONTACT = (
+    "<b>联络员（{unit}）</b>\n"
     "/report 反馈任务进展（选择任务、状态，填写说明，可附照片或文件）\n"
     "收到提醒后，也可直接点击提醒下方的按钮，或回复提醒消息留言；需要延期请点“申请延期”。\n"
     "提交后一定时间内可点回执下方的“修改这条反馈”更正。\n"
-    "/task 序号：查看本单位相关任务的详情和反馈记录\n"
-    "/unit：查看本单位的任务和状态灯\n"
-    "/whoami 查看我的身份\n"
-    "/cancel 取消当前操作\n\n"
+    "/unit 查看本单位的任务和状态灯\n"
+    "/task 序号 查看本单位某项任务的详情和反馈记录\n"
+    "/whoami 查看我的身份；/cancel 取消当前操作"
+)
+HELP_COORDINATOR = (
     "<b>协调员</b>\n"
-    "/invite 单位名称：生成联络员邀请链接\n"
+    "/invite 单位名称：生成联络员邀请链接；/invite 全部：为所有尚无联络员的牵头单位生成\n"
     "/units：查看各牵头单位是否已有联络员\n"
     "/task 序号、/unit 单位名称：查看任意任务或单位\n"
-    "/deadline 序号 日期：修改完成时限\n"
+    "/deadline 范围 日期 [原因]：修改完成时限（范围可为序号、1-10,12、单位名称或“全部”）\n"
+    "/backlog：查看督办是否暂停；/backlog send 发送积压的提醒，/backlog drop 不再发送\n"
     "/record 序号 单位 状态 说明：代电话反馈的单位记录进展\n"
     "/digest：生成督办汇总；/export：导出重点任务台账（Excel）\n"
+    "/export_files：导出材料汇编（台账和全部佐证材料，zip）\n"
     "延期申请下方的“批准”“驳回”按钮用于审批。"
+)
+HELP_STRANGER = (
+    "<b>如何登记</b>\n"
+    "单位联络员请点击区残联协调员发给您的邀请链接登记。"
+    "还没有邀请链接的，请联系区残联的协调员。\n"
+    "协调员请发送 /whoami，把显示的用户编号交给本助手的管理员填入配置。"
 )
 
 START_NO_CODE = (
@@ -73,85 +87,192 @@ START_NO_CODE = (
     "发送 /help 查看使用说明。"
 )
 START_COORDINATOR = "您好，协调员！发送 /help 查看可用命令，/invite 单位名称 可邀请联络员。"
-START_ALREADY = "您已是 <b>{unit}</b> 的联络员。发送 /report 反馈任务进展。"
+START_ALREADY = "您已是<b>{unit}</b>的联络员。发送 /report 反馈任务进展。"
 INVITE_UNKNOWN = "邀请码无效。请核对链接是否完整，或请协调员重新生成邀请链接。"
 INVITE_USED = "该邀请码已被使用。每个邀请码只能使用一次，请联系协调员重新生成。"
-INVITE_TOO_MANY = "邀请码错误次数过多，请稍后（约 1 小时）再试，或联系协调员重新获取邀请链接。"
+INVITE_TOO_MANY = "邀请码错误次数过多，请稍后（约1小时）再试，或联系协调员重新获取邀请链接。"
 INVITE_EXPIRED = "该邀请码已过期，请联系协调员重新生成。"
 REGISTERED = (
-    "登记成功！您已成为 <b>{unit}</b> 的联络员。\n"
-    "本单位牵头的重点任务共 {count} 项。任务到期前后，我会在工作日提醒您；"
+    "登记成功！您已成为<b>{unit}</b>的联络员。\n"
+    "本单位牵头的重点任务共{count}项。任务到期前后，我会在工作日提醒您；"
     "您可随时发送 /report 反馈进展。"
 )
-REGISTERED_MOVED = "（您原为 {previous} 的联络员，现已改为 {unit}。）"
-COORDINATOR_REGISTERED = "📋 {name} 已登记为 <b>{unit}</b> 的联络员。"
+REGISTERED_MOVED = "（您原为{previous}的联络员，现已改为{unit}。）"
+COORDINATOR_REGISTERED = "📋 {name}已登记为<b>{unit}</b>的联络员。"
+COORDINATOR_MOVED = "📋 {name}已由<b>{previous}</b>的联络员改为<b>{unit}</b>的联络员。"
+COORDINATOR_MOVED_NONE_LEFT = (
+    "{previous}现已没有联络员，可发送 /invite {previous} 生成新的邀请链接。"
+)
 
 WHOAMI = "您的 Telegram 用户编号：<code>{user_id}</code>\n{roles}"
 WHOAMI_COORDINATOR = "身份：协调员"
-WHOAMI_CONTACT = "身份：<b>{unit}</b> 联络员（登记于 {since}）"
-WHOAMI_CHAT = "本群编号：<code>{chat_id}</code>（可填入配置 digest_chat_id）"
-WHOAMI_NOBODY = "身份：尚未登记。单位联络员请使用协调员发给您的邀请链接登记。"
+WHOAMI_CONTACT = "身份：<b>{unit}</b>联络员（登记于{since}）"
+WHOAMI_CHAT = "本群编号：<code>{chat_id}</code>（可填入配置 telegram.digest_chat_id）"
+WHOAMI_TOPIC = (
+    "本话题编号：<code>{thread_id}</code>（可填入配置 telegram.digest_thread_id，周报即发到本话题）"
+)
+WHOAMI_NOBODY = (
+    "身份：尚未登记。单位联络员请点击协调员发给您的邀请链接登记；"
+    "协调员请把上面的用户编号填入配置 telegram.coordinators 并重启机器人。"
+)
 
-INVITE_USAGE = "用法：/invite 单位名称\n例如：/invite 区民政局"
+INVITE_USAGE = (
+    "用法：/invite 单位名称\n例如：/invite 区民政局\n"
+    "/invite 全部：为每个尚无联络员的牵头单位各生成一个邀请链接"
+)
 INVITE_NO_UNIT = "没有找到名为“{name}”的单位。"
 INVITE_DID_YOU_MEAN = "您是不是要找：{names}"
 INVITE_CREATED = (
-    "已为 <b>{unit}</b> 生成一次性邀请（{expires} 前有效）：\n"
+    "已为<b>{unit}</b>生成一次性邀请（{expires}前有效）：\n"
     "{link}\n\n"
     "请将链接转发给该单位联络员，对方点击后按“开始”即可登记。\n"
     "邀请码：<code>{code}</code>"
 )
+INVITE_ALL = "全部"
+INVITE_ALL_HEADER = (
+    "已为{count}个尚无联络员的牵头单位各生成一个一次性邀请链接（{expires}前有效）。"
+    "请把每个链接转发给对应单位的联络员："
+)
+INVITE_ALL_LINE = "\n<b>{unit}</b>\n{link}"
+INVITE_ALL_FOOTER = (
+    "\n每个链接只能使用一次。需要打印二维码在会上发放时，可在服务器上运行 "
+    "taskbot invites --out 邀请.docx。"
+)
+INVITE_ALL_NONE = "每个牵头单位都已有联络员，无需再生成邀请。发送 /units 查看各单位联络员。"
+ERROR_GENERIC = "抱歉，处理您的消息时出错了，请稍后再试。"
 INVITE_PRIVATE_ONLY = "为保护邀请码，请在与我的私聊中使用 /invite。"
 
-UNITS_HEADER = "<b>牵头单位联络员情况</b>（{with_contact}/{total} 个单位已有联络员）"
-UNITS_LINE = "{icon} {unit}：{contacts}（牵头任务 {tasks} 项）"
+UNITS_HEADER = "<b>牵头单位联络员情况</b>（{with_contact}/{total}个单位已有联络员）"
+UNITS_LINE = "{icon} {unit}：{contacts}（牵头任务{tasks}项）"
 UNITS_NONE = "暂无联络员"
 
-EXPORT_CAPTION = "📊 重点任务台账（{at}）：{rows} 行，反馈记录 {reports} 条。"
+EXPORT_CAPTION = "📊 重点任务台账（{at}）：{rows}行，反馈记录{reports}条。"
 EXPORT_PRIVATE_ONLY = "台账含联络员信息，请在与我的私聊中使用 /export。"
+EXPORT_FILES_PRIVATE_ONLY = "材料汇编含联络员信息和佐证材料，请在与我的私聊中使用 /export_files。"
 CALENDAR_UNKNOWN_YEAR = (
-    "⚠️ 节假日数据中还没有 {year} 年的国务院放假安排。"
-    "{year} 年的提醒和周报暂按周一至周五为工作日发送（配置中的额外假日、调休上班日仍然生效）。"
-    "请管理员升级 chinesecalendar，"
-    "或在配置 [calendar] 中补充 extra_holidays / extra_workdays。"
+    "⚠️ 节假日数据中还没有{year}年国务院的调休安排。"
+    "{year}年的法定节假日（元旦、春节、清明、劳动节、端午、中秋、国庆）照常休息、不发提醒，"
+    "缺少的只是调休：调休上班的周六、周日暂按休息日，因调休放假的工作日暂按工作日处理。"
+    "请本助手的管理员在国务院公布安排后升级节假日数据（holidays软件包），"
+    "或在配置[calendar]中补充extra_workdays（调休上班日）/extra_holidays（调休放假日）。"
 )
 
 TASK_USAGE = "用法：/task 序号，例如 /task 10"
 UNIT_USAGE = "用法：/unit 单位名称，例如 /unit 区民政局"
-DEADLINE_USAGE = "用法：/deadline 序号 新完成时限，例如 /deadline 10 2026-06-30"
-DEADLINE_BAD_DATE = "无法识别日期“{text}”，请按 2026-06-30 的格式填写。"
-DEADLINE_CHANGED = "已将第 {number} 项的完成时限由 {before} 改为 {after}，提醒安排将随之调整。"
-DEADLINE_UNCHANGED = "第 {number} 项的完成时限已是 {after}，未作修改。"
-TASK_HEADER = "<b>第 {number} 项</b> {light}\n{text}"
+UNIT_NOT_YOURS = "联络员只能查看本单位的任务。发送 /unit 查看{unit}的任务。"
+TASK_NOT_YOURS = (
+    "第{number}项不由{unit}牵头，也未列{unit}为责任单位，无法查看。"
+    "发送 /unit 查看本单位的任务，再用 /task 序号查看其中一项。"
+)
+DEADLINE_USAGE = (
+    "用法：/deadline 范围 日期 [原因]\n"
+    "范围：一项任务的序号（如10）、序号列表和区间（如1-10,12）、一个牵头单位的名称，或“全部”。\n"
+    "日期：{forms}。\n"
+    "例如：/deadline 10 {example}\n"
+    "/deadline 1-10,12 {example} 按年度工作安排调整"
+)
+DATE_FORMS = "可写作{iso}、{slash}、{dotted}、{chinese}或{month_day}"
+DATE_UNREADABLE = "无法识别日期“{text}”。{forms}。"
+DATE_TOO_FAR = "{read}距今超过{years}年，请核对日期后重新输入。"
+DATE_PAST = "{read}已经过去，新的完成时限不能早于今天（{today}）。请重新输入。"
+DEADLINE_SCOPE_ALL = "全部"
+DEADLINE_BAD_NUMBERS = "“{text}”不是有效的任务序号：序号从1开始，区间小的在前，如 1-10,12。"
+DEADLINE_NO_TASKS = "没有找到第{numbers}项任务，请核对序号（/task 序号可查看任务）。"
+DEADLINE_UNIT_LEADS_NONE = "{unit}不是任何任务的牵头单位，没有可修改的完成时限。"
+DEADLINE_NOTHING = "所选任务的完成时限已是{after}，未作修改。"
+DEADLINE_PREVIEW = (
+    "<b>请确认修改完成时限</b>\n"
+    "范围：{scope}\n"
+    "新的完成时限：{after}\n"
+    "将修改{count}项任务：\n{lines}"
+)
+DEADLINE_PREVIEW_GROUP = "· 第{numbers}项，现为{before}"
+DEADLINE_PREVIEW_MORE = "· 另有{count}组，共{tasks}项"
+DEADLINE_PREVIEW_SKIPPED = "另有{count}项已是该时限，不作修改。"
+DEADLINE_PREVIEW_REASON = "原因：{reason}"
+DEADLINE_PREVIEW_CONTACTS = "确认后将通知{contacts}位联络员；原定期限保留，修改记入操作记录。"
+DEADLINE_SCOPE_NUMBERS = "第{numbers}项"
+DEADLINE_SCOPE_UNIT = "{unit}牵头的任务"
+DEADLINE_SCOPE_EVERY = "全部任务"
+BUTTON_DEADLINE_CONFIRM = "确认修改"
+DEADLINE_BATCH_DONE = (
+    "✅ 已将{count}项任务（第{numbers}项）的完成时限改为{after}，已通知{contacts}位联络员。"
+)
+DEADLINE_BATCH_CANCELLED = "已取消，完成时限未作修改。"
+DEADLINE_BATCH_EXPIRED = "这次修改已失效（已确认、已取消或机器人已重启），请重新发送 /deadline。"
+DEADLINE_CONTACTS_TOLD = "已通知{contacts}位联络员。"
+DEADLINE_NOTICE = (
+    "📅 <b>完成时限调整</b>\n"
+    "协调员调整了{unit}牵头任务的完成时限：\n{lines}\n"
+    "{reason}"
+    "此后的提醒按新的完成时限发送。"
+)
+DEADLINE_NOTICE_LINE = "第{numbers}项：{before} → {after}"
+DEADLINE_NOTICE_REASON = "原因：{reason}\n"
+DEADLINE_CHANGED = "已将第{number}项的完成时限由{before}改为{after}，提醒安排将随之调整。"
+DEADLINE_UNCHANGED = "第{number}项的完成时限已是{after}，未作修改。"
+TASK_HEADER = "<b>第{number}项</b> {light}\n{text}"
 TASK_LEADS = "牵头单位：{units}"
 TASK_LEAD_UNIT = "{unit}（{light}{status}）"
 TASK_RESPONSIBLE = "责任单位：{units}"
 TASK_DEADLINE = "完成时限：{deadline}（{when}）"
-TASK_HISTORY = "<b>反馈记录</b>（共 {count} 条，显示最近 {shown} 条）"
+TASK_HISTORY = "<b>反馈记录</b>（共{count}条，显示最近{shown}条）"
 TASK_HISTORY_NONE = "<b>反馈记录</b>：暂无"
 TASK_HISTORY_LINE = "· {at}｜{unit}｜{status}｜{who}{note}"
 UNIT_HEADER = "<b>{unit}</b>\n联络员：{contacts}"
-UNIT_LEADS = "<b>牵头任务（{count} 项）</b>"
-UNIT_TASK_LINE = "{light} 第 {number} 项 {text}｜{status}｜{when}"
-UNIT_NOT_LEAD = "{unit} 不是任何任务的牵头单位。"
+UNIT_LEADS = "<b>牵头任务（{count}项）</b>"
+UNIT_TASK_LINE = "{light} 第{number}项 {text}｜{status}｜{when}"
+UNIT_NOT_LEAD = "{unit}不是任何任务的牵头单位。"
 LIGHT_ICON = {"red": "🔴", "yellow": "🟡", "green": "🟢", "none": "⚪"}
 LIGHT_LABEL = {"red": "🔴 红灯", "yellow": "🟡 黄灯", "green": "🟢 绿灯", "none": "⚪ 未反馈"}
 TASK_SUPPORTERS = "协办反馈：{units}"
 ESCALATION_HEADER = (
-    "🚨 <b>督办提醒</b>：以下任务逾期已超过 {days} 个工作日且尚未完成，"
-    "请协调员跟进（共 {count} 项）："
+    "🚨 <b>督办提醒</b>：以下任务逾期已超过{days}个工作日且尚未完成，请协调员跟进（共{count}项）："
 )
-ESCALATION_LINE = (
-    "· 第 {number} 项 {text}｜{unit}｜已逾期 {overdue} 天｜联络员：{contacts}｜最近反馈：{last}"
-)
+ESCALATION_UNIT = "\n<b>{unit}</b>｜联络员：{contacts}"
+ESCALATION_LINE = "· 第{number}项 {text}｜已逾期{overdue}天｜最近反馈：{last}"
+ESCALATION_NO_CONTACT = "\n未登记联络员：{units}"
+TASK_NUMBERS = "第{numbers}项"
 ESCALATION_NO_REPORT = "无"
+
+# ---------------------------------------------------------------- a held follow-up (backlog)
+
+HOLD_NOTICE = (
+    "⏸ <b>逾期提醒已暂停，请您决定如何处理</b>\n"
+    "{findings}\n\n"
+    "在您决定之前，我不会自动发送逾期催办、逾期督办提醒和每周通报；"
+    "到期前的提醒和对联络员的答复照常进行。\n\n"
+    "您可以：\n"
+    "1. 用 /deadline 为任务设定新的完成时限；\n"
+    "2. 点“发送积压提醒”（或发送 /backlog send）：暂停期间积压的提醒各发一次；\n"
+    "3. 点“不再发送”（或发送 /backlog drop）：积压的提醒不再发送，此后按正常节奏提醒。"
+)
+HOLD_PERIOD_ENDED = "规划期已于{period_end}结束。"
+HOLD_OVERDUE = (
+    "未完成的督办事项共{open}项（有多个牵头单位的任务，每个牵头单位各计一项），"
+    "其中{overdue}项逾期超过{days}个工作日{late}。"
+)
+HOLD_LATE = "，已过完成时限的共{late}项"
+BUTTON_HOLD_SEND = "发送积压提醒"
+BUTTON_HOLD_DROP = "不再发送"
+HOLD_NONE = "督办提醒正常进行，没有暂停。"
+HOLD_LIFTED = "▶️ 已没有逾期任务需要您决定，逾期提醒的暂停已解除，督办和每周通报恢复正常。"
+HOLD_STILL = "⏸ 仍有逾期任务，逾期提醒继续暂停：发送 /backlog 查看并决定。"
+HOLD_USAGE = "用法：/backlog 查看；/backlog send 发送积压的提醒；/backlog drop 不再发送。"
+HOLD_DECIDED_SEND = "✅ 已恢复督办：积压的逾期提醒、督办提醒和周报将在工作时间各发送一次。"
+HOLD_DECIDED_DROP = (
+    "✅ 已恢复督办：积压的{count}条提醒不再发送。此后逾期任务按正常节奏提醒；"
+    "建议用 /deadline 设定新的完成时限。"
+)
+HOLD_ALREADY = "这一暂停已由协调员处理（{decision}），无需再次操作。"
+HOLD_DECISION_LABEL = {"send": "发送积压提醒", "drop": "不再发送"}
 
 # ---------------------------------------------------------------- refusals
 
-NOT_COORDINATOR = "抱歉，此命令仅限协调员使用。"
+NOT_COORDINATOR = "抱歉，此操作仅限协调员使用。发送 /help 查看您可以使用的命令。"
 NOT_CONTACT = "抱歉，您还不是任何单位的联络员。请使用协调员发给您的邀请链接登记。"
-NOT_YOUR_TASK = "抱歉，第 {number} 项任务不由贵单位牵头，也未将贵单位列为责任单位，无法反馈。"
-UNKNOWN_TASK = "没有找到第 {number} 项任务。"
+NOT_YOUR_TASK = "抱歉，第{number}项任务不由贵单位牵头，也未将贵单位列为责任单位，无法反馈。"
+UNKNOWN_TASK = "没有找到第{number}项任务。"
 UNKNOWN_COMMAND = "无法识别的命令。发送 /help 查看可用命令。"
 PRIVATE_ONLY = "请在与我的私聊中操作。"
 BUTTON_EXPIRED = "该按钮已失效，请发送 /report 重新开始。"
@@ -159,62 +280,137 @@ TEXT_NOT_UNDERSTOOD = (
     "我没有理解您的消息。如果您正在填写进展反馈，本次填写可能已因超时或系统重启而中断，"
     "请重新发送 /report；查看说明请发送 /help。"
 )
+COORDINATOR_TEXT = "我没有理解您的消息。协调员可用的命令请发送 /help 查看。"
+CONTACT_NOT_TEXT = "请发送文字说明任务进展，或发送 /report 按步骤反馈（可附照片或文件）。"
+OFFER_NOTE_MORE = (
+    "下方列出{shown}项；其他任务请在文字中写明“第N项”后重新发送，或发送 /report 加序号。"
+)
+OFFER_NOTE = (
+    "要把这段话记为{unit}哪一项任务的进展说明？请点选任务；不需要保存请点“不用保存”。"
+    "如需按步骤反馈进展状态，请发送 /report。"
+)
+OFFER_NOTE_MENTIONED = "您提到的第{numbers}项排在最前。"
+OFFER_NO_TASKS = (
+    "{unit}牵头或承担的任务目前均已完成，这段话没有保存。如需联系协调员，请直接与区残联联系。"
+)
+OFFER_DECLINED = "好的，这段话没有保存。"
+BUTTON_DONT_STORE = "不用保存"
 STRANGER_TEXT = "您好！这里是残工委重点任务督办助手。单位联络员请使用协调员发给您的邀请链接登记。"
 
 # ---------------------------------------------------------------- reminders
 
 REMINDER = (
     "{title}\n"
-    "<b>第 {number} 项</b>：{text}\n"
+    "<b>第{number}项</b>：{text}\n"
     "牵头单位：{unit}\n"
     "完成时限：{deadline}（{when}）\n\n"
     "请点击下方按钮反馈进展，或直接回复本消息留言。"
 )
 REMINDER_SUPPORTING = "\n责任单位（协办）：<b>{unit}</b>"
-DAYS_LEFT = "还有 {days} 天"
+REMINDER_ICON: dict[ReminderKind, str] = {
+    ReminderKind.BEFORE: "⏰",
+    ReminderKind.DUE: "📌",
+    ReminderKind.OVERDUE: "❗",
+}
+DAILY_HEADER = "📋 <b>今日督办提醒</b>：{unit}有{count}项任务需要反馈进展\n"
+DAILY_HEADER_PART = (
+    "📋 <b>今日督办提醒</b>：{unit}有{count}项任务需要反馈进展（分{parts}条发送，这是第{part}条）\n"
+)
+DAILY_LINE = "{icon} <b>第{number}项</b> {text}{supporting}｜完成时限：{deadline}（{when}）"
+DAILY_SUPPORTING = "（协办）"
+DAILY_NUDGE = "\n📅 <b>进展反馈提醒</b>：{unit}牵头的第{numbers}项任务，自{start}以来尚未反馈进展。"
+DAILY_FOOTER = (
+    "\n请点击下方任务按钮反馈进展或申请延期；也可直接回复本消息留言，助手会请您选择对应的任务。"
+)
+DAILY_REFUSED = (
+    "⚠️ 未能向{unit}联络员{name}发送今日督办提醒（{reason}），涉及第{numbers}项任务。"
+    "这些提醒将在下一个工作日重新发送；如仍失败，请直接联系对方。"
+)
+DAILY_PICK_TASK = "这条留言是关于哪一项任务的？请选择："
+DAYS_LEFT = "还有{days}天"
 DUE_TODAY = "今天到期"
-DAYS_OVERDUE = "已逾期 {days} 天"
+DAYS_OVERDUE = "已逾期{days}天"
 
 CONTACT_UNREACHABLE = (
-    "⚠️ 无法向 {unit} 联络员 {name} 发送提醒（{reason}）。"
+    "⚠️ 无法向{unit}联络员{name}发送提醒（{reason}）。"
     "可能是对方屏蔽了本助手或从未点击“开始”。请联系对方重新打开与本助手的对话，或为该单位重新邀请联络员。"
 )
 
 # ---------------------------------------------------------------- status conversation
 
 REPORT_NO_TASKS = "贵单位（{unit}）牵头的任务目前均已反馈完成，暂无需要反馈的任务。"
-REPORT_CHOOSE_TASK = "请选择要反馈的任务（{unit}，未完成的共 {count} 项{supporting}）："
-REPORT_SUPPORTING = "，其中协办 {count} 项"
+REPORT_CHOOSE_TASK = "请选择要反馈的任务（{unit}，未完成的共{count}项{supporting}）："
+REPORT_MORE_TASKS = "下方列出前{shown}项；其他任务请发送 /report 加序号，如 /report {example}。"
+REPORT_NOT_OPEN = "第{numbers}项不在{unit}未完成的任务中。发送 /report 查看全部未完成任务。"
+REPORT_SUPPORTING = "，其中协办{count}项"
 TASK_SUPPORTING = "（协办）"
-REPORT_CHOOSE_STATUS = "<b>第 {number} 项</b>：{text}\n\n请选择当前进展："
+TASK_BUTTON = "第{number}项 {text}"
+REPORT_CHOOSE_STATUS = "<b>第{number}项</b>：{text}\n\n请选择当前进展："
 ASK_NOTE = (
-    "第 {number} 项，状态：<b>{status}</b>\n"
-    "请用一两句话说明进展情况（直接发送文字，最多 {limit} 字）。发送 /cancel 取消。"
+    "第{number}项，状态：<b>{status}</b>\n"
+    "请用一两句话说明进展情况（直接发送文字，最多{limit}字）。发送 /cancel 取消。"
 )
 NOTE_NOT_TEXT = "请用文字简要说明进展情况。发送 /cancel 取消。"
 NOTE_EMPTY = "说明不能为空，请用一两句话说明进展情况。"
 NOTE_BAD_CHARACTER = "说明中含有无法保存的控制字符，请删除后重新发送。"
 NOTE_UPDATED = "已按您修改后的内容更新说明：\n{note}"
-DRAFT_REPLACED = "（未提交的第 {number} 项反馈已放弃。）"
-EVIDENCE_ONLY_ONE = "每次反馈只保存一份佐证材料，已保存第一份。如需更换，请点“取消”后重新反馈。"
+DRAFT_REPLACED = "（未提交的第{number}项反馈已放弃。）"
 CONFIRM_USE_BUTTONS = "请点击上方的“确认提交”或“取消”按钮。"
-NOTE_TOO_LONG = "说明太长了（{length} 字），请精简到 {limit} 字以内后重新发送。"
-ASK_EVIDENCE = "如有佐证材料，请发送照片或文件；没有的话请点“跳过”。"
-EVIDENCE_NOT_FILE = "请发送照片或文件，或点“跳过”。"
+NOTE_TOO_LONG = "说明太长了（{length}字），请精简到{limit}字以内后重新发送。"
+ASK_EVIDENCE = (
+    "如有佐证材料，请发送照片、文件或语音（每次反馈最多{limit}个，照片的说明文字会一并保存）；"
+    "没有的话请点“跳过”。"
+)
+ASK_EVIDENCE_KEPT = (
+    "原反馈的{count}个佐证材料将保留。可再发送照片、文件或语音追加（合计最多{limit}个）；"
+    "如要替换原有材料，请点“替换原有材料”；不再追加请点“跳过”。"
+)
+EVIDENCE_NOT_FILE = "请发送照片、文件或语音，或点“跳过”。"
+EVIDENCE_LIMIT = "每次反馈最多保存{limit}个佐证材料，《{name}》没有保存。"
+EVIDENCE_TOO_BIG = (
+    "《{name}》有{size}，超过 Telegram 允许机器人下载的 20 MB 上限，无法保存。"
+    "请压缩或拆分成较小的文件后重新发送。"
+)
+EVIDENCE_DOWNLOAD_FAILED = (
+    "《{name}》下载失败（已尝试{attempts}次），没有保存。请稍后重新发送这个文件。"
+)
+EVIDENCE_DUPLICATE = "《{name}》与已附上的第{n}个材料内容相同，没有重复保存。"
+EVIDENCE_SAVE_FAILED = (
+    "《{name}》已收到，但机器人无法把它存入佐证材料目录，没有保存。"
+    "请稍后重新发送这个文件；如仍不行，请告知协调员。"
+)
+EVIDENCE_REPLACED = "原有的佐证材料将不再附在这条反馈上，请发送新的材料，或点“跳过”。"
+EVIDENCE_MORE = "可继续发送照片、文件或语音（最多{limit}个），或点“确认提交”。"
+EVIDENCE_LINE = "{kind}《{name}》（{size}）"
+EVIDENCE_CAPTION = "：{caption}"
+EVIDENCE_KIND = {"photo": "照片", "document": "文件", "voice": "语音"}
+EVIDENCE_REFUSED = "您无权查看这项任务的佐证材料。"
+EVIDENCE_GONE = "这个佐证材料已不再保存，无法发送。"
+EVIDENCE_SENT_CAPTION = "佐证材料《{name}》"
+EVIDENCE_LIST = "📎 <b>第{number}项</b>的佐证材料（{count}个，点按钮获取）：\n{lines}"
+EVIDENCE_LIST_LINE = "{n}. {at} {unit}：{file}"
+BUTTON_EVIDENCE = "📎 {n}. {name}"
+BUTTON_REPLACE_EVIDENCE = "替换原有材料"
+EVIDENCE_RETENTION_REASON = "规划期（至{end}）已结束，佐证材料保存期限{days}天已满"
+EXPORT_FILES_NONE = "还没有任何佐证材料，台账请用 /export 获取。"
+EXPORT_FILES_CAPTION = "材料汇编（台账和{count}个佐证材料）{part}"
+EXPORT_FILES_PART = "，第{n}/{total}部分"
+EXPORT_FILES_MISSING = (
+    "\n⚠️ 另有{missing}个佐证材料在存储目录中找不到，未能放入汇编；请检查佐证材料目录或从备份恢复。"
+)
 CONFIRM = (
     "请确认以下反馈：\n"
-    "任务：<b>第 {number} 项</b> {text}\n"
+    "任务：<b>第{number}项</b> {text}\n"
     "单位：{unit}\n"
     "状态：{status}\n"
     "说明：{note}\n"
     "佐证材料：{evidence}"
 )
 EVIDENCE_NONE = "无"
-EVIDENCE_PHOTO = "照片 1 张"
-EVIDENCE_DOCUMENT = "文件《{name}》"
+EVIDENCE_COUNT = "{count}个\n{lines}"
 SAVED = (
     "✅ 已记录。\n"
-    "任务：第 {number} 项\n"
+    "任务：第{number}项\n"
     "单位：{unit}\n"
     "状态：{status}\n"
     "说明：{note}\n"
@@ -222,11 +418,14 @@ SAVED = (
     "时间：{at}\n"
     "感谢您的反馈！"
 )
+BLOCKED_NOTICE = (
+    "🟡 <b>遇到困难</b>\n任务：第{number}项 {text}\n单位：{unit}（{name}）\n说明：{note}"
+)
 CANCELLED = "已取消，本次没有保存任何内容。"
 NOTHING_TO_CANCEL = "当前没有进行中的操作。"
 TIMED_OUT = "由于长时间未操作，本次反馈已自动取消，没有保存任何内容。如需反馈，请重新发送 /report。"
 CONVERSATION_BUSY = "您正在填写一项反馈。请先完成，或发送 /cancel 取消后再开始新的反馈。"
-REPLY_SAVED = "✅ 已将您的留言记录为第 {number} 项任务（{unit}）的进展说明：\n{note}\n时间：{at}"
+REPLY_SAVED = "✅ 已将您的留言记录为第{number}项任务（{unit}）的进展说明：\n{note}\n时间：{at}"
 REPLY_NOT_REMINDER = "这条消息不是任务提醒，无法对应到具体任务。反馈进展请发送 /report。"
 
 BUTTON_EXTENSION = "申请延期"
@@ -234,35 +433,40 @@ BUTTON_APPROVE = "批准"
 BUTTON_REJECT = "驳回"
 BUTTON_CORRECT = "修改这条反馈"
 EXT_ASK_DATE = (
-    "第 {number} 项当前完成时限为 {deadline}。\n"
-    "请输入申请延期后的完成时限（如 2026-06-30）。发送 /cancel 取消。"
+    "第{number}项当前完成时限为{deadline}。\n"
+    "请输入申请延期后的完成时限（如{example}）。发送 /cancel 取消。"
 )
-EXT_BAD_DATE = "无法识别日期“{text}”，请按 2026-06-30 的格式填写。"
-EXT_NOT_LATER = "新的完成时限须晚于当前时限 {deadline}，请重新输入。"
-EXT_LEAD_ONLY = "只有第 {number} 项的牵头单位可以申请延期。"
+EXT_NOT_LATER = "新的完成时限须晚于当前时限{deadline}，请重新输入。"
+EXT_LEAD_ONLY = "只有第{number}项的牵头单位可以申请延期。"
 EXT_ASK_REASON = "请简要说明申请延期的理由（直接发送文字）。"
 EXT_CONFIRM = (
-    "请确认延期申请：\n任务：<b>第 {number} 项</b> {text}\n单位：{unit}\n"
+    "请确认延期申请：\n任务：<b>第{number}项</b> {text}\n单位：{unit}\n"
     "当前时限：{current}\n申请延至：{requested}\n理由：{reason}"
 )
 EXT_SUBMITTED = "✅ 延期申请已提交，等待协调员审批。审批结果会通知您。"
 EXT_TO_COORDINATOR = (
-    "📮 <b>延期申请</b>\n任务：第 {number} 项 {text}\n单位：{unit}（{name}）\n"
+    "📮 <b>延期申请</b>\n任务：第{number}项 {text}\n单位：{unit}（{name}）\n"
     "当前时限：{current}\n申请延至：{requested}\n理由：{reason}"
 )
-EXT_APPROVED = "✅ 您对第 {number} 项的延期申请已批准，新的完成时限为 {requested}。"
+EXT_APPROVED = "✅ 您对第{number}项的延期申请已批准，新的完成时限为{requested}。"
 EXT_REJECTED = (
-    "❌ 您对第 {number} 项的延期申请未获批准，完成时限仍为 {current}。如有疑问请联系协调员。"
+    "❌ 您对第{number}项的延期申请未获批准，完成时限仍为{current}。{reason}如有疑问请联系协调员。"
 )
+EXT_REJECTED_REASON = "驳回理由：{reason}\n"
+EXT_ASK_REJECT_REASON = (
+    "✍️ 请直接回复本消息，写明驳回第{number}项延期申请（{unit}）的理由，理由会转告对方；"
+    "不写理由请点下方按钮。"
+)
+BUTTON_REJECT_NO_REASON = "不写理由，直接驳回"
 EXT_DECIDED = "{original}\n\n<b>{decision}</b>（{who}，{at}）"
 EXT_DECISION_APPROVED = "已批准"
 EXT_DECISION_REJECTED = "已驳回"
 EXT_ALREADY_DECIDED = "该申请已处理。"
 CORRECT_EXPIRED = (
-    "只能在提交后 {minutes} 分钟内修改自己最近的一条反馈。如需更正，请重新发送 /report。"
+    "只能在提交后{minutes}分钟内修改自己最近的一条反馈。如需更正，请重新发送 /report。"
 )
 CORRECT_START = (
-    "请重新选择第 {number} 项的进展状态，新的反馈将更正 {at} 的那一条（原记录保留在历史中）："
+    "请重新选择第{number}项的进展状态，新的反馈将更正{at}的那一条（原记录保留在历史中）："
 )
 ENTERED_BY_COORDINATOR = "协调员代录"
 RECORD_USAGE = (
@@ -270,9 +474,9 @@ RECORD_USAGE = (
     "例如：/record 10 潼南税务局 推进中 电话反馈：已完成政策宣传\n"
     "状态可填：推进中、已完成、遇到困难"
 )
-RECORD_BAD_STATUS = "无法识别状态“{text}”，请填写：推进中、已完成 或 遇到困难。"
-RECORD_NOT_LEAD = "{unit} 不是第 {number} 项的牵头单位。"
-RECORD_SAVED = "✅ 已代 {unit} 记录第 {number} 项：{status}\n说明：{note}\n（协调员代录，{at}）"
+RECORD_BAD_STATUS = "无法识别状态“{text}”，请填写推进中（或进行中）、已完成（或完成）、遇到困难。"
+RECORD_NOT_LEAD = "{unit}不是第{number}项的牵头单位。"
+RECORD_SAVED = "✅ 已代{unit}记录第{number}项：{status}\n说明：{note}\n（协调员代录，{at}）"
 BUTTON_SKIP = "跳过"
 BUTTON_CONFIRM = "确认提交"
 BUTTON_CANCEL = "取消"
@@ -281,47 +485,57 @@ BUTTON_CANCEL = "取消"
 
 DIGEST_TITLE = "<b>📊 残工委重点任务督办汇总</b>"
 DIGEST_PLAN = "依据：{plan}"
-DIGEST_PERIOD = "统计期间：{start} 至 {end}（共 {total} 项任务）"
+DIGEST_PERIOD = "统计期间：{start}至{end}（共{total}项任务）"
 DIGEST_COUNTS = "<b>任务状态</b>：{counts}"
-DIGEST_NEW_REPORTS = "本期新收到反馈 {count} 条。"
-DIGEST_OVERDUE = "<b>❗ 已逾期（{count} 项）</b>"
-DIGEST_DUE_SOON = "<b>⏰ {days} 天内到期（{count} 项）</b>"
-DIGEST_NO_REPORT = "<b>📭 尚未反馈（{count} 项）</b>"
-DIGEST_TASK_LINE = "· 第 {number} 项 {text}｜{units}｜{deadline}（{when}）"
-DIGEST_NO_REPORT_LINE = "· 第 {number} 项 {text}｜{units}"
+DIGEST_NEW_REPORTS = "本期新收到反馈{count}条。"
+DIGEST_OVERDUE = "<b>❗ 已逾期（{count}项）</b>"
+DIGEST_DUE_SOON = "<b>⏰ {days}天内到期（{count}项）</b>"
+DIGEST_NO_REPORT = "<b>📭 尚未反馈（{count}项）</b>"
+DIGEST_TASK_LINE = "· 第{number}项 {text}｜{units}｜{deadline}（{when}）"
+DIGEST_NO_REPORT_LINE = "· 第{number}项 {text}｜{units}"
 DIGEST_ROWS = "<b>各项任务最新进展</b>"
-DIGEST_ROW = "{icon} 第 {number} 项｜{unit}｜{status}{note}{at}"
+DIGEST_ROW = "{icon} 第{number}项｜{unit}｜{status}{note}{at}"
 DIGEST_ROW_NOTE = "：{note}"
 DIGEST_ROW_AT = "（{at}）"
-DIGEST_NO_CONTACT = "<b>⚠️ 尚无联络员的牵头单位（{count} 个）</b>"
-DIGEST_UNREACHABLE = "<b>📵 联络员无法送达的牵头单位（{count} 个）</b>"
-DIGEST_LIGHTS = "<b>状态灯</b>：🔴 {red}　🟡 {yellow}　🟢 {green}　⚪ {none}"
-DIGEST_CHANGES = "<b>📝 本期新反馈（{count} 条）</b>"
-DIGEST_CHANGE = "· 第 {number} 项｜{unit}｜{what}{note}"
-DIGEST_CHANGE_STATUS = "{before} → {after}"
+DIGEST_NO_CONTACT = "<b>⚠️ 尚无联络员的牵头单位（{count}个）</b>"
+DIGEST_UNREACHABLE = "<b>📵 联络员无法送达的牵头单位（{count}个）</b>"
+DIGEST_LIGHTS = "<b>状态灯</b>：🔴{red}　🟡{yellow}　🟢{green}　⚪{none}"
+DIGEST_LEGEND = "🔴逾期未完成　🟡遇到困难或临近时限未反馈　🟢已完成或本周期有反馈　⚪本周期未反馈"
+DIGEST_HELD = (
+    "⏸ 规划期已于{period_end}结束，新的完成时限尚未设定：逾期天数按原定时限计算，逾期提醒暂停中。"
+)
+DIGEST_CHANGES = "<b>📝 本期新反馈（{count}条）</b>"
+DIGEST_NO_CHANGES = "📝 本期没有新反馈。"
+DIGEST_CHANGE = "· 第{number}项 {unit}：{corrected}{what}{note}"
+DIGEST_CHANGE_NOTE_HEAD = "，{note}"
+DIGEST_CORRECTED = "（更正）"
+DIGEST_CHANGE_STATUS = "{before}→{after}"
 DIGEST_CHANGE_NOTE = "留言"
-DIGEST_NEWLY_OVERDUE = "<b>⏳ 本期新逾期（{count} 项）</b>"
-DIGEST_RED = "<b>🔴 红灯：逾期未完成（{count} 项）</b>"
-DIGEST_YELLOW = "<b>🟡 黄灯：临近时限或遇到困难（{count} 项）</b>"
-DIGEST_LIGHT_LINE = "· 第 {number} 项 {text}｜{units}｜{when}"
-DIGEST_SILENT = "<b>📭 未反馈：本反馈周期内尚未反馈的单位（{count} 个）</b>"
-DIGEST_SILENT_LINE = "· {unit}：第 {numbers} 项"
-DIGEST_MORE = "…… 另有 {count} 项，详见 /export 导出的台账"
-DIGEST_LEGEND = (
-    "🔴 逾期未完成　🟡 临近时限或遇到困难　🟢 已完成或本周期已报推进中　⚪ 本周期未反馈"
-    "（一项任务取其牵头单位中最需关注的灯；全部牵头单位完成才计为“已完成”）"
-)
-DIGEST_FOOTER = (
-    "详情：联络员和协调员可私聊本助手发送 /task 序号、/unit 单位名称；"
-    "协调员可发送 /export 导出台账。"
-)
-DIGEST_MEMBERS = "<b>🏘️ 镇街反馈（本反馈周期）</b>"
-DIGEST_MEMBERS_LINE = "· 第 {number} 项 {unit}：{done}/{total} 个镇街已反馈"
+DIGEST_NEWLY_OVERDUE = "<b>⏳ 本期新逾期（{count}项）</b>"
+DIGEST_RED = "<b>🔴 红灯（{count}项）</b>"
+DIGEST_YELLOW = "<b>🟡 黄灯（{count}项）</b>"
+DIGEST_LIGHT_LINE = "· 第{number}项 {words}｜{when}"
+DIGEST_WORD = "{unit}（{status}{note}）"
+DIGEST_WORD_NOTE = "：{note}"
+DIGEST_MORE_UNITS = "；另有{count}个单位"
+DIGEST_MORE_TASKS = "…另有{count}项：第{numbers}项"
+DIGEST_MORE_CHANGES = "…另有{count}条"
+DIGEST_MORE_TOWN_LINES = "…另有{count}行，见 /task 序号"
+DIGEST_MORE_UNIT_LINES = "…共{count}个单位"
+DIGEST_SILENT = "<b>📭 本周期未反馈的单位（{count}个）</b>"
+DIGEST_SILENT_UNIT = "{unit}（{count}项）"
+DIGEST_CUT = "更多见 /unit、/export"
+DIGEST_FOOTER = "详情：私聊本助手发送 /task 序号、/unit 单位名称；协调员可用 /export 导出台账。"
+DIGEST_MEMBERS = "<b>🏘️ 镇街反馈（本周期）</b>"
+DIGEST_TOWNS_LINE = "· 第{number}项 {unit}：{towns}已反馈（{done}/{total}）"
+DIGEST_TOWNS_MORE = "等{count}个"
+DIGEST_TOWNS_NONE = "· 第{numbers}项 {unit}：尚无镇街反馈"
 NUDGE = (
-    "📅 <b>进展反馈提醒</b>\n{unit}牵头的第 {numbers} 项任务，自 {start} 以来尚未反馈进展。"
+    "📅 <b>进展反馈提醒</b>\n{unit}牵头的第{numbers}项任务，自{start}以来尚未反馈进展。"
     "请发送 /report 简要反馈，或回复任一任务提醒留言。"
 )
 DIGEST_NONE = "无"
-DIGEST_FAILED = "⚠️ 督办汇总未能全部发出（已发 {sent}/{total} 条）：{reason}。请稍后再发送 /digest。"
-DIGEST_CONTINUED = "（续 {part}/{parts}）"
+DIGEST_REPEATED = "☝️ 督办汇总已于{at}发出，请查看上方消息；一分钟内不重复发送。"
+DIGEST_FAILED = "⚠️ 督办汇总未能全部发出（已发{sent}/{total}条）：{reason}。请稍后再发送 /digest。"
+DIGEST_CONTINUED = "（续{part}/{parts}）"
 DIGEST_ONLY_PRIVATE_OR_GROUP = "汇总已生成。"

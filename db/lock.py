@@ -35,13 +35,17 @@ class InstanceLock:
         self._file: IO[str] | None = None
 
     def _sqlite_path(self) -> Path | None:
-        """The lock file next to the database file; None for an in-memory database, which
-        no other process can open. A `file:` URI names its file after the prefix."""
+        """The lock file next to the database file, named after its real path (symbolic
+        links, `..` and relative paths resolved, `os.path.realpath`), so that every path
+        that leads to one file takes one lock, whichever config file or working directory
+        named it; None for an in-memory database, which no other process can open. A
+        `file:` URI names its file after the prefix, up to its query."""
         url = make_url(str(self.engine.url))
         if sqlite_in_memory(url):
             return None
-        database = (url.database or "").removeprefix("file:")
-        return Path(database).expanduser().resolve().with_name(Path(database).name + ".lock")
+        database = (url.database or "").removeprefix("file:").split("?", 1)[0]
+        real = Path(os.path.realpath(Path(database).expanduser()))
+        return real.with_name(real.name + ".lock")
 
     def acquire(self) -> None:
         """Take the lock or raise `AlreadyRunning` naming the database (without password)."""

@@ -21,9 +21,11 @@ from sqlmodel import Field, SQLModel
 
 from jobs.types import (
     AssignmentRole,
+    DeadlineBasis,
     DeliveryKind,
     DeliveryOutcome,
     ExtensionStatus,
+    HoldDecision,
     Status,
 )
 
@@ -88,14 +90,20 @@ class Unit(SQLModel, table=True):
 class Task(SQLModel, table=True):
     """A key task (重点任务). `number` is its 序号 in the appendix (1..30 in the seed).
 
-    `deadline` is a date in the configured zone. `deadline_by_coordinator` is set when a
-    coordinator changed it; reloading the task file then leaves the deadline alone.
+    `deadline` is the deadline in force, a date in the configured zone; `original_deadline`
+    (原定期限) the one the task file gave it, kept when the deadline moves. `deadline_basis`
+    says where the deadline in force comes from (`DeadlineBasis`: the plan, a coordinator's
+    change, an approved extension). `deadline_by_coordinator` is set when a coordinator
+    changed it (directly or by approving an extension); reloading the task file then leaves
+    the deadline alone. Every change is in the audit trail with who and why.
     """
 
     id: int | None = Field(default=None, primary_key=True)
     number: int = Field(unique=True, index=True)
     text: str
     deadline: date
+    original_deadline: date
+    deadline_basis: DeadlineBasis = DeadlineBasis.PLAN
     deadline_by_coordinator: bool = False
     responsible_units_note: str | None = None  # the cell's wording where names lose meaning
 
@@ -172,7 +180,39 @@ class StatusReport(SQLModel, table=True):
     source: str = "conversation"  # conversation | reply | coordinator
     entered_by: int | None = Field(default=None, sa_type=BigInteger)  # coordinator, on behalf
     corrects_id: int | None = Field(default=None, foreign_key="statusreport.id")
+    # the chat message whose text this report stores ("tg:<chat>:<message>"): a note is
+    # stored once from one message, however often its buttons are pressed or it is delivered
+    origin: str | None = Field(default=None, max_length=64, unique=True, index=True)
     created_at: datetime = Field(sa_column=utc_column(index=True))
+
+
+class EvidenceFile(SQLModel, table=True):
+    """One evidence file (佐证材料) of a status report, kept by the bot.
+
+    `kind` is "photo", "document" or "voice"; `stored_path` the file's path relative to the
+    evidence folder (`db.files.EvidenceStore`), None when it could not be kept; `sha256` the
+    hex digest of its bytes; `telegram_file_id` / `telegram_file_unique_id` Telegram's
+    reference, valid while Telegram keeps the file. A correction that keeps the earlier
+    evidence gets rows of its own pointing at the same stored file. `deleted_at` is set when
+    the retention setting removed the stored file (the row stays, for the ledger).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="statusreport.id", index=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    unit_id: int = Field(foreign_key="unit.id")
+    position: int = 0
+    kind: str = Field(max_length=20)
+    file_name: str = Field(max_length=255)
+    caption: str | None = None
+    mime_type: str | None = Field(default=None, max_length=255)
+    size: int = Field(default=0, sa_type=BigInteger)
+    sha256: str = Field(max_length=64)
+    stored_path: str | None = Field(default=None, max_length=500)
+    telegram_file_id: str | None = Field(default=None, max_length=255)
+    telegram_file_unique_id: str | None = Field(default=None, max_length=255)
+    created_at: datetime = Field(sa_column=utc_column())
+    deleted_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class Progress(SQLModel, table=True):
@@ -201,7 +241,9 @@ class Delivery(SQLModel, table=True):
     `key` is unique and names what is sent by database ids, e.g.
     "reminder:<task id>:<unit id>:<contact id>:<occasion kind>:<occasion date>",
     "digest:<ISO week>:<channel>:<destination>", "escalation:<task id>:<unit id>:<deadline>",
-    "nudge:<contact id>:<cycle start>"; a row is claimed (inserted PENDING and committed)
+    "nudge:<contact id>:<cycle start>", and per message of the day (`jobs.daily`)
+    "daily:<contact id>:<date>" and "coordinators:<date>", claimed in one transaction with
+    the rows of the items the message carries; a row is claimed (inserted PENDING and committed)
     before the send and settled after it, so a second tick, a restart or a second process
     can never send it again (`DeliveryOutcome`). `channel` is "telegram" today; `destination`
     is the channel's address (a Telegram chat id as text). `task_id`, `unit_id`, `contact_id`
@@ -213,6 +255,8 @@ class Delivery(SQLModel, table=True):
     __table_args__ = (
         Index("ix_delivery_message", "channel", "destination", "message_id"),
         Index("ix_delivery_pair", "task_id", "unit_id"),
+        # the tick's `repo.claim_retry` looks for the few RETRY rows among all the others
+        Index("ix_delivery_due", "outcome", "kind", "next_attempt_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -249,6 +293,7 @@ class ExtensionRequest(SQLModel, table=True):
     decided_by: int | None = Field(default=None, sa_type=BigInteger)
     decided_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(sa_column=utc_column())
+    decision_note: str | None = None  # the reason a coordinator typed when rejecting
 
 
 class ChatMigration(SQLModel, table=True):
@@ -265,7 +310,8 @@ class ChatMigration(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Who (Telegram user id, or 0 for the system) changed what, when, with before and after."""
+    """Who (Telegram user id, or 0 for the system) changed what, when, with before and after,
+    and why (`reason`, as the person typed it or as the bot states it; None when not given)."""
 
     id: int | None = Field(default=None, primary_key=True)
     actor_user_id: int = Field(sa_type=BigInteger)
@@ -273,4 +319,36 @@ class AuditEvent(SQLModel, table=True):
     subject: str = Field(max_length=200)
     before: str | None = None
     after: str | None = None
+    reason: str | None = None
     at: datetime = Field(sa_column=utc_column(index=True))
+
+
+class Setting(SQLModel, table=True):
+    """A value the bot keeps about itself under a name, e.g. "first_start": the instant
+    (ISO 8601, UTC) the bot first started on this database."""
+
+    key: str = Field(primary_key=True, max_length=50)
+    value: str = Field(max_length=200)
+
+
+class FollowUpHold(SQLModel, table=True):
+    """A held follow-up (`jobs.hold`): what the check of the plan found, and the decision.
+
+    `period_end` is the plan's last day when found; `open_pairs`, `late_pairs` and
+    `overdue_pairs` count the open (task, lead unit) pairs, those past their deadline and
+    those overdue beyond `overdue_working_days` working days. Undecided while `decision` is
+    None; `decided_by` is the coordinator's Telegram user id (0 for the bot itself, when a
+    reloaded plan no longer needs the hold).
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    found_at: datetime = Field(sa_column=utc_column())
+    found_on: date
+    period_end: date
+    open_pairs: int
+    late_pairs: int
+    overdue_pairs: int
+    overdue_working_days: int
+    decision: HoldDecision | None = None
+    decided_by: int | None = Field(default=None, sa_type=BigInteger)
+    decided_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))

@@ -259,6 +259,7 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
                 number=record.number,
                 text=record.text,
                 deadline=record.deadline,
+                original_deadline=record.deadline,
                 responsible_units_note=record.responsible_units_note,
             )
             session.add(task)
@@ -293,6 +294,7 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
                 now=now,
             )
             task.deadline = record.deadline
+            task.original_deadline = record.deadline
             changed[record.number] = True
     session.flush()  # the new tasks get their ids
     added_numbers = {task.number for task in fresh}
@@ -301,10 +303,15 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
     names = {unit.id: name for name, unit in units.items()}
     # every assignment in one read, compared per task with the file's
     current: dict[int, list[tuple[int, AssignmentRole, int]]] = {}
-    for task_id, unit_id, role, position in session.exec(
-        select(Assignment.task_id, Assignment.unit_id, Assignment.role, Assignment.position)
+    for task_id, assigned_unit_id, role, position in session.exec(
+        select(
+            col(Assignment.task_id),
+            col(Assignment.unit_id),
+            col(Assignment.role),
+            col(Assignment.position),
+        )
     ):
-        current.setdefault(task_id, []).append((unit_id, role, position))
+        current.setdefault(task_id, []).append((assigned_unit_id, role, position))
     for record in plan.tasks:
         task = tasks[record.number]
         assert task.id is not None

@@ -3,15 +3,19 @@
 `WorkingCalendar` is the interface the policy uses. Two implementations:
 
 - `OfficialCalendar`, the one the bot runs with: the official Chinese calendar from the
-  `chinesecalendar` package (import name `chinese_calendar`): statutory holidays (法定节假日)
-  are not working days, and 调休 make-up days (a Saturday or Sunday declared a working day) are.
-  Config overrides win over the library: `extra_holidays` for local days off, `extra_workdays`
-  for local working days (a day in both is a working day). The library only knows the years
-  the State Council has published (chinesecalendar 1.11: 2004-2026) and raises
-  `NotImplementedError` for the others; for such a year the calendar falls back to
-  Monday-Friday plus the overrides, logs a warning and calls `on_unknown_year(year)` once per
-  year, so the bot can tell the coordinators, and never crashes or goes silent. Upgrading the
-  package (``pip install -U chinesecalendar``) brings the new year's arrangement.
+  `holidays` package's China calendar (`holidays.China`): statutory holidays (法定节假日:
+  元旦, 春节, 清明, 劳动节, 端午, 中秋, 国庆) are not working days, and 调休 make-up days (a
+  Saturday or Sunday declared a working day) are. The library computes the statutory days of
+  any year from the Gregorian and the lunar calendar; the 调休 arrangement (which weekdays
+  are bridged and which weekend days are worked) comes from the State Council's yearly
+  notice, which the library carries for the years it has published (holidays 0.108:
+  2001-2026). For a later year the statutory holidays still apply (with the library's
+  estimate of the day off for one that falls on a weekend) and only the 调休 arrangement is
+  missing: a warning is logged and `on_unknown_year(year)` is called once per year, so the
+  bot can tell the coordinators; it never crashes or goes silent. Upgrading the package
+  (``pip install -U holidays``) brings the new year's arrangement. Config overrides win
+  over the library: `extra_holidays` for local days off, `extra_workdays` for local working
+  days (a 调休 Saturday not yet in the library, say).
 - `WeekdayCalendar`: Monday to Friday with explicit holidays and workdays (tests, fallback).
 
 Nothing here reads the clock.
@@ -23,21 +27,23 @@ import logging
 import threading
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
-from types import ModuleType
-from typing import Protocol
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
 MAX_SEARCH_DAYS = 366
-_CACHE_LIMIT = 20_000  # days remembered by an OfficialCalendar before its cache is cleared
 
-_library_module: ModuleType | None
+_china: Any
+_arrangements: Any
 try:  # a hard dependency; guarded so a broken install degrades to the fallback, not a crash
-    import chinese_calendar
+    import holidays as _holidays_package
+    from holidays.countries.china import ChinaStaticHolidays
 except ImportError:  # pragma: no cover - only on a broken install
-    _library_module = None
+    _china, _arrangements = None, {}
 else:
-    _library_module = chinese_calendar
+    _china = _holidays_package.China
+    # the State Council's yearly notices the library carries: {year: ((holiday, worked day), ...)}
+    _arrangements = getattr(ChinaStaticHolidays, "special_public_holidays", {})
 
 
 class WorkingCalendar(Protocol):
@@ -65,13 +71,12 @@ class WeekdayCalendar:
 
 
 def library_years() -> range:
-    """Return the years the installed `chinesecalendar` has official data for (maybe empty)."""
-    if _library_module is None:
+    """Return the years whose 调休 arrangement (the State Council's notice) the installed
+    `holidays` package carries (holidays 0.108: 2001-2026); maybe empty."""
+    years = [year for year in _arrangements if isinstance(year, int)]
+    if _china is None or not years:
         return range(0)
-    days = _library_module.holidays.keys()
-    if not days:
-        return range(0)
-    return range(min(days).year, max(days).year + 1)
+    return range(min(years), max(years) + 1)
 
 
 class OfficialCalendar:
@@ -79,9 +84,10 @@ class OfficialCalendar:
 
     `extra_holidays` are days off on top of the official ones (a local arrangement);
     `extra_workdays` are working days on top of them; a day in both is a working day, as in
-    `WeekdayCalendar`. For a year the library does not know, Monday-Friday plus the overrides
-    apply, a warning is logged and `on_unknown_year(year)` is called, each once per year and
-    calendar instance; an exception raised by the callback is logged and swallowed.
+    `WeekdayCalendar`. For a year without the 调休 arrangement, the statutory holidays the
+    library computes still apply, Saturdays and Sundays are days off, a warning is logged and
+    `on_unknown_year(year)` is called, each once per year and calendar instance; an exception
+    raised by the callback is logged and swallowed.
     """
 
     def __init__(
@@ -96,10 +102,11 @@ class OfficialCalendar:
         self._known = library_years()
         self._reported: set[int] = set()
         self._lock = threading.Lock()
-        self._cache: dict[date, bool] = {}
+        # the library's days of a year: {year: (weekdays off, weekend days worked)}
+        self._years: dict[int, tuple[frozenset[date], frozenset[date]]] = {}
 
     def known_years(self) -> range:
-        """Return the years with official data (chinesecalendar 1.11: 2004 to 2026)."""
+        """Return the years with the official 调休 arrangement (holidays 0.108: 2001-2026)."""
         return self._known
 
     def is_known_year(self, year: int) -> bool:
@@ -107,7 +114,7 @@ class OfficialCalendar:
         return year in self._known
 
     def unknown_years_seen(self) -> frozenset[int]:
-        """Return the years asked about that fell back to Monday-Friday (for a status line)."""
+        """Return the years asked about that lacked the 调休 arrangement (for a status line)."""
         with self._lock:
             return frozenset(self._reported)
 
@@ -117,26 +124,31 @@ class OfficialCalendar:
             return True
         if day in self.extra_holidays:
             return False
-        cached = self._cache.get(day)
+        if day.year not in self._known:
+            self._report_unknown(day.year)
+        days_off, worked = self._library_days(day.year)
+        if day.weekday() >= 5:
+            return day in worked
+        return day not in days_off
+
+    def _library_days(self, year: int) -> tuple[frozenset[date], frozenset[date]]:
+        """The library's weekdays off and weekend working days of `year` (both empty when the
+        library is missing). A weekend day of `year` can be worked for the next year's
+        holiday (2001-12-29 for 元旦 2002), so the next year is read too."""
+        cached = self._years.get(year)
         if cached is not None:
             return cached
-        official = self._official(day)
-        if official is None:
-            self._report_unknown(day.year)
-            official = day.weekday() < 5
-        if len(self._cache) >= _CACHE_LIMIT:
-            self._cache.clear()
-        self._cache[day] = official
-        return official
-
-    def _official(self, day: date) -> bool | None:
-        """The library's answer for `day`, or None when it has no data for that year."""
-        if _library_module is None or day.year not in self._known:
-            return None
-        try:
-            return bool(_library_module.is_workday(day))
-        except NotImplementedError:
-            return None
+        if _china is None:
+            found: tuple[frozenset[date], frozenset[date]] = (frozenset(), frozenset())
+        else:
+            calendar = _china(years=(year, year + 1))
+            found = (
+                frozenset(d for d in calendar if d.year == year and d.weekday() < 5),
+                frozenset(d for d in calendar.weekend_workdays if d.year == year),
+            )
+        with self._lock:
+            self._years[year] = found
+        return found
 
     def _report_unknown(self, year: int) -> None:
         with self._lock:
@@ -145,9 +157,9 @@ class OfficialCalendar:
             self._reported.add(year)
         known = f"{self._known.start}-{self._known.stop - 1}" if self._known else "none"
         log.warning(
-            "no official holiday data for %d (chinesecalendar knows %s): using Monday-Friday "
-            "plus the configured extra holidays/workdays; upgrade chinesecalendar once the "
-            "State Council publishes the arrangement",
+            "no 调休 arrangement for %d in the holidays package (it has %s): its statutory "
+            "holidays are days off, weekends too, plus the configured extra holidays/workdays; "
+            "upgrade holidays once the State Council publishes the arrangement",
             year,
             known,
         )

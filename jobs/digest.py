@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from jobs.calendar import WorkingCalendar
@@ -65,16 +66,28 @@ class Digest:
     light_counts: dict[Light, int] = field(default_factory=dict)
     red: tuple[LightLine, ...] = ()
     yellow: tuple[LightLine, ...] = ()
-    silent: tuple[tuple[str, tuple[int, ...]], ...] = ()  # unit name, task numbers (未反馈)
+    # unit name, task numbers (未反馈); units with a contact only (others: units_without_contact)
+    silent: tuple[tuple[str, tuple[int, ...]], ...] = ()
     changes: tuple[Change, ...] = ()
     newly_overdue: tuple[TaskLine, ...] = ()
-    # member towns of collective units: (task number, collective, reported, members)
-    member_rollup: tuple[tuple[int, str, int, int], ...] = ()
+    # member towns of collective units: (task number, collective, towns that reported, members)
+    member_rollup: tuple[tuple[int, str, tuple[str, ...], int], ...] = ()
+
+
+@dataclass(frozen=True)
+class UnitWord:
+    """A unit's latest word on a task: its latest status and the note of its latest report."""
+
+    unit_name: str
+    status: Status
+    note: str
 
 
 @dataclass(frozen=True)
 class LightLine:
-    """A task under a red or yellow light: the units that carry the light, and why."""
+    """A task under a red or yellow light: the units that carry the light, and why.
+
+    `words` has one `UnitWord` per unit in `units`, in the same order."""
 
     number: int
     text: str
@@ -82,11 +95,15 @@ class LightLine:
     units: tuple[str, ...]
     days_left: int
     blocked: bool  # some unit reported 遇到困难
+    words: tuple[UnitWord, ...] = ()
 
 
 @dataclass(frozen=True)
 class Change:
-    """A report stored during the digest's period; `before` is the unit's status before it."""
+    """A report stored during the digest's period; `before` is the unit's status before it.
+
+    `corrected` marks a correction (更正) of an earlier report; a report corrected later in
+    the same period is not a change of its own (it appears once, as its correction)."""
 
     task_number: int
     unit_name: str
@@ -94,6 +111,7 @@ class Change:
     after: Status | None  # None for a note-only report
     note: str
     at: datetime
+    corrected: bool = False
 
 
 def _line(task: TaskView, state: FollowUpState, today: date) -> TaskLine:
@@ -123,7 +141,8 @@ def build_digest(
     days from today (config `schedule.due_soon_days`) and not done. No report: no lead unit has
     reported anything on the task yet. Units without contact: lead units nobody registered for.
     Unreachable units: lead units whose every contact Telegram refuses to deliver to.
-    With `lights` and `calendar`: the traffic lights (`jobs.lights`), red and yellow tasks,
+    With `lights` and `calendar`: the traffic lights (`jobs.lights`), red tasks (soonest
+    overdue first) and yellow tasks (遇到困难 first, then by deadline),
     the units that have not reported within the reporting cycle (未反馈), the reports of the
     period as changes (`status_before`: each (task, unit)'s status at `since`), the tasks
     that became overdue during the period, and how many member towns of each collective unit
@@ -162,13 +181,16 @@ def build_digest(
                     has_contact=unit_id in with_contact,
                 )
             )
-    extra = (
+    extra: _LightSections = (
         _light_sections(
             state, today, since.astimezone(zone).date(), lights, calendar, status_before
         )
         if lights is not None and calendar is not None
         else {}
     )
+    without_contact = tuple(state.units[u].name for u in lead_ids if u not in with_contact)
+    if "silent" in extra:  # a unit without a contact is listed once, under 尚无联络员
+        extra["silent"] = tuple(item for item in extra["silent"] if item[0] not in without_contact)
     return Digest(
         **extra,
         plan_title=state.plan_title,
@@ -180,7 +202,7 @@ def build_digest(
         due_soon=tuple(sorted(due_soon, key=lambda t: (t.days_left, t.number))),
         no_report=tuple(no_report),
         rows=tuple(rows),
-        units_without_contact=tuple(state.units[u].name for u in lead_ids if u not in with_contact),
+        units_without_contact=without_contact,
         units_unreachable=tuple(
             state.units[u].name for u in lead_ids if u in with_contact and u not in reachable
         ),
@@ -189,8 +211,25 @@ def build_digest(
     )
 
 
-def _units_with(per_unit: dict[int, Light], wanted: Light, state: FollowUpState) -> tuple[str, ...]:
-    return tuple(state.units[u].name for u, light in per_unit.items() if light is wanted)
+def _word(state: FollowUpState, task_id: int, unit_id: int) -> UnitWord:
+    latest = state.latest_report.get((task_id, unit_id))
+    return UnitWord(
+        state.units[unit_id].name,
+        state.unit_status(task_id, unit_id),
+        latest.note if latest else "",
+    )
+
+
+class _LightSections(TypedDict, total=False):
+    """`Digest`'s traffic-light fields, as `_light_sections` computes them."""
+
+    light_counts: dict[Light, int]
+    red: tuple[LightLine, ...]
+    yellow: tuple[LightLine, ...]
+    silent: tuple[tuple[str, tuple[int, ...]], ...]
+    changes: tuple[Change, ...]
+    newly_overdue: tuple[TaskLine, ...]
+    member_rollup: tuple[tuple[int, str, tuple[str, ...], int], ...]
 
 
 def _light_sections(
@@ -200,7 +239,7 @@ def _light_sections(
     policy: LightPolicy,
     calendar: WorkingCalendar,
     status_before: dict[tuple[int, int], Status] | None,
-) -> dict[str, object]:
+) -> _LightSections:
     light_counts = dict.fromkeys(Light, 0)
     red: list[LightLine] = []
     yellow: list[LightLine] = []
@@ -214,28 +253,18 @@ def _light_sections(
         light_counts[overall] += 1
         blocked = any(state.unit_status(task.id, u) is Status.BLOCKED for u in per_unit)
         days_left = (task.deadline - today).days
-        if overall is Light.RED:
-            red.append(
-                LightLine(
-                    task.number,
-                    task.text,
-                    task.deadline,
-                    _units_with(per_unit, Light.RED, state),
-                    days_left,
-                    blocked,
-                )
+        if overall in (Light.RED, Light.YELLOW):
+            carriers = [u for u, light in per_unit.items() if light is overall]
+            line = LightLine(
+                task.number,
+                task.text,
+                task.deadline,
+                tuple(state.units[u].name for u in carriers),
+                days_left,
+                blocked,
+                tuple(_word(state, task.id, u) for u in carriers),
             )
-        elif overall is Light.YELLOW:
-            yellow.append(
-                LightLine(
-                    task.number,
-                    task.text,
-                    task.deadline,
-                    _units_with(per_unit, Light.YELLOW, state),
-                    days_left,
-                    blocked,
-                )
-            )
+            (red if overall is Light.RED else yellow).append(line)
         for unit_id in task.lead_unit_ids:
             if state.unit_status(task.id, unit_id) is Status.DONE:
                 continue
@@ -245,27 +274,36 @@ def _light_sections(
             newly_overdue.append(_line(task, state, today))
     before = dict(status_before or {})
     numbers = {task.id: task.number for task in state.tasks}
+    corrected_later = {r.corrects_id for r in state.recent_reports if r.corrects_id is not None}
+    before_report: dict[int, Status] = {}  # report id -> its pair's status before it
     changes: list[Change] = []
     for report in state.recent_reports:
         key = (report.task_id, report.unit_id)
         previous = before.get(key, Status.NOT_STARTED)
-        number = numbers.get(report.task_id, 0)
+        if report.corrects_id is not None and report.corrects_id in before_report:
+            previous = before_report[report.corrects_id]  # as if the corrected one never was
+        before_report[report.id] = previous
+        if report.status is not None:
+            before[key] = report.status
+        if report.id in corrected_later:
+            continue
         changes.append(
             Change(
-                task_number=number,
+                task_number=numbers.get(report.task_id, 0),
                 unit_name=state.units[report.unit_id].name if report.unit_id in state.units else "",
                 before=previous,
                 after=report.status,
                 note=report.note,
                 at=report.created_at,
+                corrected=report.corrects_id is not None,
             )
         )
-        if report.status is not None:
-            before[key] = report.status
     return {
         "light_counts": light_counts,
         "red": tuple(sorted(red, key=lambda line: (line.days_left, line.number))),
-        "yellow": tuple(sorted(yellow, key=lambda line: (line.days_left, line.number))),
+        "yellow": tuple(
+            sorted(yellow, key=lambda line: (not line.blocked, line.days_left, line.number))
+        ),
         "silent": tuple((state.units[u].name, tuple(numbers)) for u, numbers in silent.items()),
         "changes": tuple(changes),
         "newly_overdue": tuple(newly_overdue),
@@ -275,11 +313,11 @@ def _light_sections(
 
 def member_rollup(
     state: FollowUpState, today: date, policy: LightPolicy
-) -> tuple[tuple[int, str, int, int], ...]:
+) -> tuple[tuple[int, str, tuple[str, ...], int], ...]:
     """For each task (by number) and each of its collective units that has member towns
     (lead units first, then responsible units, each in document order): (task number,
-    collective name, members that reported on the task in the current reporting cycle,
-    number of members).
+    collective name, names of the members that reported on the task in the current
+    reporting cycle in unit order, number of members).
 
     "Reported in the cycle" is the traffic lights' rule (`jobs.lights.reported_in_cycle`,
     config `lights.cycle_day`), read from the state: no SQL of its own.
@@ -288,12 +326,16 @@ def member_rollup(
     for unit in state.units.values():
         if unit.parent_id is not None:
             members.setdefault(unit.parent_id, []).append(unit.id)
-    rows: list[tuple[int, str, int, int]] = []
+    rows: list[tuple[int, str, tuple[str, ...], int]] = []
     for task in state.tasks:
         for unit_id in (*task.lead_unit_ids, *task.responsible_unit_ids):
             towns = members.get(unit_id)
             if not towns or not state.units[unit_id].is_collective:
                 continue
-            done = sum(reported_in_cycle(task, town, state, today, policy) for town in towns)
+            done = tuple(
+                state.units[town].name
+                for town in sorted(towns)
+                if reported_in_cycle(task, town, state, today, policy)
+            )
             rows.append((task.number, state.units[unit_id].name, done, len(towns)))
     return tuple(rows)

@@ -49,10 +49,9 @@ def escalation_cases(
     calendar: WorkingCalendar,
     *,
     after_working_days: int,
-    escalated: set[str] | frozenset[str],
 ) -> list[EscalationCase]:
-    """The cases to escalate at local date `today`, in task order, leaving out those whose
-    key is in `escalated` (already sent)."""
+    """The cases to escalate at local date `today`, in task order, each with its send ledger
+    key (the caller leaves out those already sent)."""
     overdue_days: dict[date, int] = {}
     cases: list[EscalationCase] = []
     for task in state.tasks:
@@ -65,10 +64,13 @@ def escalation_cases(
         if overdue_days[task.deadline] <= after_working_days:
             continue
         for unit_id in task.lead_unit_ids:
-            key = escalation_key(task, unit_id)
-            if key in escalated or state.unit_status(task.id, unit_id) is Status.DONE:
+            if state.unit_status(task.id, unit_id) is Status.DONE:
                 continue
-            cases.append(EscalationCase(key, task, unit_id, (today - task.deadline).days))
+            cases.append(
+                EscalationCase(
+                    escalation_key(task, unit_id), task, unit_id, (today - task.deadline).days
+                )
+            )
     return cases
 
 
@@ -93,11 +95,11 @@ def nudges_due(
     lights: LightPolicy,
     *,
     nudge_after_days: int,
-    nudged: set[str] | frozenset[str],
 ) -> list[Nudge]:
-    """The nudges due at `now` (aware; its local date in `lights.zone` fixes the cycle),
-    leaving out those whose key is in `nudged`. Empty when `nudge_after_days` is 0 or less
-    or the cycle's nudge day has not come. Raises `ValueError` if `now` is naive."""
+    """The nudges due at `now` (aware; its local date in `lights.zone` fixes the cycle), each
+    with its send ledger key (the caller leaves out those already sent). Empty when
+    `nudge_after_days` is 0 or less or the cycle's nudge day has not come. Raises
+    `ValueError` if `now` is naive."""
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
     if nudge_after_days <= 0:
@@ -122,5 +124,4 @@ def nudges_due(
         if contact.unit_id in silent
         and contact.unreachable_reason is None
         and (contact.registered_at is None or contact.registered_at < nudge_day)
-        and nudge_key(contact, start) not in nudged
     ]

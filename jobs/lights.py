@@ -1,16 +1,20 @@
 """Traffic lights (红黄绿灯), as supervision offices (督办) use them. Pure functions.
 
 For one lead unit on one task, at local date `today`:
-- 🟢 GREEN: the unit reported it done, or reported it in progress within the current
-  reporting cycle;
+- 🟢 GREEN: the unit reported it done, or reported on it (推进中 or a note) within the
+  current reporting cycle without difficulties;
 - 🔴 RED: the deadline has passed and the unit has not reported it done;
-- 🟡 YELLOW: not done and the deadline is within `yellow_working_days` working days
-  (config `follow_up.yellow_working_days`), or the unit's latest status is 遇到困难;
-- ⚪ NONE (未反馈): none of the above: an open task the unit has not reported on within the
-  current reporting cycle.
-Red is checked before yellow, and both before green, so an overdue task is red even if it was
-reported in progress yesterday. A task's light is the worst of its lead units' lights, in the
-order red, yellow, none, green.
+- 🟡 YELLOW: the unit's latest status is 遇到困难, or the deadline is within
+  `yellow_working_days` working days (config `follow_up.yellow_working_days`) and the unit
+  has not reported in the cycle;
+- ⚪ NONE (未反馈): an open task the unit has not reported on within the current reporting
+  cycle, its deadline further away.
+The checks run in that order after DONE: red, 遇到困难, reported in the cycle (green), near
+deadline (yellow), else none. So an overdue task is red even if it was reported in progress
+yesterday, and a 推进中 report in the cycle turns a task green even close to its deadline
+(the digest's legend says so in one line). Every yellow or none unit that is not 遇到困难 has
+not reported in the cycle, so it is also listed 未反馈. A task's light is the worst of its lead
+units' lights, in the order red, yellow, none, green.
 
 The reporting cycle (config `follow_up.cycle_day`, a day of the month) starts on the most
 recent such day on or before today; a report created on or after its start counts for it.
@@ -90,14 +94,11 @@ def unit_light(
         return Light.RED
     if status is Status.BLOCKED:
         return Light.YELLOW
+    if reported_in_cycle(task, unit_id, state, today, policy):
+        return Light.GREEN
     days = policy.yellow_working_days
     if working_days_until(today, task.deadline, calendar, stop_after=days) <= days:
         return Light.YELLOW
-    latest = state.latest_status.get((task.id, unit_id))
-    if status is Status.IN_PROGRESS and latest is not None:
-        start = datetime.combine(cycle_start(today, policy.cycle_day), time(0), policy.zone)
-        if latest.created_at >= start:
-            return Light.GREEN
     return Light.NONE
 
 

@@ -11,6 +11,9 @@ An occasion falling on a non-working day goes out on the next working day. Remin
 only on a working day, from `reminder_hour` until `quiet_after_hour` local time. At any instant
 only the newest occasion whose day has come is current: an older one not sent in time (the bot
 was down) is superseded by it, so each contact gets one reminder per task, late, once.
+An OVERDUE reminder asks for news of a late task: a unit that reported on the task (a status
+or a note) in the current reporting cycle (`jobs.lights.cycle_start`, config
+`follow_up.cycle_day`) has answered it, and gets none until the next cycle.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from jobs.calendar import WorkingCalendar, next_working_day
+from jobs.lights import cycle_start
 from jobs.state import ContactView, FollowUpState, TaskView
 from jobs.types import ReminderKind, Status
 
@@ -35,6 +39,7 @@ class ReminderPolicy:
     on_the_day: bool = True
     overdue_every_days: int = 7
     remind_responsible: bool = False  # also remind 责任单位 and member towns (协办)
+    cycle_day: int = 25  # the reporting cycle's first day of the month (config follow_up)
 
 
 @dataclass(frozen=True)
@@ -115,20 +120,29 @@ def sending_allowed(now: datetime, policy: ReminderPolicy, calendar: WorkingCale
 
 
 def reminder_candidates(
-    now: datetime, state: FollowUpState, policy: ReminderPolicy, calendar: WorkingCalendar
+    now: datetime,
+    state: FollowUpState,
+    policy: ReminderPolicy,
+    calendar: WorkingCalendar,
+    *,
+    any_hour: bool = False,
 ) -> list[DueReminder]:
     """Return the current reminder of every (open task, lead unit, reachable contact) at `now`
-    (and of responsible units and member towns too with `policy.remind_responsible`).
+    (and of responsible units and member towns too with `policy.remind_responsible`),
+    leaving out OVERDUE ones of units that reported on the task in the current cycle.
 
-    Empty outside sending hours or on a non-working day. The caller drops those whose key is
-    already in the ledger.
+    Empty outside sending hours or on a non-working day, unless `any_hour` (what would be
+    current at `now`'s local date, for dropping a held backlog). The caller drops those
+    whose key is already in the ledger.
     Raises `ValueError` if `now` is naive.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
-    if not sending_allowed(now, policy, calendar):
+    if not any_hour and not sending_allowed(now, policy, calendar):
         return []
     today = now.astimezone(policy.zone).date()
+    cycle_began = datetime.combine(cycle_start(today, policy.cycle_day), time(0), policy.zone)
+    latest_report = state.latest_report
     by_unit: dict[int, list[ContactView]] = {}
     for contact in state.contacts:
         if contact.unreachable_reason is None:
@@ -164,6 +178,10 @@ def reminder_candidates(
             report = latest_status.get((task.id, unit_id))
             if report is not None and report.status is done:
                 continue
+            if occasion.kind is ReminderKind.OVERDUE:
+                answer = latest_report.get((task.id, unit_id))
+                if answer is not None and answer.created_at >= cycle_began:
+                    continue
             head = f"reminder:{task.id}:{unit_id}:"
             for contact in by_unit.get(unit_id, ()):
                 append(

@@ -13,7 +13,9 @@ Mondays) only the newer one goes out. On a non-working day nothing is due.
 `preview(start, end, ...)` lists every reminder and digest the bot would send between two
 local dates if it ran the whole time with the given state, using the same pure functions as
 the tick (`jobs.policy.current_occasion`, `digest_due`'s send-day rule), so the preview and
-the real sends cannot disagree. `bot.schedule_view.render_schedule` prints it for the command line.
+the real sends cannot disagree. `preview_messages` groups it as the messages go out: one per
+contact and day with its tasks (`jobs.daily`), the coordinators' escalation message of each
+day, and the digest. `bot.schedule_view.render_schedule` prints those for the command line.
 
 Nothing here reads the clock, the database or Telegram.
 """
@@ -22,12 +24,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Literal
 
 from jobs.calendar import MAX_SEARCH_DAYS, WorkingCalendar, next_working_day
+from jobs.escalation import escalation_cases
 from jobs.policy import DigestSchedule, Occasion, ReminderPolicy, current_occasion
-from jobs.state import FollowUpState
+from jobs.state import ContactView, FollowUpState
 from jobs.types import ReminderKind, Status
 
 # a nominal digest day moves at most MAX_SEARCH_DAYS days: look back that many weeks at most
@@ -85,6 +89,28 @@ def digest_due(now: dt.datetime, schedule: DigestSchedule, calendar: WorkingCale
         if (send_on, schedule.at) <= (today, local.time()):
             return _week_key(nominal)
     return None
+
+
+def digest_due_at(period: str, schedule: DigestSchedule, calendar: WorkingCalendar) -> dt.datetime:
+    """Return the instant (aware, in `schedule.zone`) the digest of the nominal ISO week
+    `period` ("2026-W41") fell due: its send day (`digest_send_day`) at `schedule.at`.
+    Raises `ValueError` for a malformed key."""
+    year, _, week = period.partition("-W")
+    monday = dt.date.fromisocalendar(int(year), int(week), 1)
+    send_on = digest_send_day(digest_nominal_day(monday, schedule), calendar)
+    return dt.datetime.combine(send_on, schedule.at, schedule.zone)
+
+
+def digest_before_first_start(
+    period: str,
+    first_start: dt.datetime | None,
+    schedule: DigestSchedule,
+    calendar: WorkingCalendar,
+) -> bool:
+    """Tell whether the digest of `period` fell due before the bot's first start (aware):
+    a week before the bot existed, whose digest is never caught up. False when the first
+    start is unknown."""
+    return first_start is not None and digest_due_at(period, schedule, calendar) < first_start
 
 
 @dataclass(frozen=True)
@@ -220,3 +246,154 @@ def preview(
         )
     keyed.sort(key=lambda pair: pair[0])
     return [send for _, send in keyed]
+
+
+MessageKind = Literal["reminders", "undelivered", "escalation", "digest"]
+
+
+@dataclass(frozen=True)
+class PlannedMessage:
+    """One message the bot would send on its own, as it goes out (`preview_messages`).
+
+    - "reminders": a contact's message of the day (`contact`, its name `to`, `unit`), with the
+      reminders it carries in `sends` (one per task; a single one goes out as a plain reminder);
+    - "undelivered": the reminders of the day of units without a reachable contact (`sends`),
+      which nobody receives;
+    - "escalation": the coordinators' message of the day, `escalated` holding (task number,
+      unit name) of each case, the units without a contact in `without_contact`;
+    - "digest": the weekly digest of `period` to the committee group.
+    """
+
+    date: dt.date
+    time: dt.time
+    kind: MessageKind
+    to: str | None = None
+    unit: str | None = None
+    contact: int | None = None
+    sends: tuple[PlannedSend, ...] = ()
+    escalated: tuple[tuple[int, str], ...] = ()
+    without_contact: tuple[str, ...] = ()
+    period: str | None = None
+
+
+def _escalation_messages(
+    start: dt.date,
+    end: dt.date,
+    state: FollowUpState,
+    calendar: WorkingCalendar,
+    at: dt.time,
+    after_working_days: int,
+    escalated: Collection[str],
+) -> list[PlannedMessage]:
+    reachable = {c.unit_id for c in state.contacts if c.unreachable_reason is None}
+    sent = set(escalated)
+    found: list[PlannedMessage] = []
+    day = start
+    while day <= end:
+        if calendar.is_working_day(day):
+            cases = [
+                c
+                for c in escalation_cases(
+                    day, state, calendar, after_working_days=after_working_days
+                )
+                if c.key not in sent
+            ]
+            sent.update(c.key for c in cases)
+            if cases:
+                names = {c.unit_id: state.units[c.unit_id].name for c in cases}
+                found.append(
+                    PlannedMessage(
+                        date=day,
+                        time=at,
+                        kind="escalation",
+                        to=None,
+                        escalated=tuple((c.task.number, names[c.unit_id]) for c in cases),
+                        without_contact=tuple(
+                            dict.fromkeys(
+                                names[c.unit_id] for c in cases if c.unit_id not in reachable
+                            )
+                        ),
+                    )
+                )
+        day += dt.timedelta(days=1)
+    return found
+
+
+def preview_messages(
+    start: dt.date,
+    end: dt.date,
+    state: FollowUpState,
+    policy: ReminderPolicy,
+    digest: DigestSchedule | None,
+    calendar: WorkingCalendar,
+    *,
+    escalate_after_working_days: int | None = None,
+    escalated: Collection[str] = (),
+    held: bool = False,
+) -> list[PlannedMessage]:
+    """List the messages the bot would send on its own from `start` to `end` (local,
+    inclusive), as they go out: per day, one message per reachable contact with every task
+    it is reminded of (`jobs.daily`), one "undelivered" entry with the reminders of units
+    without a reachable contact, the coordinators' one escalation message of the day
+    (`escalate_after_working_days` None: no coordinators, no escalations; cases whose ledger
+    key is in `escalated` went out before), and the weekly digest. Same assumptions as
+    `preview`. Sorted by date, then contacts' messages (by unit and contact order), the
+    undelivered reminders, the escalation, the digest. Raises `ValueError` when `end` is
+    before `start`. With `held` (the follow-up is held, `jobs.hold`) the overdue reminders,
+    the escalations and the digests are left out: they wait for a coordinator's decision."""
+    planned = preview(start, end, state, policy, digest, calendar)
+    if held:
+        planned = [p for p in planned if p.kind not in ("overdue", "digest")]
+        escalate_after_working_days = None
+    by_unit: dict[int, list[ContactView]] = {}
+    for c in state.contacts:
+        if c.unreachable_reason is None:
+            by_unit.setdefault(c.unit_id, []).append(c)
+    unit_ids = {u.name: u.id for u in state.units.values()}
+    keyed: list[tuple[tuple[object, ...], PlannedMessage]] = []
+    per_contact: dict[tuple[dt.date, int], list[PlannedSend]] = {}
+    nobody: dict[dt.date, list[PlannedSend]] = {}
+    for send in planned:
+        if send.kind == "digest":
+            keyed.append(
+                (
+                    (send.date, 3, 0),
+                    PlannedMessage(send.date, send.time, "digest", period=send.period),
+                )
+            )
+            continue
+        contacts = by_unit.get(unit_ids.get(send.unit or "", -1), [])
+        if not contacts:
+            nobody.setdefault(send.date, []).append(send)
+        for c in contacts:
+            per_contact.setdefault((send.date, c.id), []).append(send)
+    contacts_by_id = {c.id: c for c in state.contacts}
+    at = dt.time(policy.reminder_hour, 0)
+    for (day, contact_id), sends in per_contact.items():
+        c = contacts_by_id[contact_id]
+        unit = state.units.get(c.unit_id)
+        keyed.append(
+            (
+                (day, 0, c.unit_id, contact_id),
+                PlannedMessage(
+                    day,
+                    at,
+                    "reminders",
+                    to=c.display_name,
+                    unit=unit.name if unit else None,
+                    contact=contact_id,
+                    sends=tuple(sorted(sends, key=lambda p: p.task or 0)),
+                ),
+            )
+        )
+    for day, sends in nobody.items():
+        keyed.append(((day, 1, 0), PlannedMessage(day, at, "undelivered", sends=tuple(sends))))
+    if escalate_after_working_days is not None:
+        keyed.extend(
+            ((m.date, 2, 0), m)
+            for m in _escalation_messages(
+                start, end, state, calendar, at, escalate_after_working_days, escalated
+            )
+        )
+    keyed.sort(key=lambda pair: pair[0])
+    return [m for _, m in keyed]

@@ -50,7 +50,8 @@ class TaskView:
 
 @dataclass(frozen=True, slots=True)
 class ReportView:
-    """A stored status report; `status` is None for a note-only report; `created_at` is UTC."""
+    """A stored status report; `status` is None for a note-only report; `created_at` is UTC;
+    `corrects_id` is the id of the report this one corrects (修改这条反馈), if any."""
 
     id: int
     task_id: int
@@ -60,6 +61,7 @@ class ReportView:
     created_at: datetime
     reporter_name: str = ""
     evidence_kind: str | None = None
+    corrects_id: int | None = None
 
 
 @dataclass(frozen=True)

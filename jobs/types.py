@@ -40,7 +40,8 @@ class DeliveryOutcome(enum.StrEnum):
     crash means the process died mid-send, so delivery is unknown: it becomes `UNCERTAIN` and is
     never resent automatically (at-most-once delivery). `RETRY` marks a send that certainly did
     not reach Telegram (connection refused, 5xx, 429 after retries); it is claimed again once
-    `next_attempt_at` has passed.
+    `next_attempt_at` has passed. `DROPPED` is never sent: what a held follow-up had due when a
+    coordinator chose to drop it (`jobs.hold`).
     """
 
     PENDING = "pending"
@@ -48,6 +49,7 @@ class DeliveryOutcome(enum.StrEnum):
     FAILED = "failed"
     UNCERTAIN = "uncertain"
     RETRY = "retry"  # certainly not delivered (API unreachable, 5xx): retried after backoff
+    DROPPED = "dropped"  # never sent: a coordinator dropped the held backlog (`jobs.hold`)
 
 
 class ExtensionStatus(enum.StrEnum):
@@ -58,6 +60,14 @@ class ExtensionStatus(enum.StrEnum):
     REJECTED = "rejected"
 
 
+class DeadlineBasis(enum.StrEnum):
+    """Where a task's deadline in force comes from."""
+
+    PLAN = "plan"  # the task file (the plan's appendix, or the copy the coordinator edited)
+    COORDINATOR = "coordinator"  # a coordinator set it (/deadline, taskbot deadline)
+    EXTENSION = "extension"  # a coordinator approved a lead unit's extension request (申请延期)
+
+
 class DeliveryKind(enum.StrEnum):
     """What the bot sends on its own, as recorded in the send ledger (`Delivery`)."""
 
@@ -66,3 +76,11 @@ class DeliveryKind(enum.StrEnum):
     ESCALATION = "escalation"  # a long-overdue lead unit named to the coordinators
     NUDGE = "nudge"  # a contact silent in a reporting cycle
     NOTICE = "notice"  # a one-time notice to the coordinators (e.g. calendar data missing)
+    ON_DEMAND = "on_demand"  # a digest a coordinator asked for with /digest, in that chat
+
+
+class HoldDecision(enum.StrEnum):
+    """A coordinator's decision on a held follow-up (`jobs.hold`)."""
+
+    SEND = "send"  # what was held goes out, once each
+    DROP = "drop"  # what was held is settled as dropped and never goes out

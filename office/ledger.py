@@ -2,12 +2,19 @@
 
 `write_ledger(session, target, zone=..., now=..., status_labels=...)` writes four sheets:
 
-1. 台账: one row per task and lead unit (序号, 工作任务, 牵头单位, 责任单位, 完成时限,
-   状态灯, 最新状态, 最新说明, 反馈人, 反馈时间, 已发提醒). "Latest" is the unit's newest
-   report as in the digest: the status of the newest report carrying one (未开始 when none),
-   the note, reporter and time of the newest report of any kind (a plain reply included).
-2. 反馈记录: every status report, oldest first.
-3. 操作记录: the audit trail, oldest first.
+1. 台账: one row per task and lead unit (序号, 工作任务, 牵头单位, 责任单位, 完成时限 (the
+   deadline in force), 原定期限 (the original one), 时限调整 (协调员调整 or 批准延期 when the
+   deadline moved), 状态灯, 最新状态, 最新说明, 反馈人, 反馈时间, 已发提醒).
+   "Latest" is the unit's newest report as in the digest: the status of the newest report
+   carrying one (未开始 when none), the note, reporter and time of the newest report of any
+   kind (a plain reply included).
+2. 反馈记录: every status report, oldest first; a corrected report is left out and its
+   correction's status marked （更正）.
+3. 操作记录: the audit trail, oldest first, in Chinese: who by name (a contact's name, 系统
+   for the bot itself, 协调员 for anyone else, who can only be a coordinator) with the
+   Telegram id beside it, the action's label, the subject as 第N项 / a unit's name / a
+   contact by name, statuses by their labels, instants in local time without offset, and
+   the reason given for each change (原因).
 4. 说明: plan, export time, time zone and row counts.
 
 Dates are real date cells and instants real date-time cells. Excel has no time zones, so
@@ -43,9 +50,10 @@ from openpyxl.worksheet.worksheet import Worksheet
 from sqlmodel import Session
 
 from db import repo
+from db.files import size_text
 from db.models import StatusReport
 from jobs.state import TaskView, UnitView
-from jobs.types import Status
+from jobs.types import DeadlineBasis, Status
 
 LEDGER_TITLE = "残工委重点任务台账"
 SHEET_LEDGER = "台账"
@@ -59,6 +67,8 @@ LEDGER_HEADERS = (
     "牵头单位",
     "责任单位",
     "完成时限",
+    "原定期限",
+    "时限调整",
     "状态灯",
     "最新状态",
     "最新说明",
@@ -74,16 +84,34 @@ REPORT_HEADERS = (
     "说明",
     "佐证类型",
     "佐证文件名",
+    "佐证大小",
     "反馈人",
     "反馈人ID",
     "来源",
 )
-AUDIT_HEADERS = ("时间", "操作人ID", "操作人", "操作", "操作说明", "对象", "修改前", "修改后")
+AUDIT_HEADERS = ("时间", "操作人", "操作人ID", "操作", "对象", "修改前", "修改后", "原因")
 
 NOTE_ONLY = "仅说明"  # a report without a status (a plain reply to a reminder)
 SYSTEM_ACTOR = "系统"
-EVIDENCE_LABEL = {"photo": "照片", "document": "文件"}
-SOURCE_LABEL = {"conversation": "对话填报", "reply": "回复提醒", "coordinator": "协调员代录"}
+CORRECTED = "（更正）"
+COORDINATOR_ACTOR = "协调员"  # someone acting who is not a contact: only coordinators can
+UNKNOWN_PERSON = "未登记人员"
+PLAN_SUBJECT = "规划"
+TASK_SUBJECT = "第{number}项"
+EXTENSION_SUBJECT = "第{number}项延期申请（编号{id}）"
+CONTACT_SUBJECT = "联络员{name}（{unit}）"
+EVIDENCE_LABEL = {"photo": "照片", "document": "文件", "voice": "语音"}
+BASIS_LABEL = {
+    DeadlineBasis.PLAN: "",
+    DeadlineBasis.COORDINATOR: "协调员调整",
+    DeadlineBasis.EXTENSION: "批准延期",
+}
+SOURCE_LABEL = {
+    "conversation": "对话填报",
+    "reply": "回复提醒",
+    "chat": "私聊留言",
+    "coordinator": "协调员代录",
+}
 ACTION_LABEL = {
     "contact.register": "联络员登记",
     "contact.unreachable": "联络员无法送达",
@@ -97,6 +125,8 @@ ACTION_LABEL = {
     "extension.rejected": "驳回延期",
     "task.escalated": "逾期督办提醒",
     "calendar.unknown_year": "节假日数据缺失",
+    "evidence.sent": "发送佐证材料",
+    "evidence.deleted": "删除到期佐证材料",
 }
 
 DATE_FORMAT = "yyyy-mm-dd"
@@ -172,6 +202,7 @@ class _Sheet:
         row = self.rows + 1
         for column, value in enumerate(values, start=1):
             cell = self.ws.cell(row=row, column=column)
+            assert isinstance(cell, Cell)  # the sheet has no merged cells
             self._put(cell, value)
             width = self._width_of(value)
             if width > self.widths[column - 1]:
@@ -260,13 +291,17 @@ def build_ledger(
         contact = contacts.get(report.contact_id) if report.contact_id else None
         if contact is not None and contact.display_name:
             return contact.display_name
-        return contact_names.get(report.reporter_user_id) or f"用户{report.reporter_user_id}"
+        if report.entered_by is not None:
+            return contact_names.get(report.entered_by) or COORDINATOR_ACTOR
+        return contact_names.get(report.reporter_user_id) or UNKNOWN_PERSON
 
     def status_text(status: Status | None) -> str:
         return NOTE_ONLY if status is None else status_labels[status]
 
     workbook = Workbook()
-    ledger = _Sheet(workbook.active, LEDGER_HEADERS)
+    first = workbook.active
+    assert isinstance(first, Worksheet)  # a new workbook's one sheet
+    ledger = _Sheet(first, LEDGER_HEADERS)
     ledger.ws.title = SHEET_LEDGER
     ledger.comment("反馈时间", f"{zone.key} 本地时间（Excel 不保存时区）")
     ledger.comment("已发提醒", "已成功发出的督办提醒条数（发给该单位全部联络员的合计）")
@@ -286,8 +321,12 @@ def build_ledger(
                     unit.name,
                     responsible,
                     task.deadline,
+                    row.original_deadline if row else task.deadline,
+                    BASIS_LABEL[DeadlineBasis(row.deadline_basis)] if row else "",
                     light_of(task, unit) if light_of else "",
-                    status_labels[state.unit_status(task.id, unit_id)],
+                    NOTE_ONLY
+                    if latest and state.unit_status(task.id, unit_id) is Status.NOT_STARTED
+                    else status_labels[state.unit_status(task.id, unit_id)],
                     latest.note if latest else "",
                     reporter(latest) if latest else "",
                     local_naive(latest.created_at, zone) if latest else None,
@@ -298,16 +337,32 @@ def build_ledger(
 
     sheet = _Sheet(workbook.create_sheet(SHEET_REPORTS), REPORT_HEADERS)
     sheet.comment("反馈时间", f"{zone.key} 本地时间（Excel 不保存时区）")
+    corrected = {r.corrects_id for r in reports if r.corrects_id is not None}
+    files_of = repo.evidence_of_reports(session, report_ids=[r.id or 0 for r in reports])
+
+    def evidence_cells(report: StatusReport) -> tuple[str, str, str]:
+        """Type, name and size of each of the report's files, one line per file."""
+        files = files_of.get(report.id or 0, [])
+        if not files:  # a report stored before evidence files were kept
+            kind = report.evidence_kind or ""
+            return EVIDENCE_LABEL.get(kind, kind), report.evidence_file_name or "", ""
+        return (
+            "\n".join(EVIDENCE_LABEL.get(f.kind, f.kind) for f in files),
+            "\n".join(f.file_name for f in files),
+            "\n".join(size_text(f.size) for f in files),
+        )
+
     for report in reports:
+        if report.id in corrected:
+            continue  # shown once, as its correction (更正)
         sheet.append(
             (
                 local_naive(report.created_at, zone),
                 task_numbers.get(report.task_id, report.task_id),
                 unit_name(report.unit_id),
-                status_text(report.status),
+                status_text(report.status) + (CORRECTED if report.corrects_id else ""),
                 report.note,
-                EVIDENCE_LABEL.get(report.evidence_kind or "", report.evidence_kind or ""),
-                report.evidence_file_name or "",
+                *evidence_cells(report),
                 reporter(report),
                 report.reporter_user_id,
                 SOURCE_LABEL.get(report.source, report.source),
@@ -318,18 +373,62 @@ def build_ledger(
     audit = _Sheet(workbook.create_sheet(SHEET_AUDIT), AUDIT_HEADERS)
     audit.comment("时间", f"{zone.key} 本地时间（Excel 不保存时区）")
     audit.comment("操作人ID", "Telegram 用户 ID；0 表示系统自动操作")
+    numbers_by_id = {t.id: t.number for t in state.tasks}
+
+    def subject_text(subject: str) -> str:
+        """A subject as people say it: 第N项, a unit's name, a contact by name and unit."""
+        parts = subject.split(":")
+        if subject == "plan":
+            return PLAN_SUBJECT
+        if parts[0] == "task" and len(parts) == 2:
+            return TASK_SUBJECT.format(number=parts[1])
+        if parts[0] == "unit" and len(parts) >= 2:
+            return subject.split(":", 1)[1]
+        if parts[0] == "extension" and len(parts) == 4:
+            return EXTENSION_SUBJECT.format(number=parts[3], id=parts[1])
+        if parts[0] == "task_id" and len(parts) == 4 and parts[1].isdigit() and parts[3].isdigit():
+            number = numbers_by_id.get(int(parts[1]), parts[1])
+            return f"{TASK_SUBJECT.format(number=number)} {unit_name(int(parts[3]))}"
+        if parts[0] == "contact" and len(parts) == 2 and parts[1].isdigit():
+            contact = contacts.get(int(parts[1]))
+            if contact is not None:
+                return CONTACT_SUBJECT.format(
+                    name=contact.display_name, unit=unit_name(contact.unit_id)
+                )
+        return subject
+
+    def value_text(value: str | None) -> str:
+        """A before/after value in Chinese: statuses by label, instants in local time."""
+        if not value:
+            return ""
+        try:
+            return status_labels[Status(value)]
+        except ValueError:
+            pass
+        if "T" in value:
+            try:
+                instant = datetime.fromisoformat(value)
+            except ValueError:
+                return value
+            if instant.tzinfo is not None:
+                return local_naive(instant, zone).strftime("%Y-%m-%d %H:%M")
+        return value
+
     for event in events:
-        actor = SYSTEM_ACTOR if event.actor_user_id == 0 else contact_names.get(event.actor_user_id)
+        if event.actor_user_id == 0:
+            actor = SYSTEM_ACTOR
+        else:
+            actor = contact_names.get(event.actor_user_id) or COORDINATOR_ACTOR
         audit.append(
             (
                 local_naive(event.at, zone),
+                actor,
                 event.actor_user_id,
-                actor or "",
-                event.action,
-                ACTION_LABEL.get(event.action, ""),
-                event.subject,
-                event.before or "",
-                event.after or "",
+                ACTION_LABEL.get(event.action, event.action),
+                subject_text(event.subject),
+                value_text(event.before),
+                value_text(event.after),
+                event.reason or "",
             )
         )
     audit.finish(id_columns=("操作人ID",))

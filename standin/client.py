@@ -103,12 +103,15 @@ class BotApiStandIn(BotApiMethods):
         supergroup: bool | None = None,
         username: str | None = None,
         members: Iterable[int] = (),
+        forum: bool = False,
     ) -> JSON:
         """Register a group the bot is in and return its Chat object.
 
         Args:
             chat_id: negative id; ``-100...`` (13+ digits) means a supergroup unless
                 ``supergroup`` says otherwise.
+            forum: a supergroup with topics (``is_forum``); users write in a topic with
+                ``send_text(..., message_thread_id=...)``.
             members: user ids already in the group (no join messages are sent).
 
         Raises:
@@ -125,6 +128,10 @@ class BotApiStandIn(BotApiMethods):
         }
         if username:
             chat["username"] = username
+        if forum:
+            if not supergroup:
+                raise ValueError("only a supergroup can be a forum")
+            chat["is_forum"] = True
         self._chats[chat_id] = chat
         roster = self._members.setdefault(chat_id, {})
         for member in members:
@@ -220,8 +227,12 @@ class BotApiStandIn(BotApiMethods):
         *,
         chat_id: int | None = None,
         reply_to_message_id: int | None = None,
+        message_thread_id: int | None = None,
     ) -> JSON:
         """The user sends ``text`` (private chat by default); returns the Message dict.
+
+        ``message_thread_id`` writes in that topic of a forum supergroup (the message then
+        carries ``is_topic_message``), as a Telegram client does.
 
         A leading ``/command`` (optionally ``/command@botname``, Telegram's rule:
         ``[A-Za-z0-9_]``) gets a ``bot_command`` entity at offset 0, so PTB's CommandHandler
@@ -236,6 +247,9 @@ class BotApiStandIn(BotApiMethods):
             fields["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": utf16_length(match.group(0))}
             ]
+        if message_thread_id is not None:
+            fields["message_thread_id"] = message_thread_id
+            fields["is_topic_message"] = True
         return self._user_message(
             user_id, chat_id, fields, reply_to_message_id=reply_to_message_id, text=text
         )
@@ -299,6 +313,33 @@ class BotApiStandIn(BotApiMethods):
             reply_to_message_id=reply_to_message_id,
             text=caption or "",
             attachment=f"document {file_name}, {len(content)} bytes",
+        )
+
+    def send_voice(
+        self,
+        user_id: int,
+        content: bytes,
+        *,
+        duration: int = 1,
+        chat_id: int | None = None,
+    ) -> JSON:
+        """The user sends a voice message; the bot can getFile + download ``content``.
+
+        Raises:
+            ValueError: unknown user/chat.
+        """
+        stored = self._store_file(content, "voices", None, "audio/ogg")
+        fields: JSON = {
+            "voice": {
+                "file_id": stored.file_id,
+                "file_unique_id": stored.file_unique_id,
+                "duration": duration,
+                "mime_type": "audio/ogg",
+                "file_size": len(content),
+            }
+        }
+        return self._user_message(
+            user_id, chat_id, fields, text="", attachment=f"voice, {len(content)} bytes"
         )
 
     def send_message(self, user_id: int, chat_id: int | None = None, **message_fields: Any) -> JSON:

@@ -1,8 +1,11 @@
 """`taskbot demo`: the real bot against the local Bot API stand-in, on a temporary SQLite file.
 
-A short scripted scenario on the 30 seed tasks: the coordinator invites two units, their
-contacts register, reminders go out, one contact reports 推进中 with a note, another 已完成
-with a document, and the coordinator types /digest in the committee group. Returns the chat
+A short scripted scenario on the 30 seed tasks, on the first working day of December 2026:
+the plan's period has ended, so the bot holds its overdue follow-up and tells the coordinator;
+the coordinator sets new deadlines (all tasks to 2027-06-30, two of them to 2026-12-21), which
+lifts the hold; two units are invited, their contacts register and get their reminders, one
+reports 推进中 with a note, another 已完成 with a document, and the coordinator types /digest
+in the committee group. Returns the chat
 as it happened (the stand-in's transcript). The helpers it runs the bot with
 (:mod:`standin.harness`) also drive the end-to-end tests.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -21,14 +25,24 @@ from standin.client import BotApiStandIn
 from standin.harness import COORDINATOR, GROUP, MutableClock, running, standin_settings
 from standin.records import SentMessage
 
-DEMO_START = datetime(2025, 12, 17, 1, 30, tzinfo=UTC)  # Wednesday 09:30 in Asia/Shanghai
+DEMO_START = datetime(2026, 12, 7, 1, 30, tzinfo=UTC)  # Monday 09:30 in Asia/Shanghai
 
 
 def _button(message: SentMessage, label: str) -> str:
     for text, data in message.buttons:
-        if text == label:
+        if text == label and data is not None:
             return data
     raise AssertionError(f"no button {label!r} on message {message.message_id}")
+
+
+def _invite_for(unit: str) -> Callable[[SentMessage], bool]:
+    """Match the coordinator's invitation link for `unit`."""
+    return lambda m: m.chat_id == COORDINATOR and "start=" in m.plain_text and unit in m.plain_text
+
+
+def _registered(user: int) -> Callable[[SentMessage], bool]:
+    """Match the confirmation of `user`'s registration."""
+    return lambda m: m.chat_id == user and "登记成功" in m.plain_text
 
 
 async def run_demo(*, verbose: bool = False) -> str:
@@ -60,32 +74,45 @@ async def run_demo(*, verbose: bool = False) -> str:
         await standin.stop()
     header = (
         "taskbot demo: the real bot against a local Bot API stand-in, 30 tasks of the appendix\n"
-        "演示时间：2025-12-17 09:30（北京时间），距 2025-12-31 完成时限 14 天\n" + "=" * 60
+        "演示时间：2026-12-07 09:30（北京时间，周一）；规划期已于 2025-12-31 结束\n" + "=" * 60
     )
     return header + "\n" + standin.transcript().render(names, tz=ZoneInfo("Asia/Shanghai"))
 
 
+async def _confirm_deadlines(standin: BotApiStandIn, command: str) -> None:
+    """Type a /deadline command as the coordinator and press 确认修改 under its preview."""
+    since = len(standin.sent)
+    standin.send_text(COORDINATOR, command)
+    preview = await standin.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "确认修改" in str(m.buttons), since=since
+    )
+    standin.press_button(COORDINATOR, preview.message_id, _button(preview, "确认修改"))
+    await standin.wait_for(
+        lambda m: m.chat_id == COORDINATOR and m.method == "editMessageText", since=since
+    )
+
+
 async def _scenario(standin: BotApiStandIn, clock: MutableClock) -> None:
     link_of: dict[str, str] = {}
-    standin.send_text(COORDINATOR, "/start")
-    await standin.wait_for(lambda m: m.chat_id == COORDINATOR)
+    # at its first start the bot found the plan's period ended and told the coordinator
+    await standin.wait_for(lambda m: m.chat_id == COORDINATOR and "已暂停" in m.plain_text)
+    await _confirm_deadlines(
+        standin, "/deadline 全部 2027年6月30日 十五五规划衔接，按年度工作安排调整"
+    )
+    await _confirm_deadlines(standin, "/deadline 2,10 2026年12月21日 年底前完成")
     for unit in ("区民政局", "潼南税务局"):
         standin.send_text(COORDINATOR, f"/invite {unit}")
-        invite = await standin.wait_for(
-            lambda m, u=unit: (
-                m.chat_id == COORDINATOR and "start=" in m.plain_text and u in m.plain_text
-            )
-        )
+        invite = await standin.wait_for(_invite_for(unit))
         link_of[unit] = invite.plain_text.split("start=", 1)[1].split()[0]
     for user, unit in ((2001, "区民政局"), (2002, "潼南税务局")):
         standin.send_text(user, f"/start {link_of[unit]}")
-        await standin.wait_for(lambda m, u=user: m.chat_id == u and "登记成功" in m.plain_text)
-    # the tick (every 0.2 s here) finds the 14-days-before occasion of every task
+        await standin.wait_for(_registered(user))
+    # the tick (every 0.2 s here) finds the 14-days-before occasion of tasks 2 and 10
     reminder = await standin.wait_for(
-        lambda m: m.chat_id == 2001 and "第 2 项" in m.plain_text and bool(m.buttons)
+        lambda m: m.chat_id == 2001 and "第2项" in m.plain_text and bool(m.buttons)
     )
     tax = await standin.wait_for(
-        lambda m: m.chat_id == 2002 and "第 10 项" in m.plain_text and bool(m.buttons)
+        lambda m: m.chat_id == 2002 and "第10项" in m.plain_text and bool(m.buttons)
     )
     await asyncio.sleep(0.5)
 

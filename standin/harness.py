@@ -7,6 +7,9 @@ Shared by the demo (:mod:`standin.demo`), the end-to-end tests and the benchmark
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
@@ -46,6 +49,13 @@ class MutableClock:
         self.now = instant
 
 
+def _evidence_folder() -> str:
+    """A new temporary evidence folder, removed when the process exits."""
+    folder = tempfile.mkdtemp(prefix="taskbot-evidence-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
 def standin_settings(standin: BotApiStandIn, database_url: str, **overrides: Any) -> Settings:
     """Settings that point the bot at `standin`; `overrides` are merged per config section."""
     raw: dict[str, Any] = {
@@ -61,6 +71,8 @@ def standin_settings(standin: BotApiStandIn, database_url: str, **overrides: Any
         },
         "database": {"url": database_url},
         "schedule": {"tick_seconds": 0.2},
+        # a folder of the test's own (never the working folder), quick download retries
+        "evidence": {"dir": _evidence_folder(), "retry_seconds": 0.05},
     }
     for section, values in overrides.items():
         if isinstance(values, dict):
@@ -71,7 +83,7 @@ def standin_settings(standin: BotApiStandIn, database_url: str, **overrides: Any
 
 
 @asynccontextmanager
-async def running(app: Application) -> AsyncIterator[Application]:  # type: ignore[type-arg]
+async def running(app: Application) -> AsyncIterator[Application]:
     """Run `app` with long polling inside the current event loop; stop it on exit.
 
     Does what `Application.run_polling` does, minus the signal handling and its own loop:

@@ -212,7 +212,9 @@ class BotApiMethods(StandInServer):
         fields: JSON = {"text": plain}
         if entities:
             fields["entities"] = entities
-        msg = self._new_bot_message(chat, fields, markup, reply)
+        msg = self._new_bot_message(
+            chat, fields, markup, reply, thread=params.get("message_thread_id")
+        )
         self._raw_texts[(chat_id, msg["message_id"])] = (text, params.get("parse_mode"))
         self._flood_record(chat_id)
         self._record_sent(
@@ -234,7 +236,9 @@ class BotApiMethods(StandInServer):
             fields["document"] = self._document_dict(stored)
         markup = self._parse_reply_markup(params)
         reply = self._reply_target(params, chat_id)
-        msg = self._new_bot_message(chat, fields, markup, reply)
+        msg = self._new_bot_message(
+            chat, fields, markup, reply, thread=params.get("message_thread_id")
+        )
         self._raw_texts[(chat_id, msg["message_id"])] = (raw_caption, params.get("parse_mode"))
         self._flood_record(chat_id)
         self._record_sent(

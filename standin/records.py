@@ -107,6 +107,13 @@ class SentMessage:
     time: float
 
     @property
+    def message_thread_id(self) -> int | None:
+        """The forum topic (or reply thread) the message went to; None: the chat itself
+        (in a forum, its general topic)."""
+        thread = self.message.get("message_thread_id")
+        return int(thread) if thread is not None else None
+
+    @property
     def is_edit(self) -> bool:
         """True for edits (``editMessage*``), False for new messages."""
         return self.method.startswith("edit")

@@ -930,8 +930,16 @@ class StandInServer:
         return self._embeddable(target)
 
     def _new_bot_message(
-        self, chat: JSON, fields: JSON, markup: JSON | None, reply: JSON | None
+        self,
+        chat: JSON,
+        fields: JSON,
+        markup: JSON | None,
+        reply: JSON | None,
+        thread: Any = None,
     ) -> JSON:
+        """A new message of the bot in `chat`; `thread` is the ``message_thread_id`` asked
+        for: in a forum (``is_forum``) the message is in that topic (``is_topic_message``),
+        elsewhere it is kept as Telegram keeps a reply thread's id."""
         chat_id = int(chat["id"])
         message_id = self._new_message_id(chat_id)
         msg: JSON = {
@@ -941,6 +949,10 @@ class StandInServer:
             "date": int(self._now()),
         }
         msg.update(fields)
+        if thread is not None:
+            msg["message_thread_id"] = int(thread)
+            if chat.get("is_forum"):
+                msg["is_topic_message"] = True
         if reply is not None:
             msg["reply_to_message"] = reply
         if markup is not None and "inline_keyboard" in markup:

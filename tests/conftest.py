@@ -4,9 +4,10 @@ the Bot API stand-in, a movable clock, and the real bot running against the stan
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,17 +17,25 @@ from sqlalchemy.engine import make_url
 
 from bot.app import TICK_JOB, build_application
 from bot.delivery import follow_up
-from db.engine import normalise_url
+from db import repo
+from db.engine import Database, normalise_url
+from jobs.hold import HoldFinding
+from jobs.types import HoldDecision
 from standin import BotApiStandIn
 from standin.harness import COORDINATOR, GROUP, MutableClock, running, standin_settings
 
 # Wednesday 2025-12-17 09:30 in Asia/Shanghai: 14 days before the plan's default deadline
 T0 = datetime(2025, 12, 17, 1, 30, tzinfo=UTC)
+# the first start the harness records before the bot starts (`record_history`): the bot has
+# followed the plan since Monday 2025-12-01, so the digest of T0's week is due at T0
+FIRST_START = datetime(2025, 12, 1, 1, 0, tzinfo=UTC)
 STRANGER = 9999
 GROUP_MEMBER = 3003
 # a harness whose tick interval is at least this holds the JobQueue tick (see hold_tick)
 HELD_TICK_SECONDS = 3600
 
+
+SHIPPED_PERIOD_END = date(2025, 12, 31)  # db/data/plan.toml: the 14th plan, 2021-2025
 
 _RUN_DATABASE: dict[str, str] = {}
 
@@ -60,6 +69,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{_RUN_DATABASE["name"]}" WITH (FORCE)'))
     admin.dispose()
     os.environ.pop("TASKBOT_TEST_RUN_DATABASE", None)
+
+
+_SLOW_KINDS = frozenset({"e2e", "process"})
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under tests/e2e/ and tests/process/ `slow` (the real application
+    against the stand-in, or real processes), so `pytest -m "not slow"` runs the pure policy
+    and storage tests alone."""
+    for item in items:
+        if _SLOW_KINDS.intersection(item.path.parts[-3:-1]):
+            item.add_marker(pytest.mark.slow)
 
 
 def reset_postgres(url: str) -> None:
@@ -116,6 +137,44 @@ def database_url_in(folder: Path) -> str:
     return f"sqlite:///{folder / 'test.sqlite3'}"
 
 
+def record_history(
+    url: str,
+    *,
+    first_start: datetime | None = FIRST_START,
+    decided: HoldDecision | None = None,
+    period_end: date | None = None,
+) -> None:
+    """Give the database at `url` a past, as a bot that has run on it has: the first start
+    (`repo.record_first_start`, when given) and, with `decided`, a coordinator's decision
+    on the held follow-up of the plan period `period_end` (the shipped plan's by default),
+    so that a (re)start after the plan's period follows up without waiting for one. Makes
+    the schema if needed; leaves a recorded first start as it is."""
+    database = Database(url)
+    try:
+        database.upgrade()
+        with database.session() as s:
+            if first_start is not None:
+                repo.record_first_start(s, now=first_start)
+            if decided is not None:
+                hold, _ = repo.store_finding(
+                    s,
+                    finding=HoldFinding(
+                        today=date(2026, 1, 1),
+                        period_end=period_end or SHIPPED_PERIOD_END,
+                        open_pairs=1,
+                        late_pairs=1,
+                        overdue_pairs=1,
+                    ),
+                    now=first_start or T0,
+                )
+                if hold is not None and hold.id is not None:
+                    repo.decide_hold(
+                        s, hold_id=hold.id, decision=decided, user_id=COORDINATOR, now=T0
+                    )
+    finally:
+        database.dispose()
+
+
 @asynccontextmanager
 async def started_bot(
     url: str, users: Sequence[tuple[int, str]], group_members: Sequence[int]
@@ -131,6 +190,7 @@ async def started_bot(
         api.add_member(GROUP, uid)
     clock = MutableClock(T0)
     settings = standin_settings(api, url, schedule={"tick_seconds": 3600})
+    record_history(url)
     try:
         async with AsyncExitStack() as stack:
             app = build_application(settings, clock=clock)
@@ -141,6 +201,88 @@ async def started_bot(
             yield harness
     finally:
         await api.stop()
+
+
+@asynccontextmanager
+async def first_start(
+    api: BotApiStandIn, url: str, clock: MutableClock, contacts: dict[int, str]
+) -> AsyncIterator[BotHarness]:
+    """The bot started for the first time on a fresh database (no history: the shipped plan
+    is checked and held as on a real first start), its tick run only when asked, with
+    `contacts` (user id: unit) registered."""
+    settings = standin_settings(api, url, schedule={"tick_seconds": 3600})
+    async with AsyncExitStack() as stack:
+        app = build_application(settings, clock=clock)
+        await stack.enter_async_context(running(app))
+        harness = BotHarness(api, app, clock, settings, stack)
+        harness.hold_tick()
+        await api.wait_idle()
+        for user_id, unit in contacts.items():
+            await harness.register(user_id, unit)
+        yield harness
+
+
+FIRST_DAY_CONTACTS = {2001: "区民政局", 2002: "潼南税务局", 2003: "区残联"}
+
+
+@pytest.fixture
+async def first_day(
+    standin: BotApiStandIn, database_url: str, clock: MutableClock
+) -> AsyncIterator[BotHarness]:
+    """`first_start` on the `clock` fixture's instant (a module sets its own) with contacts of
+    three units, one of them 区残联 (`FIRST_DAY_CONTACTS`)."""
+    async with first_start(standin, database_url, clock, FIRST_DAY_CONTACTS) as harness:
+        yield harness
+
+
+async def report_in_progress(bot: BotHarness, chat: int, message: Any, note: str) -> None:
+    """Report 推进中 with `note` and no evidence from the status buttons of `message`."""
+    since = len(bot.api.sent)
+    bot.api.click(chat, message, "推进中")
+    await bot.api.wait_for(
+        lambda m: m.chat_id == chat and "请用一两句话" in m.plain_text, since=since
+    )
+    bot.api.send_text(chat, note)
+    evidence = await bot.api.wait_for(
+        lambda m: m.chat_id == chat and "佐证材料" in m.plain_text, since=since
+    )
+    bot.api.click(chat, evidence, "跳过")
+    confirm = await bot.api.wait_for(
+        lambda m: m.chat_id == chat and "请确认" in m.plain_text, since=since
+    )
+    bot.api.click(chat, confirm, "确认提交")
+    await bot.api.wait_for(lambda m: m.chat_id == chat and "已记录" in m.plain_text, since=since)
+    await bot.api.wait_idle(quiet=0.05)
+
+
+def reminded_tasks(message: Any) -> list[int]:
+    """The task numbers a reminder message carries: the task of a plain reminder, or each
+    task line (icon, 第N项, text) of a contact's message of the day (今日督办提醒); none for
+    any other message."""
+    text = message.plain_text
+    if "今日督办提醒" in text:
+        return [int(n) for n in re.findall(r"^\S+ 第(\d+)项 ", text, re.MULTILINE)]
+    found = re.search(r"第(\d+)项：", text)
+    return [int(found.group(1))] if found and "完成时限" in text else []
+
+
+async def reply_to_daily(
+    bot: BotHarness, chat: int, message: Any, text: str, number: int
+) -> tuple[Any, Any]:
+    """Reply `text` to a contact's message of the day; when asked which task the note is
+    for, choose 第`number`项. Returns the question and the receipt it turns into."""
+    since = len(bot.api.sent)
+    bot.api.send_text(chat, text, reply_to_message_id=message.message_id)
+    ask = await bot.api.wait_for(
+        lambda m: m.chat_id == chat and "这条留言是关于哪一项任务的" in m.plain_text, since=since
+    )
+    label = next(label for label, _ in ask.buttons if label.startswith(f"第{number}项 "))
+    bot.api.click(chat, ask, label)
+    saved = await bot.api.wait_for(
+        lambda m: m.chat_id == chat and f"已将您的留言记录为第{number}项" in m.plain_text,
+        since=since,
+    )
+    return ask, saved
 
 
 class BotHarness:
@@ -177,6 +319,12 @@ class BotHarness:
         await self._stack.enter_async_context(running(self.app))
         if hold_tick:
             self.hold_tick()
+
+    def decide_backlog(self, decision: HoldDecision = HoldDecision.SEND) -> None:
+        """Record a coordinator's decision on the held follow-up of the shipped plan (the
+        open hold, or one decided in advance): a (re)start after the plan's period then
+        follows up at once, as after a real decision."""
+        record_history(self.settings.database.url, first_start=None, decided=decision)
 
     @property
     def svc(self) -> Any:
@@ -224,6 +372,7 @@ async def bot(
 ) -> AsyncIterator[BotHarness]:
     """The real Application running against the stand-in; the tick runs only when asked."""
     settings = standin_settings(standin, database_url, **bot_settings_overrides)
+    record_history(database_url)
     app = build_application(settings, clock=clock)
     async with AsyncExitStack() as stack:
         await stack.enter_async_context(running(app))

@@ -25,8 +25,10 @@ def record_audit(
     before: object | None,
     after: object | None,
     now: datetime,
+    reason: str | None = None,
 ) -> AuditEvent:
-    """Append an audit event; non-string before/after values are stored as JSON."""
+    """Append an audit event; non-string before/after values are stored as JSON. `reason`
+    is why (as typed by the person, or stated by the bot), None when none was given."""
 
     def text(value: object | None) -> str | None:
         if value is None or isinstance(value, str):
@@ -39,6 +41,7 @@ def record_audit(
         subject=subject,
         before=text(before),
         after=text(after),
+        reason=reason,
         at=now,
     )
     session.add(event)

@@ -6,21 +6,28 @@ caller owns the transaction (`Database.session()`). Instants are aware UTC datet
 
 from __future__ import annotations
 
+import functools
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Any, cast
 
-from sqlalchemy import func, update
+from sqlalchemy import bindparam, exists, func, or_, update
+from sqlalchemy import select as core_select
+from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col, select
 
 from db.models import (
+    Assignment,
     ChatMigration,
     Contact,
     Invite,
+    Task,
     Unit,
 )
 from db.repo.audit import record_audit
+from db.repo.units import lead_units
 
 INVITE_CODE_BYTES = 12  # token_urlsafe(12): 16 characters of [A-Za-z0-9_-], 96 bits
 
@@ -28,6 +35,93 @@ INVITE_CODE_BYTES = 12  # token_urlsafe(12): 16 characters of [A-Za-z0-9_-], 96 
 def get_contact(session: Session, *, telegram_user_id: int) -> Contact | None:
     """Return the contact bound to this Telegram user, or None."""
     return session.exec(select(Contact).where(Contact.telegram_user_id == telegram_user_id)).first()
+
+
+@dataclass(frozen=True)
+class TaskLine:
+    """A task as a report needs it: database id, 序号 and text."""
+
+    id: int
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """A contact about to report on a task (`reporter_on_task`): the contact, its unit, the
+    task (None if the id or 序号 names none) and whether the unit may report on it
+    (`may_report`)."""
+
+    contact_id: int
+    unit_id: int
+    unit_name: str
+    task: TaskLine | None
+    allowed: bool
+
+
+def reporter_on_task(
+    session: Session,
+    *,
+    telegram_user_id: int,
+    task_id: int | None = None,
+    task_number: int | None = None,
+) -> Reporter | None:
+    """The contact bound to this Telegram user with its unit, the task named by `task_id`
+    (or, if None, by `task_number`), and whether the unit may report on it, in one
+    statement (the report conversation's check at every button press and at 确认提交).
+    None when the user is no contact."""
+    statement = _reporter_statement(by_number=task_id is None)
+    row = (
+        session.connection()
+        .execute(
+            statement,
+            {
+                "user_id": telegram_user_id,
+                "task_key": task_number if task_id is None else task_id,
+            },
+        )
+        .first()
+    )
+    if row is None:
+        return None
+    contact_id, unit_id, unit_name, found_id, number, text, allowed = row
+    task = TaskLine(found_id, number, text) if found_id is not None else None
+    return Reporter(contact_id, unit_id, unit_name, task, bool(task and allowed))
+
+
+@functools.cache
+def _reporter_statement(*, by_number: bool) -> Any:
+    """`reporter_on_task`'s statement, built once per process (parameters `user_id`,
+    `task_key`): contact, unit, the task left-joined, and an EXISTS over the assignments
+    of the unit or of its collective parent unit (`may_report`)."""
+    contact, unit, task, assignment = (
+        Contact.__table__.c,  # type: ignore[attr-defined]
+        Unit.__table__.c,  # type: ignore[attr-defined]
+        Task.__table__,  # type: ignore[attr-defined]
+        Assignment.__table__.c,  # type: ignore[attr-defined]
+    )
+    key = task.c.number if by_number else task.c.id
+    allowed = exists().where(
+        assignment.task_id == task.c.id,
+        or_(assignment.unit_id == contact.unit_id, assignment.unit_id == unit.parent_id),
+    )
+    return (
+        core_select(
+            contact.id,
+            contact.unit_id,
+            unit.name,
+            task.c.id,
+            task.c.number,
+            task.c.text,
+            allowed,
+        )
+        .select_from(
+            Contact.__table__.join(Unit.__table__, unit.id == contact.unit_id).outerjoin(  # type: ignore[attr-defined]
+                task, key == bindparam("task_key")
+            )
+        )
+        .where(contact.telegram_user_id == bindparam("user_id"))
+    )
 
 
 def contacts_of_unit(session: Session, *, unit_id: int) -> list[Contact]:
@@ -40,6 +134,12 @@ def contact_counts(session: Session) -> dict[int, int]:
     """Return {unit id: number of contacts} for units with at least one contact."""
     stmt = select(Contact.unit_id, func.count()).group_by(col(Contact.unit_id))
     return {unit_id: n for unit_id, n in session.exec(stmt).all()}
+
+
+def lead_units_without_contact(session: Session) -> list[Unit]:
+    """The lead units (in order of first appearance) that have no contact yet."""
+    counts = contact_counts(session)
+    return [u for u in lead_units(session) if not counts.get(u.id or 0)]
 
 
 def create_invite(
@@ -109,7 +209,7 @@ def redeem_invite(
         .values(used_by=telegram_user_id, used_at=now)
         .execution_options(synchronize_session=False)
     )
-    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+    if cast("CursorResult[Any]", claimed).rowcount != 1:
         return InviteProblem.USED
     session.refresh(invite)
     unit = session.get(Unit, invite.unit_id)
@@ -153,7 +253,8 @@ def mark_unreachable(
     """Mark a contact unreachable (Telegram refused delivery); return it if this is news.
 
     Returns None when the contact is unknown or was already marked, so callers tell the
-    coordinators only once. Registering again (a new invite) clears the mark.
+    coordinators only once. Registering again (a new invite) or /start (`mark_reachable`)
+    clears the mark.
     """
     contact = session.get(Contact, contact_id)
     if contact is None or contact.unreachable_reason is not None:
@@ -171,6 +272,28 @@ def mark_unreachable(
         now=now,
     )
     return contact
+
+
+def mark_reachable(session: Session, *, contact_id: int, now: datetime) -> bool:
+    """Clear a contact's unreachable mark (the contact wrote to the bot again, e.g. /start,
+    so Telegram delivers to them); return True if it was set. The reminders their refused
+    message of the day carried were released, so the next tick sends them."""
+    contact = session.get(Contact, contact_id)
+    if contact is None or contact.unreachable_reason is None:
+        return False
+    before = contact.unreachable_reason
+    contact.unreachable_reason = None
+    session.flush()
+    record_audit(
+        session,
+        actor_user_id=contact.telegram_user_id,
+        action="contact.reachable",
+        subject=f"contact:{contact_id}",
+        before=before,
+        after=None,
+        now=now,
+    )
+    return True
 
 
 def record_chat_migration(

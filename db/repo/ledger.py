@@ -11,8 +11,10 @@ import json
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ARRAY, String, bindparam, func, update
+from sqlalchemy import ARRAY, ColumnElement, String, bindparam, func, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -58,7 +60,8 @@ def settled_keys(session: Session, *, keys: Iterable[str], now: datetime | None 
         stmt = select(Delivery.key).where(condition)
         if now is not None:
             stmt = stmt.where(
-                (Delivery.outcome != DeliveryOutcome.RETRY) | (col(Delivery.next_attempt_at) > now)
+                (col(Delivery.outcome) != DeliveryOutcome.RETRY)
+                | (col(Delivery.next_attempt_at) > now)
             )
         found.update(connection.execute(stmt).scalars())
     return found
@@ -118,7 +121,7 @@ def claim_delivery(
         )
         .execution_options(synchronize_session=False)
     )
-    if retried.rowcount != 1:  # type: ignore[attr-defined]
+    if cast("CursorResult[Any]", retried).rowcount != 1:
         return None
     claimed = session.exec(select(Delivery).where(Delivery.key == key)).one()
     session.refresh(claimed)
@@ -132,7 +135,8 @@ DIGEST_RETRY_AFTER = timedelta(minutes=1)
 
 def retry_backoff(attempts: int) -> timedelta:
     """Wait before attempt `attempts + 1`: 30 s doubling per attempt, at most 30 minutes."""
-    return min(RETRY_BASE * (2 ** max(attempts - 1, 0)), RETRY_CAP)
+    factor: int = 2 ** max(attempts - 1, 0)
+    return min(RETRY_BASE * factor, RETRY_CAP)
 
 
 def settle_delivery(
@@ -164,17 +168,50 @@ def settle_delivery(
     session.flush()
 
 
+def release_delivery(session: Session, *, delivery_id: int) -> None:
+    """Remove a claim whose send certainly did not reach anyone (FAILED: refused by
+    Telegram), so that its key can be claimed again: a contact's message of the day, or the
+    nudge it carried, when the contact had blocked the bot (`jobs.daily`)."""
+    row = session.get(Delivery, delivery_id)
+    if row is not None:
+        session.delete(row)
+        session.flush()
+
+
 def delivery_part_sent(
     session: Session, *, delivery_id: int, parts_sent: int, message_id: int | None = None
 ) -> None:
-    """Record that the first `parts_sent` parts of a multi-part post were delivered."""
+    """Record that the first `parts_sent` parts of a multi-part post were delivered; the
+    row's `message_id` is that of its first part."""
     row = session.get(Delivery, delivery_id)
     if row is None:
         raise LookupError(f"delivery {delivery_id} not in the ledger")
     row.parts_sent = parts_sent
-    if message_id is not None:
+    if message_id is not None and row.message_id is None:
         row.message_id = message_id
     session.flush()
+
+
+def recent_delivery(
+    session: Session, *, kind: DeliveryKind, destination: str, since: datetime
+) -> Delivery | None:
+    """The newest row of `kind` to `destination` claimed at or after `since` that went out or
+    may have (PENDING, SENT, UNCERTAIN), or None: a send refused or not delivered does not
+    count."""
+    stmt = (
+        select(Delivery)
+        .where(
+            Delivery.kind == kind,
+            Delivery.destination == destination,
+            col(Delivery.created_at) >= since,
+            col(Delivery.outcome).in_(
+                [DeliveryOutcome.PENDING, DeliveryOutcome.SENT, DeliveryOutcome.UNCERTAIN]
+            ),
+        )
+        .order_by(col(Delivery.created_at).desc(), col(Delivery.id).desc())
+        .limit(1)
+    )
+    return session.exec(stmt).first()
 
 
 def delivery_parts(row: Delivery) -> list[str]:
@@ -183,17 +220,21 @@ def delivery_parts(row: Delivery) -> list[str]:
     return [str(p) for p in parts] if isinstance(parts, list) else []
 
 
-def claim_retry(session: Session, *, kind: DeliveryKind, now: datetime) -> Delivery | None:
-    """Take over the oldest RETRY row of `kind` whose `next_attempt_at` has passed (a digest
-    stopped by an outage resumes from its stored parts)."""
+def claim_retry(
+    session: Session, *, kind: DeliveryKind, now: datetime, key_prefix: str | None = None
+) -> Delivery | None:
+    """Take over the oldest RETRY row of `kind` (and with a key starting with `key_prefix`,
+    when given) whose `next_attempt_at` has passed (a digest stopped by an outage resumes
+    from its stored parts; a queued notice goes out)."""
+    conditions: list[ColumnElement[bool]] = [
+        col(Delivery.kind) == kind,
+        col(Delivery.outcome) == DeliveryOutcome.RETRY,
+        col(Delivery.next_attempt_at) <= now,
+    ]
+    if key_prefix is not None:
+        conditions.append(col(Delivery.key).startswith(key_prefix, autoescape=True))
     candidates = session.exec(
-        select(Delivery.id)
-        .where(
-            Delivery.kind == kind,
-            Delivery.outcome == DeliveryOutcome.RETRY,
-            col(Delivery.next_attempt_at) <= now,
-        )
-        .order_by(col(Delivery.id))
+        select(Delivery.id).where(*conditions).order_by(col(Delivery.id))
     ).all()
     for delivery_id in candidates:
         taken = session.execute(
@@ -205,7 +246,7 @@ def claim_retry(session: Session, *, kind: DeliveryKind, now: datetime) -> Deliv
             .values(outcome=DeliveryOutcome.PENDING, attempts=Delivery.attempts + 1)
             .execution_options(synchronize_session=False)
         )
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
+        if cast("CursorResult[Any]", taken).rowcount == 1:
             row = session.get(Delivery, delivery_id)
             if row is not None:
                 session.refresh(row)
@@ -232,17 +273,21 @@ def mark_pending_uncertain(session: Session) -> int:
     return len(rows)
 
 
-def delivery_for_message(
+def deliveries_for_message(
     session: Session, *, destination: str, message_id: int, channel: str = "telegram"
-) -> Delivery | None:
-    """The ledger row of what the bot sent as `message_id` to `destination` (a reminder a
-    contact replies to), or None."""
-    stmt = select(Delivery).where(
-        Delivery.channel == channel,
-        Delivery.destination == destination,
-        Delivery.message_id == message_id,
+) -> list[Delivery]:
+    """Every ledger row settled with `message_id` at `destination`, in id order: a contact's
+    message of the day has its own row and one per item it carried (`jobs.daily`)."""
+    stmt = (
+        select(Delivery)
+        .where(
+            Delivery.channel == channel,
+            Delivery.destination == destination,
+            Delivery.message_id == message_id,
+        )
+        .order_by(col(Delivery.id))
     )
-    return session.exec(stmt).first()
+    return list(session.exec(stmt).all())
 
 
 def sent_reminder_counts(session: Session) -> dict[tuple[int, int], int]:

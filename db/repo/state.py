@@ -50,11 +50,12 @@ def _report_columns(report: Any = StatusReport) -> tuple[Any, ...]:
         report.note,
         report.created_at,
         report.evidence_kind,
+        report.corrects_id,
     )
 
 
 def _report_view(row: Sequence[Any], reporter_name: str | None) -> ReportView:
-    report_id, task_id, unit_id, status, note, created_at, evidence_kind = row
+    report_id, task_id, unit_id, status, note, created_at, evidence_kind, corrects_id = row
     return ReportView(
         id=report_id,
         task_id=task_id,
@@ -64,6 +65,7 @@ def _report_view(row: Sequence[Any], reporter_name: str | None) -> ReportView:
         created_at=created_at,
         reporter_name=reporter_name or "",
         evidence_kind=evidence_kind,
+        corrects_id=corrects_id,
     )
 
 
@@ -185,16 +187,16 @@ def _heads_statement() -> Any:
     return (
         sa_select(
             *_report_columns(last),
-            last.contact_id,
+            col(last.contact_id),
             col(Progress.status_report_id),
             *_report_columns(with_status),
-            with_status.contact_id,
+            col(with_status.contact_id),
         )
         .select_from(Progress)
-        .join(last, last.id == col(Progress.last_report_id))
+        .join(last, col(last.id) == col(Progress.last_report_id))
         .outerjoin(
             with_status,
-            (with_status.id == col(Progress.status_report_id))
+            (col(with_status.id) == col(Progress.status_report_id))
             & (col(Progress.status_report_id) != col(Progress.last_report_id)),
         )
     )
@@ -214,23 +216,23 @@ def _period_statement() -> Any:
     # The lookup walks back from the pair's newest report; doing it for every report of the
     # period made it quadratic in a pair's reports (16,000 note-only replies: 122 s).
     previous_at = (
-        sa_select(previous.created_at)
+        sa_select(col(previous.created_at))
         .where(
-            previous.task_id == StatusReport.task_id,
-            previous.unit_id == StatusReport.unit_id,
-            previous.id < StatusReport.id,
+            col(previous.task_id) == col(StatusReport.task_id),
+            col(previous.unit_id) == col(StatusReport.unit_id),
+            col(previous.id) < col(StatusReport.id),
         )
         .order_by(col(previous.id).desc())
         .limit(1)
         .scalar_subquery()
     )
     lookup = (
-        sa_select(old.status)
+        sa_select(col(old.status))
         .where(
-            old.task_id == StatusReport.task_id,
-            old.unit_id == StatusReport.unit_id,
+            col(old.task_id) == col(StatusReport.task_id),
+            col(old.unit_id) == col(StatusReport.unit_id),
             col(old.status).is_not(None),
-            old.created_at < since,
+            col(old.created_at) < since,
         )
         .order_by(col(old.id).desc())
         .limit(1)

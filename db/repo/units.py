@@ -15,6 +15,7 @@ from db.models import (
     Task,
     Unit,
 )
+from jobs.names import match_unit
 from jobs.types import (
     AssignmentRole,
 )
@@ -34,6 +35,19 @@ def find_units(session: Session, *, fragment: str, limit: int = 5) -> list[Unit]
     return [u for u in rows if fragment in u.name or u.name in fragment][:limit]
 
 
+def resolve_unit(session: Session, *, text: str) -> tuple[Unit | None, list[str]]:
+    """Read a unit name as a person typed it (`jobs.names.match_unit`: spaces, full-width
+    characters, the 潼南区 prefix, 民政局 for 区民政局, a part naming one unit): the unit, or
+    None and up to five names it may have meant (possibly none)."""
+    if "\x00" in text:
+        return None, []
+    units = session.exec(select(Unit).order_by(col(Unit.id))).all()
+    found = match_unit(text, [u.name for u in units])
+    if found.name is None:
+        return None, list(found.suggestions)
+    return next(u for u in units if u.name == found.name), []
+
+
 def lead_units(session: Session) -> list[Unit]:
     """Return every unit that leads at least one task, in order of first appearance."""
     stmt = (
@@ -49,6 +63,11 @@ def lead_units(session: Session) -> list[Unit]:
 def get_task(session: Session, *, number: int) -> Task | None:
     """Return the task with this 序号, or None."""
     return session.exec(select(Task).where(Task.number == number)).first()
+
+
+def get_task_by_id(session: Session, *, task_id: int) -> Task | None:
+    """Return the task with this database id (`Task.id`), or None."""
+    return session.get(Task, task_id)
 
 
 def is_lead_unit(session: Session, *, task_id: int, unit_id: int) -> bool:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
@@ -141,7 +141,7 @@ def upgrade() -> None:
                 sent_at=_aware(r["sent_at"]),
             )
         )
-    task_ids = dict(bind.execute(sa.text("SELECT number, id FROM task")).all())
+    task_ids: dict[int, int] = dict(bind.execute(sa.text("SELECT number, id FROM task")).all())
     for action, subject, at in bind.execute(
         sa.text(
             "SELECT action, subject, at FROM auditevent WHERE action IN "
@@ -192,7 +192,11 @@ def upgrade() -> None:
                 )
             )
     seen: set[str] = set()
-    unique = [r for r in rows if not (r["key"] in seen or seen.add(r["key"]))]
+    unique: list[dict[str, Any]] = []
+    for entry in rows:
+        if entry["key"] not in seen:
+            seen.add(entry["key"])
+            unique.append(entry)
     if unique:
         op.bulk_insert(delivery, unique)
     op.drop_index(op.f("ix_reminder_key"), table_name="reminder")
@@ -251,8 +255,8 @@ def downgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("period", "chat_id", name="uq_digest_period_chat"),
     )
-    deadlines = dict(bind.execute(sa.text("SELECT id, deadline FROM task")).all())
-    numbers = dict(bind.execute(sa.text("SELECT id, number FROM task")).all())
+    deadlines: dict[int, Any] = dict(bind.execute(sa.text("SELECT id, deadline FROM task")).all())
+    numbers: dict[int, int] = dict(bind.execute(sa.text("SELECT id, number FROM task")).all())
     reminders: list[dict[str, Any]] = []
     digests: list[dict[str, Any]] = []
     for r in bind.execute(

@@ -1,0 +1,95 @@
+"""Fresh reads of the follow-up state for the shell, run off the event loop.
+
+Every view (/task, /unit, /digest, the weekly digest, the ledger export's lights) and the
+tick read the database anew through these; nothing read is kept after the call. A read
+opens its own session and runs in a worker thread (`in_worker`), so the event loop goes on
+handling updates meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from bot import render, texts
+from bot.context import Services
+from db import repo
+from jobs.digest import build_digest
+from jobs.lights import unit_light
+from jobs.state import FollowUpState, TaskView, UnitView
+
+T = TypeVar("T")
+
+
+async def in_worker(svc: Services, read: Callable[..., T], *args: Any) -> T:
+    """Run a blocking database read `read(*args)` in a worker thread and return its result,
+    so that the event loop goes on handling updates meanwhile. The read opens its own
+    session. Runs it inline for an in-memory SQLite database, which other threads cannot
+    see."""
+    if not svc.db.shared_across_threads:
+        return read(*args)
+    return await asyncio.to_thread(read, *args)
+
+
+def _read_state(svc: Services) -> FollowUpState:
+    with svc.db.session() as s:
+        return repo.load_state(s)
+
+
+async def read_state(svc: Services) -> FollowUpState:
+    """The follow-up state as `repo.load_state` reads it now, read in a worker thread."""
+    return await in_worker(svc, _read_state, svc)
+
+
+def ledger_light_of(svc: Services, session: Any) -> Callable[[TaskView, UnitView], str]:
+    """A `light_of` for the ledger: the traffic light of (task, lead unit) today, in Chinese."""
+    state = repo.load_state(session)
+    today = svc.now().astimezone(svc.policy.zone).date()
+
+    def light_of(task: TaskView, unit: UnitView) -> str:
+        light = unit_light(task, unit.id, state, today, svc.lights, svc.calendar)
+        return texts.LIGHT_LABEL[light.value]
+
+    return light_of
+
+
+def build_current_digest(svc: Services) -> list[str]:
+    """Build and render the digest at the clock's now, covering reports since the last one,
+    from the database as it is now. Returns the HTML message parts.
+
+    The period starts at the last weekly digest sent (or 7 days ago when none was sent).
+    While the follow-up is held after the plan's period, a line says the days overdue count
+    from the original deadlines.
+    Blocking: the bot runs it in a worker thread (`current_digest`).
+    """
+    now = svc.now()
+    with svc.db.session() as s:
+        last = repo.last_digest_at(s)
+        since = last if last is not None and last < now else now - timedelta(days=7)
+        state = repo.load_state(s).with_period(repo.load_period(s, since=since))
+        hold = repo.open_hold(s)
+    digest = build_digest(
+        now,
+        state,
+        zone=svc.policy.zone,
+        since=since,
+        due_soon_days=svc.settings.schedule.due_soon_days,
+        lights=svc.lights,
+        calendar=svc.calendar,
+        status_before=state.status_before,
+    )
+    return render.render_digest(
+        digest,
+        svc.policy.zone,
+        budget=svc.settings.follow_up.digest_lines,
+        held_period_end=(
+            hold.period_end if hold is not None and hold.found_on > hold.period_end else None
+        ),
+    )
+
+
+async def current_digest(svc: Services) -> list[str]:
+    """`build_current_digest` in a worker thread: for /digest and the weekly digest."""
+    return await in_worker(svc, build_current_digest, svc)

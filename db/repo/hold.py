@@ -1,0 +1,207 @@
+"""A held follow-up (`jobs.hold`) and its decision; the bot's first start.
+
+Functions take the `Session` first and keyword-only data; they flush but never commit: the
+caller owns the transaction (`Database.session()`). Instants are aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from db.models import FollowUpHold, Setting
+from db.repo.audit import record_audit
+from db.repo.ledger import claim_delivery, settle_delivery
+from db.repo.state import load_state
+from db.repo.units import get_plan
+from jobs.calendar import WorkingCalendar
+from jobs.hold import HoldFinding, assess_state
+from jobs.state import FollowUpState
+from jobs.types import DeliveryKind, DeliveryOutcome, HoldDecision
+
+FIRST_START = "first_start"
+
+log = logging.getLogger(__name__)
+
+
+def first_start(session: Session) -> datetime | None:
+    """The instant (aware UTC) the bot first started on this database, None before that."""
+    row = session.get(Setting, FIRST_START)
+    return datetime.fromisoformat(row.value).astimezone(UTC) if row is not None else None
+
+
+def record_first_start(session: Session, *, now: datetime) -> datetime:
+    """Record `now` as the first start unless one is recorded; return the recorded one.
+    Raises `ValueError` if `now` is naive."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    recorded = first_start(session)
+    if recorded is not None:
+        return recorded
+    session.add(Setting(key=FIRST_START, value=now.astimezone(UTC).isoformat()))
+    session.flush()
+    return now.astimezone(UTC)
+
+
+def open_hold(session: Session) -> FollowUpHold | None:
+    """The undecided hold, if any (the newest, should there be several)."""
+    return session.exec(
+        select(FollowUpHold)
+        .where(col(FollowUpHold.decision).is_(None))
+        .order_by(col(FollowUpHold.id).desc())
+    ).first()
+
+
+def get_hold(session: Session, *, hold_id: int) -> FollowUpHold | None:
+    """The hold with this id, or None."""
+    return session.get(FollowUpHold, hold_id)
+
+
+def latest_decided_hold(session: Session) -> FollowUpHold | None:
+    """The newest decided hold, or None."""
+    return session.exec(
+        select(FollowUpHold)
+        .where(col(FollowUpHold.decision).is_not(None))
+        .order_by(col(FollowUpHold.id).desc())
+    ).first()
+
+
+def store_finding(
+    session: Session, *, finding: HoldFinding, now: datetime
+) -> tuple[FollowUpHold | None, bool]:
+    """Store what the check of the plan found; return the undecided hold (or None) and
+    whether it is new.
+
+    A held finding opens a hold unless one is open, or one for the same plan period was
+    decided (a decision stands across restarts and reloads of the same plan). A finding
+    that is not held decides an open hold as SEND by the bot itself (actor 0): what it
+    held is no longer a backlog.
+    """
+    current = open_hold(session)
+    if not finding.held:
+        if current is not None:
+            decide_hold(
+                session, hold_id=current.id or 0, decision=HoldDecision.SEND, user_id=0, now=now
+            )
+        return None, False
+    if current is not None:
+        return current, False
+    decided = session.exec(
+        select(FollowUpHold).where(
+            col(FollowUpHold.decision).is_not(None),
+            FollowUpHold.period_end == finding.period_end,
+        )
+    ).first()
+    if decided is not None:
+        return None, False
+    row = FollowUpHold(
+        found_at=now,
+        found_on=finding.today,
+        period_end=finding.period_end,
+        open_pairs=finding.open_pairs,
+        late_pairs=finding.late_pairs,
+        overdue_pairs=finding.overdue_pairs,
+        overdue_working_days=finding.overdue_working_days,
+    )
+    session.add(row)
+    session.flush()
+    return row, True
+
+
+def check_plan(
+    session: Session,
+    *,
+    now: datetime,
+    calendar: WorkingCalendar,
+    zone: ZoneInfo,
+    state: FollowUpState | None = None,
+    lift_only: bool = False,
+) -> tuple[HoldFinding | None, FollowUpHold | None]:
+    """Check the loaded plan at `now` (its local date in `zone`) on `state` (read afresh
+    when None) and store the finding (`store_finding`): a held finding opens a hold, one
+    that is no longer held lifts the open hold. With `lift_only` (a check while the bot
+    runs, after deadlines or reports changed) nothing is checked unless a hold is open, and
+    no hold is opened: holds are opened when the bot starts or loads a plan.
+
+    Returns the finding (None before a plan is loaded or when nothing was checked) and the
+    undecided hold, if any.
+    """
+    plan = get_plan(session)
+    if plan is None:
+        return None, None
+    before = open_hold(session)
+    if lift_only and before is None:
+        return None, None
+    today = now.astimezone(zone).date()
+    current = load_state(session) if state is None else state
+    finding = assess_state(today, plan.period_end, current, calendar)
+    if lift_only and finding.held:
+        return finding, before
+    hold, new = store_finding(session, finding=finding, now=now)
+    if new:
+        log.info("follow-up held from now on (hold %s)", hold.id if hold else None)
+    elif before is not None and hold is None:
+        log.info("held follow-up %s lifted: no open pair is late enough to hold it", before.id)
+    return finding, hold
+
+
+def decide_hold(
+    session: Session, *, hold_id: int, decision: HoldDecision, user_id: int, now: datetime
+) -> FollowUpHold | None:
+    """Record a decision on an undecided hold (audited); None when the hold is unknown or
+    already decided (the first decision stands)."""
+    row = session.get(FollowUpHold, hold_id)
+    if row is None or row.decision is not None:
+        return None
+    row.decision = decision
+    row.decided_by = user_id
+    row.decided_at = now
+    record_audit(
+        session,
+        actor_user_id=user_id,
+        action="decide_hold",
+        subject=f"hold:{hold_id}",
+        before=None,
+        after=decision.value,
+        now=now,
+    )
+    session.flush()
+    return row
+
+
+def drop_sends(session: Session, *, sends: list[DroppedSend], now: datetime) -> int:
+    """Settle each send not yet in the send ledger as DROPPED, so that it is never sent;
+    return how many were dropped (keys already there are left as they are)."""
+    dropped = 0
+    for send in sends:
+        row = claim_delivery(
+            session,
+            key=send.key,
+            kind=send.kind,
+            destination=send.destination,
+            task_id=send.task_id,
+            unit_id=send.unit_id,
+            contact_id=send.contact_id,
+            now=now,
+        )
+        if row is None or row.id is None:
+            continue
+        settle_delivery(session, delivery_id=row.id, outcome=DeliveryOutcome.DROPPED, now=now)
+        dropped += 1
+    return dropped
+
+
+@dataclass(frozen=True)
+class DroppedSend:
+    """A send a held follow-up had due, to be recorded as dropped under its ledger key."""
+
+    key: str
+    kind: DeliveryKind
+    destination: str
+    task_id: int | None = None
+    unit_id: int | None = None
+    contact_id: int | None = None

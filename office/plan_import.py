@@ -1,0 +1,567 @@
+"""Import a task-division table (重点任务分工) from its document: `taskbot plan import`.
+
+The core, `parse_rows`, is pure: it takes the table as rows of cell strings (whatever the
+format) and returns the tasks with a verification report. Thin readers turn a document into
+rows: `.docx` (every table), `.xlsx` (the sheet holding the header), `.pdf` (its text layer)
+and text extracted from a PDF (the shape of tests/fixtures/plan_appendix.txt). `read_document`
+picks the reader by suffix. Anything that cannot be read raises `PlanImportError`.
+
+Cleaning follows the transcription rules of db/data/plan.toml: a text cell's line breaks are
+joined without spaces and the PDF extraction's spaces around Latin digits are removed; unit
+cells split on 、，, and line breaks, in document order; a cell a list of names cannot carry
+("……等，各镇街") is kept as `responsible_units_note`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from pathlib import Path
+
+SECTION = re.compile(r"^(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十]+[）)])")
+SECTION_NUMBER = re.compile(r"^[（(]?[一二三四五六七八九十]+[）)]?[、.．]?$")
+NUMBER = re.compile(r"^(\d{1,4})[.．、]?$")
+UNIT_SEPARATORS = re.compile(r"[、，,；;\n]+")
+# the last character of a whole unit name (区残联, 区教委, 区总工会, 团区委, 各镇街, 区传媒集团 ...)
+UNIT_ENDINGS = tuple("局委联会团街办院所处部站队司行厅")
+GENERIC_UNIT = re.compile(r"^\w{1,14}(?:局|委|联|会|集团|街|办|院|所|处|部|中心|公司)$")
+SAVE_AS_DOCX = {
+    ".doc": "an old Word document",
+    ".wps": "a WPS document",
+    ".ofd": "an OFD document",
+}
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+class PlanImportError(ValueError):
+    """The document cannot be imported; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class ImportedTask:
+    """One row of the table: 序号, 工作任务, 牵头单位, 责任单位 and 完成时限 if given."""
+
+    number: int
+    text: str
+    lead_units: tuple[str, ...]
+    responsible_units: tuple[str, ...]
+    deadline: date | None = None
+    responsible_units_note: str | None = None
+
+    def as_json(self) -> dict[str, object]:
+        """Return the JSON shape of `taskbot tasks --json` (deadline null when not given)."""
+        return {
+            "number": self.number,
+            "text": self.text,
+            "lead_units": list(self.lead_units),
+            "responsible_units": list(self.responsible_units),
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+        }
+
+
+@dataclass(frozen=True)
+class UnitCheck:
+    """A unit name of the document: known, or new with the closest known names."""
+
+    name: str
+    known: bool
+    suggestions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """The parsed tasks and what the verification report says about the table."""
+
+    tasks: tuple[ImportedTask, ...]
+    rows_read: int
+    sections: tuple[str, ...]
+    units: tuple[UnitCheck, ...]
+    not_placed: tuple[str, ...]
+    warnings: tuple[str, ...] = field(default=())
+
+    def report(self) -> list[str]:
+        """The verification report, one line each (English, with the document's names)."""
+        numbers = [t.number for t in self.tasks]
+        lines = [f"{self.rows_read} table rows read: {len(self.tasks)} tasks placed"]
+        if numbers:
+            lines[0] += f" (numbers {numbers[0]}-{numbers[-1]})"
+            missing = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))
+            if missing:
+                lines.append("numbers missing: " + ", ".join(map(str, missing)))
+        lines.append(_count(len(self.sections), "section row") + " skipped")
+        lines.extend(f"  section: {s}" for s in self.sections)
+        known = [u.name for u in self.units if u.known]
+        new = [u for u in self.units if not u.known]
+        lines.append(f"{len(known)} known units: {'、'.join(known) or '-'}")
+        lines.append(_count(len(new), "new unit"))
+        for unit in new:
+            hint = "closest known: " + "、".join(unit.suggestions)
+            hint = hint if unit.suggestions else "no known name is close"
+            lines.append(f"  new: {unit.name} ({hint})")
+        lines.extend(f"warning: {w}" for w in self.warnings)
+        lines.append(_count(len(self.not_placed), "row") + " not placed")
+        lines.extend(f"  not placed: {row}" for row in self.not_placed)
+        return lines
+
+
+# --------------------------------------------------------------------------- the pure core
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def clean_text(cell: str) -> str:
+    """A text cell with its line breaks joined and whitespace removed (a space stays only
+    between two Latin letters: "5G 网络" loses it, "Wi Fi" keeps it)."""
+    return re.sub(r"\s+", _space, cell.strip())
+
+
+def _space(match: re.Match[str]) -> str:
+    text, start, end = match.string, match.start(), match.end()
+    latin = start > 0 and end < len(text) and (text[start - 1] + text[end]).isascii()
+    return " " if latin and text[start - 1].isalpha() and text[end].isalpha() else ""
+
+
+def split_units(cell: str) -> tuple[tuple[str, ...], str | None]:
+    """The unit names of a cell in document order, and the cell's wording when the names
+    alone cannot carry it (an open list "……等")."""
+    names: list[str] = []
+    for piece in UNIT_SEPARATORS.split(cell.strip()):
+        name = re.sub(r"\s+", "", piece).removesuffix("等")
+        if name and name not in names:
+            names.append(name)
+    wording = re.sub(r"\s+", "", UNIT_SEPARATORS.sub("、", cell.strip())).strip("、")
+    note = None if wording == "、".join(names) else re.sub(r"\s+", "", cell)
+    return tuple(names), note
+
+
+def parse_deadline(cell: str) -> date | None:
+    """2026-06-30, 2026年6月30日, 2026年6月底 (month end), 2026年底 (year end); else None."""
+    text = re.sub(r"\s+", "", cell)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        pass
+    m = re.fullmatch(r"(\d{4})年(?:(\d{1,2})月(?:(\d{1,2})日)?)?(?:底|前|末|以前)?", text)
+    if not m:
+        return None
+    year, month, day = int(m[1]), int(m[2] or 12), m[3]
+    try:
+        if day:
+            return date(year, month, int(day))
+        return date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Where the header row puts each column (an index into the row)."""
+
+    number: int
+    text: int
+    lead: int
+    responsible: int | None
+    deadline: int | None
+
+
+def find_header(row: Sequence[str]) -> Columns | None:
+    """The columns of a header row (序号, 工作任务, 牵头单位, [责任单位], [完成时限]), any order."""
+    cells = [re.sub(r"\s+", "", c) for c in row]
+
+    def where(*words: str) -> int | None:
+        return next((i for i, c in enumerate(cells) if any(w in c for w in words)), None)
+
+    number, text = where("序号"), where("任务", "工作内容", "主要内容")
+    lead, responsible = where("牵头"), where("责任单位", "配合单位", "参与单位")
+    if number is None or text is None or lead is None:
+        return None
+    if len({number, text, lead}) < 3:
+        return None
+    return Columns(number, text, lead, responsible, where("时限", "完成时间"))
+
+
+def _cell(row: Sequence[str], index: int | None) -> str:
+    return row[index] if index is not None and index < len(row) else ""
+
+
+def _short(row: Sequence[str]) -> str:
+    shown = " | ".join(re.sub(r"\s+", "", c) for c in row if c.strip())
+    return shown if len(shown) <= 80 else shown[:79] + "…"
+
+
+def parse_rows(rows: Iterable[Sequence[str]], known_units: Iterable[str]) -> ImportResult:
+    """Parse the table: rows above the first header row (a title) are ignored, repeated
+    header rows skipped, section rows (一、…) reported and skipped, numbered rows become
+    tasks, and every other non-empty row is reported as not placed (never guessed). A row
+    right after one with the same number (a merged 序号 cell, a row continued on the next
+    page) continues that task: its cells that differ from the row above are joined on.
+
+    Raises `PlanImportError` when no row is a header of such a table.
+    """
+    columns: Columns | None = None
+    cells: dict[int, list[str]] = {}  # number: text, lead, responsible and deadline cells
+    above: list[str] = []  # the cells of the row above when it was a task's
+    sections: list[str] = []
+    not_placed: list[str] = []
+    warnings: list[str] = []
+    rows_read = 0
+    for row in rows:
+        header = find_header(row)
+        if header is not None:
+            columns = columns or header
+            continue
+        if columns is None or not any(c.strip() for c in row):
+            continue
+        rows_read += 1
+        distinct = {clean_text(c) for c in row if c.strip()}
+        number_cell = clean_text(_cell(row, columns.number))
+        previous, above = above, []
+        if len(distinct) == 1 and SECTION.match(next(iter(distinct))):
+            sections.append(next(iter(distinct)))
+            continue
+        if SECTION_NUMBER.match(number_cell):  # 一 | 兜底保障: a section numbered in 序号
+            sections.append(" ".join(dict.fromkeys(clean_text(c) for c in row if c.strip())))
+            continue
+        m = NUMBER.match(number_cell)
+        if m is None:
+            reason = "no number" if not number_cell else f"number {number_cell!r} not a number"
+            not_placed.append(f"{_short(row)} ({reason})")
+            continue
+        number = int(m[1])
+        here = [
+            _cell(row, index)
+            for index in (columns.text, columns.lead, columns.responsible, columns.deadline)
+        ]
+        if number in cells and previous:
+            warnings.append(f"task {number}: continued on the next row, joined")
+            for i, (cell, before) in enumerate(zip(here, previous, strict=True)):
+                if cell.strip() and cell != before:
+                    cells[number][i] += "\n" + cell
+        elif number in cells:
+            not_placed.append(f"{_short(row)} (number {number} used twice)")
+            continue
+        else:
+            cells[number] = list(here)
+        above = here
+    if columns is None:
+        raise PlanImportError(
+            "no task-division table found: no header row with 序号, 工作任务 and 牵头单位"
+        )
+    tasks: list[ImportedTask] = []
+    for number, (text_cell, lead_cell, responsible_cell, deadline_cell) in sorted(cells.items()):
+        text = clean_text(text_cell)
+        leads, lead_note = split_units(lead_cell)
+        responsible, note = split_units(responsible_cell)
+        if not text:
+            not_placed.append(f"task {number}: no task text")
+            continue
+        if not leads:
+            warnings.append(f"task {number} has no lead unit")
+        if lead_note is not None:
+            warnings.append(f"task {number}: lead units written {lead_note!r}")
+        deadline_text = clean_text(deadline_cell)
+        deadline = parse_deadline(deadline_text) if deadline_text else None
+        if deadline_text and deadline is None:
+            warnings.append(f"task {number}: deadline {deadline_text!r} is not a date; left out")
+        tasks.append(ImportedTask(number, text, leads, responsible, deadline, note))
+    if not tasks:
+        raise PlanImportError("the table has a header but no numbered task rows")
+    return ImportResult(
+        tasks=tuple(tasks),
+        rows_read=rows_read,
+        sections=tuple(sections),
+        units=check_units(tasks, known_units),
+        not_placed=tuple(not_placed),
+        warnings=tuple(warnings),
+    )
+
+
+def check_units(tasks: Sequence[ImportedTask], known_units: Iterable[str]) -> tuple[UnitCheck, ...]:
+    """Every unit name of the tasks (in order of first appearance), known or new with the
+    closest known names."""
+    known = list(dict.fromkeys(known_units))
+    names = dict.fromkeys(n for t in tasks for n in (*t.lead_units, *t.responsible_units))
+    return tuple(
+        UnitCheck(name, True)
+        if name in known
+        else UnitCheck(name, False, tuple(difflib.get_close_matches(name, known, n=3, cutoff=0.5)))
+        for name in names
+    )
+
+
+# --------------------------------------------------------------------------- text of a PDF
+
+HEADER_WORDS = ("序号", "牵头")
+PAGE_NUMBER = re.compile(r"^[-—–]+\s*\d+\s*[-—–]+$")
+
+
+def _unit_like(piece: str, known: frozenset[str]) -> bool:
+    """Whether a fragment starts a unit cell: its first name is known or looks like one."""
+    if "。" in piece:
+        return False
+    first = UNIT_SEPARATORS.split(piece)[0].removesuffix("等")
+    return first in known or bool(GENERIC_UNIT.match(first))
+
+
+def _complete(parts: list[str], known: frozenset[str]) -> bool:
+    """Whether a unit cell's fragments so far end with a whole name (the next fragment then
+    starts the next cell); a cell ending in 、 or in part of a name goes on."""
+    cell = "".join(parts)
+    if not cell or cell[-1] in "、，,；;":
+        return False
+    tail = UNIT_SEPARATORS.split(cell)[-1].removesuffix("等")
+    return tail in known or tail.endswith(UNIT_ENDINGS) or cell.endswith("等")
+
+
+class _TextRow:
+    """One numbered row of the extracted text, its cells filled line by line."""
+
+    def __init__(self, number: str, known: frozenset[str]) -> None:
+        self.number = number
+        self.known = known
+        self.text: list[str] = []
+        self.lead: list[str] = []
+        self.responsible: list[str] = []
+        self.text_done = False
+
+    def add(self, pieces: list[str]) -> None:
+        """Place the fragments of one line (the PDF separates a line's cells by spaces)."""
+        if not pieces:
+            return
+        first = pieces[0]
+        unit_like = bool(self.text) and _unit_like(first, self.known)
+        if self.lead or self.responsible:  # the text goes on only where it has not ended
+            text_goes_on = not self.text_done and not unit_like
+        else:  # before the first unit, a line that is no unit is text (even after a 。)
+            text_goes_on = not unit_like
+        if text_goes_on or "。" in first:
+            self.text.append(first)
+            self.text_done = first.endswith("。")
+            pieces = pieces[1:]
+        elif not self.text_done:
+            self.text_done = True
+        if len(pieces) >= 2:
+            if self.responsible and _complete(self.lead, self.known):
+                self.responsible.extend(pieces)
+            else:
+                self.lead.append(pieces[0])
+                self.responsible.extend(pieces[1:])
+        elif pieces:
+            if not _complete(self.lead, self.known):
+                self.lead.append(pieces[0])
+            else:
+                self.responsible.append(pieces[0])
+
+    def cells(self) -> list[str]:
+        return [self.number, "".join(self.text), "".join(self.lead), "".join(self.responsible)]
+
+
+def rows_from_text(text: str, known_units: Iterable[str] = ()) -> list[list[str]]:
+    """The table rows of text extracted from a PDF (the layout of its text layer): after
+    the header line 序号 工作任务 牵头单位 责任单位, a row starts at a line beginning with the
+    next number; its cells come one fragment per line or several on a line separated by
+    spaces; repeated page headers and page numbers are skipped; section lines are rows.
+
+    The PDF puts spaces around Latin digits; they are removed first.
+    """
+    known = frozenset(known_units)
+    rows: list[list[str]] = []
+    current: _TextRow | None = None
+    last = 0
+    in_table = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or PAGE_NUMBER.match(line):
+            continue
+        if all(word in line for word in HEADER_WORDS):
+            if not in_table:
+                rows.append(line.split())
+                in_table = True
+            continue
+        if not in_table:
+            continue
+        m = re.match(r"^(\d{1,3})(?:\s+|$)", line)
+        if m and (int(m[1]) == last + 1 or (current is None and int(m[1]) > 0)):
+            if current is not None:
+                rows.append(current.cells())
+            last = int(m[1])
+            current = _TextRow(m[1], known)
+            line = line[m.end() :]
+        elif SECTION.match(line) and (current is None or current.text_done):
+            if current is not None:
+                rows.append(current.cells())
+                current = None
+            rows.append(["", clean_text(line), "", ""])
+            continue
+        line = re.sub(r"\s*(\d+)\s*", r"\1", line)
+        if current is None:
+            rows.append(["", line, "", ""])  # text before the first number: not placed
+        else:
+            current.add(line.split())
+    if current is not None:
+        rows.append(current.cells())
+    return rows
+
+
+# --------------------------------------------------------------------------- readers
+
+
+def rows_from_docx(path: Path) -> list[list[str]]:
+    """Every row of every table of a .docx, from the first table with a header on (merged
+    cells repeat their text in each column and row they cover)."""
+    from docx import Document
+
+    rows: list[list[str]] = []
+    for table in Document(str(path)).tables:
+        table_rows = [[cell.text for cell in row.cells] for row in table.rows]
+        if rows or any(find_header(r) for r in table_rows):
+            rows.extend(table_rows)
+    return rows
+
+
+def rows_from_xlsx(path: Path) -> list[list[str]]:
+    """The rows of the first sheet with a header row; a merged range repeats its value."""
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, data_only=True)
+    try:
+        for sheet in workbook.worksheets:
+            grid = [
+                ["" if v is None else _cell_str(v) for v in row]
+                for row in sheet.iter_rows(values_only=True)
+            ]
+            for merged in sheet.merged_cells.ranges:
+                value = grid[merged.min_row - 1][merged.min_col - 1]
+                for r in range(merged.min_row - 1, merged.max_row):
+                    for c in range(merged.min_col - 1, merged.max_col):
+                        grid[r][c] = value
+            if any(find_header(r) for r in grid):
+                return grid
+    finally:
+        workbook.close()
+    return []
+
+
+def _cell_str(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, date):
+        return value.isoformat()[:10]
+    return str(value)
+
+
+def text_of_pdf(path: Path) -> str:
+    """The text layer of a PDF, page after page."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(path)
+    if reader.is_encrypted and not reader.decrypt(""):
+        raise PlanImportError(
+            f"{path.name} is password-protected: save an unprotected copy and import that"
+        )
+    text = "\n".join(page.extract_text() or "" for page in reader.pages)
+    if not text.strip():
+        raise PlanImportError(
+            f"{path.name} has no text layer (a scan?): import the .docx or .xlsx of the "
+            "document instead"
+        )
+    return text
+
+
+def read_document(path: Path, known_units: Iterable[str] = ()) -> list[list[str]]:
+    """The table rows of the document at `path`, by its suffix. Raises `PlanImportError`."""
+    suffix = path.suffix.lower()
+    if suffix in SAVE_AS_DOCX:
+        raise PlanImportError(
+            f"{path.name} is {SAVE_AS_DOCX[suffix]}, which cannot be read: open it in Word or "
+            "WPS and save it as .docx (文件 → 另存为 → Word 文档 .docx), then import that file"
+        )
+    readers = {".docx", ".xlsx", ".pdf", ".txt"}
+    if suffix not in readers:
+        raise PlanImportError(
+            f"{path.name}: unsupported file type {suffix or '(none)'}; "
+            "import a .docx, .xlsx, .pdf or .txt"
+        )
+    try:
+        head = path.open("rb").read(8)
+    except OSError as exc:
+        raise PlanImportError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    if suffix in {".docx", ".xlsx"} and head == OLE_MAGIC:
+        raise PlanImportError(
+            f"{path.name} is password-protected (encrypted) or an old .doc/.xls renamed: "
+            "remove the password or save it again as .docx/.xlsx, then import that file"
+        )
+    try:
+        if suffix == ".docx":
+            return rows_from_docx(path)
+        if suffix == ".xlsx":
+            return rows_from_xlsx(path)
+        if suffix == ".pdf":
+            return rows_from_text(text_of_pdf(path), known_units)
+        return rows_from_text(_read_text(path), known_units)
+    except PlanImportError:
+        raise
+    except Exception as exc:  # the libraries' many errors of a damaged file
+        raise PlanImportError(
+            f"{path.name} cannot be read as {suffix}: it is damaged or not really a "
+            f"{suffix} file ({type(exc).__name__}: {exc})"
+        ) from exc
+
+
+def _read_text(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("gb18030")  # a text file saved on a Chinese Windows
+
+
+def import_document(path: Path, known_units: Iterable[str]) -> ImportResult:
+    """Read the document at `path` and parse its table. Raises `PlanImportError`."""
+    known = list(known_units)
+    return parse_rows(read_document(path, known), known)
+
+
+# --------------------------------------------------------------------------- the task file
+
+
+def _toml_str(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a TOML basic string
+
+
+def task_file_text(result: ImportResult, source: str) -> str:
+    """A task file in the format of db/data/plan.toml, its [plan] left for the coordinator."""
+    lines = [
+        f"# 重点任务分工 imported from {source} by `taskbot plan import`.",
+        "# Review every task against the document (the verification report lists what was",
+        "# checked) and fill in the [plan] placeholders below before loading this file:",
+        "# title, document_number, issued_on, period_end and default_deadline.",
+        "# Format and transcription rules: see db/data/plan.toml.",
+        "",
+        "[plan]",
+        'title = ""  # FILL IN: the document\'s title, e.g. 重庆市潼南区……规划（2026—2030年）',
+        'document_number = ""  # FILL IN: e.g. 潼南府办发〔2026〕1号',
+        'issued_on = "YYYY-MM-DD"  # FILL IN: the issue date, as a bare date: 2026-04-18',
+        'period_end = "YYYY-MM-DD"  # FILL IN: the last day of the plan period: 2030-12-31',
+        'default_deadline = "YYYY-MM-DD"  # FILL IN: deadline of tasks without their own',
+    ]
+    for task in result.tasks:
+        lines += [
+            "",
+            "[[tasks]]",
+            f"number = {task.number}",
+            f"text = {_toml_str(task.text)}",
+            f"lead_units = [{', '.join(map(_toml_str, task.lead_units))}]",
+            f"responsible_units = [{', '.join(map(_toml_str, task.responsible_units))}]",
+        ]
+        if task.responsible_units_note is not None:
+            lines.append(f"responsible_units_note = {_toml_str(task.responsible_units_note)}")
+        if task.deadline is not None:
+            lines.append(f"deadline = {task.deadline.isoformat()}")
+    return "\n".join(lines) + "\n"

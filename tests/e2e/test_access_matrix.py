@@ -1,0 +1,547 @@
+"""Who may do what: every role against every command and button, one row per cell.
+
+Roles: a stranger, the contact of unit A (2001, 区民政局: tasks 2, 5, 8, 25), the contact of
+unit B (2002, 潼南税务局: task 10), the coordinator, and a group member who is none of these
+and acts in the committee group. "Allowed" means the characteristic answer appears; "refused"
+means the refusal appears (a message, or an answer to the button press) and nothing is stored
+(StatusReport, Invite, Contact and AuditEvent rows are counted before and after, and task 10's
+deadline is compared); "silent" means the bot says nothing and stores nothing. One bot runs for
+the whole module; each row first restores the two contacts and task 10's deadline and ends any
+conversation.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from sqlmodel import func, select
+
+from bot import texts
+from db import repo
+from db.models import AuditEvent, Contact, Invite, StatusReport, Task
+from standin import BotApiStandIn, SentMessage
+from standin.harness import COORDINATOR, GROUP
+from tests.conftest import GROUP_MEMBER, STRANGER, BotHarness, database_url_in, started_bot
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+A, B = 2001, 2002
+UNIT_A, UNIT_B, OTHER_UNIT = "区民政局", "潼南税务局", "区教委"
+ROLES = {  # role -> (user id, the chat the role acts in)
+    "stranger": (STRANGER, STRANGER),
+    "contactA": (A, A),
+    "contactB": (B, B),
+    "coordinator": (COORDINATOR, COORDINATOR),
+    "member@group": (GROUP_MEMBER, GROUP),
+}
+
+
+@dataclass(frozen=True)
+class Expect:
+    """`outcome`: "allowed", "refused" or "silent"; `via`: where `text` shows: "chat" (a
+    message in the chat acted in; "…" separates parts that must all appear), "alert"
+    (answerCallbackQuery with show_alert) or "toast" (answerCallbackQuery without show_alert);
+    `stored`: the change of the (StatusReport, Invite, Contact, AuditEvent) row counts an
+    allowed action makes."""
+
+    outcome: str
+    text: str = ""
+    via: str = "chat"
+    stored: tuple[int, int, int, int] = (0, 0, 0, 0)
+
+
+def ok(text: str, stored: tuple[int, int, int, int] = (0, 0, 0, 0)) -> Expect:
+    return Expect("allowed", text, "chat", stored)
+
+
+def no(text: str, via: str = "chat") -> Expect:
+    return Expect("refused", text, via)
+
+
+SILENT = Expect("silent")
+NOT_COORDINATOR = no("仅限协调员")
+NOT_CONTACT = no("还不是任何单位的联络员")
+NOT_CONTACT_ALERT = no("还不是任何单位的联络员", "alert")
+PRIVATE_ONLY_ALERT = no("请在与我的私聊中操作", "alert")
+EXPIRED = no("该按钮已失效", "toast")
+HELP = ok("残工委重点任务督办助手")
+
+
+def not_yours(number: int) -> Expect:
+    return no(f"第{number}项任务不由贵单位牵头", "alert")
+
+
+# action -> role -> expected
+MATRIX: dict[str, dict[str, Expect]] = {
+    "/start": {
+        "stranger": ok("请使用协调员发给您的邀请链接登记"),
+        "contactA": ok(f"您已是{UNIT_A}的联络员"),
+        "contactB": ok(f"您已是{UNIT_B}的联络员"),
+        "coordinator": ok("您好，协调员"),
+        "member@group": SILENT,
+    },
+    "/start <code of another unit>": {
+        "stranger": ok(f"登记成功！您已成为{OTHER_UNIT}的联络员", (0, 0, 1, 1)),
+        "contactA": ok(f"您原为{UNIT_A}的联络员，现已改为{OTHER_UNIT}", (0, 0, 0, 1)),
+        "contactB": ok(f"您原为{UNIT_B}的联络员，现已改为{OTHER_UNIT}", (0, 0, 0, 1)),
+        "coordinator": ok(f"登记成功！您已成为{OTHER_UNIT}的联络员", (0, 0, 1, 1)),
+        "member@group": SILENT,
+    },
+    "/help": {role: HELP for role in ROLES},
+    "/whoami": {
+        "stranger": ok(f"用户编号：{STRANGER}\n身份：尚未登记"),
+        "contactA": ok(f"身份：{UNIT_A}联络员"),
+        "contactB": ok(f"身份：{UNIT_B}联络员"),
+        "coordinator": ok("身份：协调员"),
+        "member@group": ok(
+            "身份：尚未登记。单位联络员请点击协调员发给您的邀请链接登记；"
+            "协调员请把上面的用户编号填入配置 telegram.coordinators 并重启机器人。"
+            f"\n本群编号：{GROUP}（可填入配置 telegram.digest_chat_id）"
+        ),
+    },
+    "/invite <unit A>": {
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok(f"已为{UNIT_A}生成一次性邀请", (0, 1, 0, 1)),
+        "member@group": NOT_COORDINATOR,
+    },
+    "/units": {
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok("牵头单位联络员情况"),
+        "member@group": NOT_COORDINATOR,
+    },
+    "/digest": {
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok("残工委重点任务督办汇总"),
+        "member@group": NOT_COORDINATOR,
+    },
+    "/digest@canggongwei_bot in group": {
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok("残工委重点任务督办汇总"),
+        "member@group": NOT_COORDINATOR,
+    },
+    "/export": {
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok("重点任务台账"),
+        "member@group": NOT_COORDINATOR,
+    },
+    "/export_files": {
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok("还没有任何佐证材料"),
+        "member@group": NOT_COORDINATOR,
+    },
+    "/task 2": {
+        "stranger": NOT_CONTACT,
+        "contactA": ok("第2项…牵头单位：区民政局"),
+        # not named in task 2 at all: told what they can view instead
+        "contactB": no(f"第2项不由{UNIT_B}牵头，也未列{UNIT_B}为责任单位，无法查看。发送 /unit"),
+        "coordinator": ok("第2项…牵头单位：区民政局"),
+        "member@group": NOT_CONTACT,
+    },
+    "/task 10": {
+        "stranger": NOT_CONTACT,
+        "contactA": ok("第10项…牵头单位：潼南税务局"),  # 区民政局 is a responsible unit
+        "contactB": ok("第10项…牵头单位：潼南税务局"),
+        "coordinator": ok("第10项…牵头单位：潼南税务局"),
+        "member@group": NOT_CONTACT,
+    },
+    "/unit <unit B>": {
+        "stranger": NOT_CONTACT,
+        "contactA": no(f"联络员只能查看本单位的任务。发送 /unit 查看{UNIT_A}的任务。"),
+        "contactB": ok(f"{UNIT_B}\n联络员：张华"),
+        "coordinator": ok(f"{UNIT_B}\n联络员：张华"),
+        "member@group": NOT_CONTACT,
+    },
+    "/deadline 10 2026-06-30": {
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok("已将第10项的完成时限由2025年12月31日改为2026年6月30日", (0, 0, 0, 1)),
+        "member@group": NOT_COORDINATOR,
+    },
+    "/report": {
+        "stranger": NOT_CONTACT,
+        # 区民政局 leads tasks 2, 5, 8, 25 and is a responsible unit (协办) of 6 more;
+        # 潼南税务局 leads task 10 and supports task 9
+        "contactA": ok(f"请选择要反馈的任务（{UNIT_A}，未完成的共10项，其中协办6项）"),
+        "contactB": ok(f"请选择要反馈的任务（{UNIT_B}，未完成的共2项，其中协办1项）"),
+        "coordinator": NOT_CONTACT,
+        "member@group": no("请在与我的私聊中操作"),
+    },
+    "/cancel": {
+        "stranger": ok("当前没有进行中的操作"),
+        "contactA": ok("当前没有进行中的操作"),
+        "contactB": ok("当前没有进行中的操作"),
+        "coordinator": ok("当前没有进行中的操作"),
+        "member@group": SILENT,
+    },
+    "/skip": {
+        "stranger": no("无法识别的命令"),
+        "contactA": no("无法识别的命令"),
+        "contactB": no("无法识别的命令"),
+        "coordinator": no("无法识别的命令"),
+        "member@group": SILENT,
+    },
+    "button r:2:in_progress": {
+        "stranger": NOT_CONTACT_ALERT,
+        "contactA": ok("第2项，状态：推进中\n请用一两句话说明进展情况"),
+        "contactB": not_yours(2),
+        "coordinator": NOT_CONTACT_ALERT,
+        "member@group": PRIVATE_ONLY_ALERT,
+    },
+    "button t:2 after /report": {  # task buttons also open a report (message of the day)
+        "stranger": NOT_CONTACT_ALERT,
+        "contactA": ok("第2项：将符合条件的残疾人家庭…\n\n请选择当前进展"),
+        "contactB": not_yours(2),
+        "coordinator": NOT_CONTACT_ALERT,
+        "member@group": PRIVATE_ONLY_ALERT,
+    },
+    "button t:10 after /report": {  # task buttons also open a report (message of the day)
+        "stranger": NOT_CONTACT_ALERT,
+        "contactA": ok("第10项：…\n\n请选择当前进展"),  # 区民政局 supports task 10 (协办)
+        "contactB": ok("第10项：…\n\n请选择当前进展"),
+        "coordinator": NOT_CONTACT_ALERT,
+        "member@group": PRIVATE_ONLY_ALERT,
+    },
+    "button r:10:done": {
+        "stranger": NOT_CONTACT_ALERT,
+        "contactA": ok("第10项，状态：已完成\n请用一两句话说明进展情况"),  # 协办
+        "contactB": ok("第10项，状态：已完成\n请用一两句话说明进展情况"),
+        "coordinator": NOT_CONTACT_ALERT,
+        "member@group": PRIVATE_ONLY_ALERT,
+    },
+    "button r:14:done": {  # 区教委 leads task 14, 区残联 supports it: neither A nor B
+        "stranger": NOT_CONTACT_ALERT,
+        "contactA": not_yours(14),
+        "contactB": not_yours(14),
+        "coordinator": NOT_CONTACT_ALERT,
+        "member@group": PRIVATE_ONLY_ALERT,
+    },
+    "confirm button of someone else's draft": {role: EXPIRED for role in ROLES},
+    "press on someone else's reminder": {role: PRIVATE_ONLY_ALERT for role in ROLES},
+}
+
+ROWS = [
+    pytest.param(role, action, expected, id=f"{role} | {action}")
+    for action, cells in MATRIX.items()
+    for role, expected in cells.items()
+]
+
+
+# ---------------------------------------------------------------- one bot for the module
+
+
+@dataclass
+class Env:
+    bot: BotHarness
+    reminders: dict[int, SentMessage] = field(default_factory=dict)  # task number -> reminder
+    unit_ids: dict[str, int] = field(default_factory=dict)
+    deadline_10: Any = None  # task 10's deadline from the task file
+
+    @property
+    def api(self) -> BotApiStandIn:
+        return self.bot.api
+
+
+def reminder_of(chat: int, number: int) -> Callable[[SentMessage], bool]:
+    return lambda m: m.chat_id == chat and f"第{number}项" in m.plain_text and bool(m.buttons)
+
+
+def cancelled(chat: int) -> Callable[[SentMessage], bool]:
+    return lambda m: (
+        m.chat_id == chat and ("已取消" in m.plain_text or "没有进行中" in m.plain_text)
+    )
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
+    """The bot with A and B registered and this week's reminders sent to them."""
+    url = database_url_in(tmp_path_factory.mktemp("access"))
+    users = (
+        (COORDINATOR, "王协调"),
+        (A, "李明"),
+        (B, "张华"),
+        (STRANGER, "路人"),
+        (GROUP_MEMBER, "委员甲"),
+    )
+    async with started_bot(url, users, (COORDINATOR, A, GROUP_MEMBER, STRANGER)) as bot:
+        api = bot.api
+        await bot.register(A, UNIT_A)
+        await bot.register(B, UNIT_B)
+        await bot.tick()  # reminders: tasks 2, 5, 8, 25 to A, task 10 to B; the digest
+        result = Env(bot)
+        for number, chat in ((2, A), (5, A), (8, A), (25, A), (10, B)):
+            result.reminders[number] = await api.wait_for(reminder_of(chat, number))
+        await api.wait_for(lambda m: m.chat_id == GROUP and "督办汇总" in m.plain_text)
+        with bot.svc.db.session() as s:
+            for name in (UNIT_A, UNIT_B, OTHER_UNIT):
+                unit = repo.get_unit_by_name(s, name=name)
+                assert unit is not None and unit.id is not None
+                result.unit_ids[name] = unit.id
+            task = repo.get_task(s, number=10)
+            assert task is not None
+            result.deadline_10 = task.deadline
+        await api.wait_idle(quiet=0.1)
+        yield result
+
+
+def counts(env: Env) -> tuple[int, int, int, int]:
+    with env.bot.svc.db.session() as s:
+        return tuple(  # type: ignore[return-value]
+            s.exec(select(func.count()).select_from(table)).one()
+            for table in (StatusReport, Invite, Contact, AuditEvent)
+        )
+
+
+def deadline_10(env: Env) -> Any:
+    with env.bot.svc.db.session() as s:
+        return s.exec(select(Task).where(Task.number == 10)).one().deadline
+
+
+def contact_units(env: Env) -> dict[int, int]:
+    with env.bot.svc.db.session() as s:
+        return {c.telegram_user_id: c.unit_id for c in s.exec(select(Contact)).all()}
+
+
+async def said(env: Env, chat: int, fragment: str, since: int) -> SentMessage:
+    """The first message to `chat` since `since` containing every "…"-separated part of
+    `fragment`; fails one second after the bot's first answer there, quoting what it said."""
+    api = env.api
+    parts = fragment.split("…")
+    await api.wait_for(lambda m: m.chat_id == chat, since=since)
+    try:
+        return await api.wait_for(
+            lambda m: m.chat_id == chat and all(p in m.plain_text for p in parts),
+            since=since,
+            timeout=1.0,
+        )
+    except AssertionError:
+        answers = [m.plain_text[:120] for m in api.sent[since:] if m.chat_id == chat]
+        raise AssertionError(f"expected an answer with {fragment!r}; got {answers}") from None
+
+
+async def reset(env: Env) -> None:
+    """Only A (unit A) and B (unit B) are contacts, task 10 keeps the deadline of the task
+    file, and neither contact has a conversation running."""
+    with env.bot.svc.db.session() as s:
+        task = s.exec(select(Task).where(Task.number == 10)).one()
+        task.deadline = env.deadline_10
+        task.deadline_by_coordinator = False
+        for contact in s.exec(select(Contact)).all():
+            if contact.telegram_user_id == A:
+                contact.unit_id = env.unit_ids[UNIT_A]
+            elif contact.telegram_user_id == B:
+                contact.unit_id = env.unit_ids[UNIT_B]
+            else:
+                s.delete(contact)
+    for user in (A, B):
+        since = len(env.api.sent)
+        env.api.send_text(user, "/cancel")
+        await env.api.wait_for(cancelled(user), since=since)
+
+
+@dataclass
+class Observed:
+    """What to look at after an action: where it happened and how things stood before it."""
+
+    chat: int  # the chat where a message answer is expected
+    before: tuple[int, int, int, int]
+    since: int  # index into api.sent
+    calls: int  # index into api.calls
+    query: str | None = None  # the callback query id of a press
+    code: str | None = None  # the invite code redeemed
+    after: Callable[[], Awaitable[None]] | None = None  # a check once the row is judged
+
+
+def snapshot(env: Env, chat: int) -> Observed:
+    return Observed(chat, counts(env), len(env.api.sent), len(env.api.calls))
+
+
+async def bot_message_in(env: Env, user: int, chat: int) -> SentMessage:
+    """A message of the bot in `chat` to press a (forged) button on; ask for one if needed."""
+    if chat == GROUP:
+        return [m for m in env.api.messages_to(GROUP) if not m.is_edit][-1]
+    since = len(env.api.sent)
+    env.api.send_text(user, "/help", chat_id=chat)
+    return await said(env, chat, "督办助手", since)
+
+
+async def press(env: Env, role: str, data: str) -> Observed:
+    """Press `data` on a message in the role's own chat: its reminder carrying that button if
+    it has one, else another of its reminders, else any message of the bot there."""
+    user, chat = ROLES[role]
+    own = [m for m in env.reminders.values() if m.chat_id == chat]
+    matching = [m for m in own if data in [d for _, d in m.buttons]]
+    target = (matching or own or [await bot_message_in(env, user, chat)])[0]
+    seen = snapshot(env, chat)
+    seen.query = env.api.press_button(user, target.message_id, data, chat_id=chat)
+    return seen
+
+
+async def task_button_after_report(env: Env, role: str, number: int) -> Observed:
+    user, chat = ROLES[role]
+    since = len(env.api.sent)
+    env.api.send_text(user, "/report", chat_id=chat)
+    await env.api.wait_for(lambda m: m.chat_id == chat, since=since)
+    await env.api.wait_idle(quiet=0.05)
+    menu = [m for m in env.api.sent[since:] if m.chat_id == chat][-1]
+    seen = snapshot(env, chat)
+    seen.query = env.api.press_button(user, menu.message_id, f"t:{number}", chat_id=chat)
+    return seen
+
+
+async def confirm_others_draft(env: Env, role: str) -> Observed:
+    """The owner (A, or B when the role is A) brings a draft to its confirmation; the role
+    presses its 确认提交. Afterwards the owner's 取消 must still work: the draft was intact."""
+    user, chat = ROLES[role]
+    owner, number = (B, 10) if user == A else (A, 2)
+    api = env.api
+    since = len(api.sent)
+    api.press_button(owner, env.reminders[number].message_id, f"r:{number}:in_progress")
+    await said(env, owner, "请用一两句话", since)
+    since = len(api.sent)
+    api.send_text(owner, "草稿说明")
+    evidence = await said(env, owner, "如有佐证材料", since)
+    since = len(api.sent)
+    api.click(owner, evidence, texts.BUTTON_SKIP)
+    confirmation = await said(env, owner, "请确认", since)
+    seen = snapshot(env, chat)
+    seen.query = api.press_button(
+        user, confirmation.message_id, confirmation.data_for(texts.BUTTON_CONFIRM), chat_id=owner
+    )
+
+    async def owner_can_still_cancel() -> None:
+        since = len(api.sent)
+        api.click(owner, confirmation, texts.BUTTON_CANCEL)
+        await said(env, owner, "已取消", since)
+
+    seen.after = owner_can_still_cancel
+    return seen
+
+
+async def press_on_others_reminder(env: Env, role: str) -> Observed:
+    user, chat = ROLES[role]
+    target, data = (
+        (env.reminders[10], "r:10:in_progress")
+        if user == A
+        else (env.reminders[2], "r:2:in_progress")
+    )
+    seen = snapshot(env, chat)
+    seen.query = env.api.press_button(user, target.message_id, data, chat_id=target.chat_id)
+    return seen
+
+
+async def command(env: Env, role: str, text: str, *, in_group: bool = False) -> Observed:
+    user, chat = ROLES[role]
+    chat = GROUP if in_group else chat
+    seen = snapshot(env, chat)
+    env.api.send_text(user, text, chat_id=chat)
+    return seen
+
+
+async def redeem_other_units_code(env: Env, role: str) -> Observed:
+    code = await env.bot.invite_code(OTHER_UNIT)
+    seen = await command(env, role, f"/start {code}")
+    seen.code = code
+    return seen
+
+
+ACTIONS: dict[str, Callable[[Env, str], Awaitable[Observed]]] = {
+    "/start": lambda env, role: command(env, role, "/start"),
+    "/start <code of another unit>": redeem_other_units_code,
+    "/help": lambda env, role: command(env, role, "/help"),
+    "/whoami": lambda env, role: command(env, role, "/whoami"),
+    "/invite <unit A>": lambda env, role: command(env, role, f"/invite {UNIT_A}"),
+    "/units": lambda env, role: command(env, role, "/units"),
+    "/export": lambda env, role: command(env, role, "/export"),
+    "/export_files": lambda env, role: command(env, role, "/export_files"),
+    "/task 2": lambda env, role: command(env, role, "/task 2"),
+    "/task 10": lambda env, role: command(env, role, "/task 10"),
+    "/unit <unit B>": lambda env, role: command(env, role, f"/unit {UNIT_B}"),
+    "/deadline 10 2026-06-30": lambda env, role: command(env, role, "/deadline 10 2026-06-30"),
+    "/digest": lambda env, role: command(env, role, "/digest"),
+    "/digest@canggongwei_bot in group": lambda env, role: command(
+        env, role, "/digest@canggongwei_bot", in_group=True
+    ),
+    "/report": lambda env, role: command(env, role, "/report"),
+    "/cancel": lambda env, role: command(env, role, "/cancel"),
+    "/skip": lambda env, role: command(env, role, "/skip"),
+    "button r:2:in_progress": lambda env, role: press(env, role, "r:2:in_progress"),
+    "button t:2 after /report": lambda env, role: task_button_after_report(env, role, 2),
+    "button t:10 after /report": lambda env, role: task_button_after_report(env, role, 10),
+    "button r:10:done": lambda env, role: press(env, role, "r:10:done"),
+    "button r:14:done": lambda env, role: press(env, role, "r:14:done"),
+    "confirm button of someone else's draft": confirm_others_draft,
+    "press on someone else's reminder": press_on_others_reminder,
+}
+assert set(ACTIONS) == set(MATRIX)
+
+
+@pytest.mark.parametrize(("role", "action", "expected"), ROWS)
+async def test_access(
+    env: Env, role: str, action: str, expected: Expect, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO)
+    api = env.api
+    await reset(env)
+    user, home = ROLES[role]
+    seen = await ACTIONS[action](env, role)
+
+    if expected.via == "chat" and expected.outcome != "silent":
+        await said(env, seen.chat, expected.text, seen.since)
+    if seen.query is not None:
+        answer = await api.wait_for_call(
+            "answerCallbackQuery",
+            lambda c: c.params.get("callback_query_id") == seen.query,
+            since=seen.calls,
+        )
+        shown = str(answer.params.get("text") or "")
+        alert = bool(answer.params.get("show_alert"))
+        if expected.via in ("alert", "toast"):
+            assert expected.text in shown, f"press answered {shown!r}"
+            assert alert == (expected.via == "alert"), f"show_alert={alert}"
+        else:
+            assert not alert, f"an allowed press was answered with an alert: {shown!r}"
+    await api.wait_idle(quiet=0.25 if expected.outcome == "silent" else 0.05)
+    if expected.outcome == "silent" or expected.via in ("alert", "toast"):
+        chats = {seen.chat, user, home}
+        posted = [m.plain_text[:80] for m in api.sent[seen.since :] if m.chat_id in chats]
+        assert posted == [], f"expected no message, the bot said {posted}"
+
+    after = counts(env)
+    if expected.outcome == "allowed":
+        want = tuple(b + d for b, d in zip(seen.before, expected.stored, strict=True))
+        assert after == want, f"rows (reports, invites, contacts, audit): {seen.before} -> {after}"
+    else:
+        assert after == seen.before, f"something was stored: {seen.before} -> {after}"
+    if action.startswith("/deadline") and expected.outcome != "allowed":
+        assert deadline_10(env) == env.deadline_10, "the deadline changed"
+    if seen.code is not None:
+        with env.bot.svc.db.session() as s:
+            invite = s.exec(select(Invite).where(Invite.code == seen.code)).one()
+        units = contact_units(env)
+        if expected.outcome == "allowed":
+            assert invite.used_by == user
+            assert units.get(user) == env.unit_ids[OTHER_UNIT]
+        else:
+            assert invite.used_by is None and user not in units
+    if seen.after is not None:
+        await seen.after()
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [f"{r.name}: {r.getMessage()}" for r in errors]
