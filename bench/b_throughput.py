@@ -7,10 +7,11 @@ chat) act concurrently, so the bot always has work queued. Updates per second ar
 from the first injected update to the last answer.
 
 The ceiling is a minimal python-telegram-bot Application in the same setting (its own process,
-long polling the same kind of stand-in, on the HTTP transports the bot's own
-`build_application` builds, so the same client) that makes the Bot API calls the bot makes
-per update: answerCallbackQuery and an edit of the message for a button press, sendMessage
-for a text; its users send the bot's pattern (button, text, button, button).
+long polling the same kind of stand-in, on the HTTP transports and defaults the bot's own
+`build_application` builds, so the same client) that makes the Bot API calls the bot makes at
+each step of a report, with the bot's texts and keyboards (`bench.botproc.run_minimal`); its
+users act as the bot's do (the status button, the note, 跳过 on the request for evidence,
+确认提交 on the card).
 Bot and ceiling rounds alternate, so drift on a shared machine affects both alike; the ratio
 is taken per pair of rounds.
 
@@ -187,14 +188,14 @@ class CeilingDriver:
         last = 0.0
         anchor = self.anchor[uid]
         for _ in range(reports):
-            s.press_button(uid, anchor.message_id, "r:1:in_progress")
-            await inbox.next(uid)
+            s.press_button(uid, anchor.message_id, "r2:1:in_progress")
+            await inbox.next(uid)  # asks for the note
             s.send_text(uid, NOTE)
-            await inbox.next(uid)
-            s.press_button(uid, anchor.message_id, "skip:00000000")
-            await inbox.next(uid)
-            s.press_button(uid, anchor.message_id, "ok:00000000")
-            last = (await inbox.next(uid)).time
+            ask = await inbox.next(uid)  # asks for evidence, with 跳过
+            s.press_button(uid, ask.message_id, "skip:0")
+            card = await inbox.next(uid)  # the confirmation card
+            s.press_button(uid, card.message_id, "ok:0")
+            last = (await inbox.next(uid)).time  # the card edited into the receipt
         return last
 
 

@@ -4,10 +4,12 @@
         the real bot (`bot.app.build_application`) on a fixed clock, long polling
     python -m bench.botproc minimal --config FILE [--concurrent N]
         the framework's ceiling: a python-telegram-bot Application on the bot's own HTTP
-        transports (taken from `bot.app.build_application` for the config FILE, so it follows
-        whatever client the bot uses), with one handler that makes the Bot API calls the bot
-        makes per update (a button press: answerCallbackQuery and an edit of the message; a
-        text: sendMessage), nothing else (no rate limiter, no database)
+        transports and defaults (taken from `bot.app.build_application` for the config FILE,
+        so it follows whatever client the bot uses), with one handler that makes the Bot API
+        calls the bot makes at each step of a report, with the bot's texts and keyboards
+        (the status button: answerCallbackQuery and sendMessage; the note: sendMessage;
+        跳过: answerCallbackQuery and sendMessage; 确认提交: answerCallbackQuery and
+        editMessageText), nothing else (no conversation, rate limiter or database)
     python -m bench.botproc cli -- ARGS...
         `taskbot ARGS...` (bot.cli.main), e.g. `--config FILE run`
 
@@ -36,6 +38,9 @@ if __package__ in (None, ""):
 
 from telegram import Update
 from telegram.ext import Application, BaseUpdateProcessor, ContextTypes, TypeHandler
+
+SAMPLE_TASK = "建立困难残疾人生活补贴和重度残疾人护理补贴标准动态调整机制"
+SAMPLE_NOTE = "已完成全区低保对象排查，低保边缘家庭重度残疾人申请正在逐户审核。"
 
 
 def provide_sniffio() -> None:
@@ -99,33 +104,62 @@ def run_bot(args: argparse.Namespace) -> None:
 
 
 def run_minimal(args: argparse.Namespace) -> None:
+    from bot import keyboards, texts
     from bot.app import build_application
     from bot.config import load_settings
+    from bot.context import Draft
+    from bot.flow_common import NOTE_LIMIT
+    from bot.report_flow import _summary
+    from jobs.types import Status
 
-    edits = iter(range(1, 10**9))  # each edit changes the text ("message is not modified")
+    # the bot's own messages of one report, as its conversation sends them (bot.report_flow):
+    # the request for a note, the request for evidence with 跳过, the confirmation card with
+    # 确认提交 / 取消, the receipt with 修改; same texts, parse mode and keyboards
+    draft = Draft(
+        task_id=1,
+        task_number=1,
+        task_text=SAMPLE_TASK,
+        unit_id=1,
+        unit_name="区民政局",
+        contact_id=1,
+        nonce="00000000",
+        status=Status.IN_PROGRESS,
+        note=SAMPLE_NOTE,
+    )
+    ask_note = texts.ASK_NOTE.format(
+        number=1, status=texts.STATUS_LABEL[Status.IN_PROGRESS], limit=NOTE_LIMIT
+    )
+    ask_evidence = texts.ASK_EVIDENCE.format(limit=10)
+    card = _summary(texts.CONFIRM, draft)
+    edits = iter(range(1, 10**9))  # each receipt differs ("message is not modified")
 
     async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        query = update.callback_query
-        if query is not None:
-            await query.answer()
-            if query.message is not None:
-                await context.bot.edit_message_text(
-                    f"ok {next(edits)}",
-                    chat_id=query.message.chat.id,
-                    message_id=query.message.message_id,
-                )
+        query, message = update.callback_query, update.effective_message
+        if message is None:
             return
-        chat = update.effective_chat
-        if chat is not None:
-            await context.bot.send_message(chat.id, "ok")
+        if query is None:  # the note
+            await message.reply_text(ask_evidence, reply_markup=keyboards.skip_keyboard("0"))
+            return
+        await query.answer()
+        data = query.data or ""
+        if data.startswith("skip:"):
+            await message.reply_text(card, reply_markup=keyboards.confirm_keyboard("0"))
+        elif data.startswith("ok:"):
+            saved = _summary(texts.SAVED, draft, at=f"2025-12-17 09:{next(edits) % 60:02d}")
+            await message.edit_text(saved, reply_markup=keyboards.correction_keyboard(1))
+        else:  # a status button
+            await message.reply_text(ask_note)
 
     settings = load_settings(Path(args.config), environ={})
-    # the bot's transports, built as the bot builds them (its Application is not started)
-    long_poll, requests = build_application(settings).bot._request
+    # the bot's transports and defaults, built as the bot builds them (its Application is not
+    # started)
+    bot_app = build_application(settings)
+    long_poll, requests = bot_app.bot._request
     builder = (
         Application.builder()
         .token(settings.token)
         .base_url(settings.telegram.base_url)
+        .defaults(bot_app.bot.defaults)
         .request(requests)
         .get_updates_request(long_poll)
     )
