@@ -9,11 +9,12 @@ caller owns the transaction (`Database.session()`). Instants are aware UTC datet
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import func, insert, update
+from sqlalchemy import bindparam, func, insert, update
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col, select
 
@@ -59,15 +60,13 @@ def add_report(
     status that differs from the unit's previous one is also written to the audit trail
     ("report.status", before and after).
     """
-    # Core statements on the session's connection: the ORM's unit of work cost three times
-    # as much for these three rows, at every report (the throughput benchmark)
+    # Core statements, built once, on the session's connection: the ORM's unit of work cost
+    # three times as much for these three rows, at every report (the throughput benchmark)
     session.flush()  # anything the caller added before, so the statements below see it
     connection = session.connection()
-    reports, progress = StatusReport.__table__, Progress.__table__  # type: ignore[attr-defined]
+    statements = _report_statements()
     before_row = connection.execute(
-        select(progress.c.id, progress.c.status).where(
-            progress.c.task_id == task_id, progress.c.unit_id == unit_id
-        )
+        statements.progress_of, {"task_id": task_id, "unit_id": unit_id}
     ).first()
     before = before_row.status if before_row is not None else None
     report = StatusReport(
@@ -86,17 +85,21 @@ def add_report(
         corrects_id=corrects_id,
         origin=origin,
     )
-    values = report.model_dump(exclude={"id"})
-    key = connection.execute(insert(reports).values(values)).inserted_primary_key
+    key = connection.execute(
+        statements.insert_report, report.model_dump(exclude={"id"})
+    ).inserted_primary_key
     assert key is not None
     report.id = key[0]
     pair: dict[str, Any] = {"last_report_id": report.id}
     if status is not None:
         pair.update(status=status, status_report_id=report.id)
     if before_row is None:
-        connection.execute(insert(progress).values(task_id=task_id, unit_id=unit_id, **pair))
+        connection.execute(
+            statements.insert_progress, {"task_id": task_id, "unit_id": unit_id, **pair}
+        )
     else:
-        connection.execute(update(progress).where(progress.c.id == before_row.id).values(pair))
+        update_pair = statements.update_status if status is not None else statements.update_last
+        connection.execute(update_pair, {"progress_id": before_row.id, **pair})
     if status is not None and status != before:
         record_audit(
             session,
@@ -108,6 +111,39 @@ def add_report(
             now=now,
         )
     return report
+
+
+class _ReportStatements(NamedTuple):
+    progress_of: Any  # parameters task_id, unit_id
+    insert_report: Any  # parameters: the report's columns but id
+    insert_progress: Any  # task_id, unit_id, last_report_id[, status, status_report_id]
+    update_status: Any  # progress_id, last_report_id, status, status_report_id
+    update_last: Any  # progress_id, last_report_id
+
+
+@functools.cache
+def _report_statements() -> _ReportStatements:
+    """`add_report`'s statements, built once per process (SQLAlchemy caches their compiled
+    form; building them anew at each report cost as much as running them)."""
+    reports, progress = StatusReport.__table__, Progress.__table__  # type: ignore[attr-defined]
+    by_id = progress.c.id == bindparam("progress_id")
+    return _ReportStatements(
+        progress_of=select(progress.c.id, progress.c.status).where(
+            progress.c.task_id == bindparam("task_id"), progress.c.unit_id == bindparam("unit_id")
+        ),
+        insert_report=insert(reports),
+        insert_progress=insert(progress),
+        update_status=update(progress)
+        .where(by_id)
+        .values(
+            last_report_id=bindparam("last_report_id"),
+            status=bindparam("status", type_=progress.c.status.type),
+            status_report_id=bindparam("status_report_id"),
+        ),
+        update_last=update(progress)
+        .where(by_id)
+        .values(last_report_id=bindparam("last_report_id")),
+    )
 
 
 def report_from(session: Session, *, origin: str) -> StatusReport | None:
