@@ -155,8 +155,8 @@ def _read_unsettled(
     with svc.db.session() as s:
         state = state if state is not None else repo.load_state(s)
         found = decide(state)
-        settled = repo.settled_keys(s, keys=[f.key for f in found], now=now)
-    return state, [f for f in found if f.key not in settled]
+        to_send = repo.unsettled_keys(s, keys=[f.key for f in found], now=now)
+    return state, [f for f in found if f.key in to_send]
 
 
 async def unsettled(
@@ -170,7 +170,7 @@ async def unsettled(
 
     Reads the follow-up state (unless `state`, read afresh by the caller in this tick, is
     given), asks the pure decision `decide` (from `jobs/`) what is due in it, and leaves out
-    the items whose ledger key is settled (`repo.settled_keys`: every row but a RETRY row
+    the items whose ledger key is settled (`repo.unsettled_keys`: every row but a RETRY row
     whose next attempt has come). One session, in a worker thread (`bot.reads.in_worker`).
     """
     return await in_worker(svc, _read_unsettled, svc, now, state, decide)

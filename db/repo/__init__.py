@@ -89,6 +89,7 @@ from db.repo.ledger import (
     sent_reminder_counts,
     settle_delivery,
     settled_keys,
+    unsettled_keys,
 )
 from db.repo.reports import (
     add_report,
@@ -208,4 +209,5 @@ __all__ = [
     "tasks_of_unit",
     "unit_names_of_task",
     "units",
+    "unsettled_keys",
 ]

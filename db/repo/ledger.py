@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import ARRAY, ColumnElement, String, bindparam, func, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -65,6 +66,40 @@ def settled_keys(session: Session, *, keys: Iterable[str], now: datetime | None 
             )
         found.update(connection.execute(stmt).scalars())
     return found
+
+
+def unsettled_keys(session: Session, *, keys: Iterable[str], now: datetime) -> set[str]:
+    """Return which of `keys` are not settled in the send ledger at `now` (the complement of
+    `settled_keys`: no row, or a RETRY row whose `next_attempt_at` has passed).
+
+    The tick's question: of some 40,000 current reminders at the province's scale, which are
+    still to send; usually none, so the answer is small. One statement with the keys as one
+    JSON array parameter (PostgreSQL `jsonb_array_elements_text`, SQLite 3.38+ `json_each`),
+    each looked up in the ledger's unique index; older SQLite: `settled_keys` subtracted.
+    """
+    wanted = sorted(set(keys))
+    if not wanted:
+        return set()
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        keys_param = bindparam("keys", wanted, type_=JSONB)
+        listed = func.jsonb_array_elements_text(keys_param).table_valued("value")
+    elif SQLITE_JSON:
+        keys_param = bindparam("keys", json.dumps(wanted, ensure_ascii=False))
+        listed = func.json_each(keys_param).table_valued("value")
+    else:
+        return set(wanted) - settled_keys(session, keys=wanted, now=now)
+    settled = (
+        select(Delivery.key)
+        .where(
+            col(Delivery.key) == listed.c.value,
+            (col(Delivery.outcome) != DeliveryOutcome.RETRY)
+            | (col(Delivery.next_attempt_at) > now),
+        )
+        .exists()
+    )
+    stmt = select(listed.c.value).select_from(listed).where(~settled)
+    return set(connection.execute(stmt).scalars())
 
 
 def claim_delivery(

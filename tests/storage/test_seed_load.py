@@ -704,9 +704,15 @@ def test_settled_keys_over_many_keys_and_retry_rows(
         later = repo.settled_keys(s, keys=asked, now=NOW + timedelta(days=1))
         before_retry = repo.settled_keys(s, keys=asked, now=NOW)
         assert repo.settled_keys(s, keys=[]) == set()
+        # the tick's question, the complement: what is still to send
+        to_send_later = repo.unsettled_keys(s, keys=asked, now=NOW + timedelta(days=1))
+        to_send_now = repo.unsettled_keys(s, keys=asked, now=NOW)
+        assert repo.unsettled_keys(s, keys=[], now=NOW) == set()
     assert everything == {"sent", "failed", "retry", "pending", 'a"b'}
     assert later == {"sent", "failed", "pending", 'a"b'}
     assert before_retry == everything
+    assert to_send_later == set(asked) - later
+    assert to_send_now == set(asked) - everything
 
 
 def test_mark_pending_uncertain(loaded_db):
