@@ -157,16 +157,33 @@ async def reply_to_reminder(update: Update, context: BotContext) -> None:
         else:
             task, unit_id = None, None
         unit = s.get(Unit, unit_id) if unit_id is not None else None
-        stored = _store_note(
-            s,
-            task=task,
-            unit=unit,
-            contact=contact,
-            note=note,
-            now=now,
-            source="reply",
-            origin=message,
+        # a reply to one task's reminder that names other tasks only (第7项 under 第5项's
+        # reminder): which task is meant is asked, not guessed
+        elsewhere = task is not None and bool(mentioned) and task.number not in named
+        stored = (
+            None
+            if elsewhere
+            else _store_note(
+                s,
+                task=task,
+                unit=unit,
+                contact=contact,
+                note=note,
+                now=now,
+                source="reply",
+                origin=message,
+            )
         )
+    if elsewhere and task is not None:
+        choices = mentioned + [(t.number, t.text) for t in open_tasks if t.id == task.id]
+        await message.reply_text(
+            texts.REPLY_NAMES_OTHER_TASK.format(
+                numbers=describe_numbers(sorted(n for n, _ in mentioned)), number=task.number
+            ),
+            reply_markup=keyboards.note_keyboard(choices),
+            reply_to_message_id=message.message_id,
+        )
+        return
     if len(listed) > 1 and several:
         # a message of the day listing several tasks: which one is the note for?
         text = texts.DAILY_PICK_TASK

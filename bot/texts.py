@@ -327,6 +327,9 @@ DAILY_REFUSED = (
     "这些提醒将在下一个工作日重新发送；如仍失败，请直接联系对方。"
 )
 DAILY_PICK_TASK = "这条留言是关于哪一项任务的？请选择："
+REPLY_NAMES_OTHER_TASK = (
+    "您回复的是第{number}项的提醒，留言里提到的是第{numbers}项。这条留言记到哪一项？请选择："
+)
 DAYS_LEFT = "还有{days}天"
 DUE_TODAY = "今天到期"
 DAYS_OVERDUE = "已逾期{days}天"

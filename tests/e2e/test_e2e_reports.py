@@ -209,6 +209,29 @@ async def test_reply_to_a_reminder_is_stored_as_a_note(bot: BotHarness) -> None:
     assert len(reports(bot)) == 1
 
 
+async def test_a_reply_to_one_tasks_reminder_naming_another_task_asks_which(
+    bot: BotHarness,
+) -> None:
+    await bot.register(2003, "区医保局")  # leads task 4 alone, 协办 on task 12
+    await bot.tick()
+    reminder = await reminder_for(bot, 2003, 4)
+    note = "第12项：本月已完成医保参保资助名单比对。"
+    bot.api.send_text(2003, note, reply_to_message_id=reminder.message_id)
+    ask = await bot.api.wait_for(lambda m: m.chat_id == 2003 and "记到哪一项" in m.plain_text)
+    assert "第4项的提醒" in ask.plain_text and "第12项" in ask.plain_text
+    assert [data for _, data in ask.buttons] == ["n:12", "n:4", "n:0"]
+    assert reports(bot) == []  # not guessed
+    bot.api.press_button(2003, ask.message_id, "n:12")
+    await bot.api.wait_for(lambda m: m.chat_id == 2003 and "记录为第12项" in m.plain_text)
+    [stored] = reports(bot)
+    assert stored.task_id == task_id(bot, 12) and stored.note == note
+    # naming the reminder's own task (with another) is stored on it at once
+    both = "第4项已推进，第12项同步推进。"
+    bot.api.send_text(2003, both, reply_to_message_id=reminder.message_id)
+    await bot.api.wait_idle()
+    assert [(r.task_id, r.note) for r in reports(bot)][1:] == [(task_id(bot, 4), both)]
+
+
 async def test_forged_buttons_are_refused(bot: BotHarness) -> None:
     await bot.register(2001, "区民政局")
     await bot.register(2002, "潼南税务局")
