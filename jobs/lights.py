@@ -23,6 +23,7 @@ recent such day on or before today; a report created on or after its start count
 from __future__ import annotations
 
 import enum
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -117,5 +118,12 @@ def reported_in_cycle(
     latest = state.latest_report.get((task.id, unit_id))
     if latest is None:
         return False
-    start = datetime.combine(cycle_start(today, policy.cycle_day), time(0), policy.zone)
-    return latest.created_at >= start
+    return latest.created_at >= cycle_began(today, policy.cycle_day, policy.zone)
+
+
+@functools.lru_cache(maxsize=64)
+def cycle_began(today: date, cycle_day: int, zone: ZoneInfo) -> datetime:
+    """The instant (aware, midnight in `zone`) the reporting cycle containing `today` began.
+    Cached: the lights and the nudges ask it once per task and unit, tens of thousands of
+    times a tick at the province's scale, always for the same day."""
+    return datetime.combine(cycle_start(today, cycle_day), time(0), zone)
