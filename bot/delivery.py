@@ -698,8 +698,11 @@ async def warn_unknown_calendar_years(bot: Bot, svc: Services) -> None:
     data lacks a year; probing 30 days ahead makes the warning come a month early. Waits
     while no coordinator is configured (a restart with one probes again), and for the next
     day when the coordinators had their message of the day ("coordinators:<date>", which
-    the warning also takes)."""
+    the warning also takes). Like any message of the day, it goes out only on a working day
+    in sending hours."""
     if not svc.settings.telegram.coordinators:
+        return
+    if not sending_allowed(svc.now(), svc.policy, svc.calendar):
         return
     today = svc.now().astimezone(svc.policy.zone).date()
     svc.calendar.is_working_day(today + timedelta(days=30))
