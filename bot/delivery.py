@@ -698,8 +698,11 @@ async def warn_unknown_calendar_years(bot: Bot, svc: Services) -> None:
     data lacks a year; probing 30 days ahead makes the warning come a month early. Waits
     while no coordinator is configured (a restart with one probes again), and for the next
     day when the coordinators had their message of the day ("coordinators:<date>", which
-    the warning also takes)."""
+    the warning also takes). Like any message of the day, it goes out only on a working day
+    in sending hours."""
     if not svc.settings.telegram.coordinators:
+        return
+    if not sending_allowed(svc.now(), svc.policy, svc.calendar):
         return
     today = svc.now().astimezone(svc.policy.zone).date()
     svc.calendar.is_working_day(today + timedelta(days=30))
@@ -825,12 +828,13 @@ async def tell_hold(bot: Bot, svc: Services, hold_id: int) -> bool:
 
 
 async def follow_up(bot: Bot, svc: Services) -> None:
-    """Send each contact's message of the day (due reminders and the reporting-cycle nudge),
-    then the weekly digest if due, then the coordinators' escalations, queued notices (new
-    deadlines) and calendar warnings; skip if a run is still going. While the follow-up is
-    held (`jobs.hold`, `repo.open_hold`), the coordinators are told once, and no overdue
-    reminder, weekly digest or escalation goes out; in sending hours the plan is checked
-    again on the state read, which lifts a hold whose cause is gone (new deadlines, reports).
+    """Send the queued notices (new deadlines), then each contact's message of the day (due
+    reminders and the reporting-cycle nudge), then the weekly digest if due, then the
+    coordinators' escalations and calendar warnings; skip if a run is still going. While the
+    follow-up is held (`jobs.hold`, `repo.open_hold`), the coordinators are told once, and no
+    overdue reminder, weekly digest or escalation goes out; in sending hours the plan is
+    checked again on the state read, which lifts a hold whose cause is gone (new deadlines,
+    reports).
     Each step reads what it needs from the database afresh; in sending hours the tick reads
     the state once (in a worker thread) for the messages of the day and the escalations, and
     reads it again for the latter only when messages went out meanwhile (which takes time: at
@@ -862,6 +866,11 @@ async def _follow_up(bot: Bot, svc: Services) -> None:
     held = hold_id is not None
     if hold_id is not None:
         await tell_hold(bot, svc, hold_id)
+    # new deadlines first: a contact reads that they changed before the day's reminders
+    # that already count from them
+    await send_queued_notices(bot, svc)
+    if svc.stop_requested():
+        return
     if await send_reminders(bot, svc, state, held=held):
         state = None
     held_steps = (
@@ -870,7 +879,6 @@ async def _follow_up(bot: Bot, svc: Services) -> None:
     )
     steps = (
         *(() if held else held_steps),
-        lambda: send_queued_notices(bot, svc),
         lambda: warn_unknown_calendar_years(bot, svc),
     )
     for step in steps:

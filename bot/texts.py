@@ -487,7 +487,7 @@ BUTTON_CANCEL = "取消"
 # ---------------------------------------------------------------- digest
 
 DIGEST_TITLE = "<b>📊 残工委重点任务督办汇总</b>"
-DIGEST_PLAN = "依据：{plan}"
+DIGEST_PLAN = "依据：《{plan}》"
 DIGEST_PERIOD = "统计期间：{start}至{end}（共{total}项任务）"
 DIGEST_COUNTS = "<b>任务状态</b>：{counts}"
 DIGEST_NEW_REPORTS = "本期新收到反馈{count}条。"

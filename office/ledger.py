@@ -51,7 +51,7 @@ from sqlmodel import Session
 
 from db import repo
 from db.files import size_text
-from db.models import StatusReport
+from db.models import AuditEvent, StatusReport
 from jobs.state import TaskView, UnitView
 from jobs.types import DeadlineBasis, Status
 
@@ -100,6 +100,11 @@ PLAN_SUBJECT = "规划"
 TASK_SUBJECT = "第{number}项"
 EXTENSION_SUBJECT = "第{number}项延期申请（编号{id}）"
 CONTACT_SUBJECT = "联络员{name}（{unit}）"
+HOLD_SUBJECT = "逾期提醒暂停（编号{id}）"
+# a decision on a held follow-up (`decide_hold`): the coordinator's choice, or the bot's own
+# (actor 0) when new deadlines or reports left nothing late enough to hold
+HOLD_DECISION_LABEL = {"send": "发送积压提醒", "drop": "不再发送"}
+HOLD_LIFTED = "自动解除（已无需暂停的逾期任务）"
 EVIDENCE_LABEL = {"photo": "照片", "document": "文件", "voice": "语音"}
 BASIS_LABEL = {
     DeadlineBasis.PLAN: "",
@@ -115,6 +120,10 @@ SOURCE_LABEL = {
 ACTION_LABEL = {
     "contact.register": "联络员登记",
     "contact.unreachable": "联络员无法送达",
+    "contact.reachable": "联络员恢复送达",
+    "decide_hold": "处理逾期提醒暂停",
+    "plan.title": "修改规划名称",
+    "task.units": "修改任务单位",
     "invite.create": "生成邀请码",
     "task.deadline": "修改完成时限",
     "task.text": "修改任务内容",
@@ -384,6 +393,8 @@ def build_ledger(
             return TASK_SUBJECT.format(number=parts[1])
         if parts[0] == "unit" and len(parts) >= 2:
             return subject.split(":", 1)[1]
+        if parts[0] == "hold" and len(parts) == 2:
+            return HOLD_SUBJECT.format(id=parts[1])
         if parts[0] == "extension" and len(parts) == 4:
             return EXTENSION_SUBJECT.format(number=parts[3], id=parts[1])
         if parts[0] == "task_id" and len(parts) == 4 and parts[1].isdigit() and parts[3].isdigit():
@@ -414,6 +425,14 @@ def build_ledger(
                 return local_naive(instant, zone).strftime("%Y-%m-%d %H:%M")
         return value
 
+    def after_text(event: AuditEvent) -> str:
+        """The value after the event; a hold's decision by label."""
+        if event.action == "decide_hold" and event.after in HOLD_DECISION_LABEL:
+            if event.actor_user_id == 0:
+                return HOLD_LIFTED
+            return HOLD_DECISION_LABEL[event.after]
+        return value_text(event.after)
+
     for event in events:
         if event.actor_user_id == 0:
             actor = SYSTEM_ACTOR
@@ -427,7 +446,7 @@ def build_ledger(
                 ACTION_LABEL.get(event.action, event.action),
                 subject_text(event.subject),
                 value_text(event.before),
-                value_text(event.after),
+                after_text(event),
                 event.reason or "",
             )
         )

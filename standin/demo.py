@@ -1,6 +1,7 @@
 """`taskbot demo`: the real bot against the local Bot API stand-in, on a temporary SQLite file.
 
-A short scripted scenario on the 30 seed tasks, on the first working day of December 2026:
+A short scripted scenario on the 30 seed tasks, on Monday 2026-12-07 (the
+coordinator's first working day with the bot):
 the plan's period has ended, so the bot holds its overdue follow-up and tells the coordinator;
 the coordinator sets new deadlines (all tasks to 2027-06-30, two of them to 2026-12-21), which
 lifts the hold; two units are invited, their contacts register and get their reminders, one

@@ -1,5 +1,5 @@
-"""The README's first command: `taskbot demo` plays the first working day of December 2026
-with the shipped plan, from the held follow-up to the digest."""
+"""The README's first command: `taskbot demo` plays Monday 2026-12-07 (the coordinator's first
+working day with the bot) with the shipped plan, from the held follow-up to the digest."""
 
 from __future__ import annotations
 

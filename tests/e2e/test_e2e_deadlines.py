@@ -227,3 +227,30 @@ async def test_the_cli_previews_stores_with_yes_and_the_bot_tells_contacts_on_it
     assert "不能早于今天" in capsys.readouterr().err
     assert main(["--config", str(config), "deadline", "民政", far.isoformat()]) == 1
     assert "区民政局" in capsys.readouterr().err
+
+
+async def test_new_deadlines_are_told_before_the_reminders_that_count_from_them(
+    bot: BotHarness, tmp_path
+) -> None:
+    # a coordinator moves task 10 on the console; on the next working day the contact reads
+    # that the deadline changed, then the reminder that counts from it (not the other way)
+    from bot.cli import main
+
+    await bot.register(TAX, "潼南税务局")
+    config = tmp_path / "cli" / "config.toml"
+    config.parent.mkdir()
+    config.write_text(f'[database]\nurl = "{bot.settings.database.url}"\n', encoding="utf-8")
+    # 14 days after a working day, some years ahead of the real today (the CLI reads it)
+    reminded = date(datetime.now(UTC).year + 3, 6, 1)
+    while not bot.svc.calendar.is_working_day(reminded):
+        reminded += timedelta(days=1)
+    deadline = reminded + timedelta(days=14)
+    assert main(["--config", str(config), "deadline", "10", deadline.isoformat(), "--yes"]) == 0
+    since = len(bot.api.sent)
+    bot.clock.set(datetime.combine(reminded, datetime.min.time(), UTC).replace(hour=1, minute=30))
+    await bot.tick()
+    await bot.api.wait_idle()
+    texts = [m.plain_text for m in bot.api.sent[since:] if m.chat_id == TAX]
+    assert len(texts) == 2, texts
+    assert "完成时限调整" in texts[0]
+    assert "第10项" in texts[1] and "还有14天" in texts[1]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import select
@@ -16,6 +17,8 @@ from db.models import Contact, Delivery, StatusReport
 from jobs.types import DeliveryKind, DeliveryOutcome
 from standin.harness import COORDINATOR
 from tests.conftest import STRANGER, BotHarness
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 async def test_repeated_wrong_invite_codes_are_locked_out_and_logged(
@@ -125,6 +128,29 @@ async def test_a_year_without_holiday_data_is_announced_to_the_coordinators_once
     await bot.tick()
     await bot.api.wait_idle()
     assert len([m for m in bot.api.sent[since:] if "2027年" in m.plain_text]) == 1
+
+
+async def test_the_calendar_warning_waits_for_a_working_day_in_sending_hours(
+    bot: BotHarness,
+) -> None:
+    # a bot first started on Saturday night (UTC), early Sunday in Beijing: the warning,
+    # a coordinators' message of the day, waits for a working day from 09:00
+    sunday_6am = datetime(2026, 12, 6, 6, 4, tzinfo=SHANGHAI).astimezone(UTC)
+    bot.clock.set(sunday_6am)
+    since = len(bot.api.sent)
+    await bot.tick()
+    bot.clock.set(sunday_6am + timedelta(days=1))  # Monday 06:04
+    await bot.tick()
+    await bot.api.wait_idle()
+    assert [m for m in bot.api.sent[since:] if "2027年" in m.plain_text] == []
+    monday_9am = datetime(2026, 12, 7, 9, 0, tzinfo=SHANGHAI).astimezone(UTC)
+    bot.clock.set(monday_9am)
+    await bot.tick()  # Monday's message is the escalations: the warning waits for Tuesday
+    bot.clock.set(monday_9am + timedelta(days=1))
+    await bot.tick()
+    await bot.api.wait_idle()
+    warnings = [m for m in bot.api.sent[since:] if "2027年" in m.plain_text]
+    assert len(warnings) == 1 and warnings[0].chat_id == COORDINATOR
 
 
 async def test_the_calendar_warning_waits_for_a_coordinator(bot: BotHarness) -> None:

@@ -454,3 +454,10 @@ def test_a_long_list_of_task_numbers_in_a_digest_line_is_cut_with_deng() -> None
     many = _numbers(list(range(1, 10_000)))
     assert len(many) <= NUMBERS_CHARS + 1 and many.endswith("等")
     assert many.startswith("1、2、3、")
+
+
+def test_digest_cites_the_plan_with_book_title_marks():
+    # 公文 convention: a document's title is cited between 《》, as /help does
+    d = build_digest(NOW, small_state(), zone=SHANGHAI, since=SINCE)
+    [text] = render_digest(d, SHANGHAI)
+    assert "依据：《十四五残疾人保障和发展规划》" in text.splitlines()

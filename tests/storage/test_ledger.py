@@ -7,6 +7,7 @@ They run on a temporary SQLite file, or on the database of TEST_DATABASE_URL whe
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import tomllib
 import zipfile
@@ -23,7 +24,8 @@ from db import repo
 from db.engine import Database
 from db.models import AuditEvent, StatusReport
 from db.seed import DEFAULT_TASK_FILE
-from jobs.types import DeliveryKind, DeliveryOutcome, Status
+from jobs.hold import HoldFinding
+from jobs.types import DeliveryKind, DeliveryOutcome, HoldDecision, Status
 from office.ledger import build_ledger, ledger_filename, write_ledger
 from tests import db_fixtures
 
@@ -504,4 +506,37 @@ def test_the_ledger_shows_the_original_deadline_beside_the_one_in_force(busy_db)
     assert [(r[4], r[5], r[6], r[7]) for r in changes] == [
         ("第4项", "2025-12-31", "2027-03-31", "年度计划调整"),
         ("第9项", "2025-12-31", "2027-06-30", "场地尚未落实"),
+    ]
+
+
+def test_a_held_follow_up_and_its_decisions_read_in_chinese(busy_db):
+    # the 操作记录 sheet is read by the coordinators: no "decide_hold", "hold:1" or "send"
+    held = HoldFinding(
+        today=date(2026, 3, 16),
+        period_end=date(2025, 12, 31),
+        open_pairs=3,
+        late_pairs=3,
+        overdue_pairs=3,
+    )
+    with busy_db.session() as s:
+        first, _ = repo.store_finding(s, finding=held, now=NOW)
+        assert first is not None and first.id is not None
+        repo.decide_hold(s, hold_id=first.id, decision=HoldDecision.DROP, user_id=1001, now=NOW)
+    with busy_db.session() as s:
+        other, _ = repo.store_finding(
+            s, finding=dataclasses.replace(held, period_end=date(2026, 1, 31)), now=NOW
+        )
+        assert other is not None and other.id is not None
+        repo.decide_hold(s, hold_id=other.id, decision=HoldDecision.SEND, user_id=0, now=NOW)
+    rows = [r for r in rows_of(export(busy_db)["操作记录"]) if r[3] == "处理逾期提醒暂停"]
+    assert [r[1:7] for r in rows] == [
+        ("协调员", 1001, "处理逾期提醒暂停", f"逾期提醒暂停（编号{first.id}）", None, "不再发送"),
+        (
+            "系统",
+            0,
+            "处理逾期提醒暂停",
+            f"逾期提醒暂停（编号{other.id}）",
+            None,
+            "自动解除（已无需暂停的逾期任务）",
+        ),
     ]
