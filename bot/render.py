@@ -82,6 +82,20 @@ def fmt_instant(instant: datetime, zone: ZoneInfo) -> str:
     return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M")
 
 
+def period_of(digest: Digest, zone: ZoneInfo) -> dict[str, str]:
+    """The digest's period as `start` and `end` texts: local dates and times to the minute
+    (2026年11月30日9:05), so that one digest's period ends where the next one's starts and no
+    day is counted twice; dates alone for a digest built without its start instant."""
+    since = digest.period_since
+    if since is None:
+        return {"start": fmt_date(digest.period_start), "end": fmt_date(digest.period_end)}
+    start, end = since.astimezone(zone), digest.generated_at.astimezone(zone)
+    return {
+        "start": f"{fmt_date(start.date())}{start.hour}:{start.minute:02d}",
+        "end": f"{fmt_date(end.date())}{end.hour}:{end.minute:02d}",
+    }
+
+
 def when_text(days_left: int) -> str:
     """Say how far a deadline is: 还有 N 天 / 今天到期 / 已逾期 N 天."""
     if days_left > 0:
@@ -154,13 +168,7 @@ def digest_lines(digest: Digest, zone: ZoneInfo) -> list[str]:
     lines = [texts.DIGEST_TITLE]
     if digest.plan_title:
         lines.append(texts.DIGEST_PLAN.format(plan=esc(digest.plan_title)))
-    lines.append(
-        texts.DIGEST_PERIOD.format(
-            start=fmt_date(digest.period_start),
-            end=fmt_date(digest.period_end),
-            total=digest.task_count,
-        )
-    )
+    lines.append(texts.DIGEST_PERIOD.format(**period_of(digest, zone), total=digest.task_count))
     counts = "，".join(
         f"{texts.STATUS_LABEL[s]} {digest.counts.get(s, 0)}"
         for s in (Status.DONE, Status.IN_PROGRESS, Status.BLOCKED, Status.NOT_STARTED)
@@ -361,11 +369,7 @@ def short_digest_lines(
     if digest.plan_title:
         head.append(texts.DIGEST_PLAN.format(plan=esc(digest.plan_title)))
     head += [
-        texts.DIGEST_PERIOD.format(
-            start=fmt_date(digest.period_start),
-            end=fmt_date(digest.period_end),
-            total=digest.task_count,
-        ),
+        texts.DIGEST_PERIOD.format(**period_of(digest, zone), total=digest.task_count),
         texts.DIGEST_LIGHTS.format(**lights),
         texts.DIGEST_LEGEND,
     ]

@@ -44,7 +44,9 @@ class UnitRow:
 class Digest:
     """Everything one digest says.
 
-    `period_start`/`period_end` are local dates; `counts` counts tasks by aggregated status
+    `period_start`/`period_end` are local dates; the period itself runs from the instant
+    `period_since` (aware) to `generated_at`, the next digest's period starting where this
+    one ends; `counts` counts tasks by aggregated status
     (every status present, zeros included); `rows` has one row per (task, lead unit) in task
     order; `new_reports` are the reports stored during the period.
     """
@@ -68,6 +70,7 @@ class Digest:
     yellow: tuple[LightLine, ...] = ()
     # unit name, task numbers (未反馈); units with a contact only (others: units_without_contact)
     silent: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    period_since: datetime | None = None
     changes: tuple[Change, ...] = ()
     newly_overdue: tuple[TaskLine, ...] = ()
     # member towns of collective units: (task number, collective, towns that reported, members)
@@ -197,6 +200,7 @@ def build_digest(
         generated_at=now,
         period_start=since.astimezone(zone).date(),
         period_end=today,
+        period_since=since,
         counts=counts,
         overdue=tuple(sorted(overdue, key=lambda t: (t.days_left, t.number))),
         due_soon=tuple(sorted(due_soon, key=lambda t: (t.days_left, t.number))),

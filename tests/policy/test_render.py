@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import random
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from html.parser import HTMLParser
 from zoneinfo import ZoneInfo
 
@@ -198,6 +198,15 @@ def test_build_digest_counts_and_period():
     assert d.generated_at == NOW
     assert d.plan_title == "十四五残疾人保障和发展规划"
     assert [r.id for r in d.new_reports] == [1, 2, 3, 5, 6]
+
+
+def test_digest_period_runs_between_instants_so_consecutive_digests_do_not_overlap():
+    first = build_digest(NOW, small_state(), zone=SHANGHAI, since=SINCE)
+    second = build_digest(NOW + timedelta(days=7), small_state(), zone=SHANGHAI, since=NOW)
+    [line1] = [x for x in render_digest(first, SHANGHAI)[0].splitlines() if "统计期间" in x]
+    [line2] = [x for x in render_digest(second, SHANGHAI)[0].splitlines() if "统计期间" in x]
+    assert line1.startswith("统计期间：2026年3月9日1:00至2026年3月16日9:00")
+    assert line2.startswith("统计期间：2026年3月16日9:00至2026年3月23日9:00")
 
 
 def test_build_digest_lists():
