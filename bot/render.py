@@ -78,22 +78,19 @@ def date_refusal(refusal: DateRefusal, typed: str, today: date, *, current: date
 
 
 def fmt_instant(instant: datetime, zone: ZoneInfo) -> str:
-    """Format an aware instant in `zone` as 2025-12-17 09:30."""
-    return instant.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    """Format an aware instant in `zone` the Chinese way, as dates are: 2025年12月17日 9:30."""
+    local = instant.astimezone(zone)
+    return f"{fmt_date(local.date())} {local.hour}:{local.minute:02d}"
 
 
 def period_of(digest: Digest, zone: ZoneInfo) -> dict[str, str]:
     """The digest's period as `start` and `end` texts: local dates and times to the minute
-    (2026年11月30日9:05), so that one digest's period ends where the next one's starts and no
+    (2026年11月30日 9:05), so that one digest's period ends where the next one's starts and no
     day is counted twice; dates alone for a digest built without its start instant."""
     since = digest.period_since
     if since is None:
         return {"start": fmt_date(digest.period_start), "end": fmt_date(digest.period_end)}
-    start, end = since.astimezone(zone), digest.generated_at.astimezone(zone)
-    return {
-        "start": f"{fmt_date(start.date())}{start.hour}:{start.minute:02d}",
-        "end": f"{fmt_date(end.date())}{end.hour}:{end.minute:02d}",
-    }
+    return {"start": fmt_instant(since, zone), "end": fmt_instant(digest.generated_at, zone)}
 
 
 def when_text(days_left: int) -> str:

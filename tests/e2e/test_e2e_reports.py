@@ -49,7 +49,7 @@ async def test_button_note_skip_confirm_stores_the_report(bot: BotHarness) -> No
     ack = await bot.api.wait_for(lambda m: m.chat_id == 2001 and "已记录" in m.plain_text)
     assert "第2项" in ack.plain_text and "区民政局" in ack.plain_text
     assert "状态：推进中" in ack.plain_text and note in ack.plain_text
-    assert "2025-12-17 09:30" in ack.plain_text
+    assert "2025年12月17日 9:30" in ack.plain_text
     [stored] = reports(bot)
     assert stored.status == Status.IN_PROGRESS
     assert stored.note == note

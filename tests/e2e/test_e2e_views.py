@@ -33,7 +33,7 @@ async def test_task_shows_units_lights_deadline_and_history(bot: BotHarness) -> 
     assert "区民政局（🟢已留言）" in text and "区应急管理局（🟡未开始）" in text
     assert "责任单位：区残联、各镇街" in text
     assert "完成时限：2025年12月31日（还有14天）" in text
-    assert "2025-12-17 09:30｜区民政局｜留言｜李明：已制定应急预案" in text
+    assert "2025年12月17日 9:30｜区民政局｜留言｜李明：已制定应急预案" in text
     # the contact of a lead unit may look, a contact of another unit and strangers may not
     assert "第8项" in await ask(bot, 2001, "/task 8")
     await bot.register(2002, "潼南税务局")

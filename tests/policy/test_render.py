@@ -205,8 +205,8 @@ def test_digest_period_runs_between_instants_so_consecutive_digests_do_not_overl
     second = build_digest(NOW + timedelta(days=7), small_state(), zone=SHANGHAI, since=NOW)
     [line1] = [x for x in render_digest(first, SHANGHAI)[0].splitlines() if "统计期间" in x]
     [line2] = [x for x in render_digest(second, SHANGHAI)[0].splitlines() if "统计期间" in x]
-    assert line1.startswith("统计期间：2026年3月9日1:00至2026年3月16日9:00")
-    assert line2.startswith("统计期间：2026年3月16日9:00至2026年3月23日9:00")
+    assert line1.startswith("统计期间：2026年3月9日 1:00至2026年3月16日 9:00")
+    assert line2.startswith("统计期间：2026年3月16日 9:00至2026年3月23日 9:00")
 
 
 def test_build_digest_lists():
@@ -277,7 +277,7 @@ def test_render_digest_small_is_one_part_with_hand_checked_lines():
     lines = text.split("\n")
     [row5] = [line for line in lines if "第5项｜" in line]
     assert "区残联" in row5 and "遇到困难" in row5 and "资金未到位" in row5
-    assert "2026-03-13 14:30" in row5  # 06:30 UTC shown in Shanghai time
+    assert "2026年3月13日 14:30" in row5  # 06:30 UTC shown in Shanghai time
     [overdue1] = [line for line in lines if "第1项 " in line]
     assert "2026年3月10日" in overdue1 and "已逾期6天" in overdue1
     [soon5] = [line for line in lines if "第5项 " in line]
