@@ -76,7 +76,8 @@ SKIP_WORDS = frozenset({"跳过", "skip", "无", "没有", "不用"})
 
 async def report(update: Update, context: BotContext) -> int:
     """List the contact's open tasks as buttons (`/report 序号` those named only); at most
-    `keyboards.MAX_TASK_BUTTONS`, the rest reached by number (Telegram takes 100 buttons)."""
+    `keyboards.MAX_TASK_BUTTONS`, the rest reached by number (Telegram takes 100 buttons),
+    whether all open tasks are listed or those of a typed range."""
     user = update.effective_user
     if user is None or not is_private(update):
         await reply(update, texts.PRIVATE_ONLY)
@@ -115,7 +116,7 @@ async def report(update: Update, context: BotContext) -> int:
             )
             return ConversationHandler.END
         tasks = named
-    elif len(tasks) > keyboards.MAX_TASK_BUTTONS:
+    if len(tasks) > keyboards.MAX_TASK_BUTTONS:  # also a wide range typed, as /report 1-120
         text += "\n" + texts.REPORT_MORE_TASKS.format(
             shown=keyboards.MAX_TASK_BUTTONS, example=tasks[keyboards.MAX_TASK_BUTTONS][1]
         )
