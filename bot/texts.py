@@ -537,5 +537,9 @@ NUDGE = (
 DIGEST_NONE = "无"
 DIGEST_REPEATED = "☝️ 督办汇总已于{at}发出，请查看上方消息；一分钟内不重复发送。"
 DIGEST_FAILED = "⚠️ 督办汇总未能全部发出（已发{sent}/{total}条）：{reason}。请稍后再发送 /digest。"
+WEEKLY_DIGEST_FAILED = (
+    "⚠️ 本周督办汇总未能发到工作群（已发{sent}/{total}条）：{reason}。"
+    "请确认机器人仍在群内且可以发言，然后在群里发送 /digest 补发。"
+)
 DIGEST_CONTINUED = "（续{part}/{parts}）"
 DIGEST_ONLY_PRIVATE_OR_GROUP = "汇总已生成。"
