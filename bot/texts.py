@@ -199,6 +199,10 @@ DEADLINE_BATCH_DONE = (
     "✅ 已将{count}项任务（第{numbers}项）的完成时限改为{after}，已通知{contacts}位联络员。"
 )
 DEADLINE_BATCH_CANCELLED = "已取消，完成时限未作修改。"
+DEADLINE_BATCH_STALE = (
+    "预览之后，第{numbers}项的完成时限已有改动（可能是其他协调员修改的），本次未作修改。"
+    "请重新发送 /deadline 查看最新情况后再确认。"
+)
 DEADLINE_BATCH_EXPIRED = "这次修改已失效（已确认、已取消或机器人已重启），请重新发送 /deadline。"
 DEADLINE_CONTACTS_TOLD = "已通知{contacts}位联络员。"
 DEADLINE_NOTICE = (

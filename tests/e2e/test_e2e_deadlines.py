@@ -227,3 +227,37 @@ async def test_the_cli_previews_stores_with_yes_and_the_bot_tells_contacts_on_it
     assert "不能早于今天" in capsys.readouterr().err
     assert main(["--config", str(config), "deadline", "民政", far.isoformat()]) == 1
     assert "区民政局" in capsys.readouterr().err
+
+
+OTHER_COORDINATOR = 1002
+
+
+@pytest.mark.parametrize(
+    "bot_settings_overrides",
+    [
+        {
+            "schedule": {"tick_seconds": 3600},
+            "telegram": {"coordinators": [COORDINATOR, OTHER_COORDINATOR]},
+        }
+    ],
+)
+async def test_a_preview_made_stale_by_another_coordinator_changes_nothing(
+    bot: BotHarness,
+) -> None:
+    """Two coordinators preview 10-12 (both seeing 2025-12-31); one confirms 2027-09-30.
+    The other's older preview, confirmed later, overwrote it silently with 2027-06-30:
+    it is refused, saying which tasks changed since, and nothing is stored."""
+    bot.api.user(OTHER_COORDINATOR, "刘协调")
+    first = await ask(bot, OTHER_COORDINATOR, "/deadline 10-12 2027-06-30")
+    second = await ask(bot, COORDINATOR, "/deadline 10-12 2027-09-30")
+    assert "现为2025年12月31日" in first.plain_text
+    since = len(bot.api.sent)
+    bot.api.click(COORDINATOR, second, "确认修改")
+    await bot.api.wait_for(lambda m: m.chat_id == COORDINATOR and "✅" in m.plain_text, since=since)
+    since = len(bot.api.sent)
+    bot.api.click(OTHER_COORDINATOR, first, "确认修改")
+    await bot.api.wait_idle(quiet=0.2)
+    stale = bot.api.message(OTHER_COORDINATOR, first.message_id)
+    assert stale is not None
+    assert "第10-12项的完成时限已有改动" in stale["text"] and "/deadline" in stale["text"]
+    assert {n: deadlines(bot)[n] for n in (10, 11, 12)} == dict.fromkeys((10, 11, 12), "2027-09-30")
