@@ -56,6 +56,7 @@ from bot.flow_common import (
     NOTE_LIMIT,
     PICK_STATUS,
     PICK_TASK,
+    SKIP_WORDS,
     answer,
     contact_and_unit,
     draft_of,
@@ -70,8 +71,6 @@ from jobs.scope import describe_numbers, parse_task_numbers
 from jobs.types import Status
 
 log = logging.getLogger(__name__)
-
-SKIP_WORDS = frozenset({"跳过", "skip", "无", "没有", "不用"})
 
 
 async def report(update: Update, context: BotContext) -> int:
@@ -494,6 +493,13 @@ async def cancel_outside(update: Update, context: BotContext) -> None:
     written /cancel@bot; a bare one in a group may be another bot's)."""
     if addressed_to_me(update, context.bot.username):
         await reply(update, texts.NOTHING_TO_CANCEL)
+
+
+async def skip_outside(update: Update, context: BotContext) -> None:
+    """Answer /skip when no report runs (a conversation cut off by a restart or the idle
+    timeout): say so rather than call it an unknown command. In groups only /skip@bot."""
+    if addressed_to_me(update, context.bot.username):
+        await reply(update, texts.NO_REPORT_IN_PROGRESS)
 
 
 async def timed_out(update: Update, context: BotContext) -> None:

@@ -426,6 +426,10 @@ BLOCKED_NOTICE = (
     "🟡 <b>遇到困难</b>\n任务：第{number}项 {text}\n单位：{unit}（{name}）\n说明：{note}"
 )
 CANCELLED = "已取消，本次没有保存任何内容。"
+NO_REPORT_IN_PROGRESS = (
+    "当前没有进行中的反馈，无需跳过。如果您刚才在填写反馈，本次填写可能已因超时或系统重启而中断，"
+    "未确认提交的内容没有保存，请重新发送 /report。"
+)
 NOTHING_TO_CANCEL = "当前没有进行中的操作。"
 TIMED_OUT = "由于长时间未操作，本次反馈已自动取消，没有保存任何内容。如需反馈，请重新发送 /report。"
 CONVERSATION_BUSY = "您正在填写一项反馈。请先完成，或发送 /cancel 取消后再开始新的反馈。"
