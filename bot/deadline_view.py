@@ -41,6 +41,9 @@ from jobs.scope import describe_numbers, looks_like_numbers, parse_task_numbers
 
 log = logging.getLogger(__name__)
 PREVIEW_GROUPS = 12  # lines of a preview grouped by current deadline, at most
+# longest reason (UTF-16 units, as Telegram counts): the preview and each contact's notice
+# quote it within one message of at most 4096
+REASON_LIMIT = 1000
 CONFIRM_PATTERN = r"^dl:(ok|no):[0-9a-f]{8}$"
 
 
@@ -209,6 +212,12 @@ async def deadline_command(update: Update, context: BotContext) -> None:
         return
     scope_text, date_text = parts[1], parts[2]
     reason = parts[3].strip() if len(parts) > 3 else None
+    length = render.telegram_length(reason or "")
+    if length > REASON_LIMIT:  # quoted in the preview and the contacts' notices
+        await reply(
+            update, texts.DEADLINE_REASON_TOO_LONG.format(length=length, limit=REASON_LIMIT)
+        )
+        return
     new = parse_new_deadline(date_text, today)
     if isinstance(new, DateRefusal):
         await reply(update, render.date_refusal(new, date_text, today, current=None))

@@ -189,6 +189,7 @@ DEADLINE_PREVIEW = (
 DEADLINE_PREVIEW_GROUP = "· 第{numbers}项，现为{before}"
 DEADLINE_PREVIEW_MORE = "· 另有{count}组，共{tasks}项"
 DEADLINE_PREVIEW_SKIPPED = "另有{count}项已是该时限，不作修改。"
+DEADLINE_REASON_TOO_LONG = "原因太长了（{length}字），请精简到{limit}字以内后重新发送 /deadline。"
 DEADLINE_PREVIEW_REASON = "原因：{reason}"
 DEADLINE_PREVIEW_CONTACTS = "确认后将通知{contacts}位联络员；原定期限保留，修改记入操作记录。"
 DEADLINE_SCOPE_NUMBERS = "第{numbers}项"

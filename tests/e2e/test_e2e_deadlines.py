@@ -261,3 +261,17 @@ async def test_a_preview_made_stale_by_another_coordinator_changes_nothing(
     assert stale is not None
     assert "第10-12项的完成时限已有改动" in stale["text"] and "/deadline" in stale["text"]
     assert {n: deadlines(bot)[n] for n in (10, 11, 12)} == dict.fromkeys((10, 11, 12), "2027-09-30")
+
+
+async def test_a_reason_too_long_for_the_preview_is_refused_saying_why(bot: BotHarness) -> None:
+    """A reason of 4,030 characters (a pasted document): the preview quoting it passed
+    Telegram's 4096 and the coordinator got only "处理您的消息时出错了". It is refused
+    with its length and the limit; a reason within the limit is previewed as before."""
+    reason = "根据区政府常务会议精神调整" * 310  # 4,030 characters
+    text = (await ask(bot, COORDINATOR, f"/deadline 1-3 2027-06-30 {reason}")).plain_text
+    assert "原因太长了" in text and "1000字以内" in text
+    assert deadlines(bot)[1] == "2025-12-31"
+    text = (await ask(bot, COORDINATOR, f"/deadline 1 2027-06-30 {reason}")).plain_text
+    assert "原因太长了" in text and deadlines(bot)[1] == "2025-12-31"
+    preview = await ask(bot, COORDINATOR, f"/deadline 1-3 2027-06-30 {reason[:1000]}")
+    assert "请确认修改完成时限" in preview.plain_text
