@@ -371,6 +371,11 @@ async def evidence_not_file(update: Update, context: BotContext) -> int:
     return EVIDENCE
 
 
+async def status_text(update: Update, context: BotContext) -> None:
+    """Point to the status buttons when something is typed or sent at the status choice."""
+    await reply(update, texts.STATUS_USE_BUTTONS)
+
+
 async def confirm_text(update: Update, context: BotContext) -> None:
     """Remind the user to press a button on the confirmation."""
     await reply(update, texts.CONFIRM_USE_BUTTONS)
@@ -542,7 +547,11 @@ def _conversation(timeout: timedelta) -> ConversationHandler:
         ],
         states={
             PICK_TASK: [CallbackQueryHandler(pick_task, pattern=keyboards.TASK_PATTERN)],
-            PICK_STATUS: [CallbackQueryHandler(pick_task, pattern=keyboards.TASK_PATTERN)],
+            PICK_STATUS: [
+                CallbackQueryHandler(pick_task, pattern=keyboards.TASK_PATTERN),
+                # a reply to a reminder is stored as a note as at any time (bot.replies)
+                MessageHandler(new & ~filters.COMMAND & ~filters.REPLY, status_text),
+            ],
             NOTE: [
                 MessageHandler(new & filters.TEXT & ~filters.COMMAND, take_note),
                 MessageHandler(new & ~filters.COMMAND, note_not_text),

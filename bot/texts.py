@@ -360,6 +360,9 @@ NOTE_EMPTY = "说明不能为空，请用一两句话说明进展情况。"
 NOTE_BAD_CHARACTER = "说明中含有无法保存的控制字符，请删除后重新发送。"
 NOTE_UPDATED = "已按您修改后的内容更新说明：\n{note}"
 DRAFT_REPLACED = "（未提交的第{number}项反馈已放弃。）"
+STATUS_USE_BUTTONS = (
+    "请点击上方的“推进中”“已完成”或“遇到困难”按钮选择当前进展，之后再填写说明。发送 /cancel 取消。"
+)
 CONFIRM_USE_BUTTONS = "请点击上方的“确认提交”或“取消”按钮。"
 NOTE_TOO_LONG = "说明太长了（{length}字），请精简到{limit}字以内后重新发送。"
 ASK_EVIDENCE = (
