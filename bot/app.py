@@ -329,6 +329,7 @@ def build_application(
         CallbackQueryHandler(replies.store_offered_note, pattern=keyboards.NOTE_PATTERN)
     )
     app.add_handler(handlers.command("cancel", report_flow.cancel_outside))
+    app.add_handler(handlers.command("skip", report_flow.skip_outside))
     app.add_handler(CallbackQueryHandler(report_flow.stale_button))
     private = filters.ChatType.PRIVATE
     app.add_handler(

@@ -137,12 +137,14 @@ class Draft:
 class DeadlineBatch:
     """A coordinator's bulk deadline change awaiting 确认修改 (`bot.deadline_view`): the task
     numbers previewed, the new deadline (a date in the configured zone), the reason typed
-    (None if none) and the nonce its buttons carry."""
+    (None if none), the nonce its buttons carry and each task's deadline as the preview
+    showed it (a change made since, e.g. by another coordinator, makes the preview stale)."""
 
     nonce: str
     numbers: tuple[int, ...]
     new: date
     reason: str | None
+    seen: tuple[tuple[int, date], ...] = ()
 
 
 class UserData:

@@ -41,6 +41,9 @@ from jobs.scope import describe_numbers, looks_like_numbers, parse_task_numbers
 
 log = logging.getLogger(__name__)
 PREVIEW_GROUPS = 12  # lines of a preview grouped by current deadline, at most
+# longest reason (UTF-16 units, as Telegram counts): the preview and each contact's notice
+# quote it within one message of at most 4096
+REASON_LIMIT = 1000
 CONFIRM_PATTERN = r"^dl:(ok|no):[0-9a-f]{8}$"
 
 
@@ -209,6 +212,12 @@ async def deadline_command(update: Update, context: BotContext) -> None:
         return
     scope_text, date_text = parts[1], parts[2]
     reason = parts[3].strip() if len(parts) > 3 else None
+    length = render.telegram_length(reason or "")
+    if length > REASON_LIMIT:  # quoted in the preview and the contacts' notices
+        await reply(
+            update, texts.DEADLINE_REASON_TOO_LONG.format(length=length, limit=REASON_LIMIT)
+        )
+        return
     new = parse_new_deadline(date_text, today)
     if isinstance(new, DateRefusal):
         await reply(update, render.date_refusal(new, date_text, today, current=None))
@@ -262,7 +271,11 @@ async def deadline_command(update: Update, context: BotContext) -> None:
     text, _count = preview
     nonce = secrets.token_hex(4)
     context.draft_store.deadline_batch = DeadlineBatch(
-        nonce=nonce, numbers=tuple(t.number for t in scope.tasks), new=new, reason=reason
+        nonce=nonce,
+        numbers=tuple(t.number for t in scope.tasks),
+        new=new,
+        reason=reason,
+        seen=tuple((t.number, t.deadline) for t in scope.tasks),
     )
     await reply(update, text, reply_markup=_keyboard(nonce))
 
@@ -270,7 +283,9 @@ async def deadline_command(update: Update, context: BotContext) -> None:
 @coordinator_only
 async def confirm_deadline_batch(update: Update, context: BotContext) -> None:
     """确认修改 / 取消 under a preview: store (re-checking the date against today) and tell
-    the contacts, or drop it. A press on an older or lost preview changes nothing."""
+    the contacts, or drop it. A press on an older or lost preview changes nothing, nor does
+    one on a preview whose tasks' deadlines changed since it was shown (another coordinator's
+    change would otherwise be overwritten unseen)."""
     query = update.callback_query
     user = update.effective_user
     svc = context.svc
@@ -294,14 +309,29 @@ async def confirm_deadline_batch(update: Update, context: BotContext) -> None:
         )
         return
     with svc.db.session() as s:
-        changes, told = apply_and_queue(
-            s,
-            numbers=list(batch.numbers),
-            new=batch.new,
-            actor_user_id=user.id,
-            reason=batch.reason,
-            now=svc.now(),
+        seen = dict(batch.seen)
+        moved = [
+            t.number
+            for t in repo.tasks_by_numbers(s, numbers=batch.numbers)
+            if t.number in seen and t.deadline != seen[t.number]
+        ]
+        changes: list[repo.DeadlineChange] = []
+        told = 0
+        if not moved:
+            changes, told = apply_and_queue(
+                s,
+                numbers=list(batch.numbers),
+                new=batch.new,
+                actor_user_id=user.id,
+                reason=batch.reason,
+                now=svc.now(),
+            )
+    if moved:  # changed since the preview: confirming would overwrite it unseen
+        log.info("stale deadline preview refused: tasks=%s by=%s", moved, user.id)
+        await _edit(
+            query.message, texts.DEADLINE_BATCH_STALE.format(numbers=describe_numbers(moved))
         )
+        return
     if not changes:
         await _edit(query.message, texts.DEADLINE_NOTHING.format(after=render.fmt_date(batch.new)))
         return

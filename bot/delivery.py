@@ -570,6 +570,16 @@ async def _post_claimed_digest(bot: Bot, svc: Services, post: Delivery) -> Deliv
             s, delivery_id=post.id or 0, outcome=outcome, now=svc.now(), error=error
         )
     log.info("weekly digest %s: key=%s parts=%d/%d", outcome.value, post.key, sent, len(parts))
+    if outcome in (DeliveryOutcome.FAILED, DeliveryOutcome.UNCERTAIN):
+        # not retried (a RETRY resumes by itself): without this nobody would know the
+        # committee group missed the week's digest (e.g. the bot was removed from it)
+        await tell_coordinators(
+            bot,
+            svc,
+            texts.WEEKLY_DIGEST_FAILED.format(
+                sent=sent, total=len(parts), reason=render.esc(error or outcome.value)
+            ),
+        )
     return outcome
 
 
@@ -583,7 +593,8 @@ async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
     posted at most once per week, even across restarts. The digest of a week that fell due
     before the bot's first start (`repo.first_start`) is never posted. A digest stopped by an outage
     (RETRY: the Bot API was not reached) resumes at the first undelivered part a minute
-    later; an uncertain or refused part ends it (the coordinators can still type /digest).
+    later; an uncertain or refused part ends it and the coordinators are told (they can
+    type /digest once the group is fixed).
     """
     with svc.db.session() as s:
         resumed = repo.claim_retry(s, kind=DeliveryKind.DIGEST, now=svc.now())

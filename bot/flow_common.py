@@ -29,6 +29,8 @@ PICK_TASK, PICK_STATUS, NOTE, EVIDENCE, CONFIRM, EXT_DATE, EXT_REASON, EXT_CONFI
 # Longest note, in UTF-16 code units as Telegram counts: the confirmation and the
 # acknowledgement echo it inside one message of at most 4096 (Bot API sendMessage limit).
 NOTE_LIMIT = 2000
+# typed instead of pressing 跳过 at the evidence step
+SKIP_WORDS = frozenset({"跳过", "skip", "无", "没有", "不用"})
 
 
 def visible_text(text: str) -> str:

@@ -25,6 +25,9 @@ from jobs.scope import describe_numbers
 
 log = logging.getLogger(__name__)
 
+# 跳过 typed to a report cut off (restart, timeout); the other skip words (无, 没有, 不用)
+# may be meant as a note
+SKIPPED = frozenset({"跳过", "skip"})
 MENTIONED_TASK = re.compile(r"第\s*(\d{1,4})\s*项")  # a task named in a contact's text
 MENTIONED_MAX = 10  # tasks named in a reply put first in its picker, at most
 
@@ -261,6 +264,9 @@ async def offer_note(update: Update, context: BotContext) -> None:
     note = message.text or ""
     if not message.text:
         await reply(update, texts.CONTACT_NOT_TEXT)
+        return
+    if note.strip().lower() in SKIPPED:  # 跳过 of a report cut off, not a progress note
+        await reply(update, texts.NO_REPORT_IN_PROGRESS)
         return
     problem = note_problem(note)
     if problem is not None:

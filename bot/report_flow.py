@@ -56,6 +56,7 @@ from bot.flow_common import (
     NOTE_LIMIT,
     PICK_STATUS,
     PICK_TASK,
+    SKIP_WORDS,
     answer,
     contact_and_unit,
     draft_of,
@@ -71,12 +72,11 @@ from jobs.types import Status
 
 log = logging.getLogger(__name__)
 
-SKIP_WORDS = frozenset({"跳过", "skip", "无", "没有", "不用"})
-
 
 async def report(update: Update, context: BotContext) -> int:
     """List the contact's open tasks as buttons (`/report 序号` those named only); at most
-    `keyboards.MAX_TASK_BUTTONS`, the rest reached by number (Telegram takes 100 buttons)."""
+    `keyboards.MAX_TASK_BUTTONS`, the rest reached by number (Telegram takes 100 buttons),
+    whether all open tasks are listed or those of a typed range."""
     user = update.effective_user
     if user is None or not is_private(update):
         await reply(update, texts.PRIVATE_ONLY)
@@ -115,7 +115,7 @@ async def report(update: Update, context: BotContext) -> int:
             )
             return ConversationHandler.END
         tasks = named
-    elif len(tasks) > keyboards.MAX_TASK_BUTTONS:
+    if len(tasks) > keyboards.MAX_TASK_BUTTONS:  # also a wide range typed, as /report 1-120
         text += "\n" + texts.REPORT_MORE_TASKS.format(
             shown=keyboards.MAX_TASK_BUTTONS, example=tasks[keyboards.MAX_TASK_BUTTONS][1]
         )
@@ -371,6 +371,11 @@ async def evidence_not_file(update: Update, context: BotContext) -> int:
     return EVIDENCE
 
 
+async def status_text(update: Update, context: BotContext) -> None:
+    """Point to the status buttons when something is typed or sent at the status choice."""
+    await reply(update, texts.STATUS_USE_BUTTONS)
+
+
 async def confirm_text(update: Update, context: BotContext) -> None:
     """Remind the user to press a button on the confirmation."""
     await reply(update, texts.CONFIRM_USE_BUTTONS)
@@ -495,6 +500,13 @@ async def cancel_outside(update: Update, context: BotContext) -> None:
         await reply(update, texts.NOTHING_TO_CANCEL)
 
 
+async def skip_outside(update: Update, context: BotContext) -> None:
+    """Answer /skip when no report runs (a conversation cut off by a restart or the idle
+    timeout): say so rather than call it an unknown command. In groups only /skip@bot."""
+    if addressed_to_me(update, context.bot.username):
+        await reply(update, texts.NO_REPORT_IN_PROGRESS)
+
+
 async def timed_out(update: Update, context: BotContext) -> None:
     """Tell the user the idle conversation ended and nothing was stored."""
     if context.user_data is not None:
@@ -535,7 +547,11 @@ def _conversation(timeout: timedelta) -> ConversationHandler:
         ],
         states={
             PICK_TASK: [CallbackQueryHandler(pick_task, pattern=keyboards.TASK_PATTERN)],
-            PICK_STATUS: [CallbackQueryHandler(pick_task, pattern=keyboards.TASK_PATTERN)],
+            PICK_STATUS: [
+                CallbackQueryHandler(pick_task, pattern=keyboards.TASK_PATTERN),
+                # a reply to a reminder is stored as a note as at any time (bot.replies)
+                MessageHandler(new & ~filters.COMMAND & ~filters.REPLY, status_text),
+            ],
             NOTE: [
                 MessageHandler(new & filters.TEXT & ~filters.COMMAND, take_note),
                 MessageHandler(new & ~filters.COMMAND, note_not_text),

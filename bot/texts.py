@@ -189,6 +189,7 @@ DEADLINE_PREVIEW = (
 DEADLINE_PREVIEW_GROUP = "· 第{numbers}项，现为{before}"
 DEADLINE_PREVIEW_MORE = "· 另有{count}组，共{tasks}项"
 DEADLINE_PREVIEW_SKIPPED = "另有{count}项已是该时限，不作修改。"
+DEADLINE_REASON_TOO_LONG = "原因太长了（{length}字），请精简到{limit}字以内后重新发送 /deadline。"
 DEADLINE_PREVIEW_REASON = "原因：{reason}"
 DEADLINE_PREVIEW_CONTACTS = "确认后将通知{contacts}位联络员；原定期限保留，修改记入操作记录。"
 DEADLINE_SCOPE_NUMBERS = "第{numbers}项"
@@ -199,6 +200,10 @@ DEADLINE_BATCH_DONE = (
     "✅ 已将{count}项任务（第{numbers}项）的完成时限改为{after}，已通知{contacts}位联络员。"
 )
 DEADLINE_BATCH_CANCELLED = "已取消，完成时限未作修改。"
+DEADLINE_BATCH_STALE = (
+    "预览之后，第{numbers}项的完成时限已有改动（可能是其他协调员修改的），本次未作修改。"
+    "请重新发送 /deadline 查看最新情况后再确认。"
+)
 DEADLINE_BATCH_EXPIRED = "这次修改已失效（已确认、已取消或机器人已重启），请重新发送 /deadline。"
 DEADLINE_CONTACTS_TOLD = "已通知{contacts}位联络员。"
 DEADLINE_NOTICE = (
@@ -358,6 +363,9 @@ NOTE_EMPTY = "说明不能为空，请用一两句话说明进展情况。"
 NOTE_BAD_CHARACTER = "说明中含有无法保存的控制字符，请删除后重新发送。"
 NOTE_UPDATED = "已按您修改后的内容更新说明：\n{note}"
 DRAFT_REPLACED = "（未提交的第{number}项反馈已放弃。）"
+STATUS_USE_BUTTONS = (
+    "请点击上方的“推进中”“已完成”或“遇到困难”按钮选择当前进展，之后再填写说明。发送 /cancel 取消。"
+)
 CONFIRM_USE_BUTTONS = "请点击上方的“确认提交”或“取消”按钮。"
 NOTE_TOO_LONG = "说明太长了（{length}字），请精简到{limit}字以内后重新发送。"
 ASK_EVIDENCE = (
@@ -425,6 +433,10 @@ BLOCKED_NOTICE = (
     "🟡 <b>遇到困难</b>\n任务：第{number}项 {text}\n单位：{unit}（{name}）\n说明：{note}"
 )
 CANCELLED = "已取消，本次没有保存任何内容。"
+NO_REPORT_IN_PROGRESS = (
+    "当前没有进行中的反馈，无需跳过。如果您刚才在填写反馈，本次填写可能已因超时或系统重启而中断，"
+    "未确认提交的内容没有保存，请重新发送 /report。"
+)
 NOTHING_TO_CANCEL = "当前没有进行中的操作。"
 TIMED_OUT = "由于长时间未操作，本次反馈已自动取消，没有保存任何内容。如需反馈，请重新发送 /report。"
 CONVERSATION_BUSY = "您正在填写一项反馈。请先完成，或发送 /cancel 取消后再开始新的反馈。"
@@ -540,5 +552,9 @@ NUDGE = (
 DIGEST_NONE = "无"
 DIGEST_REPEATED = "☝️ 督办汇总已于{at}发出，请查看上方消息；一分钟内不重复发送。"
 DIGEST_FAILED = "⚠️ 督办汇总未能全部发出（已发{sent}/{total}条）：{reason}。请稍后再发送 /digest。"
+WEEKLY_DIGEST_FAILED = (
+    "⚠️ 本周督办汇总未能发到工作群（已发{sent}/{total}条）：{reason}。"
+    "请确认机器人仍在群内且可以发言，然后在群里发送 /digest 补发。"
+)
 DIGEST_CONTINUED = "（续{part}/{parts}）"
 DIGEST_ONLY_PRIVATE_OR_GROUP = "汇总已生成。"

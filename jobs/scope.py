@@ -22,7 +22,7 @@ def parse_task_numbers(text: str) -> list[int] | None:
     cleaned = "".join(unicodedata.normalize("NFKC", text).split())
     if not cleaned:
         return None
-    numbers: set[int] = set()
+    spans: list[tuple[int, int]] = []
     for item in _SEPARATORS.split(cleaned):
         if not item:
             continue
@@ -33,8 +33,16 @@ def parse_task_numbers(text: str) -> list[int] | None:
         last = int(match.group(2)) if match.group(2) else first
         if last < first or first < 1:
             return None
-        numbers.update(range(first, last + 1))
-    return sorted(numbers) or None
+        spans.append((first, last))
+    # merged before expanding: a message repeating 1-999999 hundreds of times is expanded
+    # once (expanding each would hold the event loop for tens of seconds)
+    numbers: list[int] = []
+    done = 0  # every number up to here is in `numbers`
+    for first, last in sorted(spans):
+        if last > done:
+            numbers.extend(range(max(first, done + 1), last + 1))
+            done = last
+    return numbers or None
 
 
 def looks_like_numbers(text: str) -> bool:

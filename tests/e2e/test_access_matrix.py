@@ -191,11 +191,11 @@ MATRIX: dict[str, dict[str, Expect]] = {
         "coordinator": ok("当前没有进行中的操作"),
         "member@group": SILENT,
     },
-    "/skip": {
-        "stranger": no("无法识别的命令"),
-        "contactA": no("无法识别的命令"),
-        "contactB": no("无法识别的命令"),
-        "coordinator": no("无法识别的命令"),
+    "/skip": {  # outside a report (one cut off by a restart): says none is in progress
+        "stranger": no("没有进行中的反馈"),
+        "contactA": no("没有进行中的反馈"),
+        "contactB": no("没有进行中的反馈"),
+        "coordinator": no("没有进行中的反馈"),
         "member@group": SILENT,
     },
     "button r:2:in_progress": {

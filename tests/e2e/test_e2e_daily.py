@@ -323,3 +323,23 @@ async def test_pickers_of_a_unit_with_120_open_tasks_stay_within_telegrams_butto
     labels = [label for label, _ in offer.buttons]
     assert len(labels) == 41 and labels[0].startswith("第88项") and labels[-1] == "不用保存"
     assert "下方列出40项" in offer.plain_text
+
+
+@pytest.mark.parametrize("bot_settings_overrides", [120], indirect=True)
+async def test_report_with_a_range_wider_than_the_picker_still_fits_telegrams_buttons(
+    bot: BotHarness,
+) -> None:
+    """/report 1-120 named 120 open tasks: 120 buttons, which Telegram refuses (100 at
+    most). The picker shows the first 40 named and how to reach the others."""
+    bot.api.user(CONTACT, "王芳")
+    await bot.register(CONTACT, "区残联")
+    since = len(bot.api.sent)
+    bot.api.send_text(CONTACT, "/report 1-120")
+    picker = await bot.api.wait_for(lambda m: m.chat_id == CONTACT, since=since)
+    assert [label.split()[0] for label, _ in picker.buttons] == [f"第{n}项" for n in range(1, 41)]
+    assert "/report 41" in picker.plain_text
+    since = len(bot.api.sent)
+    bot.api.send_text(CONTACT, "/report 71-120")
+    rest = await bot.api.wait_for(lambda m: m.chat_id == CONTACT, since=since)
+    assert [label.split()[0] for label, _ in rest.buttons] == [f"第{n}项" for n in range(71, 111)]
+    assert "/report 111" in rest.plain_text

@@ -254,3 +254,51 @@ async def test_new_deadlines_are_told_before_the_reminders_that_count_from_them(
     assert len(texts) == 2, texts
     assert "完成时限调整" in texts[0]
     assert "第10项" in texts[1] and "还有14天" in texts[1]
+
+
+OTHER_COORDINATOR = 1002
+
+
+@pytest.mark.parametrize(
+    "bot_settings_overrides",
+    [
+        {
+            "schedule": {"tick_seconds": 3600},
+            "telegram": {"coordinators": [COORDINATOR, OTHER_COORDINATOR]},
+        }
+    ],
+)
+async def test_a_preview_made_stale_by_another_coordinator_changes_nothing(
+    bot: BotHarness,
+) -> None:
+    """Two coordinators preview 10-12 (both seeing 2025-12-31); one confirms 2027-09-30.
+    The other's older preview, confirmed later, overwrote it silently with 2027-06-30:
+    it is refused, saying which tasks changed since, and nothing is stored."""
+    bot.api.user(OTHER_COORDINATOR, "刘协调")
+    first = await ask(bot, OTHER_COORDINATOR, "/deadline 10-12 2027-06-30")
+    second = await ask(bot, COORDINATOR, "/deadline 10-12 2027-09-30")
+    assert "现为2025年12月31日" in first.plain_text
+    since = len(bot.api.sent)
+    bot.api.click(COORDINATOR, second, "确认修改")
+    await bot.api.wait_for(lambda m: m.chat_id == COORDINATOR and "✅" in m.plain_text, since=since)
+    since = len(bot.api.sent)
+    bot.api.click(OTHER_COORDINATOR, first, "确认修改")
+    await bot.api.wait_idle(quiet=0.2)
+    stale = bot.api.message(OTHER_COORDINATOR, first.message_id)
+    assert stale is not None
+    assert "第10-12项的完成时限已有改动" in stale["text"] and "/deadline" in stale["text"]
+    assert {n: deadlines(bot)[n] for n in (10, 11, 12)} == dict.fromkeys((10, 11, 12), "2027-09-30")
+
+
+async def test_a_reason_too_long_for_the_preview_is_refused_saying_why(bot: BotHarness) -> None:
+    """A reason of 4,030 characters (a pasted document): the preview quoting it passed
+    Telegram's 4096 and the coordinator got only "处理您的消息时出错了". It is refused
+    with its length and the limit; a reason within the limit is previewed as before."""
+    reason = "根据区政府常务会议精神调整" * 310  # 4,030 characters
+    text = (await ask(bot, COORDINATOR, f"/deadline 1-3 2027-06-30 {reason}")).plain_text
+    assert "原因太长了" in text and "1000字以内" in text
+    assert deadlines(bot)[1] == "2025-12-31"
+    text = (await ask(bot, COORDINATOR, f"/deadline 1 2027-06-30 {reason}")).plain_text
+    assert "原因太长了" in text and deadlines(bot)[1] == "2025-12-31"
+    preview = await ask(bot, COORDINATOR, f"/deadline 1-3 2027-06-30 {reason[:1000]}")
+    assert "请确认修改完成时限" in preview.plain_text

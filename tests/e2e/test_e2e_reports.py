@@ -11,7 +11,7 @@ from sqlmodel import select
 from db.models import Delivery, StatusReport, Task
 from jobs.types import DeliveryKind, Status
 from standin.harness import COORDINATOR, GROUP
-from tests.conftest import GROUP_MEMBER, STRANGER, BotHarness, reply_to_daily
+from tests.conftest import GROUP_MEMBER, STRANGER, BotHarness, reply_to_daily, report_in_progress
 
 
 def reports(bot: BotHarness) -> list[StatusReport]:
@@ -331,3 +331,58 @@ async def test_weekly_digest_is_posted_once(bot: BotHarness) -> None:
     await bot.tick()
     await bot.api.wait_idle()
     assert len([m for m in bot.api.messages_to(GROUP) if "督办汇总" in m.plain_text]) == 2
+
+
+async def test_skip_after_a_restart_cut_the_report_off_is_not_offered_as_a_note(
+    bot: BotHarness,
+) -> None:
+    """A restart between the note and the evidence step loses the draft; the contact then
+    types 跳过 (or /skip) as the last question asked. It was offered to be stored as the
+    progress note "跳过" of a task (and /skip was an unknown command): both now say that no
+    report is in progress and how to start again, and nothing is stored."""
+    await bot.register(2001, "区民政局")
+    bot.api.send_text(2001, "/report")
+    menu = await bot.api.wait_for(
+        lambda m: m.chat_id == 2001 and "请选择要反馈的任务" in m.plain_text
+    )
+    bot.api.click(2001, menu, menu.buttons[1][0])
+    statuses = await bot.api.wait_for(
+        lambda m: m.chat_id == 2001 and "请选择当前进展" in m.plain_text
+    )
+    bot.api.click(2001, statuses, "推进中")
+    await bot.api.wait_for(lambda m: m.chat_id == 2001 and "请用一两句话" in m.plain_text)
+    bot.api.send_text(2001, "已完成入户核查。")
+    await bot.api.wait_for(lambda m: m.chat_id == 2001 and "佐证材料" in m.plain_text)
+    await bot.restart()
+    for typed in ("跳过", "/skip"):
+        since = len(bot.api.sent)
+        bot.api.send_text(2001, typed)
+        answer = await bot.api.wait_for(lambda m: m.chat_id == 2001, since=since)
+        await bot.api.wait_idle(quiet=0.1)
+        assert "没有进行中的反馈" in answer.plain_text and "/report" in answer.plain_text
+        assert not answer.buttons
+    assert reports(bot) == []
+
+
+async def test_a_status_typed_instead_of_pressed_is_pointed_to_the_buttons(
+    bot: BotHarness,
+) -> None:
+    """At the status choice a contact types 推进中 instead of pressing it: the answer was
+    "我没有理解您的消息……本次填写可能已因超时或系统重启而中断，请重新发送 /report",
+    although nothing was cut off. It now points to the buttons, which still work."""
+    await bot.register(2001, "区民政局")
+    bot.api.send_text(2001, "/report")
+    menu = await bot.api.wait_for(
+        lambda m: m.chat_id == 2001 and "请选择要反馈的任务" in m.plain_text
+    )
+    bot.api.click(2001, menu, menu.buttons[1][0])
+    statuses = await bot.api.wait_for(
+        lambda m: m.chat_id == 2001 and "请选择当前进展" in m.plain_text
+    )
+    since = len(bot.api.sent)
+    bot.api.send_text(2001, "推进中")
+    answer = await bot.api.wait_for(lambda m: m.chat_id == 2001, since=since)
+    assert "请点击上方" in answer.plain_text and "中断" not in answer.plain_text
+    await report_in_progress(bot, 2001, statuses, "入户核查已完成一半。")
+    [stored] = reports(bot)
+    assert stored.note == "入户核查已完成一半。"

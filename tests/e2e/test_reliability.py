@@ -334,3 +334,32 @@ async def test_failed_digest_on_demand_is_reported_to_the_coordinator(bot: BotHa
         lambda m: m.chat_id == COORDINATOR and "未能全部发出" in m.plain_text, since=since
     )
     assert "已发0/" in notice.plain_text
+
+
+async def test_a_weekly_digest_refused_by_the_group_is_reported_to_the_coordinators(
+    bot: BotHarness,
+) -> None:
+    """The bot removed from the committee group: the week's digest is refused for good
+    (403) and never retried; the coordinators are told, once, instead of nobody knowing."""
+    bot.api.fail_next(
+        "sendMessage",
+        error_code=403,
+        description="Forbidden: bot was kicked from the supergroup chat",
+        chat_id=GROUP,
+    )
+    since = len(bot.api.sent)
+    await bot.tick()  # T0: the digest of the week is due
+    await bot.api.wait_idle()
+    [post] = ledger(bot, DeliveryKind.DIGEST)
+    assert post.outcome == DeliveryOutcome.FAILED
+    notices = [
+        m
+        for m in bot.api.sent[since:]
+        if m.chat_id == COORDINATOR and "本周督办汇总未能发到工作群" in m.plain_text
+    ]
+    assert len(notices) == 1
+    assert "已发0/1条" in notices[0].plain_text and "kicked" in notices[0].plain_text
+    bot.clock.advance(timedelta(minutes=5))
+    await bot.tick()
+    await bot.api.wait_idle()
+    assert sum("本周督办汇总未能" in m.plain_text for m in bot.api.messages_to(COORDINATOR)) == 1

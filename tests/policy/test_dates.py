@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import date, timedelta
 
 import pytest
@@ -152,6 +153,20 @@ def test_bad_number_lists_are_told_apart_from_unit_names(text: str) -> None:
 @pytest.mark.parametrize("text", ["全部", "区民政局", "", "第一项", "12345区"])
 def test_names_do_not_look_like_numbers(text: str) -> None:
     assert not looks_like_numbers(text)
+
+
+def test_a_message_full_of_huge_ranges_is_read_at_once() -> None:
+    """One chat message (4096 characters) of the range 1-999999 repeated some 450 times:
+    read once, not expanded 450 times (that took half a minute, stalling the whole bot)."""
+    text = ",".join(["1-999999"] * 455)
+    started = time.perf_counter()
+    numbers = parse_task_numbers(text)
+    assert time.perf_counter() - started < 3
+    assert numbers is not None and len(numbers) == 999_999 and numbers[-1] == 999_999
+
+
+def test_overlapping_ranges_give_each_number_once() -> None:
+    assert parse_task_numbers("5-8,1-6,7,20-21,21") == [1, 2, 3, 4, 5, 6, 7, 8, 20, 21]
 
 
 def test_numbers_are_described_compactly() -> None:
