@@ -105,7 +105,12 @@ async def report(update: Update, context: BotContext) -> int:
         count=len(tasks),
         supporting=texts.REPORT_SUPPORTING.format(count=supporting) if supporting else "",
     )
-    asked = parse_task_numbers(" ".join(context.args or []).replace(" ", ",") or "")
+    typed = " ".join(context.args or [])
+    asked = parse_task_numbers(typed.replace(" ", ",")) if typed else None
+    if typed and asked is None:
+        text = texts.REPORT_NUMBERS_UNREAD.format(typed=render.esc(render.clip(typed, 20))) + (
+            "\n" + text
+        )
     if asked is not None:
         named = [t for t in tasks if t[1] in asked]
         if not named:

@@ -350,6 +350,9 @@ REPORT_NO_TASKS = "贵单位（{unit}）牵头的任务目前均已反馈完成�
 REPORT_CHOOSE_TASK = "请选择要反馈的任务（{unit}，未完成的共{count}项{supporting}）："
 REPORT_MORE_TASKS = "下方列出前{shown}项；其他任务请发送 /report 加序号，如 /report {example}。"
 REPORT_NOT_OPEN = "第{numbers}项不在{unit}未完成的任务中。发送 /report 查看全部未完成任务。"
+REPORT_NUMBERS_UNREAD = (
+    "“{typed}”不是任务序号（序号如 /report 5、/report 3-7），下面列出全部未完成任务。"
+)
 REPORT_SUPPORTING = "，其中协办{count}项"
 TASK_SUPPORTING = "（协办）"
 TASK_BUTTON = "第{number}项 {text}"

@@ -232,6 +232,26 @@ async def test_a_reply_to_one_tasks_reminder_naming_another_task_asks_which(
     assert [(r.task_id, r.note) for r in reports(bot)][1:] == [(task_id(bot, 4), both)]
 
 
+async def test_report_with_numbers_it_cannot_read_says_so_and_lists_every_task(
+    bot: BotHarness,
+) -> None:
+    await bot.register(2001, "区民政局")
+    for typed in ("一", "0", "-1"):
+        since = len(bot.api.sent)
+        bot.api.send_text(2001, f"/report {typed}")
+        picker = await bot.api.wait_for(
+            lambda m: m.chat_id == 2001 and "请选择" in m.plain_text, since=since
+        )
+        assert f"“{typed}”不是任务序号" in picker.plain_text
+        assert len(picker.buttons) >= 4  # every open task of 区民政局
+    since = len(bot.api.sent)
+    bot.api.send_text(2001, "/report 2")
+    picker = await bot.api.wait_for(
+        lambda m: m.chat_id == 2001 and "请选择" in m.plain_text, since=since
+    )
+    assert "不是任务序号" not in picker.plain_text and len(picker.buttons) == 1
+
+
 async def test_forged_buttons_are_refused(bot: BotHarness) -> None:
     await bot.register(2001, "区民政局")
     await bot.register(2002, "潼南税务局")
