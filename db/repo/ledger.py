@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ARRAY, ColumnElement, String, bindparam, func, update
+from sqlalchemy import ColumnElement, bindparam, func, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
@@ -31,25 +31,39 @@ KEYS_PER_STATEMENT = 900  # SQLite without JSON functions: bound parameters per 
 SQLITE_JSON = sqlite3.sqlite_version_info >= (3, 38, 0)  # json_each built in from 3.38
 
 
+def _listed_keys(connection: Any, wanted: list[str]) -> Any:
+    """`wanted` as a table of one column `value`, from one JSON array parameter (PostgreSQL
+    `jsonb_array_elements_text`, SQLite 3.38+ `json_each`); None for older SQLite."""
+    if connection.dialect.name == "postgresql":
+        keys = bindparam("keys", wanted, type_=JSONB)
+        return func.jsonb_array_elements_text(keys).table_valued("value")
+    if SQLITE_JSON:
+        keys = bindparam("keys", json.dumps(wanted, ensure_ascii=False))
+        return func.json_each(keys).table_valued("value")
+    return None
+
+
+def _settled_row(now: datetime) -> ColumnElement[bool]:
+    """The condition on a ledger row for its key to count as settled at `now`: every row but
+    a RETRY row whose next attempt has come."""
+    return (col(Delivery.outcome) != DeliveryOutcome.RETRY) | (col(Delivery.next_attempt_at) > now)
+
+
 def settled_keys(session: Session, *, keys: Iterable[str], now: datetime | None = None) -> set[str]:
     """Return which of `keys` are settled in the send ledger: every row except a RETRY row
     whose `next_attempt_at` has passed at `now` (those may be claimed again). `now=None`
     counts every row, RETRY included.
 
-    One statement with the keys as one parameter: on PostgreSQL an array
-    (`key IN (SELECT unnest(...))`, one index lookup per key), on SQLite 3.38 and later a
-    JSON array (`json_each`); older SQLite: IN lists of `KEYS_PER_STATEMENT` keys.
+    One statement with the keys as one JSON array parameter (`_listed_keys`), one index
+    lookup per key; older SQLite: IN lists of `KEYS_PER_STATEMENT` keys.
     """
     wanted = sorted(set(keys))
     if not wanted:
         return set()
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        array = bindparam("keys", wanted, type_=ARRAY(String))
-        chunks = [col(Delivery.key).in_(select(func.unnest(array)))]
-    elif SQLITE_JSON:
-        listed = func.json_each(bindparam("keys", json.dumps(wanted, ensure_ascii=False)))
-        chunks = [col(Delivery.key).in_(select(listed.table_valued("value").c.value))]
+    listed = _listed_keys(connection, wanted)
+    if listed is not None:
+        chunks = [col(Delivery.key).in_(select(listed.c.value))]
     else:
         size = KEYS_PER_STATEMENT
         chunks = [
@@ -60,10 +74,7 @@ def settled_keys(session: Session, *, keys: Iterable[str], now: datetime | None 
     for condition in chunks:
         stmt = select(Delivery.key).where(condition)
         if now is not None:
-            stmt = stmt.where(
-                (col(Delivery.outcome) != DeliveryOutcome.RETRY)
-                | (col(Delivery.next_attempt_at) > now)
-            )
+            stmt = stmt.where(_settled_row(now))
         found.update(connection.execute(stmt).scalars())
     return found
 
@@ -74,29 +85,18 @@ def unsettled_keys(session: Session, *, keys: Iterable[str], now: datetime) -> s
 
     The tick's question: of some 40,000 current reminders at the province's scale, which are
     still to send; usually none, so the answer is small. One statement with the keys as one
-    JSON array parameter (PostgreSQL `jsonb_array_elements_text`, SQLite 3.38+ `json_each`),
-    each looked up in the ledger's unique index; older SQLite: `settled_keys` subtracted.
+    JSON array parameter (`_listed_keys`), each looked up in the ledger's unique index;
+    older SQLite: `settled_keys` subtracted.
     """
     wanted = sorted(set(keys))
     if not wanted:
         return set()
     connection = session.connection()
-    if connection.dialect.name == "postgresql":
-        keys_param = bindparam("keys", wanted, type_=JSONB)
-        listed = func.jsonb_array_elements_text(keys_param).table_valued("value")
-    elif SQLITE_JSON:
-        keys_param = bindparam("keys", json.dumps(wanted, ensure_ascii=False))
-        listed = func.json_each(keys_param).table_valued("value")
-    else:
+    listed = _listed_keys(connection, wanted)
+    if listed is None:
         return set(wanted) - settled_keys(session, keys=wanted, now=now)
     settled = (
-        select(Delivery.key)
-        .where(
-            col(Delivery.key) == listed.c.value,
-            (col(Delivery.outcome) != DeliveryOutcome.RETRY)
-            | (col(Delivery.next_attempt_at) > now),
-        )
-        .exists()
+        select(Delivery.key).where(col(Delivery.key) == listed.c.value, _settled_row(now)).exists()
     )
     stmt = select(listed.c.value).select_from(listed).where(~settled)
     return set(connection.execute(stmt).scalars())
