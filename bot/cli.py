@@ -438,7 +438,7 @@ def _export_with_files(settings: Settings, path: Path) -> int:
 def cmd_deadline(args: argparse.Namespace) -> int:
     """Change the deadline of a range of tasks: preview, and store only with --yes; the
     contacts concerned are told by the running bot on its next tick (in sending hours)."""
-    from bot import deadline_view, render, texts
+    from bot import deadline_view, render
     from bot.app import prepare_database
     from jobs.dates import DateRefusal, parse_new_deadline
 
@@ -452,11 +452,8 @@ def cmd_deadline(args: argparse.Namespace) -> int:
         )
         return 2
     reason = (args.reason or "").strip() or None
-    length = render.telegram_length(reason or "")
-    if length > deadline_view.REASON_LIMIT:  # the contacts' notices quote it
-        refusal = texts.DEADLINE_REASON_TOO_LONG.format(
-            length=length, limit=deadline_view.REASON_LIMIT
-        )
+    refusal = deadline_view.reason_refusal(reason)
+    if refusal is not None:
         print(html_to_text(refusal), file=sys.stderr)
         return 2
     database = prepare_database(settings)

@@ -135,16 +135,20 @@ class Draft:
 
 @dataclass(frozen=True)
 class DeadlineBatch:
-    """A coordinator's bulk deadline change awaiting 确认修改 (`bot.deadline_view`): the task
-    numbers previewed, the new deadline (a date in the configured zone), the reason typed
-    (None if none), the nonce its buttons carry and each task's deadline as the preview
-    showed it (a change made since, e.g. by another coordinator, makes the preview stale)."""
+    """A coordinator's bulk deadline change awaiting 确认修改 (`bot.deadline_view`): the nonce
+    its buttons carry, each task previewed as (number, deadline the preview showed: a change
+    made since, e.g. by another coordinator, makes the preview stale), the new deadline (a
+    date in the configured zone) and the reason typed (None if none)."""
 
     nonce: str
-    numbers: tuple[int, ...]
+    seen: tuple[tuple[int, date], ...]
     new: date
     reason: str | None
-    seen: tuple[tuple[int, date], ...] = ()
+
+    @property
+    def numbers(self) -> list[int]:
+        """The task numbers previewed, in preview order."""
+        return [number for number, _ in self.seen]
 
 
 class UserData:

@@ -47,6 +47,15 @@ REASON_LIMIT = 1000
 CONFIRM_PATTERN = r"^dl:(ok|no):[0-9a-f]{8}$"
 
 
+def reason_refusal(reason: str | None) -> str | None:
+    """The answer (HTML) to a reason longer than `REASON_LIMIT` UTF-16 units, which the
+    preview and each contact's notice quote; None when it fits (or there is none)."""
+    length = render.telegram_length(reason or "")
+    if length <= REASON_LIMIT:
+        return None
+    return texts.DEADLINE_REASON_TOO_LONG.format(length=length, limit=REASON_LIMIT)
+
+
 @dataclass(frozen=True)
 class Scope:
     """Resolved 范围: the tasks, how to name them, whether one number was given."""
@@ -212,11 +221,9 @@ async def deadline_command(update: Update, context: BotContext) -> None:
         return
     scope_text, date_text = parts[1], parts[2]
     reason = parts[3].strip() if len(parts) > 3 else None
-    length = render.telegram_length(reason or "")
-    if length > REASON_LIMIT:  # quoted in the preview and the contacts' notices
-        await reply(
-            update, texts.DEADLINE_REASON_TOO_LONG.format(length=length, limit=REASON_LIMIT)
-        )
+    refusal = reason_refusal(reason)
+    if refusal is not None:
+        await reply(update, refusal)
         return
     new = parse_new_deadline(date_text, today)
     if isinstance(new, DateRefusal):
@@ -272,10 +279,9 @@ async def deadline_command(update: Update, context: BotContext) -> None:
     nonce = secrets.token_hex(4)
     context.draft_store.deadline_batch = DeadlineBatch(
         nonce=nonce,
-        numbers=tuple(t.number for t in scope.tasks),
+        seen=tuple((t.number, t.deadline) for t in scope.tasks),
         new=new,
         reason=reason,
-        seen=tuple((t.number, t.deadline) for t in scope.tasks),
     )
     await reply(update, text, reply_markup=_keyboard(nonce))
 
@@ -320,7 +326,7 @@ async def confirm_deadline_batch(update: Update, context: BotContext) -> None:
         if not moved:
             changes, told = apply_and_queue(
                 s,
-                numbers=list(batch.numbers),
+                numbers=batch.numbers,
                 new=batch.new,
                 actor_user_id=user.id,
                 reason=batch.reason,

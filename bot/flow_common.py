@@ -29,8 +29,11 @@ PICK_TASK, PICK_STATUS, NOTE, EVIDENCE, CONFIRM, EXT_DATE, EXT_REASON, EXT_CONFI
 # Longest note, in UTF-16 code units as Telegram counts: the confirmation and the
 # acknowledgement echo it inside one message of at most 4096 (Bot API sendMessage limit).
 NOTE_LIMIT = 2000
+# 跳过 itself, typed: also answered outside a report (one cut off by a restart or the idle
+# timeout), where the other skip words (无, 没有, 不用) may be meant as a note
+SKIP = frozenset({"跳过", "skip"})
 # typed instead of pressing 跳过 at the evidence step
-SKIP_WORDS = frozenset({"跳过", "skip", "无", "没有", "不用"})
+SKIP_WORDS = SKIP | {"无", "没有", "不用"}
 
 
 def visible_text(text: str) -> str:

@@ -17,7 +17,7 @@ from telegram.error import TelegramError
 from bot import keyboards, render, texts
 from bot.access import is_coordinator
 from bot.context import BotContext
-from bot.flow_common import PICK_STATUS, answer, find_task, note_problem, start_draft
+from bot.flow_common import PICK_STATUS, SKIP, answer, find_task, note_problem, start_draft
 from bot.handlers import reply
 from db import repo
 from db.models import Contact, StatusReport, Task, Unit
@@ -25,9 +25,6 @@ from jobs.scope import describe_numbers
 
 log = logging.getLogger(__name__)
 
-# 跳过 typed to a report cut off (restart, timeout); the other skip words (无, 没有, 不用)
-# may be meant as a note
-SKIPPED = frozenset({"跳过", "skip"})
 MENTIONED_TASK = re.compile(r"第\s*(\d{1,4})\s*项")  # a task named in a contact's text
 MENTIONED_MAX = 10  # tasks named in a reply put first in its picker, at most
 
@@ -265,7 +262,7 @@ async def offer_note(update: Update, context: BotContext) -> None:
     if not message.text:
         await reply(update, texts.CONTACT_NOT_TEXT)
         return
-    if note.strip().lower() in SKIPPED:  # 跳过 of a report cut off, not a progress note
+    if note.strip().lower() in SKIP:  # 跳过 of a report cut off, not a progress note
         await reply(update, texts.NO_REPORT_IN_PROGRESS)
         return
     problem = note_problem(note)
