@@ -26,6 +26,7 @@ from jobs.types import (
     DeliveryOutcome,
     ExtensionStatus,
     HoldDecision,
+    PlanStatus,
     Status,
 )
 
@@ -65,13 +66,33 @@ def utc_column(*, nullable: bool = False, index: bool = False) -> Column[datetim
 
 
 class Plan(SQLModel, table=True):
-    """The plan document whose appendix the tasks come from (one row)."""
+    """A plan document (规划, 年度工作要点) whose task-division table the tasks come from.
+
+    `document_number` (文号) identifies it: loading a task file updates the plan with the same
+    文号, or adds a new one. `short_name` (简称, e.g. 十四五) is how people name it in commands
+    and how messages tell plans apart; `period_start`..`period_end` its period (local dates,
+    both included); `status` "active" or "closed" (`PlanStatus`): a closed plan's reports stay
+    readable, but it is no longer followed up.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     title: str
-    document_number: str
+    document_number: str = Field(unique=True, index=True, max_length=100)
+    short_name: str = Field(default="", max_length=30)
     issued_on: date
+    period_start: date
     period_end: date
+    status: PlanStatus = PlanStatus.ACTIVE
+
+
+class UnitAlias(SQLModel, table=True):
+    """Another name of a unit (机构改革: its former name, or a unit merged into it), recognised
+    wherever a unit is named (task files, imports, the console) and kept in its history."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True, max_length=100)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    created_at: datetime = Field(sa_column=utc_column())
 
 
 class Unit(SQLModel, table=True):
@@ -88,7 +109,8 @@ class Unit(SQLModel, table=True):
 
 
 class Task(SQLModel, table=True):
-    """A key task (重点任务). `number` is its 序号 in the appendix (1..30 in the seed).
+    """A key task (重点任务) of plan `plan_id`. `number` is its 序号 in the plan's table (1..30 in
+    the shipped plan), unique within the plan: two plans may both have a task 5.
 
     `deadline` is the deadline in force, a date in the configured zone; `original_deadline`
     (原定期限) the one the task file gave it, kept when the deadline moves. `deadline_basis`
@@ -98,8 +120,11 @@ class Task(SQLModel, table=True):
     the deadline alone. Every change is in the audit trail with who and why.
     """
 
+    __table_args__ = (UniqueConstraint("plan_id", "number", name="uq_task_plan_number"),)
+
     id: int | None = Field(default=None, primary_key=True)
-    number: int = Field(unique=True, index=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    number: int
     text: str
     deadline: date
     original_deadline: date
@@ -342,6 +367,7 @@ class FollowUpHold(SQLModel, table=True):
     """
 
     id: int | None = Field(default=None, primary_key=True)
+    plan_id: int | None = Field(default=None, foreign_key="plan.id", index=True)
     found_at: datetime = Field(sa_column=utc_column())
     found_on: date
     period_end: date

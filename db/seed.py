@@ -1,9 +1,12 @@
 """The task file: read it, validate it, and load it into the database idempotently.
 
 The shipped file `db/data/plan.toml` holds the 30 tasks of the appendix 重点任务分工 of
-潼南府办发〔2022〕23号. A deployment may point `tasks.file` in the config at an edited copy.
+潼南府办发〔2022〕23号. A deployment may point `tasks.file` in the config at an edited copy;
+`taskbot plan load FILE` loads another plan beside it. A plan is identified by its 文号
+(`document_number`): loading a file updates the plan with the same 文号, or adds a new plan.
 Loading twice changes nothing; loading an edited file updates texts, units and deadlines in
-place and never deletes reports. A deadline a coordinator changed is left alone.
+place and never deletes reports. A deadline a coordinator changed is left alone. Unit names
+are matched by name or by alias (`UnitAlias`), so a renamed unit keeps its tasks.
 """
 
 from __future__ import annotations
@@ -17,8 +20,9 @@ from pathlib import Path
 
 from sqlmodel import Session, col, delete, select
 
-from db.models import Assignment, Plan, Task, Unit
+from db.models import Assignment, Plan, Task, Unit, UnitAlias
 from db.repo import record_audit
+from jobs.plans import default_short_name, period_in_title
 from jobs.types import AssignmentRole
 
 DEFAULT_TASK_FILE = Path(__file__).resolve().parent / "data" / "plan.toml"
@@ -60,6 +64,21 @@ class PlanRecord:
     issued_on: date
     period_end: date
     tasks: tuple[TaskRecord, ...]
+    short_name: str = ""  # 简称; empty: `jobs.plans.default_short_name`
+    period_start: date | None = None  # None: as the title says, else 1 January of issued_on
+
+    def start(self) -> date:
+        """The first day of the plan's period: `period_start`, else 1 January of the first
+        year the title names, else of the issue year (never after `period_end`)."""
+        if self.period_start is not None:
+            return self.period_start
+        years = period_in_title(self.title)
+        first = years[0] if years else self.issued_on.year
+        return min(date(first, 1, 1), self.period_end)
+
+    def name(self) -> str:
+        """The plan's 简称: `short_name`, else `jobs.plans.default_short_name`."""
+        return self.short_name or default_short_name(self.title, self.start(), self.period_end)
 
     def unit_names(self) -> list[str]:
         """Return every unit name, lead units first, in order of first appearance."""
@@ -94,7 +113,15 @@ def _names(value: object, where: str) -> tuple[str, ...]:
 
 
 TOP_KEYS = ("plan", "tasks")
-PLAN_KEYS = ("title", "document_number", "issued_on", "period_end", "default_deadline")
+PLAN_KEYS = (
+    "title",
+    "document_number",
+    "short_name",
+    "issued_on",
+    "period_start",
+    "period_end",
+    "default_deadline",
+)
 TASK_KEYS = (
     "number",
     "text",
@@ -134,6 +161,16 @@ def read_task_file(path: Path | None = None) -> PlanRecord:
             raise TaskFileError(f"{path}: [plan].{key} must be a non-empty string")
     issued_on = _date(plan.get("issued_on"), f"{path}: [plan].issued_on")
     period_end = _date(plan.get("period_end"), f"{path}: [plan].period_end")
+    period_start = (
+        _date(plan["period_start"], f"{path}: [plan].period_start")
+        if "period_start" in plan
+        else None
+    )
+    if period_start is not None and period_start > period_end:
+        raise TaskFileError(f"{path}: [plan].period_start is after period_end")
+    short_name = plan.get("short_name", "")
+    if not isinstance(short_name, str) or len(short_name.strip()) > 30 or " " in short_name.strip():
+        raise TaskFileError(f"{path}: [plan].short_name must be one word of at most 30 characters")
     default_deadline = _date(
         plan.get("default_deadline", period_end), f"{path}: [plan].default_deadline"
     )
@@ -182,21 +219,27 @@ def read_task_file(path: Path | None = None) -> PlanRecord:
         issued_on=issued_on,
         period_end=period_end,
         tasks=tuple(sorted(tasks, key=lambda t: t.number)),
+        short_name=short_name.strip(),
+        period_start=period_start,
     )
 
 
 @dataclass(frozen=True)
 class LoadSummary:
-    """What a load changed: counts of tasks added, tasks updated and units added."""
+    """What a load changed: counts of tasks added, tasks updated and units added; the plan's
+    id and 简称, and whether the load added the plan."""
 
     tasks_added: int
     tasks_updated: int
     units_added: int
+    plan_id: int = 0
+    plan_name: str = ""
+    plan_added: bool = False
 
     @property
     def changed(self) -> bool:
         """True when the load wrote anything."""
-        return bool(self.tasks_added or self.tasks_updated or self.units_added)
+        return bool(self.plan_added or self.tasks_added or self.tasks_updated or self.units_added)
 
 
 def _describe_units(
@@ -210,17 +253,33 @@ def _describe_units(
     return "；".join(parts)
 
 
-def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSummary:
-    """Upsert the plan, its units, tasks and assignments; return what changed.
+def load_plan(
+    session: Session, plan: PlanRecord, *, now: datetime, actor_user_id: int = 0
+) -> LoadSummary:
+    """Upsert the plan with the record's 文号, its units, tasks and assignments; return what
+    changed. Changes are audited as made by `actor_user_id` (0: the system).
 
     Tasks missing from the file are kept (their reports too). Deadline changes are audited.
+    Raises `TaskFileError` when another plan already has the record's 简称.
     """
-    row = session.exec(select(Plan)).first()
+    row = session.exec(select(Plan).where(Plan.document_number == plan.document_number)).first()
+    name = plan.name()
+    clash = session.exec(
+        select(Plan).where(Plan.short_name == name, Plan.document_number != plan.document_number)
+    ).first()
+    if clash is not None:
+        raise TaskFileError(
+            f"short name {name!r} is already the plan {clash.document_number}'s; "
+            "give this plan another short_name in its [plan] table"
+        )
+    plan_added = row is None
     if row is None:
         row = Plan(
             title=plan.title,
             document_number=plan.document_number,
+            short_name=name,
             issued_on=plan.issued_on,
+            period_start=plan.start(),
             period_end=plan.period_end,
         )
         session.add(row)
@@ -229,18 +288,25 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
             # audited: the trail shows the change (the digest shows the title)
             record_audit(
                 session,
-                actor_user_id=0,
+                actor_user_id=actor_user_id,
                 action="plan.title",
-                subject="plan",
+                subject=f"plan:{name}",
                 before=row.title,
                 after=plan.title,
                 now=now,
             )
         row.title = plan.title
-        row.document_number = plan.document_number
+        row.short_name = name
         row.issued_on = plan.issued_on
+        row.period_start = plan.start()
         row.period_end = plan.period_end
+    session.flush()
+    assert row.id is not None
+    plan_id = row.id
     units = {u.name: u for u in session.exec(select(Unit))}
+    by_id = {u.id: u for u in units.values()}
+    for alias in session.exec(select(UnitAlias)):
+        units.setdefault(alias.name, by_id[alias.unit_id])
     units_added = 0
     for name in plan.unit_names():
         if name not in units:
@@ -248,7 +314,7 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
             session.add(units[name])
             units_added += 1
     session.flush()
-    tasks = {t.number: t for t in session.exec(select(Task))}
+    tasks = {t.number: t for t in session.exec(select(Task).where(Task.plan_id == plan_id))}
     updated = 0
     changed: dict[int, bool] = {}  # task number: whether this load changes it
     fresh: list[Task] = []
@@ -256,6 +322,7 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
         task = tasks.get(record.number)
         if task is None:
             task = Task(
+                plan_id=plan_id,
                 number=record.number,
                 text=record.text,
                 deadline=record.deadline,
@@ -274,7 +341,7 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
             # audited like a deadline change: the trail shows the change
             record_audit(
                 session,
-                actor_user_id=0,
+                actor_user_id=actor_user_id,
                 action="task.text",
                 subject=f"task:{record.number}",
                 before=task.text,
@@ -286,7 +353,7 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
         if not task.deadline_by_coordinator and task.deadline != record.deadline:
             record_audit(
                 session,
-                actor_user_id=0,
+                actor_user_id=actor_user_id,
                 action="task.deadline",
                 subject=f"task:{record.number}",
                 before=task.deadline.isoformat(),
@@ -300,8 +367,8 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
     added_numbers = {task.number for task in fresh}
     for task in fresh:
         tasks[task.number] = task
-    names = {unit.id: name for name, unit in units.items()}
-    # every assignment in one read, compared per task with the file's
+    names = {unit.id: unit.name for unit in units.values()}
+    # the plan's assignments in one read, compared per task with the file's
     current: dict[int, list[tuple[int, AssignmentRole, int]]] = {}
     for task_id, assigned_unit_id, role, position in session.exec(
         select(
@@ -310,6 +377,8 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
             col(Assignment.role),
             col(Assignment.position),
         )
+        .join(Task, col(Task.id) == col(Assignment.task_id))
+        .where(Task.plan_id == plan_id)
     ):
         current.setdefault(task_id, []).append((assigned_unit_id, role, position))
     for record in plan.tasks:
@@ -327,7 +396,7 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
                 # units kept the assignments' count, largest id and unit sum)
                 record_audit(
                     session,
-                    actor_user_id=0,
+                    actor_user_id=actor_user_id,
                     action="task.units",
                     subject=f"task:{record.number}",
                     before=_describe_units(current[task.id], names),
@@ -344,4 +413,11 @@ def load_plan(session: Session, plan: PlanRecord, *, now: datetime) -> LoadSumma
         if changed[record.number] and record.number not in added_numbers:
             updated += 1
     session.flush()
-    return LoadSummary(tasks_added=len(fresh), tasks_updated=updated, units_added=units_added)
+    return LoadSummary(
+        tasks_added=len(fresh),
+        tasks_updated=updated,
+        units_added=units_added,
+        plan_id=plan_id,
+        plan_name=name,
+        plan_added=plan_added,
+    )

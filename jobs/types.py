@@ -84,3 +84,11 @@ class HoldDecision(enum.StrEnum):
 
     SEND = "send"  # what was held goes out, once each
     DROP = "drop"  # what was held is settled as dropped and never goes out
+
+
+class PlanStatus(enum.StrEnum):
+    """Whether a plan is followed up (ACTIVE) or closed: its reports stay readable, and no
+    reminder, escalation or digest section is about it."""
+
+    ACTIVE = "active"
+    CLOSED = "closed"

@@ -207,7 +207,9 @@ def test_plan_header() -> None:
     assert plan == {
         "title": "重庆市潼南区“十四五”残疾人保障和发展规划（2021—2025年）",
         "document_number": "潼南府办发〔2022〕23号",
+        "short_name": "十四五",
         "issued_on": dt.date(2022, 4, 18),
+        "period_start": dt.date(2021, 1, 1),
         "period_end": dt.date(2025, 12, 31),
         "default_deadline": dt.date(2025, 12, 31),
     }
