@@ -100,8 +100,9 @@ from db.repo.reports import (
     report_from,
     reports_of_task,
 )
-from db.repo.state import load_period, load_state
+from db.repo.state import load_period, load_state, read_plans
 from db.repo.units import (
+    default_plan_id,
     ensure_member_units,
     find_units,
     get_plan,
@@ -145,6 +146,7 @@ __all__ = [
     "deadlines",
     "decide_extension",
     "decide_hold",
+    "default_plan_id",
     "deliveries_for_message",
     "delivery_part_sent",
     "delivery_parts",
@@ -184,6 +186,7 @@ __all__ = [
     "open_tasks_of_unit",
     "plan_changes",
     "queue_notice",
+    "read_plans",
     "recent_delivery",
     "record_audit",
     "record_chat_migration",
