@@ -65,8 +65,8 @@ def prepare_database(
     check: bool = True,
 ) -> Database:
     """Open the configured database, upgrade its schema, load the task file into it and,
-    with `check`, check the plan (`repo.check_plan`: a held follow-up is stored and
-    logged as a warning, the console line of `taskbot run` and `taskbot init`).
+    with `check`, check the active plans (`repo.check_plans`: a held follow-up is stored
+    and logged as a warning, the console line of `taskbot run` and `taskbot init`).
 
     With `lock`, first take the instance lock (`db.lock.InstanceLock`, kept on
     `database.lock`), raising `db.lock.AlreadyRunning` if another instance holds it.
@@ -98,17 +98,29 @@ def prepare_database(
     if not check:
         return database
     with database.session() as s:
-        finding, hold = repo.check_plan(
+        checks = repo.check_plans(
             s,
             now=clock(),
             calendar=calendar or make_calendar(settings),
             zone=settings.schedule.zone,
         )
-        line = backlog.console_line(
-            finding, None if hold is not None else backlog.decided_for(s, finding)
-        )
-    if line is not None:
-        log.log(logging.WARNING if hold is not None else logging.INFO, "%s", line)
+        lines = [
+            (
+                check.hold is not None,
+                backlog.console_line(
+                    check.finding,
+                    None
+                    if check.hold is not None
+                    else backlog.decided_for(s, check.finding, check.plan.id),
+                ),
+                check.plan.label,
+            )
+            for check in checks
+        ]
+    for held, line, label in lines:
+        if line is not None:
+            line = f"{label}: {line}" if len(checks) > 1 else line
+            log.log(logging.WARNING if held else logging.INFO, "%s", line)
     return database
 
 

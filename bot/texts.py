@@ -216,7 +216,7 @@ DEADLINE_NOTICE_LINE = "第{numbers}项：{before} → {after}"
 DEADLINE_NOTICE_REASON = "原因：{reason}\n"
 DEADLINE_CHANGED = "已将第{number}项的完成时限由{before}改为{after}，提醒安排将随之调整。"
 DEADLINE_UNCHANGED = "第{number}项的完成时限已是{after}，未作修改。"
-TASK_HEADER = "<b>第{number}项</b> {light}\n{text}"
+TASK_HEADER = "<b>{plan}第{number}项</b> {light}\n{text}"
 TASK_LEADS = "牵头单位：{units}"
 TASK_LEAD_UNIT = "{unit}（{light}{status}）"
 TASK_RESPONSIBLE = "责任单位：{units}"
@@ -226,7 +226,7 @@ TASK_HISTORY_NONE = "<b>反馈记录</b>：暂无"
 TASK_HISTORY_LINE = "· {at}｜{unit}｜{status}｜{who}{note}"
 UNIT_HEADER = "<b>{unit}</b>\n联络员：{contacts}"
 UNIT_LEADS = "<b>牵头任务（{count}项）</b>"
-UNIT_TASK_LINE = "{light} 第{number}项 {text}｜{status}｜{when}"
+UNIT_TASK_LINE = "{light} {plan}第{number}项 {text}｜{status}｜{when}"
 UNIT_NOT_LEAD = "{unit}不是任何任务的牵头单位。"
 LIGHT_ICON = {"red": "🔴", "yellow": "🟡", "green": "🟢", "none": "⚪"}
 LIGHT_LABEL = {"red": "🔴 红灯", "yellow": "🟡 黄灯", "green": "🟢 绿灯", "none": "⚪ 未反馈"}
@@ -235,7 +235,7 @@ ESCALATION_HEADER = (
     "🚨 <b>督办提醒</b>：以下任务逾期已超过{days}个工作日且尚未完成，请协调员跟进（共{count}项）："
 )
 ESCALATION_UNIT = "\n<b>{unit}</b>｜联络员：{contacts}"
-ESCALATION_LINE = "· 第{number}项 {text}｜已逾期{overdue}天｜最近反馈：{last}"
+ESCALATION_LINE = "· {plan}第{number}项 {text}｜已逾期{overdue}天｜最近反馈：{last}"
 ESCALATION_NO_CONTACT = "\n未登记联络员：{units}"
 TASK_NUMBERS = "第{numbers}项"
 ESCALATION_NO_REPORT = "无"
@@ -306,7 +306,7 @@ STRANGER_TEXT = "您好！这里是残工委重点任务督办助手。单位联
 
 REMINDER = (
     "{title}\n"
-    "<b>第{number}项</b>：{text}\n"
+    "<b>{plan}第{number}项</b>：{text}\n"
     "牵头单位：{unit}\n"
     "完成时限：{deadline}（{when}）\n\n"
     "请点击下方按钮反馈进展，或直接回复本消息留言。"
@@ -321,7 +321,7 @@ DAILY_HEADER = "📋 <b>今日督办提醒</b>：{unit}有{count}项任务需要
 DAILY_HEADER_PART = (
     "📋 <b>今日督办提醒</b>：{unit}有{count}项任务需要反馈进展（分{parts}条发送，这是第{part}条）\n"
 )
-DAILY_LINE = "{icon} <b>第{number}项</b> {text}{supporting}｜完成时限：{deadline}（{when}）"
+DAILY_LINE = "{icon} <b>{plan}第{number}项</b> {text}{supporting}｜完成时限：{deadline}（{when}）"
 DAILY_SUPPORTING = "（协办）"
 DAILY_NUDGE = "\n📅 <b>进展反馈提醒</b>：{unit}牵头的第{numbers}项任务，自{start}以来尚未反馈进展。"
 DAILY_FOOTER = (
@@ -355,7 +355,7 @@ REPORT_NUMBERS_UNREAD = (
 )
 REPORT_SUPPORTING = "，其中协办{count}项"
 TASK_SUPPORTING = "（协办）"
-TASK_BUTTON = "第{number}项 {text}"
+TASK_BUTTON = "{plan}第{number}项 {text}"
 REPORT_CHOOSE_STATUS = "<b>第{number}项</b>：{text}\n\n请选择当前进展："
 ASK_NOTE = (
     "第{number}项，状态：<b>{status}</b>\n"
@@ -561,3 +561,8 @@ WEEKLY_DIGEST_FAILED = (
 )
 DIGEST_CONTINUED = "（续{part}/{parts}）"
 DIGEST_ONLY_PRIVATE_OR_GROUP = "汇总已生成。"
+
+# several plans (规划, 年度工作要点) followed up side by side: how a task's plan is named
+PLAN_TAG = "【{plan}】"  # before a task's number or text when more than one plan is active
+PLAN_MEANT = "（以上按“{plan}”。另有：{others}；如指其他计划，请写计划简称，例如 {example}）"
+PLAN_NAMED = "（计划：“{plan}”）"
