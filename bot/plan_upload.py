@@ -595,7 +595,8 @@ async def confirm_plan(update: Update, context: BotContext) -> None:
         loaded = await in_worker(svc, load_upload, svc, claimed, user.id)
     except PlanImportError as exc:
         await in_worker(svc, _remove, claimed)
-        await reply(update, texts.PLAN_LOAD_FAILED.format(reason=error_text(key, exc)))
+        reason = texts.PLAN_ERROR_REASON.get(exc.kind, texts.PLAN_ERROR_REASON["damaged"])
+        await reply(update, texts.PLAN_LOAD_FAILED.format(reason=reason))
         return
     except BaseException:
         await in_worker(svc, os.rename, claimed, folder)
