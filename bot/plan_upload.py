@@ -169,10 +169,15 @@ def read_upload(svc: Services, folder: Path) -> Preview:
 
 
 def stage_upload(svc: Services, folder: Path, name: str, data: bytes) -> Preview:
-    """Keep a downloaded document in `folder` (replacing an earlier upload of the same file,
-    typed values included) and parse it; on `PlanImportError` the folder is removed and the
-    error raised. Blocking: run it with `in_worker`."""
-    _remove(folder)
+    """Keep a downloaded document in `folder` and parse it; on `PlanImportError` the folder
+    is removed and the error raised. The coordinator's other pending uploads (beside
+    `folder`; one being loaded excepted) are removed first: the latest upload is the one
+    typed identity fields go to, and an older report's 确认导入 answers that it expired.
+    Blocking: run it with `in_worker`."""
+    if folder.parent.is_dir():
+        for earlier in folder.parent.iterdir():
+            if earlier.is_dir() and not earlier.name.endswith(LOADING):
+                _remove(earlier)
     suffix = Path(name).suffix.lower()
     write_atomically(folder / f"document{suffix}", data)
     meta = {"name": name, "suffix": suffix, "typed": {}}

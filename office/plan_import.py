@@ -546,7 +546,7 @@ def import_document(path: Path, known_units: Iterable[str]) -> ImportResult:
 # --------------------------------------------------------------------------- the plan's identity
 
 DOCUMENT_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,12}〔\d{4}〕\d{1,4}号")
-ISSUING_LINE = re.compile(r"关于印发(.+?)的通知")
+ISSUING_LINE = re.compile(r"关于印发(.{2,150}?)的通知")
 PLAN_TITLE = re.compile(r"\S*(?:规划|要点|方案|计划)(?:[（(]\d{4}[—–-]+\d{4}年[）)])?$")
 PERIOD = re.compile(r"[（(](\d{4})[—–-]+(\d{4})年[）)]")
 YEAR = re.compile(r"(\d{4})年")

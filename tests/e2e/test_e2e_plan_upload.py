@@ -126,6 +126,21 @@ async def test_confirm_after_a_restart(bot: BotHarness) -> None:
     assert len(loads(bot)) == 1
 
 
+async def test_the_latest_upload_replaces_an_earlier_one(bot: BotHarness) -> None:
+    first = await send(bot, docx_bytes(), "十五五规划.docx")
+    second = await send(bot, docx_bytes(), "十五五规划（修改稿）.docx")
+    assert len({p.parent for p in uploads(bot)}) == 1
+    bot.api.click(COORDINATOR, first[-1], "确认导入")
+    await bot.api.wait_for_call("answerCallbackQuery", lambda c: "已失效" in str(c.params))
+    assert loads(bot) == []
+    since = len(bot.api.sent)
+    bot.api.click(COORDINATOR, second[-1], "确认导入")
+    await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "已导入" in m.plain_text, since=since
+    )
+    assert len(loads(bot)) == 1
+
+
 async def test_cancel_changes_nothing(bot: BotHarness) -> None:
     before = state(bot)
     answers = await send(bot, docx_bytes(), "十五五规划.docx")
