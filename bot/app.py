@@ -33,6 +33,7 @@ from bot import (
     extension_flow,
     handlers,
     keyboards,
+    plan_upload,
     replies,
     report_flow,
     tasks_view,
@@ -326,6 +327,10 @@ def build_application(
     app.add_handler(handlers.command("deadline", deadline_view.deadline_command))
     app.add_handler(handlers.command("record", tasks_view.record_command))
     app.add_handler(handlers.command("backlog", backlog.backlog_command))
+    app.add_handler(handlers.command("plan", plan_upload.plan_command))
+    app.add_handler(
+        CallbackQueryHandler(plan_upload.confirm_plan, pattern=plan_upload.CONFIRM_PATTERN)
+    )
     app.add_handler(CallbackQueryHandler(backlog.hold_button, pattern=keyboards.HOLD_PATTERN))
     app.add_handler(CallbackQueryHandler(evidence.send_evidence, pattern=evidence.EVIDENCE_PATTERN))
     app.add_handler(handlers.command("export_files", handlers.export_files_command))
@@ -344,6 +349,21 @@ def build_application(
     app.add_handler(handlers.command("skip", report_flow.skip_outside))
     app.add_handler(CallbackQueryHandler(report_flow.stale_button))
     private = filters.ChatType.PRIVATE
+    app.add_handler(
+        MessageHandler(
+            private
+            & filters.TEXT
+            & ~filters.COMMAND
+            & handlers.NEW_MESSAGE
+            & filters.Regex(plan_upload.IDENTITY_PATTERN),
+            plan_upload.plan_identity,
+        )
+    )
+    app.add_handler(
+        MessageHandler(
+            private & filters.Document.ALL & handlers.NEW_MESSAGE, plan_upload.plan_document
+        )
+    )
     app.add_handler(
         MessageHandler(
             private & filters.REPLY & filters.TEXT & ~filters.COMMAND & handlers.NEW_MESSAGE,
