@@ -213,6 +213,7 @@ def plan_record(preview: Preview) -> PlanRecord:
         title=identity.title,
         document_number=identity.document_number,
         issued_on=identity.issued_on,
+        period_start=identity.period_start,
         period_end=identity.period_end,
         tasks=tuple(
             TaskRecord(
@@ -246,7 +247,7 @@ def load_upload(svc: Services, folder: Path, actor_user_id: int) -> Loaded:
     record = plan_record(preview)
     now = svc.now()
     with svc.db.session() as s:
-        summary = load_plan(s, record, now=now)
+        summary = load_plan(s, record, now=now, actor_user_id=actor_user_id)
         repo.record_audit(
             s,
             actor_user_id=actor_user_id,
@@ -627,14 +628,18 @@ async def confirm_plan(update: Update, context: BotContext) -> None:
         "document_number": render.esc(identity.document_number or ""),
     }
     text = (
-        texts.PLAN_LOADED.format(
-            added=summary.tasks_added,
-            updated=summary.tasks_updated,
-            units=summary.units_added,
-            **fields,
+        (
+            texts.PLAN_LOADED.format(
+                added=summary.tasks_added,
+                updated=summary.tasks_updated,
+                units=summary.units_added,
+                **fields,
+            )
+            if summary.changed
+            else texts.PLAN_LOADED_NOTHING.format(**fields)
         )
-        if summary.changed
-        else texts.PLAN_LOADED_NOTHING.format(**fields)
+        + "\n"
+        + texts.PLAN_LOADED_NAME.format(name=render.esc(summary.plan_name))
     )
     hold_line = await in_worker(svc, recheck_plan, svc)
     await reply(update, text + ("\n" + hold_line if hold_line else ""))

@@ -175,6 +175,10 @@ PLAN_LOADED = (
     "✅ 已导入《{title}》（{document_number}）：新增任务{added}项，更新任务{updated}项，"
     "新增单位{units}个。"
 )
+PLAN_LOADED_NAME = (
+    "该计划简称“{name}”。同时跟进多个计划时，命令可写简称指定计划，例如 /task {name} 1；"
+    "不写则按最新的计划。"
+)
 PLAN_LOADED_NOTHING = "《{title}》（{document_number}）已是最新，没有需要改动的内容。"
 PLAN_LOAD_FAILED = "导入失败：{reason}\n数据库未作任何改动，请重新发送文件。"
 

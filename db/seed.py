@@ -260,7 +260,8 @@ def load_plan(
     changed. Changes are audited as made by `actor_user_id` (0: the system).
 
     Tasks missing from the file are kept (their reports too). Deadline changes are audited.
-    Raises `TaskFileError` when another plan already has the record's 简称.
+    A 简称 derived from the title that another plan has gives way to the 文号; raises
+    `TaskFileError` when another plan already has the record's explicit `short_name`.
     """
     row = session.exec(select(Plan).where(Plan.document_number == plan.document_number)).first()
     plan_name = plan.name()
@@ -269,7 +270,9 @@ def load_plan(
             Plan.short_name == plan_name, Plan.document_number != plan.document_number
         )
     ).first()
-    if clash is not None:
+    if clash is not None and not plan.short_name:  # a derived name another plan has
+        plan_name = plan.document_number
+    elif clash is not None:
         raise TaskFileError(
             f"short name {plan_name!r} is already the plan {clash.document_number}'s; "
             "give this plan another short_name in its [plan] table"
