@@ -265,7 +265,10 @@ CALENDAR_UNKNOWN_YEAR = (
     "或在配置[calendar]中补充extra_workdays（调休上班日）/extra_holidays（调休放假日）。"
 )
 
-TASK_USAGE = "用法：/task 序号，例如 /task 10"
+TASK_USAGE = (
+    "用法：/task 序号，例如 /task 10"
+    "（同时跟进多个计划时，可在序号前写计划简称，如 /task 十四五 10）"
+)
 UNIT_USAGE = "用法：/unit 单位名称，例如 /unit 区民政局"
 UNIT_NOT_YOURS = "联络员只能查看本单位的任务。发送 /unit 查看{unit}的任务。"
 TASK_NOT_YOURS = (
