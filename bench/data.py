@@ -23,7 +23,7 @@ from sqlalchemy.orm import Mapped
 from sqlmodel import SQLModel, col
 
 from db.engine import Database, normalise_url
-from db.models import Assignment, Contact, Delivery, StatusReport, Task, Unit
+from db.models import Assignment, Contact, Delivery, Plan, StatusReport, Task, Unit
 from db.seed import load_plan, read_task_file
 from jobs.calendar import WorkingCalendar, next_working_day
 from jobs.policy import Occasion, ReminderPolicy, current_occasion, reminder_key
@@ -181,12 +181,14 @@ def add_tasks(
     deadlines: Sequence[date],
 ) -> None:
     """Insert `count` synthetic tasks numbered from `first_number`, with lead and responsible
-    units drawn from `unit_ids` and a deadline drawn from `deadlines`."""
+    units drawn from `unit_ids` and a deadline drawn from `deadlines`, in the first plan."""
+    plan_id = conn.execute(select(primary_key(Plan.id)).order_by(primary_key(Plan.id))).scalar()
     bulk_insert(
         conn,
         table_of(Task),
         (
             {
+                "plan_id": plan_id,
                 "number": first_number + i,
                 "text": f"第{first_number + i}项重点任务：" + rng.choice(NOTES)[:30],
                 "deadline": (deadline := rng.choice(deadlines)),

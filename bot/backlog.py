@@ -256,7 +256,7 @@ def _open_hold_notice(svc: Services) -> tuple[int, str] | None:
         hold = repo.open_hold(s)
         if hold is None or hold.id is None:
             return None
-        return hold.id, render.hold_notice_of(hold)
+        return hold.id, render.hold_notice_of(hold, repo.plan_of_hold(s, hold=hold))
 
 
 @coordinator_only

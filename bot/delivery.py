@@ -841,7 +841,7 @@ async def tell_hold(bot: Bot, svc: Services, hold_id: int) -> bool:
         hold = repo.get_hold(s, hold_id=hold_id)
         if hold is None:
             return False
-        text = render.hold_notice_of(hold)
+        text = render.hold_notice_of(hold, repo.plan_of_hold(s, hold=hold))
         row = repo.claim_delivery(
             s,
             key=key,

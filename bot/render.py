@@ -636,9 +636,15 @@ def nudge_text(nudge: Nudge, state: FollowUpState) -> str:
     )
 
 
-def hold_notice_of(hold: HoldFigures) -> str:
-    """`hold_notice` for a stored hold (`db.models.FollowUpHold`)."""
-    return hold_notice(
+def hold_notice_of(hold: HoldFigures, plan: PlanView | None = None) -> str:
+    """`hold_notice` for a stored hold (`db.models.FollowUpHold`); with `plan` (given when
+    several plans are active), a first line names the plan held and how commands name it."""
+    head = (
+        texts.HOLD_NOTICE_PLAN.format(title=esc(plan.title), name=esc(plan.label)) + "\n"
+        if plan is not None
+        else ""
+    )
+    return head + hold_notice(
         found_on=hold.found_on,
         period_end=hold.period_end,
         open_pairs=hold.open_pairs,

@@ -353,6 +353,9 @@ ESCALATION_NO_REPORT = "无"
 
 # ---------------------------------------------------------------- a held follow-up (backlog)
 
+HOLD_NOTICE_PLAN = (
+    "计划：《{title}》（简称“{name}”，命令中写简称指定该计划，如 /deadline {name} 1-5 日期）"
+)
 HOLD_NOTICE = (
     "⏸ <b>逾期提醒已暂停，请您决定如何处理</b>\n"
     "{findings}\n\n"

@@ -74,6 +74,7 @@ from db.repo.hold import (
     latest_decided_hold,
     open_hold,
     open_holds,
+    plan_of_hold,
     record_first_start,
     store_finding,
 )
@@ -191,6 +192,7 @@ __all__ = [
     "open_holds",
     "open_tasks_of_unit",
     "plan_changes",
+    "plan_of_hold",
     "queue_notice",
     "read_plans",
     "recent_delivery",

@@ -56,6 +56,15 @@ def open_hold(session: Session, *, plan_id: int | None = None) -> FollowUpHold |
     return session.exec(stmt.order_by(col(FollowUpHold.id).desc())).first()
 
 
+def plan_of_hold(session: Session, *, hold: FollowUpHold) -> PlanView | None:
+    """The plan of `hold` when more than one plan is active (messages then name it), else
+    None."""
+    plans = read_plans(session)
+    if sum(1 for p in plans if p.active) < 2:
+        return None
+    return next((p for p in plans if p.id == hold.plan_id), None)
+
+
 def open_holds(session: Session) -> list[FollowUpHold]:
     """Every undecided hold, one per plan at most, oldest first."""
     return list(
