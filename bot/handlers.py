@@ -25,6 +25,7 @@ from bot import render, texts
 from bot.access import coordinator_only, is_coordinator
 from bot.context import BotContext
 from bot.delivery import send, send_digest
+from bot.plan_choice import read_choice
 from bot.reads import current_digest, ledger_light_of
 from db import repo
 from db.models import Invite, Unit
@@ -395,7 +396,11 @@ async def digest_command(update: Update, context: BotContext) -> None:
         at = first_at.astimezone(svc.policy.zone).strftime("%H:%M")
         await reply(update, texts.DIGEST_REPEATED.format(at=at), **pointer)
         return
-    parts = await current_digest(svc)
+    with svc.db.session() as s:
+        choice = read_choice(s, list(context.args or []))
+    parts = await current_digest(
+        svc, choice.plan.id if choice.named and choice.plan is not None else None
+    )
     outcome, sent, error = await send_digest(
         context.bot, svc, chat.id, parts, delivery_id=claimed_id, thread_id=thread
     )

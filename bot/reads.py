@@ -55,10 +55,11 @@ def ledger_light_of(svc: Services, session: Any) -> Callable[[TaskView, UnitView
     return light_of
 
 
-def build_current_digest(svc: Services) -> list[str]:
+def build_current_digest(svc: Services, plan_id: int | None = None) -> list[str]:
     """Build and render the digest at the clock's now, covering reports since the last one,
     from the database as it is now: one section per active plan, the newest first (one
-    plan: the digest as before). Returns the HTML message parts.
+    plan: the digest as before); with `plan_id`, that plan's alone (closed or not). Returns
+    the HTML message parts.
 
     The period starts at the last weekly digest sent (or 7 days ago when none was sent).
     While a plan's follow-up is held after its period, a line in its section says the days
@@ -73,16 +74,23 @@ def build_current_digest(svc: Services) -> list[str]:
         holds = {hold.plan_id: hold for hold in repo.open_holds(s)}
     plans = state.active_plans()
     sections: list[tuple[int | None, FollowUpState]] = (
-        [(plan.id, state.for_plan(plan.id)) for plan in plans]
+        [(plan_id, state.for_plan(plan_id))]
+        if plan_id is not None
+        else [(plan.id, state.for_plan(plan.id)) for plan in plans]
         if len(plans) > 1
         else [(None, state)]
     )
     digests = []
-    for plan_id, section in sections:
-        hold = holds.get(plan_id) if plan_id is not None else next(iter(holds.values()), None)
+    only = plan_id is not None
+    for section_plan, section in sections:
+        hold = (
+            holds.get(section_plan)
+            if section_plan is not None
+            else next(iter(holds.values()), None)
+        )
         digest = build_digest(
             now,
-            section.followed_up(),
+            section if only else section.followed_up(),
             zone=svc.policy.zone,
             since=since,
             due_soon_days=svc.settings.schedule.due_soon_days,
@@ -97,6 +105,6 @@ def build_current_digest(svc: Services) -> list[str]:
     )
 
 
-async def current_digest(svc: Services) -> list[str]:
+async def current_digest(svc: Services, plan_id: int | None = None) -> list[str]:
     """`build_current_digest` in a worker thread: for /digest and the weekly digest."""
-    return await in_worker(svc, build_current_digest, svc)
+    return await in_worker(svc, build_current_digest, svc, plan_id)
