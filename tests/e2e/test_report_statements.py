@@ -35,7 +35,7 @@ async def test_statements_per_update_of_a_report(bot: BotHarness) -> None:
     reminder = await api.wait_for(lambda m: m.chat_id == 2001 and "第2项" in m.plain_text)
 
     async def press() -> None:
-        api.press_button(2001, reminder.message_id, "r:2:in_progress")
+        api.press_button(2001, reminder.message_id, "r2:2:in_progress")
         await api.wait_for(lambda m: m.chat_id == 2001 and "请用一两句话" in m.plain_text)
 
     async def note() -> None:
