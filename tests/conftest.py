@@ -148,15 +148,15 @@ def record_history(
     (`repo.record_first_start`, when given) and, with `decided`, a coordinator's decision
     on the held follow-up of the plan period `period_end` (the shipped plan's by default),
     so that a (re)start after the plan's period follows up without waiting for one. Makes
-    the schema and loads the shipped plan if needed (a hold belongs to a plan); leaves a
-    recorded first start as it is."""
+    the schema if needed, and with `decided` loads the shipped plan if no plan is loaded (a
+    hold belongs to a plan); leaves a recorded first start as it is."""
     from db.seed import load_plan, read_task_file
 
     database = Database(url)
     try:
         database.upgrade()
         with database.session() as s:
-            if repo.default_plan_id(s) is None:
+            if decided is not None and repo.default_plan_id(s) is None:
                 load_plan(s, read_task_file(), now=first_start or T0)
         with database.session() as s:
             if first_start is not None:
