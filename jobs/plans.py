@@ -104,7 +104,7 @@ def choose_plan(plans: Sequence[PlanView], words: Sequence[str]) -> PlanChoice:
             left.append(word)
     named = chosen is not None
     if chosen is None:
-        active = [p for p in ordered if p.active]
-        chosen = (active or ordered or [None])[0]
+        candidates = [p for p in ordered if p.active] or ordered
+        chosen = candidates[0] if candidates else None
     others = tuple(p for p in ordered if p.active and chosen is not None and p.id != chosen.id)
     return PlanChoice(plan=chosen, words=tuple(left), named=named, others=others)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
+from jobs.plans import PlanView, newest_first
 from jobs.types import Status
 
 
@@ -38,7 +39,8 @@ class ContactView:
 
 @dataclass(frozen=True, slots=True)
 class TaskView:
-    """A task with its deadline (a date in the configured zone) and unit ids in document order."""
+    """A task of plan `plan_id` with its deadline (a date in the configured zone) and unit ids
+    in document order; `number` is its 序号 within the plan."""
 
     id: int
     number: int
@@ -46,6 +48,7 @@ class TaskView:
     deadline: date
     lead_unit_ids: tuple[int, ...]
     responsible_unit_ids: tuple[int, ...] = ()
+    plan_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +88,8 @@ class FollowUpState:
     `latest_status` maps (task id, unit id) to the newest report carrying a status;
     `latest_report` to the newest report of any kind (a note-only reply included).
     `recent_reports` and `status_before` are a digest period's (`PeriodReports`), empty as
-    `repo.load_state` reads the state; `with_period` fills them.
+    `repo.load_state` reads the state; `with_period` fills them. `plans` maps plan id to
+    plan; `plan_title` is the title of the plan a digest is about (`for_plan`).
     """
 
     tasks: tuple[TaskView, ...]
@@ -96,10 +100,43 @@ class FollowUpState:
     recent_reports: tuple[ReportView, ...] = ()
     plan_title: str = ""
     status_before: dict[tuple[int, int], Status] = field(default_factory=dict)
+    plans: dict[int, PlanView] = field(default_factory=dict)
 
     def with_period(self, period: PeriodReports) -> FollowUpState:
         """This state with a digest period's reports (`repo.load_period`); shares the rest."""
         return replace(self, recent_reports=period.recent, status_before=period.status_before)
+
+    def for_plan(self, plan_id: int) -> FollowUpState:
+        """This state with only the tasks (and period reports) of one plan, titled with it."""
+        tasks = tuple(t for t in self.tasks if t.plan_id == plan_id)
+        ids = {t.id for t in tasks}
+        plan = self.plans.get(plan_id)
+        return replace(
+            self,
+            tasks=tasks,
+            recent_reports=tuple(r for r in self.recent_reports if r.task_id in ids),
+            plan_title=plan.title if plan is not None else self.plan_title,
+        )
+
+    def followed_up(self) -> FollowUpState:
+        """This state with only the tasks of active plans (a closed plan is not followed up;
+        a task of a plan this state does not know is kept)."""
+        closed = {p.id for p in self.plans.values() if not p.active}
+        if not closed:
+            return self
+        return replace(self, tasks=tuple(t for t in self.tasks if t.plan_id not in closed))
+
+    def active_plans(self) -> list[PlanView]:
+        """The active plans, the newest first (`jobs.plans.newest_first`)."""
+        return newest_first(p for p in self.plans.values() if p.active)
+
+    def plan_label(self, task: TaskView) -> str:
+        """The 简称 of the task's plan when more than one plan is active (messages then name
+        the plan with the number), else the empty string."""
+        if len(self.active_plans()) < 2:
+            return ""
+        plan = self.plans.get(task.plan_id)
+        return plan.label if plan is not None else ""
 
     def members_of(self, unit_id: int) -> list[UnitView]:
         """The member towns of a collective unit (empty for other units)."""

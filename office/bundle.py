@@ -48,8 +48,10 @@ def task_folder(number: int, text: str) -> str:
 
 
 def bundle_entries(session: Session, *, zone: ZoneInfo) -> list[BundleEntry]:
-    """Every evidence file whose stored copy is kept (not deleted), by task, unit, report."""
-    tasks = {t.id: t for t in repo.all_tasks(session)}
+    """Every evidence file whose stored copy is kept (not deleted), by task, unit, report;
+    with several plans, under a folder per plan named by its 简称."""
+    tasks = {t.id: t for t in repo.tasks_by_number(session)}
+    plans = {p.id: p.label for p in repo.read_plans(session)}
     units: dict[int | None, Unit] = {}
     entries: list[BundleEntry] = []
     for f in repo.all_evidence(session):
@@ -62,6 +64,8 @@ def bundle_entries(session: Session, *, zone: ZoneInfo) -> list[BundleEntry]:
                 units[f.unit_id] = unit
         unit_name = units[f.unit_id].name if f.unit_id in units else str(f.unit_id)
         folder = task_folder(task.number, task.text) if task else f"任务{f.task_id}"
+        if len(plans) > 1 and task is not None:
+            folder = f"{safe_name(plans.get(task.plan_id, ''), fallback='计划')}/{folder}"
         day = f.created_at.astimezone(zone).strftime("%Y%m%d")
         name = safe_name(f"{day}-{f.report_id}-{f.position}-{f.file_name}")
         entries.append(

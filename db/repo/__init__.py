@@ -100,7 +100,7 @@ from db.repo.reports import (
     report_from,
     reports_of_task,
 )
-from db.repo.state import load_period, load_state
+from db.repo.state import load_period, load_state, read_plans
 from db.repo.units import (
     UNIT_NAME_LIMIT,
     UnitChangeRefused,
@@ -109,6 +109,7 @@ from db.repo.units import (
     aliases_of,
     check_merge,
     check_new_unit_name,
+    default_plan_id,
     ensure_member_units,
     find_unit,
     find_units,
@@ -164,6 +165,7 @@ __all__ = [
     "deadlines",
     "decide_extension",
     "decide_hold",
+    "default_plan_id",
     "deliveries_for_message",
     "delivery_part_sent",
     "delivery_parts",
@@ -205,6 +207,7 @@ __all__ = [
     "open_tasks_of_unit",
     "plan_changes",
     "queue_notice",
+    "read_plans",
     "recent_delivery",
     "record_audit",
     "record_chat_migration",

@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 
 from db.models import Assignment, Contact, Delivery, Task
 from db.repo.audit import record_audit
+from db.repo.units import default_plan_id
 from jobs.types import AssignmentRole, DeadlineBasis, DeliveryKind, DeliveryOutcome
 
 
@@ -31,24 +32,35 @@ class DeadlineChange:
     after: date
 
 
-def tasks_by_numbers(session: Session, *, numbers: Sequence[int]) -> list[Task]:
-    """The tasks with these 序号, by number; unknown numbers are left out. Read by the
-    range of the numbers and filtered here: a typed range such as 1-999999 would otherwise
-    bind a million parameters (more than SQLite or PostgreSQL take)."""
+def tasks_by_numbers(
+    session: Session, *, numbers: Sequence[int], plan_id: int | None = None
+) -> list[Task]:
+    """The tasks of plan `plan_id` (None: `default_plan_id`'s) with these 序号, by number;
+    unknown numbers are left out. Read by the range of the numbers and filtered here: a typed
+    range such as 1-999999 would otherwise bind a million parameters (more than SQLite or
+    PostgreSQL take)."""
     if not numbers:
         return []
+    plan_id = default_plan_id(session) if plan_id is None else plan_id
     wanted = set(numbers)
     inside = session.exec(
         select(Task)
-        .where(col(Task.number) >= min(wanted), col(Task.number) <= max(wanted))
+        .where(
+            Task.plan_id == plan_id,
+            col(Task.number) >= min(wanted),
+            col(Task.number) <= max(wanted),
+        )
         .order_by(col(Task.number))
     ).all()
     return [task for task in inside if task.number in wanted]
 
 
-def all_tasks(session: Session) -> list[Task]:
-    """Every task, by number."""
-    return list(session.exec(select(Task).order_by(col(Task.number))).all())
+def all_tasks(session: Session, *, plan_id: int | None = None) -> list[Task]:
+    """Every task of plan `plan_id` (None: `default_plan_id`'s), by number."""
+    plan_id = default_plan_id(session) if plan_id is None else plan_id
+    return list(
+        session.exec(select(Task).where(Task.plan_id == plan_id).order_by(col(Task.number))).all()
+    )
 
 
 def plan_changes(tasks: Sequence[Task], *, new: date) -> list[DeadlineChange]:

@@ -17,8 +17,8 @@ from db.models import (
 
 
 def tasks_by_number(session: Session) -> list[Task]:
-    """Return every task, by 序号."""
-    return list(session.exec(select(Task).order_by(col(Task.number))).all())
+    """Return every task, by plan and 序号."""
+    return list(session.exec(select(Task).order_by(col(Task.plan_id), col(Task.number))).all())
 
 
 def contacts_by_id(session: Session) -> dict[int, Contact]:

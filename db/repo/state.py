@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from db.models import (
     Assignment,
@@ -26,6 +26,7 @@ from db.models import (
     Unit,
     UTCDateTime,
 )
+from jobs.plans import PlanView, newest_first
 from jobs.state import (
     ContactView,
     FollowUpState,
@@ -76,7 +77,7 @@ def load_state(session: Session) -> FollowUpState:
     """Read tasks, units, contacts and each (task, unit)'s latest reports into a
     `FollowUpState`, fresh from the database.
 
-    Six SQL statements, whatever the number of tasks or reports: the latest reports come
+    Seven SQL statements, whatever the number of tasks or reports: the latest reports come
     from the `Progress` rows joined to their two reports by primary key, never from an
     aggregate over the report history. Reads plain Core rows, not ORM objects.
     `recent_reports` and `status_before` stay empty (a digest adds its period's,
@@ -112,11 +113,16 @@ def load_state(session: Session) -> FollowUpState:
             deadline=deadline,
             lead_unit_ids=tuple(leads.get(task_id, ())),
             responsible_unit_ids=tuple(responsibles.get(task_id, ())),
+            plan_id=plan_id,
         )
-        for task_id, number, text, deadline in rows(
-            sa_select(col(Task.id), col(Task.number), col(Task.text), col(Task.deadline)).order_by(
-                col(Task.number)
-            )
+        for task_id, number, text, deadline, plan_id in rows(
+            sa_select(
+                col(Task.id),
+                col(Task.number),
+                col(Task.text),
+                col(Task.deadline),
+                col(Task.plan_id),
+            ).order_by(col(Task.plan_id), col(Task.number))
         )
     )
     contacts = tuple(
@@ -164,14 +170,33 @@ def load_state(session: Session) -> FollowUpState:
                 else _report_view(row[width + 1 : width + 1 + REPORT_COLUMNS], names.get(row[-1]))
             )
             latest_status[(report.task_id, report.unit_id)] = status_report
-    plan = rows(sa_select(col(Plan.title)).limit(1))
+    plans = {plan.id: plan for plan in read_plans(session)}
+    active = [p for p in newest_first(plans.values()) if p.active] or list(plans.values())
     return FollowUpState(
         tasks=tasks,
         units=units,
         contacts=contacts,
         latest_status=latest_status,
         latest_report=latest_report,
-        plan_title=plan[0].title if plan else "",
+        plan_title=active[0].title if len(active) == 1 else "",
+        plans=plans,
+    )
+
+
+def read_plans(session: Session) -> list[PlanView]:
+    """Every plan, the newest first (`jobs.plans.newest_first`)."""
+    return newest_first(
+        PlanView(
+            id=plan.id or 0,
+            title=plan.title,
+            document_number=plan.document_number,
+            short_name=plan.short_name,
+            issued_on=plan.issued_on,
+            period_start=plan.period_start,
+            period_end=plan.period_end,
+            status=plan.status,
+        )
+        for plan in session.exec(select(Plan))
     )
 
 

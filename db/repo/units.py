@@ -28,6 +28,7 @@ from db.models import (
 )
 from db.repo.audit import record_audit
 from jobs.names import match_unit
+from jobs.plans import choose_plan
 from jobs.types import (
     AssignmentRole,
 )
@@ -108,9 +109,11 @@ def lead_units(session: Session) -> list[Unit]:
     return [unit for unit, _ in session.exec(stmt).all()]
 
 
-def get_task(session: Session, *, number: int) -> Task | None:
-    """Return the task with this 序号, or None."""
-    return session.exec(select(Task).where(Task.number == number)).first()
+def get_task(session: Session, *, number: int, plan_id: int | None = None) -> Task | None:
+    """Return the task with this 序号 in plan `plan_id` (None: the plan a command means when
+    it names none, `default_plan_id`), or None."""
+    plan_id = default_plan_id(session) if plan_id is None else plan_id
+    return session.exec(select(Task).where(Task.plan_id == plan_id, Task.number == number)).first()
 
 
 def get_task_by_id(session: Session, *, task_id: int) -> Task | None:
@@ -147,7 +150,7 @@ def tasks_of_unit(session: Session, *, unit_id: int) -> list[Task]:
         select(Task)
         .join(Assignment, col(Assignment.task_id) == col(Task.id))
         .where(col(Assignment.unit_id).in_(ids))
-        .order_by(col(Task.number))
+        .order_by(col(Task.plan_id), col(Task.number))
         .distinct()
     )
     return list(session.exec(stmt).all())
@@ -182,7 +185,7 @@ def tasks_led_by(session: Session, *, unit_id: int) -> list[Task]:
         select(Task)
         .join(Assignment, col(Assignment.task_id) == col(Task.id))
         .where(Assignment.unit_id == unit_id, Assignment.role == AssignmentRole.LEAD)
-        .order_by(col(Task.number))
+        .order_by(col(Task.plan_id), col(Task.number))
     )
     return list(session.exec(stmt).all())
 
@@ -198,9 +201,20 @@ def unit_names_of_task(session: Session, *, task_id: int, role: AssignmentRole) 
     return list(session.exec(stmt).all())
 
 
-def get_plan(session: Session) -> Plan | None:
-    """Return the plan row, or None before the task file was loaded."""
-    return session.exec(select(Plan)).first()
+def get_plan(session: Session, *, plan_id: int | None = None) -> Plan | None:
+    """Return plan `plan_id` (None: `default_plan_id`'s), or None before a task file was
+    loaded or for an unknown id."""
+    plan_id = default_plan_id(session) if plan_id is None else plan_id
+    return session.get(Plan, plan_id) if plan_id is not None else None
+
+
+def default_plan_id(session: Session) -> int | None:
+    """The plan a command means when it names none: the newest active plan, else the newest
+    plan (`jobs.plans.choose_plan`); None before a task file was loaded."""
+    from db.repo.state import read_plans
+
+    chosen = choose_plan(read_plans(session), ()).plan
+    return chosen.id if chosen is not None else None
 
 
 UNIT_NAME_LIMIT = 100
