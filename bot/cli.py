@@ -492,6 +492,32 @@ def cmd_deadline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_unit_change(args: argparse.Namespace) -> int:
+    """Rename a unit or merge it into another (机构改革): print what would change, and store
+    it only with --yes (audited; the old names kept as aliases)."""
+    from bot import unit_change
+    from bot.app import prepare_database
+
+    kind = unit_change.RENAME if args.unit_command == "rename" else unit_change.MERGE
+    settings = _settings(args)
+    database = prepare_database(settings)
+    try:
+        with database.session() as s:
+            change = unit_change.resolve(s, kind, args.unit, args.target)
+            if isinstance(change, str):
+                print(html_to_text(change), file=sys.stderr)
+                return 1
+            print(html_to_text(unit_change.preview_text(s, change)))
+            if not args.yes:
+                print("nothing stored: run again with --yes to apply")
+                return 0
+            done = unit_change.apply(s, change, actor_user_id=0, now=_now())
+    finally:
+        database.dispose()
+    print(html_to_text(done))
+    return 0
+
+
 def _recheck_hold(s: Session, settings: Settings, now: datetime) -> str | None:
     """After deadlines changed: check the plan again as `/deadline` does in chat (lifting an
     open hold whose cause is gone) and say what came of it; None when nothing was held."""
@@ -1061,6 +1087,40 @@ def parser() -> argparse.ArgumentParser:
         help="the task file to write (default: FILE with the suffix .tasks.toml)",
     )
     plan_import.add_argument("--force", action="store_true", help="overwrite TASKFILE")
+    unit = sub.add_parser(
+        "unit",
+        help="rename a unit or merge it into another (机构改革), the old names kept as aliases",
+        description="Units renamed or merged by an institutional reform (机构改革): "
+        "`unit rename OLD NEW` and `unit merge UNIT INTO`.",
+    )
+    unit_sub = unit.add_subparsers(dest="unit_command", required=True, metavar="SUBCOMMAND")
+    rename = unit_sub.add_parser(
+        "rename",
+        parents=[common],
+        help="give a unit its new name; the old one stays an alias (preview; --yes stores)",
+        description="Give the unit OLD (its name, a former name, or a name as typed in chat) "
+        "the name NEW. Its tasks, contacts and reports stay with it; OLD becomes an alias that "
+        "task files, imports and commands still recognise. Prints what would change; with "
+        "--yes stores it (audited).",
+    )
+    rename.set_defaults(func=cmd_unit_change)
+    rename.add_argument("unit", metavar="OLD", help="the unit's current name")
+    rename.add_argument("target", metavar="NEW", help="its new name (at most 100 characters)")
+    rename.add_argument("--yes", action="store_true", help="store the change")
+    merge = unit_sub.add_parser(
+        "merge",
+        parents=[common],
+        help="merge a unit into another; its name stays an alias (preview; --yes stores)",
+        description="Merge the unit UNIT into the unit INTO: UNIT's tasks, contacts, invites, "
+        "reports, evidence and extension requests move to INTO, and UNIT's name and aliases "
+        "become INTO's aliases. On a task naming both, INTO keeps one assignment (lead if "
+        "either led) and the newer progress. Collective units (各镇街) are not merged. Prints "
+        "what would change; with --yes stores it (audited).",
+    )
+    merge.set_defaults(func=cmd_unit_change)
+    merge.add_argument("unit", metavar="UNIT", help="the unit that goes")
+    merge.add_argument("target", metavar="INTO", help="the unit it is merged into")
+    merge.add_argument("--yes", action="store_true", help="store the merge")
     p.description = f"The 残工委 task follow-up bot: {', '.join(sub.choices)}."
     return p
 

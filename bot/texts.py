@@ -514,6 +514,10 @@ UNIT_CHANGE_REFUSED = {
     "same_unit": "{unit}不能并入自身。",
     "collective": "{unit}是集合单位（如各镇街），不能合并。",
     "members": "{unit}下设成员单位，不能合并。",
+    "shared": (
+        "{unit}和{name}同时列在第{numbers}项任务上，暂不能合并："
+        "请先修改任务文件，使这些任务只列其中一个单位，再行合并。"
+    ),
     "no_unit": "该单位已不存在，请重新查询。",
 }
 RENAME_UNIT_PREVIEW = (
@@ -526,14 +530,9 @@ MERGE_UNIT_PREVIEW = (
     "<b>单位合并</b>：{unit} 并入 {into}\n"
     "“{unit}”{aliases}将成为{into}的别名，{unit}不再单独列出。\n"
     "{footprint}\n"
-    "{shared}"
     "确认后生效，记入操作记录。"
 )
 MERGE_UNIT_ALIASES = "及其别名{names}"
-MERGE_UNIT_SHARED = (
-    "第{numbers}项任务同时列有两个单位：合并后只保留{into}（任一为牵头单位则为牵头单位），"
-    "进展取两者最新的反馈。\n"
-)
 UNIT_FOOTPRINT = "涉及任务：{tasks}；联络员{contacts}位，进展反馈{reports}条，随单位{verb}。"
 UNIT_FOOTPRINT_TASKS = "第{numbers}项"
 UNIT_FOOTPRINT_NO_TASKS = "无"

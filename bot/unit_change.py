@@ -43,6 +43,7 @@ def refusal_text(refused: repo.UnitChangeRefused, unit: Unit, target: str, holde
         holder=render.esc(holder),
         length=len(target.strip()),
         limit=repo.UNIT_NAME_LIMIT,
+        numbers=describe_numbers(list(refused.tasks)),
     )
 
 
@@ -86,7 +87,7 @@ def resolve(session: Session, kind: str, first: str, second: str) -> UnitChangeD
 
 def preview_text(session: Session, change: UnitChangeDraft) -> str:
     """The preview (HTML) of a resolved change: the names, the tasks naming the unit, the
-    contacts and reports that follow it, and for a merge the tasks naming both units."""
+    contacts and reports that follow it, and for a merge the aliases that go with it."""
     unit = session.get(Unit, change.unit_id)
     assert unit is not None
     if change.kind == RENAME:
@@ -97,9 +98,6 @@ def preview_text(session: Session, change: UnitChangeDraft) -> str:
         )
     into = render.esc(change.target)
     aliases = repo.aliases_of(session, unit_id=change.unit_id)
-    shared = repo.shared_task_numbers(
-        session, unit_id=change.unit_id, other_unit_id=change.target_id or 0
-    )
     return texts.MERGE_UNIT_PREVIEW.format(
         unit=render.esc(unit.name),
         into=into,
@@ -107,9 +105,6 @@ def preview_text(session: Session, change: UnitChangeDraft) -> str:
         if aliases
         else "",
         footprint=_footprint(session, unit, texts.UNIT_FOOTPRINT_MOVE.format(into=into)),
-        shared=texts.MERGE_UNIT_SHARED.format(numbers=describe_numbers(shared), into=into)
-        if shared
-        else "",
     )
 
 

@@ -224,11 +224,13 @@ UNIT_NAME_LIMIT = 100
 class UnitChangeRefused(ValueError):
     """A rename or merge of units that cannot be done; the message (English) says why.
     `reason` is one of "no_unit", "empty", "too_long", "same", "taken", "same_unit",
-    "collective", "members" for callers that answer in their own words."""
+    "collective", "members", "shared" (then `tasks` holds the task numbers) for callers
+    that answer in their own words."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: str, message: str, *, tasks: tuple[int, ...] = ()) -> None:
         super().__init__(message)
         self.reason = reason
+        self.tasks = tasks
 
 
 @dataclass(frozen=True)
@@ -336,8 +338,10 @@ def rename_unit(
 
 def check_merge(session: Session, *, unit_id: int, into_unit_id: int) -> tuple[Unit, Unit]:
     """The two units of a merge of `unit_id` into `into_unit_id`; raises `UnitChangeRefused`
-    for an unknown id, the same unit twice, a collective unit (各镇街) on either side, or a
-    unit that has member towns."""
+    for an unknown id, the same unit twice, a collective unit (各镇街) on either side, a unit
+    that has member towns, or units named on the same task ("shared", the task numbers in
+    `UnitChangeRefused.tasks`): the task file names both there, and loading it again would
+    name the merged unit twice on one task."""
     unit, into = _unit(session, unit_id), _unit(session, into_unit_id)
     if unit.id == into.id:
         raise UnitChangeRefused("same_unit", f"{unit.name} cannot be merged into itself")
@@ -351,6 +355,15 @@ def check_merge(session: Session, *, unit_id: int, into_unit_id: int) -> tuple[U
         raise UnitChangeRefused(
             "members", f"{unit.name} has member units ({'、'.join(members)}); it cannot be merged"
         )
+    shared = shared_task_numbers(session, unit_id=unit_id, other_unit_id=into_unit_id)
+    if shared:
+        numbers = ", ".join(map(str, shared))
+        raise UnitChangeRefused(
+            "shared",
+            f"{unit.name} and {into.name} are both named on tasks {numbers}; edit the task "
+            "file first so that each of these tasks names one of them",
+            tasks=tuple(shared),
+        )
     return unit, into
 
 
@@ -361,30 +374,13 @@ def merge_unit(
 
     A's name and aliases become B's aliases; A's assignments, contacts, invites, status
     reports, progress rows, evidence files, extension requests and deliveries move to B;
-    A's row is deleted. On a task naming both, B keeps its one assignment, as lead when
-    either was lead (B's position in the list), and one progress row: the newest report of
-    both (by report id) and the newest with a status. Audited ("unit.merge"). Raises
-    `UnitChangeRefused` (see `check_merge`).
+    A's row is deleted. Units named on the same task are refused (`check_merge`). Where both
+    have a progress row on a task (reports kept from an earlier assignment), B keeps one: the
+    newest report of both (by report id) and the newest with a status. Audited
+    ("unit.merge"). Raises `UnitChangeRefused` (see `check_merge`).
     """
     unit, into = check_merge(session, unit_id=unit_id, into_unit_id=into_unit_id)
     old_name, aliases = unit.name, aliases_of(session, unit_id=unit_id)
-    shared = shared_task_numbers(session, unit_id=unit_id, other_unit_id=into_unit_id)
-    mine = session.exec(select(Assignment).where(Assignment.unit_id == unit_id)).all()
-    theirs: dict[int, list[Assignment]] = {}
-    for row in session.exec(select(Assignment).where(Assignment.unit_id == into_unit_id)):
-        theirs.setdefault(row.task_id, []).append(row)
-    for row in mine:
-        kept = theirs.get(row.task_id)
-        if not kept:
-            row.unit_id = into_unit_id
-            session.add(row)
-            theirs[row.task_id] = [row]
-            continue
-        if row.role == AssignmentRole.LEAD and all(k.role != AssignmentRole.LEAD for k in kept):
-            kept[0].role = AssignmentRole.LEAD
-            session.add(kept[0])
-        session.delete(row)
-    session.flush()
     into_progress = {
         p.task_id: p for p in session.exec(select(Progress).where(Progress.unit_id == into_unit_id))
     }
@@ -405,6 +401,7 @@ def merge_unit(
         session.add(kept_row)
     session.flush()
     for model in (
+        Assignment,
         Contact,
         Invite,
         StatusReport,
@@ -426,7 +423,7 @@ def merge_unit(
         actor_user_id=actor_user_id,
         action="unit.merge",
         subject=f"unit:{into_unit_id}",
-        before={"unit": old_name, "aliases": aliases, "tasks_shared": shared},
+        before={"unit": old_name, "aliases": aliases},
         after={"into": into.name},
         now=now,
     )

@@ -104,31 +104,36 @@ async def test_bad_unit_changes_are_answered_and_change_nothing(bot: BotHarness)
         assert repo.get_unit_by_name(s, name="区残疾人联合会") is None
 
 
-async def test_a_merged_units_contact_reports_for_the_unit_merged_into(bot: BotHarness) -> None:
+async def test_a_merged_units_contact_is_reminded_as_the_unit_merged_into(
+    bot: BotHarness,
+) -> None:
     await bot.register(2002, OLD)
-    preview = await ask(bot, f"/merge_unit {OLD} 区财政局", "单位合并")
-    assert f"单位合并：{OLD} 并入 区财政局" in preview.plain_text
-    assert "第9-10项任务同时列有两个单位" in preview.plain_text
+    shared = await ask(bot, f"/merge_unit {OLD} 区财政局", "暂不能合并")
+    assert shared.plain_text.startswith(f"{OLD}和区财政局同时列在第9-10项任务上，暂不能合并")
+    preview = await ask(bot, "/merge_unit 税务局 区统计局", "单位合并")
+    assert f"单位合并：{OLD} 并入 区统计局" in preview.plain_text
+    assert "涉及任务：第9-10项；联络员1位，进展反馈0条，随单位转入区统计局。" in preview.plain_text
     since = len(bot.api.sent)
     bot.api.click(COORDINATOR, preview, "取消")
     await bot.api.wait_for(
         lambda m: m.chat_id == COORDINATOR and "已取消" in m.plain_text, since=since
     )
-    preview = await ask(bot, f"/merge_unit {OLD} 区财政局", "单位合并")
+    with bot.svc.db.session() as s:
+        assert repo.get_unit_by_name(s, name=OLD) is not None
+    preview = await ask(bot, f"/merge_unit {OLD} 区统计局", "单位合并")
     since = len(bot.api.sent)
     bot.api.click(COORDINATOR, preview, "确认")
     await bot.api.wait_for(
-        lambda m: m.chat_id == COORDINATOR and f"已将{OLD}并入区财政局" in m.plain_text,
+        lambda m: m.chat_id == COORDINATOR and f"已将{OLD}并入区统计局" in m.plain_text,
         since=since,
     )
     with bot.svc.db.session() as s:
         assert s.exec(select(Unit).where(Unit.name == OLD)).first() is None
-        finance = repo.find_unit(s, name=OLD)
-        assert finance is not None and finance.name == "区财政局"
-        assert [c.telegram_user_id for c in repo.contacts_of_unit(s, unit_id=finance.id or 0)] == [
-            2002
-        ]
+        merged = repo.find_unit(s, name=OLD)
+        assert merged is not None and merged.name == "区统计局"
+        contacts = repo.contacts_of_unit(s, unit_id=merged.id or 0)
+        assert [c.telegram_user_id for c in contacts] == [2002]
     await bot.tick()
     await bot.api.wait_idle()
     [daily] = [m for m in bot.api.messages_to(2002) if "完成时限" in m.plain_text]
-    assert 10 in reminded_tasks(daily)
+    assert reminded_tasks(daily) == [10, 23]

@@ -155,27 +155,27 @@ def test_another_units_former_name_is_taken(loaded_db):
 
 
 def test_a_merged_unit_moves_its_history_into_the_other(loaded_db):
-    # task 1: 区乡村振兴局 leads, 区民政局 is responsible; both report on it
-    older = _report(loaded_db, 1, "区民政局", Status.IN_PROGRESS)
+    # task 1: 区乡村振兴局 leads; 区教委 is not named on it but has a report kept on it
+    older = _report(loaded_db, 1, "区教委", Status.IN_PROGRESS)
     newer = _report(loaded_db, 1, "区乡村振兴局", None)
-    _report(loaded_db, 2, "区民政局", Status.DONE)
+    _report(loaded_db, 14, "区教委", Status.DONE)
     _contact(loaded_db, "区乡村振兴局", 5002)
     _rename(loaded_db, "区乡村振兴局", "区乡村振兴服务中心")
     with loaded_db.session() as s:
-        a, b = _unit(s, "区乡村振兴服务中心"), _unit(s, "区民政局")
-        assert repo.shared_task_numbers(s, unit_id=a.id or 0, other_unit_id=b.id or 0) == [1]
+        a, b = _unit(s, "区乡村振兴服务中心"), _unit(s, "区教委")
         repo.merge_unit(s, unit_id=a.id or 0, into_unit_id=b.id or 0, actor_user_id=7, now=NOW)
     with loaded_db.session() as s:
-        b = _unit(s, "区民政局")
+        b = _unit(s, "区教委")
         assert repo.get_unit_by_name(s, name="区乡村振兴服务中心") is None
         assert repo.aliases_of(s, unit_id=b.id or 0) == ["区乡村振兴局", "区乡村振兴服务中心"]
         assert repo.find_unit(s, name="区乡村振兴局") == b
         task = repo.get_task(s, number=1)
         assert task is not None
         rows = s.exec(select(Assignment).where(Assignment.task_id == task.id)).all()
-        assert sorted((r.unit_id, r.role) for r in rows if r.unit_id == b.id) == [
+        assert [(r.unit_id, r.role) for r in rows if r.role == AssignmentRole.LEAD] == [
             (b.id, AssignmentRole.LEAD)
         ]
+        assert [t.number for t in repo.tasks_led_by(s, unit_id=b.id or 0)][:2] == [1, 14]
         assert [c.telegram_user_id for c in repo.contacts_of_unit(s, unit_id=b.id or 0)] == [5002]
         progress = s.exec(select(Progress).where(Progress.task_id == task.id)).all()
         assert [(p.unit_id, p.last_report_id, p.status_report_id, p.status) for p in progress] == [
@@ -184,7 +184,19 @@ def test_a_merged_unit_moves_its_history_into_the_other(loaded_db):
         moved = s.get(StatusReport, newer)
         assert moved is not None and moved.unit_id == b.id
         event = s.exec(select(AuditEvent).where(AuditEvent.action == "unit.merge")).one()
-        assert "区乡村振兴服务中心" in (event.before or "") and "区民政局" in (event.after or "")
+        assert "区乡村振兴服务中心" in (event.before or "") and "区教委" in (event.after or "")
+    # the task file still naming 区乡村振兴局 on task 1 loads onto 区教委
+    with loaded_db.session() as s:
+        assert load_plan(s, read_task_file(), now=NOW).units_added == 0
+
+
+def test_units_named_on_one_task_are_not_merged(loaded_db):
+    # 潼南税务局 leads 10 with 区财政局 and is responsible on 9 with it
+    with loaded_db.session() as s:
+        a, b = _unit(s, "潼南税务局"), _unit(s, "区财政局")
+        with pytest.raises(repo.UnitChangeRefused, match="tasks 9, 10") as refused:
+            repo.merge_unit(s, unit_id=a.id or 0, into_unit_id=b.id or 0, actor_user_id=7, now=NOW)
+        assert (refused.value.reason, refused.value.tasks) == ("shared", (9, 10))
 
 
 def test_a_collective_unit_is_not_merged(loaded_db):
