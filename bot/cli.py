@@ -790,11 +790,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _known_unit_names(args: argparse.Namespace) -> list[str]:
+def _known_unit_names(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
     """The unit names an import is checked against: those of the task file (the configured
-    one, else the shipped plan) and, when a config is given, those of its database."""
+    one, else the shipped plan) and, when a config is given, those of its database; and the
+    database's aliases, {former name: current name}."""
     from sqlmodel import select
 
+    from db import repo
     from db.engine import Database
     from db.models import Unit
     from db.seed import read_task_file
@@ -802,14 +804,17 @@ def _known_unit_names(args: argparse.Namespace) -> list[str]:
     config = _config_path(args)
     settings = _settings(args) if config is not None else None
     names = read_task_file(settings.tasks.path() if settings else None).unit_names()
+    aliases: dict[str, str] = {}
     if settings is None:
-        return names
+        return names, aliases
     sqlite_path = sqlite_file(settings.database.url)
     if sqlite_path is not None and not sqlite_path.exists():
-        return names
+        return names, aliases
     database = Database(settings.database.url)
     try:
         with database.session() as s:
+            aliases = repo.alias_names(s)
+            names = [n for n in names if n not in aliases]
             names += [n for n in s.exec(select(Unit.name)) if n not in names]
     except SQLAlchemyError as exc:
         from db.engine import describe_error
@@ -817,7 +822,7 @@ def _known_unit_names(args: argparse.Namespace) -> list[str]:
         print(f"note: unit names of the database not read: {describe_error(exc)}", file=sys.stderr)
     finally:
         database.dispose()
-    return names
+    return names, aliases
 
 
 def cmd_plan_import(args: argparse.Namespace) -> int:
@@ -833,7 +838,7 @@ def cmd_plan_import(args: argparse.Namespace) -> int:
         print(f"{out} exists; pass --force to overwrite it, or --out another file", file=sys.stderr)
         return 1
     try:
-        result = import_document(source, _known_unit_names(args))
+        result = import_document(source, *_known_unit_names(args))
     except PlanImportError as exc:
         print(f"cannot import {source}: {exc}", file=sys.stderr)
         return 1
