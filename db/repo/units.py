@@ -158,18 +158,19 @@ def tasks_of_unit(session: Session, *, unit_id: int) -> list[Task]:
 
 def ensure_member_units(session: Session, *, members: dict[str, list[str]]) -> int:
     """Create the member towns of collective units (config `collective_units`) as units with
-    `parent_id`, and re-parent existing ones; return how many were created. Unknown
-    collective names are skipped (check-config reports them)."""
+    `parent_id`, and re-parent existing ones; return how many were created. Names are
+    matched by name or alias (a renamed town is not created again under its old name).
+    Unknown collective names are skipped (check-config reports them)."""
     created = 0
     for collective_name, names in members.items():
-        collective = get_unit_by_name(session, name=collective_name)
+        collective = find_unit(session, name=collective_name)
         if collective is None or not collective.is_collective:
             continue
         for name in names:
             name = name.strip()
             if not name:
                 continue
-            unit = get_unit_by_name(session, name=name)
+            unit = find_unit(session, name=name)
             if unit is None:
                 session.add(Unit(name=name, parent_id=collective.id))
                 created += 1

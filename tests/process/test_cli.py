@@ -865,6 +865,8 @@ def test_unit_rename_and_merge_preview_then_store_with_yes(capsys, tmp_path):
         "已将潼南税务局更名为国家税务总局潼南税务局；“潼南税务局”保留为别名，历史记录不变。"
     )
     # the old name is taken now, and still names the unit
+    code, out, _ = run(capsys, "--config", str(path), "deadline", "潼南税务局", "2027-06-30")
+    assert code == 0 and "国家税务总局潼南税务局牵头的任务" in out
     code, _, err = run(capsys, *base, "rename", "区残联", "潼南税务局")
     assert code == 1
     assert (

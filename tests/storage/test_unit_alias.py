@@ -211,3 +211,16 @@ def test_a_collective_unit_is_not_merged(loaded_db):
         with pytest.raises(repo.UnitChangeRefused) as refused:
             repo.merge_unit(s, unit_id=b.id or 0, into_unit_id=b.id or 0, actor_user_id=7, now=NOW)
         assert refused.value.reason == "same_unit"
+
+
+def test_member_towns_are_found_by_a_former_name(loaded_db):
+    members = {"各镇街": ["梓潼街道", "桂林街道"]}
+    with loaded_db.session() as s:
+        assert repo.ensure_member_units(s, members=members) == 2
+    _rename(loaded_db, "梓潼街道", "梓潼街道办事处")
+    _rename(loaded_db, "各镇街", "各镇（街道）")
+    with loaded_db.session() as s:
+        assert repo.ensure_member_units(s, members=members) == 0
+        assert repo.get_unit_by_name(s, name="梓潼街道") is None
+        town = _unit(s, "梓潼街道办事处")
+        assert town.parent_id == _unit(s, "各镇（街道）").id
