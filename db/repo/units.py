@@ -76,8 +76,10 @@ def find_units(session: Session, *, fragment: str, limit: int = 5) -> list[Unit]
 
 def resolve_unit(session: Session, *, text: str) -> tuple[Unit | None, list[str]]:
     """Read a unit name as a person typed it (`jobs.names.match_unit`: spaces, full-width
-    characters, the 潼南区 prefix, 民政局 for 区民政局, a part naming one unit): the unit, or
-    None and up to five names it may have meant (possibly none)."""
+    characters, the 潼南区 prefix, 民政局 for 区民政局, a part naming one unit), first as a
+    name or alias exactly, then against current names, then against aliases (former names,
+    units merged into another): the unit, or None and up to five current names it may have
+    meant (possibly none)."""
     if "\x00" in text:
         return None, []
     exact = find_unit(session, name=text)
