@@ -33,6 +33,7 @@ from bot import (
     extension_flow,
     handlers,
     keyboards,
+    plan_upload,
     replies,
     report_flow,
     tasks_view,
@@ -66,8 +67,8 @@ def prepare_database(
     check: bool = True,
 ) -> Database:
     """Open the configured database, upgrade its schema, load the task file into it and,
-    with `check`, check the plan (`repo.check_plan`: a held follow-up is stored and
-    logged as a warning, the console line of `taskbot run` and `taskbot init`).
+    with `check`, check the active plans (`repo.check_plans`: a held follow-up is stored
+    and logged as a warning, the console line of `taskbot run` and `taskbot init`).
 
     With `lock`, first take the instance lock (`db.lock.InstanceLock`, kept on
     `database.lock`), raising `db.lock.AlreadyRunning` if another instance holds it.
@@ -99,17 +100,29 @@ def prepare_database(
     if not check:
         return database
     with database.session() as s:
-        finding, hold = repo.check_plan(
+        checks = repo.check_plans(
             s,
             now=clock(),
             calendar=calendar or make_calendar(settings),
             zone=settings.schedule.zone,
         )
-        line = backlog.console_line(
-            finding, None if hold is not None else backlog.decided_for(s, finding)
-        )
-    if line is not None:
-        log.log(logging.WARNING if hold is not None else logging.INFO, "%s", line)
+        lines = [
+            (
+                check.hold is not None,
+                backlog.console_line(
+                    check.finding,
+                    None
+                    if check.hold is not None
+                    else backlog.decided_for(s, check.finding, check.plan.id),
+                ),
+                check.plan.label,
+            )
+            for check in checks
+        ]
+    for held, line, label in lines:
+        if line is not None:
+            line = f"{label}: {line}" if len(checks) > 1 else line
+            log.log(logging.WARNING if held else logging.INFO, "%s", line)
     return database
 
 
@@ -320,6 +333,10 @@ def build_application(
         CallbackQueryHandler(unit_change.confirm_unit_change, pattern=unit_change.CONFIRM_PATTERN)
     )
     app.add_handler(handlers.command("backlog", backlog.backlog_command))
+    app.add_handler(handlers.command("plan", plan_upload.plan_command))
+    app.add_handler(
+        CallbackQueryHandler(plan_upload.confirm_plan, pattern=plan_upload.CONFIRM_PATTERN)
+    )
     app.add_handler(CallbackQueryHandler(backlog.hold_button, pattern=keyboards.HOLD_PATTERN))
     app.add_handler(CallbackQueryHandler(evidence.send_evidence, pattern=evidence.EVIDENCE_PATTERN))
     app.add_handler(handlers.command("export_files", handlers.export_files_command))
@@ -338,6 +355,21 @@ def build_application(
     app.add_handler(handlers.command("skip", report_flow.skip_outside))
     app.add_handler(CallbackQueryHandler(report_flow.stale_button))
     private = filters.ChatType.PRIVATE
+    app.add_handler(
+        MessageHandler(
+            private
+            & filters.TEXT
+            & ~filters.COMMAND
+            & handlers.NEW_MESSAGE
+            & filters.Regex(plan_upload.IDENTITY_PATTERN),
+            plan_upload.plan_identity,
+        )
+    )
+    app.add_handler(
+        MessageHandler(
+            private & filters.Document.ALL & handlers.NEW_MESSAGE, plan_upload.plan_document
+        )
+    )
     app.add_handler(
         MessageHandler(
             private & filters.REPLY & filters.TEXT & ~filters.COMMAND & handlers.NEW_MESSAGE,

@@ -37,21 +37,20 @@ log = logging.getLogger(__name__)
 
 
 def recheck_plan(svc: Services) -> str | None:
-    """Check the plan again now (`repo.check_plan`), after deadlines changed: the line to add
-    to the coordinator's answer when a hold was open (lifted now, or still held), else None.
-    Blocking: run it with `in_worker`."""
+    """Check the plans again now (`repo.check_plans`), after deadlines changed: the line to
+    add to the coordinator's answer when a hold was open (lifted now, or still held), else
+    None. Blocking: run it with `in_worker`."""
     with svc.db.session() as s:
-        before = repo.open_hold(s)
-        _, hold = repo.check_plan(
+        checks = repo.check_plans(
             s,
             now=svc.now(),
             calendar=svc.calendar,
             zone=svc.settings.schedule.zone,
             lift_only=True,
         )
-    if before is None:
+    if not any(c.before is not None for c in checks):
         return None
-    return texts.HOLD_STILL if hold is not None else texts.HOLD_LIFTED
+    return texts.HOLD_STILL if any(c.hold is not None for c in checks) else texts.HOLD_LIFTED
 
 
 def finding_text(finding: HoldFinding) -> str:
@@ -91,9 +90,12 @@ def console_line(finding: HoldFinding | None, decided: FollowUpHold | None) -> s
     )
 
 
-def decided_for(session: Session, finding: HoldFinding | None) -> FollowUpHold | None:
-    """The newest decided hold of the finding's plan period, if any."""
-    decided = repo.latest_decided_hold(session)
+def decided_for(
+    session: Session, finding: HoldFinding | None, plan_id: int | None = None
+) -> FollowUpHold | None:
+    """The newest decided hold of plan `plan_id` (None: of any plan) for the finding's plan
+    period, if any."""
+    decided = repo.latest_decided_hold(session, plan_id=plan_id)
     if finding is None or decided is None or decided.period_end != finding.period_end:
         return None
     return decided
@@ -102,16 +104,22 @@ def decided_for(session: Session, finding: HoldFinding | None) -> FollowUpHold |
 def preview_from_database(
     session: Session, *, now: datetime, calendar: WorkingCalendar, zone: ZoneInfo
 ) -> str | None:
-    """The console line of the plan check at `now`, from the database's plan and reports,
-    without storing anything (`taskbot check-config`); None before a plan is loaded."""
-    plan = repo.get_plan(session)
-    if plan is None:
-        return None
+    """The console lines of the plan check at `now`, one per active plan that is held, from
+    the database's plans and reports, without storing anything (`taskbot check-config`);
+    None when no plan is held or before a plan is loaded."""
     today = now.astimezone(zone).date()
-    finding = assess_state(today, plan.period_end, repo.load_state(session), calendar)
-    if repo.open_hold(session) is not None:
-        return console_line(finding, None)
-    return console_line(finding, decided_for(session, finding))
+    state = repo.load_state(session)
+    plans = [p for p in repo.read_plans(session) if p.active]
+    lines = []
+    for plan in plans:
+        finding = assess_state(today, plan.period_end, state.for_plan(plan.id), calendar)
+        if repo.open_hold(session, plan_id=plan.id) is not None:
+            line = console_line(finding, None)
+        else:
+            line = console_line(finding, decided_for(session, finding, plan.id))
+        if line is not None:
+            lines.append(f"{plan.label}: {line}" if len(plans) > 1 else line)
+    return "\n".join(lines) or None
 
 
 def held_at_start(
@@ -123,12 +131,15 @@ def held_at_start(
     schedule` before the first `taskbot run`)."""
     if repo.open_hold(session) is not None:
         return True
-    plan = repo.get_plan(session)
-    if plan is None:
-        return False
     today = now.astimezone(zone).date()
-    finding = assess_state(today, plan.period_end, repo.load_state(session), calendar)
-    return finding.held and decided_for(session, finding) is None
+    state = repo.load_state(session)
+    for plan in repo.read_plans(session):
+        if not plan.active:
+            continue
+        finding = assess_state(today, plan.period_end, state.for_plan(plan.id), calendar)
+        if finding.held and decided_for(session, finding, plan.id) is None:
+            return True
+    return False
 
 
 def preview_from_task_file(
@@ -151,10 +162,15 @@ class Decided:
     dropped: int = 0
 
 
-def held_sends(svc: Services, session: Session, now: datetime) -> list[repo.DroppedSend]:
-    """What a held follow-up has due at `now` (local date, any hour): the overdue reminders,
-    the escalations and this week's digest (unless it fell due before the first start)."""
-    state = repo.load_state(session)
+def held_sends(
+    svc: Services, session: Session, now: datetime, plan_id: int | None = None
+) -> list[repo.DroppedSend]:
+    """What the held follow-up of plan `plan_id` (None: of every plan) has due at `now`
+    (local date, any hour): the overdue reminders, the escalations and this week's digest
+    (unless it fell due before the first start)."""
+    state = repo.load_state(session).followed_up()
+    if plan_id is not None:
+        state = state.for_plan(plan_id)
     today = now.astimezone(svc.policy.zone).date()
     sends = [
         repo.DroppedSend(
@@ -213,7 +229,7 @@ def decide(svc: Services, hold_id: int | None, decision: HoldDecision, user_id: 
             return Decided(None, hold)
         dropped = 0
         if decision is HoldDecision.DROP:
-            dropped = repo.drop_sends(s, sends=held_sends(svc, s, now), now=now)
+            dropped = repo.drop_sends(s, sends=held_sends(svc, s, now, hold.plan_id), now=now)
     log.info(
         "held follow-up %s decided by %s: %s (%d sends dropped)",
         hold.id,

@@ -222,7 +222,11 @@ def cmd_tasks(args: argparse.Namespace) -> int:
     records: list[TaskRecord] = []
     try:
         with database.session() as s:
-            for task in s.exec(select(Task).order_by(col(Task.number))):
+            plan_id = _plan_id(s, args.plan)
+            if plan_id is None:
+                return 1
+            tasks = select(Task).where(Task.plan_id == plan_id).order_by(col(Task.number))
+            for task in s.exec(tasks):
                 records.append(
                     TaskRecord(
                         number=task.number,
@@ -459,7 +463,10 @@ def cmd_deadline(args: argparse.Namespace) -> int:
     database = prepare_database(settings)
     try:
         with database.session() as s:
-            scope = deadline_view.resolve_scope(s, args.range)
+            plan_id = _plan_id(s, args.plan)
+            if plan_id is None:
+                return 1
+            scope = deadline_view.resolve_scope(s, args.range, plan_id)
             if isinstance(scope, str):
                 print(html_to_text(scope), file=sys.stderr)
                 return 1
@@ -478,6 +485,7 @@ def cmd_deadline(args: argparse.Namespace) -> int:
                 actor_user_id=0,
                 reason=reason,
                 now=now,
+                plan_id=plan_id,
             )
         with database.session() as s:
             held = _recheck_hold(s, settings, now)
@@ -526,10 +534,10 @@ def _recheck_hold(s: Session, settings: Settings, now: datetime) -> str | None:
 
     if repo.open_hold(s) is None:
         return None
-    _, hold = repo.check_plan(
+    checks = repo.check_plans(
         s, now=now, calendar=make_calendar(settings), zone=settings.schedule.zone, lift_only=True
     )
-    if hold is None:
+    if all(check.hold is None for check in checks):
         return "the held follow-up is lifted: no open task is overdue enough to hold it"
     return (
         "the follow-up stays held: tasks are still overdue; a coordinator decides in chat "
@@ -825,6 +833,95 @@ def _known_unit_names(args: argparse.Namespace) -> tuple[list[str], dict[str, st
     return names, aliases
 
 
+def _plan_id(s: Session, name: str | None) -> int | None:
+    """The id of the plan named `name` (its 简称 or 文号; None: the newest active plan), or
+    None after saying on stderr that there is no such plan."""
+    from db import repo
+    from jobs.plans import choose_plan
+
+    plans = repo.read_plans(s)
+    choice = choose_plan(plans, [name] if name else [])
+    if choice.plan is None or (name and not choice.named):
+        known = "、".join(p.short_name or p.document_number for p in plans) or "none loaded"
+        print(f"no plan named {name!r} (plans: {known})", file=sys.stderr)
+        return None
+    return choice.plan.id
+
+
+def cmd_plan_list(args: argparse.Namespace) -> int:
+    """List the plans: 简称, 文号, period, status, number of tasks, title."""
+    from sqlmodel import select
+
+    from db import repo
+    from db.models import Task
+
+    settings = _settings(args)
+    database = _open_to_read(settings)
+    try:
+        with database.session() as s:
+            counts: dict[int, int] = {}
+            for plan_id in s.exec(select(Task.plan_id)):
+                counts[plan_id] = counts.get(plan_id, 0) + 1
+            plans = repo.read_plans(s)
+            default = repo.default_plan_id(s)
+    finally:
+        database.dispose()
+    for plan in plans:
+        mark = "*" if plan.id == default else " "
+        print(
+            f"{mark} {plan.short_name or '-'}  {plan.document_number}  "
+            f"{plan.period_start.isoformat()}..{plan.period_end.isoformat()}  "
+            f"{plan.status.value}  {_count(counts.get(plan.id, 0), 'task')}  {plan.title}"
+        )
+    print("* the plan commands mean when they name none (the newest active plan)")
+    return 0
+
+
+def cmd_plan_load(args: argparse.Namespace) -> int:
+    """Load a reviewed task file as a new plan, or update the plan with its 文号."""
+    from bot import backlog
+    from bot.app import make_calendar, prepare_database
+    from db import repo
+    from db.seed import TaskFileError, load_plan, read_task_file
+
+    try:
+        record = read_task_file(args.file)
+    except TaskFileError as exc:
+        print(f"cannot load {args.file}: {exc}", file=sys.stderr)
+        return 1
+    settings = _settings(args)
+    now = _now()
+    database = prepare_database(settings)
+    try:
+        try:
+            with database.session() as s:
+                summary = load_plan(s, record, now=now)
+        except TaskFileError as exc:
+            print(f"cannot load {args.file}: {exc}", file=sys.stderr)
+            return 1
+        with database.session() as s:
+            checks = repo.check_plans(
+                s, now=now, calendar=make_calendar(settings), zone=settings.schedule.zone
+            )
+            lines = [
+                backlog.console_line(c.finding, None)
+                for c in checks
+                if c.plan.id == summary.plan_id and c.hold is not None
+            ]
+    finally:
+        database.dispose()
+    verb = "added" if summary.plan_added else "updated"
+    print(
+        f"plan {summary.plan_name} ({record.document_number}) {verb}: "
+        f"{_count(summary.tasks_added, 'task')} added, {summary.tasks_updated} updated, "
+        f"{_count(summary.units_added, 'unit')} added; reports are kept"
+    )
+    for line in lines:
+        if line:
+            print(line)
+    return 0
+
+
 def cmd_plan_import(args: argparse.Namespace) -> int:
     """Read a 重点任务分工 table from a document; write a task file for review (or --json)."""
     from office.plan_import import PlanImportError, import_document, task_file_text
@@ -928,6 +1025,9 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="print a JSON array of {number, text, lead_units, responsible_units, deadline}",
     )
+    tasks.add_argument(
+        "--plan", default=None, metavar="NAME", help="the plan's 简称 or 文号 (default: newest)"
+    )
     digest = command(
         "digest",
         cmd_digest,
@@ -1003,6 +1103,9 @@ def parser() -> argparse.ArgumentParser:
     deadline.add_argument("date", metavar="DATE", help="the new deadline, e.g. 2027-06-30")
     deadline.add_argument("--reason", default=None, help="why (kept in the audit trail)")
     deadline.add_argument("--yes", action="store_true", help="store the change")
+    deadline.add_argument(
+        "--plan", default=None, metavar="NAME", help="the plan's 简称 or 文号 (default: newest)"
+    )
     invites = command(
         "invites",
         cmd_invites,
@@ -1060,8 +1163,8 @@ def parser() -> argparse.ArgumentParser:
     demo.add_argument("--verbose", action="store_true", help="also show the bot's log")
     plan = sub.add_parser(
         "plan",
-        help="import a plan's task-division table (重点任务分工)",
-        description="Work with a plan's documents: `plan import FILE`.",
+        help="list, load and import plans (规划, 年度工作要点)",
+        description="Work with plans: `plan list`, `plan load TASKFILE`, `plan import FILE`.",
     )
     plan_sub = plan.add_subparsers(dest="plan_command", required=True, metavar="SUBCOMMAND")
     plan_import = plan_sub.add_parser(
@@ -1092,6 +1195,24 @@ def parser() -> argparse.ArgumentParser:
         help="the task file to write (default: FILE with the suffix .tasks.toml)",
     )
     plan_import.add_argument("--force", action="store_true", help="overwrite TASKFILE")
+    plan_list = plan_sub.add_parser(
+        "list",
+        parents=[common],
+        help="list the plans",
+        description="List the plans the database holds: 简称, 文号, period, status, tasks.",
+    )
+    plan_list.set_defaults(func=cmd_plan_list)
+    plan_load = plan_sub.add_parser(
+        "load",
+        parents=[common],
+        help="load a reviewed task file as a plan",
+        description="Load a reviewed task file (the format of db/data/plan.toml, e.g. one "
+        "written by `plan import` and filled in) as a new plan beside the others, or, when a "
+        "plan has its 文号 (document_number), update that plan: texts, units and deadlines; "
+        "reports are kept, deadlines a coordinator changed are left alone. Safe to repeat.",
+    )
+    plan_load.set_defaults(func=cmd_plan_load)
+    plan_load.add_argument("file", type=Path, metavar="TASKFILE", help="the task file")
     unit = sub.add_parser(
         "unit",
         help="rename a unit or merge it into another (机构改革), the old names kept as aliases",
@@ -1118,9 +1239,9 @@ def parser() -> argparse.ArgumentParser:
         help="merge a unit into another; its name stays an alias (preview; --yes stores)",
         description="Merge the unit UNIT into the unit INTO: UNIT's tasks, contacts, invites, "
         "reports, evidence and extension requests move to INTO, and UNIT's name and aliases "
-        "become INTO's aliases. On a task naming both, INTO keeps one assignment (lead if "
-        "either led) and the newer progress. Collective units (各镇街) are not merged. Prints "
-        "what would change; with --yes stores it (audited).",
+        "become INTO's aliases. Refused for collective units (各镇街) and for two units named "
+        "on the same task (edit the task file first, so that it names one of them there). "
+        "Prints what would change; with --yes stores it (audited).",
     )
     merge.set_defaults(func=cmd_unit_change)
     merge.add_argument("unit", metavar="UNIT", help="the unit that goes")

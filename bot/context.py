@@ -138,12 +138,14 @@ class DeadlineBatch:
     """A coordinator's bulk deadline change awaiting 确认修改 (`bot.deadline_view`): the nonce
     its buttons carry, each task previewed as (number, deadline the preview showed: a change
     made since, e.g. by another coordinator, makes the preview stale), the new deadline (a
-    date in the configured zone) and the reason typed (None if none)."""
+    date in the configured zone), the reason typed (None if none) and the plan whose tasks
+    these are (None: the default plan, `repo.default_plan_id`)."""
 
     nonce: str
     seen: tuple[tuple[int, date], ...]
     new: date
     reason: str | None
+    plan_id: int | None = None
 
     @property
     def numbers(self) -> list[int]:

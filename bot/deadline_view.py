@@ -34,6 +34,7 @@ from bot.context import BotContext, DeadlineBatch, Services
 from bot.delivery import DEADLINE_NOTICE_PREFIX, send_queued_notices
 from bot.flow_common import answer
 from bot.handlers import reply
+from bot.plan_choice import choice_line, read_choice
 from bot.reads import in_worker
 from db import repo
 from db.models import Task, Unit
@@ -64,21 +65,26 @@ class Scope:
     tasks: list[Task]
     label: str
     single: bool
+    plan_id: int | None = None
 
 
-def resolve_scope(session: Session, text: str) -> Scope | str:
-    """Read 范围 (module docstring); return the tasks, or the refusal text (HTML)."""
+def resolve_scope(session: Session, text: str, plan_id: int | None = None) -> Scope | str:
+    """Read 范围 (module docstring) among the tasks of plan `plan_id` (None: the default
+    plan, `repo.default_plan_id`); return the tasks, or the refusal text (HTML)."""
     cleaned = text.strip()
+    plan_id = repo.default_plan_id(session) if plan_id is None else plan_id
     if cleaned == texts.DEADLINE_SCOPE_ALL:
-        return Scope(repo.all_tasks(session), texts.DEADLINE_SCOPE_EVERY, single=False)
+        tasks = repo.all_tasks(session, plan_id=plan_id)
+        return Scope(tasks, texts.DEADLINE_SCOPE_EVERY, single=False, plan_id=plan_id)
     numbers = parse_task_numbers(cleaned)
     if numbers is not None:
-        tasks = repo.tasks_by_numbers(session, numbers=numbers)
+        tasks = repo.tasks_by_numbers(session, numbers=numbers, plan_id=plan_id)
         missing = sorted(set(numbers) - {t.number for t in tasks})
         if missing:
             return texts.DEADLINE_NO_TASKS.format(numbers=describe_numbers(missing))
         label = texts.DEADLINE_SCOPE_NUMBERS.format(numbers=describe_numbers(numbers))
-        return Scope(tasks, label, single=len(numbers) == 1 and "-" not in cleaned)
+        single = len(numbers) == 1 and "-" not in cleaned
+        return Scope(tasks, label, single=single, plan_id=plan_id)
     if looks_like_numbers(cleaned):
         return texts.DEADLINE_BAD_NUMBERS.format(text=render.esc(render.clip(cleaned, 30)))
     unit = repo.find_unit(session, name=cleaned)
@@ -90,10 +96,11 @@ def resolve_scope(session: Session, text: str) -> Scope | str:
                 names=render.esc("、".join(suggestions))
             )
         return refusal
-    tasks = repo.tasks_led_by(session, unit_id=unit.id or 0)
+    tasks = [t for t in repo.tasks_led_by(session, unit_id=unit.id or 0) if t.plan_id == plan_id]
     if not tasks:
         return texts.DEADLINE_UNIT_LEADS_NONE.format(unit=render.esc(unit.name))
-    return Scope(tasks, texts.DEADLINE_SCOPE_UNIT.format(unit=render.esc(unit.name)), False)
+    label = texts.DEADLINE_SCOPE_UNIT.format(unit=render.esc(unit.name))
+    return Scope(tasks, label, False, plan_id=plan_id)
 
 
 def preview_text(
@@ -144,13 +151,20 @@ def apply_and_queue(
     actor_user_id: int,
     reason: str | None,
     now: datetime,
+    plan_id: int | None = None,
 ) -> tuple[list[repo.DeadlineChange], int]:
     """Move the deadlines (audited) and queue one notice per reachable contact of the lead
     units concerned (one line per change shared by several tasks: 第1-3、5项：before →
     after), in the caller's transaction. Returns the changes and how many contacts
-    will be told."""
+    will be told. The tasks are plan `plan_id`'s (None: the default plan)."""
     batch, changes = repo.apply_deadline_batch(
-        session, numbers=numbers, new=new, actor_user_id=actor_user_id, reason=reason, now=now
+        session,
+        numbers=numbers,
+        new=new,
+        actor_user_id=actor_user_id,
+        reason=reason,
+        now=now,
+        plan_id=plan_id,
     )
     if not changes:
         return changes, 0
@@ -211,6 +225,12 @@ async def deadline_command(update: Update, context: BotContext) -> None:
         return
     today = _today(svc)
     parts = (message.text or "").split(maxsplit=3)
+    with svc.db.session() as s:
+        choice = read_choice(s, parts[1:2])
+    if choice.named:  # /deadline 十四五 1-5 日期 原因
+        parts = (message.text or "").split(maxsplit=4)
+        del parts[1]
+    plan_id = choice.plan.id if choice.plan is not None else None
     if len(parts) < 3:
         await reply(
             update,
@@ -232,7 +252,7 @@ async def deadline_command(update: Update, context: BotContext) -> None:
         return
     now = svc.now()
     with svc.db.session() as s:
-        scope = resolve_scope(s, scope_text)
+        scope = resolve_scope(s, scope_text, plan_id)
         preview = None
         changes: list[repo.DeadlineChange] = []
         told = 0
@@ -244,11 +264,13 @@ async def deadline_command(update: Update, context: BotContext) -> None:
                 actor_user_id=user.id,
                 reason=reason,
                 now=now,
+                plan_id=plan_id,
             )
         elif isinstance(scope, Scope):
             preview = preview_text(s, scope, new, reason)
+    which = choice_line(choice, "deadline", f"{scope_text} {date_text}")
     if isinstance(scope, str):
-        await reply(update, scope)
+        await reply(update, scope + ("\n" + which if which else ""))
         return
     if scope.single:
         [task] = scope.tasks
@@ -266,6 +288,8 @@ async def deadline_command(update: Update, context: BotContext) -> None:
         )
         if told:
             text += "\n" + texts.DEADLINE_CONTACTS_TOLD.format(contacts=told)
+        if which:
+            text += "\n" + which
         hold_line = await in_worker(svc, recheck_plan, svc)
         if hold_line:
             text += "\n" + hold_line
@@ -277,12 +301,15 @@ async def deadline_command(update: Update, context: BotContext) -> None:
         await reply(update, preview)
         return
     text, _count = preview
+    if which:
+        text += "\n" + which
     nonce = secrets.token_hex(4)
     context.draft_store.deadline_batch = DeadlineBatch(
         nonce=nonce,
         seen=tuple((t.number, t.deadline) for t in scope.tasks),
         new=new,
         reason=reason,
+        plan_id=plan_id,
     )
     await reply(update, text, reply_markup=_keyboard(nonce))
 
@@ -319,7 +346,7 @@ async def confirm_deadline_batch(update: Update, context: BotContext) -> None:
         seen = dict(batch.seen)
         moved = [
             t.number
-            for t in repo.tasks_by_numbers(s, numbers=batch.numbers)
+            for t in repo.tasks_by_numbers(s, numbers=batch.numbers, plan_id=batch.plan_id)
             if t.number in seen and t.deadline != seen[t.number]
         ]
         changes: list[repo.DeadlineChange] = []
@@ -332,6 +359,7 @@ async def confirm_deadline_batch(update: Update, context: BotContext) -> None:
                 actor_user_id=user.id,
                 reason=batch.reason,
                 now=svc.now(),
+                plan_id=batch.plan_id,
             )
     if moved:  # changed since the preview: confirming would overwrite it unseen
         log.info("stale deadline preview refused: tasks=%s by=%s", moved, user.id)

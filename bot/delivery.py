@@ -153,7 +153,7 @@ def _read_unsettled(
     decide: Callable[[FollowUpState], Sequence[K]],
 ) -> tuple[FollowUpState, list[K]]:
     with svc.db.session() as s:
-        state = state if state is not None else repo.load_state(s)
+        state = (state if state is not None else repo.load_state(s)).followed_up()
         found = decide(state)
         to_send = repo.unsettled_keys(s, keys=[f.key for f in found], now=now)
     return state, [f for f in found if f.key in to_send]
@@ -177,7 +177,11 @@ async def unsettled(
 
 
 async def send_reminders(
-    bot: Bot, svc: Services, state: FollowUpState | None = None, *, held: bool = False
+    bot: Bot,
+    svc: Services,
+    state: FollowUpState | None = None,
+    *,
+    held: frozenset[int] = frozenset(),
 ) -> int:
     """Send each contact's message of the day (`jobs.daily.daily_messages`): every reminder
     due now that the ledger does not hold, and the reporting-cycle nudge when due
@@ -195,11 +199,12 @@ async def send_reminders(
     a refused message keeps its reminders for the next chance (`_send_daily`).
 
     Reads the state (unless `state`, read afresh by the caller, is given) and the ledger
-    afresh (one worker-thread read), outside sending hours nothing; while the follow-up is
-    `held` (`jobs.hold`), no overdue reminder. Stops early (the rest is retried on a later
-    tick) when the Bot API cannot be reached, and when the application is stopping
-    (`Services.stop_requested`): the send in flight is settled, the rest is left unclaimed,
-    so it is neither lost nor uncertain and goes out after the restart.
+    afresh (one worker-thread read), outside sending hours nothing; no overdue reminder on a
+    task of a plan in `held` (plan ids whose follow-up is held, `jobs.hold`). Stops early
+    (the rest is retried on a later tick) when the Bot API cannot be reached, and when the
+    application is stopping (`Services.stop_requested`): the send in flight is settled, the
+    rest is left unclaimed, so it is neither lost nor uncertain and goes out after the
+    restart.
     """
     now = svc.now()
     if not sending_allowed(now, svc.policy, svc.calendar):
@@ -211,7 +216,7 @@ async def send_reminders(
         found: list[DueReminder | Nudge] = [
             c
             for c in reminder_candidates(now, st, svc.policy, svc.calendar)
-            if not (held and held_reminder(c.occasion.kind))
+            if not (c.task.plan_id in held and held_reminder(c.occasion.kind))
         ]
         if nudge_after > 0 and today >= cycle_start(today, svc.lights.cycle_day) + timedelta(
             days=nudge_after
@@ -304,13 +309,18 @@ def _daily_content(part: DailyMessage, state: FollowUpState) -> tuple[str, objec
     """The text and keyboard of one part of a message of the day."""
     single = part.single
     if single is not None:
-        text = render.reminder_text(single, state.units)
+        text = render.reminder_text(
+            single, state.units, render.plan_tags(list(state.plans.values()))
+        )
         if part.nudge is not None:
             text += render.nudge_line(part.nudge, state.units)
         return text, status_keyboard(single.task.id)
     if not part.reminders and part.nudge is not None:
         return render.nudge_text(part.nudge, state), None
-    return render.daily_text(part, state.units), daily_keyboard(part)
+    plans = list(state.plans.values())
+    return render.daily_text(part, state.units, render.plan_tags(plans)), daily_keyboard(
+        part, render.plan_tags(plans, html_text=False)
+    )
 
 
 def _settle_items(
@@ -629,7 +639,13 @@ async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
     return await _post_claimed_digest(bot, svc, post) == DeliveryOutcome.SENT
 
 
-async def escalate_overdue(bot: Bot, svc: Services, state: FollowUpState | None = None) -> int:
+async def escalate_overdue(
+    bot: Bot,
+    svc: Services,
+    state: FollowUpState | None = None,
+    *,
+    held: frozenset[int] = frozenset(),
+) -> int:
     """Tell the coordinators about lead units overdue beyond the threshold and not done
     (`jobs.escalation.escalation_cases`), once per task, lead unit and deadline, in at most
     one message a day (`jobs.daily.escalation_day`: grouped by unit, the units without a
@@ -639,7 +655,9 @@ async def escalate_overdue(bot: Bot, svc: Services, state: FollowUpState | None 
     one transaction before sending and settled together, so nothing is repeated; cases found
     after the day's message wait for the next working day. Only during sending hours on
     working days, and not at all while no coordinator is configured
-    (`telegram.coordinators`): the cases wait for one. Returns the number of cases notified.
+    (`telegram.coordinators`): the cases wait for one. Tasks of the plans in `held` (plan
+    ids whose follow-up is held, `jobs.hold`) are left out. Returns the number of cases
+    notified.
     """
     now = svc.now()
     if not sending_allowed(now, svc.policy, svc.calendar):
@@ -651,12 +669,16 @@ async def escalate_overdue(bot: Bot, svc: Services, state: FollowUpState | None 
         svc,
         now,
         state,
-        lambda st: escalation_cases(
-            today,
-            st,
-            svc.calendar,
-            after_working_days=svc.settings.follow_up.escalate_after_working_days,
-        ),
+        lambda st: [
+            case
+            for case in escalation_cases(
+                today,
+                st,
+                svc.calendar,
+                after_working_days=svc.settings.follow_up.escalate_after_working_days,
+            )
+            if case.task.plan_id not in held
+        ],
     )
     day = escalation_day(today, cases, state)
     if day is None:
@@ -789,12 +811,12 @@ async def send_queued_notices(bot: Bot, svc: Services, *, at_once: bool = False)
             return sent
 
 
-def _open_hold_id(svc: Services, state: FollowUpState | None) -> int | None:
-    """The open hold's id; with `state` (just read), the plan is checked on it first, so a
-    hold whose cause is gone (new deadlines, reports) is lifted."""
+def _open_holds(svc: Services, state: FollowUpState | None) -> dict[int, int | None]:
+    """The open holds, hold id to plan id; with `state` (just read), the plans are checked on
+    it first, so a hold whose cause is gone (new deadlines, reports) is lifted."""
     with svc.db.session() as s:
         if state is not None:
-            repo.check_plan(
+            repo.check_plans(
                 s,
                 now=svc.now(),
                 calendar=svc.calendar,
@@ -802,8 +824,7 @@ def _open_hold_id(svc: Services, state: FollowUpState | None) -> int | None:
                 state=state,
                 lift_only=True,
             )
-        hold = repo.open_hold(s)
-        return hold.id if hold is not None else None
+        return {hold.id or 0: hold.plan_id for hold in repo.open_holds(s)}
 
 
 async def tell_hold(bot: Bot, svc: Services, hold_id: int) -> bool:
@@ -841,11 +862,12 @@ async def tell_hold(bot: Bot, svc: Services, hold_id: int) -> bool:
 async def follow_up(bot: Bot, svc: Services) -> None:
     """Send the queued notices (new deadlines), then each contact's message of the day (due
     reminders and the reporting-cycle nudge), then the weekly digest if due, then the
-    coordinators' escalations and calendar warnings; skip if a run is still going. While the
-    follow-up is held (`jobs.hold`, `repo.open_hold`), the coordinators are told once, and no
-    overdue reminder, weekly digest or escalation goes out; in sending hours the plan is
-    checked again on the state read, which lifts a hold whose cause is gone (new deadlines,
-    reports).
+    coordinators' escalations and calendar warnings; skip if a run is still going. Only the
+    tasks of active plans are followed up (`FollowUpState.followed_up`). While a plan's
+    follow-up is held (`jobs.hold`, `repo.open_holds`), the coordinators are told once, no
+    overdue reminder or escalation about its tasks goes out, and the weekly digest waits; in
+    sending hours the plans are checked again on the state read, which lifts a hold whose
+    cause is gone (new deadlines, reports).
     Each step reads what it needs from the database afresh; in sending hours the tick reads
     the state once (in a worker thread) for the messages of the day and the escalations, and
     reads it again for the latter only when messages went out meanwhile (which takes time: at
@@ -872,10 +894,10 @@ async def follow_up(bot: Bot, svc: Services) -> None:
 async def _follow_up(bot: Bot, svc: Services) -> None:
     state = None
     if sending_allowed(svc.now(), svc.policy, svc.calendar):
-        state = await read_state(svc)
-    hold_id = await in_worker(svc, _open_hold_id, svc, state)
-    held = hold_id is not None
-    if hold_id is not None:
+        state = (await read_state(svc)).followed_up()
+    holds = await in_worker(svc, _open_holds, svc, state)
+    held = frozenset(plan_id or 0 for plan_id in holds.values())
+    for hold_id in holds:
         await tell_hold(bot, svc, hold_id)
     # new deadlines first: a contact reads that they changed before the day's reminders
     # that already count from them
@@ -886,10 +908,10 @@ async def _follow_up(bot: Bot, svc: Services) -> None:
         state = None
     held_steps = (
         lambda: post_weekly_digest(bot, svc),
-        lambda: escalate_overdue(bot, svc, state),
+        lambda: escalate_overdue(bot, svc, state, held=held),
     )
     steps = (
-        *(() if held else held_steps),
+        *(held_steps if not held else held_steps[1:]),
         lambda: warn_unknown_calendar_years(bot, svc),
     )
     for step in steps:

@@ -100,8 +100,8 @@ def store_of(svc: Services) -> EvidenceStore:
     return EvidenceStore(evidence_dir(svc.settings))
 
 
-async def keep(bot: Bot, svc: Services, incoming: Incoming) -> repo.NewEvidence:
-    """Download `incoming` and keep it in the evidence folder; return what to store.
+async def download(bot: Bot, svc: Services, incoming: Incoming) -> bytes:
+    """The bytes of `incoming`, downloaded from Telegram.
 
     Raises `TooBig` (before downloading) for a file over `DOWNLOAD_LIMIT`, and
     `DownloadFailed` when `evidence.download_attempts` attempts failed, `retry_seconds`
@@ -129,6 +129,16 @@ async def keep(bot: Bot, svc: Services, incoming: Incoming) -> repo.NewEvidence:
             delay *= 2
     if data is None:
         raise DownloadFailed(incoming.file_name)
+    return data
+
+
+async def keep(bot: Bot, svc: Services, incoming: Incoming) -> repo.NewEvidence:
+    """Download `incoming` and keep it in the evidence folder; return what to store.
+
+    Raises `TooBig` (before downloading) for a file over `DOWNLOAD_LIMIT`, and
+    `DownloadFailed` when `evidence.download_attempts` attempts failed, `retry_seconds`
+    apart (doubling)."""
+    data = await download(bot, svc, incoming)
     stored = await asyncio.to_thread(store_of(svc).put, data, incoming.file_name)
     return repo.NewEvidence(
         kind=incoming.kind,

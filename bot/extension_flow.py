@@ -145,7 +145,7 @@ async def submit_extension(update: Update, context: BotContext) -> int | None:
     svc = context.svc
     now = svc.now()
     with svc.db.session() as s:
-        task = repo.get_task(s, number=draft.task_number)
+        task = repo.get_task_by_id(s, task_id=draft.task_id)
         contact = repo.get_contact(s, telegram_user_id=user.id)
         allowed = (
             task is not None

@@ -80,10 +80,11 @@ def draft_of(context: BotContext) -> Draft | None:
 
 
 def find_task(session: Session, ref: TaskRef) -> Task | None:
-    """The task a button names, by database id or (older buttons) by 序号; None if none."""
+    """The task a button names, by database id or (buttons sent before several plans) by 序号
+    in the plan loaded first; None if none."""
     if ref.task_id is not None:
         return repo.get_task_by_id(session, task_id=ref.task_id)
-    return repo.get_task(session, number=ref.number or 0)
+    return repo.get_task(session, number=ref.number or 0, plan_id=repo.first_plan_id(session))
 
 
 async def start_draft(update: Update, context: BotContext, ref: TaskRef) -> Draft | None:
@@ -102,9 +103,11 @@ async def start_draft(update: Update, context: BotContext, ref: TaskRef) -> Draf
         await answer(update, texts.PRIVATE_ONLY, alert=True)
         return None
     with context.svc.db.session() as s:
-        found = repo.reporter_on_task(
-            s, telegram_user_id=user.id, task_id=ref.task_id, task_number=ref.number
-        )
+        task_id = ref.task_id
+        if task_id is None:  # a button sent before several plans: its number in the first
+            old = find_task(s, ref)
+            task_id = old.id if old is not None and old.id is not None else 0
+        found = repo.reporter_on_task(s, telegram_user_id=user.id, task_id=task_id)
     if found is None:
         await answer(update, texts.NOT_CONTACT, alert=True)
         return None

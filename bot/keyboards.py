@@ -12,8 +12,9 @@ Callback data formats:
 - "xn:<id>"                   reject request <id> without giving a reason
 - "c:<report id>"             correct one's own report <id> (within the correction window)
 - "hold:send:<id>" / "hold:drop:<id>"  a coordinator decides held follow-up <id> (jobs.hold)
-- "n:<task number>"           store the text this offer replies to as a note on the task
-                              ("n:0": do not store it)
+- "ni:<task id>"              store the text this offer replies to as a note on the task
+                              ("n:0": do not store it; "n:<task number>" on offers sent
+                              before several plans: that number in the first plan loaded)
 - "skip:<nonce>"              no (more) evidence, for the draft with this nonce
 - "rep:<nonce>"               a correction drops the earlier report's evidence (replace it)
 - "ev:<evidence id>"          send me this evidence file (bot/evidence.py, access checked)
@@ -25,7 +26,7 @@ Everything parsed from callback data is checked again against the presser's righ
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -41,7 +42,7 @@ DECISION_PATTERN = r"^x[arn]:\d{1,9}$"
 CORRECTION_PATTERN = r"^c:\d{1,9}$"
 TASK_PATTERN = r"^t2?:\d{1,9}$"
 HOLD_PATTERN = r"^hold:(send|drop):\d{1,9}$"
-NOTE_PATTERN = r"^n:\d{1,6}$"
+NOTE_PATTERN = r"^(?:n:\d{1,6}|ni:\d{1,9})$"
 SKIP = "skip"
 REPLACE = "rep"
 CONFIRM = "ok"
@@ -160,13 +161,19 @@ def correction_keyboard(report_id: int) -> InlineKeyboardMarkup:
 MAX_TASK_BUTTONS = 40  # task buttons on one picker (Telegram refuses more than 100 buttons)
 
 
-def task_keyboard(tasks: Iterable[tuple[int, int, str]]) -> InlineKeyboardMarkup:
-    """One button per (task id, number, text) task, labelled `texts.TASK_BUTTON` (第N项, text)."""
+def task_keyboard(
+    tasks: Iterable[tuple[int, int, str]], tags: Mapping[int, str] | None = None
+) -> InlineKeyboardMarkup:
+    """One button per (task id, number, text) task, labelled `texts.TASK_BUTTON` (第N项, text)
+    after the task's plan tag in `tags` (task id to 【简称】, plain text), if any."""
+    tags = tags or {}
     return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton(
-                    texts.TASK_BUTTON.format(number=n, text=clip(text, 18)),
+                    texts.TASK_BUTTON.format(
+                        plan=tags.get(task_id, ""), number=n, text=clip(text, 18)
+                    ),
                     callback_data=f"t2:{task_id}",
                 )
             ]
@@ -175,24 +182,34 @@ def task_keyboard(tasks: Iterable[tuple[int, int, str]]) -> InlineKeyboardMarkup
     )
 
 
-def daily_keyboard(message: DailyMessage) -> InlineKeyboardMarkup:
+def daily_keyboard(
+    message: DailyMessage, plan_tags: Mapping[int, str] | None = None
+) -> InlineKeyboardMarkup:
     """One task button (t2:<task id>, opening the status choice and 申请延期) per task of a
-    contact's message of the day, in its order; a task reminded for two units is one button."""
+    contact's message of the day, in its order; a task reminded for two units is one button.
+    `plan_tags` maps plan id to the 【简称】 put before the number (plain text), if any."""
     seen: dict[int, tuple[int, int, str]] = {}
+    tags: dict[int, str] = {}
     for due in message.reminders:
         seen.setdefault(due.task.id, (due.task.id, due.task.number, due.task.text))
-    return task_keyboard(seen.values())
+        tags[due.task.id] = (plan_tags or {}).get(due.task.plan_id, "")
+    return task_keyboard(seen.values(), tags)
 
 
-def note_keyboard(tasks: Iterable[tuple[int, str]]) -> InlineKeyboardMarkup:
-    """One button per (number, text) task to store a text on, and 不用保存 last."""
+def note_keyboard(
+    tasks: Iterable[tuple[int, int, str]], tags: Mapping[int, str] | None = None
+) -> InlineKeyboardMarkup:
+    """One button per (task id, number, text) task to store a text on ("ni:<task id>"), after
+    the task's plan tag in `tags` (task id to 【简称】, plain text), and 不用保存 last."""
+    tags = tags or {}
     rows = [
         [
             InlineKeyboardButton(
-                texts.TASK_BUTTON.format(number=n, text=clip(text, 18)), callback_data=f"n:{n}"
+                texts.TASK_BUTTON.format(plan=tags.get(task_id, ""), number=n, text=clip(text, 18)),
+                callback_data=f"ni:{task_id}",
             )
         ]
-        for n, text in tasks
+        for task_id, n, text in tasks
     ]
     rows.append([InlineKeyboardButton(texts.BUTTON_DONT_STORE, callback_data="n:0")])
     return InlineKeyboardMarkup(rows)

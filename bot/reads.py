@@ -57,11 +57,12 @@ def ledger_light_of(svc: Services, session: Any) -> Callable[[TaskView, UnitView
 
 def build_current_digest(svc: Services) -> list[str]:
     """Build and render the digest at the clock's now, covering reports since the last one,
-    from the database as it is now. Returns the HTML message parts.
+    from the database as it is now: one section per active plan, the newest first (one
+    plan: the digest as before). Returns the HTML message parts.
 
     The period starts at the last weekly digest sent (or 7 days ago when none was sent).
-    While the follow-up is held after the plan's period, a line says the days overdue count
-    from the original deadlines.
+    While a plan's follow-up is held after its period, a line in its section says the days
+    overdue count from the original deadlines.
     Blocking: the bot runs it in a worker thread (`current_digest`).
     """
     now = svc.now()
@@ -69,24 +70,30 @@ def build_current_digest(svc: Services) -> list[str]:
         last = repo.last_digest_at(s)
         since = last if last is not None and last < now else now - timedelta(days=7)
         state = repo.load_state(s).with_period(repo.load_period(s, since=since))
-        hold = repo.open_hold(s)
-    digest = build_digest(
-        now,
-        state,
-        zone=svc.policy.zone,
-        since=since,
-        due_soon_days=svc.settings.schedule.due_soon_days,
-        lights=svc.lights,
-        calendar=svc.calendar,
-        status_before=state.status_before,
+        holds = {hold.plan_id: hold for hold in repo.open_holds(s)}
+    plans = state.active_plans()
+    sections: list[tuple[int | None, FollowUpState]] = (
+        [(plan.id, state.for_plan(plan.id)) for plan in plans]
+        if len(plans) > 1
+        else [(None, state)]
     )
-    return render.render_digest(
-        digest,
-        svc.policy.zone,
-        budget=svc.settings.follow_up.digest_lines,
-        held_period_end=(
-            hold.period_end if hold is not None and hold.found_on > hold.period_end else None
-        ),
+    digests = []
+    for plan_id, section in sections:
+        hold = holds.get(plan_id) if plan_id is not None else next(iter(holds.values()), None)
+        digest = build_digest(
+            now,
+            section.followed_up(),
+            zone=svc.policy.zone,
+            since=since,
+            due_soon_days=svc.settings.schedule.due_soon_days,
+            lights=svc.lights,
+            calendar=svc.calendar,
+            status_before=state.status_before,
+        )
+        held_end = hold.period_end if hold is not None and hold.found_on > hold.period_end else None
+        digests.append((digest, held_end))
+    return render.render_plan_digests(
+        digests, svc.policy.zone, budget=svc.settings.follow_up.digest_lines
     )
 
 

@@ -9,8 +9,8 @@ HTML on their own: a line never opens a tag it does not close.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
@@ -20,6 +20,7 @@ from jobs.daily import DailyMessage, EscalationDay, UnitCases
 from jobs.dates import MAX_YEARS_AHEAD, DateProblem, DateRefusal, example_date
 from jobs.digest import Change, Digest, LightLine, TaskLine, UnitWord
 from jobs.escalation import EscalationCase, Nudge
+from jobs.plans import PlanView
 from jobs.policy import DueReminder
 from jobs.state import FollowUpState, UnitView
 from jobs.types import Status
@@ -444,11 +445,44 @@ def render_digest(
     without them lists every task and lead unit (`digest_lines`). Parts after the first start
     with a "（续 i/n）" marker line.
     """
-    lines = (
-        short_digest_lines(digest, zone, budget=budget, held_period_end=held_period_end)
-        if digest.light_counts
-        else digest_lines(digest, zone)
-    )
+    return render_plan_digests([(digest, held_period_end)], zone, limit=limit, budget=budget)
+
+
+PLAN_DIGEST_LINES = 12  # lines a plan's section of the digest gets at least
+
+
+def render_plan_digests(
+    digests: Sequence[tuple[Digest, date | None]],
+    zone: ZoneInfo,
+    *,
+    limit: int = TELEGRAM_TEXT_LIMIT,
+    budget: int = DIGEST_LINE_BUDGET,
+) -> list[str]:
+    """Render the digests of the active plans (each with its `held_period_end`, as in
+    `render_digest`), the newest plan first, as one post: one title and legend, then one
+    section per plan headed 依据：《title》, within `budget` lines shared among the plans (at
+    least `PLAN_DIGEST_LINES` each), the footer once at the end. One digest is rendered
+    exactly as `render_digest` renders it. Parts after the first start with a "（续 i/n）"
+    marker line.
+    """
+    share = budget if len(digests) == 1 else max(budget // len(digests), PLAN_DIGEST_LINES)
+    lines: list[str] = []
+    last = len(digests) - 1
+    for i, (digest, held_period_end) in enumerate(digests):
+        if i < last:  # units are shared by the plans: named once, in the last section
+            digest = replace(digest, units_without_contact=(), units_unreachable=())
+        section = (
+            short_digest_lines(digest, zone, budget=share, held_period_end=held_period_end)
+            if digest.light_counts
+            else digest_lines(digest, zone)
+        )
+        if i > 0:
+            section = [""] + [
+                line for line in section if line not in (texts.DIGEST_TITLE, texts.DIGEST_LEGEND)
+            ]
+        if i < last and section and section[-1] in (texts.DIGEST_FOOTER, texts.DIGEST_CUT):
+            section = section[:-1]
+        lines += section
     marker_room = telegram_length(texts.DIGEST_CONTINUED.format(part=999, parts=999)) + 1
     parts = split_lines(lines, limit=limit - marker_room)
     if len(parts) == 1:
@@ -461,9 +495,21 @@ def render_digest(
     ]
 
 
-def reminder_text(due: DueReminder, units: dict[int, UnitView]) -> str:
+def plan_tags(plans: Sequence[PlanView], *, html_text: bool = True) -> dict[int, str]:
+    """Plan id to the 【简称】 put before a task's number in messages (HTML-escaped) or
+    buttons (`html_text` False): empty with fewer than two active plans, when no task needs
+    its plan named."""
+    if sum(1 for p in plans if p.active) < 2:
+        return {}
+    return {p.id: texts.PLAN_TAG.format(plan=esc(p.label) if html_text else p.label) for p in plans}
+
+
+def reminder_text(
+    due: DueReminder, units: dict[int, UnitView], tags: Mapping[int, str] | None = None
+) -> str:
     """Render a reminder: kind, task number and text, the lead units (the addressee's own in
-    bold; a responsible unit or member town is named as 协办), deadline and days left."""
+    bold; a responsible unit or member town is named as 协办), deadline and days left.
+    `tags` maps plan id to the HTML 【简称】 put before the number (`bot.plan_choice`)."""
     leads = "、".join(
         f"<b>{esc(units[u].name)}</b>" if u == due.unit_id else esc(units[u].name)
         for u in due.task.lead_unit_ids
@@ -473,6 +519,7 @@ def reminder_text(due: DueReminder, units: dict[int, UnitView]) -> str:
         leads += texts.REMINDER_SUPPORTING.format(unit=esc(units[due.unit_id].name))
     return texts.REMINDER.format(
         title=texts.REMINDER_TITLE[due.occasion.kind],
+        plan=(tags or {}).get(due.task.plan_id, ""),
         number=due.task.number,
         text=esc(due.task.text),
         unit=leads,
@@ -502,6 +549,7 @@ def escalation_lines(
     """The coordinators' escalation message of a day as lines: a header, then per lead unit
     with a contact its name and contacts and one line per task (days overdue, last report),
     then the units without a contact on one line (未登记联络员：A（第1、2项）、B（第3项）)."""
+    tags = plan_tags(list(state.plans.values()))
     lines = [texts.ESCALATION_HEADER.format(days=after_working_days, count=len(day.cases))]
     for group in day.units:
         contacts = "、".join(c.display_name for c in state.contacts_of(group.unit_id))
@@ -513,6 +561,7 @@ def escalation_lines(
         )
         lines.extend(
             texts.ESCALATION_LINE.format(
+                plan=tags.get(case.task.plan_id, ""),
                 number=case.task.number,
                 text=esc(clip(case.task.text, 30)),
                 overdue=case.overdue_days,
@@ -531,11 +580,14 @@ def escalation_lines(
 DAILY_TASK_CHARS = 24  # task text in a contact's message of the day, in characters
 
 
-def daily_text(message: DailyMessage, units: dict[int, UnitView]) -> str:
+def daily_text(
+    message: DailyMessage, units: dict[int, UnitView], tags: Mapping[int, str] | None = None
+) -> str:
     """Render a contact's message of the day: each task with its kind, number, text,
     deadline and days left or overdue, the reporting-cycle nudge if any, and how to answer.
     A part of a message sent in parts (`jobs.daily.split_daily`) says which part it is of
-    how many. At most `jobs.daily.DAILY_TASKS_PER_PART` tasks fit within Telegram's limit."""
+    how many. At most `jobs.daily.DAILY_TASKS_PER_PART` tasks fit within Telegram's limit.
+    `tags` maps plan id to the HTML 【简称】 put before each number (`bot.plan_choice`)."""
     unit = units.get(message.contact.unit_id)
     name = esc(unit.name if unit else "")
     lines = [
@@ -550,6 +602,7 @@ def daily_text(message: DailyMessage, units: dict[int, UnitView]) -> str:
         lines.append(
             texts.DAILY_LINE.format(
                 icon=texts.REMINDER_ICON[due.occasion.kind],
+                plan=(tags or {}).get(due.task.plan_id, ""),
                 number=due.task.number,
                 text=esc(clip(due.task.text, DAILY_TASK_CHARS)),
                 deadline=fmt_date(due.task.deadline),

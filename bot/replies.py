@@ -19,6 +19,7 @@ from bot.access import is_coordinator
 from bot.context import BotContext
 from bot.flow_common import PICK_STATUS, SKIP, answer, find_task, note_problem, start_draft
 from bot.handlers import reply
+from bot.plan_choice import read_tags
 from db import repo
 from db.models import Contact, StatusReport, Task, Unit
 from jobs.scope import describe_numbers
@@ -144,10 +145,14 @@ async def reply_to_reminder(update: Update, context: BotContext) -> None:
         contact = repo.get_contact(s, telegram_user_id=user.id)
         listed = {row.task_id for row in about} or _listed_task_ids(replied, context.bot.id)
         open_tasks = repo.open_tasks_of_unit(s, unit_id=contact.unit_id) if contact else []
-        several = [(t.number, t.text) for t in open_tasks if t.id in listed]
+        tags = read_tags(s, html_text=False)
+        several = [(t.id or 0, t.number, t.text) for t in open_tasks if t.id in listed]
         # tasks the note names (第50项) come first, even from another part of the message
         named = {int(n) for n in MENTIONED_TASK.findall(note)}
-        mentioned = [(t.number, t.text) for t in open_tasks if t.number in named][:MENTIONED_MAX]
+        mentioned = [(t.id or 0, t.number, t.text) for t in open_tasks if t.number in named][
+            :MENTIONED_MAX
+        ]
+        task_tags = {t.id or 0: tags.get(t.plan_id, "") for t in open_tasks}
         if reminder is not None:
             task = s.get(Task, reminder.task_id)
             unit_id: int | None = reminder.unit_id
@@ -175,12 +180,12 @@ async def reply_to_reminder(update: Update, context: BotContext) -> None:
             )
         )
     if elsewhere and task is not None:
-        choices = mentioned + [(t.number, t.text) for t in open_tasks if t.id == task.id]
+        choices = mentioned + [(t.id or 0, t.number, t.text) for t in open_tasks if t.id == task.id]
         await message.reply_text(
             texts.REPLY_NAMES_OTHER_TASK.format(
-                numbers=describe_numbers(sorted(n for n, _ in mentioned)), number=task.number
+                numbers=describe_numbers(sorted(n for _, n, _ in mentioned)), number=task.number
             ),
-            reply_markup=keyboards.note_keyboard(choices),
+            reply_markup=keyboards.note_keyboard(choices, task_tags),
             reply_to_message_id=message.message_id,
         )
         return
@@ -188,14 +193,15 @@ async def reply_to_reminder(update: Update, context: BotContext) -> None:
         # a message of the day listing several tasks: which one is the note for?
         text = texts.DAILY_PICK_TASK
         if mentioned:
-            first = {n for n, _ in mentioned}
-            several = mentioned + [task for task in several if task[0] not in first]
+            first = {n for _, n, _ in mentioned}
+            first_ids = {task_id for task_id, _, _ in mentioned}
+            several = mentioned + [task for task in several if task[0] not in first_ids]
             text += "\n" + texts.OFFER_NOTE_MENTIONED.format(
                 numbers=describe_numbers(sorted(first))
             )
         await message.reply_text(
             text,
-            reply_markup=keyboards.note_keyboard(several),
+            reply_markup=keyboards.note_keyboard(several, task_tags),
             reply_to_message_id=message.message_id,
         )
         return
@@ -244,11 +250,14 @@ async def offer_note(update: Update, context: BotContext) -> None:
         contact = repo.get_contact(s, telegram_user_id=user.id)
         unit = s.get(Unit, contact.unit_id) if contact else None
         tasks = repo.open_tasks_of_unit(s, unit_id=unit.id or 0) if unit else []
-        led = {t.number for t in repo.tasks_led_by(s, unit_id=unit.id or 0)} if unit else set()
+        led = {t.id for t in repo.tasks_led_by(s, unit_id=unit.id or 0)} if unit else set()
+        tags = read_tags(s, html_text=False)
     # as in /report: a task the unit supports (责任单位 / member town) is marked 协办
     offered = [
-        (t.number, ("" if t.number in led else texts.TASK_SUPPORTING) + t.text) for t in tasks
+        (t.id or 0, t.number, ("" if t.id in led else texts.TASK_SUPPORTING) + t.text)
+        for t in tasks
     ]
+    task_tags = {t.id or 0: tags.get(t.plan_id, "") for t in tasks}
     interrupted = context.user_data is not None and context.user_data.draft is not None
     if interrupted:
         context.draft_store.draft = None
@@ -272,10 +281,10 @@ async def offer_note(update: Update, context: BotContext) -> None:
     if not offered:
         await reply(update, texts.OFFER_NO_TASKS.format(unit=render.esc(unit.name)))
         return
-    mentioned = {int(n) for n in MENTIONED_TASK.findall(note)} & {n for n, _ in offered}
+    mentioned = {int(n) for n in MENTIONED_TASK.findall(note)} & {n for _, n, _ in offered}
     text = texts.OFFER_NOTE.format(unit=render.esc(unit.name))
     if mentioned:
-        offered.sort(key=lambda task: task[0] not in mentioned)
+        offered.sort(key=lambda task: task[1] not in mentioned)
         text += "\n" + texts.OFFER_NOTE_MENTIONED.format(
             numbers=describe_numbers(sorted(mentioned))
         )
@@ -284,7 +293,7 @@ async def offer_note(update: Update, context: BotContext) -> None:
         offered = offered[: keyboards.MAX_TASK_BUTTONS]
     await message.reply_text(
         text,
-        reply_markup=keyboards.note_keyboard(offered),
+        reply_markup=keyboards.note_keyboard(offered, task_tags),
         reply_to_message_id=message.message_id,
     )
 
@@ -299,7 +308,9 @@ async def store_offered_note(update: Update, context: BotContext) -> None:
         return
     offer = query.message if isinstance(query.message, Message) else None
     original = offer.reply_to_message if offer is not None else None
-    number = int(query.data.split(":")[1])
+    kind, value = query.data.split(":")
+    task_id = int(value) if kind == "ni" else None
+    number = 0 if task_id is not None else int(value)
     if (
         offer is None
         or offer.reply_markup is None  # already answered: the offer lost its buttons
@@ -310,7 +321,7 @@ async def store_offered_note(update: Update, context: BotContext) -> None:
     ):
         await answer(update, texts.BUTTON_EXPIRED, alert=True)
         return
-    if number == 0:
+    if task_id is None and number == 0:
         await answer(update)
         await _close_offer(offer, texts.OFFER_DECLINED)
         return
@@ -323,7 +334,13 @@ async def store_offered_note(update: Update, context: BotContext) -> None:
     stored = None
     with svc.db.session() as s:
         contact = repo.get_contact(s, telegram_user_id=user.id)
-        task = repo.get_task(s, number=number)
+        task = (
+            repo.get_task_by_id(s, task_id=task_id)
+            if task_id is not None
+            else repo.get_task(s, number=number, plan_id=repo.first_plan_id(s))
+        )
+        if task is not None:
+            number = task.number
         unit = s.get(Unit, contact.unit_id) if contact else None
         if note_problem(note) is None:
             stored = _store_note(

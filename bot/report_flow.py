@@ -64,6 +64,7 @@ from bot.flow_common import (
     start_draft,
 )
 from bot.handlers import NEW_MESSAGE, addressed_to_me, command, is_private, reply
+from bot.plan_choice import choice_line, read_choice, read_tags
 from bot.replies import correct_report
 from db import repo
 from db.files import size_text
@@ -88,13 +89,17 @@ async def report(update: Update, context: BotContext) -> int:
     _contact, unit = found
     with context.svc.db.session() as s:
         open_tasks = repo.open_tasks_of_unit(s, unit_id=unit.id or 0)
-        led = {t.number for t in repo.tasks_led_by(s, unit_id=unit.id or 0)}
+        led = {t.id for t in repo.tasks_led_by(s, unit_id=unit.id or 0)}
+        choice = read_choice(s, list(context.args or []))
+        plan_tags = read_tags(s, html_text=False)
     # tasks the unit supports (责任单位 / member town) are marked 协办 on their button
     tasks = [
-        (t.id or 0, t.number, ("" if t.number in led else texts.TASK_SUPPORTING) + t.text)
+        (t.id or 0, t.number, ("" if t.id in led else texts.TASK_SUPPORTING) + t.text)
         for t in open_tasks
     ]
-    supporting = sum(1 for t in open_tasks if t.number not in led)
+    tags = {t.id or 0: plan_tags.get(t.plan_id, "") for t in open_tasks}
+    plan_of = {t.id or 0: t.plan_id for t in open_tasks}
+    supporting = sum(1 for t in open_tasks if t.id not in led)
     context.draft_store.draft = None
     unit_name = render.esc(unit.name)
     if not tasks:
@@ -105,18 +110,23 @@ async def report(update: Update, context: BotContext) -> int:
         count=len(tasks),
         supporting=texts.REPORT_SUPPORTING.format(count=supporting) if supporting else "",
     )
-    typed = " ".join(context.args or [])
+    typed = " ".join(choice.words)
     asked = parse_task_numbers(typed.replace(" ", ",")) if typed else None
     if typed and asked is None:
         text = texts.REPORT_NUMBERS_UNREAD.format(typed=render.esc(render.clip(typed, 20))) + (
             "\n" + text
         )
     if asked is not None:
-        named = [t for t in tasks if t[1] in asked]
+        chosen = choice.plan.id if choice.plan is not None else None
+        named = [t for t in tasks if t[1] in asked and plan_of[t[0]] == chosen]
+        which = choice_line(choice, "report", typed)
+        if which:
+            text += "\n" + which
         if not named:
             await reply(
                 update,
-                texts.REPORT_NOT_OPEN.format(numbers=describe_numbers(asked), unit=unit_name),
+                texts.REPORT_NOT_OPEN.format(numbers=describe_numbers(asked), unit=unit_name)
+                + ("\n" + which if which else ""),
             )
             return ConversationHandler.END
         tasks = named
@@ -125,7 +135,7 @@ async def report(update: Update, context: BotContext) -> int:
             shown=keyboards.MAX_TASK_BUTTONS, example=tasks[keyboards.MAX_TASK_BUTTONS][1]
         )
         tasks = tasks[: keyboards.MAX_TASK_BUTTONS]
-    await reply(update, text, reply_markup=keyboards.task_keyboard(tasks))
+    await reply(update, text, reply_markup=keyboards.task_keyboard(tasks, tags))
     return PICK_TASK
 
 

@@ -18,11 +18,13 @@ from bot.context import BotContext, Services
 from bot.evidence import evidence_keyboard, file_line
 from bot.flow_common import note_problem
 from bot.handlers import reply
+from bot.plan_choice import choice_line, read_choice
 from bot.reads import read_state
 from db import repo
 from db.models import Contact, EvidenceFile, StatusReport, Task, Unit
 from jobs.lights import Light, task_light, unit_light
 from jobs.names import parse_status
+from jobs.plans import PlanView, choose_plan
 from jobs.state import FollowUpState, TaskView
 from jobs.types import Status
 
@@ -38,8 +40,11 @@ def _today(svc: Services) -> date:
     return svc.now().astimezone(svc.policy.zone).date()
 
 
-def _task_view(state: FollowUpState, number: int) -> TaskView | None:
-    return next((t for t in state.tasks if t.number == number), None)
+def _task_view(state: FollowUpState, number: int, plan: PlanView | None) -> TaskView | None:
+    return next(
+        (t for t in state.tasks if t.number == number and (plan is None or t.plan_id == plan.id)),
+        None,
+    )
 
 
 def _parse_number(args: list[str]) -> int | None:
@@ -55,14 +60,16 @@ async def task_command(update: Update, context: BotContext) -> None:
     svc = context.svc
     if user is None:
         return
-    number = _parse_number(list(context.args or []))
+    state = await read_state(svc)
+    choice = choose_plan(list(state.plans.values()), list(context.args or []))
+    number = _parse_number(list(choice.words))
     if number is None:
         await reply(update, texts.TASK_USAGE)
         return
-    state = await read_state(svc)
+    which = choice_line(choice, "task", str(number))
     with svc.db.session() as s:
         contact = repo.get_contact(s, telegram_user_id=user.id)
-        task = _task_view(state, number)
+        task = _task_view(state, number, choice.plan)
         history = list(repo.reports_of_task(s, task_id=task.id)) if task else []
         files_of = repo.evidence_of_reports(s, report_ids=[r.id or 0 for r in history])
         contacts = {c.id: c.display_name for c in s.exec(_all_contacts())}
@@ -72,7 +79,9 @@ async def task_command(update: Update, context: BotContext) -> None:
         await reply(update, texts.NOT_CONTACT)
         return
     if task is None or task_row is None:
-        await reply(update, texts.UNKNOWN_TASK.format(number=number))
+        await reply(
+            update, "\n".join(filter(None, [texts.UNKNOWN_TASK.format(number=number), which]))
+        )
         return
     named = set(task.lead_unit_ids) | set(task.responsible_unit_ids)
     if not coordinator and (contact is None or contact.unit_id not in named):
@@ -96,12 +105,15 @@ async def task_command(update: Update, context: BotContext) -> None:
     )
     lines = [
         texts.TASK_HEADER.format(
+            plan=render.plan_tags(list(state.plans.values())).get(task.plan_id, ""),
             number=task.number,
             light=_light_icon(task_light(list(lights.values()))),
             text=render.esc(task.text),
         ),
         texts.TASK_LEADS.format(units=leads),
     ]
+    if which:
+        lines.insert(1, which)
     supporters = [
         (unit_id, report)
         for (task_id, unit_id), report in state.latest_report.items()
@@ -238,7 +250,8 @@ async def unit_command(update: Update, context: BotContext) -> None:
         await reply(update, texts.UNIT_NOT_YOURS.format(unit=render.esc(own.name if own else "")))
         return
     today = _today(svc)
-    led = [t for t in state.tasks if unit.id in t.lead_unit_ids]
+    led = [t for t in state.followed_up().tasks if unit.id in t.lead_unit_ids]
+    tags = render.plan_tags(list(state.plans.values()))
     names = "、".join(render.esc(c.display_name) for c in members) or texts.UNITS_NONE
     lines = [texts.UNIT_HEADER.format(unit=render.esc(unit.name), contacts=names)]
     if not led:
@@ -251,6 +264,7 @@ async def unit_command(update: Update, context: BotContext) -> None:
             lines.append(
                 texts.UNIT_TASK_LINE.format(
                     light=_light_icon(light),
+                    plan=tags.get(task.plan_id, ""),
                     number=task.number,
                     text=render.esc(render.clip(task.text, 30)),
                     status=render.pair_status_label(state, task.id, unit.id or 0),
@@ -276,6 +290,11 @@ async def record_command(update: Update, context: BotContext) -> None:
         return
     text = update.effective_message.text if update.effective_message else ""
     parts = (text or "").split(maxsplit=4)
+    with svc.db.session() as s:
+        choice = read_choice(s, parts[1:2])
+    if choice.named:  # /record 十四五 5 单位 状态 说明
+        parts = (text or "").split(maxsplit=5)
+        del parts[1]
     number = _parse_number(parts[1:2])
     if len(parts) < 5 or number is None:
         await reply(update, texts.RECORD_USAGE)
@@ -292,8 +311,11 @@ async def record_command(update: Update, context: BotContext) -> None:
         await reply(update, problem)
         return
     now = svc.now()
+    which = choice_line(choice, "record", f"{number} {unit_name} {status_word} ……")
     with svc.db.session() as s:
-        task = repo.get_task(s, number=number)
+        task = repo.get_task(
+            s, number=number, plan_id=choice.plan.id if choice.plan is not None else None
+        )
         unit, suggestions = repo.resolve_unit(s, text=unit_name)
         lead = (
             task is not None
@@ -315,7 +337,9 @@ async def record_command(update: Update, context: BotContext) -> None:
             )
             stored_id = stored.id
     if task is None:
-        await reply(update, texts.UNKNOWN_TASK.format(number=number))
+        await reply(
+            update, "\n".join(filter(None, [texts.UNKNOWN_TASK.format(number=number), which]))
+        )
         return
     if unit is None:
         await reply(update, render.unknown_unit(unit_name, suggestions, texts.RECORD_USAGE))

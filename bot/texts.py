@@ -44,6 +44,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("deadline", "修改完成时限（协调员）"),
     ("backlog", "处理暂停期间积压的提醒（协调员）"),
     ("record", "代单位记录进展（协调员）"),
+    ("plan", "导入新规划的重点任务分工（协调员）"),
     ("invite", "生成单位邀请码（协调员）"),
     ("rename_unit", "单位更名，旧名称保留为别名（协调员）"),
     ("merge_unit", "单位合并（协调员）"),
@@ -76,8 +77,115 @@ HELP_COORDINATOR = (
     "/merge_unit 单位 并入单位：单位合并（任务、联络员和进展记录并入后者）\n"
     "/digest：生成督办汇总；/export：导出重点任务台账（Excel）\n"
     "/export_files：导出材料汇编（台账和全部佐证材料，zip）\n"
+    "/plan：导入新规划：把规划文件（.docx、.xlsx、.pdf）发给我，核对后确认导入\n"
     "延期申请下方的“批准”“驳回”按钮用于审批。"
 )
+# ---------------------------------------------------------------- a new plan from its document
+
+PLAN_HOW = (
+    "<b>导入新规划的重点任务分工</b>\n"
+    "请把规划文件（含附件“重点任务分工”表）直接发给我：.docx、.xlsx、带文字层的 .pdf 或 .txt，"
+    "不超过 20 MB。.doc、.wps、.ofd 请先另存为 .docx。\n"
+    "我会读出文号、标题、任务和单位供您核对，点“确认导入”后才写入，点“取消”则不作任何改动。"
+)
+PLAN_SAVE_AS_DOCX = (
+    "无法读取 {suffix} 文件。请先另存为 .docx 再发送"
+    "（用 Word 或 WPS 打开：文件 → 另存为 → Word 文档 .docx）。"
+)
+PLAN_UNSUPPORTED = (
+    "无法导入 {suffix} 文件。请发送规划的 .docx、.xlsx、.pdf 或 .txt 文件；发送 /plan 查看说明。"
+)
+PLAN_TOO_BIG = "文件超过 20 MB，无法接收。请压缩图片或只发送含“重点任务分工”表的部分。"
+PLAN_DOWNLOAD_FAILED = "文件没有接收成功，请稍后重新发送。"
+PLAN_READING = "正在读取《{name}》，请稍候……"
+PLAN_ERROR = "《{name}》无法导入：{reason}\n数据库未作任何改动。"
+PLAN_ERROR_REASON = {
+    "save_as_docx": "这是旧版 Word、WPS 或 OFD 文件。请先另存为 .docx 再发送。",
+    "unsupported": "不支持这种文件类型。请发送 .docx、.xlsx、.pdf 或 .txt 文件。",
+    "unreadable": "文件读取失败，请重新发送。",
+    "encrypted": "文件设有密码（已加密）。请取消密码另存一份后再发送。",
+    "no_text_layer": "这个 PDF 没有文字层（可能是扫描件）。请发送规划的 .docx 或 .xlsx 文件。",
+    "damaged": "文件已损坏，或不是它的扩展名所示的格式。请重新导出后再发送。",
+    "no_table": "没有找到“重点任务分工”表：没有含“序号”“工作任务”“牵头单位”的表头行。",
+    "no_tasks": "“重点任务分工”表有表头，但没有带序号的任务行。",
+}
+PLAN_SUMMARY_HEAD = "<b>规划文件核对</b>：《{name}》"
+PLAN_FIELD = {
+    "title": "标题",
+    "document_number": "文号",
+    "issued_on": "印发日期",
+    "period": "起止年份",
+}
+PLAN_FIELD_LINE = "{label}：{value}"
+PLAN_FIELD_MISSING = "未读出"
+PLAN_PERIOD_VALUE = "{start}—{end}年"
+PLAN_TASKS = "任务：共{count}项（序号{first}—{last}）"
+PLAN_NUMBERS_MISSING = "⚠️ 缺少序号：{numbers}"
+PLAN_SECTIONS = "跳过的分类标题行：{count}行"
+PLAN_SECTION_LINE = "  · {text}"
+PLAN_UNITS_KNOWN = "已有单位：{count}个"
+PLAN_UNITS_NEW = "新单位：{count}个（导入时新增，请核对名称）"
+PLAN_UNIT_NEW_LINE = "  · {name}（相近：{close}）"
+PLAN_UNIT_NEW_LINE_NONE = "  · {name}（没有相近的已有单位）"
+PLAN_NOT_PLACED = "❌ 无法归入任务的行：{count}行（没有序号的行不会被猜测）"
+PLAN_NOT_PLACED_LINE = "  · {row}"
+PLAN_WARNINGS = "⚠️ 提示：{count}条"
+PLAN_WARNING_LINE = "  · {text}"
+PLAN_NO_LEAD = "❌ 没有牵头单位的任务：{numbers}。请在文件中补上牵头单位后重新发送。"
+PLAN_ROW_PROBLEMS: list[tuple[str, str]] = [
+    (r"^task (\d+): continued on the next row, joined$", "第{0}项跨行续写，已合并"),
+    (r"^task (\d+) has no lead unit$", "第{0}项没有牵头单位"),
+    (r"^task (\d+): lead units written '(.*)'$", "第{0}项的牵头单位写作“{1}”"),
+    (
+        r"^task (\d+): deadline '(.*)' is not a date; left out$",
+        "第{0}项的完成时限“{1}”不是日期，未采用",
+    ),
+    (r"^task (\d+): no task text$", "第{0}项没有任务内容"),
+    (r"^(.*) \(no number\)$", "{0}（没有序号）"),
+    (r"^(.*) \(number '(.*)' not a number\)$", "{0}（序号“{1}”不是数字）"),
+    (r"^(.*) \(number (\d+) used twice\)$", "{0}（序号{1}重复）"),
+]
+PLAN_MORE = "  ……另有{more}条未列出"
+PLAN_CANNOT_CONFIRM = (
+    "表中有无法归入任务的行，不能导入。请在文件中补上序号或删去这些行后重新发送。"
+    "数据库未作任何改动。"
+)
+PLAN_CONFIRM_HINT = "核对无误请点“确认导入”；点“取消”不作任何改动。"
+PLAN_ASK_IDENTITY = (
+    "文件中没有读出：{missing}。请复制下面一条消息，填好后发回给我（已读出的可以修改）："
+)
+PLAN_IDENTITY_TEMPLATE = (
+    "标题：{title}\n文号：{document_number}\n印发日期：{issued_on}\n起止年份：{period}"
+)
+PLAN_IDENTITY_EXAMPLE = {
+    "title": "重庆市潼南区“十五五”残疾人保障和发展规划（2026—2030年）",
+    "document_number": "潼南府办发〔2026〕5号",
+    "issued_on": "2026年4月18日",
+    "period": "2026—2030",
+}
+PLAN_IDENTITY_BAD = "“{label}”填写有误：{problem}\n请改正后把整条消息重新发给我。"
+PLAN_IDENTITY_PROBLEM = {
+    "title": "标题不能为空，且不超过200字。",
+    "document_number": "文号应写成“潼南府办发〔2026〕5号”的样子（用六角括号〔〕）。",
+    "issued_on": "日期应写成“2026年4月18日”或“2026-04-18”。",
+    "period": "起止年份应写成“2026—2030”（起始年份不晚于结束年份），单年的写“2027”。",
+}
+PLAN_IDENTITY_NOTHING = "没有待导入的规划文件。请先把规划文件发给我；发送 /plan 查看说明。"
+BUTTON_PLAN_CONFIRM = "确认导入"
+PLAN_EXPIRED = "这次上传已失效（已导入、已取消或文件不在了）。如需导入，请重新发送规划文件。"
+PLAN_CANCELLED = "已取消，未导入，数据库未作任何改动。"
+PLAN_STILL_MISSING = "还缺少：{missing}。请先按模板补全后再确认。"
+PLAN_LOADED = (
+    "✅ 已导入《{title}》（{document_number}）：新增任务{added}项，更新任务{updated}项，"
+    "新增单位{units}个。"
+)
+PLAN_LOADED_NAME = (
+    "该计划简称“{name}”。同时跟进多个计划时，命令可写简称指定计划，例如 /task {name} 1；"
+    "不写则按最新的计划。"
+)
+PLAN_LOADED_NOTHING = "《{title}》（{document_number}）已是最新，没有需要改动的内容。"
+PLAN_LOAD_FAILED = "导入失败：{reason}\n数据库未作任何改动，请重新发送文件。"
+
 HELP_STRANGER = (
     "<b>如何登记</b>\n"
     "单位联络员请点击区残联协调员发给您的邀请链接登记。"
@@ -161,7 +269,10 @@ CALENDAR_UNKNOWN_YEAR = (
     "或在配置[calendar]中补充extra_workdays（调休上班日）/extra_holidays（调休放假日）。"
 )
 
-TASK_USAGE = "用法：/task 序号，例如 /task 10"
+TASK_USAGE = (
+    "用法：/task 序号，例如 /task 10"
+    "（同时跟进多个计划时，可在序号前写计划简称，如 /task 十四五 10）"
+)
 UNIT_USAGE = "用法：/unit 单位名称，例如 /unit 区民政局"
 UNIT_NOT_YOURS = "联络员只能查看本单位的任务。发送 /unit 查看{unit}的任务。"
 TASK_NOT_YOURS = (
@@ -220,7 +331,7 @@ DEADLINE_NOTICE_LINE = "第{numbers}项：{before} → {after}"
 DEADLINE_NOTICE_REASON = "原因：{reason}\n"
 DEADLINE_CHANGED = "已将第{number}项的完成时限由{before}改为{after}，提醒安排将随之调整。"
 DEADLINE_UNCHANGED = "第{number}项的完成时限已是{after}，未作修改。"
-TASK_HEADER = "<b>第{number}项</b> {light}\n{text}"
+TASK_HEADER = "<b>{plan}第{number}项</b> {light}\n{text}"
 TASK_LEADS = "牵头单位：{units}"
 TASK_LEAD_UNIT = "{unit}（{light}{status}）"
 TASK_RESPONSIBLE = "责任单位：{units}"
@@ -230,7 +341,7 @@ TASK_HISTORY_NONE = "<b>反馈记录</b>：暂无"
 TASK_HISTORY_LINE = "· {at}｜{unit}｜{status}｜{who}{note}"
 UNIT_HEADER = "<b>{unit}</b>\n联络员：{contacts}"
 UNIT_LEADS = "<b>牵头任务（{count}项）</b>"
-UNIT_TASK_LINE = "{light} 第{number}项 {text}｜{status}｜{when}"
+UNIT_TASK_LINE = "{light} {plan}第{number}项 {text}｜{status}｜{when}"
 UNIT_NOT_LEAD = "{unit}不是任何任务的牵头单位。"
 LIGHT_ICON = {"red": "🔴", "yellow": "🟡", "green": "🟢", "none": "⚪"}
 LIGHT_LABEL = {"red": "🔴 红灯", "yellow": "🟡 黄灯", "green": "🟢 绿灯", "none": "⚪ 未反馈"}
@@ -239,7 +350,7 @@ ESCALATION_HEADER = (
     "🚨 <b>督办提醒</b>：以下任务逾期已超过{days}个工作日且尚未完成，请协调员跟进（共{count}项）："
 )
 ESCALATION_UNIT = "\n<b>{unit}</b>｜联络员：{contacts}"
-ESCALATION_LINE = "· 第{number}项 {text}｜已逾期{overdue}天｜最近反馈：{last}"
+ESCALATION_LINE = "· {plan}第{number}项 {text}｜已逾期{overdue}天｜最近反馈：{last}"
 ESCALATION_NO_CONTACT = "\n未登记联络员：{units}"
 TASK_NUMBERS = "第{numbers}项"
 ESCALATION_NO_REPORT = "无"
@@ -310,7 +421,7 @@ STRANGER_TEXT = "您好！这里是残工委重点任务督办助手。单位联
 
 REMINDER = (
     "{title}\n"
-    "<b>第{number}项</b>：{text}\n"
+    "<b>{plan}第{number}项</b>：{text}\n"
     "牵头单位：{unit}\n"
     "完成时限：{deadline}（{when}）\n\n"
     "请点击下方按钮反馈进展，或直接回复本消息留言。"
@@ -325,7 +436,7 @@ DAILY_HEADER = "📋 <b>今日督办提醒</b>：{unit}有{count}项任务需要
 DAILY_HEADER_PART = (
     "📋 <b>今日督办提醒</b>：{unit}有{count}项任务需要反馈进展（分{parts}条发送，这是第{part}条）\n"
 )
-DAILY_LINE = "{icon} <b>第{number}项</b> {text}{supporting}｜完成时限：{deadline}（{when}）"
+DAILY_LINE = "{icon} <b>{plan}第{number}项</b> {text}{supporting}｜完成时限：{deadline}（{when}）"
 DAILY_SUPPORTING = "（协办）"
 DAILY_NUDGE = "\n📅 <b>进展反馈提醒</b>：{unit}牵头的第{numbers}项任务，自{start}以来尚未反馈进展。"
 DAILY_FOOTER = (
@@ -359,7 +470,7 @@ REPORT_NUMBERS_UNREAD = (
 )
 REPORT_SUPPORTING = "，其中协办{count}项"
 TASK_SUPPORTING = "（协办）"
-TASK_BUTTON = "第{number}项 {text}"
+TASK_BUTTON = "{plan}第{number}项 {text}"
 REPORT_CHOOSE_STATUS = "<b>第{number}项</b>：{text}\n\n请选择当前进展："
 ASK_NOTE = (
     "第{number}项，状态：<b>{status}</b>\n"
@@ -607,3 +718,8 @@ WEEKLY_DIGEST_FAILED = (
 )
 DIGEST_CONTINUED = "（续{part}/{parts}）"
 DIGEST_ONLY_PRIVATE_OR_GROUP = "汇总已生成。"
+
+# several plans (规划, 年度工作要点) followed up side by side: how a task's plan is named
+PLAN_TAG = "【{plan}】"  # before a task's number or text when more than one plan is active
+PLAN_MEANT = "（以上按“{plan}”。另有：{others}；如指其他计划，请写计划简称，例如 {example}）"
+PLAN_NAMED = "（计划：“{plan}”）"

@@ -260,16 +260,21 @@ def load_plan(
     changed. Changes are audited as made by `actor_user_id` (0: the system).
 
     Tasks missing from the file are kept (their reports too). Deadline changes are audited.
-    Raises `TaskFileError` when another plan already has the record's 简称.
+    A 简称 derived from the title that another plan has gives way to the 文号; raises
+    `TaskFileError` when another plan already has the record's explicit `short_name`.
     """
     row = session.exec(select(Plan).where(Plan.document_number == plan.document_number)).first()
-    name = plan.name()
+    plan_name = plan.name()
     clash = session.exec(
-        select(Plan).where(Plan.short_name == name, Plan.document_number != plan.document_number)
+        select(Plan).where(
+            Plan.short_name == plan_name, Plan.document_number != plan.document_number
+        )
     ).first()
-    if clash is not None:
+    if clash is not None and not plan.short_name:  # a derived name another plan has
+        plan_name = plan.document_number
+    elif clash is not None:
         raise TaskFileError(
-            f"short name {name!r} is already the plan {clash.document_number}'s; "
+            f"short name {plan_name!r} is already the plan {clash.document_number}'s; "
             "give this plan another short_name in its [plan] table"
         )
     plan_added = row is None
@@ -277,7 +282,7 @@ def load_plan(
         row = Plan(
             title=plan.title,
             document_number=plan.document_number,
-            short_name=name,
+            short_name=plan_name,
             issued_on=plan.issued_on,
             period_start=plan.start(),
             period_end=plan.period_end,
@@ -290,13 +295,13 @@ def load_plan(
                 session,
                 actor_user_id=actor_user_id,
                 action="plan.title",
-                subject=f"plan:{name}",
+                subject=f"plan:{plan_name}",
                 before=row.title,
                 after=plan.title,
                 now=now,
             )
         row.title = plan.title
-        row.short_name = name
+        row.short_name = plan_name
         row.issued_on = plan.issued_on
         row.period_start = plan.start()
         row.period_end = plan.period_end
@@ -418,6 +423,6 @@ def load_plan(
         tasks_updated=updated,
         units_added=units_added,
         plan_id=plan_id,
-        plan_name=name,
+        plan_name=plan_name,
         plan_added=plan_added,
     )

@@ -46,12 +46,12 @@ class PlanView:
 
 def period_in_title(title: str) -> tuple[int, int] | None:
     """The years of a plan's period as its title gives them: （2021—2025年） gives
-    (2021, 2025), 2027年工作要点 gives (2027, 2027); None when the title names no year."""
+    (2021, 2025), 2027年工作要点 gives (2027, 2027); None when the title names no year or a
+    reversed period."""
     found = _PERIOD.search(title)
     if found:
         first, last = int(found.group(1)), int(found.group(2))
-        if first <= last:
-            return first, last
+        return (first, last) if first <= last else None
     years = _YEAR.findall(title)
     if len(years) == 1:
         return int(years[0]), int(years[0])

@@ -4,18 +4,19 @@
 
 1. 台账: one row per task and lead unit (序号, 工作任务, 牵头单位, 责任单位, 完成时限 (the
    deadline in force), 原定期限 (the original one), 时限调整 (协调员调整 or 批准延期 when the
-   deadline moved), 状态灯, 最新状态, 最新说明, 反馈人, 反馈时间, 已发提醒).
+   deadline moved), 状态灯, 最新状态, 最新说明, 反馈人, 反馈时间, 已发提醒, 计划 (the
+   task's plan by its 简称)), by plan and 序号.
    "Latest" is the unit's newest report as in the digest: the status of the newest report
    carrying one (未开始 when none), the note, reporter and time of the newest report of any
    kind (a plain reply included).
-2. 反馈记录: every status report, oldest first; a corrected report is left out and its
-   correction's status marked （更正）.
+2. 反馈记录: every status report, oldest first, with its task's plan last; a corrected
+   report is left out and its correction's status marked （更正）.
 3. 操作记录: the audit trail, oldest first, in Chinese: who by name (a contact's name, 系统
    for the bot itself, 协调员 for anyone else, who can only be a coordinator) with the
    Telegram id beside it, the action's label, the subject as 第N项 / a unit's name / a
    contact by name, statuses by their labels, instants in local time without offset, and
    the reason given for each change (原因).
-4. 说明: plan, export time, time zone and row counts.
+4. 说明: the plans, export time, time zone and row counts.
 
 Dates are real date cells and instants real date-time cells. Excel has no time zones, so
 instants are converted to `zone` (the configured zone, default Asia/Shanghai) and written
@@ -75,6 +76,7 @@ LEDGER_HEADERS = (
     "反馈人",
     "反馈时间",
     "已发提醒",
+    "计划",
 )
 REPORT_HEADERS = (
     "反馈时间",
@@ -88,6 +90,7 @@ REPORT_HEADERS = (
     "反馈人",
     "反馈人ID",
     "来源",
+    "计划",
 )
 AUDIT_HEADERS = ("时间", "操作人", "操作人ID", "操作", "对象", "修改前", "修改后", "原因")
 
@@ -290,6 +293,8 @@ def build_ledger(
     sent = repo.sent_reminder_counts(session)
     events = repo.audit_trail(session)
     task_numbers = {t.id: t.number for t in state.tasks}
+    plan_names = {p.id: p.label for p in state.plans.values()}
+    plan_of_task = {t.id: plan_names.get(t.plan_id, "") for t in state.tasks}
     contact_names = {c.telegram_user_id: c.display_name for c in contacts.values()}
 
     def unit_name(unit_id: int) -> str:
@@ -340,6 +345,7 @@ def build_ledger(
                     reporter(latest) if latest else "",
                     local_naive(latest.created_at, zone) if latest else None,
                     sent.get((task.id, unit_id), 0),
+                    plan_of_task[task.id],
                 )
             )
     ledger.finish()
@@ -375,6 +381,7 @@ def build_ledger(
                 reporter(report),
                 report.reporter_user_id,
                 SOURCE_LABEL.get(report.source, report.source),
+                plan_of_task.get(report.task_id, ""),
             )
         )
     sheet.finish(id_columns=("反馈人ID",))
@@ -454,10 +461,18 @@ def build_ledger(
 
     summary = LedgerSummary(ledger_rows=ledger.rows, reports=sheet.rows, audit_events=audit.rows)
     about = _Sheet(workbook.create_sheet(SHEET_ABOUT), ("项目", "内容"))
-    plan = repo.get_plan(session)
+    plans = repo.read_plans(session)
+    plan_rows = [
+        (
+            f"规划（{p.label}）" if len(plans) > 1 else "规划",
+            f"{p.title}（{p.document_number}）" if len(plans) > 1 else p.title,
+        )
+        for p in plans
+    ]
+    if len(plans) == 1:
+        plan_rows.append(("文号", plans[0].document_number))
     for item, value in (
-        ("规划", plan.title if plan else state.plan_title),
-        ("文号", plan.document_number if plan else ""),
+        *plan_rows,
         ("导出时间", local_naive(now, zone)),
         ("时区", f"{zone.key}：表中日期时间均为该时区的本地时间（Excel 不保存时区）"),
         ("任务数", len(state.tasks)),

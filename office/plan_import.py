@@ -38,7 +38,16 @@ OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 class PlanImportError(ValueError):
-    """The document cannot be imported; the message says why and what to do."""
+    """The document cannot be imported; the message says why and what to do (English).
+
+    `kind` names the reason for a translation (the chat's texts): "save_as_docx",
+    "unsupported", "unreadable", "encrypted", "no_text_layer", "damaged", "no_table",
+    "no_tasks".
+    """
+
+    def __init__(self, message: str, kind: str = "damaged") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 @dataclass(frozen=True)
@@ -262,7 +271,8 @@ def parse_rows(
         above = here
     if columns is None:
         raise PlanImportError(
-            "no task-division table found: no header row with 序号, 工作任务 and 牵头单位"
+            "no task-division table found: no header row with 序号, 工作任务 and 牵头单位",
+            "no_table",
         )
     tasks: list[ImportedTask] = []
     for number, (text_cell, lead_cell, responsible_cell, deadline_cell) in sorted(cells.items()):
@@ -282,7 +292,7 @@ def parse_rows(
             warnings.append(f"task {number}: deadline {deadline_text!r} is not a date; left out")
         tasks.append(ImportedTask(number, text, leads, responsible, deadline, note))
     if not tasks:
-        raise PlanImportError("the table has a header but no numbered task rows")
+        raise PlanImportError("the table has a header but no numbered task rows", "no_tasks")
     return ImportResult(
         tasks=tuple(tasks),
         rows_read=rows_read,
@@ -483,13 +493,15 @@ def text_of_pdf(path: Path) -> str:
     reader = PdfReader(path)
     if reader.is_encrypted and not reader.decrypt(""):
         raise PlanImportError(
-            f"{path.name} is password-protected: save an unprotected copy and import that"
+            f"{path.name} is password-protected: save an unprotected copy and import that",
+            "encrypted",
         )
     text = "\n".join(page.extract_text() or "" for page in reader.pages)
     if not text.strip():
         raise PlanImportError(
             f"{path.name} has no text layer (a scan?): import the .docx or .xlsx of the "
-            "document instead"
+            "document instead",
+            "no_text_layer",
         )
     return text
 
@@ -500,22 +512,25 @@ def read_document(path: Path, known_units: Iterable[str] = ()) -> list[list[str]
     if suffix in SAVE_AS_DOCX:
         raise PlanImportError(
             f"{path.name} is {SAVE_AS_DOCX[suffix]}, which cannot be read: open it in Word or "
-            "WPS and save it as .docx (文件 → 另存为 → Word 文档 .docx), then import that file"
+            "WPS and save it as .docx (文件 → 另存为 → Word 文档 .docx), then import that file",
+            "save_as_docx",
         )
     readers = {".docx", ".xlsx", ".pdf", ".txt"}
     if suffix not in readers:
         raise PlanImportError(
             f"{path.name}: unsupported file type {suffix or '(none)'}; "
-            "import a .docx, .xlsx, .pdf or .txt"
+            "import a .docx, .xlsx, .pdf or .txt",
+            "unsupported",
         )
     try:
         head = path.open("rb").read(8)
     except OSError as exc:
-        raise PlanImportError(f"cannot read {path}: {exc.strerror or exc}") from exc
+        raise PlanImportError(f"cannot read {path}: {exc.strerror or exc}", "unreadable") from exc
     if suffix in {".docx", ".xlsx"} and head == OLE_MAGIC:
         raise PlanImportError(
             f"{path.name} is password-protected (encrypted) or an old .doc/.xls renamed: "
-            "remove the password or save it again as .docx/.xlsx, then import that file"
+            "remove the password or save it again as .docx/.xlsx, then import that file",
+            "encrypted",
         )
     try:
         if suffix == ".docx":
@@ -549,6 +564,138 @@ def import_document(
     name}, reported as aliased). Raises `PlanImportError`."""
     known = list(known_units)
     return parse_rows(read_document(path, [*known, *(aliases or {})]), known, aliases)
+
+
+# --------------------------------------------------------------------------- the plan's identity
+
+DOCUMENT_NUMBER = re.compile(r"[\u4e00-\u9fff]{1,12}〔\d{4}〕\d{1,4}号")
+ISSUING_LINE = re.compile(r"关于印发(.{2,150}?)的通知")
+PLAN_TITLE = re.compile(r"\S*(?:规划|要点|方案|计划)(?:[（(]\d{4}[—–-]+\d{4}年[）)])?$")
+PERIOD = re.compile(r"[（(](\d{4})[—–-]+(\d{4})年[）)]")
+YEAR = re.compile(r"(\d{4})年")
+FULL_DATE = re.compile(r"(\d{4})年(\d{1,2})月(\d{1,2})日")
+
+
+@dataclass(frozen=True)
+class PlanIdentity:
+    """What a document says of itself; a field is None when the text does not show it.
+
+    `period_start` is 1 January of the first year, `period_end` 31 December of the last year
+    of （2026—2030年）, or of the single year of a title like 2027年工作要点."""
+
+    title: str | None = None
+    document_number: str | None = None
+    issued_on: date | None = None
+    period_start: date | None = None
+    period_end: date | None = None
+
+    def missing(self) -> tuple[str, ...]:
+        """The names of the fields not found, in the order above."""
+        return tuple(
+            name
+            for name in ("title", "document_number", "issued_on", "period_start", "period_end")
+            if getattr(self, name) is None
+        )
+
+
+def _joined(line: str) -> str:
+    """A line with the whitespace a PDF extraction puts around digits and between
+    characters removed (a Chinese 公文 head has no meaningful spaces)."""
+    return re.sub(r"\s+", "", line)
+
+
+def find_identity(text: str) -> PlanIdentity:
+    """The identity of a plan from the text of its document (its head: the notice that
+    issues it, or the plan's own title page); fields the text does not show are None.
+
+    - 文号: the first ``潼南府办发〔2026〕5号``-style number;
+    - title: the document named in the ``关于印发……的通知`` line (without 《》), else the first
+      line that ends like a plan's title (……规划（2026—2030年）, ……要点, ……方案, ……计划), a
+      trailing 重点任务分工 left out;
+    - period: from （2026—2030年） in the title, else from its single year (2027年……要点);
+    - issue date: the last full date (2026年4月18日) before the plan's body starts (the
+      title line standing alone after the notice, an 附件 line or the table's header),
+      or in the whole text when no body starts.
+    """
+    lines = [line for line in (_joined(raw) for raw in text.splitlines()) if line]
+    flat = "".join(lines)
+    number = DOCUMENT_NUMBER.search(flat)
+    title: str | None = None
+    body = len(flat)
+    notice = ISSUING_LINE.search(flat)
+    if notice:
+        title = notice[1].strip('《》“”"')
+        again = flat.find(title, notice.end())
+        while again > 0 and flat[again - 1] == "《":
+            again = flat.find(title, again + 1)
+        if again > 0:
+            body = again
+    else:
+        for index, line in enumerate(lines):
+            following = lines[index + 1] if index + 1 < len(lines) else ""
+            if PERIOD.fullmatch(following) and not PERIOD.search(line):
+                line += following
+            line = re.sub(r"(?:的)?(?:重点)?(?:工作)?任务分工表?$", "", line)
+            if PLAN_TITLE.fullmatch(line):
+                title = line
+                break
+    for marker in (re.search(r"附件\d*[:：]", flat), re.search(r"序号\S{0,6}任务", flat)):
+        if marker is not None and marker.start() < body:
+            body = marker.start()
+    start = end = None
+    if title:
+        period = PERIOD.search(title)
+        years = [int(y) for y in YEAR.findall(title)]
+        if period:
+            start, end = date(int(period[1]), 1, 1), date(int(period[2]), 12, 31)
+        elif len(years) == 1:
+            start, end = date(years[0], 1, 1), date(years[0], 12, 31)
+    issued = None
+    for m in FULL_DATE.finditer(flat[:body]):
+        try:
+            issued = date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            continue
+    return PlanIdentity(
+        title=title or None,
+        document_number=number[0] if number else None,
+        issued_on=issued,
+        period_start=start,
+        period_end=end,
+    )
+
+
+def document_text(path: Path) -> str:
+    """The running text of a document, for `find_identity`: a .docx's paragraphs, an .xlsx's
+    first sheet's non-empty cells (one row a line), a PDF's text layer, a text file.
+    Raises `PlanImportError` as `read_document` does."""
+    read_document(path)  # the same checks and errors first (suffix, encryption, damage)
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".docx":
+            from docx import Document
+
+            return "\n".join(p.text for p in Document(str(path)).paragraphs)
+        if suffix == ".xlsx":
+            from openpyxl import load_workbook
+
+            workbook = load_workbook(path, read_only=True, data_only=True)
+            try:
+                rows = workbook.worksheets[0].iter_rows(values_only=True)
+                return "\n".join(
+                    " ".join(_cell_str(v) for v in row if v is not None) for row in rows
+                )
+            finally:
+                workbook.close()
+        if suffix == ".pdf":
+            return text_of_pdf(path)
+        return _read_text(path)
+    except PlanImportError:
+        raise
+    except Exception as exc:
+        raise PlanImportError(
+            f"{path.name} cannot be read as {suffix}: {type(exc).__name__}: {exc}"
+        ) from exc
 
 
 # --------------------------------------------------------------------------- the task file

@@ -63,21 +63,20 @@ def reporter_on_task(
     session: Session,
     *,
     telegram_user_id: int,
-    task_id: int | None = None,
-    task_number: int | None = None,
+    task_id: int,
 ) -> Reporter | None:
-    """The contact bound to this Telegram user with its unit, the task named by `task_id`
-    (or, if None, by `task_number`), and whether the unit may report on it, in one
-    statement (the report conversation's check at every button press and at 确认提交).
-    None when the user is no contact."""
-    statement = _reporter_statement(by_number=task_id is None)
+    """The contact bound to this Telegram user with its unit, the task `task_id` (None when
+    there is no such task), and whether the unit may report on it, in one statement (the
+    report conversation's check at every button press and at 确认提交). None when the user
+    is no contact."""
+    statement = _reporter_statement()
     row = (
         session.connection()
         .execute(
             statement,
             {
                 "user_id": telegram_user_id,
-                "task_key": task_number if task_id is None else task_id,
+                "task_key": task_id,
             },
         )
         .first()
@@ -90,7 +89,7 @@ def reporter_on_task(
 
 
 @functools.cache
-def _reporter_statement(*, by_number: bool) -> Any:
+def _reporter_statement() -> Any:
     """`reporter_on_task`'s statement, built once per process (parameters `user_id`,
     `task_key`): contact, unit, the task left-joined, and an EXISTS over the assignments
     of the unit or of its collective parent unit (`may_report`)."""
@@ -100,7 +99,7 @@ def _reporter_statement(*, by_number: bool) -> Any:
         Task.__table__,  # type: ignore[attr-defined]
         Assignment.__table__.c,  # type: ignore[attr-defined]
     )
-    key = task.c.number if by_number else task.c.id
+    key = task.c.id
     allowed = exists().where(
         assignment.task_id == task.c.id,
         or_(assignment.unit_id == contact.unit_id, assignment.unit_id == unit.parent_id),

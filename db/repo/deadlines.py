@@ -120,12 +120,14 @@ def apply_deadline_batch(
     actor_user_id: int,
     reason: str | None,
     now: datetime,
+    plan_id: int | None = None,
 ) -> tuple[int, list[DeadlineChange]]:
-    """Set `new` on the tasks with these numbers (those already at it are left alone).
+    """Set `new` on the tasks of plan `plan_id` (None: `default_plan_id`'s) with these
+    numbers (those already at it are left alone).
 
     Returns the batch id (the first audit event's id, 0 when nothing changed) and the
     changes made, read afresh in this transaction."""
-    changes = plan_changes(tasks_by_numbers(session, numbers=numbers), new=new)
+    changes = plan_changes(tasks_by_numbers(session, numbers=numbers, plan_id=plan_id), new=new)
     batch = 0
     for change in changes:
         task = session.get(Task, change.task_id)

@@ -16,10 +16,11 @@ from sqlmodel import Session, col, select
 from db.models import FollowUpHold, Setting
 from db.repo.audit import record_audit
 from db.repo.ledger import claim_delivery, settle_delivery
-from db.repo.state import load_state
-from db.repo.units import get_plan
+from db.repo.state import load_state, read_plans
+from db.repo.units import default_plan_id
 from jobs.calendar import WorkingCalendar
 from jobs.hold import HoldFinding, assess_state
+from jobs.plans import PlanView
 from jobs.state import FollowUpState
 from jobs.types import DeliveryKind, DeliveryOutcome, HoldDecision
 
@@ -47,13 +48,23 @@ def record_first_start(session: Session, *, now: datetime) -> datetime:
     return now.astimezone(UTC)
 
 
-def open_hold(session: Session) -> FollowUpHold | None:
-    """The undecided hold, if any (the newest, should there be several)."""
-    return session.exec(
-        select(FollowUpHold)
-        .where(col(FollowUpHold.decision).is_(None))
-        .order_by(col(FollowUpHold.id).desc())
-    ).first()
+def open_hold(session: Session, *, plan_id: int | None = None) -> FollowUpHold | None:
+    """The undecided hold of plan `plan_id` (None: of any plan), the newest if several."""
+    stmt = select(FollowUpHold).where(col(FollowUpHold.decision).is_(None))
+    if plan_id is not None:
+        stmt = stmt.where(FollowUpHold.plan_id == plan_id)
+    return session.exec(stmt.order_by(col(FollowUpHold.id).desc())).first()
+
+
+def open_holds(session: Session) -> list[FollowUpHold]:
+    """Every undecided hold, one per plan at most, oldest first."""
+    return list(
+        session.exec(
+            select(FollowUpHold)
+            .where(col(FollowUpHold.decision).is_(None))
+            .order_by(col(FollowUpHold.id))
+        ).all()
+    )
 
 
 def get_hold(session: Session, *, hold_id: int) -> FollowUpHold | None:
@@ -61,27 +72,27 @@ def get_hold(session: Session, *, hold_id: int) -> FollowUpHold | None:
     return session.get(FollowUpHold, hold_id)
 
 
-def latest_decided_hold(session: Session) -> FollowUpHold | None:
-    """The newest decided hold, or None."""
-    return session.exec(
-        select(FollowUpHold)
-        .where(col(FollowUpHold.decision).is_not(None))
-        .order_by(col(FollowUpHold.id).desc())
-    ).first()
+def latest_decided_hold(session: Session, *, plan_id: int | None = None) -> FollowUpHold | None:
+    """The newest decided hold of plan `plan_id` (None: of any plan), or None."""
+    stmt = select(FollowUpHold).where(col(FollowUpHold.decision).is_not(None))
+    if plan_id is not None:
+        stmt = stmt.where(FollowUpHold.plan_id == plan_id)
+    return session.exec(stmt.order_by(col(FollowUpHold.id).desc())).first()
 
 
 def store_finding(
-    session: Session, *, finding: HoldFinding, now: datetime
+    session: Session, *, finding: HoldFinding, now: datetime, plan_id: int | None = None
 ) -> tuple[FollowUpHold | None, bool]:
-    """Store what the check of the plan found; return the undecided hold (or None) and
-    whether it is new.
+    """Store what the check of plan `plan_id` found; return its undecided hold (or None) and
+    whether it is new. (`plan_id` None: the plan a command means when it names none.)
 
     A held finding opens a hold unless one is open, or one for the same plan period was
     decided (a decision stands across restarts and reloads of the same plan). A finding
     that is not held decides an open hold as SEND by the bot itself (actor 0): what it
     held is no longer a backlog.
     """
-    current = open_hold(session)
+    plan_id = default_plan_id(session) if plan_id is None else plan_id
+    current = open_hold(session, plan_id=plan_id)
     if not finding.held:
         if current is not None:
             decide_hold(
@@ -93,12 +104,14 @@ def store_finding(
     decided = session.exec(
         select(FollowUpHold).where(
             col(FollowUpHold.decision).is_not(None),
+            FollowUpHold.plan_id == plan_id,
             FollowUpHold.period_end == finding.period_end,
         )
     ).first()
     if decided is not None:
         return None, False
     row = FollowUpHold(
+        plan_id=plan_id,
         found_at=now,
         found_on=finding.today,
         period_end=finding.period_end,
@@ -112,7 +125,18 @@ def store_finding(
     return row, True
 
 
-def check_plan(
+@dataclass(frozen=True)
+class PlanCheck:
+    """What `check_plans` found for one active plan: the finding (None when nothing was
+    checked), the plan's undecided hold after the check, and the one before it."""
+
+    plan: PlanView
+    finding: HoldFinding | None
+    hold: FollowUpHold | None
+    before: FollowUpHold | None
+
+
+def check_plans(
     session: Session,
     *,
     now: datetime,
@@ -120,33 +144,42 @@ def check_plan(
     zone: ZoneInfo,
     state: FollowUpState | None = None,
     lift_only: bool = False,
-) -> tuple[HoldFinding | None, FollowUpHold | None]:
-    """Check the loaded plan at `now` (its local date in `zone`) on `state` (read afresh
-    when None) and store the finding (`store_finding`): a held finding opens a hold, one
-    that is no longer held lifts the open hold. With `lift_only` (a check while the bot
-    runs, after deadlines or reports changed) nothing is checked unless a hold is open, and
-    no hold is opened: holds are opened when the bot starts or loads a plan.
+) -> list[PlanCheck]:
+    """Check every active plan at `now` (its local date in `zone`) on its part of `state`
+    (read afresh when None) and store each finding (`store_finding`): a held finding opens
+    the plan's hold, one that is no longer held lifts it. With `lift_only` (a check while
+    the bot runs, after deadlines or reports changed) a plan without an open hold is not
+    checked, and no hold is opened: holds are opened when the bot starts or loads a plan.
 
-    Returns the finding (None before a plan is loaded or when nothing was checked) and the
-    undecided hold, if any.
+    Returns one `PlanCheck` per active plan, the newest plan first (empty before a plan is
+    loaded).
     """
-    plan = get_plan(session)
-    if plan is None:
-        return None, None
-    before = open_hold(session)
-    if lift_only and before is None:
-        return None, None
     today = now.astimezone(zone).date()
-    current = load_state(session) if state is None else state
-    finding = assess_state(today, plan.period_end, current, calendar)
-    if lift_only and finding.held:
-        return finding, before
-    hold, new = store_finding(session, finding=finding, now=now)
-    if new:
-        log.info("follow-up held from now on (hold %s)", hold.id if hold else None)
-    elif before is not None and hold is None:
-        log.info("held follow-up %s lifted: no open pair is late enough to hold it", before.id)
-    return finding, hold
+    current: FollowUpState | None = state
+    checks: list[PlanCheck] = []
+    for plan in read_plans(session):
+        if not plan.active:
+            continue
+        before = open_hold(session, plan_id=plan.id)
+        if lift_only and before is None:
+            checks.append(PlanCheck(plan, None, None, None))
+            continue
+        current = load_state(session) if current is None else current
+        finding = assess_state(today, plan.period_end, current.for_plan(plan.id), calendar)
+        if lift_only and finding.held:
+            checks.append(PlanCheck(plan, finding, before, before))
+            continue
+        hold, new = store_finding(session, finding=finding, now=now, plan_id=plan.id)
+        if new:
+            log.info(
+                "follow-up of plan %s held from now on (hold %s)",
+                plan.id,
+                hold.id if hold else None,
+            )
+        elif before is not None and hold is None:
+            log.info("held follow-up %s lifted: no open pair is late enough to hold it", before.id)
+        checks.append(PlanCheck(plan, finding, hold, before))
+    return checks
 
 
 def decide_hold(

@@ -20,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from db.models import (
     ExtensionRequest,
+    Plan,
     Progress,
     StatusReport,
     Task,
@@ -30,6 +31,7 @@ from db.repo.units import tasks_of_unit
 from jobs.types import (
     DeadlineBasis,
     ExtensionStatus,
+    PlanStatus,
     Status,
 )
 
@@ -255,8 +257,8 @@ def decide_extension(
 
 
 def open_tasks_of_unit(session: Session, *, unit_id: int) -> list[Task]:
-    """Return the tasks `unit_id` may report on (`may_report`: leads, 协办 or member town)
-    whose latest status from that unit is not DONE.
+    """Return the tasks of active plans that `unit_id` may report on (`may_report`: leads,
+    协办 or member town) whose latest status from that unit is not DONE, by plan and number.
 
     "Latest" is the newest report with a status, by id, as in `load_state`.
     """
@@ -272,7 +274,12 @@ def open_tasks_of_unit(session: Session, *, unit_id: int) -> list[Task]:
             )
         ).all()
     )
-    return [t for t in tasks_of_unit(session, unit_id=unit_id) if t.id not in done]
+    closed = set(session.exec(select(Plan.id).where(Plan.status == PlanStatus.CLOSED)).all())
+    return [
+        t
+        for t in tasks_of_unit(session, unit_id=unit_id)
+        if t.id not in done and t.plan_id not in closed
+    ]
 
 
 def reports_of_task(session: Session, *, task_id: int) -> Sequence[StatusReport]:

@@ -211,6 +211,12 @@ def get_plan(session: Session, *, plan_id: int | None = None) -> Plan | None:
     return session.get(Plan, plan_id) if plan_id is not None else None
 
 
+def first_plan_id(session: Session) -> int | None:
+    """The plan loaded first (the one a button naming a task by number alone meant, before
+    several plans), None before a task file was loaded."""
+    return session.exec(select(Plan.id).order_by(col(Plan.id))).first()
+
+
 def default_plan_id(session: Session) -> int | None:
     """The plan a command means when it names none: the newest active plan, else the newest
     plan (`jobs.plans.choose_plan`); None before a task file was loaded."""

@@ -74,12 +74,12 @@ TOPIC = 77
 def small_parts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Digests listing every task (no line budget), split into parts of at most 700
     characters (about six), as a long digest is split at Telegram's 4096."""
-    original = render.render_digest
+    original = render.render_plan_digests
 
     def split_small(*args: Any, **kwargs: Any) -> list[str]:
         return original(*args, **{**kwargs, "limit": 700, "budget": 2000})
 
-    monkeypatch.setattr(render, "render_digest", split_small)
+    monkeypatch.setattr(render, "render_plan_digests", split_small)
 
 
 async def test_every_part_of_an_answer_goes_to_the_topic_of_the_command(

@@ -210,12 +210,12 @@ async def test_free_text_is_offered_to_be_stored_on_one_of_the_contacts_tasks(
     assert "中断" not in offer.plain_text
     labels = [label for label, _ in offer.buttons]
     assert labels[0].startswith("第1项 ") and labels[-1] == "不用保存"
-    assert [data for _, data in offer.buttons][:3] == ["n:1", "n:2", "n:5"]  # lead and 协办
+    assert [data for _, data in offer.buttons][:3] == ["ni:1", "ni:2", "ni:5"]  # lead and 协办
     # as in /report, a task 区民政局 only supports is marked 协办 (1), one it leads is not (2)
     assert labels[0].startswith("第1项 （协办）") and not labels[1].startswith("第2项 （协办）")
     with bot.svc.db.session() as s:
         assert s.exec(select(StatusReport)).all() == []  # nothing stored before a choice
-    bot.api.press_button(2001, offer.message_id, "n:2")
+    bot.api.press_button(2001, offer.message_id, "ni:2")
     await bot.api.wait_for(
         lambda m: m.chat_id == 2001 and "已将您的留言记录为第2项" in m.plain_text
     )
@@ -234,7 +234,7 @@ async def test_free_text_is_offered_to_be_stored_on_one_of_the_contacts_tasks(
     assert re.search(r"区民政局（\S?已留言）", view.plain_text), view.plain_text
     # the same offer cannot store twice; 不用保存 stores nothing
     calls = len(bot.api.calls)
-    bot.api.press_button(2001, offer.message_id, "n:2")
+    bot.api.press_button(2001, offer.message_id, "ni:2")
     await bot.api.wait_for_call(
         "answerCallbackQuery", lambda c: "失效" in str(c.params), since=calls
     )
@@ -356,7 +356,7 @@ async def test_a_task_named_in_free_text_is_offered_first(bot: BotHarness) -> No
     offer = await bot.api.wait_for(lambda m: m.chat_id == 2001, since=since)
     assert "您提到的第5项排在最前" in offer.plain_text
     data = [d for _, d in offer.buttons]
-    assert data[0] == "n:5" and "n:1" in data and data[-1] == "n:0"
+    assert data[0] == "ni:5" and "ni:1" in data and data[-1] == "n:0"
     assert len(data) == len(set(data))
 
 
@@ -366,9 +366,9 @@ async def test_a_double_tap_on_an_offer_stores_the_text_once(bot: BotHarness) ->
     bot.api.send_text(2001, "本月走访困难家庭23户")
     offer = await bot.api.wait_for(lambda m: m.chat_id == 2001, since=since)
     # three presses reach the bot before the offer loses its buttons, one on another task
-    bot.api.press_button(2001, offer.message_id, "n:2")
-    bot.api.press_button(2001, offer.message_id, "n:2")
-    bot.api.press_button(2001, offer.message_id, "n:5")
+    bot.api.press_button(2001, offer.message_id, "ni:2")
+    bot.api.press_button(2001, offer.message_id, "ni:2")
+    bot.api.press_button(2001, offer.message_id, "ni:5")
     await bot.api.wait_idle()
     with bot.svc.db.session() as s:
         [stored] = s.exec(select(StatusReport)).all()

@@ -197,7 +197,7 @@ async def test_reply_to_a_reminder_is_stored_as_a_note(bot: BotHarness) -> None:
     # 区民政局's message of the day lists four tasks: the bot asks which one, offering
     # exactly those, and nothing is stored before the choice
     ask, ack = await reply_to_daily(bot, 2001, reminder, "本周已有5个镇街建成残疾人之家。", 25)
-    assert [data for _, data in ask.buttons] == ["n:2", "n:5", "n:8", "n:25", "n:0"]
+    assert [data for _, data in ask.buttons] == ["ni:2", "ni:5", "ni:8", "ni:25", "n:0"]
     assert "第25项" in ack.plain_text
     [stored] = reports(bot)
     assert stored.status is None and stored.source == "reply"
@@ -219,9 +219,9 @@ async def test_a_reply_to_one_tasks_reminder_naming_another_task_asks_which(
     bot.api.send_text(2003, note, reply_to_message_id=reminder.message_id)
     ask = await bot.api.wait_for(lambda m: m.chat_id == 2003 and "记到哪一项" in m.plain_text)
     assert "第4项的提醒" in ask.plain_text and "第12项" in ask.plain_text
-    assert [data for _, data in ask.buttons] == ["n:12", "n:4", "n:0"]
+    assert [data for _, data in ask.buttons] == ["ni:12", "ni:4", "n:0"]
     assert reports(bot) == []  # not guessed
-    bot.api.press_button(2003, ask.message_id, "n:12")
+    bot.api.press_button(2003, ask.message_id, "ni:12")
     await bot.api.wait_for(lambda m: m.chat_id == 2003 and "记录为第12项" in m.plain_text)
     [stored] = reports(bot)
     assert stored.task_id == task_id(bot, 12) and stored.note == note

@@ -57,6 +57,7 @@ LEDGER_HEADERS = [
     "反馈人",
     "反馈时间",
     "已发提醒",
+    "计划",
 ]
 REPORT_HEADERS = [
     "反馈时间",
@@ -70,6 +71,7 @@ REPORT_HEADERS = [
     "反馈人",
     "反馈人ID",
     "来源",
+    "计划",
 ]
 AUDIT_HEADERS = ["时间", "操作人", "操作人ID", "操作", "对象", "修改前", "修改后", "原因"]
 
@@ -333,6 +335,7 @@ def test_every_report_is_listed_oldest_first(busy_db):
         "李明",
         2001,
         "对话填报",
+        "十四五",
     )
     assert rows[1][3:7] == ("遇到困难", "资金未到位\n等待区财政局批复", "文件", "请示.pdf")
     assert rows[2][3] == "仅说明" and rows[2][10] == "回复提醒"

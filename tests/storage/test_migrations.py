@@ -325,3 +325,161 @@ def test_migration_0007_keeps_the_original_deadline_and_marks_approved_extension
         }
         assert {e.reason for e in s.exec(select(AuditEvent))} == {None}
     database.dispose()
+
+
+def _upgraded_to(database: Database, revision: str) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from db.engine import MIGRATIONS_DIR
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["engine"] = database.engine
+    command.upgrade(config, revision)
+
+
+SCHEMA_0013_ROWS = (
+    "INSERT INTO plan (id, title, document_number, issued_on, period_end) VALUES (1, "
+    "'重庆市潼南区“十四五”残疾人保障和发展规划（2021—2025年）', '潼南府办发〔2022〕23号', "
+    "'2022-04-18', '2025-12-31')",
+    "INSERT INTO unit (id, name, is_collective) VALUES (1, '区民政局', false)",
+    "INSERT INTO unit (id, name, is_collective) VALUES (2, '区残联', false)",
+    "INSERT INTO task (id, number, text, deadline, original_deadline, deadline_basis, "
+    "deadline_by_coordinator) VALUES (1, 1, '任务一。', '2025-12-31', '2025-12-31', 'PLAN', "
+    "false)",
+    "INSERT INTO task (id, number, text, deadline, original_deadline, deadline_basis, "
+    "deadline_by_coordinator) VALUES (2, 2, '任务二。', '2026-06-30', '2025-12-31', "
+    "'EXTENSION', true)",
+    "INSERT INTO assignment (id, task_id, unit_id, role, position) VALUES (1, 1, 1, 'LEAD', 0)",
+    "INSERT INTO assignment (id, task_id, unit_id, role, position) VALUES (2, 2, 2, 'LEAD', 0)",
+    "INSERT INTO contact (id, telegram_user_id, chat_id, unit_id, display_name, created_at) "
+    "VALUES (1, 5000000001, 5000000001, 1, '李明', '2025-12-01 01:00:00')",
+    "INSERT INTO statusreport (id, task_id, unit_id, contact_id, reporter_user_id, status, "
+    "note, source, created_at) VALUES (1, 1, 1, 1, 5000000001, 'IN_PROGRESS', '进展良好', "
+    "'conversation', '2025-12-02 02:30:00')",
+    "INSERT INTO statusreport (id, task_id, unit_id, contact_id, reporter_user_id, status, "
+    "note, source, corrects_id, created_at) VALUES (2, 1, 1, 1, 5000000001, 'BLOCKED', "
+    "'资金未到位', 'conversation', 1, '2025-12-03 02:30:00')",
+    "INSERT INTO progress (id, task_id, unit_id, status, status_report_id, last_report_id) "
+    "VALUES (1, 1, 1, 'BLOCKED', 2, 2)",
+    "INSERT INTO extensionrequest (id, task_id, unit_id, contact_id, requested_by, "
+    "current_deadline, requested_deadline, reason, status, decided_by, decided_at, created_at) "
+    "VALUES (1, 2, 2, NULL, 5000000002, '2025-12-31', '2026-06-30', '场地未落实', 'APPROVED', "
+    "9001, '2025-12-20 01:00:00', '2025-12-19 01:00:00')",
+    "INSERT INTO delivery (id, key, kind, channel, destination, task_id, unit_id, contact_id, "
+    "outcome, attempts, message_id, body, parts_sent, created_at, sent_at) VALUES (1, "
+    "'reminder:1:1:1:before:2025-12-17', 'REMINDER', 'telegram', '5000000001', 1, 1, 1, "
+    "'SENT', 1, 42, '[]', 0, '2025-12-17 01:30:00', '2025-12-17 01:30:01')",
+    "INSERT INTO auditevent (id, actor_user_id, action, subject, before, after, at) VALUES "
+    "(1, 9001, 'task.deadline', 'task:2', '2025-12-31', '2026-06-30', '2025-12-20 01:00:00')",
+    "INSERT INTO followuphold (id, found_at, found_on, period_end, open_pairs, late_pairs, "
+    "overdue_pairs, overdue_working_days) VALUES (1, '2026-01-05 01:00:00', '2026-01-05', "
+    "'2025-12-31', 2, 1, 1, 10)",
+)
+
+
+def test_migration_0014_moves_every_task_and_hold_into_the_existing_plan(
+    database_url: str,
+) -> None:
+    """A database made by the schema before several plans (reports, a correction, an approved
+    extension, progress, ledger, audit and a hold in it) keeps everything, in its plan, which
+    gets its 简称 and period start from its title; a task file with its 文号 then updates that
+    plan instead of adding one."""
+    from datetime import UTC, date, datetime
+
+    from db import repo
+    from db.models import (
+        AuditEvent,
+        Delivery,
+        ExtensionRequest,
+        FollowUpHold,
+        Plan,
+        Progress,
+        StatusReport,
+        Task,
+    )
+    from db.seed import PlanRecord, TaskRecord, load_plan, read_task_file
+    from jobs.types import ExtensionStatus, PlanStatus, Status
+
+    database = Database(database_url)
+    _upgraded_to(database, "0013")
+    with database.engine.begin() as conn:
+        for row in SCHEMA_0013_ROWS:
+            conn.execute(text(row))
+    database.upgrade()
+    with database.session() as s:
+        [plan] = s.exec(select(Plan)).all()
+        assert (plan.id, plan.short_name, plan.period_start, plan.status) == (
+            1,
+            "十四五",
+            date(2021, 1, 1),
+            PlanStatus.ACTIVE,
+        )
+        tasks = {t.number: (t.plan_id, t.text, t.deadline) for t in s.exec(select(Task))}
+        assert tasks == {
+            1: (1, "任务一。", date(2025, 12, 31)),
+            2: (1, "任务二。", date(2026, 6, 30)),
+        }
+        reports = {
+            r.id: (r.task_id, r.status, r.note, r.corrects_id) for r in s.exec(select(StatusReport))
+        }
+        assert reports == {
+            1: (1, Status.IN_PROGRESS, "进展良好", None),
+            2: (1, Status.BLOCKED, "资金未到位", 1),
+        }
+        [progress] = s.exec(select(Progress)).all()
+        assert (progress.status, progress.last_report_id) == (Status.BLOCKED, 2)
+        [request] = s.exec(select(ExtensionRequest)).all()
+        assert (request.task_id, request.status) == (2, ExtensionStatus.APPROVED)
+        [delivery] = s.exec(select(Delivery)).all()
+        assert (delivery.key, delivery.message_id) == ("reminder:1:1:1:before:2025-12-17", 42)
+        [event] = s.exec(select(AuditEvent)).all()
+        assert (event.subject, event.after) == ("task:2", "2026-06-30")
+        [hold] = s.exec(select(FollowUpHold)).all()
+        assert hold.plan_id == 1
+        state = repo.load_state(s)
+        assert {t.plan_id for t in state.tasks} == {1}
+        assert state.unit_status(1, 1) is Status.BLOCKED
+    shipped = read_task_file()
+    record = PlanRecord(
+        title=shipped.title,
+        document_number=shipped.document_number,
+        issued_on=shipped.issued_on,
+        period_end=shipped.period_end,
+        tasks=(
+            TaskRecord(1, "任务一。", ("区民政局",), (), date(2025, 12, 31)),
+            TaskRecord(2, "任务二。", ("区残联",), (), date(2025, 12, 31)),
+        ),
+    )
+    with database.session() as s:
+        summary = load_plan(s, record, now=datetime(2026, 12, 5, tzinfo=UTC))
+        assert (summary.plan_id, summary.plan_added, summary.changed) == (1, False, False)
+        assert len(s.exec(select(Plan)).all()) == 1
+        assert repo.get_task(s, number=1, plan_id=1) is not None
+        assert len(s.exec(select(StatusReport)).all()) == 2
+    database.dispose()
+
+
+def test_migration_0014_gives_tasks_without_a_plan_row_a_plan(database_url: str) -> None:
+    """Tasks stored without a plan row end up in a plan named 原有计划, whose period ends at
+    the latest deadline."""
+    from datetime import date
+
+    from db.models import Plan, Task
+
+    database = Database(database_url)
+    _upgraded_to(database, "0013")
+    with database.engine.begin() as conn:
+        for row in SCHEMA_0013_ROWS[1:5]:  # units and tasks, no plan
+            conn.execute(text(row))
+    database.upgrade()
+    with database.session() as s:
+        [plan] = s.exec(select(Plan)).all()
+        assert (plan.title, plan.period_start, plan.period_end) == (
+            "原有计划",
+            date(2026, 1, 1),
+            date(2026, 6, 30),
+        )
+        assert {t.plan_id for t in s.exec(select(Task))} == {plan.id}
+    database.dispose()
