@@ -38,6 +38,7 @@ from bot import (
     report_flow,
     tasks_view,
     texts,
+    unit_change,
 )
 from bot.config import Settings
 from bot.context import BotContext, BotData, Clock, Services, UserData, system_clock
@@ -326,6 +327,11 @@ def build_application(
     app.add_handler(handlers.command("unit", tasks_view.unit_command))
     app.add_handler(handlers.command("deadline", deadline_view.deadline_command))
     app.add_handler(handlers.command("record", tasks_view.record_command))
+    app.add_handler(handlers.command("rename_unit", unit_change.rename_unit_command))
+    app.add_handler(handlers.command("merge_unit", unit_change.merge_unit_command))
+    app.add_handler(
+        CallbackQueryHandler(unit_change.confirm_unit_change, pattern=unit_change.CONFIRM_PATTERN)
+    )
     app.add_handler(handlers.command("backlog", backlog.backlog_command))
     app.add_handler(handlers.command("plan", plan_upload.plan_command))
     app.add_handler(

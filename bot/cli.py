@@ -500,6 +500,32 @@ def cmd_deadline(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_unit_change(args: argparse.Namespace) -> int:
+    """Rename a unit or merge it into another (机构改革): print what would change, and store
+    it only with --yes (audited; the old names kept as aliases)."""
+    from bot import unit_change
+    from bot.app import prepare_database
+
+    kind = unit_change.RENAME if args.unit_command == "rename" else unit_change.MERGE
+    settings = _settings(args)
+    database = prepare_database(settings)
+    try:
+        with database.session() as s:
+            change = unit_change.resolve(s, kind, args.unit, args.target)
+            if isinstance(change, str):
+                print(html_to_text(change), file=sys.stderr)
+                return 1
+            print(html_to_text(unit_change.preview_text(s, change)))
+            if not args.yes:
+                print("nothing stored: run again with --yes to apply")
+                return 0
+            done = unit_change.apply(s, change, actor_user_id=0, now=_now())
+    finally:
+        database.dispose()
+    print(html_to_text(done))
+    return 0
+
+
 def _recheck_hold(s: Session, settings: Settings, now: datetime) -> str | None:
     """After deadlines changed: check the plan again as `/deadline` does in chat (lifting an
     open hold whose cause is gone) and say what came of it; None when nothing was held."""
@@ -772,11 +798,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def _known_unit_names(args: argparse.Namespace) -> list[str]:
+def _known_unit_names(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
     """The unit names an import is checked against: those of the task file (the configured
-    one, else the shipped plan) and, when a config is given, those of its database."""
+    one, else the shipped plan) and, when a config is given, those of its database; and the
+    database's aliases, {former name: current name}."""
     from sqlmodel import select
 
+    from db import repo
     from db.engine import Database
     from db.models import Unit
     from db.seed import read_task_file
@@ -784,14 +812,17 @@ def _known_unit_names(args: argparse.Namespace) -> list[str]:
     config = _config_path(args)
     settings = _settings(args) if config is not None else None
     names = read_task_file(settings.tasks.path() if settings else None).unit_names()
+    aliases: dict[str, str] = {}
     if settings is None:
-        return names
+        return names, aliases
     sqlite_path = sqlite_file(settings.database.url)
     if sqlite_path is not None and not sqlite_path.exists():
-        return names
+        return names, aliases
     database = Database(settings.database.url)
     try:
         with database.session() as s:
+            aliases = repo.alias_names(s)
+            names = [n for n in names if n not in aliases]
             names += [n for n in s.exec(select(Unit.name)) if n not in names]
     except SQLAlchemyError as exc:
         from db.engine import describe_error
@@ -799,7 +830,7 @@ def _known_unit_names(args: argparse.Namespace) -> list[str]:
         print(f"note: unit names of the database not read: {describe_error(exc)}", file=sys.stderr)
     finally:
         database.dispose()
-    return names
+    return names, aliases
 
 
 def _plan_id(s: Session, name: str | None) -> int | None:
@@ -904,7 +935,7 @@ def cmd_plan_import(args: argparse.Namespace) -> int:
         print(f"{out} exists; pass --force to overwrite it, or --out another file", file=sys.stderr)
         return 1
     try:
-        result = import_document(source, _known_unit_names(args))
+        result = import_document(source, *_known_unit_names(args))
     except PlanImportError as exc:
         print(f"cannot import {source}: {exc}", file=sys.stderr)
         return 1
@@ -1182,6 +1213,40 @@ def parser() -> argparse.ArgumentParser:
     )
     plan_load.set_defaults(func=cmd_plan_load)
     plan_load.add_argument("file", type=Path, metavar="TASKFILE", help="the task file")
+    unit = sub.add_parser(
+        "unit",
+        help="rename a unit or merge it into another (机构改革), the old names kept as aliases",
+        description="Units renamed or merged by an institutional reform (机构改革): "
+        "`unit rename OLD NEW` and `unit merge UNIT INTO`.",
+    )
+    unit_sub = unit.add_subparsers(dest="unit_command", required=True, metavar="SUBCOMMAND")
+    rename = unit_sub.add_parser(
+        "rename",
+        parents=[common],
+        help="give a unit its new name; the old one stays an alias (preview; --yes stores)",
+        description="Give the unit OLD (its name, a former name, or a name as typed in chat) "
+        "the name NEW. Its tasks, contacts and reports stay with it; OLD becomes an alias that "
+        "task files, imports and commands still recognise. Prints what would change; with "
+        "--yes stores it (audited).",
+    )
+    rename.set_defaults(func=cmd_unit_change)
+    rename.add_argument("unit", metavar="OLD", help="the unit's current name")
+    rename.add_argument("target", metavar="NEW", help="its new name (at most 100 characters)")
+    rename.add_argument("--yes", action="store_true", help="store the change")
+    merge = unit_sub.add_parser(
+        "merge",
+        parents=[common],
+        help="merge a unit into another; its name stays an alias (preview; --yes stores)",
+        description="Merge the unit UNIT into the unit INTO: UNIT's tasks, contacts, invites, "
+        "reports, evidence and extension requests move to INTO, and UNIT's name and aliases "
+        "become INTO's aliases. Refused for collective units (各镇街) and for two units named "
+        "on the same task (edit the task file first, so that it names one of them there). "
+        "Prints what would change; with --yes stores it (audited).",
+    )
+    merge.set_defaults(func=cmd_unit_change)
+    merge.add_argument("unit", metavar="UNIT", help="the unit that goes")
+    merge.add_argument("target", metavar="INTO", help="the unit it is merged into")
+    merge.add_argument("--yes", action="store_true", help="store the merge")
     p.description = f"The 残工委 task follow-up bot: {', '.join(sub.choices)}."
     return p
 

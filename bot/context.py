@@ -153,6 +153,21 @@ class DeadlineBatch:
         return [number for number, _ in self.seen]
 
 
+@dataclass(frozen=True)
+class UnitChangeDraft:
+    """A coordinator's rename or merge of units awaiting 确认 (`bot.unit_change`): the nonce
+    its buttons carry, the kind ("rename" or "merge"), the unit's id and the name the preview
+    showed, and the new name (rename) or the id and name of the unit merged into (merge). A
+    name that changed since the preview makes it stale."""
+
+    nonce: str
+    kind: str
+    unit_id: int
+    unit_name: str
+    target: str
+    target_id: int | None = None
+
+
 class UserData:
     """`context.user_data`: the user's current draft, if a conversation is running, a
     coordinator's deadline change awaiting confirmation (lost on restart: its buttons then
@@ -162,6 +177,7 @@ class UserData:
     def __init__(self) -> None:
         self.draft: Draft | None = None
         self.deadline_batch: DeadlineBatch | None = None
+        self.unit_change: UnitChangeDraft | None = None
         self.edited_notes: dict[int, str] = {}
 
 

@@ -2,10 +2,11 @@
 the CLI's `taskbot deadline` shares with it.
 
 范围 is one task number (changed at once, as before), a list or range of numbers
-(`1-10,12`), one lead unit's name (its tasks; names matched exactly, with suggestions), or
-全部 (every task). Dates are read by `jobs.dates` and must not be in the past. A change of
-more than one task is previewed with 确认修改 / 取消 buttons before anything is stored; the
-preview groups tasks by their current deadline so it fits one message at any plan size.
+(`1-10,12`), one lead unit's name (its tasks; its name or a former name matched exactly,
+with suggestions), or 全部 (every task). Dates are read by `jobs.dates` and must not be
+in the past. A change of more than one task is previewed with 确认修改 / 取消 buttons before
+anything is stored; the preview groups tasks by their current deadline so it fits one
+message at any plan size.
 
 Whatever changed, the reachable contacts of the lead units concerned are told once, one
 message per contact listing their tasks' new deadlines: queued in the send ledger (NOTICE,
@@ -86,7 +87,7 @@ def resolve_scope(session: Session, text: str, plan_id: int | None = None) -> Sc
         return Scope(tasks, label, single=single, plan_id=plan_id)
     if looks_like_numbers(cleaned):
         return texts.DEADLINE_BAD_NUMBERS.format(text=render.esc(render.clip(cleaned, 30)))
-    unit = repo.get_unit_by_name(session, name=cleaned) if "\x00" not in cleaned else None
+    unit = repo.find_unit(session, name=cleaned)
     if unit is None:
         refusal = texts.INVITE_NO_UNIT.format(name=render.esc(render.clip(cleaned, 50)))
         suggestions = [u.name for u in repo.find_units(session, fragment=cleaned)]

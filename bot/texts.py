@@ -46,6 +46,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("record", "代单位记录进展（协调员）"),
     ("plan", "导入新规划的重点任务分工（协调员）"),
     ("invite", "生成单位邀请码（协调员）"),
+    ("rename_unit", "单位更名，旧名称保留为别名（协调员）"),
+    ("merge_unit", "单位合并（协调员）"),
     ("cancel", "取消当前操作"),
     ("help", "使用说明"),
 ]
@@ -71,6 +73,8 @@ HELP_COORDINATOR = (
     "/deadline 范围 日期 [原因]：修改完成时限（范围可为序号、1-10,12、单位名称或“全部”）\n"
     "/backlog：查看督办是否暂停；/backlog send 发送积压的提醒，/backlog drop 不再发送\n"
     "/record 序号 单位 状态 说明：代电话反馈的单位记录进展\n"
+    "/rename_unit 旧名称 新名称：单位更名（旧名称保留为别名，历史记录不变）\n"
+    "/merge_unit 单位 并入单位：单位合并（任务、联络员和进展记录并入后者）\n"
     "/digest：生成督办汇总；/export：导出重点任务台账（Excel）\n"
     "/export_files：导出材料汇编（台账和全部佐证材料，zip）\n"
     "/plan：导入新规划：把规划文件（.docx、.xlsx、.pdf）发给我，核对后确认导入\n"
@@ -612,6 +616,48 @@ RECORD_SAVED = "✅ 已代{unit}记录第{number}项：{status}\n说明：{note}
 BUTTON_SKIP = "跳过"
 BUTTON_CONFIRM = "确认提交"
 BUTTON_CANCEL = "取消"
+
+# ----------------------------------------------------------- unit rename / merge (机构改革)
+RENAME_UNIT_USAGE = "用法：/rename_unit 旧名称 新名称\n例如：/rename_unit 区残联 区残疾人联合会"
+MERGE_UNIT_USAGE = "用法：/merge_unit 单位 并入单位\n例如：/merge_unit 区乡村振兴局 区农业农村委"
+UNIT_CHANGE_REFUSED = {
+    "empty": "新名称不能为空。",
+    "too_long": "新名称太长了（{length}字），单位名称最多{limit}字。",
+    "same": "{unit}的名称已是“{name}”，未作修改。",
+    "taken": "“{name}”已是{holder}的名称或别名，不能再用作其他单位的名称。",
+    "same_unit": "{unit}不能并入自身。",
+    "collective": "{unit}是集合单位（如各镇街），不能合并。",
+    "members": "{unit}下设成员单位，不能合并。",
+    "shared": (
+        "{unit}和{name}同时列在第{numbers}项任务上，暂不能合并："
+        "请先修改任务文件，使这些任务只列其中一个单位，再行合并。"
+    ),
+    "no_unit": "该单位已不存在，请重新查询。",
+}
+RENAME_UNIT_PREVIEW = (
+    "<b>单位更名</b>：{old} → {new}\n"
+    "“{old}”将保留为别名：任务文件、导入和命令中仍可使用旧名称。\n"
+    "{footprint}\n"
+    "确认后生效，记入操作记录。"
+)
+MERGE_UNIT_PREVIEW = (
+    "<b>单位合并</b>：{unit} 并入 {into}\n"
+    "“{unit}”{aliases}将成为{into}的别名，{unit}不再单独列出。\n"
+    "{footprint}\n"
+    "确认后生效，记入操作记录。"
+)
+MERGE_UNIT_ALIASES = "及其别名{names}"
+UNIT_FOOTPRINT = "涉及任务：{tasks}；联络员{contacts}位，进展反馈{reports}条，随单位{verb}。"
+UNIT_FOOTPRINT_TASKS = "第{numbers}项"
+UNIT_FOOTPRINT_NO_TASKS = "无"
+UNIT_FOOTPRINT_KEEP = "保留"
+UNIT_FOOTPRINT_MOVE = "转入{into}"
+BUTTON_UNIT_CONFIRM = "确认"
+UNIT_CHANGE_EXPIRED = "这次操作已失效（已确认、已取消或机器人已重启），请重新发送命令。"
+UNIT_CHANGE_CANCELLED = "已取消，单位未作修改。"
+UNIT_CHANGE_STALE = "预览之后单位名称已有变动，未作修改。请重新发送命令查看最新情况。"
+RENAME_UNIT_DONE = "已将{old}更名为{new}；“{old}”保留为别名，历史记录不变。"
+MERGE_UNIT_DONE = "已将{unit}并入{into}：任务、联络员和进展记录已转入{into}，“{unit}”保留为别名。"
 
 # ---------------------------------------------------------------- digest
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -74,11 +74,13 @@ class ImportedTask:
 
 @dataclass(frozen=True)
 class UnitCheck:
-    """A unit name of the document: known, or new with the closest known names."""
+    """A unit name of the document: known, aliased (a former name, or that of a unit merged
+    into another: `current` is the unit's name now), or new with the closest known names."""
 
     name: str
     known: bool
     suggestions: tuple[str, ...] = ()
+    current: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,9 +105,13 @@ class ImportResult:
                 lines.append("numbers missing: " + ", ".join(map(str, missing)))
         lines.append(_count(len(self.sections), "section row") + " skipped")
         lines.extend(f"  section: {s}" for s in self.sections)
-        known = [u.name for u in self.units if u.known]
+        known = [u.name for u in self.units if u.known and u.current is None]
+        aliased = [u for u in self.units if u.current is not None]
         new = [u for u in self.units if not u.known]
         lines.append(f"{len(known)} known units: {'、'.join(known) or '-'}")
+        if aliased:
+            lines.append(_count(len(aliased), "aliased unit") + " (former names)")
+            lines.extend(f"  aliased: {u.name} → {u.current}" for u in aliased)
         lines.append(_count(len(new), "new unit"))
         for unit in new:
             hint = "closest known: " + "、".join(unit.suggestions)
@@ -204,9 +210,14 @@ def _short(row: Sequence[str]) -> str:
     return shown if len(shown) <= 80 else shown[:79] + "…"
 
 
-def parse_rows(rows: Iterable[Sequence[str]], known_units: Iterable[str]) -> ImportResult:
-    """Parse the table: rows above the first header row (a title) are ignored, repeated
-    header rows skipped, section rows (一、…) reported and skipped, numbered rows become
+def parse_rows(
+    rows: Iterable[Sequence[str]],
+    known_units: Iterable[str],
+    aliases: Mapping[str, str] | None = None,
+) -> ImportResult:
+    """Parse the table (`aliases`: {former name: current name} of the known units, reported
+    as aliased): rows above the first header row (a title) are ignored, repeated header rows
+    skipped, section rows (一、…) reported and skipped, numbered rows become
     tasks, and every other non-empty row is reported as not placed (never guessed). A row
     right after one with the same number (a merged 序号 cell, a row continued on the next
     page) continues that task: its cells that differ from the row above are joined on.
@@ -286,23 +297,32 @@ def parse_rows(rows: Iterable[Sequence[str]], known_units: Iterable[str]) -> Imp
         tasks=tuple(tasks),
         rows_read=rows_read,
         sections=tuple(sections),
-        units=check_units(tasks, known_units),
+        units=check_units(tasks, known_units, aliases),
         not_placed=tuple(not_placed),
         warnings=tuple(warnings),
     )
 
 
-def check_units(tasks: Sequence[ImportedTask], known_units: Iterable[str]) -> tuple[UnitCheck, ...]:
-    """Every unit name of the tasks (in order of first appearance), known or new with the
-    closest known names."""
+def check_units(
+    tasks: Sequence[ImportedTask],
+    known_units: Iterable[str],
+    aliases: Mapping[str, str] | None = None,
+) -> tuple[UnitCheck, ...]:
+    """Every unit name of the tasks (in order of first appearance): known, aliased (a key of
+    `aliases`, {former name: current name}), or new with the closest known names."""
+    aliases = aliases or {}
     known = list(dict.fromkeys(known_units))
     names = dict.fromkeys(n for t in tasks for n in (*t.lead_units, *t.responsible_units))
-    return tuple(
-        UnitCheck(name, True)
-        if name in known
-        else UnitCheck(name, False, tuple(difflib.get_close_matches(name, known, n=3, cutoff=0.5)))
-        for name in names
-    )
+
+    def check(name: str) -> UnitCheck:
+        if name in aliases and name not in known:
+            return UnitCheck(name, True, current=aliases[name])
+        if name in known:
+            return UnitCheck(name, True)
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        return UnitCheck(name, False, tuple(close))
+
+    return tuple(check(name) for name in names)
 
 
 # --------------------------------------------------------------------------- text of a PDF
@@ -537,10 +557,13 @@ def _read_text(path: Path) -> str:
         return data.decode("gb18030")  # a text file saved on a Chinese Windows
 
 
-def import_document(path: Path, known_units: Iterable[str]) -> ImportResult:
-    """Read the document at `path` and parse its table. Raises `PlanImportError`."""
+def import_document(
+    path: Path, known_units: Iterable[str], aliases: Mapping[str, str] | None = None
+) -> ImportResult:
+    """Read the document at `path` and parse its table (`aliases`: {former name: current
+    name}, reported as aliased). Raises `PlanImportError`."""
     known = list(known_units)
-    return parse_rows(read_document(path, known), known)
+    return parse_rows(read_document(path, [*known, *(aliases or {})]), known, aliases)
 
 
 # --------------------------------------------------------------------------- the plan's identity

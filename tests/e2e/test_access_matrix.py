@@ -175,6 +175,27 @@ MATRIX: dict[str, dict[str, Expect]] = {
         "coordinator": ok("已将第10项的完成时限由2025年12月31日改为2026年6月30日", (0, 0, 0, 1)),
         "member@group": NOT_COORDINATOR,
     },
+    "/rename_unit <unit B> 新名称": {  # a preview: nothing stored before 确认
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok(f"单位更名：{UNIT_B} → 国家税务总局潼南税务局"),
+        "member@group": NOT_COORDINATOR,
+    },
+    "/merge_unit <other unit> <unit B>": {
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok(f"单位合并：{OTHER_UNIT} 并入 {UNIT_B}"),
+        "member@group": NOT_COORDINATOR,
+    },
+    "button uc:ok (no preview)": {
+        "stranger": no("仅限协调员", "alert"),
+        "contactA": no("仅限协调员", "alert"),
+        "contactB": no("仅限协调员", "alert"),
+        "coordinator": no("这次操作已失效", "alert"),
+        "member@group": no("仅限协调员", "alert"),
+    },
     "/report": {
         "stranger": NOT_CONTACT,
         # 区民政局 leads tasks 2, 5, 8, 25 and is a responsible unit (协办) of 6 more;
@@ -475,6 +496,13 @@ ACTIONS: dict[str, Callable[[Env, str], Awaitable[Observed]]] = {
     "/task 10": lambda env, role: command(env, role, "/task 10"),
     "/unit <unit B>": lambda env, role: command(env, role, f"/unit {UNIT_B}"),
     "/deadline 10 2026-06-30": lambda env, role: command(env, role, "/deadline 10 2026-06-30"),
+    "/rename_unit <unit B> 新名称": lambda env, role: command(
+        env, role, f"/rename_unit {UNIT_B} 国家税务总局潼南税务局"
+    ),
+    "/merge_unit <other unit> <unit B>": lambda env, role: command(
+        env, role, f"/merge_unit {OTHER_UNIT} {UNIT_B}"
+    ),
+    "button uc:ok (no preview)": lambda env, role: press(env, role, "uc:ok:0123abcd"),
     "/digest": lambda env, role: command(env, role, "/digest"),
     "/digest@canggongwei_bot in group": lambda env, role: command(
         env, role, "/digest@canggongwei_bot", in_group=True

@@ -240,3 +240,20 @@ def test_a_row_continued_under_the_same_number_is_joined() -> None:
     ]
     assert result.warnings == ("task 4: continued on the next row, joined",)
     assert result.not_placed == ()
+
+
+def test_a_former_name_is_reported_as_aliased_not_new() -> None:
+    rows = [HEADER, ["1", "推进融合教育。", "区教委", "区残联、区卫健委"]]
+    known = ["区残疾人联合会", "区教委"]
+    result = parse_rows(rows, known, {"区残联": "区残疾人联合会"})
+    assert [(u.name, u.known, u.current) for u in result.units] == [
+        ("区教委", True, None),
+        ("区残联", True, "区残疾人联合会"),
+        ("区卫健委", False, None),
+    ]
+    report = result.report()
+    assert "1 known units: 区教委" in report
+    assert report[report.index("1 aliased unit (former names)") + 1] == (
+        "  aliased: 区残联 → 区残疾人联合会"
+    )
+    assert "1 new unit" in report

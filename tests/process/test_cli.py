@@ -848,3 +848,42 @@ def test_export_with_files_and_prune_evidence(capsys, tmp_path, monkeypatch):
     assert code == 0 and "would be deleted" in out and store.read(kept.relative_path)
     code, out, _ = run(capsys, "--config", str(path), "prune-evidence", "--yes")
     assert code == 0 and "1 evidence file" in out and store.read(kept.relative_path) is None
+
+
+def test_unit_rename_and_merge_preview_then_store_with_yes(capsys, tmp_path):
+    path = write_config(tmp_path, f'[telegram]\ntoken = "{TOKEN}"\ncoordinators = [1]\n')
+    base = ("--config", str(path), "unit")
+    code, out, _ = run(capsys, *base, "rename", "潼南税务局", "国家税务总局潼南税务局")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0] == "单位更名：潼南税务局 → 国家税务总局潼南税务局"
+    assert "涉及任务：第9-10项；联络员0位，进展反馈0条，随单位保留。" in lines
+    assert lines[-1] == "nothing stored: run again with --yes to apply"
+    code, out, _ = run(capsys, *base, "rename", "潼南税务局", "国家税务总局潼南税务局", "--yes")
+    assert code == 0
+    assert out.splitlines()[-1] == (
+        "已将潼南税务局更名为国家税务总局潼南税务局；“潼南税务局”保留为别名，历史记录不变。"
+    )
+    # the old name is taken now, and still names the unit
+    code, out, _ = run(capsys, "--config", str(path), "deadline", "潼南税务局", "2027-06-30")
+    assert code == 0 and "国家税务总局潼南税务局牵头的任务" in out
+    code, _, err = run(capsys, *base, "rename", "区残联", "潼南税务局")
+    assert code == 1
+    assert (
+        err.splitlines()[-1]
+        == "“潼南税务局”已是国家税务总局潼南税务局的名称或别名，不能再用作其他单位的名称。"
+    )
+    code, _, err = run(capsys, *base, "merge", "区统计局", "区统计")
+    assert code == 1 and "区统计局不能并入自身" in err
+    code, _, err = run(capsys, *base, "merge", "潼南税务局", "区财政局", "--yes")
+    assert code == 1 and "同时列在第9-10项任务上，暂不能合并" in err
+    code, out, _ = run(capsys, *base, "merge", "潼南税务局", "区统计局", "--yes")
+    assert code == 0
+    assert "单位合并：国家税务总局潼南税务局 并入 区统计局" in out
+    assert "“国家税务总局潼南税务局”及其别名潼南税务局将成为区统计局的别名" in out
+    code, out, err = run(capsys, "--config", str(path), "tasks", "--json")
+    assert code == 0, err
+    tenth = next(t for t in json.loads(out) if t["number"] == 10)
+    assert tenth["lead_units"] == ["区统计局", "区财政局"]
+    code, _, err = run(capsys, *base, "rename", "区残疾人联合", "区残联2")
+    assert code == 1 and "没有找到名为“区残疾人联合”的单位。" in err and "区残联" in err

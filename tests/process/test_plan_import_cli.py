@@ -368,3 +368,24 @@ def test_refusals_write_nothing(capsys, tmp_path, name, content, message):
 def test_missing_file(capsys, tmp_path):
     code, _, err = run(capsys, "plan", "import", str(tmp_path / "none.docx"))
     assert code == 1 and "no such file" in err
+
+
+def test_a_renamed_units_former_name_is_reported_as_aliased(capsys, tmp_path):
+    """After `taskbot unit rename`, the document's old name is recognised: aliased, not new."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "bot.db"}"\n', encoding="utf-8")
+    assert main(["--config", str(config), "init"]) == 0
+    rename = ["--config", str(config), "unit", "rename", "区残联", "区残疾人联合会", "--yes"]
+    assert main(rename) == 0
+    capsys.readouterr()
+    out_file = tmp_path / "plan.tasks.toml"
+    argv = ["--config", str(config), "plan", "import", str(APPENDIX), "--out", str(out_file)]
+    code, out, err = run(capsys, *argv)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert "1 aliased unit (former names)" in lines
+    assert "  aliased: 区残联 → 区残疾人联合会" in lines
+    assert "0 new units" in lines
+    known = next(line for line in lines if " known units: " in line)
+    assert known.startswith("25 known units: 区乡村振兴局、区民政局、区财政局、区人力社保局")
+    assert "区残联" not in known
