@@ -127,9 +127,10 @@ def _remove(folder: Path) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def _known_units(svc: Services) -> list[str]:
+def _known_units(svc: Services) -> tuple[list[str], dict[str, str]]:
+    """The units' current names and their aliases ({former name: current name})."""
     with svc.db.session() as s:
-        return list(s.exec(select(Unit.name)).all())
+        return list(s.exec(select(Unit.name)).all()), repo.alias_names(s)
 
 
 def _typed(meta: dict[str, object]) -> dict[str, object]:
@@ -162,7 +163,7 @@ def read_upload(svc: Services, folder: Path) -> Preview:
     """Parse the upload kept in `folder`. Raises `PlanImportError` (and `OSError` when the
     folder is gone). Blocking: run it with `in_worker`."""
     path, meta = _document(folder)
-    result = import_document(path, _known_units(svc))
+    result = import_document(path, *_known_units(svc))
     found = find_identity(document_text(path))
     key = folder.name.removesuffix(LOADING)
     return Preview(key, str(meta.get("name", path.name)), result, _merge(found, _typed(meta)))
@@ -322,7 +323,16 @@ def summary_lines(preview: Preview) -> list[str]:
         [texts.PLAN_SECTION_LINE.format(text=render.esc(s[:60])) for s in result.sections]
     )
     new = [u for u in result.units if not u.known]
+    aliased = [u for u in result.units if u.known and u.current is not None]
     lines.append(texts.PLAN_UNITS_KNOWN.format(count=len(result.units) - len(new)))
+    lines += _capped(
+        [
+            texts.PLAN_UNIT_ALIASED_LINE.format(
+                name=render.esc(u.name), current=render.esc(u.current or "")
+            )
+            for u in aliased
+        ]
+    )
     if new:
         lines.append(texts.PLAN_UNITS_NEW.format(count=len(new)))
         lines += _capped(

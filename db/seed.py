@@ -253,6 +253,29 @@ def _describe_units(
     return "；".join(parts)
 
 
+def _wanted_assignments(
+    record: TaskRecord, units: dict[str, Unit]
+) -> list[tuple[int | None, AssignmentRole, int]]:
+    """A task's assignments as the file names its units: (unit id, role, position), each
+    unit once: a unit named twice (by its name and a former name, or two units merged into
+    one) keeps its first place, a lead role before a responsible one."""
+    wanted: list[tuple[int | None, AssignmentRole, int]] = []
+    seen: set[int | None] = set()
+    for role, names in (
+        (AssignmentRole.LEAD, record.lead_units),
+        (AssignmentRole.RESPONSIBLE, record.responsible_units),
+    ):
+        position = 0
+        for name in names:
+            unit_id = units[name].id
+            if unit_id in seen:
+                continue
+            seen.add(unit_id)
+            wanted.append((unit_id, role, position))
+            position += 1
+    return wanted
+
+
 def load_plan(
     session: Session, plan: PlanRecord, *, now: datetime, actor_user_id: int = 0
 ) -> LoadSummary:
@@ -389,11 +412,7 @@ def load_plan(
     for record in plan.tasks:
         task = tasks[record.number]
         assert task.id is not None
-        wanted = [(units[n].id, AssignmentRole.LEAD, i) for i, n in enumerate(record.lead_units)]
-        wanted += [
-            (units[n].id, AssignmentRole.RESPONSIBLE, i)
-            for i, n in enumerate(record.responsible_units)
-        ]
+        wanted = _wanted_assignments(record, units)
         if sorted(current.get(task.id, [])) != sorted(wanted):
             if task.id in current:
                 # audited: the trail shows it, and the running bot's fingerprint sees it

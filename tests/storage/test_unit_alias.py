@@ -224,3 +224,33 @@ def test_member_towns_are_found_by_a_former_name(loaded_db):
         assert repo.get_unit_by_name(s, name="梓潼街道") is None
         town = _unit(s, "梓潼街道办事处")
         assert town.parent_id == _unit(s, "各镇（街道）").id
+
+
+def test_a_task_naming_a_unit_by_both_names_gets_it_once(loaded_db):
+    """A task file naming a renamed unit by its new and its former name (as a lead and as a
+    responsible unit) loads with the unit once, as a lead unit."""
+    _rename(loaded_db, "区残联", "区残疾人联合会")
+    plan = read_task_file()
+    first = plan.tasks[0]  # task 1: 区乡村振兴局 leads; 区民政局、区残联 responsible
+    edited = dataclasses.replace(
+        plan,
+        tasks=(
+            dataclasses.replace(
+                first,
+                lead_units=("区残疾人联合会", "区乡村振兴局"),
+                responsible_units=("区民政局", "区残联"),
+            ),
+        ),
+    )
+    with loaded_db.session() as s:
+        load_plan(s, edited, now=NOW)
+    with loaded_db.session() as s:
+        task = repo.get_task(s, number=1)
+        assert task is not None
+        assert repo.unit_names_of_task(s, task_id=task.id or 0, role=AssignmentRole.LEAD) == [
+            "区残疾人联合会",
+            "区乡村振兴局",
+        ]
+        assert repo.unit_names_of_task(
+            s, task_id=task.id or 0, role=AssignmentRole.RESPONSIBLE
+        ) == ["区民政局"]
