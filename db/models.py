@@ -83,6 +83,8 @@ class Plan(SQLModel, table=True):
     period_start: date
     period_end: date
     status: PlanStatus = PlanStatus.ACTIVE
+    closed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    closed_by: int | None = Field(default=None, sa_type=BigInteger)  # Telegram id, 0: console
 
 
 class UnitAlias(SQLModel, table=True):
@@ -131,6 +133,8 @@ class Task(SQLModel, table=True):
     deadline_basis: DeadlineBasis = DeadlineBasis.PLAN
     deadline_by_coordinator: bool = False
     responsible_units_note: str | None = None  # the cell's wording where names lose meaning
+    # 结转: the unfinished task of an earlier plan this one carries over (its reports stay there)
+    carried_from_id: int | None = Field(default=None, foreign_key="task.id", index=True)
 
 
 class Assignment(SQLModel, table=True):
@@ -184,7 +188,8 @@ class StatusReport(SQLModel, table=True):
     Telegram user who sent it; `contact_id` the contact row at that time. A report entered by a
     coordinator for a unit that answered by phone has `source` "coordinator" and `entered_by`
     set. A correction has `corrects_id` pointing at the report it replaces; the earlier one
-    stays in the history.
+    stays in the history. A past record a coordinator entered (补录) has `source` "backfill",
+    `entered_by` set and `occurred_on` the local date it happened.
     """
 
     # one unit's history on one task, newest first without sorting: the digest's "status
@@ -209,6 +214,9 @@ class StatusReport(SQLModel, table=True):
     # stored once from one message, however often its buttons are pressed or it is delivered
     origin: str | None = Field(default=None, max_length=64, unique=True, index=True)
     created_at: datetime = Field(sa_column=utc_column(index=True))
+    # a past record (补录, source "backfill"): the local date it happened, which may lie long
+    # before `created_at` (when it was entered); None for a report made at `created_at`
+    occurred_on: date | None = None
 
 
 class EvidenceFile(SQLModel, table=True):
