@@ -116,6 +116,11 @@ async def report(update: Update, context: BotContext) -> int:
         text = texts.REPORT_NUMBERS_UNREAD.format(typed=render.esc(render.clip(typed, 20))) + (
             "\n" + text
         )
+    if asked is None and choice.named and choice.plan is not None:  # /report 十四五
+        tasks = [t for t in tasks if plan_of[t[0]] == choice.plan.id]
+        if not tasks:
+            await reply(update, texts.REPORT_NO_TASKS.format(unit=unit_name))
+            return ConversationHandler.END
     if asked is not None:
         chosen = choice.plan.id if choice.plan is not None else None
         named = [t for t in tasks if t[1] in asked and plan_of[t[0]] == chosen]
