@@ -177,6 +177,15 @@ async def test_reminders_buttons_and_reports_keep_the_plans_apart(
         [offer] = await ask(bot, CONTACT, "/report 5")
         assert [data for _, data in offer.buttons] == [f"t2:{new[5]}"]
 
+        # /record without a plan's name records on the newest plan's task and says so
+        [saved] = await ask(bot, COORDINATOR, "/record 8 区民政局 推进中 电话告知已启动")
+        assert saved.plain_text.startswith("✅ 已代区民政局记录第8项：推进中")
+        assert saved.plain_text.endswith(
+            "（以上按“十五五”。另有：“十四五”；如指其他计划，请写计划简称，"
+            "例如 /record 十四五 8 区民政局 推进中 ……）"
+        )
+        assert reports(bot)[1:] == [(new[8], Status.IN_PROGRESS, "电话告知已启动")]
+
 
 async def test_a_held_plan_holds_its_overdue_reminders_only(
     standin: BotApiStandIn, database_url: str, clock: MutableClock
@@ -230,9 +239,10 @@ async def test_a_closed_plan_is_not_followed_up_but_keeps_its_history(
         old, new = task_ids(bot, "十四五"), task_ids(bot, "十五五")
         since = len(bot.api.sent)
         bot.api.send_text(COORDINATOR, "/record 十四五 5 区民政局 已完成 补贴标准已提高")
-        await bot.api.wait_for(
+        saved = await bot.api.wait_for(
             lambda m: m.chat_id == COORDINATOR and "已代" in m.plain_text, since=since
         )
+        assert saved.plain_text.endswith("（计划：“十四五”）")
         assert reports(bot) == [(old[5], Status.DONE, "补贴标准已提高")]
         with bot.svc.db.session() as s:
             plan = s.exec(select(Plan).where(Plan.short_name == "十四五")).one()
