@@ -149,9 +149,11 @@ async def reply_to_reminder(update: Update, context: BotContext) -> None:
         several = [(t.id or 0, t.number, t.text) for t in open_tasks if t.id in listed]
         # tasks the note names (第50项) come first, even from another part of the message
         named = {int(n) for n in MENTIONED_TASK.findall(note)}
-        mentioned = [(t.id or 0, t.number, t.text) for t in open_tasks if t.number in named][
-            :MENTIONED_MAX
-        ]
+        # of the tasks with a named number (one per plan), the replied message's own first
+        mentioned = sorted(
+            ((t.id or 0, t.number, t.text) for t in open_tasks if t.number in named),
+            key=lambda found: found[0] not in listed,
+        )[:MENTIONED_MAX]
         task_tags = {t.id or 0: tags.get(t.plan_id, "") for t in open_tasks}
         if reminder is not None:
             task = s.get(Task, reminder.task_id)
@@ -223,6 +225,7 @@ async def reply_to_reminder(update: Update, context: BotContext) -> None:
         await reply(
             update,
             texts.REPLY_SAVED.format(
+                plan=render.esc(tags.get(task.plan_id, "")),
                 number=task.number,
                 unit=render.esc(unit.name),
                 note=render.esc(note),
@@ -332,6 +335,7 @@ async def store_offered_note(update: Update, context: BotContext) -> None:
     note = edited.get(original.message_id, original.text)
     now = svc.now()
     stored = None
+    tag = ""
     with svc.db.session() as s:
         contact = repo.get_contact(s, telegram_user_id=user.id)
         task = (
@@ -356,6 +360,7 @@ async def store_offered_note(update: Update, context: BotContext) -> None:
             )
             first = repo.get_task_by_id(s, task_id=stored.task_id) if stored else None
             number = first.number if first is not None else number  # stored by a first tap
+            tag = read_tags(s).get(first.plan_id, "") if first is not None else ""
     if stored is None or unit is None:
         await answer(update, texts.NOT_YOUR_TASK.format(number=number), alert=True)
         return
@@ -371,6 +376,7 @@ async def store_offered_note(update: Update, context: BotContext) -> None:
     await _close_offer(
         offer,
         texts.REPLY_SAVED.format(
+            plan=tag,
             number=number,
             unit=render.esc(unit.name),
             note=render.esc(note),

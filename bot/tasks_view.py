@@ -345,7 +345,18 @@ async def record_command(update: Update, context: BotContext) -> None:
         await reply(update, render.unknown_unit(unit_name, suggestions, texts.RECORD_USAGE))
         return
     if not lead:
-        await reply(update, texts.RECORD_NOT_LEAD.format(unit=render.esc(unit.name), number=number))
+        await reply(
+            update,
+            "\n".join(
+                filter(
+                    None,
+                    [
+                        texts.RECORD_NOT_LEAD.format(unit=render.esc(unit.name), number=number),
+                        which,
+                    ],
+                )
+            ),
+        )
         return
     log.info(
         "report stored: id=%s task=%s unit=%s entered_by=%s status=%s source=coordinator "
@@ -357,16 +368,14 @@ async def record_command(update: Update, context: BotContext) -> None:
         status,
         len(note),
     )
-    await reply(
-        update,
-        texts.RECORD_SAVED.format(
-            unit=render.esc(unit.name),
-            number=number,
-            status=texts.STATUS_LABEL[status],
-            note=render.esc(note),
-            at=render.fmt_instant(now, svc.policy.zone),
-        ),
+    saved = texts.RECORD_SAVED.format(
+        unit=render.esc(unit.name),
+        number=number,
+        status=texts.STATUS_LABEL[status],
+        note=render.esc(note),
+        at=render.fmt_instant(now, svc.policy.zone),
     )
+    await reply(update, "\n".join(filter(None, [saved, which])))
 
 
 __all__ = ["record_command", "task_command", "unit_command"]

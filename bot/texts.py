@@ -562,7 +562,9 @@ NO_REPORT_IN_PROGRESS = (
 NOTHING_TO_CANCEL = "当前没有进行中的操作。"
 TIMED_OUT = "由于长时间未操作，本次反馈已自动取消，没有保存任何内容。如需反馈，请重新发送 /report。"
 CONVERSATION_BUSY = "您正在填写一项反馈。请先完成，或发送 /cancel 取消后再开始新的反馈。"
-REPLY_SAVED = "✅ 已将您的留言记录为第{number}项任务（{unit}）的进展说明：\n{note}\n时间：{at}"
+REPLY_SAVED = (
+    "✅ 已将您的留言记录为{plan}第{number}项任务（{unit}）的进展说明：\n{note}\n时间：{at}"
+)
 REPLY_NOT_REMINDER = "这条消息不是任务提醒，无法对应到具体任务。反馈进展请发送 /report。"
 
 BUTTON_EXTENSION = "申请延期"
