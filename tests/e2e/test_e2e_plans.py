@@ -14,9 +14,10 @@ import pytest
 from sqlmodel import col, select
 
 from bot.app import build_application
+from db import repo
 from db.engine import Database
 from db.models import Plan, StatusReport, Task
-from db.seed import load_plan
+from db.seed import load_plan, read_task_file
 from jobs.types import HoldDecision, PlanStatus, Status
 from standin import BotApiStandIn
 from standin.harness import COORDINATOR, MutableClock, running, standin_settings
@@ -41,6 +42,9 @@ def prepare(url: str, *, decided: HoldDecision | None, closed: bool = False) -> 
     record_history(url, decided=decided)
     database = Database(url)
     try:
+        with database.session() as s:  # the shipped plan first, as the bot's first start does
+            if repo.default_plan_id(s) is None:
+                load_plan(s, read_task_file(), now=DAY)
         with database.session() as s:
             load_plan(s, fifteenth_plan(), now=DAY)
         if closed:
