@@ -131,6 +131,8 @@ class Draft:
     corrects_receipt_id: int | None = None  # message id of the receipt of that report
     deadline: date | None = None  # the task's deadline when an extension was asked for
     requested_deadline: date | None = None  # an extension request's new date
+    # the task's plan as messages name it (HTML 【简称】) when several plans are active, else ""
+    task_plan: str = ""
 
 
 @dataclass(frozen=True)

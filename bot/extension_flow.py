@@ -102,6 +102,7 @@ async def take_extension_date(update: Update, context: BotContext) -> int:
 
 def _extension_card(template: str, draft: Draft, **extra: str) -> str:
     return template.format(
+        plan=draft.task_plan,
         number=draft.task_number,
         text=render.esc(render.clip(draft.task_text, 60)),
         unit=render.esc(draft.unit_name),

@@ -118,6 +118,9 @@ async def start_draft(update: Update, context: BotContext, ref: TaskRef) -> Draf
         else:
             await answer(update, texts.UNKNOWN_TASK.format(number=ref.number), alert=True)
         return None
+    if not task.plan_active:  # a closed plan is no longer followed up
+        await answer(update, texts.PLAN_CLOSED_TASK.format(number=task.number), alert=True)
+        return None
     if not found.allowed:
         log.warning("refused report: user=%s unit=%s task=%s", user.id, found.unit_id, task.number)
         await answer(update, texts.NOT_YOUR_TASK.format(number=task.number), alert=True)
@@ -126,6 +129,7 @@ async def start_draft(update: Update, context: BotContext, ref: TaskRef) -> Draf
         task_id=task.id,
         task_number=task.number,
         task_text=task.text,
+        task_plan=texts.PLAN_TAG.format(plan=render.esc(task.plan)) if task.plan else "",
         unit_id=found.unit_id,
         unit_name=found.unit_name,
         contact_id=found.contact_id,

@@ -162,7 +162,7 @@ async def pick_task(update: Update, context: BotContext) -> int | None:
     if isinstance(query.message, Message):
         await query.message.reply_text(
             texts.REPORT_CHOOSE_STATUS.format(
-                number=draft.task_number, text=render.esc(draft.task_text)
+                plan=draft.task_plan, number=draft.task_number, text=render.esc(draft.task_text)
             ),
             reply_markup=keyboards.status_keyboard(draft.task_id, extension=lead),
         )
@@ -269,6 +269,7 @@ def _evidence_text(draft: Draft) -> str:
 
 def _summary(template: str, draft: Draft, **extra: str) -> str:
     return template.format(
+        plan=draft.task_plan,
         number=draft.task_number,
         text=render.esc(render.clip(draft.task_text, 60)),
         unit=render.esc(draft.unit_name),
@@ -489,6 +490,7 @@ async def confirm(update: Update, context: BotContext) -> int | None:
             context.bot,
             svc,
             texts.BLOCKED_NOTICE.format(
+                plan=draft.task_plan,
                 number=draft.task_number,
                 text=render.esc(render.clip(draft.task_text, 60)),
                 unit=render.esc(draft.unit_name),

@@ -475,7 +475,7 @@ REPORT_NUMBERS_UNREAD = (
 REPORT_SUPPORTING = "，其中协办{count}项"
 TASK_SUPPORTING = "（协办）"
 TASK_BUTTON = "{plan}第{number}项 {text}"
-REPORT_CHOOSE_STATUS = "<b>第{number}项</b>：{text}\n\n请选择当前进展："
+REPORT_CHOOSE_STATUS = "<b>{plan}第{number}项</b>：{text}\n\n请选择当前进展："
 ASK_NOTE = (
     "第{number}项，状态：<b>{status}</b>\n"
     "请用一两句话说明进展情况（直接发送文字，最多{limit}字）。发送 /cancel 取消。"
@@ -533,7 +533,7 @@ EXPORT_FILES_MISSING = (
 )
 CONFIRM = (
     "请确认以下反馈：\n"
-    "任务：<b>第{number}项</b> {text}\n"
+    "任务：<b>{plan}第{number}项</b> {text}\n"
     "单位：{unit}\n"
     "状态：{status}\n"
     "说明：{note}\n"
@@ -543,7 +543,7 @@ EVIDENCE_NONE = "无"
 EVIDENCE_COUNT = "{count}个\n{lines}"
 SAVED = (
     "✅ 已记录。\n"
-    "任务：第{number}项\n"
+    "任务：{plan}第{number}项\n"
     "单位：{unit}\n"
     "状态：{status}\n"
     "说明：{note}\n"
@@ -552,7 +552,7 @@ SAVED = (
     "感谢您的反馈！"
 )
 BLOCKED_NOTICE = (
-    "🟡 <b>遇到困难</b>\n任务：第{number}项 {text}\n单位：{unit}（{name}）\n说明：{note}"
+    "🟡 <b>遇到困难</b>\n任务：{plan}第{number}项 {text}\n单位：{unit}（{name}）\n说明：{note}"
 )
 CANCELLED = "已取消，本次没有保存任何内容。"
 NO_REPORT_IN_PROGRESS = (
@@ -579,12 +579,12 @@ EXT_NOT_LATER = "新的完成时限须晚于当前时限{deadline}，请重新�
 EXT_LEAD_ONLY = "只有第{number}项的牵头单位可以申请延期。"
 EXT_ASK_REASON = "请简要说明申请延期的理由（直接发送文字）。"
 EXT_CONFIRM = (
-    "请确认延期申请：\n任务：<b>第{number}项</b> {text}\n单位：{unit}\n"
+    "请确认延期申请：\n任务：<b>{plan}第{number}项</b> {text}\n单位：{unit}\n"
     "当前时限：{current}\n申请延至：{requested}\n理由：{reason}"
 )
 EXT_SUBMITTED = "✅ 延期申请已提交，等待协调员审批。审批结果会通知您。"
 EXT_TO_COORDINATOR = (
-    "📮 <b>延期申请</b>\n任务：第{number}项 {text}\n单位：{unit}（{name}）\n"
+    "📮 <b>延期申请</b>\n任务：{plan}第{number}项 {text}\n单位：{unit}（{name}）\n"
     "当前时限：{current}\n申请延至：{requested}\n理由：{reason}"
 )
 EXT_APPROVED = "✅ 您对第{number}项的延期申请已批准，新的完成时限为{requested}。"
@@ -728,4 +728,5 @@ DIGEST_ONLY_PRIVATE_OR_GROUP = "汇总已生成。"
 # several plans (规划, 年度工作要点) followed up side by side: how a task's plan is named
 PLAN_TAG = "【{plan}】"  # before a task's number or text when more than one plan is active
 PLAN_MEANT = "（以上按“{plan}”。另有：{others}；如指其他计划，请写计划简称，例如 {example}）"
+PLAN_CLOSED_TASK = "第{number}项所属的计划已关闭，不再需要反馈。记录仍可用 /task 查看。"
 PLAN_NAMED = "（计划：“{plan}”）"

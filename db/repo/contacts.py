@@ -23,11 +23,13 @@ from db.models import (
     ChatMigration,
     Contact,
     Invite,
+    Plan,
     Task,
     Unit,
 )
 from db.repo.audit import record_audit
 from db.repo.units import lead_units
+from jobs.types import PlanStatus
 
 INVITE_CODE_BYTES = 12  # token_urlsafe(12): 16 characters of [A-Za-z0-9_-], 96 bits
 
@@ -39,11 +41,15 @@ def get_contact(session: Session, *, telegram_user_id: int) -> Contact | None:
 
 @dataclass(frozen=True)
 class TaskLine:
-    """A task as a report needs it: database id, 序号 and text."""
+    """A task as a report needs it: database id, 序号 and text; `plan` is the 简称 of its
+    plan when more than one plan is active (messages then name it), else ""; `plan_active`
+    whether its plan is followed up (not closed)."""
 
     id: int
     number: int
     text: str
+    plan: str = ""
+    plan_active: bool = True
 
 
 @dataclass(frozen=True)
@@ -83,21 +89,40 @@ def reporter_on_task(
     )
     if row is None:
         return None
-    contact_id, unit_id, unit_name, found_id, number, text, allowed = row
-    task = TaskLine(found_id, number, text) if found_id is not None else None
+    contact_id, unit_id, unit_name, found_id, number, text, allowed, label, status, active = row
+    task = (
+        TaskLine(
+            found_id,
+            number,
+            text,
+            (label or "") if (active or 0) > 1 else "",
+            status not in (PlanStatus.CLOSED, PlanStatus.CLOSED.name),
+        )
+        if found_id is not None
+        else None
+    )
     return Reporter(contact_id, unit_id, unit_name, task, bool(task and allowed))
 
 
 @functools.cache
 def _reporter_statement() -> Any:
     """`reporter_on_task`'s statement, built once per process (parameters `user_id`,
-    `task_key`): contact, unit, the task left-joined, and an EXISTS over the assignments
-    of the unit or of its collective parent unit (`may_report`)."""
-    contact, unit, task, assignment = (
+    `task_key`): contact, unit, the task and its plan left-joined, an EXISTS over the
+    assignments of the unit or of its collective parent unit (`may_report`), and the number
+    of active plans."""
+    contact, unit, task, assignment, plan = (
         Contact.__table__.c,  # type: ignore[attr-defined]
         Unit.__table__.c,  # type: ignore[attr-defined]
         Task.__table__,  # type: ignore[attr-defined]
         Assignment.__table__.c,  # type: ignore[attr-defined]
+        Plan.__table__,  # type: ignore[attr-defined]
+    )
+    other = Plan.__table__.alias("active_plan")  # type: ignore[attr-defined]
+    active = (
+        core_select(func.count())
+        .select_from(other)
+        .where(other.c.status == PlanStatus.ACTIVE)
+        .scalar_subquery()
     )
     key = task.c.id
     allowed = exists().where(
@@ -113,11 +138,14 @@ def _reporter_statement() -> Any:
             task.c.number,
             task.c.text,
             allowed,
+            plan.c.short_name,
+            plan.c.status,
+            active,
         )
         .select_from(
-            Contact.__table__.join(Unit.__table__, unit.id == contact.unit_id).outerjoin(  # type: ignore[attr-defined]
-                task, key == bindparam("task_key")
-            )
+            Contact.__table__.join(Unit.__table__, unit.id == contact.unit_id)  # type: ignore[attr-defined]
+            .outerjoin(task, key == bindparam("task_key"))
+            .outerjoin(plan, plan.c.id == task.c.plan_id)
         )
         .where(contact.telegram_user_id == bindparam("user_id"))
     )

@@ -149,7 +149,7 @@ async def test_reminders_buttons_and_reports_keep_the_plans_apart(
         choice = await bot.api.wait_for(
             lambda m: m.chat_id == CONTACT and "请选择当前进展" in m.plain_text, since=since
         )
-        assert "十五五第5项：巩固拓展" in choice.plain_text
+        assert choice.plain_text.startswith("【十五五】第5项：十五五第5项：巩固拓展")
         assert {data for _, data in choice.buttons if data and data.startswith("r")} >= {
             f"r2:{new[5]}:in_progress"
         }
@@ -263,6 +263,13 @@ async def test_a_closed_plan_is_not_followed_up_but_keeps_its_history(
         assert "【" not in message.plain_text and "2025年" not in message.plain_text
         assert [data for _, data in message.buttons] == [f"t2:{new[n]}" for n in MINZHENG]
         assert escalations(bot, since) == []
+        # a button of the closed plan's task (an old reminder's) stores nothing
+        calls = len(bot.api.calls)
+        bot.api.press_button(CONTACT, message.message_id, f"r2:{old[8]}:in_progress")
+        await bot.api.wait_for_call(
+            "answerCallbackQuery", lambda c: "计划已关闭" in str(c.params), since=calls
+        )
+        assert reports(bot) == [(old[5], Status.DONE, "补贴标准已提高")]
         [digest] = await ask(bot, COORDINATOR, "/digest")
         assert re.findall(r"^依据：《(.+)》$", digest.plain_text, re.M) == [FIFTEENTH_TITLE]
         assert "十四五" not in digest.plain_text
