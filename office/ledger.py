@@ -391,19 +391,28 @@ def build_ledger(
     audit.comment("操作人ID", "Telegram 用户 ID；0 表示系统自动操作")
     numbers_by_id = {t.id: t.number for t in state.tasks}
 
+    def plan_tag(name: str | None) -> str:
+        """【简称】 before a task when the workbook holds several plans."""
+        return f"【{name}】" if name and len(state.plans) > 1 else ""
+
     def subject_text(subject: str) -> str:
         """A subject as people say it: 第N项, a unit's name, a contact by name and unit."""
         parts = subject.split(":")
         if subject == "plan":
             return PLAN_SUBJECT
-        if parts[0] == "task" and len(parts) == 2:
-            return TASK_SUBJECT.format(number=parts[1])
+        if parts[0] == "plan" and len(parts) == 2:
+            return f"{PLAN_SUBJECT}（{parts[1]}）"
+        task = repo.parse_task_subject(subject)
+        if task is not None:
+            return plan_tag(task[0]) + TASK_SUBJECT.format(number=task[1])
         if parts[0] == "unit" and len(parts) >= 2:
             return subject.split(":", 1)[1]
         if parts[0] == "hold" and len(parts) == 2:
             return HOLD_SUBJECT.format(id=parts[1])
-        if parts[0] == "extension" and len(parts) == 4:
-            return EXTENSION_SUBJECT.format(number=parts[3], id=parts[1])
+        if parts[0] == "extension" and len(parts) in (4, 5):
+            task = repo.parse_task_subject(":".join(parts[2:]))
+            if task is not None:
+                return plan_tag(task[0]) + EXTENSION_SUBJECT.format(number=task[1], id=parts[1])
         if parts[0] == "task_id" and len(parts) == 4 and parts[1].isdigit() and parts[3].isdigit():
             number = numbers_by_id.get(int(parts[1]), parts[1])
             return f"{TASK_SUBJECT.format(number=number)} {unit_name(int(parts[3]))}"

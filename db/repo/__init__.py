@@ -24,7 +24,7 @@ from db.repo import (
     state,
     units,
 )
-from db.repo.audit import record_audit
+from db.repo.audit import parse_task_subject, record_audit, task_subject
 from db.repo.contacts import (
     InviteProblem,
     Redemption,
@@ -212,6 +212,7 @@ __all__ = [
     "open_hold",
     "open_holds",
     "open_tasks_of_unit",
+    "parse_task_subject",
     "plan_changes",
     "plan_of_hold",
     "queue_notice",
@@ -237,6 +238,7 @@ __all__ = [
     "shared_task_numbers",
     "state",
     "store_finding",
+    "task_subject",
     "tasks_by_number",
     "tasks_by_numbers",
     "tasks_led_by",

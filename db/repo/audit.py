@@ -13,7 +13,26 @@ from sqlmodel import Session
 
 from db.models import (
     AuditEvent,
+    Plan,
+    Task,
 )
+
+
+def task_subject(session: Session, task: Task) -> str:
+    """The audit subject of a task: "task:<简称 of its plan>:<序号>" (events stored before
+    several plans say "task:<序号>", a task of the plan loaded first); see
+    `parse_task_subject`."""
+    plan = session.get(Plan, task.plan_id)
+    return f"task:{plan.short_name if plan is not None else ''}:{task.number}"
+
+
+def parse_task_subject(subject: str) -> tuple[str | None, int] | None:
+    """The plan's 简称 (None for the older form without one) and the 序号 a task subject
+    ("task:十四五:5" or "task:5") names; None for any other subject."""
+    parts = subject.split(":")
+    if parts[0] != "task" or len(parts) not in (2, 3) or not parts[-1].isdigit():
+        return None
+    return (parts[1] if len(parts) == 3 else None), int(parts[-1])
 
 
 def record_audit(

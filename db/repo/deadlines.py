@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from db.models import Assignment, Contact, Delivery, Task
-from db.repo.audit import record_audit
+from db.repo.audit import record_audit, task_subject
 from db.repo.units import default_plan_id
 from jobs.types import AssignmentRole, DeadlineBasis, DeliveryKind, DeliveryOutcome
 
@@ -98,7 +98,7 @@ def set_deadline(
         session,
         actor_user_id=actor_user_id,
         action="task.deadline",
-        subject=f"task:{task.number}",
+        subject=task_subject(session, task),
         before=task.deadline.isoformat(),
         after=new.isoformat(),
         reason=reason,

@@ -25,7 +25,7 @@ from db.models import (
     StatusReport,
     Task,
 )
-from db.repo.audit import record_audit
+from db.repo.audit import record_audit, task_subject
 from db.repo.deadlines import set_deadline
 from db.repo.units import tasks_of_unit
 from jobs.types import (
@@ -191,7 +191,7 @@ def create_extension(
         session,
         actor_user_id=requested_by,
         action="extension.request",
-        subject=f"extension:{request.id}:task:{task.number}",
+        subject=f"extension:{request.id}:{task_subject(session, task)}",
         before=task.deadline.isoformat(),
         after=requested_deadline.isoformat(),
         now=now,
@@ -237,7 +237,7 @@ def decide_extension(
         session,
         actor_user_id=decided_by,
         action=f"extension.{status.value}",
-        subject=f"extension:{request.id}:task:{task.number}",
+        subject=f"extension:{request.id}:{task_subject(session, task)}",
         before=task.deadline.isoformat(),
         after=request.requested_deadline.isoformat() if approve else task.deadline.isoformat(),
         now=now,
