@@ -4,10 +4,11 @@ Functions take the `Session` first and keyword-only data; they only read.
 
 The deadline history comes from the audit trail: events of action "task.deadline" with
 subject "task:<number>" (before/after ISO dates, `at` UTC). Their subject names the 序号, not
-the plan, so a task's events are found by walking back from its deadline in force: the
-newest event whose `after` is the current date is taken, then its `before` is looked for,
-and so on. An event is an approved extension when an APPROVED `ExtensionRequest` of the task
-was decided at the same instant, a task-file change when its actor is 0 (the system), a bulk
+the plan, so a task's events are those of its 序号 that chain from its original deadline
+(原定期限) to its deadline in force, each event's `before` the previous one's `after`
+(`_chain`); an event of another plan's task with the same 序号 does not fit the chain.
+An event is an approved extension when an APPROVED `ExtensionRequest` of the task was
+decided at the same instant, a task-file change when its actor is 0 (the system), a bulk
 move when other tasks' deadline events share its `at` (one /deadline batch), else a
 coordinator's change of this task.
 """
@@ -58,6 +59,48 @@ def _plan_view(plan: Plan) -> PlanView:
     )
 
 
+def _chain(task: Task, newest_first: list[AuditEvent]) -> list[AuditEvent]:
+    """The events, oldest first, leading from the task's original deadline to its deadline
+    in force: the longest such chain, newest events tried first; when none reaches the
+    original (history cut short), the chain of newest matches back from the deadline."""
+    original = task.original_deadline.isoformat()
+    memo: dict[tuple[str, int], list[AuditEvent] | None] = {}
+
+    def back(current: str, after_index: int) -> list[AuditEvent] | None:
+        key = (current, after_index)
+        if key in memo:
+            return memo[key]
+        best: list[AuditEvent] | None = [] if current == original else None
+        for index in range(after_index + 1, len(newest_first)):
+            event = newest_first[index]
+            if event.after != current or event.before is None:
+                continue
+            rest = back(event.before, index)
+            if rest is not None and (best is None or len(rest) + 1 > len(best)):
+                best = [*rest, event]
+        memo[key] = best
+        return best
+
+    found = back(task.deadline.isoformat(), -1)
+    if found is not None:
+        return found
+    greedy: list[AuditEvent] = []
+    current, index = task.deadline.isoformat(), -1
+    while True:
+        nxt = next(
+            (
+                i
+                for i in range(index + 1, len(newest_first))
+                if newest_first[i].after == current and newest_first[i].before is not None
+            ),
+            None,
+        )
+        if nxt is None:
+            return list(reversed(greedy))
+        greedy.append(newest_first[nxt])
+        current, index = newest_first[nxt].before or "", nxt
+
+
 def _moves(
     task: Task,
     events: list[AuditEvent],
@@ -65,18 +108,9 @@ def _moves(
     approved_at: set[datetime],
     zone: ZoneInfo,
 ) -> tuple[DeadlineMove, ...]:
-    chain: list[AuditEvent] = []
-    current = task.deadline.isoformat()
-    left = sorted(events, key=lambda e: (e.at, e.id or 0), reverse=True)
-    while True:
-        found = next((e for e in left if e.after == current), None)
-        if found is None or found.before is None:
-            break
-        chain.append(found)
-        left = [e for e in left if (e.at, e.id or 0) < (found.at, found.id or 0)]
-        current = found.before
+    chain = _chain(task, sorted(events, key=lambda e: (e.at, e.id or 0), reverse=True))
     moves: list[DeadlineMove] = []
-    for event in reversed(chain):
+    for event in chain:
         if event.actor_user_id == 0:
             basis = ChangeBasis.PLAN
         elif event.at in approved_at:
