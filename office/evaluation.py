@@ -195,6 +195,12 @@ def _overview(doc: object, ev: Evaluation, labels: Mapping[Status, str]) -> None
     )
 
 
+def _on_time(outcome: TaskOutcome, on_time: bool) -> str:
+    if outcome.done_on is None:
+        return "—（未完成）"
+    return "是" if on_time else "否"
+
+
 def _task(doc: object, index: int, outcome: TaskOutcome, labels: Mapping[Status, str]) -> None:
     task = outcome.task
     _heading(doc, f"（{numeral(index)}）任务{task.number}：{task.text}", SUBHEADING_FONT)
@@ -206,8 +212,8 @@ def _task(doc: object, index: int, outcome: TaskOutcome, labels: Mapping[Status,
         ("完成日期", done),
         ("原定期限", cn_date(task.original_deadline)),
         ("调整后期限", cn_date(outcome.adjusted_deadline)),
-        ("按原定期限按时", "是" if outcome.on_time_original else "否"),
-        ("按调整后期限按时", "是" if outcome.on_time_adjusted else "否"),
+        ("按原定期限按时", _on_time(outcome, outcome.on_time_original)),
+        ("按调整后期限按时", _on_time(outcome, outcome.on_time_adjusted)),
     ]
     rows += [
         (

@@ -144,3 +144,40 @@ def test_an_interim_draft_says_so(loaded_db: Database) -> None:
     doc = document(evaluation(loaded_db, as_of=date(2023, 12, 31)))
     assert doc.paragraphs[0].text == "评估样例中期评估报告（初稿）"
     assert "中期评估" in doc.paragraphs[2].text and "2023年12月31日" in doc.paragraphs[2].text
+
+
+def test_a_corrected_report_is_replaced_by_its_correction(loaded_db: Database) -> None:
+    from sqlmodel import select
+
+    from db.models import StatusReport
+
+    plan_id = store_sample(loaded_db)
+    with loaded_db.session() as s:
+        blocked = s.exec(select(StatusReport).where(StatusReport.note == "场地未落实")).one()
+        correction = repo.add_report(
+            s,
+            task_id=blocked.task_id,
+            unit_id=blocked.unit_id,
+            contact_id=None,
+            reporter_user_id=300,
+            status=Status.IN_PROGRESS,
+            note="场地已落实",
+            now=blocked.created_at,
+            source="backfill",
+            corrects_id=blocked.id,
+        )
+        s.execute(
+            StatusReport.__table__.update()  # type: ignore[attr-defined]
+            .where(StatusReport.__table__.c.id == correction.id)  # type: ignore[attr-defined]
+            .values(occurred_on=date(2025, 4, 1))
+        )
+    with loaded_db.session() as s:
+        plan, tasks, reports = repo.evaluation_input(s, plan_id=plan_id, zone=ZONE)
+    five = evaluate(plan, tasks, reports, as_of=date(2026, 12, 6)).tasks[4]
+    assert five.status is Status.IN_PROGRESS  # 区民政局 done, 区人社局 in progress
+    assert [(r.note, r.correction) for r in five.timeline] == [
+        ("场地已落实", True),
+        ("", False),
+        ("仍在协调", False),
+    ]
+    assert "（更正）" in all_text(document(evaluate(plan, tasks, reports, as_of=date(2026, 12, 6))))
