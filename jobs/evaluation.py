@@ -59,7 +59,8 @@ class DeadlineMove:
 @dataclass(frozen=True, slots=True)
 class TaskRecord:
     """A task as the evaluation needs it; `lead_units` and `responsible_units` are unit names
-    in document order; `changes` oldest first."""
+    in document order; `changes` oldest first; `carried_to` names the tasks of later plans
+    that carry it over (结转)."""
 
     number: int
     text: str
@@ -68,6 +69,7 @@ class TaskRecord:
     lead_units: tuple[str, ...]
     responsible_units: tuple[str, ...] = ()
     changes: tuple[DeadlineMove, ...] = ()
+    carried_to: tuple[str, ...] = ()  # 结转: the tasks carrying it over, e.g. "十五五第3项"
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ The document's wording is kept here (it is the document, like the ledger's heade
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
@@ -49,6 +50,7 @@ HEADINGS = (
     "五、下一步打算",
 )
 NUMERALS = "一二三四五六七八九十"
+FIVE_YEAR = re.compile(r"十[一二三四五六七八九]五")
 NOT_REPORTED = "未反馈"
 BACKFILL_MARK = "补录"
 LIVE_MARK = "机器人"
@@ -86,6 +88,15 @@ def numeral(n: int) -> str:
 def kind_of(evaluation: Evaluation) -> str:
     """总结评估, or 中期评估 when the evaluation is before the plan's last day."""
     return "中期评估" if evaluation.interim else "总结评估"
+
+
+def plan_name(evaluation: Evaluation) -> str:
+    """How the title names the plan: “十四五”规划 for a five-year plan's 简称, else the 简称
+    (or the title when it has none)."""
+    label = evaluation.plan.label
+    if FIVE_YEAR.fullmatch(label):
+        return f"“{label}”规划"
+    return label
 
 
 def evaluation_filename(evaluation: Evaluation) -> str:
@@ -184,6 +195,10 @@ def _overview(doc: object, ev: Evaluation, labels: Mapping[Status, str]) -> None
             ("进展反馈（其中补录）", f"{ev.reports}条（{ev.backfilled_reports}条）"),
         ],
     )
+    carried = [o.task for o in ev.tasks if o.task.carried_to]
+    if carried:
+        numbers = "、".join(f"第{t.number}项" for t in carried)
+        _body(doc, f"未完成、已结转至新规划继续推进的任务{len(carried)}项：{numbers}。")
     never = "、".join(ev.never_reported) if ev.never_reported else NONE
     _body(doc, f"从未反馈进展的牵头单位：{never}。")
     _body(
@@ -215,6 +230,8 @@ def _task(doc: object, index: int, outcome: TaskOutcome, labels: Mapping[Status,
         ("按原定期限按时", _on_time(outcome, outcome.on_time_original)),
         ("按调整后期限按时", _on_time(outcome, outcome.on_time_adjusted)),
     ]
+    if task.carried_to:
+        rows.append(("结转", "已结转至" + "、".join(task.carried_to)))
     rows += [
         (
             f"牵头单位：{unit.unit}",
@@ -282,7 +299,7 @@ def write_evaluation(
     section.left_margin, section.right_margin = Mm(28), Mm(26)
     title = _line(doc.add_paragraph(), None)
     title.alignment = WD_ALIGN_PARAGRAPH.CENTER
-    _font(title.add_run(f"{ev.plan.label}{kind_of(ev)}报告（初稿）"), TITLE_FONT, SIZE_TITLE)
+    _font(title.add_run(f"{plan_name(ev)}{kind_of(ev)}报告（初稿）"), TITLE_FONT, SIZE_TITLE)
     sub = _line(doc.add_paragraph())
     sub.alignment = WD_ALIGN_PARAGRAPH.CENTER
     number = f"（{ev.plan.document_number}）" if ev.plan.document_number else ""

@@ -141,7 +141,8 @@ def _moves(
 def evaluation_input(
     session: Session, *, plan_id: int, zone: ZoneInfo
 ) -> tuple[PlanView, list[TaskRecord], list[ReportRecord]]:
-    """The plan `plan_id`, its tasks (by 序号, with their deadline changes) and every report
+    """The plan `plan_id`, its tasks (by 序号, with their deadline changes and the later
+    plans' tasks carrying them over) and every report
     on them (a corrected report left out, its correction marked), for `jobs.evaluation.
     evaluate`. Raises `LookupError` when there is no such plan."""
     plan = session.get(Plan, plan_id)
@@ -173,6 +174,15 @@ def evaluation_input(
     ):
         if request.decided_at is not None:
             approved.setdefault(request.task_id, set()).add(request.decided_at)
+    carried: dict[int, list[str]] = {}
+    for later, later_plan in session.exec(
+        select(Task, Plan)
+        .join(Plan, col(Plan.id) == col(Task.plan_id))
+        .where(col(Task.carried_from_id).in_(task_ids))
+        .order_by(col(Plan.period_start), col(Task.number))
+    ):
+        label = later_plan.short_name or later_plan.title
+        carried.setdefault(later.carried_from_id or 0, []).append(f"{label}第{later.number}项")
     records: list[TaskRecord] = []
     for task in tasks:
         mine = roles.get(task.id or 0, {})
@@ -191,6 +201,7 @@ def evaluation_input(
                     approved.get(task.id or 0, set()),
                     zone,
                 ),
+                carried_to=tuple(carried.get(task.id or 0, [])),
             )
         )
     number_of = {t.id: t.number for t in tasks}

@@ -181,3 +181,32 @@ def test_a_corrected_report_is_replaced_by_its_correction(loaded_db: Database) -
         ("仍在协调", False),
     ]
     assert "（更正）" in all_text(document(evaluate(plan, tasks, reports, as_of=date(2026, 12, 6))))
+
+
+def test_a_carried_over_task_names_its_new_task(loaded_db: Database) -> None:
+    from sqlmodel import select
+
+    from db.models import Task
+
+    plan_id = store_sample(loaded_db)
+    with loaded_db.session() as s:
+        old = s.exec(select(Task).where(Task.plan_id == plan_id, Task.number == 5)).one()
+        other = s.exec(select(Task).where(Task.plan_id != plan_id)).first()
+        assert other is not None
+        s.add(
+            Task(
+                plan_id=other.plan_id,
+                number=31,
+                text=old.text,
+                deadline=date(2027, 6, 30),
+                original_deadline=date(2027, 6, 30),
+                carried_from_id=old.id,
+            )
+        )
+    with loaded_db.session() as s:
+        plan, tasks, reports = repo.evaluation_input(s, plan_id=plan_id, zone=ZONE)
+    ev = evaluate(plan, tasks, reports, as_of=date(2026, 12, 6))
+    assert [t.task.carried_to for t in ev.tasks] == [(), (), (), (), ("十四五第31项",), ()]
+    body = all_text(document(ev))
+    assert "已结转至十四五第31项" in body
+    assert "已结转至新规划继续推进的任务1项：第5项。" in body
