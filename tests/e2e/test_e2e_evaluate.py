@@ -4,9 +4,11 @@ coordinator in private chat; refused for others, in the group, and for an unknow
 from __future__ import annotations
 
 import io
+from datetime import date
 
 import docx
 
+from db.models import Plan
 from standin.harness import COORDINATOR, GROUP
 from tests.conftest import BotHarness
 from tests.evaluation_data import store_sample
@@ -33,10 +35,23 @@ async def test_evaluate_sends_the_draft(bot: BotHarness) -> None:
 
 async def test_evaluate_refusals(bot: BotHarness) -> None:
     await bot.register(2002, "潼南税务局")
+    with bot.svc.db.session() as s:
+        s.add(
+            Plan(
+                title="“十五五”规划（2026—2030年）",
+                document_number="十五五〔2026〕1号",
+                short_name="十五五",
+                issued_on=date(2025, 12, 1),
+                period_start=date(2026, 1, 1),
+                period_end=date(2030, 12, 31),
+            )
+        )
     cases = (
         (2002, 2002, "/evaluate", "仅限协调员"),
         (COORDINATOR, GROUP, "/evaluate", "私聊"),
         (COORDINATOR, COORDINATOR, "/evaluate 没有这个", "没有名为“没有这个”的规划"),
+        # the bot's clock is 2025-12-17
+        (COORDINATOR, COORDINATOR, "/evaluate 十五五", "规划期自2026年1月1日开始"),
     )
     for user, chat, text, expected in cases:
         since = len(bot.api.sent)
