@@ -340,6 +340,7 @@ def build_application(
     app.add_handler(CallbackQueryHandler(backlog.hold_button, pattern=keyboards.HOLD_PATTERN))
     app.add_handler(CallbackQueryHandler(evidence.send_evidence, pattern=evidence.EVIDENCE_PATTERN))
     app.add_handler(handlers.command("export_files", handlers.export_files_command))
+    app.add_handler(handlers.command("evaluate", handlers.evaluate_command))
     app.add_handler(
         CallbackQueryHandler(extension_flow.decide_extension, pattern=keyboards.DECISION_PATTERN)
     )

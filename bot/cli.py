@@ -922,6 +922,56 @@ def cmd_plan_load(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan_evaluate(args: argparse.Namespace) -> int:
+    """Write the 总结评估 draft (中期评估 before the plan's period ends) of a plan to a .docx."""
+    from bot import texts
+    from db import repo
+    from jobs.evaluation import evaluate
+    from office.evaluation import write_evaluation
+
+    path: Path = args.file
+    if path.suffix.lower() != ".docx":
+        print(f"{path}: the evaluation is a Word document; name the file *.docx", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    zone = settings.schedule.zone
+    today = _now().astimezone(zone).date()
+    as_of: date = args.as_of or today
+    if as_of > today:
+        print(f"--as-of {as_of} is in the future (today is {today})", file=sys.stderr)
+        return 2
+    database = _open_to_read(settings)
+    try:
+        with database.session() as s:
+            plan_id = _plan_id(s, args.plan)
+            if plan_id is None:
+                return 1
+            plan, tasks, reports = repo.evaluation_input(s, plan_id=plan_id, zone=zone)
+    finally:
+        database.dispose()
+    if as_of < plan.period_start:
+        print(
+            f"--as-of {as_of} is before the plan's period ({plan.period_start}..{plan.period_end})",
+            file=sys.stderr,
+        )
+        return 2
+    evaluation = evaluate(plan, tasks, reports, as_of=as_of)
+    try:
+        write_evaluation(evaluation, path, status_labels=texts.STATUS_LABEL)
+    except OSError as exc:
+        print(f"cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    kind = "interim evaluation (中期评估)" if evaluation.interim else "evaluation (总结评估)"
+    print(
+        f"{kind} of {plan.label} as of {as_of} written to {path}: "
+        f"{_count(len(evaluation.tasks), 'task')}, {evaluation.completion.done} done "
+        f"({evaluation.completion.percent}), on time {evaluation.on_time_original.percent} "
+        f"(original deadlines) / {evaluation.on_time_adjusted.percent} (adjusted); "
+        f"{_count(evaluation.reports, 'report')} ({evaluation.backfilled_reports} 补录)"
+    )
+    return 0
+
+
 def cmd_plan_import(args: argparse.Namespace) -> int:
     """Read a 重点任务分工 table from a document; write a task file for review (or --json)."""
     from office.plan_import import PlanImportError, import_document, task_file_text
@@ -1213,6 +1263,33 @@ def parser() -> argparse.ArgumentParser:
     )
     plan_load.set_defaults(func=cmd_plan_load)
     plan_load.add_argument("file", type=Path, metavar="TASKFILE", help="the task file")
+    plan_evaluate = plan_sub.add_parser(
+        "evaluate",
+        parents=[common],
+        help="write a plan's 总结评估 draft (.docx)",
+        description="Write the 总结评估 draft of a plan (its 中期评估 when --as-of is before "
+        "the plan's last day) as a Word document in 公文 layout: 一、总体完成情况 (tasks by "
+        "final status, 办结率, 按时办结率 against the original and the adjusted deadlines, "
+        "lead units that never reported), 二、分项完成情况 (per task: lead units' final "
+        "status, dated reports including 补录, evidence, deadline changes), and 三 to 五 as "
+        "marked placeholders for the coordinator. Every figure comes from the database; "
+        "nothing is changed or sent. The same file /evaluate sends in chat.",
+    )
+    plan_evaluate.set_defaults(func=cmd_plan_evaluate)
+    plan_evaluate.add_argument("file", type=Path, metavar="FILE.docx", help="the file to write")
+    plan_evaluate.add_argument(
+        "--plan",
+        default=None,
+        metavar="NAME",
+        help="the plan's 简称 or 文号 (default: the newest active plan)",
+    )
+    plan_evaluate.add_argument(
+        "--as-of",
+        type=_date_arg,
+        default=None,
+        metavar="DATE",
+        help="count reports up to this date, e.g. 2025-12-31 (default: today)",
+    )
     unit = sub.add_parser(
         "unit",
         help="rename a unit or merge it into another (机构改革), the old names kept as aliases",

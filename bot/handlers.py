@@ -464,6 +464,83 @@ async def export_command(update: Update, context: BotContext) -> None:
 
 
 @coordinator_only
+async def evaluate_command(update: Update, context: BotContext) -> None:
+    """Send the 总结评估 draft (.docx) of the plan named by its 简称, else the newest active
+    plan; a 中期评估 while the plan's period runs (coordinator, private chat). Reports up to
+    today (configured zone) count."""
+    user, chat, svc = update.effective_user, update.effective_chat, context.svc
+    if user is None or chat is None:
+        return
+    if not is_private(update):
+        await reply(update, texts.EVALUATE_PRIVATE_ONLY)
+        return
+    words = list(context.args or [])
+    zone = svc.policy.zone
+    today = svc.now().astimezone(zone).date()
+    from jobs.evaluation import evaluate  # python-docx only when asked
+    from office.evaluation import evaluation_filename, kind_of, write_evaluation
+
+    def build() -> tuple[str, Any, bytes | None]:
+        with svc.db.session() as s:  # a short read-only session, closed before any await
+            plans = repo.read_plans(s)
+            choice = read_choice(s, words)
+            if choice.plan is None:
+                return texts.EVALUATE_NO_PLAN, None, None
+            if choice.words:
+                names = "、".join(p.short_name or p.document_number for p in plans)
+                example = choice.plan.short_name or choice.plan.document_number
+                return (
+                    texts.EVALUATE_UNKNOWN.format(
+                        word=render.esc(" ".join(choice.words)),
+                        plans=render.esc(names),
+                        example=render.esc(example),
+                    ),
+                    None,
+                    None,
+                )
+            if today < choice.plan.period_start:
+                return (
+                    texts.EVALUATE_NOT_STARTED.format(
+                        plan=render.esc(choice.plan.label),
+                        start=render.fmt_date(choice.plan.period_start),
+                    ),
+                    None,
+                    None,
+                )
+            plan, tasks, reports = repo.evaluation_input(s, plan_id=choice.plan.id, zone=zone)
+        evaluation = evaluate(plan, tasks, reports, as_of=today)
+        buffer = io.BytesIO()
+        write_evaluation(evaluation, buffer, status_labels=texts.STATUS_LABEL)
+        return "", evaluation, buffer.getvalue()
+
+    answer, evaluation, content = await asyncio.to_thread(build)  # python-docx is synchronous
+    if content is None or evaluation is None:
+        await reply(update, answer)
+        return
+    log.info(
+        "evaluation: chat=%s by=%s plan=%s bytes=%d",
+        chat.id,
+        user.id,
+        evaluation.plan.id,
+        len(content),
+    )
+    await context.bot.send_document(
+        chat_id=chat.id,
+        document=content,
+        filename=evaluation_filename(evaluation),
+        caption=texts.EVALUATE_CAPTION.format(
+            plan=evaluation.plan.label,
+            kind=kind_of(evaluation),
+            as_of=render.fmt_date(evaluation.as_of),
+            total=len(evaluation.tasks),
+            rate=evaluation.completion.percent,
+            on_time=evaluation.on_time_original.percent,
+            adjusted=evaluation.on_time_adjusted.percent,
+        ),
+    )
+
+
+@coordinator_only
 async def export_files_command(update: Update, context: BotContext) -> None:
     """Send the 材料汇编: a zip of the ledger and every evidence file by task and unit,
     in parts when over the upload limit (coordinator, private chat)."""

@@ -39,6 +39,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("units", "查看牵头单位联络员（协调员）"),
     ("export", "导出台账 Excel（协调员）"),
     ("export_files", "导出材料汇编：台账和全部佐证材料（协调员）"),
+    ("evaluate", "生成规划总结评估初稿 Word（协调员）"),
     ("task", "查看任务详情：/task 序号"),
     ("unit", "查看单位任务：/unit 单位名称"),
     ("deadline", "修改完成时限（协调员）"),
@@ -77,6 +78,7 @@ HELP_COORDINATOR = (
     "/merge_unit 单位 并入单位：单位合并（任务、联络员和进展记录并入后者）\n"
     "/digest：生成督办汇总；/export：导出重点任务台账（Excel）\n"
     "/export_files：导出材料汇编（台账和全部佐证材料，zip）\n"
+    "/evaluate [规划简称]：生成规划总结评估初稿（Word；规划期内为中期评估）\n"
     "/plan：导入新规划：把规划文件（.docx、.xlsx、.pdf）发给我，核对后确认导入\n"
     "延期申请下方的“批准”“驳回”按钮用于审批。"
 )
@@ -261,6 +263,18 @@ UNITS_NONE = "暂无联络员"
 
 EXPORT_CAPTION = "📊 重点任务台账（{at}）：{rows}行，反馈记录{reports}条。"
 EXPORT_PRIVATE_ONLY = "台账含联络员信息，请在与我的私聊中使用 /export。"
+EVALUATE_PRIVATE_ONLY = "评估初稿含各单位的反馈详情，请在与我的私聊中使用 /evaluate。"
+EVALUATE_NO_PLAN = "还没有导入任何规划，无法生成评估。"
+EVALUATE_UNKNOWN = (
+    "没有名为“{word}”的规划。现有规划：{plans}。\n"
+    "用法：/evaluate [规划简称]，例如 /evaluate {example}"
+)
+EVALUATE_NOT_STARTED = "“{plan}”的规划期自{start}开始，尚无可评估的内容。"
+EVALUATE_CAPTION = (
+    "📝 {plan}{kind}初稿（截至{as_of}）：重点任务{total}项，办结率{rate}，"
+    "按时办结率{on_time}（原定期限）/{adjusted}（调整后期限）。"
+    "“四、存在的问题”“五、下一步打算”请协调员补充。"
+)
 EXPORT_FILES_PRIVATE_ONLY = "材料汇编含联络员信息和佐证材料，请在与我的私聊中使用 /export_files。"
 CALENDAR_UNKNOWN_YEAR = (
     "⚠️ 节假日数据中还没有{year}年国务院的调休安排。"

@@ -16,6 +16,7 @@ from db.repo import (
     audit,
     contacts,
     deadlines,
+    evaluation,
     evidence,
     export,
     hold,
@@ -52,6 +53,7 @@ from db.repo.deadlines import (
     set_deadline,
     tasks_by_numbers,
 )
+from db.repo.evaluation import evaluation_input
 from db.repo.evidence import (
     NewEvidence,
     add_evidence,
@@ -176,6 +178,8 @@ __all__ = [
     "delivery_parts",
     "drop_sends",
     "ensure_member_units",
+    "evaluation",
+    "evaluation_input",
     "evidence",
     "evidence_of_reports",
     "expired_evidence",

@@ -139,6 +139,13 @@ MATRIX: dict[str, dict[str, Expect]] = {
         "coordinator": ok("重点任务台账"),
         "member@group": NOT_COORDINATOR,
     },
+    "/evaluate": {
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok("评估初稿（截至"),
+        "member@group": NOT_COORDINATOR,
+    },
     "/export_files": {
         "stranger": NOT_COORDINATOR,
         "contactA": NOT_COORDINATOR,
@@ -492,6 +499,7 @@ ACTIONS: dict[str, Callable[[Env, str], Awaitable[Observed]]] = {
     "/units": lambda env, role: command(env, role, "/units"),
     "/export": lambda env, role: command(env, role, "/export"),
     "/export_files": lambda env, role: command(env, role, "/export_files"),
+    "/evaluate": lambda env, role: command(env, role, "/evaluate"),
     "/task 2": lambda env, role: command(env, role, "/task 2"),
     "/task 10": lambda env, role: command(env, role, "/task 10"),
     "/unit <unit B>": lambda env, role: command(env, role, f"/unit {UNIT_B}"),
