@@ -95,6 +95,8 @@ from db.repo.ledger import (
     unsettled_keys,
 )
 from db.repo.reports import (
+    BACKFILL_SOURCE,
+    add_backfill,
     add_report,
     create_extension,
     decide_extension,
@@ -135,6 +137,7 @@ from db.repo.units import (
 )
 
 __all__ = [
+    "BACKFILL_SOURCE",
     "UNIT_NAME_LIMIT",
     "DeadlineChange",
     "DroppedSend",
@@ -146,6 +149,7 @@ __all__ = [
     "TaskLine",
     "UnitChangeRefused",
     "UnitFootprint",
+    "add_backfill",
     "add_evidence",
     "add_report",
     "alias_names",
