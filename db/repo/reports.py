@@ -196,6 +196,28 @@ def add_backfill(
     return report
 
 
+def backfill_exists(
+    session: Session,
+    *,
+    task_id: int,
+    unit_id: int,
+    occurred_on: date,
+    status: Status | None,
+    note: str,
+) -> bool:
+    """Whether the same past record (task, unit, date, status and note) is already stored,
+    so loading a sheet twice stores its rows once."""
+    stmt = select(StatusReport.id).where(
+        StatusReport.task_id == task_id,
+        StatusReport.unit_id == unit_id,
+        StatusReport.source == BACKFILL_SOURCE,
+        StatusReport.occurred_on == occurred_on,
+        StatusReport.note == note,
+        StatusReport.status == status if status is not None else col(StatusReport.status).is_(None),
+    )
+    return session.exec(stmt).first() is not None
+
+
 class _ReportStatements(NamedTuple):
     progress_of: Any  # parameters task_id, unit_id
     insert_report: Any  # parameters: the report's columns but id
