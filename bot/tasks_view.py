@@ -170,7 +170,7 @@ async def task_command(update: Update, context: BotContext) -> None:
                     who=render.esc(
                         contacts.get(report.contact_id or 0, "")
                         or (
-                            ""
+                            texts.ENTERED_BY_BACKFILL
                             if report.source == repo.BACKFILL_SOURCE
                             else texts.ENTERED_BY_COORDINATOR
                             if report.entered_by

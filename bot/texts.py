@@ -734,6 +734,7 @@ PLAN_NAMED = "（计划：“{plan}”）"
 # ---------------------------------------------------------------- past records (补录)
 
 BACKFILL_MARK = "（补录）"
+ENTERED_BY_BACKFILL = "协调员补录"
 BACKFILL_USAGE = (
     "用法：/backfill [计划简称] 序号 单位名称 状态 日期 说明\n"
     "例如：/backfill 十四五 10 潼南税务局 已完成 2023-06-30 已完成政策宣传\n"
