@@ -9,15 +9,18 @@ import logging
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from sqlmodel import col, select
 
 from bot.cli import main
+from bot.texts import STATUS_LABEL as LABELS
 from db.engine import Database
 from db.models import StatusReport, Task
-from office.backfill import read_rows
+from office.backfill import read_backfill_file, read_rows
+from office.ledger import write_ledger
 
 NOW = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)  # 10:00 local, Sunday 2026-12-06
 TOKEN = "123456789:AAEhBOweik6ad9r_Q-SECRETsecret0123"
@@ -188,5 +191,19 @@ def test_backfill_previews_then_stores_with_yes_once(
         assert code == 0
         assert "3 rows skipped: the same past record is already stored: 4, 5, 16" in out
         assert out.splitlines()[-1] == "0 past records stored (补录)"
+        # the exported ledger lists them by their date, marked 补录; read back, they are
+        # the bot's own rows and are skipped
+        exported = tmp_path / "export.xlsx"
+        with database.session() as s:
+            write_ledger(s, exported, zone=ZoneInfo("Asia/Shanghai"), now=NOW, status_labels=LABELS)
+        sheet = load_workbook(exported)["反馈记录"]
+        rows = list(sheet.iter_rows(min_row=2, values_only=True))
+        assert [(r[0], r[1], r[2], r[3], r[10]) for r in rows] == [
+            (datetime(2023, 6, 30), 5, "区民政局", "已完成", "补录"),
+            (datetime(2022, 3, 1), 2, "区民政局", "推进中", "补录"),
+            (datetime(2023, 1, 1), 5, "区民政局", "仅说明", "补录"),
+        ]
+        read = read_backfill_file(exported, date(2026, 12, 6))
+        assert (read.rows, read.problems, read.skipped) == ([], [], [2, 3, 4])
     finally:
         database.dispose()
