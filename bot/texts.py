@@ -734,6 +734,7 @@ PLAN_NAMED = "（计划：“{plan}”）"
 # ---------------------------------------------------------------- past records (补录)
 
 BACKFILL_MARK = "（补录）"
+BACKFILL_ON = "{date}，补录"  # inside the digest's （…） after a past record's note
 ENTERED_BY_BACKFILL = "协调员补录"
 BACKFILL_USAGE = (
     "用法：/backfill [计划简称] 序号 单位名称 状态 日期 说明\n"

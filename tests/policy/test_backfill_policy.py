@@ -115,3 +115,22 @@ def test_a_done_backfill_makes_the_pair_done() -> None:
     done = ReportView(1, 1, 7, Status.DONE, "补录", ENTERED_TODAY, occurred_on=date(2024, 1, 2))
     task, state = state_with(done)
     assert unit_light(task, 7, state, CYCLE_TODAY, POLICY, WeekdayCalendar()) is Light.GREEN
+
+
+def test_the_digest_row_of_a_past_record_shows_its_date() -> None:
+    from dataclasses import replace
+
+    from bot.render import digest_lines
+    from jobs.digest import UnitRow, build_digest
+    from tests.policy.test_render import NOW, SINCE, small_state
+
+    digest = build_digest(NOW, small_state(), zone=SHANGHAI, since=SINCE)
+    rows = (
+        UnitRow(1, "区民政局", Status.DONE, "已办结", ENTERED_TODAY, True, date(2023, 6, 30)),
+        UnitRow(2, "区残联", Status.IN_PROGRESS, "推进", ENTERED_TODAY, True),
+    )
+    lines = digest_lines(replace(digest, rows=rows), SHANGHAI)
+    shown = [line for line in lines if "区民政局" in line and "已办结" in line]
+    assert shown == ["✅ 第1项｜区民政局｜已完成：已办结（2023年6月30日，补录）"]
+    [live] = [line for line in lines if "第2项｜区残联" in line]
+    assert live.endswith("｜推进中：推进（2026年12月6日 10:00）")
