@@ -27,6 +27,7 @@ from telegram.ext import (
 )
 
 from bot import (
+    backfill_view,
     backlog,
     deadline_view,
     evidence,
@@ -327,6 +328,18 @@ def build_application(
     app.add_handler(handlers.command("unit", tasks_view.unit_command))
     app.add_handler(handlers.command("deadline", deadline_view.deadline_command))
     app.add_handler(handlers.command("record", tasks_view.record_command))
+    app.add_handler(handlers.command("backfill", backfill_view.backfill_command))
+    app.add_handler(
+        MessageHandler(
+            filters.CaptionRegex(backfill_view.CAPTION_PATTERN)
+            & (filters.PHOTO | filters.Document.ALL)
+            & handlers.NEW_MESSAGE,
+            backfill_view.backfill_command,
+        )
+    )
+    app.add_handler(
+        CallbackQueryHandler(backfill_view.confirm_backfill, pattern=backfill_view.CONFIRM_PATTERN)
+    )
     app.add_handler(handlers.command("rename_unit", unit_change.rename_unit_command))
     app.add_handler(handlers.command("merge_unit", unit_change.merge_unit_command))
     app.add_handler(

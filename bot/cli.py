@@ -1006,6 +1006,141 @@ def cmd_plan_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan_backfill(args: argparse.Namespace) -> int:
+    """Load past records (补录) from a sheet in the ledger's 反馈记录 layout: print what
+    would be stored and what is refused (row number and reason); store every good row, in
+    one transaction, only with --yes (entered by 0, the console)."""
+    from sqlmodel import select
+
+    from bot import backfill_view
+    from bot.app import prepare_database
+    from bot.flow_common import note_problem
+    from db import repo
+    from db.models import Plan
+    from jobs.backfill import PlanPeriod, check_backfill
+    from office.backfill import BackfillFileError, BackfillRow, read_backfill_file
+
+    settings = _settings(args)
+    zone = settings.schedule.zone
+    now = _now()
+    today = now.astimezone(zone).date()
+    try:
+        sheet = read_backfill_file(args.file, today)
+    except BackfillFileError as exc:
+        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+        return 1
+    refused = [(p.row, p.reason) for p in sheet.problems]
+    good: list[str] = []
+    duplicates: list[int] = []
+    stored = 0
+    database = prepare_database(settings)
+    try:
+        with database.session() as s:
+            default_plan = _plan_id(s, args.plan)
+            if default_plan is None:
+                return 1
+            plans = {p.id: p for p in s.exec(select(Plan))}
+            by_name: dict[str, int] = {}
+            for plan in plans.values():
+                for name in (plan.title, plan.document_number, plan.short_name):
+                    if name:
+                        by_name.setdefault(name, plan.id or 0)
+            chosen: list[tuple[int, int, int, BackfillRow]] = []  # row, task id, unit id, record
+            for record in sheet.rows:
+                plan_id = by_name.get(record.plan) if record.plan else default_plan
+                plan_row: Plan | None = plans.get(plan_id) if plan_id is not None else None
+                if plan_row is None:
+                    refused.append((record.row, f"计划 {record.plan!r} is not a plan"))
+                    continue
+                task = repo.get_task(s, number=record.number, plan_id=plan_row.id)
+                if task is None:
+                    refused.append(
+                        (
+                            record.row,
+                            f"{plan_row.short_name or plan_row.title} has no task {record.number}",
+                        )
+                    )
+                    continue
+                unit, _suggestions = repo.resolve_unit(s, text=record.unit)
+                if unit is None:
+                    refused.append((record.row, f"单位 {record.unit!r} is not a known unit"))
+                    continue
+                period = PlanPeriod(plan_row.period_start, plan_row.period_end)
+                named = repo.may_report(s, task_id=task.id or 0, unit_id=unit.id or 0)
+                refusal = check_backfill(
+                    occurred_on=record.occurred_on, today=today, period=period, named=named
+                )
+                problem = note_problem(record.note) if record.note else None
+                if refusal is not None:
+                    reason = backfill_view.refusal_text(
+                        refusal,
+                        occurred_on=record.occurred_on,
+                        plan_title=plan_row.title,
+                        period=period,
+                        unit=unit.name,
+                        number=record.number,
+                    )
+                    refused.append((record.row, html_to_text(reason)))
+                    continue
+                if problem is not None:
+                    refused.append((record.row, html_to_text(problem)))
+                    continue
+                if repo.backfill_exists(
+                    s,
+                    task_id=task.id or 0,
+                    unit_id=unit.id or 0,
+                    occurred_on=record.occurred_on,
+                    status=record.status,
+                    note=record.note,
+                ):
+                    duplicates.append(record.row)
+                    continue
+                status = record.status.value if record.status else "note"
+                good.append(
+                    f"  row {record.row}: {record.occurred_on.isoformat()} "
+                    f"{plan_row.short_name or plan_row.title} task {record.number} "
+                    f"{unit.name} {status} {record.note[:40]}"
+                )
+                chosen.append((record.row, task.id or 0, unit.id or 0, record))
+            if args.yes:
+                for _row, task_id, unit_id, record in chosen:
+                    repo.add_backfill(
+                        s,
+                        task_id=task_id,
+                        unit_id=unit_id,
+                        status=record.status,
+                        note=record.note,
+                        occurred_on=record.occurred_on,
+                        entered_by=0,
+                        now=now,
+                        zone=zone,
+                    )
+                    stored += 1
+    finally:
+        database.dispose()
+    print(f"{_count(len(good), 'row')} to store:")
+    print("\n".join(good) if good else "  none")
+    if refused:
+        print(f"{_count(len(refused), 'row')} refused:")
+        for row, reason in sorted(refused):
+            print(f"  row {row}: {reason}")
+    if sheet.skipped:
+        print(
+            f"{_count(len(sheet.skipped), 'row')} skipped: already in the bot (来源 filled): "
+            + ", ".join(str(r) for r in sheet.skipped)
+        )
+    if duplicates:
+        print(
+            f"{_count(len(duplicates), 'row')} skipped: the same past record is already stored: "
+            + ", ".join(str(r) for r in duplicates)
+        )
+    if not args.yes:
+        print("nothing stored: run again with --yes to store the rows to store")
+        return 0
+    print(f"{_count(stored, 'past record')} stored (补录)")
+    return 0
+
+
 def _common_options(*, top: bool) -> argparse.ArgumentParser:
     """--config and --log-level, accepted before the subcommand (`top`) and after it.
 
@@ -1262,6 +1397,24 @@ def parser() -> argparse.ArgumentParser:
         "reports are kept, deadlines a coordinator changed are left alone. Safe to repeat.",
     )
     plan_load.set_defaults(func=cmd_plan_load)
+    plan_backfill = plan_sub.add_parser(
+        "backfill",
+        parents=[common],
+        help="enter past records (补录) from an .xlsx in the ledger's 反馈记录 layout",
+        description="Read past records from an .xlsx whose sheet 反馈记录 (else its first "
+        "sheet) has the ledger's headers: 反馈时间 (the date it happened), 序号, 单位, 状态 "
+        "(推进中, 已完成, 遇到困难 or 仅说明), 说明, and optionally 计划 (the plan's 简称, 文号 "
+        "or title; empty: --plan, else the newest active plan). Export the ledger, add rows "
+        "with 来源 left empty (rows with 来源 are the bot's own and are skipped), and load it. "
+        "Prints the rows to store and the rows refused with their reasons; stores the good "
+        "rows, in one transaction, only with --yes. Past records never trigger reminders.",
+    )
+    plan_backfill.set_defaults(func=cmd_plan_backfill)
+    plan_backfill.add_argument("file", type=Path, metavar="FILE", help="the .xlsx file")
+    plan_backfill.add_argument(
+        "--plan", default=None, metavar="NAME", help="the plan of rows without 计划 (简称 or 文号)"
+    )
+    plan_backfill.add_argument("--yes", action="store_true", help="store the good rows")
     plan_load.add_argument("file", type=Path, metavar="TASKFILE", help="the task file")
     plan_evaluate = plan_sub.add_parser(
         "evaluate",

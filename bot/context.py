@@ -170,6 +170,25 @@ class UnitChangeDraft:
     target_id: int | None = None
 
 
+@dataclass(frozen=True)
+class BackfillDraft:
+    """A coordinator's past record (补录) awaiting 确认补录 (`bot.backfill_view`): the nonce
+    its buttons carry, the task (id, 序号, plan id), the unit, the status, the note, the
+    local date it happened and the evidence files kept with it (already in the evidence
+    folder; dropped when the preview is cancelled)."""
+
+    nonce: str
+    task_id: int
+    number: int
+    plan_id: int
+    unit_id: int
+    unit_name: str
+    status: Status
+    note: str
+    occurred_on: date
+    files: tuple[NewEvidence, ...] = ()
+
+
 class UserData:
     """`context.user_data`: the user's current draft, if a conversation is running, a
     coordinator's deadline change awaiting confirmation (lost on restart: its buttons then
@@ -180,6 +199,7 @@ class UserData:
         self.draft: Draft | None = None
         self.deadline_batch: DeadlineBatch | None = None
         self.unit_change: UnitChangeDraft | None = None
+        self.backfill: BackfillDraft | None = None
         self.edited_notes: dict[int, str] = {}
 
 

@@ -206,7 +206,11 @@ def digest_lines(digest: Digest, zone: ZoneInfo) -> list[str]:
                 unit=esc(clip(row.unit_name, UNIT_NAME_CHARS)),
                 status=texts.STATUS_LABEL[row.status],
                 note=texts.DIGEST_ROW_NOTE.format(note=esc(note)) if note else "",
-                at=texts.DIGEST_ROW_AT.format(at=fmt_instant(row.reported_at, zone))
+                at=texts.DIGEST_ROW_AT.format(
+                    at=texts.BACKFILL_ON.format(date=fmt_date(row.occurred_on))
+                    if row.occurred_on is not None
+                    else fmt_instant(row.reported_at, zone)
+                )
                 if row.reported_at
                 else "",
             )

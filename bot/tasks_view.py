@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from sqlmodel.sql.expression import SelectOfScalar
 from telegram import Update
@@ -22,6 +23,7 @@ from bot.plan_choice import choice_line, read_choice
 from bot.reads import read_state
 from db import repo
 from db.models import Contact, EvidenceFile, StatusReport, Task, Unit
+from jobs.backfill import effective_on
 from jobs.lights import Light, task_light, unit_light
 from jobs.names import parse_status
 from jobs.plans import PlanView, choose_plan
@@ -148,6 +150,8 @@ async def task_command(update: Update, context: BotContext) -> None:
     lines.append("")
     corrected = {r.corrects_id for r in history if r.corrects_id is not None}
     history = [r for r in history if r.id not in corrected]  # shown once, as its correction
+    zone = svc.policy.zone
+    history.sort(key=lambda r: (effective_on(r.occurred_on, r.created_at, zone), r.id or 0))
     if history:
         shown = history[-HISTORY_SHOWN:][::-1]
         lines.append(texts.TASK_HISTORY.format(count=len(history), shown=len(shown)))
@@ -155,7 +159,7 @@ async def task_command(update: Update, context: BotContext) -> None:
             note = render.clip(report.note, 200)
             lines.append(
                 texts.TASK_HISTORY_LINE.format(
-                    at=render.fmt_instant(report.created_at, svc.policy.zone),
+                    at=_when(report, zone),
                     unit=render.esc(state.units[report.unit_id].name),
                     status=(
                         render.status_label(report.status)
@@ -165,7 +169,13 @@ async def task_command(update: Update, context: BotContext) -> None:
                     + (texts.DIGEST_CORRECTED if report.corrects_id is not None else ""),
                     who=render.esc(
                         contacts.get(report.contact_id or 0, "")
-                        or (texts.ENTERED_BY_COORDINATOR if report.entered_by else "")
+                        or (
+                            texts.ENTERED_BY_BACKFILL
+                            if report.source == repo.BACKFILL_SOURCE
+                            else texts.ENTERED_BY_COORDINATOR
+                            if report.entered_by
+                            else ""
+                        )
                     ),
                     note=texts.DIGEST_ROW_NOTE.format(note=render.esc(note)) if note else "",
                 )
@@ -175,6 +185,13 @@ async def task_command(update: Update, context: BotContext) -> None:
     for part in render.split_lines(lines):
         await reply(update, part)
     await _send_evidence_list(update, svc, task.number, history, files_of, state)
+
+
+def _when(report: StatusReport, zone: ZoneInfo) -> str:
+    """When a report happened as shown: its instant, or a past record's date marked 补录."""
+    if report.occurred_on is not None:
+        return render.fmt_date(report.occurred_on) + texts.BACKFILL_MARK
+    return render.fmt_instant(report.created_at, zone)
 
 
 EVIDENCE_BUTTONS = 40  # newest files offered as buttons (Telegram allows 100 buttons)
@@ -201,7 +218,7 @@ async def _send_evidence_list(
             lines.append(
                 texts.EVIDENCE_LIST_LINE.format(
                     n=len(files),
-                    at=render.fmt_instant(report.created_at, svc.policy.zone),
+                    at=_when(report, svc.policy.zone),
                     unit=render.esc(unit.name if unit else ""),
                     file=file_line(f.kind, f.file_name, f.size, f.caption),
                 )

@@ -74,6 +74,7 @@ HELP_COORDINATOR = (
     "/deadline 范围 日期 [原因]：修改完成时限（范围可为序号、1-10,12、单位名称或“全部”）\n"
     "/backlog：查看督办是否暂停；/backlog send 发送积压的提醒，/backlog drop 不再发送\n"
     "/record 序号 单位 状态 说明：代电话反馈的单位记录进展\n"
+    "/backfill 序号 单位 状态 日期 说明：补录以往的进展（如 2023-06-30），可附照片或文件\n"
     "/rename_unit 旧名称 新名称：单位更名（旧名称保留为别名，历史记录不变）\n"
     "/merge_unit 单位 并入单位：单位合并（任务、联络员和进展记录并入后者）\n"
     "/digest：生成督办汇总；/export：导出重点任务台账（Excel）\n"
@@ -744,3 +745,41 @@ PLAN_TAG = "【{plan}】"  # before a task's number or text when more than one p
 PLAN_MEANT = "（以上按“{plan}”。另有：{others}；如指其他计划，请写计划简称，例如 {example}）"
 PLAN_CLOSED_TASK = "第{number}项所属的计划已关闭，不再需要反馈。记录仍可用 /task 查看。"
 PLAN_NAMED = "（计划：“{plan}”）"
+
+# ---------------------------------------------------------------- past records (补录)
+
+BACKFILL_MARK = "（补录）"
+BACKFILL_ON = "{date}，补录"  # inside the digest's （…） after a past record's note
+ENTERED_BY_BACKFILL = "协调员补录"
+BACKFILL_USAGE = (
+    "用法：/backfill [计划简称] 序号 单位名称 状态 日期 说明\n"
+    "例如：/backfill 十四五 10 潼南税务局 已完成 2023-06-30 已完成政策宣传\n"
+    "状态可填：推进中、已完成、遇到困难；日期写作 2023-06-30、2023年6月30日 或 2023/6/30。\n"
+    "补录以往的进展，以实际日期记入台账，不触发提醒和通知。"
+    "可把照片或文件连同这条命令（作为说明文字）一起发送，作为佐证材料。"
+)
+BACKFILL_BAD_DATE = (
+    "无法识别日期“{text}”，请写完整的年月日，如 2023-06-30、2023年6月30日 或 2023/6/30。"
+)
+BACKFILL_REFUSED = {
+    "future": "日期{date}在今天之后，补录只能记入已经发生的进展。",
+    "before_plan": "日期{date}早于《{plan}》的规划期（{start}至{end}）。",
+    "after_plan": "日期{date}晚于《{plan}》的规划期（{start}至{end}）。",
+    "unit_not_on_task": "{unit}不是第{number}项的牵头单位或责任单位，不能为其补录。",
+}
+BACKFILL_PREVIEW = (
+    "<b>请核对补录内容</b>\n"
+    "任务：{plan}第{number}项 {text}\n"
+    "单位：{unit}\n"
+    "状态：{status}\n"
+    "日期：{date}\n"
+    "说明：{note}{files}\n"
+    "确认后以实际日期记入（标注“补录”），不发送提醒或通知。"
+)
+BACKFILL_PREVIEW_FILES = "\n佐证材料：{files}"
+BUTTON_BACKFILL_CONFIRM = "确认补录"
+BACKFILL_EXPIRED = "这份补录预览已失效（已确认、已取消或已有新的补录），请重新发送 /backfill。"
+BACKFILL_CANCELLED = "已取消补录，未作任何改动。"
+BACKFILL_SAVED = "✅ 已补录{unit}第{number}项：{status}（{date}）{files}\n说明：{note}"
+BACKFILL_SAVED_FILES = "，佐证材料{count}份"
+BACKFILL_PLAN_GONE = "该任务已不存在，未作补录。"

@@ -30,7 +30,8 @@ class TaskLine:
 
 @dataclass(frozen=True)
 class UnitRow:
-    """The latest word of one lead unit on one task: status, note and when (UTC), if any."""
+    """The latest word of one lead unit on one task: status, note and when (UTC), if any;
+    `occurred_on` the local date of a past record (补录), which it is shown by."""
 
     task_number: int
     unit_name: str
@@ -38,6 +39,7 @@ class UnitRow:
     note: str
     reported_at: datetime | None
     has_contact: bool
+    occurred_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -182,6 +184,7 @@ def build_digest(
                     note=latest.note if latest else "",
                     reported_at=latest.created_at if latest else None,
                     has_contact=unit_id in with_contact,
+                    occurred_on=latest.occurred_on if latest else None,
                 )
             )
     extra: _LightSections = (

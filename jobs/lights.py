@@ -17,7 +17,8 @@ not reported in the cycle, so it is also listed 未反馈. A task's light is the
 units' lights, in the order red, yellow, none, green.
 
 The reporting cycle (config `follow_up.cycle_day`, a day of the month) starts on the most
-recent such day on or before today; a report created on or after its start counts for it.
+recent such day on or before today; a report whose effective date (its creation, or a past
+record's `occurred_on`) is on or after its start counts for it.
 """
 
 from __future__ import annotations
@@ -114,10 +115,14 @@ def task_light(lights: list[Light]) -> Light:
 def reported_in_cycle(
     task: TaskView, unit_id: int, state: FollowUpState, today: date, policy: LightPolicy
 ) -> bool:
-    """Whether the unit reported anything (status or note) on the task in the current cycle."""
+    """Whether the unit reported anything (status or note) on the task in the current cycle,
+    judged by the report's effective date: a past record (补录) counts on the day it happened
+    (`occurred_on`), not on the day it was entered."""
     latest = state.latest_report.get((task.id, unit_id))
     if latest is None:
         return False
+    if latest.occurred_on is not None:
+        return latest.occurred_on >= cycle_start(today, policy.cycle_day)
     return latest.created_at >= cycle_began(today, policy.cycle_day, policy.zone)
 
 

@@ -180,7 +180,11 @@ def reminder_candidates(
                 continue
             if occasion.kind is ReminderKind.OVERDUE:
                 answer = latest_report.get((task.id, unit_id))
-                if answer is not None and answer.created_at >= cycle_began:
+                if answer is not None and (
+                    answer.created_at >= cycle_began
+                    if answer.occurred_on is None
+                    else answer.occurred_on >= cycle_began.date()
+                ):
                     continue
             head = f"reminder:{task.id}:{unit_id}:"
             for contact in by_unit.get(unit_id, ()):

@@ -54,7 +54,8 @@ class TaskView:
 @dataclass(frozen=True, slots=True)
 class ReportView:
     """A stored status report; `status` is None for a note-only report; `created_at` is UTC;
-    `corrects_id` is the id of the report this one corrects (修改这条反馈), if any."""
+    `corrects_id` is the id of the report this one corrects (修改这条反馈), if any;
+    `occurred_on` the local date a past record (补录) happened, None for a live report."""
 
     id: int
     task_id: int
@@ -65,6 +66,7 @@ class ReportView:
     reporter_name: str = ""
     evidence_kind: str | None = None
     corrects_id: int | None = None
+    occurred_on: date | None = None
 
 
 @dataclass(frozen=True)

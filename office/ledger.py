@@ -37,7 +37,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo
@@ -119,6 +119,7 @@ SOURCE_LABEL = {
     "reply": "回复提醒",
     "chat": "私聊留言",
     "coordinator": "协调员代录",
+    "backfill": "补录",
 }
 ACTION_LABEL = {
     "contact.register": "联络员登记",
@@ -372,7 +373,9 @@ def build_ledger(
             continue  # shown once, as its correction (更正)
         sheet.append(
             (
-                local_naive(report.created_at, zone),
+                local_naive(report.created_at, zone)
+                if report.occurred_on is None
+                else datetime.combine(report.occurred_on, time(0)),
                 task_numbers.get(report.task_id, report.task_id),
                 unit_name(report.unit_id),
                 status_text(report.status) + (CORRECTED if report.corrects_id else ""),

@@ -97,7 +97,10 @@ from db.repo.ledger import (
     unsettled_keys,
 )
 from db.repo.reports import (
+    BACKFILL_SOURCE,
+    add_backfill,
     add_report,
+    backfill_exists,
     create_extension,
     decide_extension,
     latest_report_by,
@@ -137,6 +140,7 @@ from db.repo.units import (
 )
 
 __all__ = [
+    "BACKFILL_SOURCE",
     "UNIT_NAME_LIMIT",
     "DeadlineChange",
     "DroppedSend",
@@ -148,6 +152,7 @@ __all__ = [
     "TaskLine",
     "UnitChangeRefused",
     "UnitFootprint",
+    "add_backfill",
     "add_evidence",
     "add_report",
     "alias_names",
@@ -157,6 +162,7 @@ __all__ = [
     "apply_deadline_batch",
     "audit",
     "audit_trail",
+    "backfill_exists",
     "check_merge",
     "check_new_unit_name",
     "check_plans",

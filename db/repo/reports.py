@@ -13,8 +13,9 @@ import functools
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple, cast
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, func, insert, update
+from sqlalchemy import bindparam, insert, update
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col, select
 
@@ -28,6 +29,7 @@ from db.models import (
 from db.repo.audit import record_audit, task_subject
 from db.repo.deadlines import set_deadline
 from db.repo.units import tasks_of_unit
+from jobs.backfill import effective_on
 from jobs.types import (
     DeadlineBasis,
     ExtensionStatus,
@@ -113,6 +115,107 @@ def add_report(
             now=now,
         )
     return report
+
+
+BACKFILL_SOURCE = "backfill"
+
+
+def add_backfill(
+    session: Session,
+    *,
+    task_id: int,
+    unit_id: int,
+    status: Status | None,
+    note: str,
+    occurred_on: date,
+    entered_by: int,
+    now: datetime,
+    zone: ZoneInfo,
+) -> StatusReport:
+    """Store a past record (补录) entered at `now` by `entered_by` (0: the task file or the
+    console) that happened on the local date `occurred_on`, and return it with its id.
+
+    The report has source "backfill", `reporter_user_id` = `entered_by`, no contact. Callers
+    check it first (`jobs.backfill.check_backfill`). The pair's `Progress` moves to it only
+    when its effective date is on or after that of the pair's current newest report (and,
+    for the status, of its current newest report with a status); `zone` converts a live
+    report's `created_at` to its local date. On equal dates the record wins (the later id).
+    So a 2023 record entered today never hides a report from last week. Audited
+    ("report.backfill", subject "task_id:<id>:unit_id:<id>", after "<date> <status>").
+    """
+    session.flush()
+    report = StatusReport(
+        task_id=task_id,
+        unit_id=unit_id,
+        contact_id=None,
+        reporter_user_id=entered_by,
+        status=status,
+        note=note,
+        created_at=now,
+        source=BACKFILL_SOURCE,
+        entered_by=entered_by,
+        occurred_on=occurred_on,
+    )
+    session.add(report)
+    session.flush()
+    assert report.id is not None
+    progress = session.exec(
+        select(Progress).where(Progress.task_id == task_id, Progress.unit_id == unit_id)
+    ).first()
+
+    def newer(report_id: int | None) -> bool:
+        if report_id is None:
+            return True
+        current = session.get(StatusReport, report_id)
+        if current is None:
+            return True
+        return occurred_on >= effective_on(current.occurred_on, current.created_at, zone)
+
+    if progress is None:
+        progress = Progress(task_id=task_id, unit_id=unit_id, last_report_id=report.id)
+        if status is not None:
+            progress.status = status
+            progress.status_report_id = report.id
+    else:
+        if newer(progress.last_report_id):
+            progress.last_report_id = report.id
+        if status is not None and newer(progress.status_report_id):
+            progress.status = status
+            progress.status_report_id = report.id
+    session.add(progress)
+    record_audit(
+        session,
+        actor_user_id=entered_by,
+        action="report.backfill",
+        subject=f"task_id:{task_id}:unit_id:{unit_id}",
+        before=None,
+        after=f"{occurred_on.isoformat()} {status.value if status else ''}".strip(),
+        now=now,
+    )
+    session.flush()
+    return report
+
+
+def backfill_exists(
+    session: Session,
+    *,
+    task_id: int,
+    unit_id: int,
+    occurred_on: date,
+    status: Status | None,
+    note: str,
+) -> bool:
+    """Whether the same past record (task, unit, date, status and note) is already stored,
+    so loading a sheet twice stores its rows once."""
+    stmt = select(StatusReport.id).where(
+        StatusReport.task_id == task_id,
+        StatusReport.unit_id == unit_id,
+        StatusReport.source == BACKFILL_SOURCE,
+        StatusReport.occurred_on == occurred_on,
+        StatusReport.note == note,
+        StatusReport.status == status if status is not None else col(StatusReport.status).is_(None),
+    )
+    return session.exec(stmt).first() is not None
 
 
 class _ReportStatements(NamedTuple):
@@ -260,17 +363,13 @@ def open_tasks_of_unit(session: Session, *, unit_id: int) -> list[Task]:
     """Return the tasks of active plans that `unit_id` may report on (`may_report`: leads,
     协办 or member town) whose latest status from that unit is not DONE, by plan and number.
 
-    "Latest" is the newest report with a status, by id, as in `load_state`.
+    "Latest" is the pair's `Progress` status, as in `load_state` (so a past record (补录) of
+    an older date never overrides a newer live report).
     """
-    newest = (
-        select(func.max(StatusReport.id))
-        .where(StatusReport.unit_id == unit_id, col(StatusReport.status).is_not(None))
-        .group_by(col(StatusReport.task_id))
-    )
     done = set(
         session.exec(
-            select(StatusReport.task_id).where(
-                col(StatusReport.id).in_(newest), StatusReport.status == Status.DONE
+            select(Progress.task_id).where(
+                Progress.unit_id == unit_id, Progress.status == Status.DONE
             )
         ).all()
     )

@@ -52,11 +52,22 @@ def _report_columns(report: Any = StatusReport) -> tuple[Any, ...]:
         report.created_at,
         report.evidence_kind,
         report.corrects_id,
+        report.occurred_on,
     )
 
 
 def _report_view(row: Sequence[Any], reporter_name: str | None) -> ReportView:
-    report_id, task_id, unit_id, status, note, created_at, evidence_kind, corrects_id = row
+    (
+        report_id,
+        task_id,
+        unit_id,
+        status,
+        note,
+        created_at,
+        evidence_kind,
+        corrects_id,
+        occurred_on,
+    ) = row
     return ReportView(
         id=report_id,
         task_id=task_id,
@@ -67,9 +78,11 @@ def _report_view(row: Sequence[Any], reporter_name: str | None) -> ReportView:
         reporter_name=reporter_name or "",
         evidence_kind=evidence_kind,
         corrects_id=corrects_id,
+        occurred_on=occurred_on,
     )
 
 
+BACKFILL = "backfill"  # `StatusReport.source` of a past record (补录)
 REPORT_COLUMNS = len(_report_columns())  # where a row's `_report_view` part ends
 
 
@@ -246,6 +259,7 @@ def _period_statement() -> Any:
             col(previous.task_id) == col(StatusReport.task_id),
             col(previous.unit_id) == col(StatusReport.unit_id),
             col(previous.id) < col(StatusReport.id),
+            col(previous.source) != BACKFILL,
         )
         .order_by(col(previous.id).desc())
         .limit(1)
@@ -267,14 +281,15 @@ def _period_statement() -> Any:
     return (
         sa_select(*_report_columns(), col(Contact.display_name), status_before)
         .outerjoin(Contact, col(Contact.id) == col(StatusReport.contact_id))
-        .where(col(StatusReport.created_at) >= since)
+        .where(col(StatusReport.created_at) >= since, col(StatusReport.source) != BACKFILL)
         .order_by(col(StatusReport.created_at), col(StatusReport.id))
     )
 
 
 def load_period(session: Session, *, since: datetime) -> PeriodReports:
     """Read the reports of a digest period starting at `since` (aware UTC): those created at
-    or after it, and the status each of their (task, unit) pairs had before it.
+    or after it, and the status each of their (task, unit) pairs had before it. Past records
+    (补录, source "backfill") are never among them: entering one is not a change of the period.
 
     One SQL statement, whatever the number of tasks; it looks up the older reports of the
     period's pairs only (index `ix_statusreport_pair`, migration 0004), not the whole

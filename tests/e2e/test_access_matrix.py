@@ -196,6 +196,20 @@ MATRIX: dict[str, dict[str, Expect]] = {
         "coordinator": ok(f"单位合并：{OTHER_UNIT} 并入 {UNIT_B}"),
         "member@group": NOT_COORDINATOR,
     },
+    "/backfill 2 <unit A> 已完成 2023-06-30 说明": {  # a preview: nothing stored before 确认
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok("请核对补录内容…单位：区民政局…日期：2023年6月30日"),
+        "member@group": NOT_COORDINATOR,
+    },
+    "button bf:ok (no preview)": {
+        "stranger": no("仅限协调员", "alert"),
+        "contactA": no("仅限协调员", "alert"),
+        "contactB": no("仅限协调员", "alert"),
+        "coordinator": no("这份补录预览已失效", "alert"),
+        "member@group": no("仅限协调员", "alert"),
+    },
     "button uc:ok (no preview)": {
         "stranger": no("仅限协调员", "alert"),
         "contactA": no("仅限协调员", "alert"),
@@ -511,6 +525,10 @@ ACTIONS: dict[str, Callable[[Env, str], Awaitable[Observed]]] = {
         env, role, f"/merge_unit {OTHER_UNIT} {UNIT_B}"
     ),
     "button uc:ok (no preview)": lambda env, role: press(env, role, "uc:ok:0123abcd"),
+    "/backfill 2 <unit A> 已完成 2023-06-30 说明": lambda env, role: command(
+        env, role, f"/backfill 2 {UNIT_A} 已完成 2023-06-30 低保核查已完成"
+    ),
+    "button bf:ok (no preview)": lambda env, role: press(env, role, "bf:ok:0123abcd"),
     "/digest": lambda env, role: command(env, role, "/digest"),
     "/digest@canggongwei_bot in group": lambda env, role: command(
         env, role, "/digest@canggongwei_bot", in_group=True

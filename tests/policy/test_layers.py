@@ -32,6 +32,7 @@ DOMAIN_MODULES = (
     "jobs.scope",
     "jobs.hold",
     "jobs.names",
+    "jobs.backfill",
 )
 OURS = frozenset({"db", "bot", "office", "standin", "bench", "tests"})
 FORBIDDEN_IN_JOBS = OURS | {"sqlalchemy", "sqlmodel", "telegram"}
