@@ -3,10 +3,11 @@
 Functions take the `Session` first and keyword-only data; they only read.
 
 The deadline history comes from the audit trail: events of action "task.deadline" with
-subject "task:<number>" (before/after ISO dates, `at` UTC). Their subject names the 序号, not
-the plan, so a task's events are those of its 序号 that chain from its original deadline
-(原定期限) to its deadline in force, each event's `before` the previous one's `after`
-(`_chain`); an event of another plan's task with the same 序号 does not fit the chain.
+subject "task:<简称>:<number>" (`repo.task_subject`; before/after ISO dates, `at` UTC), and
+those stored before several plans, "task:<number>", which name the 序号, not the plan. A
+task's events are those of its subjects that chain from its original deadline (原定期限) to
+its deadline in force, each event's `before` the previous one's `after` (`_chain`); an
+older event of another plan's task with the same 序号 does not fit the chain.
 An event is an approved extension when an APPROVED `ExtensionRequest` of the task was
 decided at the same instant, a task-file change when its actor is 0 (the system), a bulk
 move when other tasks' deadline events share its `at` (one /deadline batch), else a
@@ -31,6 +32,7 @@ from db.models import (
     Task,
     Unit,
 )
+from db.repo.audit import task_subject
 from jobs.evaluation import ChangeBasis, DeadlineMove, ReportRecord, TaskRecord
 from jobs.plans import PlanView
 from jobs.types import AssignmentRole, ExtensionStatus
@@ -196,7 +198,8 @@ def evaluation_input(
                 responsible_units=tuple(mine.get(AssignmentRole.RESPONSIBLE, [])),
                 changes=_moves(
                     task,
-                    by_subject.get(f"task:{task.number}", []),
+                    by_subject.get(task_subject(session, task), [])
+                    + by_subject.get(f"task:{task.number}", []),
                     batch_sizes,
                     approved.get(task.id or 0, set()),
                     zone,
