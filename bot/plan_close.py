@@ -26,11 +26,10 @@ from bot.context import BotContext, PlanCloseDraft
 from bot.flow_common import answer
 from bot.handlers import is_private, reply
 from db import repo
-from db.models import Plan
 from jobs.dates import parse_date
 from jobs.plans import PlanView, choose_plan
 from jobs.scope import describe_numbers
-from jobs.types import PlanStatus, Status
+from jobs.types import Status
 
 log = logging.getLogger(__name__)
 CONFIRM_PATTERN = r"^pc:(close|carry|end|no):[0-9a-f]{8}$"
@@ -367,15 +366,6 @@ async def _edit(message: object, text: str, markup: InlineKeyboardMarkup | None 
             log.warning("plan close preview not edited: %s", exc)
 
 
-def plan_of_task_closed(session: Session, *, plan_id: int) -> str | None:
-    """The 简称 of plan `plan_id` when it is closed (a task of it takes no more reports),
-    else None."""
-    plan = session.get(Plan, plan_id)
-    if plan is None or plan.status is not PlanStatus.CLOSED:
-        return None
-    return plan.short_name or plan.title
-
-
 __all__ = [
     "CONFIRM_PATTERN",
     "apply",
@@ -384,6 +374,5 @@ __all__ = [
     "close_plan_button",
     "close_plan_command",
     "find_plan",
-    "plan_of_task_closed",
     "preview_text",
 ]

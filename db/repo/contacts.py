@@ -23,11 +23,13 @@ from db.models import (
     ChatMigration,
     Contact,
     Invite,
+    Plan,
     Task,
     Unit,
 )
 from db.repo.audit import record_audit
 from db.repo.units import lead_units
+from jobs.types import PlanStatus
 
 INVITE_CODE_BYTES = 12  # token_urlsafe(12): 16 characters of [A-Za-z0-9_-], 96 bits
 
@@ -50,13 +52,14 @@ class TaskLine:
 class Reporter:
     """A contact about to report on a task (`reporter_on_task`): the contact, its unit, the
     task (None if the id or 序号 names none) and whether the unit may report on it
-    (`may_report`)."""
+    (`may_report`); `closed_plan` names the task's plan when it is closed (no more reports)."""
 
     contact_id: int
     unit_id: int
     unit_name: str
     task: TaskLine | None
     allowed: bool
+    closed_plan: str | None = None  # the task's plan's 简称 when that plan is closed
 
 
 def reporter_on_task(
@@ -83,9 +86,10 @@ def reporter_on_task(
     )
     if row is None:
         return None
-    contact_id, unit_id, unit_name, found_id, number, text, allowed = row
+    contact_id, unit_id, unit_name, found_id, number, text, allowed, status, short, title = row
     task = TaskLine(found_id, number, text) if found_id is not None else None
-    return Reporter(contact_id, unit_id, unit_name, task, bool(task and allowed))
+    closed = (short or title) if status == PlanStatus.CLOSED else None
+    return Reporter(contact_id, unit_id, unit_name, task, bool(task and allowed), closed)
 
 
 @functools.cache
@@ -93,6 +97,7 @@ def _reporter_statement() -> Any:
     """`reporter_on_task`'s statement, built once per process (parameters `user_id`,
     `task_key`): contact, unit, the task left-joined, and an EXISTS over the assignments
     of the unit or of its collective parent unit (`may_report`)."""
+    plan = Plan.__table__.c  # type: ignore[attr-defined]
     contact, unit, task, assignment = (
         Contact.__table__.c,  # type: ignore[attr-defined]
         Unit.__table__.c,  # type: ignore[attr-defined]
@@ -113,11 +118,14 @@ def _reporter_statement() -> Any:
             task.c.number,
             task.c.text,
             allowed,
+            plan.status,
+            plan.short_name,
+            plan.title,
         )
         .select_from(
-            Contact.__table__.join(Unit.__table__, unit.id == contact.unit_id).outerjoin(  # type: ignore[attr-defined]
-                task, key == bindparam("task_key")
-            )
+            Contact.__table__.join(Unit.__table__, unit.id == contact.unit_id)  # type: ignore[attr-defined]
+            .outerjoin(task, key == bindparam("task_key"))
+            .outerjoin(Plan.__table__, plan.id == task.c.plan_id)  # type: ignore[attr-defined]
         )
         .where(contact.telegram_user_id == bindparam("user_id"))
     )

@@ -233,3 +233,12 @@ def carried_into(session: Session, *, task_id: int) -> list[Task]:
             select(Task).where(Task.carried_from_id == task_id).order_by(col(Task.id))
         ).all()
     )
+
+
+def closed_plan_label(session: Session, *, plan_id: int) -> str | None:
+    """The 简称 (else the title) of plan `plan_id` when it is closed, else None (an active or
+    unknown plan)."""
+    plan = session.get(Plan, plan_id)
+    if plan is None or plan.status is not PlanStatus.CLOSED:
+        return None
+    return plan.short_name or plan.title
