@@ -766,5 +766,8 @@ CLOSE_PLAN_EXPIRED = "这次关闭已失效或已处理，没有做任何修改�
 CLOSE_PLAN_STALE = "计划的状态在预览后已有变化，没有做任何修改。请重新发送 /close_plan 查看。"
 PLAN_CLOSED_TASK = "计划“{plan}”已关闭，第{number}项不再接收反馈。记录仍可用 /task 查看。"
 TASK_CARRIED_TO = "已结转至【{plan}】第{number}项"
-TASK_CARRIED_FROM = "<b>结转前的记录（【{plan}】第{number}项）</b>"
-TASK_CARRIED_FROM_NONE = "结转前（【{plan}】第{number}项）没有反馈记录。"
+TASK_CARRIED_FROM = (
+    "<b>结转自【{plan}】第{number}项的反馈记录</b>（共{count}条，显示最近{shown}条）"
+)
+TASK_CARRIED_FROM_NONE = "<b>结转自【{plan}】第{number}项</b>：该项没有反馈记录"
+TASK_PLAN_CLOSED = "（计划“{plan}”已关闭，不再提醒）"
