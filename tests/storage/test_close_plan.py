@@ -4,17 +4,22 @@ numbered after the target plan's highest number, keep their units and are carrie
 
 from __future__ import annotations
 
+import io
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
+import openpyxl
 import pytest
 from sqlmodel import col, select
 
+from bot.texts import STATUS_LABEL
 from db import repo
 from db.engine import Database
 from db.models import Assignment, AuditEvent, Plan, Task
 from db.seed import load_plan
 from jobs.hold import HoldFinding
 from jobs.types import AssignmentRole, HoldDecision, PlanStatus, Status
+from office.ledger import write_ledger
 from tests import db_fixtures
 from tests.plans_data import fifteenth_plan
 
@@ -207,3 +212,39 @@ def test_carry_over_of_chosen_tasks_and_refusals(two_plans: tuple[Database, int,
         assert refused.value.reason == "same plan"
         later = repo.carry_plan(s, from_plan_id=old, into_plan_id=new, task_ids=None)
         assert [(i.from_number, i.new_number) for i in later] == [(29, 32)]
+
+
+def test_the_ledger_links_carried_tasks_in_its_last_column(
+    two_plans: tuple[Database, int, int],
+) -> None:
+    database, old, new = two_plans
+    with database.session() as s:
+        repo.carry_over(
+            s,
+            from_plan_id=old,
+            into_plan_id=new,
+            task_ids=None,
+            deadline=NEW_DEADLINE,
+            actor_user_id=COORDINATOR,
+            now=CLOSE,
+        )
+        repo.close_plan(s, plan_id=old, actor_user_id=COORDINATOR, now=CLOSE)
+    buffer = io.BytesIO()
+    with database.session() as s:
+        write_ledger(
+            s, buffer, zone=ZoneInfo("Asia/Shanghai"), now=CLOSE, status_labels=STATUS_LABEL
+        )
+    buffer.seek(0)
+    sheet = openpyxl.load_workbook(buffer)["台账"]
+    assert sheet.cell(1, sheet.max_column).value == "结转"
+    links = {
+        (row[-2], row[0], row[-1])
+        for row in sheet.iter_rows(min_row=2, values_only=True)
+        if row[-1]
+    }
+    assert links == {
+        ("十四五", 29, "已结转至【十五五】第31项"),
+        ("十四五", 30, "已结转至【十五五】第32项"),
+        ("十五五", 31, "结转自【十四五】第29项"),
+        ("十五五", 32, "结转自【十四五】第30项"),
+    }
