@@ -758,7 +758,10 @@ CLOSE_PLAN_ASK_DEADLINE = (
     "或点击下方按钮使用“{into}”的期末 {end}。"
 )
 BUTTON_CARRY_DEADLINE = "期限：{end}"
-CLOSE_PLAN_BAD_DEADLINE = "无法识别期限“{text}”，请回复日期，例如 2027年6月30日（须不早于今天）。"
+CLOSE_PLAN_BAD_DEADLINE = (
+    "无法识别期限“{text}”，请回复日期，例如 2027年6月30日（须不早于今天）；"
+    "不再结转请点上方的“取消”。"
+)
 CLOSE_PLAN_DONE = "✅ 计划“{plan}”已关闭：不再提醒，记录仍可用 /task、/export 查看。"
 CLOSE_PLAN_CARRIED = "已将{count}项结转到“{into}”（第{numbers}项），期限{deadline}。"
 CLOSE_PLAN_CANCELLED = "已取消，计划未关闭。"
