@@ -34,6 +34,7 @@ from bot import (
     extension_flow,
     handlers,
     keyboards,
+    plan_close,
     plan_upload,
     replies,
     report_flow,
@@ -344,6 +345,17 @@ def build_application(
     app.add_handler(handlers.command("merge_unit", unit_change.merge_unit_command))
     app.add_handler(
         CallbackQueryHandler(unit_change.confirm_unit_change, pattern=unit_change.CONFIRM_PATTERN)
+    )
+    app.add_handler(handlers.command("close_plan", plan_close.close_plan_command))
+    app.add_handler(
+        CallbackQueryHandler(plan_close.close_plan_button, pattern=plan_close.CONFIRM_PATTERN)
+    )
+    app.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.TEXT & ~filters.COMMAND & handlers.NEW_MESSAGE,
+            plan_close.carry_deadline_reply,
+        ),
+        group=-1,
     )
     app.add_handler(handlers.command("backlog", backlog.backlog_command))
     app.add_handler(handlers.command("plan", plan_upload.plan_command))

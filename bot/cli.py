@@ -972,6 +972,91 @@ def cmd_plan_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan_close(args: argparse.Namespace) -> int:
+    """Close a plan (its reminders stop; its records stay), optionally carrying its
+    unfinished tasks over into another plan: print the preview, store only with --yes."""
+    from bot import plan_close
+    from bot.app import prepare_database
+    from db import repo
+    from jobs.plans import PlanView
+
+    if (args.carry_into is None) != (args.deadline is None):
+        print("--carry-into and --deadline go together", file=sys.stderr)
+        return 2
+    settings = _settings(args)
+    database = prepare_database(settings)
+    try:
+        with database.session() as s:
+            plan = plan_close.find_plan(s, args.name)
+            if not isinstance(plan, PlanView):
+                print(html_to_text(plan), file=sys.stderr)
+                return 1
+            into: PlanView | None = None
+            if args.carry_into is not None:
+                into = next(
+                    (
+                        p
+                        for p in repo.read_plans(s)
+                        if args.carry_into in (p.short_name, p.document_number)
+                    ),
+                    None,
+                )
+                if into is None or into.id == plan.id:
+                    print(f"no other plan named {args.carry_into!r}", file=sys.stderr)
+                    return 1
+                if not into.active:
+                    print(
+                        f"plan {into.label} is closed: carry into an active plan", file=sys.stderr
+                    )
+                    return 1
+            print(html_to_text(plan_close.preview_text(s, plan, into=into, deadline=args.deadline)))
+            if not args.yes:
+                print("nothing stored: run again with --yes to apply")
+                return 0
+            try:
+                done = plan_close.apply(
+                    s, plan, into=into, deadline=args.deadline, actor_user_id=0, now=_now()
+                )
+            except repo.PlanChangeRefused as refused:
+                s.rollback()
+                print(refused.message, file=sys.stderr)
+                return 1
+    finally:
+        database.dispose()
+    print(html_to_text(done))
+    return 0
+
+
+def cmd_plan_reopen(args: argparse.Namespace) -> int:
+    """Reopen a closed plan (console only): print what it does, store only with --yes."""
+    from bot.app import prepare_database
+    from db import repo
+
+    settings = _settings(args)
+    database = prepare_database(settings)
+    try:
+        with database.session() as s:
+            plan = next(
+                (p for p in repo.read_plans(s) if args.name in (p.short_name, p.document_number)),
+                None,
+            )
+            if plan is None:
+                print(f"no plan named {args.name!r}", file=sys.stderr)
+                return 1
+            if plan.active:
+                print(f"plan {plan.label} is not closed", file=sys.stderr)
+                return 1
+            print(f"reopen plan {plan.label} ({plan.document_number}): its follow-up resumes")
+            if not args.yes:
+                print("nothing stored: run again with --yes to apply")
+                return 0
+            repo.reopen_plan(s, plan_id=plan.id, actor_user_id=0, now=_now())
+    finally:
+        database.dispose()
+    print(f"plan {plan.label} reopened")
+    return 0
+
+
 def cmd_plan_import(args: argparse.Namespace) -> int:
     """Read a 重点任务分工 table from a document; write a task file for review (or --json)."""
     from office.plan_import import PlanImportError, import_document, task_file_text
@@ -1349,7 +1434,8 @@ def parser() -> argparse.ArgumentParser:
     plan = sub.add_parser(
         "plan",
         help="list, load and import plans (规划, 年度工作要点)",
-        description="Work with plans: `plan list`, `plan load TASKFILE`, `plan import FILE`.",
+        description="Work with plans: `plan list`, `plan load TASKFILE`, `plan import FILE`, "
+        "`plan close NAME`, `plan reopen NAME`.",
     )
     plan_sub = plan.add_subparsers(dest="plan_command", required=True, metavar="SUBCOMMAND")
     plan_import = plan_sub.add_parser(
@@ -1443,6 +1529,44 @@ def parser() -> argparse.ArgumentParser:
         metavar="DATE",
         help="count reports up to this date, e.g. 2025-12-31 (default: today)",
     )
+    plan_close = plan_sub.add_parser(
+        "close",
+        parents=[common],
+        help="close a plan, optionally carrying its unfinished tasks over (preview; --yes stores)",
+        description="Close the plan NAME (its 简称 or 文号): its reminders, nudges, "
+        "escalations and digest section stop; its tasks, reports and files stay readable "
+        "(/task, the ledger). With --carry-into NAME2 --deadline DATE each unfinished task "
+        "(not every lead unit 已完成) becomes a new task of NAME2, numbered after its highest "
+        "number, with the same text and units, the deadline DATE and a link to the old task "
+        "(结转). Prints the tasks by final state and what would be carried; with --yes stores "
+        "it (audited).",
+    )
+    plan_close.set_defaults(func=cmd_plan_close)
+    plan_close.add_argument("name", metavar="NAME", help="the plan to close (简称 or 文号)")
+    plan_close.add_argument(
+        "--carry-into",
+        metavar="NAME2",
+        default=None,
+        help="the plan to carry the tasks into",
+    )
+    plan_close.add_argument(
+        "--deadline",
+        type=_date_arg,
+        default=None,
+        metavar="DATE",
+        help="the deadline of the carried tasks (YYYY-MM-DD); required with --carry-into",
+    )
+    plan_close.add_argument("--yes", action="store_true", help="store it")
+    plan_reopen = plan_sub.add_parser(
+        "reopen",
+        parents=[common],
+        help="reopen a closed plan (preview; --yes stores)",
+        description="Reopen the closed plan NAME: it is followed up again (audited). Tasks "
+        "carried over stay where they were carried.",
+    )
+    plan_reopen.set_defaults(func=cmd_plan_reopen)
+    plan_reopen.add_argument("name", metavar="NAME", help="the plan to reopen (简称 or 文号)")
+    plan_reopen.add_argument("--yes", action="store_true", help="store it")
     unit = sub.add_parser(
         "unit",
         help="rename a unit or merge it into another (机构改革), the old names kept as aliases",

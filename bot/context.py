@@ -189,6 +189,21 @@ class BackfillDraft:
     files: tuple[NewEvidence, ...] = ()
 
 
+@dataclass(frozen=True)
+class PlanCloseDraft:
+    """A coordinator's close of a plan awaiting a button (`bot.plan_close`): the nonce its
+    buttons carry, the plan, the plan its unfinished tasks would be carried into (None: no
+    other active plan) and the ids of the tasks the preview would carry; `asking_deadline`
+    once 关闭并结转 was pressed, with the target plan's period end offered as the deadline."""
+
+    nonce: str
+    plan_id: int
+    into_plan_id: int | None
+    carry_ids: tuple[int, ...]
+    asking_deadline: bool = False
+    period_end: date | None = None
+
+
 class UserData:
     """`context.user_data`: the user's current draft, if a conversation is running, a
     coordinator's deadline change awaiting confirmation (lost on restart: its buttons then
@@ -200,6 +215,7 @@ class UserData:
         self.deadline_batch: DeadlineBatch | None = None
         self.unit_change: UnitChangeDraft | None = None
         self.backfill: BackfillDraft | None = None
+        self.plan_close: PlanCloseDraft | None = None
         self.edited_notes: dict[int, str] = {}
 
 

@@ -91,7 +91,8 @@ async def start_draft(update: Update, context: BotContext, ref: TaskRef) -> Draf
     """Check the presser may report on the task `ref` names; return a fresh draft or None
     (the press is then answered).
 
-    A refused press leaves any draft in progress untouched. A task id that names no task
+    A refused press leaves any draft in progress untouched; a task of a closed plan is
+    answered as such (it takes no more reports). A task id that names no task
     (the task was removed from the task file) is answered as an expired button. One session,
     one statement (`repo.reporter_on_task`).
     """
@@ -118,12 +119,16 @@ async def start_draft(update: Update, context: BotContext, ref: TaskRef) -> Draf
         else:
             await answer(update, texts.UNKNOWN_TASK.format(number=ref.number), alert=True)
         return None
-    if not task.plan_active:  # a closed plan is no longer followed up
-        await answer(update, texts.PLAN_CLOSED_TASK.format(number=task.number), alert=True)
-        return None
     if not found.allowed:
         log.warning("refused report: user=%s unit=%s task=%s", user.id, found.unit_id, task.number)
         await answer(update, texts.NOT_YOUR_TASK.format(number=task.number), alert=True)
+        return None
+    if found.closed_plan is not None:
+        await answer(
+            update,
+            texts.PLAN_CLOSED_TASK.format(plan=found.closed_plan, number=task.number),
+            alert=True,
+        )
         return None
     return Draft(
         task_id=task.id,

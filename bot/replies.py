@@ -69,7 +69,8 @@ def _store_note(
     origin: Message,
 ) -> StatusReport | None:
     """Store `note` as a note-only report of `contact` for (`task`, `unit`) when the contact
-    belongs to that unit and the unit may report on the task; None (nothing stored) else.
+    belongs to that unit, the unit may report on the task and the task's plan is not closed;
+    None (nothing stored) else.
     The text of one message (`origin`) is stored once: a later call for it returns the
     report stored the first time (a double tap, a delivery repeated after a restart)."""
     key = origin_key(origin)
@@ -82,6 +83,7 @@ def _store_note(
         or contact is None
         or contact.unit_id != unit.id
         or not repo.may_report(session, task_id=task.id or 0, unit_id=unit.id or 0)
+        or repo.closed_plan_label(session, plan_id=task.plan_id) is not None
     ):
         return None
     return repo.add_report(
@@ -164,6 +166,7 @@ async def reply_to_reminder(update: Update, context: BotContext) -> None:
         else:
             task, unit_id = None, None
         unit = s.get(Unit, unit_id) if unit_id is not None else None
+        closed = repo.closed_plan_label(s, plan_id=task.plan_id) if task is not None else None
         # a reply to one task's reminder that names other tasks only (第7项 under 第5项's
         # reminder): which task is meant is asked, not guessed
         elsewhere = task is not None and bool(mentioned) and task.number not in named
@@ -209,6 +212,11 @@ async def reply_to_reminder(update: Update, context: BotContext) -> None:
         return
     if task is None:
         await offer_note(update, context)
+        return
+    if stored is None and closed is not None:
+        await reply(
+            update, texts.PLAN_CLOSED_TASK.format(plan=render.esc(closed), number=task.number)
+        )
         return
     if stored is None or unit is None:
         await reply(update, texts.NOT_YOUR_TASK.format(number=task.number))

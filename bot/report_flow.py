@@ -419,7 +419,8 @@ async def confirm(update: Update, context: BotContext) -> int | None:
     with svc.db.session() as s:
         reporter = repo.reporter_on_task(s, telegram_user_id=user.id, task_id=draft.task_id)
         allowed = reporter is not None and reporter.unit_id == draft.unit_id and reporter.allowed
-        if reporter is not None and allowed:
+        closed = reporter.closed_plan if reporter is not None else None
+        if reporter is not None and allowed and closed is None:
             stored = repo.add_report(
                 s,
                 task_id=draft.task_id,
@@ -445,6 +446,10 @@ async def confirm(update: Update, context: BotContext) -> int | None:
                     now=now,
                 )
     context.draft_store.draft = None
+    if allowed and closed is not None:
+        text = texts.PLAN_CLOSED_TASK.format(plan=closed, number=draft.task_number)
+        await answer(update, text, alert=True)
+        return ConversationHandler.END
     if not allowed:
         await answer(update, texts.NOT_YOUR_TASK.format(number=draft.task_number), alert=True)
         return ConversationHandler.END

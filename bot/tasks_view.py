@@ -7,9 +7,11 @@ named on (lead or responsible) and its own unit. Everyone else is refused polite
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
+from sqlmodel import Session
 from sqlmodel.sql.expression import SelectOfScalar
 from telegram import Update
 
@@ -76,6 +78,7 @@ async def task_command(update: Update, context: BotContext) -> None:
         files_of = repo.evidence_of_reports(s, report_ids=[r.id or 0 for r in history])
         contacts = {c.id: c.display_name for c in s.exec(_all_contacts())}
         task_row = s.get(Task, task.id) if task else None
+        carried = _carried(s, task_row)
     coordinator = await is_coordinator(svc, user.id)
     if not coordinator and contact is None:
         await reply(update, texts.NOT_CONTACT)
@@ -147,6 +150,7 @@ async def task_command(update: Update, context: BotContext) -> None:
             when=render.when_text((task.deadline - today).days),
         )
     )
+    lines.extend(_carried_to_lines(state, task, carried))
     lines.append("")
     corrected = {r.corrects_id for r in history if r.corrects_id is not None}
     history = [r for r in history if r.id not in corrected]  # shown once, as its correction
@@ -182,6 +186,7 @@ async def task_command(update: Update, context: BotContext) -> None:
             )
     else:
         lines.append(texts.TASK_HISTORY_NONE)
+    lines.extend(_carried_from_lines(state, carried, contacts, svc))
     for part in render.split_lines(lines):
         await reply(update, part)
     await _send_evidence_list(update, svc, task.number, history, files_of, state)
@@ -192,6 +197,99 @@ def _when(report: StatusReport, zone: ZoneInfo) -> str:
     if report.occurred_on is not None:
         return render.fmt_date(report.occurred_on) + texts.BACKFILL_MARK
     return render.fmt_instant(report.created_at, zone)
+
+
+@dataclass(frozen=True)
+class Carried:
+    """A task's 结转 links: the task it carries over with that task's reports (oldest first),
+    and the tasks that carry it over into other plans."""
+
+    origin: Task | None
+    origin_reports: list[StatusReport]
+    into: list[Task]
+
+
+def _carried(session: Session, task: Task | None) -> Carried:
+    if task is None or task.id is None:
+        return Carried(None, [], [])
+    origin = (
+        repo.get_task_by_id(session, task_id=task.carried_from_id)
+        if task.carried_from_id is not None
+        else None
+    )
+    reports = list(repo.reports_of_task(session, task_id=origin.id)) if origin and origin.id else []
+    return Carried(origin, reports, repo.carried_into(session, task_id=task.id))
+
+
+def _plan_label(state: FollowUpState, plan_id: int) -> str:
+    plan = state.plans.get(plan_id)
+    return plan.label if plan is not None else ""
+
+
+def _carried_to_lines(state: FollowUpState, task: TaskView, carried: Carried) -> list[str]:
+    """Under the deadline: the plan closed, and where the task was carried over to."""
+    lines = []
+    plan = state.plans.get(task.plan_id)
+    if plan is not None and not plan.active:
+        lines.append(texts.TASK_PLAN_CLOSED.format(plan=render.esc(plan.label)))
+    lines.extend(
+        texts.TASK_CARRIED_TO.format(
+            plan=render.esc(_plan_label(state, t.plan_id)), number=t.number
+        )
+        for t in carried.into
+    )
+    return lines
+
+
+def _carried_from_lines(
+    state: FollowUpState, carried: Carried, contacts: dict[int | None, str], svc: Services
+) -> list[str]:
+    """Below the task's own history: the reports of the task it carries over, newest first
+    by their real date (`occurred_on` when set, else when stored, in the configured zone)."""
+    origin = carried.origin
+    if origin is None:
+        return []
+    label = render.esc(_plan_label(state, origin.plan_id))
+    corrected = {r.corrects_id for r in carried.origin_reports if r.corrects_id is not None}
+    reports = [r for r in carried.origin_reports if r.id not in corrected]
+    if not reports:
+        return ["", texts.TASK_CARRIED_FROM_NONE.format(plan=label, number=origin.number)]
+    zone = svc.policy.zone
+
+    def day(report: StatusReport) -> date:
+        return report.occurred_on or report.created_at.astimezone(zone).date()
+
+    ordered = sorted(reports, key=lambda r: (day(r), r.id or 0))
+    shown = ordered[-HISTORY_SHOWN:][::-1]
+    lines = [
+        "",
+        texts.TASK_CARRIED_FROM.format(
+            plan=label, number=origin.number, count=len(reports), shown=len(shown)
+        ),
+    ]
+    for report in shown:
+        note = render.clip(report.note, 200)
+        at = (
+            render.fmt_date(report.occurred_on)
+            if report.occurred_on is not None
+            else render.fmt_instant(report.created_at, zone)
+        )
+        unit = state.units.get(report.unit_id)
+        lines.append(
+            texts.TASK_HISTORY_LINE.format(
+                at=at,
+                unit=render.esc(unit.name if unit else ""),
+                status=render.status_label(report.status)
+                if report.status
+                else texts.DIGEST_CHANGE_NOTE,
+                who=render.esc(
+                    contacts.get(report.contact_id or 0, "")
+                    or (texts.ENTERED_BY_COORDINATOR if report.entered_by else "")
+                ),
+                note=texts.DIGEST_ROW_NOTE.format(note=render.esc(note)) if note else "",
+            )
+        )
+    return lines
 
 
 EVIDENCE_BUTTONS = 40  # newest files offered as buttons (Telegram allows 100 buttons)

@@ -49,6 +49,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("invite", "生成单位邀请码（协调员）"),
     ("rename_unit", "单位更名，旧名称保留为别名（协调员）"),
     ("merge_unit", "单位合并（协调员）"),
+    ("close_plan", "关闭计划、结转未完成任务（协调员）"),
     ("cancel", "取消当前操作"),
     ("help", "使用说明"),
 ]
@@ -81,6 +82,8 @@ HELP_COORDINATOR = (
     "/export_files：导出材料汇编（台账和全部佐证材料，zip）\n"
     "/evaluate [规划简称]：生成规划总结评估初稿（Word；规划期内为中期评估）\n"
     "/plan：导入新规划：把规划文件（.docx、.xlsx、.pdf）发给我，核对后确认导入\n"
+    "/close_plan 计划简称：关闭已结束的计划（不再提醒，记录仍可查看、导出），"
+    "可将未完成任务结转到新计划\n"
     "延期申请下方的“批准”“驳回”按钮用于审批。"
 )
 # ---------------------------------------------------------------- a new plan from its document
@@ -743,7 +746,6 @@ DIGEST_ONLY_PRIVATE_OR_GROUP = "汇总已生成。"
 # several plans (规划, 年度工作要点) followed up side by side: how a task's plan is named
 PLAN_TAG = "【{plan}】"  # before a task's number or text when more than one plan is active
 PLAN_MEANT = "（以上按“{plan}”。另有：{others}；如指其他计划，请写计划简称，例如 {example}）"
-PLAN_CLOSED_TASK = "第{number}项所属的计划已关闭，不再需要反馈。记录仍可用 /task 查看。"
 PLAN_NAMED = "（计划：“{plan}”）"
 
 # ---------------------------------------------------------------- past records (补录)
@@ -783,3 +785,44 @@ BACKFILL_CANCELLED = "已取消补录，未作任何改动。"
 BACKFILL_SAVED = "✅ 已补录{unit}第{number}项：{status}（{date}）{files}\n说明：{note}"
 BACKFILL_SAVED_FILES = "，佐证材料{count}份"
 BACKFILL_PLAN_GONE = "该任务已不存在，未作补录。"
+# closing a plan (/close_plan, taskbot plan close) and carrying its tasks over (结转)
+CLOSE_PLAN_USAGE = (
+    "用法：/close_plan 计划简称，例如 /close_plan 十四五\n先显示任务完成情况供核对，确认后才关闭。"
+)
+CLOSE_PLAN_UNKNOWN = "没有简称为“{name}”的计划。现有计划：{plans}"
+CLOSE_PLAN_ALREADY = "计划“{plan}”已经关闭，不能重复关闭。关闭后的记录仍可用 /task、/export 查看。"
+CLOSE_PLAN_PREVIEW = (
+    "<b>关闭计划“{plan}”</b>\n{title}（{number}）\n"
+    "共{total}项任务：{counts}。\n{unfinished}"
+    "关闭后不再提醒，记录仍可查看、导出。"
+)
+CLOSE_PLAN_COUNT = "{label}{count}项"
+CLOSE_PLAN_UNFINISHED = "未完成的任务（{count}项）：\n{lines}\n"
+CLOSE_PLAN_UNFINISHED_LINE = "· 第{number}项 {status}：{text}"
+CLOSE_PLAN_UNFINISHED_MORE = "…另有{count}项"
+CLOSE_PLAN_CARRY = "结转到“{into}”（期限{deadline}）：\n{lines}\n"
+CLOSE_PLAN_CARRY_LINE = "· 第{old}项 → “{into}”第{new}项"
+CLOSE_PLAN_CARRY_NONE = "没有需要结转到“{into}”的任务（均已完成或已结转）。\n"
+BUTTON_CLOSE_PLAN = "关闭"
+BUTTON_CLOSE_AND_CARRY = "关闭并结转到“{into}”"
+CLOSE_PLAN_ASK_DEADLINE = (
+    "请回复结转到“{into}”的{count}项任务的完成期限（例如 2027年6月30日），"
+    "或点击下方按钮使用“{into}”的期末 {end}。"
+)
+BUTTON_CARRY_DEADLINE = "期限：{end}"
+CLOSE_PLAN_BAD_DEADLINE = (
+    "无法识别期限“{text}”，请回复日期，例如 2027年6月30日（须不早于今天）；"
+    "不再结转请点上方的“取消”。"
+)
+CLOSE_PLAN_DONE = "✅ 计划“{plan}”已关闭：不再提醒，记录仍可用 /task、/export 查看。"
+CLOSE_PLAN_CARRIED = "已将{count}项结转到“{into}”（第{numbers}项），期限{deadline}。"
+CLOSE_PLAN_CANCELLED = "已取消，计划未关闭。"
+CLOSE_PLAN_EXPIRED = "这次关闭已失效或已处理，没有做任何修改。如需关闭，请重新发送 /close_plan。"
+CLOSE_PLAN_STALE = "计划的状态在预览后已有变化，没有做任何修改。请重新发送 /close_plan 查看。"
+PLAN_CLOSED_TASK = "计划“{plan}”已关闭，第{number}项不再接收反馈。记录仍可用 /task 查看。"
+TASK_CARRIED_TO = "已结转至【{plan}】第{number}项"
+TASK_CARRIED_FROM = (
+    "<b>结转自【{plan}】第{number}项的反馈记录</b>（共{count}条，显示最近{shown}条）"
+)
+TASK_CARRIED_FROM_NONE = "<b>结转自【{plan}】第{number}项</b>：该项没有反馈记录"
+TASK_PLAN_CLOSED = "（计划“{plan}”已关闭，不再提醒）"

@@ -5,7 +5,8 @@
 1. 台账: one row per task and lead unit (序号, 工作任务, 牵头单位, 责任单位, 完成时限 (the
    deadline in force), 原定期限 (the original one), 时限调整 (协调员调整 or 批准延期 when the
    deadline moved), 状态灯, 最新状态, 最新说明, 反馈人, 反馈时间, 已发提醒, 计划 (the
-   task's plan by its 简称)), by plan and 序号.
+   task's plan by its 简称), 结转 (结转自【十四五】第5项 on a task carried over from an
+   earlier plan, 已结转至【十五五】第31项 on the task it carries over)), by plan and 序号.
    "Latest" is the unit's newest report as in the digest: the status of the newest report
    carrying one (未开始 when none), the note, reporter and time of the newest report of any
    kind (a plain reply included).
@@ -77,6 +78,7 @@ LEDGER_HEADERS = (
     "反馈时间",
     "已发提醒",
     "计划",
+    "结转",
 )
 REPORT_HEADERS = (
     "反馈时间",
@@ -298,6 +300,19 @@ def build_ledger(
     plan_of_task = {t.id: plan_names.get(t.plan_id, "") for t in state.tasks}
     contact_names = {c.telegram_user_id: c.display_name for c in contacts.values()}
 
+    def carry_text(task_id: int) -> str:
+        row = tasks.get(task_id)
+        links = []
+        origin = tasks.get(row.carried_from_id) if row and row.carried_from_id else None
+        if origin is not None:
+            links.append(f"结转自【{plan_names.get(origin.plan_id, '')}】第{origin.number}项")
+        links.extend(
+            f"已结转至【{plan_names.get(t.plan_id, '')}】第{t.number}项"
+            for t in tasks.values()
+            if t.carried_from_id == task_id
+        )
+        return "；".join(links)
+
     def unit_name(unit_id: int) -> str:
         unit = state.units.get(unit_id)
         return unit.name if unit else str(unit_id)
@@ -320,6 +335,12 @@ def build_ledger(
     ledger.ws.title = SHEET_LEDGER
     ledger.comment("反馈时间", f"{zone.key} 本地时间（Excel 不保存时区）")
     ledger.comment("已发提醒", "已成功发出的督办提醒条数（发给该单位全部联络员的合计）")
+    carried = {t.carried_from_id for t in tasks.values() if t.carried_from_id is not None}
+    carries = {
+        t.id: carry_text(t.id)
+        for t in state.tasks
+        if t.id in carried or (tasks.get(t.id) and tasks[t.id].carried_from_id is not None)
+    }
     for task in state.tasks:
         row = tasks.get(task.id)
         responsible = (row.responsible_units_note if row else None) or "、".join(
@@ -347,6 +368,7 @@ def build_ledger(
                     local_naive(latest.created_at, zone) if latest else None,
                     sent.get((task.id, unit_id), 0),
                     plan_of_task[task.id],
+                    carries.get(task.id, ""),
                 )
             )
     ledger.finish()

@@ -42,27 +42,26 @@ def get_contact(session: Session, *, telegram_user_id: int) -> Contact | None:
 @dataclass(frozen=True)
 class TaskLine:
     """A task as a report needs it: database id, 序号 and text; `plan` is the 简称 of its
-    plan when more than one plan is active (messages then name it), else ""; `plan_active`
-    whether its plan is followed up (not closed)."""
+    plan when more than one plan is active (messages then name it), else ""."""
 
     id: int
     number: int
     text: str
     plan: str = ""
-    plan_active: bool = True
 
 
 @dataclass(frozen=True)
 class Reporter:
     """A contact about to report on a task (`reporter_on_task`): the contact, its unit, the
     task (None if the id or 序号 names none) and whether the unit may report on it
-    (`may_report`)."""
+    (`may_report`); `closed_plan` names the task's plan when it is closed (no more reports)."""
 
     contact_id: int
     unit_id: int
     unit_name: str
     task: TaskLine | None
     allowed: bool
+    closed_plan: str | None = None  # the task's plan's 简称 when that plan is closed
 
 
 def reporter_on_task(
@@ -89,19 +88,27 @@ def reporter_on_task(
     )
     if row is None:
         return None
-    contact_id, unit_id, unit_name, found_id, number, text, allowed, label, status, active = row
+    (
+        contact_id,
+        unit_id,
+        unit_name,
+        found_id,
+        number,
+        text,
+        allowed,
+        label,
+        status,
+        active,
+        title,
+    ) = row
+    open_plan = status not in (PlanStatus.CLOSED, PlanStatus.CLOSED.name)
     task = (
-        TaskLine(
-            found_id,
-            number,
-            text,
-            (label or "") if (active or 0) > 1 else "",
-            status not in (PlanStatus.CLOSED, PlanStatus.CLOSED.name),
-        )
+        TaskLine(found_id, number, text, (label or "") if (active or 0) > 1 else "")
         if found_id is not None
         else None
     )
-    return Reporter(contact_id, unit_id, unit_name, task, bool(task and allowed))
+    closed = None if open_plan or found_id is None else (label or title)
+    return Reporter(contact_id, unit_id, unit_name, task, bool(task and allowed), closed)
 
 
 @functools.cache
@@ -141,6 +148,7 @@ def _reporter_statement() -> Any:
             plan.c.short_name,
             plan.c.status,
             active,
+            plan.c.title,
         )
         .select_from(
             Contact.__table__.join(Unit.__table__, unit.id == contact.unit_id)  # type: ignore[attr-defined]

@@ -210,6 +210,20 @@ MATRIX: dict[str, dict[str, Expect]] = {
         "coordinator": no("这份补录预览已失效", "alert"),
         "member@group": no("仅限协调员", "alert"),
     },
+    "/close_plan 十四五": {  # a preview: nothing stored before 关闭
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok("关闭计划“十四五”…关闭后不再提醒，记录仍可查看、导出。"),
+        "member@group": NOT_COORDINATOR,
+    },
+    "button pc:close (no preview)": {
+        "stranger": no("仅限协调员", "alert"),
+        "contactA": no("仅限协调员", "alert"),
+        "contactB": no("仅限协调员", "alert"),
+        "coordinator": no("这次关闭已失效或已处理", "alert"),
+        "member@group": no("仅限协调员", "alert"),
+    },
     "button uc:ok (no preview)": {
         "stranger": no("仅限协调员", "alert"),
         "contactA": no("仅限协调员", "alert"),
@@ -529,6 +543,8 @@ ACTIONS: dict[str, Callable[[Env, str], Awaitable[Observed]]] = {
         env, role, f"/backfill 2 {UNIT_A} 已完成 2023-06-30 低保核查已完成"
     ),
     "button bf:ok (no preview)": lambda env, role: press(env, role, "bf:ok:0123abcd"),
+    "/close_plan 十四五": lambda env, role: command(env, role, "/close_plan 十四五"),
+    "button pc:close (no preview)": lambda env, role: press(env, role, "pc:close:0123abcd"),
     "/digest": lambda env, role: command(env, role, "/digest"),
     "/digest@canggongwei_bot in group": lambda env, role: command(
         env, role, "/digest@canggongwei_bot", in_group=True

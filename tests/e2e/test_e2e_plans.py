@@ -267,7 +267,7 @@ async def test_a_closed_plan_is_not_followed_up_but_keeps_its_history(
         calls = len(bot.api.calls)
         bot.api.press_button(CONTACT, message.message_id, f"r2:{old[8]}:in_progress")
         await bot.api.wait_for_call(
-            "answerCallbackQuery", lambda c: "计划已关闭" in str(c.params), since=calls
+            "answerCallbackQuery", lambda c: "已关闭" in str(c.params), since=calls
         )
         assert reports(bot) == [(old[5], Status.DONE, "补贴标准已提高")]
         [digest] = await ask(bot, COORDINATOR, "/digest")

@@ -58,6 +58,7 @@ LEDGER_HEADERS = [
     "反馈时间",
     "已发提醒",
     "计划",
+    "结转",
 ]
 REPORT_HEADERS = [
     "反馈时间",
