@@ -116,6 +116,9 @@ def prepare_database(
                     None
                     if check.hold is not None
                     else backlog.decided_for(s, check.finding, check.plan.id),
+                    (check.plan.short_name or check.plan.document_number)
+                    if len(checks) > 1
+                    else None,
                 ),
                 check.plan.label,
             )

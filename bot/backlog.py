@@ -70,9 +70,12 @@ def finding_text(finding: HoldFinding) -> str:
     return "; ".join(parts)
 
 
-def console_line(finding: HoldFinding | None, decided: FollowUpHold | None) -> str | None:
+def console_line(
+    finding: HoldFinding | None, decided: FollowUpHold | None, plan_name: str | None = None
+) -> str | None:
     """The console's line about the plan check: what is held and what to do, or the
-    decision that lets it run; None when nothing is held."""
+    decision that lets it run; None when nothing is held. With `plan_name` (several plans
+    are active) the commands it suggests name that plan."""
     if finding is None or not finding.held:
         return None
     if decided is not None and decided.decision is not None:
@@ -81,12 +84,22 @@ def console_line(finding: HoldFinding | None, decided: FollowUpHold | None) -> s
             f"plan check: {finding_text(finding)}; a coordinator decided on {when} "
             f"({decided.decision.value}), so the follow-up runs"
         )
+    chat, console = (
+        (f"/deadline {plan_name} RANGE DATE", f"taskbot deadline --plan {plan_name} RANGE DATE")
+        if plan_name
+        else ("/deadline", "taskbot deadline RANGE DATE")
+    )
+    what = (
+        "this plan's overdue reminders and escalations wait"
+        if plan_name
+        else ("Overdue reminders, escalations and the weekly digest wait")
+    )
     return (
-        f"follow-up held: {finding_text(finding)}. Overdue reminders, escalations and the "
-        "weekly digest wait until a coordinator decides: new deadlines (/deadline in chat, "
-        "or taskbot deadline RANGE DATE --yes) lift the hold once nothing is late enough "
-        "to hold it; or, in chat, /backlog send (the held reminders go out once) or "
+        f"follow-up held: {finding_text(finding)}. {what} until a coordinator decides: new "
+        f"deadlines ({chat} in chat, or {console} --yes) lift the hold once nothing is late "
+        "enough to hold it; or, in chat, /backlog send (the held reminders go out once) or "
         "/backlog drop (they never go out)"
+        + (f"; or close the plan: /close_plan {plan_name}" if plan_name else "")
     )
 
 
@@ -113,10 +126,11 @@ def preview_from_database(
     lines = []
     for plan in plans:
         finding = assess_state(today, plan.period_end, state.for_plan(plan.id), calendar)
+        name = plan.short_name or plan.document_number if len(plans) > 1 else None
         if repo.open_hold(session, plan_id=plan.id) is not None:
-            line = console_line(finding, None)
+            line = console_line(finding, None, name)
         else:
-            line = console_line(finding, decided_for(session, finding, plan.id))
+            line = console_line(finding, decided_for(session, finding, plan.id), name)
         if line is not None:
             lines.append(f"{plan.label}: {line}" if len(plans) > 1 else line)
     return "\n".join(lines) or None

@@ -444,6 +444,7 @@ def cmd_deadline(args: argparse.Namespace) -> int:
     contacts concerned are told by the running bot on its next tick (in sending hours)."""
     from bot import deadline_view, render
     from bot.app import prepare_database
+    from db import repo
     from jobs.dates import DateRefusal, parse_new_deadline
 
     settings = _settings(args)
@@ -470,6 +471,10 @@ def cmd_deadline(args: argparse.Namespace) -> int:
             if isinstance(scope, str):
                 print(html_to_text(scope), file=sys.stderr)
                 return 1
+            plans = repo.read_plans(s)
+            if sum(1 for p in plans if p.active) > 1:
+                plan = next(p for p in plans if p.id == plan_id)
+                print(f"plan: {plan.label} ({plan.document_number}; --plan NAME for another)")
             preview = deadline_view.preview_text(s, scope, new, reason)
             if isinstance(preview, str):
                 print(html_to_text(preview))

@@ -593,8 +593,10 @@ async def _post_claimed_digest(bot: Bot, svc: Services, post: Delivery) -> Deliv
     return outcome
 
 
-async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
+async def post_weekly_digest(bot: Bot, svc: Services, held: frozenset[int] = frozenset()) -> bool:
     """Post this week's digest to the committee group if due and not yet posted; True if sent.
+    The plans in `held` (their follow-up is held, `jobs.hold`) get no section; while every
+    active plan is held the digest waits.
 
     In a forum supergroup it goes to the topic `telegram.digest_thread_id`, or to the
     general topic when that is not set.
@@ -624,7 +626,9 @@ async def post_weekly_digest(bot: Bot, svc: Services) -> bool:
         first_start = repo.first_start(s)
     if digest_before_first_start(period, first_start, svc.digest_schedule, svc.calendar):
         return False  # a week before the bot existed: never caught up
-    parts = await current_digest(svc)
+    parts = await current_digest(svc, leave_out=held)
+    if not parts:
+        return False  # every active plan is held: the digest waits for a decision
     with svc.db.session() as s:
         post = repo.claim_delivery(
             s,
@@ -865,7 +869,8 @@ async def follow_up(bot: Bot, svc: Services) -> None:
     coordinators' escalations and calendar warnings; skip if a run is still going. Only the
     tasks of active plans are followed up (`FollowUpState.followed_up`). While a plan's
     follow-up is held (`jobs.hold`, `repo.open_holds`), the coordinators are told once, no
-    overdue reminder or escalation about its tasks goes out, and the weekly digest waits; in
+    overdue reminder or escalation about its tasks goes out, and the weekly digest leaves it
+    out (and waits while every active plan is held); in
     sending hours the plans are checked again on the state read, which lifts a hold whose
     cause is gone (new deadlines, reports).
     Each step reads what it needs from the database afresh; in sending hours the tick reads
@@ -906,12 +911,9 @@ async def _follow_up(bot: Bot, svc: Services) -> None:
         return
     if await send_reminders(bot, svc, state, held=held):
         state = None
-    held_steps = (
-        lambda: post_weekly_digest(bot, svc),
-        lambda: escalate_overdue(bot, svc, state, held=held),
-    )
     steps = (
-        *(held_steps if not held else held_steps[1:]),
+        lambda: post_weekly_digest(bot, svc, held),
+        lambda: escalate_overdue(bot, svc, state, held=held),
         lambda: warn_unknown_calendar_years(bot, svc),
     )
     for step in steps:

@@ -55,11 +55,14 @@ def ledger_light_of(svc: Services, session: Any) -> Callable[[TaskView, UnitView
     return light_of
 
 
-def build_current_digest(svc: Services, plan_id: int | None = None) -> list[str]:
+def build_current_digest(
+    svc: Services, plan_id: int | None = None, leave_out: frozenset[int] = frozenset()
+) -> list[str]:
     """Build and render the digest at the clock's now, covering reports since the last one,
     from the database as it is now: one section per active plan, the newest first (one
-    plan: the digest as before); with `plan_id`, that plan's alone (closed or not). Returns
-    the HTML message parts.
+    plan: the digest as before); with `plan_id`, that plan's alone (closed or not); the
+    active plans in `leave_out` (those whose follow-up is held) get no section. Returns the
+    HTML message parts, none when every active plan is left out.
 
     The period starts at the last weekly digest sent (or 7 days ago when none was sent).
     While a plan's follow-up is held after its period, a line in its section says the days
@@ -72,12 +75,15 @@ def build_current_digest(svc: Services, plan_id: int | None = None) -> list[str]
         since = last if last is not None and last < now else now - timedelta(days=7)
         state = repo.load_state(s).with_period(repo.load_period(s, since=since))
         holds = {hold.plan_id: hold for hold in repo.open_holds(s)}
-    plans = state.active_plans()
+    active = state.active_plans()
+    plans = [plan for plan in active if plan.id not in leave_out]
+    if active and not plans and plan_id is None:
+        return []
     sections: list[tuple[int | None, FollowUpState]] = (
         [(plan_id, state.for_plan(plan_id))]
         if plan_id is not None
         else [(plan.id, state.for_plan(plan.id)) for plan in plans]
-        if len(plans) > 1
+        if len(plans) > 1 or len(plans) < len(active)
         else [(None, state)]
     )
     digests = []
@@ -105,6 +111,8 @@ def build_current_digest(svc: Services, plan_id: int | None = None) -> list[str]
     )
 
 
-async def current_digest(svc: Services, plan_id: int | None = None) -> list[str]:
+async def current_digest(
+    svc: Services, plan_id: int | None = None, leave_out: frozenset[int] = frozenset()
+) -> list[str]:
     """`build_current_digest` in a worker thread: for /digest and the weekly digest."""
-    return await in_worker(svc, build_current_digest, svc, plan_id)
+    return await in_worker(svc, build_current_digest, svc, plan_id, leave_out)

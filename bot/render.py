@@ -286,9 +286,18 @@ NUMBERS_CHARS = 120  # task numbers listed in one digest line at most, then 等
 
 
 def _numbers(numbers: Sequence[int]) -> str:
-    """Task numbers (1、2、5), cut after `NUMBERS_CHARS` characters with 等 (at the
-    province's scale thousands of numbers would make one line too long to send)."""
-    text = "、".join(str(n) for n in numbers)
+    """Task numbers in order, runs of three or more written as ranges (1、2、5-9), cut after
+    `NUMBERS_CHARS` characters with 等 (at the province's scale thousands of numbers would
+    make one line too long to send)."""
+    runs: list[list[int]] = []
+    for n in sorted(set(numbers)):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    text = "、".join(
+        f"{run[0]}-{run[-1]}" if len(run) >= 3 else "、".join(map(str, run)) for run in runs
+    )
     if len(text) <= NUMBERS_CHARS:
         return text
     return text[: text.rfind("、", 0, NUMBERS_CHARS)] + "等"

@@ -76,8 +76,10 @@ def listed_numbers(text: str, header: str) -> set[int]:
     for line in lines[start + 1 :]:
         if line.startswith("· 第"):
             numbers.add(int(line.split("第", 1)[1].split("项", 1)[0]))
-        elif line.startswith("…另有"):
-            numbers |= {int(n) for n in line.split("第", 1)[1].rstrip("项").split("、")}
+        elif line.startswith("…另有"):  # numbers and ranges: 第2、5-9项
+            for part in line.split("第", 1)[1].rstrip("项").split("、"):
+                first, _, last = part.partition("-")
+                numbers |= set(range(int(first), int(last or first) + 1))
         else:
             break
     return numbers

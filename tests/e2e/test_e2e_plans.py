@@ -20,7 +20,7 @@ from db.models import Plan, StatusReport, Task
 from db.seed import load_plan, read_task_file
 from jobs.types import HoldDecision, PlanStatus, Status
 from standin import BotApiStandIn
-from standin.harness import COORDINATOR, MutableClock, running, standin_settings
+from standin.harness import COORDINATOR, GROUP, MutableClock, running, standin_settings
 from tests.conftest import BotHarness, record_history, report_in_progress
 from tests.plans_data import FIFTEENTH_TITLE, FOURTEENTH_TITLE, fifteenth_plan
 
@@ -210,6 +210,14 @@ async def test_a_held_plan_holds_its_overdue_reminders_only(
         count = len(bot.api.sent)
         await tick(bot)
         assert daily(bot, count) == [] and escalations(bot, count) == []
+        # Monday's weekly digest goes out without the held plan's section
+        bot.api.group(GROUP, "残工委工作群")
+        clock.set(datetime(2027, 6, 21, 1, 30, tzinfo=UTC))
+        count = len(bot.api.sent)
+        await tick(bot)
+        [digest] = [m for m in bot.api.sent[count:] if m.chat_id == GROUP]
+        assert re.findall(r"^依据：《(.+)》$", digest.plain_text, re.M) == [FIFTEENTH_TITLE]
+        assert "十四五" not in digest.plain_text
 
 
 async def test_digest_has_one_section_per_active_plan(

@@ -460,9 +460,11 @@ def test_a_long_list_of_task_numbers_in_a_digest_line_is_cut_with_deng() -> None
     from bot.render import NUMBERS_CHARS, _numbers
 
     assert _numbers([1, 2, 5]) == "1、2、5"
-    many = _numbers(list(range(1, 10_000)))
+    assert _numbers([9, 2, 3, 4, 5, 7]) == "2-5、7、9"
+    assert _numbers(list(range(1, 10_000))) == "1-9999"
+    many = _numbers(list(range(1, 10_000, 2)))
     assert len(many) <= NUMBERS_CHARS + 1 and many.endswith("等")
-    assert many.startswith("1、2、3、")
+    assert many.startswith("1、3、5、")
 
 
 def test_digest_cites_the_plan_with_book_title_marks():
