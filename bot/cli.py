@@ -1064,7 +1064,14 @@ def cmd_plan_reopen(args: argparse.Namespace) -> int:
 
 def cmd_plan_import(args: argparse.Namespace) -> int:
     """Read a 重点任务分工 table from a document; write a task file for review (or --json)."""
-    from office.plan_import import PlanImportError, import_document, task_file_text
+    from office.plan_import import (
+        PlanIdentity,
+        PlanImportError,
+        document_text,
+        find_identity,
+        import_document,
+        task_file_text,
+    )
 
     source: Path = args.file
     out: Path = args.out or source.with_suffix(".tasks.toml")
@@ -1087,11 +1094,15 @@ def cmd_plan_import(args: argparse.Namespace) -> int:
                 print(f"  {row}", file=sys.stderr)
         return 0
     try:
-        out.write_text(task_file_text(result, source.name), encoding="utf-8")
+        try:
+            identity = find_identity(document_text(source))
+        except PlanImportError:
+            identity = PlanIdentity()
+        out.write_text(task_file_text(result, source.name, identity), encoding="utf-8")
     except OSError as exc:
         print(f"cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
         return 1
-    print(f"task file for review written to {out} (fill in its [plan] placeholders)")
+    print(f"task file for review written to {out} (check its [plan], fill in what is missing)")
     print("\n".join(result.report()))
     return 0
 

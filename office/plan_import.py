@@ -705,21 +705,60 @@ def _toml_str(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)  # a JSON string is a TOML basic string
 
 
-def task_file_text(result: ImportResult, source: str) -> str:
-    """A task file in the format of db/data/plan.toml, its [plan] left for the coordinator."""
+def task_file_text(result: ImportResult, source: str, identity: PlanIdentity | None = None) -> str:
+    """A task file in the format of db/data/plan.toml: its [plan] filled with what the
+    document says of itself (`identity`, `find_identity`), the rest left as marked
+    placeholders for the coordinator."""
+    found = identity or PlanIdentity()
+
+    def field(key: str, value: str | None, placeholder: str, hint: str) -> str:
+        if value is not None:
+            return f"{key} = {value}  # from the document: check it"
+        return f"{key} = {placeholder}  # FILL IN: {hint}"
+
+    def day(value: date | None) -> str | None:
+        return value.isoformat() if value is not None else None
+
     lines = [
         f"# 重点任务分工 imported from {source} by `taskbot plan import`.",
         "# Review every task against the document (the verification report lists what was",
-        "# checked) and fill in the [plan] placeholders below before loading this file:",
-        "# title, document_number, issued_on, period_end and default_deadline.",
+        "# checked), check the [plan] values read from the document and fill in those marked",
+        "# FILL IN before loading this file with `taskbot plan load`.",
         "# Format and transcription rules: see db/data/plan.toml.",
         "",
         "[plan]",
-        'title = ""  # FILL IN: the document\'s title, e.g. 重庆市潼南区……规划（2026—2030年）',
-        'document_number = ""  # FILL IN: e.g. 潼南府办发〔2026〕1号',
-        'issued_on = "YYYY-MM-DD"  # FILL IN: the issue date, as a bare date: 2026-04-18',
-        'period_end = "YYYY-MM-DD"  # FILL IN: the last day of the plan period: 2030-12-31',
-        'default_deadline = "YYYY-MM-DD"  # FILL IN: deadline of tasks without their own',
+        field(
+            "title",
+            _toml_str(found.title) if found.title else None,
+            '""',
+            "the document's title, e.g. 重庆市潼南区……规划（2026—2030年）",
+        ),
+        field(
+            "document_number",
+            _toml_str(found.document_number) if found.document_number else None,
+            '""',
+            "e.g. 潼南府办发〔2026〕1号",
+        ),
+        '# short_name = "十五五"  # optional: how commands name the plan (/task 十五五 5)',
+        field("issued_on", day(found.issued_on), '"YYYY-MM-DD"', "the issue date: 2026-04-18"),
+        field(
+            "period_start",
+            day(found.period_start),
+            '"YYYY-MM-DD"',
+            "the first day of the plan period: 2026-01-01",
+        ),
+        field(
+            "period_end",
+            day(found.period_end),
+            '"YYYY-MM-DD"',
+            "the last day of the plan period: 2030-12-31",
+        ),
+        field(
+            "default_deadline",
+            day(found.period_end),
+            '"YYYY-MM-DD"',
+            "deadline of tasks without their own",
+        ),
     ]
     for task in result.tasks:
         lines += [

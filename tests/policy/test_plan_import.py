@@ -257,3 +257,29 @@ def test_a_former_name_is_reported_as_aliased_not_new() -> None:
         "  aliased: 区残联 → 区残疾人联合会"
     )
     assert "1 new unit" in report
+
+
+def test_task_file_takes_the_plan_identity_the_document_gives(tmp_path: Path) -> None:
+    from office.plan_import import PlanIdentity
+
+    known = read_task_file().unit_names()
+    result = parse_rows(rows_from_text(APPENDIX.read_text(encoding="utf-8"), known), known)
+    identity = PlanIdentity(
+        title="重庆市潼南区“十五五”残疾人保障和发展规划（2026—2030年）",
+        document_number="潼南府办发〔2026〕8号",
+        issued_on=date(2026, 11, 20),
+        period_start=date(2026, 1, 1),
+        period_end=date(2030, 12, 31),
+    )
+    path = tmp_path / "plan.tasks.toml"
+    path.write_text(task_file_text(result, "plan.docx", identity), encoding="utf-8")
+    plan = read_task_file(path)  # loadable as written: nothing left to fill in
+    assert (plan.title, plan.document_number, plan.issued_on, plan.start(), plan.period_end) == (
+        identity.title,
+        "潼南府办发〔2026〕8号",
+        date(2026, 11, 20),
+        date(2026, 1, 1),
+        date(2030, 12, 31),
+    )
+    assert plan.name() == "十五五" and len(plan.tasks) == 30
+    assert plan.tasks[0].deadline == date(2030, 12, 31)
