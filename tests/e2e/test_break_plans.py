@@ -1,0 +1,52 @@
+"""Trying to break several plans in one bot, end to end through the stand-in: two plans
+with the same numbers, plan names typed as users type them, a 简称 that is a number."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from db.seed import PlanRecord, TaskRecord, load_plan
+from standin.harness import COORDINATOR
+from tests.conftest import BotHarness
+
+SECOND = "潼南残工委发〔2026〕7号"
+
+
+def load_second(bot: BotHarness, short_name: str = "十五五", numbers: range = range(1, 4)) -> None:
+    """Load a second plan whose tasks 1-3 are led by 区民政局 (as the shipped 2 is)."""
+    record = PlanRecord(
+        title="重庆市潼南区“十五五”残疾人保障和发展规划（2026—2030年）",
+        document_number=SECOND,
+        issued_on=date(2026, 4, 18),
+        period_start=date(2026, 1, 1),
+        period_end=date(2030, 12, 31),
+        short_name=short_name,
+        tasks=tuple(
+            TaskRecord(
+                number=n,
+                text=f"十五五第{n}项任务。",
+                lead_units=("区民政局",),
+                responsible_units=("区残联",),
+                deadline=date(2027, 6, 30),
+            )
+            for n in numbers
+        ),
+    )
+    with bot.svc.db.session() as s:
+        load_plan(s, record, now=bot.clock.now)
+
+
+async def ask(bot: BotHarness, text: str, user: int = COORDINATOR) -> str:
+    since = len(bot.api.sent)
+    bot.api.send_text(user, text)
+    await bot.api.wait_idle()
+    return "\n".join(m.plain_text for m in bot.api.sent[since:] if m.chat_id == user)
+
+
+async def test_a_plan_named_as_its_tag_or_with_ascii_brackets_is_understood(
+    bot: BotHarness,
+) -> None:
+    load_second(bot)
+    for typed in ("【十四五】", "潼南府办发[2022]23号"):
+        answer = await ask(bot, f"/task {typed} 2")
+        assert "【十四五】第2项" in answer and "最低生活保障" in answer, answer
