@@ -99,9 +99,13 @@ async def report(update: Update, context: BotContext) -> int:
     ]
     tags = {t.id or 0: plan_tags.get(t.plan_id, "") for t in open_tasks}
     plan_of = {t.id or 0: t.plan_id for t in open_tasks}
-    supporting = sum(1 for t in open_tasks if t.id not in led)
     context.draft_store.draft = None
     unit_name = render.esc(unit.name)
+    typed = " ".join(choice.words)
+    asked = parse_task_numbers(typed.replace(" ", ",")) if typed else None
+    if asked is None and choice.named and choice.plan is not None:  # /report 十四五
+        tasks = [t for t in tasks if plan_of[t[0]] == choice.plan.id]
+    supporting = sum(1 for t in tasks if t[0] not in led)
     if not tasks:
         await reply(update, texts.REPORT_NO_TASKS.format(unit=unit_name))
         return ConversationHandler.END
@@ -110,17 +114,10 @@ async def report(update: Update, context: BotContext) -> int:
         count=len(tasks),
         supporting=texts.REPORT_SUPPORTING.format(count=supporting) if supporting else "",
     )
-    typed = " ".join(choice.words)
-    asked = parse_task_numbers(typed.replace(" ", ",")) if typed else None
     if typed and asked is None:
         text = texts.REPORT_NUMBERS_UNREAD.format(typed=render.esc(render.clip(typed, 20))) + (
             "\n" + text
         )
-    if asked is None and choice.named and choice.plan is not None:  # /report 十四五
-        tasks = [t for t in tasks if plan_of[t[0]] == choice.plan.id]
-        if not tasks:
-            await reply(update, texts.REPORT_NO_TASKS.format(unit=unit_name))
-            return ConversationHandler.END
     if asked is not None:
         chosen = choice.plan.id if choice.plan is not None else None
         named = [t for t in tasks if t[1] in asked and plan_of[t[0]] == chosen]

@@ -9,6 +9,7 @@ from db.seed import PlanRecord, TaskRecord, load_plan
 from standin.harness import COORDINATOR
 from tests.conftest import BotHarness
 
+CONTACT = 2001  # 区民政局: leads 2, 5, 8, 25 of the shipped plan, 1-3 of the second
 SECOND = "潼南残工委发〔2026〕7号"
 
 
@@ -50,3 +51,12 @@ async def test_a_plan_named_as_its_tag_or_with_ascii_brackets_is_understood(
     for typed in ("【十四五】", "潼南府办发[2022]23号"):
         answer = await ask(bot, f"/task {typed} 2")
         assert "【十四五】第2项" in answer and "最低生活保障" in answer, answer
+
+
+async def test_report_naming_a_plan_counts_that_plans_tasks_alone(bot: BotHarness) -> None:
+    load_second(bot)
+    await bot.register(CONTACT, "区民政局")
+    answer = await ask(bot, "/report 十五五", CONTACT)
+    assert "未完成的共3项）" in answer, answer  # 十五五 1-3, none 协办
+    answer = await ask(bot, "/report 十四五", CONTACT)
+    assert "未完成的共10项，其中协办6项" in answer, answer
