@@ -103,6 +103,9 @@ async def report(update: Update, context: BotContext) -> int:
     unit_name = render.esc(unit.name)
     typed = " ".join(choice.words)
     asked = parse_task_numbers(typed.replace(" ", ",")) if typed else None
+    if choice.named and choice.plan is not None and not choice.plan.active:
+        await reply(update, texts.REPORT_PLAN_CLOSED.format(plan=render.esc(choice.plan.label)))
+        return ConversationHandler.END
     if asked is None and choice.named and choice.plan is not None:  # /report 十四五
         tasks = [t for t in tasks if plan_of[t[0]] == choice.plan.id]
     supporting = sum(1 for t in tasks if t[0] not in led)

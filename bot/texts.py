@@ -466,6 +466,7 @@ CONTACT_UNREACHABLE = (
 # ---------------------------------------------------------------- status conversation
 
 REPORT_NO_TASKS = "贵单位（{unit}）牵头的任务目前均已反馈完成，暂无需要反馈的任务。"
+REPORT_PLAN_CLOSED = "“{plan}”已结束跟进，不再收集反馈。发送 /report 查看正在跟进的任务。"
 REPORT_CHOOSE_TASK = "请选择要反馈的任务（{unit}，未完成的共{count}项{supporting}）："
 REPORT_MORE_TASKS = "下方列出前{shown}项；其他任务请发送 /report 加序号，如 /report {example}。"
 REPORT_NOT_OPEN = "第{numbers}项不在{unit}未完成的任务中。发送 /report 查看全部未完成任务。"

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from datetime import date
 
+from sqlalchemy import update
+from sqlmodel import col
+
+from db.models import Plan
 from db.seed import PlanRecord, TaskRecord, load_plan
+from jobs.types import PlanStatus
 from standin.harness import COORDINATOR
 from tests.conftest import BotHarness
 
@@ -60,3 +65,16 @@ async def test_report_naming_a_plan_counts_that_plans_tasks_alone(bot: BotHarnes
     assert "未完成的共3项）" in answer, answer  # 十五五 1-3, none 协办
     answer = await ask(bot, "/report 十四五", CONTACT)
     assert "未完成的共10项，其中协办6项" in answer, answer
+
+
+async def test_report_naming_a_closed_plan_says_it_is_closed(bot: BotHarness) -> None:
+    load_second(bot)
+    await bot.register(CONTACT, "区民政局")
+    with bot.svc.db.session() as s:
+        s.exec(
+            update(Plan).where(col(Plan.short_name) == "十四五").values(status=PlanStatus.CLOSED)
+        )  # type: ignore[call-overload]
+    for typed in ("/report 十四五", "/report 十四五 2"):
+        answer = await ask(bot, typed, CONTACT)
+        assert "“十四五”已结束跟进" in answer and "均已反馈完成" not in answer, answer
+    assert "未完成的共3项）" in await ask(bot, "/report", CONTACT)
