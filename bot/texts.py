@@ -727,4 +727,5 @@ DIGEST_ONLY_PRIVATE_OR_GROUP = "汇总已生成。"
 # several plans (规划, 年度工作要点) followed up side by side: how a task's plan is named
 PLAN_TAG = "【{plan}】"  # before a task's number or text when more than one plan is active
 PLAN_MEANT = "（以上按“{plan}”。另有：{others}；如指其他计划，请写计划简称，例如 {example}）"
+PLAN_UNKNOWN = "没有简称或文号为“{name}”的计划。现有计划：{plans}，例如 {example}"
 PLAN_NAMED = "（计划：“{plan}”）"

@@ -78,3 +78,11 @@ async def test_report_naming_a_closed_plan_says_it_is_closed(bot: BotHarness) ->
         answer = await ask(bot, typed, CONTACT)
         assert "“十四五”已结束跟进" in answer and "均已反馈完成" not in answer, answer
     assert "未完成的共3项）" in await ask(bot, "/report", CONTACT)
+
+
+async def test_an_unknown_plan_name_is_answered_as_such(bot: BotHarness) -> None:
+    load_second(bot)
+    answer = await ask(bot, "/task 十六五 2")
+    assert "没有简称或文号为“十六五”的计划" in answer and "“十五五”、“十四五”" in answer, answer
+    assert "/task 十五五 2" in answer
+    assert "用法" in await ask(bot, "/task 十四五 第二项")  # a plan named, a number unread
