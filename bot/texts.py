@@ -119,6 +119,10 @@ PLAN_FIELD = {
 PLAN_FIELD_LINE = "{label}：{value}"
 PLAN_FIELD_MISSING = "未读出"
 PLAN_PERIOD_VALUE = "{start}—{end}年"
+PLAN_UPDATES = (
+    "⚠️ 此文号的计划（“{plan}”）已导入：确认后将按本文件更新它的任务内容、单位和完成时限"
+    "（已有反馈保留），不会新增一个计划。"
+)
 PLAN_TASKS = "任务：共{count}项（序号{first}—{last}）"
 PLAN_NUMBERS_MISSING = "⚠️ 缺少序号：{numbers}"
 PLAN_SECTIONS = "跳过的分类标题行：{count}行"

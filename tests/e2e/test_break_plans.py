@@ -13,6 +13,7 @@ from db.seed import PlanRecord, TaskRecord, load_plan
 from jobs.types import PlanStatus
 from standin.harness import COORDINATOR
 from tests.conftest import BotHarness
+from tests.e2e.test_e2e_plan_upload import HEAD, NUMBER, docx_bytes, send
 
 CONTACT = 2001  # 区民政局: leads 2, 5, 8, 25 of the shipped plan, 1-3 of the second
 SECOND = "潼南残工委发〔2026〕7号"
@@ -86,3 +87,15 @@ async def test_an_unknown_plan_name_is_answered_as_such(bot: BotHarness) -> None
     assert "没有简称或文号为“十六五”的计划" in answer and "“十五五”、“十四五”" in answer, answer
     assert "/task 十五五 2" in answer
     assert "用法" in await ask(bot, "/task 十四五 第二项")  # a plan named, a number unread
+
+
+async def test_an_upload_with_a_loaded_plans_document_number_says_it_updates_that_plan(
+    bot: BotHarness,
+) -> None:
+    shipped = "潼南府办发〔2022〕23号"
+    head = [shipped if line == NUMBER else line for line in HEAD]
+    answers = await send(bot, docx_bytes(head), "十四五更新.docx")
+    text = "\n".join(m.plain_text for m in answers)  # type: ignore[attr-defined]
+    assert "此文号的计划（“十四五”）已导入" in text, text
+    fresh = "\n".join(m.plain_text for m in await send(bot, docx_bytes(), "十五五.docx"))  # type: ignore[attr-defined]
+    assert "已导入：确认后" not in fresh
