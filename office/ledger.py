@@ -101,7 +101,7 @@ COORDINATOR_ACTOR = "协调员"  # someone acting who is not a contact: only coo
 UNKNOWN_PERSON = "未登记人员"
 PLAN_SUBJECT = "规划"
 TASK_SUBJECT = "第{number}项"
-EXTENSION_SUBJECT = "第{number}项延期申请（编号{id}）"
+EXTENSION_SUBJECT = "{task}延期申请（编号{id}）"
 CONTACT_SUBJECT = "联络员{name}（{unit}）"
 HOLD_SUBJECT = "逾期提醒暂停（编号{id}）"
 # a decision on a held follow-up (`decide_hold`): the coordinator's choice, or the bot's own
@@ -390,6 +390,13 @@ def build_ledger(
     audit.comment("时间", f"{zone.key} 本地时间（Excel 不保存时区）")
     audit.comment("操作人ID", "Telegram 用户 ID；0 表示系统自动操作")
     numbers_by_id = {t.id: t.number for t in state.tasks}
+    plan_by_id = {t.id: t.plan_id for t in state.tasks}
+
+    def task_subject(number: object, plan_id: object) -> str:
+        """第N项, with its plan's 【简称】 before it when several plans are loaded."""
+        label = plan_names.get(int(str(plan_id))) if str(plan_id).isdigit() else None
+        text = TASK_SUBJECT.format(number=number)
+        return f"【{label}】{text}" if label and len(plan_names) > 1 else text
 
     def subject_text(subject: str) -> str:
         """A subject as people say it: 第N项, a unit's name, a contact by name and unit."""
@@ -398,15 +405,19 @@ def build_ledger(
             return PLAN_SUBJECT
         if parts[0] == "task" and len(parts) == 2:
             return TASK_SUBJECT.format(number=parts[1])
+        if parts[0] == "task" and len(parts) == 4 and parts[2] == "plan":
+            return task_subject(parts[1], parts[3])
         if parts[0] == "unit" and len(parts) >= 2:
             return subject.split(":", 1)[1]
         if parts[0] == "hold" and len(parts) == 2:
             return HOLD_SUBJECT.format(id=parts[1])
-        if parts[0] == "extension" and len(parts) == 4:
-            return EXTENSION_SUBJECT.format(number=parts[3], id=parts[1])
+        if parts[0] == "extension" and len(parts) in (4, 6):
+            subject_of_task = task_subject(parts[3], parts[5] if len(parts) == 6 else "")
+            return EXTENSION_SUBJECT.format(task=subject_of_task, id=parts[1])
         if parts[0] == "task_id" and len(parts) == 4 and parts[1].isdigit() and parts[3].isdigit():
             number = numbers_by_id.get(int(parts[1]), parts[1])
-            return f"{TASK_SUBJECT.format(number=number)} {unit_name(int(parts[3]))}"
+            plan_id = plan_by_id.get(int(parts[1]), "")
+            return f"{task_subject(number, plan_id)} {unit_name(int(parts[3]))}"
         if parts[0] == "contact" and len(parts) == 2 and parts[1].isdigit():
             contact = contacts.get(int(parts[1]))
             if contact is not None:

@@ -98,7 +98,7 @@ def set_deadline(
         session,
         actor_user_id=actor_user_id,
         action="task.deadline",
-        subject=f"task:{task.number}",
+        subject=f"task:{task.number}:plan:{task.plan_id}",
         before=task.deadline.isoformat(),
         after=new.isoformat(),
         reason=reason,

@@ -3,8 +3,10 @@ with the same numbers, plan names typed as users type them, a 简称 that is a n
 
 from __future__ import annotations
 
+import io
 from datetime import date
 
+import openpyxl
 from sqlalchemy import update
 from sqlmodel import col
 
@@ -99,3 +101,20 @@ async def test_an_upload_with_a_loaded_plans_document_number_says_it_updates_tha
     assert "此文号的计划（“十四五”）已导入" in text, text
     fresh = "\n".join(m.plain_text for m in await send(bot, docx_bytes(), "十五五.docx"))  # type: ignore[attr-defined]
     assert "已导入：确认后" not in fresh
+
+
+async def test_the_ledgers_audit_sheet_names_the_plan_of_a_changed_deadline(
+    bot: BotHarness,
+) -> None:
+    load_second(bot)
+    await ask(bot, "/deadline 十四五 2 2026年6月30日 十四五顺延")
+    await ask(bot, "/deadline 十五五 2 2027年12月31日 十五五调整")
+    since = len(bot.api.sent)
+    bot.api.send_text(COORDINATOR, "/export")
+    doc = await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and m.method == "sendDocument", since=since
+    )
+    book = openpyxl.load_workbook(io.BytesIO(doc.file_content or b""))
+    rows = list(book["操作记录"].iter_rows(min_row=2, values_only=True))
+    subjects = {row[7]: row[4] for row in rows if row[3] == "修改完成时限"}
+    assert subjects == {"十四五顺延": "【十四五】第2项", "十五五调整": "【十五五】第2项"}, rows

@@ -248,17 +248,17 @@ def test_edited_copy_updates_in_place_and_keeps_reports(loaded_db, tmp_path):
     with loaded_db.session() as s:
         events = s.exec(select(AuditEvent).order_by(AuditEvent.id)).all()[-4:]
     assert {(e.action, e.subject) for e in events} == {
-        ("task.deadline", "task:6"),
-        ("task.text", "task:3"),
-        ("task.units", "task:4"),
-        ("task.units", "task:7"),
+        ("task.deadline", "task:6:plan:1"),
+        ("task.text", "task:3:plan:1"),
+        ("task.units", "task:4:plan:1"),
+        ("task.units", "task:7:plan:1"),
     }
     units = {e.subject: (e.before, e.after) for e in events if e.action == "task.units"}
-    assert units["task:4"] == (
+    assert units["task:4:plan:1"] == (
         "牵头：区人力社保局、区医保局；责任：区财政局、区残联",
         "牵头：区医保局、区人力社保局；责任：区财政局、区残联",
     )
-    assert units["task:7"][1] == "牵头：区住房城乡建委；责任：区残联、区新设局"
+    assert units["task:7:plan:1"][1] == "牵头：区住房城乡建委；责任：区残联、区新设局"
 
     with loaded_db.session() as s:
         t3 = repo.get_task(s, number=3)
@@ -293,7 +293,7 @@ def test_edited_copy_updates_in_place_and_keeps_reports(loaded_db, tmp_path):
         )
         [audit] = s.exec(select(AuditEvent).where(AuditEvent.action == "task.deadline")).all()
         assert (audit.subject, audit.before, audit.after, audit.actor_user_id) == (
-            "task:6",
+            "task:6:plan:1",
             "2025-12-31",
             "2026-06-30",
             0,
