@@ -68,6 +68,7 @@ from bot.plan_choice import choice_line, read_choice, read_tags
 from bot.replies import correct_report
 from db import repo
 from db.files import size_text
+from db.models import Unit
 from jobs.scope import describe_numbers, parse_task_numbers
 from jobs.types import Status
 
@@ -417,6 +418,9 @@ async def confirm(update: Update, context: BotContext) -> int | None:
     files = _all_files(draft)
     with svc.db.session() as s:
         reporter = repo.reporter_on_task(s, telegram_user_id=user.id, task_id=draft.task_id)
+        if reporter is not None and reporter.unit_id != draft.unit_id:
+            if s.get(Unit, draft.unit_id) is None:  # merged into the contact's unit meanwhile
+                draft.unit_id, draft.unit_name = reporter.unit_id, reporter.unit_name
         allowed = reporter is not None and reporter.unit_id == draft.unit_id and reporter.allowed
         if reporter is not None and allowed:
             stored = repo.add_report(

@@ -8,9 +8,10 @@ from datetime import date
 
 import openpyxl
 from sqlalchemy import update
-from sqlmodel import col
+from sqlmodel import col, select
 
-from db.models import Plan
+from db import repo
+from db.models import Plan, StatusReport, Unit
 from db.seed import PlanRecord, TaskRecord, load_plan
 from jobs.types import PlanStatus
 from standin.harness import COORDINATOR
@@ -118,3 +119,45 @@ async def test_the_ledgers_audit_sheet_names_the_plan_of_a_changed_deadline(
     rows = list(book["操作记录"].iter_rows(min_row=2, values_only=True))
     subjects = {row[7]: row[4] for row in rows if row[3] == "修改完成时限"}
     assert subjects == {"十四五顺延": "【十四五】第2项", "十五五调整": "【十五五】第2项"}, rows
+
+
+async def test_a_report_confirmed_after_its_unit_was_merged_is_stored_for_the_merged_unit(
+    bot: BotHarness,
+) -> None:
+    await bot.register(2002, "潼南税务局")
+    with bot.svc.db.session() as s:
+        s.add(Unit(name="国家税务总局潼南税务局"))
+    await bot.tick()
+    reminder = await bot.api.wait_for(lambda m: m.chat_id == 2002 and bool(m.buttons))
+    since = len(bot.api.sent)
+    bot.api.click(2002, reminder, "推进中")
+    await bot.api.wait_for(
+        lambda m: m.chat_id == 2002 and "请用一两句话" in m.plain_text, since=since
+    )
+    bot.api.send_text(2002, "已完成系统对接")
+    evidence = await bot.api.wait_for(
+        lambda m: m.chat_id == 2002 and "佐证材料" in m.plain_text, since=since
+    )
+    bot.api.click(2002, evidence, "跳过")
+    confirm = await bot.api.wait_for(
+        lambda m: m.chat_id == 2002 and "请确认" in m.plain_text, since=since
+    )
+    with bot.svc.db.session() as s:  # the coordinator merges the unit meanwhile
+        old = repo.get_unit_by_name(s, name="潼南税务局")
+        into = repo.get_unit_by_name(s, name="国家税务总局潼南税务局")
+        assert old is not None and into is not None
+        repo.merge_unit(
+            s,
+            unit_id=old.id or 0,
+            into_unit_id=into.id or 0,
+            actor_user_id=COORDINATOR,
+            now=bot.svc.now(),
+        )
+    bot.api.click(2002, confirm, "确认提交")
+    saved = await bot.api.wait_for(
+        lambda m: m.chat_id == 2002 and "已记录" in m.plain_text, since=since
+    )
+    assert "国家税务总局潼南税务局" in saved.plain_text
+    with bot.svc.db.session() as s:
+        [report] = s.exec(select(StatusReport)).all()
+        assert (report.note, report.unit_id) == ("已完成系统对接", into.id)
