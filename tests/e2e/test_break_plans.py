@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from db import repo
-from db.models import Plan, StatusReport, Unit
+from db.models import ExtensionRequest, Plan, StatusReport, Unit
 from db.seed import PlanRecord, TaskRecord, load_plan
 from jobs.types import PlanStatus
 from standin.harness import COORDINATOR
@@ -161,3 +161,40 @@ async def test_a_report_confirmed_after_its_unit_was_merged_is_stored_for_the_me
     with bot.svc.db.session() as s:
         [report] = s.exec(select(StatusReport)).all()
         assert (report.note, report.unit_id) == ("已完成系统对接", into.id)
+
+
+async def test_an_extension_confirmed_after_its_unit_was_merged_is_stored_for_the_merged_unit(
+    bot: BotHarness,
+) -> None:
+    await bot.register(2002, "潼南税务局")
+    with bot.svc.db.session() as s:
+        s.add(Unit(name="国家税务总局潼南税务局"))
+    await bot.tick()
+    reminder = await bot.api.wait_for(lambda m: m.chat_id == 2002 and bool(m.buttons))
+    since = len(bot.api.sent)
+    bot.api.click(2002, reminder, "申请延期")
+    await bot.api.wait_for(lambda m: m.chat_id == 2002 and "当前完成时限" in m.plain_text)
+    bot.api.send_text(2002, "2026-06-30")
+    await bot.api.wait_for(lambda m: m.chat_id == 2002 and "理由" in m.plain_text, since=since)
+    bot.api.send_text(2002, "需等待市级资金下达")
+    card = await bot.api.wait_for(
+        lambda m: m.chat_id == 2002 and "请确认延期申请" in m.plain_text, since=since
+    )
+    with bot.svc.db.session() as s:  # the coordinator merges the unit meanwhile
+        old = repo.get_unit_by_name(s, name="潼南税务局")
+        into = repo.get_unit_by_name(s, name="国家税务总局潼南税务局")
+        assert old is not None and into is not None
+        repo.merge_unit(
+            s,
+            unit_id=old.id or 0,
+            into_unit_id=into.id or 0,
+            actor_user_id=COORDINATOR,
+            now=bot.svc.now(),
+        )
+    bot.api.click(2002, card, "确认提交")
+    await bot.api.wait_for(
+        lambda m: m.chat_id == 2002 and "等待协调员审批" in m.plain_text, since=since
+    )
+    with bot.svc.db.session() as s:
+        [request] = s.exec(select(ExtensionRequest)).all()
+        assert (request.reason, request.unit_id) == ("需等待市级资金下达", into.id)
