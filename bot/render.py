@@ -638,13 +638,14 @@ def nudge_text(nudge: Nudge, state: FollowUpState) -> str:
 
 def hold_notice_of(hold: HoldFigures, plan: PlanView | None = None) -> str:
     """`hold_notice` for a stored hold (`db.models.FollowUpHold`); with `plan` (given when
-    several plans are active), a first line names the plan held and how commands name it."""
+    several plans are active), a first line names the plan held and how commands name it,
+    and /backlog send|drop are written with its 简称."""
     head = (
         texts.HOLD_NOTICE_PLAN.format(title=esc(plan.title), name=esc(plan.label)) + "\n"
         if plan is not None
         else ""
     )
-    return head + hold_notice(
+    body = hold_notice(
         found_on=hold.found_on,
         period_end=hold.period_end,
         open_pairs=hold.open_pairs,
@@ -652,6 +653,10 @@ def hold_notice_of(hold: HoldFigures, plan: PlanView | None = None) -> str:
         overdue_pairs=hold.overdue_pairs,
         overdue_working_days=hold.overdue_working_days,
     )
+    if plan is not None:  # /backlog send names the plan when several are held
+        for action in ("send", "drop"):
+            body = body.replace(f"/backlog {action}", f"/backlog {action} {esc(plan.label)}")
+    return head + body
 
 
 class HoldFigures(Protocol):

@@ -386,7 +386,15 @@ BUTTON_HOLD_DROP = "不再发送"
 HOLD_NONE = "督办提醒正常进行，没有暂停。"
 HOLD_LIFTED = "▶️ 已没有逾期任务需要您决定，逾期提醒的暂停已解除，督办和每周通报恢复正常。"
 HOLD_STILL = "⏸ 仍有逾期任务，逾期提醒继续暂停：发送 /backlog 查看并决定。"
-HOLD_USAGE = "用法：/backlog 查看；/backlog send 发送积压的提醒；/backlog drop 不再发送。"
+HOLD_NONE_OF_PLAN = "“{plan}”的督办提醒没有暂停。"
+HOLD_WHICH = (
+    "有{count}个计划的逾期提醒暂停中：{plans}。请写明计划简称，例如 {example}；"
+    "也可以点各条暂停通知下的按钮。"
+)
+HOLD_USAGE = (
+    "用法：/backlog 查看；/backlog send 发送积压的提醒；/backlog drop 不再发送"
+    "（几个计划同时暂停时，在后面写计划简称，如 /backlog send 十四五）。"
+)
 HOLD_DECIDED_SEND = "✅ 已恢复督办：积压的逾期提醒、督办提醒和周报将在工作时间各发送一次。"
 HOLD_DECIDED_DROP = (
     "✅ 已恢复督办：积压的{count}条提醒不再发送。此后逾期任务按正常节奏提醒；"

@@ -16,6 +16,7 @@ from db.seed import PlanRecord, TaskRecord, load_plan
 from jobs.types import PlanStatus
 from standin.harness import COORDINATOR
 from tests.conftest import BotHarness
+from tests.e2e.test_e2e_hold import FRIDAY
 from tests.e2e.test_e2e_plan_upload import HEAD, NUMBER, docx_bytes, send
 
 CONTACT = 2001  # 区民政局: leads 2, 5, 8, 25 of the shipped plan, 1-3 of the second
@@ -198,3 +199,60 @@ async def test_an_extension_confirmed_after_its_unit_was_merged_is_stored_for_th
     with bot.svc.db.session() as s:
         [request] = s.exec(select(ExtensionRequest)).all()
         assert (request.reason, request.unit_id) == ("需等待市级资金下达", into.id)
+
+
+def hold_two_plans(bot: BotHarness) -> None:
+    """A year after the shipped plan's period: it and a yearly plan of 2025 (loaded now, as
+    `taskbot plan load` does) are both held."""
+    bot.clock.set(FRIDAY)
+    record = PlanRecord(
+        title="2025年残疾人工作要点",
+        document_number="潼残工委〔2025〕1号",
+        issued_on=date(2025, 2, 1),
+        period_start=date(2025, 1, 1),
+        period_end=date(2025, 12, 31),
+        tasks=tuple(
+            TaskRecord(
+                number=n,
+                text=f"要点第{n}项。",
+                lead_units=("区民政局",),
+                responsible_units=(),
+                deadline=date(2025, 6, 30),
+            )
+            for n in (1, 2, 3)
+        ),
+    )
+    with bot.svc.db.session() as s:
+        load_plan(s, record, now=bot.clock.now)
+    with bot.svc.db.session() as s:
+        checks = repo.check_plans(
+            s, now=bot.clock.now, calendar=bot.svc.calendar, zone=bot.svc.settings.schedule.zone
+        )
+        assert [c.plan.label for c in checks if c.hold is not None] == ["2025年", "十四五"]
+
+
+def open_hold_plans(bot: BotHarness) -> list[str]:
+    with bot.svc.db.session() as s:
+        labels = {p.id: p.label for p in repo.read_plans(s)}
+        return sorted(labels[h.plan_id or 0] for h in repo.open_holds(s))
+
+
+async def test_backlog_shows_every_held_plan_and_decides_the_one_named(bot: BotHarness) -> None:
+    hold_two_plans(bot)
+    since = len(bot.api.sent)
+    bot.api.send_text(COORDINATOR, "/backlog")
+    await bot.api.wait_idle()
+    notices = [m for m in bot.api.sent[since:] if m.chat_id == COORDINATOR]
+    assert len(notices) == 2 and all(m.buttons for m in notices)
+    texts = sorted(m.plain_text for m in notices)
+    assert "简称“2025年”" in texts[0] and "/backlog send 2025年" in texts[0], texts
+    assert "简称“十四五”" in texts[1] and "/backlog drop 十四五" in texts[1], texts
+    which = await ask(bot, "/backlog send")
+    assert "有2个计划的逾期提醒暂停中：“2025年”、“十四五”" in which, which
+    assert "/backlog send 2025年" in which
+    assert open_hold_plans(bot) == ["2025年", "十四五"]  # nothing decided
+    assert "已恢复督办" in await ask(bot, "/backlog drop 2025年")
+    assert open_hold_plans(bot) == ["十四五"]
+    assert "没有暂停" in await ask(bot, "/backlog send 2025年")
+    assert "已恢复督办" in await ask(bot, "/backlog send")  # the one left
+    assert open_hold_plans(bot) == []
