@@ -39,8 +39,9 @@ log = logging.getLogger(__name__)
 
 def recheck_plan(svc: Services) -> str | None:
     """Check the plans again now (`repo.check_plans`), after deadlines changed: the line to
-    add to the coordinator's answer when a hold was open (lifted now, or still held), else
-    None. Blocking: run it with `in_worker`."""
+    add to the coordinator's answer when a hold was open (lifted now, or still held; with
+    several active plans, a line naming each plan that was held), else None. Blocking: run
+    it with `in_worker`."""
     with svc.db.session() as s:
         checks = repo.check_plans(
             s,
@@ -51,6 +52,14 @@ def recheck_plan(svc: Services) -> str | None:
         )
     if not any(c.before is not None for c in checks):
         return None
+    if len(checks) > 1:  # several active plans: a line per plan that was held
+        return "\n".join(
+            (texts.HOLD_STILL_PLAN if c.hold is not None else texts.HOLD_LIFTED_PLAN).format(
+                plan=render.esc(c.plan.label)
+            )
+            for c in checks
+            if c.before is not None
+        )
     return texts.HOLD_STILL if any(c.hold is not None for c in checks) else texts.HOLD_LIFTED
 
 

@@ -391,6 +391,8 @@ HOLD_WHICH = (
     "有{count}个计划的逾期提醒暂停中：{plans}。请写明计划简称，例如 {example}；"
     "也可以点各条暂停通知下的按钮。"
 )
+HOLD_LIFTED_PLAN = "▶️ “{plan}”已没有逾期任务需要您决定，它的逾期提醒暂停已解除。"
+HOLD_STILL_PLAN = "⏸ “{plan}”仍有逾期任务，逾期提醒继续暂停：发送 /backlog 查看并决定。"
 HOLD_USAGE = (
     "用法：/backlog 查看；/backlog send 发送积压的提醒；/backlog drop 不再发送"
     "（几个计划同时暂停时，在后面写计划简称，如 /backlog send 十四五）。"

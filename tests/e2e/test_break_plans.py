@@ -256,3 +256,22 @@ async def test_backlog_shows_every_held_plan_and_decides_the_one_named(bot: BotH
     assert "没有暂停" in await ask(bot, "/backlog send 2025年")
     assert "已恢复督办" in await ask(bot, "/backlog send")  # the one left
     assert open_hold_plans(bot) == []
+
+
+async def test_new_deadlines_for_one_held_plan_say_which_plan_is_lifted_and_which_still_held(
+    bot: BotHarness,
+) -> None:
+    hold_two_plans(bot)
+    since = len(bot.api.sent)
+    bot.api.send_text(COORDINATOR, "/deadline 2025年 全部 2027-06-30 衔接")
+    preview = await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and bool(m.buttons), since=since
+    )
+    since = len(bot.api.sent)
+    bot.api.click(COORDINATOR, preview, "确认修改")
+    done = await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "已将3项任务" in m.plain_text, since=since
+    )
+    assert "“2025年”已没有逾期任务需要您决定，它的逾期提醒暂停已解除" in done.plain_text
+    assert "“十四五”仍有逾期任务，逾期提醒继续暂停" in done.plain_text
+    assert open_hold_plans(bot) == ["十四五"]
