@@ -17,7 +17,7 @@ from jobs.types import PlanStatus
 from standin.harness import COORDINATOR
 from tests.conftest import BotHarness
 from tests.e2e.test_e2e_hold import FRIDAY
-from tests.e2e.test_e2e_plan_upload import HEAD, NUMBER, docx_bytes, send
+from tests.e2e.test_e2e_plan_upload import HEAD, NUMBER, ROWS, docx_bytes, send
 
 CONTACT = 2001  # 区民政局: leads 2, 5, 8, 25 of the shipped plan, 1-3 of the second
 SECOND = "潼南残工委发〔2026〕7号"
@@ -275,3 +275,31 @@ async def test_new_deadlines_for_one_held_plan_say_which_plan_is_lifted_and_whic
     assert "“2025年”已没有逾期任务需要您决定，它的逾期提醒暂停已解除" in done.plain_text
     assert "“十四五”仍有逾期任务，逾期提醒继续暂停" in done.plain_text
     assert open_hold_plans(bot) == ["十四五"]
+
+
+def docx_of_tables(*tables: list[list[str]]) -> bytes:
+    """A plan document (`HEAD`) with `tables` one after the other."""
+    from docx import Document
+
+    doc = Document()
+    for paragraph in HEAD:
+        doc.add_paragraph(paragraph)
+    for rows in tables:
+        table = doc.add_table(rows=len(rows), cols=len(rows[0]))
+        for row, values in zip(table.rows, rows, strict=True):
+            for cell, value in zip(row.cells, values, strict=True):
+                cell.text = value
+        doc.add_paragraph("")
+    buffer = io.BytesIO()
+    doc.save(buffer)
+    return buffer.getvalue()
+
+
+async def test_an_upload_with_a_second_table_numbered_from_1_is_not_joined_onto_the_first(
+    bot: BotHarness,
+) -> None:
+    other = [ROWS[0], ["1", "另一表第一项：示范。", "区教委", "区残联"]]
+    answers = await send(bot, docx_of_tables(ROWS, other), "两张表.docx")
+    text = "\n".join(m.plain_text for m in answers)  # type: ignore[attr-defined]
+    assert "另一表第一项" in text and "跨行续写" not in text, text
+    assert "确认导入" not in str(answers[-1].buttons)  # type: ignore[index]
