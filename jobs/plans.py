@@ -93,8 +93,10 @@ class PlanChoice:
 
 def plan_key(name: str) -> str:
     """A plan name as `choose_plan` compares it: without the brackets or quotes around it
-    (【十四五】, “十五五”) and with a 文号's year in 〔〕 however typed ([2026], （2026）)."""
-    stripped = name.strip().strip(_WRAPPERS) or name.strip()
+    (【十四五】, “十五五”), without spaces (one `taskbot --plan` argument may have them), and
+    with a 文号's year in 〔〕 however typed ([2026], （2026）)."""
+    joined = "".join(name.split())
+    stripped = joined.strip(_WRAPPERS) or joined
     return stripped.translate(_OPENING).translate(_CLOSING)
 
 

@@ -97,7 +97,14 @@ def test_without_plans_nothing_is_chosen() -> None:
 
 @pytest.mark.parametrize(
     "typed",
-    ["【十四五】", "“十四五”", "潼南府办发[2022]23号", "潼南府办发（2022）23号", "《十四五》"],
+    [
+        "【十四五】",
+        "“十四五”",
+        "潼南府办发[2022]23号",
+        "潼南府办发（2022）23号",
+        "《十四五》",
+        "潼南府办发 〔2022〕 23号",
+    ],
 )
 def test_a_plan_name_is_recognised_as_copied_from_a_tag_or_typed_with_other_brackets(
     typed: str,
