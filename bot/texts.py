@@ -456,7 +456,8 @@ DAILY_HEADER_PART = (
 )
 DAILY_LINE = "{icon} <b>{plan}第{number}项</b> {text}{supporting}｜完成时限：{deadline}（{when}）"
 DAILY_SUPPORTING = "（协办）"
-DAILY_NUDGE = "\n📅 <b>进展反馈提醒</b>：{unit}牵头的第{numbers}项任务，自{start}以来尚未反馈进展。"
+DAILY_NUDGE = "\n📅 <b>进展反馈提醒</b>：{unit}牵头的{tasks}任务，自{start}以来尚未反馈进展。"
+NUDGE_TASKS = "第{numbers}项"
 DAILY_FOOTER = (
     "\n请点击下方任务按钮反馈进展或申请延期；也可直接回复本消息留言，助手会请您选择对应的任务。"
 )
@@ -725,7 +726,7 @@ DIGEST_TOWNS_LINE = "· 第{number}项 {unit}：{towns}已反馈（{done}/{total
 DIGEST_TOWNS_MORE = "等{count}个"
 DIGEST_TOWNS_NONE = "· 第{numbers}项 {unit}：尚无镇街反馈"
 NUDGE = (
-    "📅 <b>进展反馈提醒</b>\n{unit}牵头的第{numbers}项任务，自{start}以来尚未反馈进展。"
+    "📅 <b>进展反馈提醒</b>\n{unit}牵头的{tasks}任务，自{start}以来尚未反馈进展。"
     "请发送 /report 简要反馈，或回复任一任务提醒留言。"
 )
 DIGEST_NONE = "无"
