@@ -23,6 +23,7 @@ from bot.context import BotContext, Services
 from bot.delivery import digest_key, in_worker
 from bot.handlers import reply
 from bot.keyboards import hold_keyboard
+from bot.plan_choice import read_choice
 from db import repo
 from db.models import FollowUpHold
 from db.seed import PlanRecord
@@ -38,8 +39,9 @@ log = logging.getLogger(__name__)
 
 def recheck_plan(svc: Services) -> str | None:
     """Check the plans again now (`repo.check_plans`), after deadlines changed: the line to
-    add to the coordinator's answer when a hold was open (lifted now, or still held), else
-    None. Blocking: run it with `in_worker`."""
+    add to the coordinator's answer when a hold was open (lifted now, or still held; with
+    several active plans, a line naming each plan that was held), else None. Blocking: run
+    it with `in_worker`."""
     with svc.db.session() as s:
         checks = repo.check_plans(
             s,
@@ -50,6 +52,14 @@ def recheck_plan(svc: Services) -> str | None:
         )
     if not any(c.before is not None for c in checks):
         return None
+    if len(checks) > 1:  # several active plans: a line per plan that was held
+        return "\n".join(
+            (texts.HOLD_STILL_PLAN if c.hold is not None else texts.HOLD_LIFTED_PLAN).format(
+                plan=render.esc(c.plan.label)
+            )
+            for c in checks
+            if c.before is not None
+        )
     return texts.HOLD_STILL if any(c.hold is not None for c in checks) else texts.HOLD_LIFTED
 
 
@@ -265,12 +275,37 @@ def _answer(result: Decided, decision: HoldDecision) -> str:
     return texts.HOLD_DECIDED_SEND
 
 
-def _open_hold_notice(svc: Services) -> tuple[int, str] | None:
+def _open_hold_notices(svc: Services) -> list[tuple[int, str]]:
+    """Each open hold's id and notice, oldest first."""
     with svc.db.session() as s:
-        hold = repo.open_hold(s)
-        if hold is None or hold.id is None:
+        return [
+            (hold.id, render.hold_notice_of(hold, repo.plan_of_hold(s, hold=hold)))
+            for hold in repo.open_holds(s)
+            if hold.id is not None
+        ]
+
+
+def _hold_to_decide(svc: Services, words: list[str]) -> int | str | None:
+    """The id of the open hold `/backlog send|drop [简称]` decides: the named plan's, else
+    the only open one; the answer's text when several plans are held and none is named (or
+    the named plan has none); None when nothing is held (then `decide` answers)."""
+    with svc.db.session() as s:
+        choice = read_choice(s, words)
+        if choice.named and choice.plan is not None:
+            hold = repo.open_hold(s, plan_id=choice.plan.id)
+            if hold is None:
+                return texts.HOLD_NONE_OF_PLAN.format(plan=render.esc(choice.plan.label))
+            return hold.id
+        holds = repo.open_holds(s)
+        if len(holds) < 2:
             return None
-        return hold.id, render.hold_notice_of(hold, repo.plan_of_hold(s, hold=hold))
+        labels = {p.id: p.label for p in repo.read_plans(s)}
+    names = [labels.get(h.plan_id or 0, "") for h in holds]
+    return texts.HOLD_WHICH.format(
+        count=len(holds),
+        plans="、".join(f"“{render.esc(n)}”" for n in names),
+        example=render.esc(f"/backlog {words[0]} {names[0]}"),
+    )
 
 
 @coordinator_only
@@ -284,18 +319,23 @@ async def backlog_command(update: Update, context: BotContext) -> None:
     args = [a.strip().lower() for a in context.args or []]
     if not args:
         await in_worker(svc, recheck_plan, svc)
-        found = await in_worker(svc, _open_hold_notice, svc)
-        if found is None:
+        found = await in_worker(svc, _open_hold_notices, svc)
+        if not found:
             await reply(update, texts.HOLD_NONE)
-        else:
-            hold_id, text = found
+        for hold_id, text in found:
             await reply(update, text, reply_markup=hold_keyboard(hold_id))
         return
-    if len(args) != 1 or args[0] not in ("send", "drop"):
+    actions = [a for a in args if a in ("send", "drop")]
+    if len(actions) != 1 or len(args) > 2:
         await reply(update, texts.HOLD_USAGE)
         return
-    decision = HoldDecision(args[0])
-    result = await in_worker(svc, decide, svc, None, decision, user.id)
+    words = actions + [a.strip() for a in context.args or [] if a.strip().lower() not in actions]
+    target = await in_worker(svc, _hold_to_decide, svc, words)
+    if isinstance(target, str):
+        await reply(update, target)
+        return
+    decision = HoldDecision(actions[0])
+    result = await in_worker(svc, decide, svc, target, decision, user.id)
     await reply(update, _answer(result, decision))
 
 

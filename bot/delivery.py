@@ -313,7 +313,9 @@ def _daily_content(part: DailyMessage, state: FollowUpState) -> tuple[str, objec
             single, state.units, render.plan_tags(list(state.plans.values()))
         )
         if part.nudge is not None:
-            text += render.nudge_line(part.nudge, state.units)
+            text += render.nudge_line(
+                part.nudge, state.units, render.plan_tags(list(state.plans.values()))
+            )
         return text, status_keyboard(single.task.id)
     if not part.reminders and part.nudge is not None:
         return render.nudge_text(part.nudge, state), None

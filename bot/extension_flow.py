@@ -148,6 +148,10 @@ async def submit_extension(update: Update, context: BotContext) -> int | None:
     with svc.db.session() as s:
         task = repo.get_task_by_id(s, task_id=draft.task_id)
         contact = repo.get_contact(s, telegram_user_id=user.id)
+        if contact is not None and contact.unit_id != draft.unit_id:
+            merged_into = s.get(Unit, contact.unit_id)
+            if s.get(Unit, draft.unit_id) is None and merged_into is not None:
+                draft.unit_id, draft.unit_name = contact.unit_id, merged_into.name
         allowed = (
             task is not None
             and contact is not None

@@ -49,7 +49,7 @@ from bot.handlers import is_private, private_fallback, reply
 from bot.reads import in_worker
 from db import repo
 from db.files import write_atomically
-from db.models import Unit
+from db.models import Plan, Unit
 from db.seed import LoadSummary, PlanRecord, TaskRecord, load_plan
 from jobs.scope import describe_numbers
 from office.plan_import import (
@@ -98,6 +98,7 @@ class Preview:
     name: str
     result: ImportResult
     identity: PlanIdentity
+    loaded_as: str | None = None  # the 简称 of the loaded plan with this 文号 (an update)
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -166,7 +167,16 @@ def read_upload(svc: Services, folder: Path) -> Preview:
     result = import_document(path, *_known_units(svc))
     found = find_identity(document_text(path))
     key = folder.name.removesuffix(LOADING)
-    return Preview(key, str(meta.get("name", path.name)), result, _merge(found, _typed(meta)))
+    identity = _merge(found, _typed(meta))
+    loaded_as = None
+    if identity.document_number is not None:
+        with svc.db.session() as s:
+            plan = s.exec(
+                select(Plan).where(Plan.document_number == identity.document_number)
+            ).first()
+            if plan is not None:
+                loaded_as = plan.short_name or plan.document_number
+    return Preview(key, str(meta.get("name", path.name)), result, identity, loaded_as)
 
 
 def stage_upload(svc: Services, folder: Path, name: str, data: bytes) -> Preview:
@@ -313,6 +323,8 @@ def summary_lines(preview: Preview) -> list[str]:
     for key, value in _field_values(preview.identity).items():
         shown = render.esc(value) if value else texts.PLAN_FIELD_MISSING
         lines.append(texts.PLAN_FIELD_LINE.format(label=texts.PLAN_FIELD[key], value=shown))
+    if preview.loaded_as is not None:
+        lines.append(texts.PLAN_UPDATES.format(plan=render.esc(preview.loaded_as)))
     numbers = [t.number for t in result.tasks]
     lines.append(texts.PLAN_TASKS.format(count=len(numbers), first=numbers[0], last=numbers[-1]))
     gaps = sorted(set(range(numbers[0], numbers[-1] + 1)) - set(numbers))

@@ -624,40 +624,57 @@ def daily_text(
             )
         )
     if message.nudge is not None:
-        lines.append(nudge_line(message.nudge, units))
+        lines.append(nudge_line(message.nudge, units, tags))
     lines.append(texts.DAILY_FOOTER)
     return "\n".join(lines)
 
 
-def nudge_line(nudge: Nudge, units: dict[int, UnitView]) -> str:
+def nudge_tasks(nudge: Nudge, tags: Mapping[int, str] | None = None) -> str:
+    """The tasks of a nudge as messages name them: 第1、2项, or with `tags` (HTML 【简称】 by
+    plan id, several plans active) one group per plan: 【十四五】第2、5项、【十五五】第1项."""
+    if not tags or len(nudge.plan_ids) != len(nudge.task_numbers):
+        return texts.NUDGE_TASKS.format(numbers="、".join(str(n) for n in nudge.task_numbers))
+    by_plan: dict[int, list[int]] = {}
+    for number, plan_id in zip(nudge.task_numbers, nudge.plan_ids, strict=True):
+        by_plan.setdefault(plan_id, []).append(number)
+    return "、".join(
+        tags.get(plan_id, "") + texts.NUDGE_TASKS.format(numbers="、".join(map(str, numbers)))
+        for plan_id, numbers in by_plan.items()
+    )
+
+
+def nudge_line(
+    nudge: Nudge, units: dict[int, UnitView], tags: Mapping[int, str] | None = None
+) -> str:
     """The reporting-cycle nudge as a paragraph of a contact's message of the day."""
     unit = units.get(nudge.contact.unit_id)
     return texts.DAILY_NUDGE.format(
         unit=esc(unit.name if unit else ""),
         start=fmt_date(nudge.cycle_start),
-        numbers="、".join(str(n) for n in nudge.task_numbers),
+        tasks=nudge_tasks(nudge, tags),
     )
 
 
 def nudge_text(nudge: Nudge, state: FollowUpState) -> str:
     """Render a reporting-cycle nudge to one contact: its unit, the cycle's first day and the
-    numbers of the tasks it has not reported on."""
+    tasks it has not reported on (by plan when several are active)."""
     return texts.NUDGE.format(
         unit=esc(state.units[nudge.contact.unit_id].name),
         start=fmt_date(nudge.cycle_start),
-        numbers="、".join(str(n) for n in nudge.task_numbers),
+        tasks=nudge_tasks(nudge, plan_tags(list(state.plans.values()))),
     )
 
 
 def hold_notice_of(hold: HoldFigures, plan: PlanView | None = None) -> str:
     """`hold_notice` for a stored hold (`db.models.FollowUpHold`); with `plan` (given when
-    several plans are active), a first line names the plan held and how commands name it."""
+    several plans are active), a first line names the plan held and how commands name it,
+    and /backlog send|drop are written with its 简称."""
     head = (
         texts.HOLD_NOTICE_PLAN.format(title=esc(plan.title), name=esc(plan.label)) + "\n"
         if plan is not None
         else ""
     )
-    return head + hold_notice(
+    body = hold_notice(
         found_on=hold.found_on,
         period_end=hold.period_end,
         open_pairs=hold.open_pairs,
@@ -665,6 +682,10 @@ def hold_notice_of(hold: HoldFigures, plan: PlanView | None = None) -> str:
         overdue_pairs=hold.overdue_pairs,
         overdue_working_days=hold.overdue_working_days,
     )
+    if plan is not None:  # /backlog send names the plan when several are held
+        for action in ("send", "drop"):
+            body = body.replace(f"/backlog {action}", f"/backlog {action} {esc(plan.label)}")
+    return head + body
 
 
 class HoldFigures(Protocol):

@@ -68,6 +68,7 @@ from bot.plan_choice import choice_line, read_choice, read_tags
 from bot.replies import correct_report
 from db import repo
 from db.files import size_text
+from db.models import Unit
 from jobs.scope import describe_numbers, parse_task_numbers
 from jobs.types import Status
 
@@ -99,9 +100,16 @@ async def report(update: Update, context: BotContext) -> int:
     ]
     tags = {t.id or 0: plan_tags.get(t.plan_id, "") for t in open_tasks}
     plan_of = {t.id or 0: t.plan_id for t in open_tasks}
-    supporting = sum(1 for t in open_tasks if t.id not in led)
     context.draft_store.draft = None
     unit_name = render.esc(unit.name)
+    typed = " ".join(choice.words)
+    asked = parse_task_numbers(typed.replace(" ", ",")) if typed else None
+    if choice.named and choice.plan is not None and not choice.plan.active:
+        await reply(update, texts.REPORT_PLAN_CLOSED.format(plan=render.esc(choice.plan.label)))
+        return ConversationHandler.END
+    if asked is None and choice.named and choice.plan is not None:  # /report 十四五
+        tasks = [t for t in tasks if plan_of[t[0]] == choice.plan.id]
+    supporting = sum(1 for t in tasks if t[0] not in led)
     if not tasks:
         await reply(update, texts.REPORT_NO_TASKS.format(unit=unit_name))
         return ConversationHandler.END
@@ -110,17 +118,10 @@ async def report(update: Update, context: BotContext) -> int:
         count=len(tasks),
         supporting=texts.REPORT_SUPPORTING.format(count=supporting) if supporting else "",
     )
-    typed = " ".join(choice.words)
-    asked = parse_task_numbers(typed.replace(" ", ",")) if typed else None
     if typed and asked is None:
         text = texts.REPORT_NUMBERS_UNREAD.format(typed=render.esc(render.clip(typed, 20))) + (
             "\n" + text
         )
-    if asked is None and choice.named and choice.plan is not None:  # /report 十四五
-        tasks = [t for t in tasks if plan_of[t[0]] == choice.plan.id]
-        if not tasks:
-            await reply(update, texts.REPORT_NO_TASKS.format(unit=unit_name))
-            return ConversationHandler.END
     if asked is not None:
         chosen = choice.plan.id if choice.plan is not None else None
         named = [t for t in tasks if t[1] in asked and plan_of[t[0]] == chosen]
@@ -418,6 +419,9 @@ async def confirm(update: Update, context: BotContext) -> int | None:
     files = _all_files(draft)
     with svc.db.session() as s:
         reporter = repo.reporter_on_task(s, telegram_user_id=user.id, task_id=draft.task_id)
+        if reporter is not None and reporter.unit_id != draft.unit_id:
+            if s.get(Unit, draft.unit_id) is None:  # merged into the contact's unit meanwhile
+                draft.unit_id, draft.unit_name = reporter.unit_id, reporter.unit_name
         allowed = reporter is not None and reporter.unit_id == draft.unit_id and reporter.allowed
         closed = reporter.closed_plan if reporter is not None else None
         if reporter is not None and allowed and closed is None:

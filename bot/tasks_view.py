@@ -28,7 +28,7 @@ from db.models import Contact, EvidenceFile, StatusReport, Task, Unit
 from jobs.backfill import effective_on
 from jobs.lights import Light, task_light, unit_light
 from jobs.names import parse_status
-from jobs.plans import PlanView, choose_plan
+from jobs.plans import PlanView, choose_plan, newest_first
 from jobs.state import FollowUpState, TaskView
 from jobs.types import Status
 
@@ -67,6 +67,19 @@ async def task_command(update: Update, context: BotContext) -> None:
     state = await read_state(svc)
     choice = choose_plan(list(state.plans.values()), list(context.args or []))
     number = _parse_number(list(choice.words))
+    if number is None and not choice.named and len(choice.words) == 2:  # /task 十六五 5
+        name, rest = choice.words
+        if _parse_number([rest]) is not None and state.plans:
+            plans = newest_first(state.plans.values())
+            await reply(
+                update,
+                texts.PLAN_UNKNOWN.format(
+                    name=render.esc(render.clip(name, 30)),
+                    plans="、".join(f"“{render.esc(p.label)}”" for p in plans),
+                    example=render.esc(f"/task {plans[0].label} {rest}"),
+                ),
+            )
+            return
     if number is None:
         await reply(update, texts.TASK_USAGE)
         return

@@ -125,6 +125,10 @@ PLAN_FIELD = {
 PLAN_FIELD_LINE = "{label}：{value}"
 PLAN_FIELD_MISSING = "未读出"
 PLAN_PERIOD_VALUE = "{start}—{end}年"
+PLAN_UPDATES = (
+    "⚠️ 此文号的计划（“{plan}”）已导入：确认后将按本文件更新它的任务内容、单位和完成时限"
+    "（已有反馈保留），不会新增一个计划。"
+)
 PLAN_TASKS = "任务：共{count}项（序号{first}—{last}）"
 PLAN_NUMBERS_MISSING = "⚠️ 缺少序号：{numbers}"
 PLAN_SECTIONS = "跳过的分类标题行：{count}行"
@@ -400,7 +404,17 @@ BUTTON_HOLD_DROP = "不再发送"
 HOLD_NONE = "督办提醒正常进行，没有暂停。"
 HOLD_LIFTED = "▶️ 已没有逾期任务需要您决定，逾期提醒的暂停已解除，督办和每周通报恢复正常。"
 HOLD_STILL = "⏸ 仍有逾期任务，逾期提醒继续暂停：发送 /backlog 查看并决定。"
-HOLD_USAGE = "用法：/backlog 查看；/backlog send 发送积压的提醒；/backlog drop 不再发送。"
+HOLD_NONE_OF_PLAN = "“{plan}”的督办提醒没有暂停。"
+HOLD_WHICH = (
+    "有{count}个计划的逾期提醒暂停中：{plans}。请写明计划简称，例如 {example}；"
+    "也可以点各条暂停通知下的按钮。"
+)
+HOLD_LIFTED_PLAN = "▶️ “{plan}”已没有逾期任务需要您决定，它的逾期提醒暂停已解除。"
+HOLD_STILL_PLAN = "⏸ “{plan}”仍有逾期任务，逾期提醒继续暂停：发送 /backlog 查看并决定。"
+HOLD_USAGE = (
+    "用法：/backlog 查看；/backlog send 发送积压的提醒；/backlog drop 不再发送"
+    "（几个计划同时暂停时，在后面写计划简称，如 /backlog send 十四五）。"
+)
 HOLD_DECIDED_SEND = "✅ 已恢复督办：积压的逾期提醒、督办提醒和周报将在工作时间各发送一次。"
 HOLD_DECIDED_DROP = (
     "✅ 已恢复督办：积压的{count}条提醒不再发送。此后逾期任务按正常节奏提醒；"
@@ -460,7 +474,8 @@ DAILY_HEADER_PART = (
 )
 DAILY_LINE = "{icon} <b>{plan}第{number}项</b> {text}{supporting}｜完成时限：{deadline}（{when}）"
 DAILY_SUPPORTING = "（协办）"
-DAILY_NUDGE = "\n📅 <b>进展反馈提醒</b>：{unit}牵头的第{numbers}项任务，自{start}以来尚未反馈进展。"
+DAILY_NUDGE = "\n📅 <b>进展反馈提醒</b>：{unit}牵头的{tasks}任务，自{start}以来尚未反馈进展。"
+NUDGE_TASKS = "第{numbers}项"
 DAILY_FOOTER = (
     "\n请点击下方任务按钮反馈进展或申请延期；也可直接回复本消息留言，助手会请您选择对应的任务。"
 )
@@ -484,6 +499,7 @@ CONTACT_UNREACHABLE = (
 # ---------------------------------------------------------------- status conversation
 
 REPORT_NO_TASKS = "贵单位（{unit}）牵头的任务目前均已反馈完成，暂无需要反馈的任务。"
+REPORT_PLAN_CLOSED = "“{plan}”已结束跟进，不再收集反馈。发送 /report 查看正在跟进的任务。"
 REPORT_CHOOSE_TASK = "请选择要反馈的任务（{unit}，未完成的共{count}项{supporting}）："
 REPORT_MORE_TASKS = "下方列出前{shown}项；其他任务请发送 /report 加序号，如 /report {example}。"
 REPORT_NOT_OPEN = "第{numbers}项不在{unit}未完成的任务中。发送 /report 查看全部未完成任务。"
@@ -730,7 +746,7 @@ DIGEST_TOWNS_LINE = "· 第{number}项 {unit}：{towns}已反馈（{done}/{total
 DIGEST_TOWNS_MORE = "等{count}个"
 DIGEST_TOWNS_NONE = "· 第{numbers}项 {unit}：尚无镇街反馈"
 NUDGE = (
-    "📅 <b>进展反馈提醒</b>\n{unit}牵头的第{numbers}项任务，自{start}以来尚未反馈进展。"
+    "📅 <b>进展反馈提醒</b>\n{unit}牵头的{tasks}任务，自{start}以来尚未反馈进展。"
     "请发送 /report 简要反馈，或回复任一任务提醒留言。"
 )
 DIGEST_NONE = "无"
@@ -746,6 +762,7 @@ DIGEST_ONLY_PRIVATE_OR_GROUP = "汇总已生成。"
 # several plans (规划, 年度工作要点) followed up side by side: how a task's plan is named
 PLAN_TAG = "【{plan}】"  # before a task's number or text when more than one plan is active
 PLAN_MEANT = "（以上按“{plan}”。另有：{others}；如指其他计划，请写计划简称，例如 {example}）"
+PLAN_UNKNOWN = "没有简称或文号为“{name}”的计划。现有计划：{plans}，例如 {example}"
 PLAN_NAMED = "（计划：“{plan}”）"
 
 # ---------------------------------------------------------------- past records (补录)

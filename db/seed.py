@@ -12,6 +12,7 @@ are matched by name or by alias (`UnitAlias`), so a renamed unit keeps its tasks
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -112,6 +113,9 @@ def _names(value: object, where: str) -> tuple[str, ...]:
     return names
 
 
+# a 简称 commands would read as the tasks they name (5, 1-3, 全部)
+_NOT_A_PLAN_NAME = re.compile(r"全部|[0-9０-９][0-9０-９,，、\-—–~～]*")
+
 TOP_KEYS = ("plan", "tasks")
 PLAN_KEYS = (
     "title",
@@ -171,6 +175,11 @@ def read_task_file(path: Path | None = None) -> PlanRecord:
     short_name = plan.get("short_name", "")
     if not isinstance(short_name, str) or len(short_name.strip()) > 30 or " " in short_name.strip():
         raise TaskFileError(f"{path}: [plan].short_name must be one word of at most 30 characters")
+    if _NOT_A_PLAN_NAME.fullmatch(short_name.strip()):
+        raise TaskFileError(
+            f"{path}: [plan].short_name cannot be a task number, a range of numbers or 全部 "
+            "(a command would read it as such): give the plan a name such as 十五五 or 2027年"
+        )
     default_deadline = _date(
         plan.get("default_deadline", period_end), f"{path}: [plan].default_deadline"
     )

@@ -76,12 +76,14 @@ def escalation_cases(
 
 @dataclass(frozen=True)
 class Nudge:
-    """A nudge to one contact: the cycle it belongs to and the task numbers not reported."""
+    """A nudge to one contact: the cycle it belongs to and the task numbers not reported,
+    with each task's plan id in `plan_ids` (same order; empty when not known)."""
 
     key: str
     contact: ContactView
     cycle_start: date
     task_numbers: tuple[int, ...]
+    plan_ids: tuple[int, ...] = ()
 
 
 def nudge_key(contact: ContactView, start: date) -> str:
@@ -109,17 +111,23 @@ def nudges_due(
     nudge_on = start + timedelta(days=nudge_after_days)
     if today < nudge_on:
         return []
-    silent: dict[int, list[int]] = {}
+    silent: dict[int, list[tuple[int, int]]] = {}  # unit id: (number, plan id) of each task
     for task in state.tasks:
         for unit_id in task.lead_unit_ids:
             if state.unit_status(task.id, unit_id) is Status.DONE:
                 continue
             if reported_in_cycle(task, unit_id, state, today, lights):
                 continue
-            silent.setdefault(unit_id, []).append(task.number)
+            silent.setdefault(unit_id, []).append((task.number, task.plan_id))
     nudge_day = datetime.combine(nudge_on, time(0), lights.zone)
     return [
-        Nudge(nudge_key(contact, start), contact, start, tuple(silent[contact.unit_id]))
+        Nudge(
+            nudge_key(contact, start),
+            contact,
+            start,
+            tuple(number for number, _ in silent[contact.unit_id]),
+            tuple(plan_id for _, plan_id in silent[contact.unit_id]),
+        )
         for contact in state.contacts
         if contact.unit_id in silent
         and contact.unreachable_reason is None

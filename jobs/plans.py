@@ -18,6 +18,11 @@ from jobs.types import PlanStatus
 _FIVE_YEAR = re.compile(r"[“\"]?(十[一二三四五六七八九]五)[”\"]?")
 _PERIOD = re.compile(r"(\d{4})\s*(?:年)?\s*[—–\-－~～至到]+\s*(\d{4})\s*年")
 _YEAR = re.compile(r"(\d{4})\s*年")
+# what a typed plan name may be wrapped in (a copied 【简称】 tag, quotes, 《》), and the
+# brackets a 文号's year may be typed with
+_WRAPPERS = "【】[]〔〕“”\"'‘’《》「」（）()"
+_OPENING = str.maketrans("[［(（【", "〔〔〔〔〔")
+_CLOSING = str.maketrans("]］)）】", "〕〕〕〕〕")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,20 +91,30 @@ class PlanChoice:
     others: tuple[PlanView, ...]
 
 
+def plan_key(name: str) -> str:
+    """A plan name as `choose_plan` compares it: without the brackets or quotes around it
+    (【十四五】, “十五五”), without spaces (one `taskbot --plan` argument may have them), and
+    with a 文号's year in 〔〕 however typed ([2026], （2026）)."""
+    joined = "".join(name.split())
+    stripped = joined.strip(_WRAPPERS) or joined
+    return stripped.translate(_OPENING).translate(_CLOSING)
+
+
 def choose_plan(plans: Sequence[PlanView], words: Sequence[str]) -> PlanChoice:
-    """Take a plan's name (its 简称 or 文号, exactly) out of `words`; without one, the newest
-    active plan (or the newest plan when none is active). The first word naming a plan wins."""
+    """Take a plan's name (its 简称 or 文号, as `plan_key` compares them) out of `words`;
+    without one, the newest active plan (or the newest plan when none is active). The first
+    word naming a plan wins."""
     ordered = newest_first(plans)
     by_name: dict[str, PlanView] = {}
     for plan in reversed(ordered):  # the newest wins a name two plans share
         for name in (plan.short_name, plan.document_number):
             if name:
-                by_name[name] = plan
+                by_name[plan_key(name)] = plan
     chosen: PlanView | None = None
     left: list[str] = []
     for word in words:
-        if chosen is None and word in by_name:
-            chosen = by_name[word]
+        if chosen is None and plan_key(word) in by_name:
+            chosen = by_name[plan_key(word)]
         else:
             left.append(word)
     named = chosen is not None

@@ -103,7 +103,7 @@ COORDINATOR_ACTOR = "协调员"  # someone acting who is not a contact: only coo
 UNKNOWN_PERSON = "未登记人员"
 PLAN_SUBJECT = "规划"
 TASK_SUBJECT = "第{number}项"
-EXTENSION_SUBJECT = "第{number}项延期申请（编号{id}）"
+EXTENSION_SUBJECT = "{task}延期申请（编号{id}）"
 CONTACT_SUBJECT = "联络员{name}（{unit}）"
 HOLD_SUBJECT = "逾期提醒暂停（编号{id}）"
 # a decision on a held follow-up (`decide_hold`): the coordinator's choice, or the bot's own
@@ -415,6 +415,13 @@ def build_ledger(
     audit.comment("时间", f"{zone.key} 本地时间（Excel 不保存时区）")
     audit.comment("操作人ID", "Telegram 用户 ID；0 表示系统自动操作")
     numbers_by_id = {t.id: t.number for t in state.tasks}
+    plan_by_id = {t.id: t.plan_id for t in state.tasks}
+
+    def task_subject(number: object, plan_id: object) -> str:
+        """第N项, with its plan's 【简称】 before it when several plans are loaded."""
+        label = plan_names.get(int(str(plan_id))) if str(plan_id).isdigit() else None
+        text = TASK_SUBJECT.format(number=number)
+        return f"【{label}】{text}" if label and len(plan_names) > 1 else text
 
     def plan_tag(name: str | None) -> str:
         """【简称】 before a task when the workbook holds several plans."""
@@ -437,10 +444,12 @@ def build_ledger(
         if parts[0] == "extension" and len(parts) in (4, 5):
             task = repo.parse_task_subject(":".join(parts[2:]))
             if task is not None:
-                return plan_tag(task[0]) + EXTENSION_SUBJECT.format(number=task[1], id=parts[1])
+                label = plan_tag(task[0]) + TASK_SUBJECT.format(number=task[1])
+                return EXTENSION_SUBJECT.format(task=label, id=parts[1])
         if parts[0] == "task_id" and len(parts) == 4 and parts[1].isdigit() and parts[3].isdigit():
             number = numbers_by_id.get(int(parts[1]), parts[1])
-            return f"{TASK_SUBJECT.format(number=number)} {unit_name(int(parts[3]))}"
+            plan_id = plan_by_id.get(int(parts[1]), "")
+            return f"{task_subject(number, plan_id)} {unit_name(int(parts[3]))}"
         if parts[0] == "contact" and len(parts) == 2 and parts[1].isdigit():
             contact = contacts.get(int(parts[1]))
             if contact is not None:

@@ -227,6 +227,7 @@ def parse_rows(
     columns: Columns | None = None
     cells: dict[int, list[str]] = {}  # number: text, lead, responsible and deadline cells
     above: list[str] = []  # the cells of the row above when it was a task's
+    above_number: int | None = None  # and its number
     sections: list[str] = []
     not_placed: list[str] = []
     warnings: list[str] = []
@@ -242,6 +243,7 @@ def parse_rows(
         distinct = {clean_text(c) for c in row if c.strip()}
         number_cell = clean_text(_cell(row, columns.number))
         previous, above = above, []
+        previous_number, above_number = above_number, None
         if len(distinct) == 1 and SECTION.match(next(iter(distinct))):
             sections.append(next(iter(distinct)))
             continue
@@ -258,7 +260,7 @@ def parse_rows(
             _cell(row, index)
             for index in (columns.text, columns.lead, columns.responsible, columns.deadline)
         ]
-        if number in cells and previous:
+        if number in cells and previous and previous_number == number:
             warnings.append(f"task {number}: continued on the next row, joined")
             for i, (cell, before) in enumerate(zip(here, previous, strict=True)):
                 if cell.strip() and cell != before:
@@ -268,7 +270,7 @@ def parse_rows(
             continue
         else:
             cells[number] = list(here)
-        above = here
+        above, above_number = here, number
     if columns is None:
         raise PlanImportError(
             "no task-division table found: no header row with 序号, 工作任务 and 牵头单位",

@@ -230,3 +230,15 @@ def test_a_held_follow_up_previews_no_overdue_reminder_escalation_or_digest() ->
     assert [m.date for m in held if m.contact == WANG.id][-1] == date(2026, 12, 10)
     assert "督办暂停中" in render_schedule(held, held=True).splitlines()[0]
     assert "督办暂停中" not in render_schedule(free)
+
+
+def test_a_nudge_names_its_tasks_by_plan_when_several_plans_are_active() -> None:
+    from bot.render import nudge_tasks
+
+    nudge = Nudge("nudge:7:2026-12-01", WANG, date(2026, 12, 1), (2, 5, 2, 3), (1, 1, 2, 2))
+    assert nudge_tasks(nudge) == "第2、5、2、3项"
+    tags = {1: "【十四五】", 2: "【十五五】"}
+    assert nudge_tasks(nudge, tags) == "【十四五】第2、5项、【十五五】第2、3项"
+    state = plan(date(2026, 2, 6), canlian_tasks=1)
+    nudges = nudges_due(local(2026, 2, 5), state, LightPolicy(zone=SHANGHAI), nudge_after_days=10)
+    assert all(len(n.plan_ids) == len(n.task_numbers) for n in nudges)

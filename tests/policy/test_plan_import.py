@@ -242,6 +242,22 @@ def test_a_row_continued_under_the_same_number_is_joined() -> None:
     assert result.not_placed == ()
 
 
+def test_a_number_seen_before_but_not_on_the_row_above_is_not_joined_to_that_task() -> None:
+    """A second table (or rows further down) numbered from 1 again: its rows are not placed,
+    never joined onto the earlier tasks with those numbers."""
+    rows = [
+        HEADER,
+        ["1", "推进融合教育。", "区教委", ""],
+        ["2", "做好宣传。", "区残联", ""],
+        HEADER,
+        ["1", "另一张表的第一项。", "区民政局", ""],
+    ]
+    result = parse_rows(rows, KNOWN)
+    assert [(t.number, t.text) for t in result.tasks] == [(1, "推进融合教育。"), (2, "做好宣传。")]
+    assert len(result.not_placed) == 1 and "number 1 used twice" in result.not_placed[0]
+    assert result.warnings == ()
+
+
 def test_a_former_name_is_reported_as_aliased_not_new() -> None:
     rows = [HEADER, ["1", "推进融合教育。", "区教委", "区残联、区卫健委"]]
     known = ["区残疾人联合会", "区教委"]

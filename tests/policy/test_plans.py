@@ -93,3 +93,21 @@ def test_a_closed_plan_is_chosen_only_by_name() -> None:
 def test_without_plans_nothing_is_chosen() -> None:
     choice = choose_plan([], ["5"])
     assert (choice.plan, choice.words, choice.others) == (None, ("5",), ())
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "【十四五】",
+        "“十四五”",
+        "潼南府办发[2022]23号",
+        "潼南府办发（2022）23号",
+        "《十四五》",
+        "潼南府办发 〔2022〕 23号",
+    ],
+)
+def test_a_plan_name_is_recognised_as_copied_from_a_tag_or_typed_with_other_brackets(
+    typed: str,
+) -> None:
+    choice = choose_plan([OLD, NEW], [typed, "5"])
+    assert (choice.plan, choice.words, choice.named) == (OLD, ("5",), True)

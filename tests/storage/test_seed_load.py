@@ -401,6 +401,24 @@ def test_minimal_task_file_reads(tmp_path):
             "[plan]: unknown key 'period'",
         ),
         (lambda t: "owner = 1\n" + t, "unknown key 'owner'"),
+        (
+            lambda t: t.replace(
+                "issued_on = 2026-01-05", 'issued_on = 2026-01-05\nshort_name = "5"'
+            ),
+            "short_name cannot be a task number",
+        ),
+        (
+            lambda t: t.replace(
+                "issued_on = 2026-01-05", 'issued_on = 2026-01-05\nshort_name = "1-3"'
+            ),
+            "short_name cannot be a task number",
+        ),
+        (
+            lambda t: t.replace(
+                "issued_on = 2026-01-05", 'issued_on = 2026-01-05\nshort_name = "全部"'
+            ),
+            "short_name cannot be a task number",
+        ),
     ],
     ids=[
         "missing-plan",
@@ -416,6 +434,9 @@ def test_minimal_task_file_reads(tmp_path):
         "misspelt-task-key",
         "unknown-plan-key",
         "unknown-top-key",
+        "numeric-short-name",
+        "range-short-name",
+        "all-short-name",
     ],
 )
 def test_malformed_task_file(tmp_path, edit, message):
