@@ -137,7 +137,11 @@ async def test_backfills_never_remind_nor_show_as_this_weeks_changes(bot: BotHar
         "/backfill 8 区民政局 推进中 2025-12-16 补录专用说明",
     ):
         [preview] = await ask(bot, command)
+        since = len(bot.api.sent)
         bot.api.click(COORDINATOR, preview, "确认补录")
+        await bot.api.wait_for(
+            lambda m: m.chat_id == COORDINATOR and "已补录" in m.plain_text, since=since
+        )
         await bot.api.wait_idle(quiet=0.1)
     assert [b[:3] for b in backfills(bot)] == [
         (5, "done", "2024-01-02"),
