@@ -26,7 +26,10 @@ from jobs.types import (
     DeliveryOutcome,
     ExtensionStatus,
     HoldDecision,
+    IndicatorAttribute,
+    IndicatorKind,
     PlanStatus,
+    Rhythm,
     Status,
 )
 
@@ -85,6 +88,10 @@ class Plan(SQLModel, table=True):
     status: PlanStatus = PlanStatus.ACTIVE
     closed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     closed_by: int | None = Field(default=None, sa_type=BigInteger)  # Telegram id, 0: console
+    # 报送频次: how often lead units report, by the day of the month `rhythm_day` (1-28);
+    # None: the configured monthly cycle (`follow_up.cycle_day`)
+    rhythm: Rhythm | None = None
+    rhythm_day: int | None = None
 
 
 class UnitAlias(SQLModel, table=True):
@@ -386,3 +393,52 @@ class FollowUpHold(SQLModel, table=True):
     decision: HoldDecision | None = None
     decided_by: int | None = Field(default=None, sa_type=BigInteger)
     decided_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+
+
+class Milestone(SQLModel, table=True):
+    """A task's yearly milestone (年度目标): what is due by `due_on` (a local date). Closed by
+    the report that says so (`closed_by_report_id`), on that report's date (`closed_on`)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    due_on: date
+    text: str
+    closed_by_report_id: int | None = Field(default=None, foreign_key="statusreport.id")
+    closed_on: date | None = None
+
+
+class Indicator(SQLModel, table=True):
+    """A plan's main indicator (主要指标, 专栏1): its 序号, name, measure (%, 人), target as the
+    document writes it (`target_text`: ＞90, 100, 与全区地区生产总值增长基本同步) and, for a
+    number, the comparison (">", ">=", "<", "<=", "=") and value; None for a text target
+    that needs judgement. `kind` says whether the target is a level reached in a year or a
+    total over the period; `attribute` 约束性 or 预期性; `owner_unit_id` the unit that reports
+    it (set by a coordinator)."""
+
+    __table_args__ = (UniqueConstraint("plan_id", "number", name="uq_indicator_plan_number"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    number: int
+    name: str
+    measure: str = Field(default="", max_length=20)
+    target_text: str
+    comparison: str | None = Field(default=None, max_length=2)
+    target_value: float | None = None
+    kind: IndicatorKind = IndicatorKind.LEVEL
+    attribute: IndicatorAttribute = IndicatorAttribute.EXPECTED
+    owner_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+
+
+class IndicatorValue(SQLModel, table=True):
+    """A value of an indicator for a year, with its source (数据来源); a later value for the
+    same year supersedes an earlier one (the newest by id counts), which stays in the
+    history. `entered_by` is the Telegram id of who recorded it (0: the console)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id", index=True)
+    year: int
+    value: float
+    source: str = ""
+    entered_by: int = Field(default=0, sa_type=BigInteger)
+    entered_at: datetime = Field(sa_column=utc_column())

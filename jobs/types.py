@@ -92,3 +92,26 @@ class PlanStatus(enum.StrEnum):
 
     ACTIVE = "active"
     CLOSED = "closed"
+
+
+class Rhythm(enum.StrEnum):
+    """How often a plan's lead units report (报送频次), on the plan's rhythm day."""
+
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    HALF_YEARLY = "half_yearly"
+
+
+class IndicatorKind(enum.StrEnum):
+    """What an indicator's target is measured on: a level reached in a year (e.g. a
+    coverage rate), or a total accumulated over the plan's period (e.g. people trained)."""
+
+    LEVEL = "level"
+    CUMULATIVE = "cumulative"
+
+
+class IndicatorAttribute(enum.StrEnum):
+    """An indicator's 指标属性: 约束性 (binding) or 预期性 (expected)."""
+
+    BINDING = "binding"  # 约束性
+    EXPECTED = "expected"  # 预期性
