@@ -318,6 +318,10 @@ DEADLINE_BAD_NUMBERS = "“{text}”不是有效的任务序号：序号从1开�
 DEADLINE_NO_TASKS = "没有找到第{numbers}项任务，请核对序号（/task 序号可查看任务）。"
 DEADLINE_UNIT_LEADS_NONE = "{unit}不是任何任务的牵头单位，没有可修改的完成时限。"
 DEADLINE_NOTHING = "所选任务的完成时限已是{after}，未作修改。"
+DEADLINE_PLAN_CLOSED = (
+    "计划“{plan}”已关闭，不再跟进，不能修改其任务的完成时限。"
+    "如需继续跟进，请先重新启用该计划（taskbot plan reopen）。"
+)
 DEADLINE_PREVIEW = (
     "<b>请确认修改完成时限</b>\n"
     "范围：{scope}\n"
