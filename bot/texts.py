@@ -806,6 +806,7 @@ BACKFILL_CANCELLED = "已取消补录，未作任何改动。"
 BACKFILL_SAVED = "✅ 已补录{unit}第{number}项：{status}（{date}）{files}\n说明：{note}"
 BACKFILL_SAVED_FILES = "，佐证材料{count}份"
 BACKFILL_PLAN_GONE = "该任务已不存在，未作补录。"
+BACKFILL_DUPLICATE = "{unit}第{number}项{date}的这条补录已经存在（状态、说明相同），未重复保存。"
 # closing a plan (/close_plan, taskbot plan close) and carrying its tasks over (结转)
 CLOSE_PLAN_USAGE = (
     "用法：/close_plan 计划简称，例如 /close_plan 十四五\n先显示任务完成情况供核对，确认后才关闭。"

@@ -11,6 +11,9 @@ from db.models import Plan, Task
 from jobs.types import HoldDecision, PlanStatus
 from standin import BotApiStandIn
 from standin.harness import COORDINATOR, MutableClock
+from tests.conftest import BotHarness
+from tests.e2e.test_e2e_backfill import ask as ask_coordinator
+from tests.e2e.test_e2e_backfill import backfills
 from tests.e2e.test_e2e_plans import CONTACT, ask, clock, prepare, two_plans
 
 __all__ = ["clock"]
@@ -64,3 +67,18 @@ async def test_deadline_batch_confirmed_after_the_plan_closed_changes_nothing(
         await bot.api.wait_idle(quiet=0.1)
         assert not [m for m in bot.api.sent[since:] if m.chat_id == CONTACT]
         assert deadlines_of_5(bot) == before
+
+
+async def test_the_same_record_sent_twice_is_stored_once(bot: BotHarness) -> None:
+    command = "/backfill 2 区民政局 推进中 2023-06-30 完成摸底"
+    [first] = await ask_coordinator(bot, command)
+    bot.api.click(COORDINATOR, first, "确认补录")
+    await bot.api.wait_idle(quiet=0.2)
+    [second] = await ask_coordinator(bot, command)
+    since = len(bot.api.sent)
+    bot.api.click(COORDINATOR, second, "确认补录")
+    edited = await bot.api.wait_for(
+        lambda m: m.method == "editMessageText" and m.chat_id == COORDINATOR, since=since
+    )
+    assert "已经存在" in edited.plain_text and "未重复保存" in edited.plain_text
+    assert backfills(bot) == [(2, "in_progress", "2023-06-30", "完成摸底", COORDINATOR)]
