@@ -219,7 +219,8 @@ def _drop_files(svc: Services, draft: BackfillDraft | None) -> None:
 async def confirm_backfill(update: Update, context: BotContext) -> None:
     """确认补录 / 取消 under a preview: store the record (its date re-checked against today and
     the plan's period) with its files, or drop it. A press on an older or lost preview, or a
-    second press, stores nothing."""
+    second press, stores nothing; nor does the same record (task, unit, date, status, note)
+    already stored (`repo.backfill_exists`, as the console's sheet load checks)."""
     query = update.callback_query
     user = update.effective_user
     svc = context.svc
@@ -240,6 +241,7 @@ async def confirm_backfill(update: Update, context: BotContext) -> None:
     now = svc.now()
     refusal: BackfillRefusal | None = None
     stored_id: int | None = None
+    duplicate = False
     period: PlanPeriod | None = None
     plan_title = ""
     with svc.db.session() as s:
@@ -254,7 +256,15 @@ async def confirm_backfill(update: Update, context: BotContext) -> None:
                 period=period,
                 named=repo.may_report(s, task_id=draft.task_id, unit_id=draft.unit_id),
             )
-            if refusal is None:
+            duplicate = refusal is None and repo.backfill_exists(
+                s,
+                task_id=draft.task_id,
+                unit_id=draft.unit_id,
+                occurred_on=draft.occurred_on,
+                status=draft.status,
+                note=draft.note,
+            )
+            if refusal is None and not duplicate:
                 report = repo.add_backfill(
                     s,
                     task_id=draft.task_id,
@@ -279,6 +289,17 @@ async def confirm_backfill(update: Update, context: BotContext) -> None:
     if period is None:
         _drop_files(svc, draft)
         await _edit(query.message, texts.BACKFILL_PLAN_GONE)
+        return
+    if duplicate:
+        _drop_files(svc, draft)
+        await _edit(
+            query.message,
+            texts.BACKFILL_DUPLICATE.format(
+                unit=render.esc(draft.unit_name),
+                number=draft.number,
+                date=render.fmt_date(draft.occurred_on),
+            ),
+        )
         return
     if refusal is not None:
         _drop_files(svc, draft)

@@ -989,6 +989,14 @@ def cmd_plan_close(args: argparse.Namespace) -> int:
         print("--carry-into and --deadline go together", file=sys.stderr)
         return 2
     settings = _settings(args)
+    today = _now().astimezone(settings.schedule.zone).date()
+    if args.deadline is not None and args.deadline < today:
+        print(
+            f"--deadline {args.deadline} is in the past (today is {today}): the carried "
+            "tasks would be overdue at once",
+            file=sys.stderr,
+        )
+        return 2
     database = prepare_database(settings)
     try:
         with database.session() as s:

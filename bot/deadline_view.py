@@ -70,9 +70,13 @@ class Scope:
 
 def resolve_scope(session: Session, text: str, plan_id: int | None = None) -> Scope | str:
     """Read 范围 (module docstring) among the tasks of plan `plan_id` (None: the default
-    plan, `repo.default_plan_id`); return the tasks, or the refusal text (HTML)."""
+    plan, `repo.default_plan_id`); return the tasks, or the refusal text (HTML), also when
+    the plan is closed (its tasks are no longer followed up)."""
     cleaned = text.strip()
     plan_id = repo.default_plan_id(session) if plan_id is None else plan_id
+    closed = repo.closed_plan_label(session, plan_id=plan_id) if plan_id is not None else None
+    if closed is not None:
+        return texts.DEADLINE_PLAN_CLOSED.format(plan=render.esc(closed))
     if cleaned == texts.DEADLINE_SCOPE_ALL:
         tasks = repo.all_tasks(session, plan_id=plan_id)
         return Scope(tasks, texts.DEADLINE_SCOPE_EVERY, single=False, plan_id=plan_id)
@@ -341,6 +345,13 @@ async def confirm_deadline_batch(update: Update, context: BotContext) -> None:
             query.message,
             render.date_refusal(DateRefusal(DateProblem.PAST, batch.new), "", today, current=None),
         )
+        return
+    with svc.db.session() as s:
+        closed = (
+            repo.closed_plan_label(s, plan_id=batch.plan_id) if batch.plan_id is not None else None
+        )
+    if closed is not None:  # closed between the preview and the press
+        await _edit(query.message, texts.DEADLINE_PLAN_CLOSED.format(plan=render.esc(closed)))
         return
     with svc.db.session() as s:
         seen = dict(batch.seen)

@@ -318,6 +318,10 @@ DEADLINE_BAD_NUMBERS = "“{text}”不是有效的任务序号：序号从1开�
 DEADLINE_NO_TASKS = "没有找到第{numbers}项任务，请核对序号（/task 序号可查看任务）。"
 DEADLINE_UNIT_LEADS_NONE = "{unit}不是任何任务的牵头单位，没有可修改的完成时限。"
 DEADLINE_NOTHING = "所选任务的完成时限已是{after}，未作修改。"
+DEADLINE_PLAN_CLOSED = (
+    "计划“{plan}”已关闭，不再跟进，不能修改其任务的完成时限。"
+    "如需继续跟进，请先重新启用该计划（taskbot plan reopen）。"
+)
 DEADLINE_PREVIEW = (
     "<b>请确认修改完成时限</b>\n"
     "范围：{scope}\n"
@@ -802,6 +806,7 @@ BACKFILL_CANCELLED = "已取消补录，未作任何改动。"
 BACKFILL_SAVED = "✅ 已补录{unit}第{number}项：{status}（{date}）{files}\n说明：{note}"
 BACKFILL_SAVED_FILES = "，佐证材料{count}份"
 BACKFILL_PLAN_GONE = "该任务已不存在，未作补录。"
+BACKFILL_DUPLICATE = "{unit}第{number}项{date}的这条补录已经存在（状态、说明相同），未重复保存。"
 # closing a plan (/close_plan, taskbot plan close) and carrying its tasks over (结转)
 CLOSE_PLAN_USAGE = (
     "用法：/close_plan 计划简称，例如 /close_plan 十四五\n先显示任务完成情况供核对，确认后才关闭。"

@@ -7,8 +7,8 @@ sheet read is the one named 反馈记录, else the first. Its header row is the 
 (`office.ledger.REPORT_HEADERS`), in any order; 说明 and 计划 are optional columns.
 
 Each later row is read by `read_rows` (pure) into a `BackfillRow` or a `RowProblem`:
-- 反馈时间: a date or date-time cell, or text (2023-06-30, 2023/6/30, 2023年6月30日, also
-  followed by a time); its local date is the record's date;
+- 反馈时间: a date or date-time cell, or text (2023-06-30, 2023/6/30, 2023年6月30日, spaces
+  inside it ignored, also followed by a time); its local date is the record's date;
 - 序号: a whole number; 单位: a name as typed (resolved by the caller);
 - 状态: a status word (`jobs.names.parse_status`), or 仅说明 for a note-only record;
 - 说明, 计划: text (计划 empty: the caller's default plan).
@@ -85,6 +85,9 @@ def _date_of(value: object, today: date) -> date | None:
     text = _text(value)
     if not text:
         return None
+    whole = read_past_date(text, today)  # spaces inside a date: 2023年 6月 30日
+    if whole is not None:
+        return whole
     first = text.split()[0]
     if "T" in first and first[:4].isdigit():
         first = first.split("T")[0]

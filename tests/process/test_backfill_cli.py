@@ -207,3 +207,13 @@ def test_backfill_previews_then_stores_with_yes_once(
         assert (read.rows, read.problems, read.skipped) == ([], [], [2, 3, 4])
     finally:
         database.dispose()
+
+
+@pytest.mark.parametrize(
+    "typed", ["2023 - 06 - 30", "2023年 6月 30日", "2023 / 6 / 30", "2023-06-30 10:00"]
+)
+def test_a_text_date_with_spaces_is_read_as_the_chat_reads_it(typed: str) -> None:
+    rows = [HEADERS, [typed, 5, "区民政局", "已完成", "", None, None, None, "十四五"]]
+    read = read_rows(rows, date(2026, 12, 6))
+    assert read.problems == []
+    assert [r.occurred_on for r in read.rows] == [date(2023, 6, 30)]

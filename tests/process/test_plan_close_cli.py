@@ -123,3 +123,19 @@ def test_plan_close_refuses_bad_arguments(
         capsys, *base, "十四五", "--carry-into", "十四五", "--deadline", "2027-06-30"
     )
     assert code == 1 and "no other plan named '十四五'" in err
+
+
+def test_plan_close_refuses_a_carried_deadline_in_the_past(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path, database = two_plans(tmp_path, capsys)
+    monkeypatch.setattr("bot.cli._now", lambda: datetime(2026, 12, 6, 2, 0, tzinfo=UTC))
+    base = ("--config", str(path), "plan", "close", "十四五", "--carry-into", "十五五")
+    code, _, err = run(capsys, *base, "--deadline", "2025-12-31", "--yes")
+    assert code == 2 and "--deadline 2025-12-31 is in the past (today is 2026-12-06)" in err
+    with database.session() as s:
+        assert s.exec(select(Plan.status).where(Plan.short_name == "十四五")).one() == "active"
+        assert len(s.exec(select(Task)).all()) == 60
+    code, _, err = run(capsys, *base, "--deadline", "2026-12-06")
+    assert code == 0, err
+    database.dispose()
