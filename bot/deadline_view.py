@@ -34,7 +34,7 @@ from bot.context import BotContext, DeadlineBatch, Services
 from bot.delivery import DEADLINE_NOTICE_PREFIX, send_queued_notices
 from bot.flow_common import answer
 from bot.handlers import reply
-from bot.plan_choice import choice_line, read_choice
+from bot.plan_choice import choice_line, read_choice, read_tags
 from bot.reads import in_worker
 from db import repo
 from db.models import Task, Unit
@@ -173,6 +173,9 @@ def apply_and_queue(
     if not changes:
         return changes, 0
     by_task = {c.task_id: c for c in changes}
+    # one batch is one plan's: named when several plans are active
+    first = session.get(Task, changes[0].task_id)
+    tag = read_tags(session).get(first.plan_id, "") if first is not None else ""
     contacts = repo.lead_contacts_of_tasks(session, task_ids=list(by_task))
     reason_line = texts.DEADLINE_NOTICE_REASON.format(reason=render.esc(reason)) if reason else ""
     for contact_id, (contact, task_ids) in contacts.items():
@@ -182,6 +185,7 @@ def apply_and_queue(
             same.setdefault((by_task[t].before, by_task[t].after), []).append(by_task[t].number)
         lines = [
             texts.DEADLINE_NOTICE_LINE.format(
+                plan=tag,
                 numbers=describe_numbers(numbers),
                 before=render.fmt_date(before),
                 after=render.fmt_date(after),

@@ -354,7 +354,7 @@ DEADLINE_NOTICE = (
     "{reason}"
     "此后的提醒按新的完成时限发送。"
 )
-DEADLINE_NOTICE_LINE = "第{numbers}项：{before} → {after}"
+DEADLINE_NOTICE_LINE = "{plan}第{numbers}项：{before} → {after}"
 DEADLINE_NOTICE_REASON = "原因：{reason}\n"
 DEADLINE_CHANGED = "已将第{number}项的完成时限由{before}改为{after}，提醒安排将随之调整。"
 DEADLINE_UNCHANGED = "第{number}项的完成时限已是{after}，未作修改。"
