@@ -334,3 +334,15 @@ async def test_a_reply_naming_a_number_offers_the_right_tasks(
         )
         assert "记录为【十四五】第5项任务（区民政局）" in saved.plain_text
         assert reports(bot) == [(new[5], None, note), (old[5], None, older)]
+
+
+async def test_a_deadline_notice_names_the_plan(
+    standin: BotApiStandIn, database_url: str, clock: MutableClock
+) -> None:
+    prepare(database_url, decided=HoldDecision.SEND)
+    async with two_plans(standin, database_url, clock) as bot:
+        [answer] = await ask(bot, COORDINATOR, "/deadline 十四五 2 2027-09-30 年度调整")
+        assert "2027年9月30日" in answer.plain_text
+        await bot.api.wait_idle(quiet=0.1)
+        [notice] = [m for m in bot.api.messages_to(CONTACT) if "完成时限调整" in m.plain_text]
+        assert "【十四五】第2项：" in notice.plain_text
