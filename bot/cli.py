@@ -344,7 +344,7 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     database = _open_to_read(settings)
     services = make_services(settings, database, clock=system_clock, calendar=calendar)
     with database.session() as s:
-        state = repo.load_state(s)
+        state = repo.load_state(s).followed_up()  # a closed plan is not followed up
         escalated = repo.settled_keys(
             s,
             keys=[escalation_key(t, u) for t in state.tasks for u in t.lead_unit_ids],

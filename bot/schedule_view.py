@@ -40,10 +40,12 @@ NO_CONTACT = "暂无可送达的联络员"
 def planned_send_json(send: PlannedSend) -> dict[str, object]:
     """The JSON object of one reminder carried by a message (English keys).
 
-    Dates are ISO strings; fields that do not apply are None."""
+    Dates are ISO strings; fields that do not apply are None; `plan` is the 简称 of the
+    task's plan when several plans are active, else null."""
     return {
         "kind": send.kind,
         "task": send.task,
+        "plan": send.plan or None,
         "unit": send.unit,
         "nominal_date": send.nominal.isoformat(),
         "deadline": send.deadline.isoformat() if send.deadline else None,
@@ -81,7 +83,12 @@ def _pad(text: str, width: int) -> str:
 
 def _reminder_line(send: PlannedSend) -> str:
     assert send.deadline is not None and send.offset_days is not None
-    parts = [f"第{send.task}项", KIND_LABEL[send.kind], f"完成时限 {send.deadline.isoformat()}"]
+    tag = f"【{send.plan}】" if send.plan else ""
+    parts = [
+        f"{tag}第{send.task}项",
+        KIND_LABEL[send.kind],
+        f"完成时限 {send.deadline.isoformat()}",
+    ]
     if send.kind == "before":
         parts.append(f"提前{send.offset_days}天")
     elif send.kind == "overdue":

@@ -119,7 +119,8 @@ class PlannedSend:
 
     `date`/`time` are local (the configured zone); `nominal` is the occasion's own day (or the
     digest's configured weekday) before a move to the next working day. For reminders, `task`,
-    `unit`, `deadline` and `offset_days` are set and `contacts` counts the unit's reachable
+    `unit`, `deadline` and `offset_days` are set (`plan`: the 简称 of the task's plan when
+    several plans are active, else "") and `contacts` counts the unit's reachable
     contacts (each gets one message; 0 means nobody would receive it: no contact registered or
     all unreachable). For the digest, `period` is the ISO week key and the others are None.
     """
@@ -134,6 +135,7 @@ class PlannedSend:
     deadline: dt.date | None = None
     offset_days: int | None = None
     period: str | None = None
+    plan: str = ""  # the task's plan's 简称 when several plans are active
 
     @property
     def moved(self) -> bool:
@@ -175,6 +177,7 @@ def _reminder_sends(
                         kind=_REMINDER_KIND[occasion.kind],
                         nominal=occasion.nominal_on,
                         task=task.number,
+                        plan=state.plan_label(task),
                         unit=unit.name if unit else str(unit_id),
                         contacts=reachable.get(unit_id, 0),
                         deadline=task.deadline,

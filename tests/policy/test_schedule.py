@@ -457,6 +457,7 @@ def test_render_schedule_json():
             {
                 "kind": "before",
                 "task": 1,
+                "plan": None,
                 "unit": "区民政局",
                 "nominal_date": "2026-10-05",
                 "deadline": "2026-10-12",
