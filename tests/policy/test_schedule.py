@@ -472,3 +472,48 @@ def test_render_schedule_json():
     assert [d["kind"] for d in data] == kinds
     assert data[4]["period"] == "2026-W41" and data[4]["reminders"] == []
     assert json.loads(render_schedule([], json=True)) == []
+
+
+def test_preview_names_the_plan_of_each_reminder_when_several_are_active():
+    from dataclasses import replace
+
+    from jobs.plans import PlanView
+    from jobs.types import PlanStatus
+
+    old = PlanView(
+        1,
+        "旧规划",
+        "旧〔2022〕1号",
+        "十四五",
+        date(2022, 1, 1),
+        date(2021, 1, 1),
+        date(2025, 12, 31),
+    )
+    new = PlanView(
+        2,
+        "新规划",
+        "新〔2026〕1号",
+        "十五五",
+        date(2026, 1, 1),
+        date(2026, 1, 1),
+        date(2030, 12, 31),
+    )
+    base = busy_state(date(2026, 10, 12), date(2026, 10, 12))
+    state = replace(
+        base,
+        tasks=(replace(base.tasks[0], plan_id=1), replace(base.tasks[1], plan_id=2)),
+        plans={1: old, 2: new},
+    )
+    cal = OfficialCalendar()
+    planned = preview(date(2026, 10, 12), date(2026, 10, 12), state, POLICY, None, cal)
+    assert [(p.task, p.unit, p.plan) for p in planned] == [
+        (1, "区民政局", "十四五"),
+        (1, "区残联", "十四五"),
+        (2, "区财政局", "十五五"),  # 区残联 reported task 2 done
+    ]
+    closed = replace(state, plans={1: replace(old, status=PlanStatus.CLOSED), 2: new})
+    planned = preview(
+        date(2026, 10, 12), date(2026, 10, 12), closed.followed_up(), POLICY, None, cal
+    )
+    assert {p.plan for p in planned} == {""}  # one active plan left: no plan named
+    assert {p.task for p in planned} == {2}
