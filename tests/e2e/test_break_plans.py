@@ -50,6 +50,7 @@ def load_second(bot: BotHarness, short_name: str = "十五五", numbers: range =
 async def ask(bot: BotHarness, text: str, user: int = COORDINATOR) -> str:
     since = len(bot.api.sent)
     bot.api.send_text(user, text)
+    await bot.api.wait_for(lambda m: m.chat_id == user, since=since)
     await bot.api.wait_idle()
     return "\n".join(m.plain_text for m in bot.api.sent[since:] if m.chat_id == user)
 

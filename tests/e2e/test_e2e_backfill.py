@@ -29,6 +29,7 @@ PHOTO = (
 async def ask(bot: BotHarness, text: str) -> list[Any]:
     since = len(bot.api.sent)
     bot.api.send_text(COORDINATOR, text)
+    await bot.api.wait_for(lambda m: m.chat_id == COORDINATOR, since=since)
     await bot.api.wait_idle(quiet=0.1)
     return [m for m in bot.api.sent[since:] if m.chat_id == COORDINATOR]
 

@@ -92,6 +92,7 @@ async def tick(bot: BotHarness) -> None:
 async def ask(bot: BotHarness, chat: int, text: str) -> Any:
     since = len(bot.api.sent)
     bot.api.send_text(chat, text)
+    await bot.api.wait_for(lambda m: m.chat_id == chat, since=since)
     await bot.api.wait_idle(quiet=0.1)
     return [m for m in bot.api.sent[since:] if m.chat_id == chat]
 
