@@ -386,6 +386,12 @@ def short_digest_lines(
     ]
     if held_period_end is not None:
         head.append(texts.DIGEST_HELD.format(period_end=fmt_date(held_period_end)))
+    if digest.indicators_missing:
+        head.append(
+            texts.DIGEST_INDICATORS_MISSING.format(
+                numbers=_numbers(list(digest.indicators_missing)), year=digest.indicators_year
+            )
+        )
     red_numbers = [line.number for line in digest.red]
     yellow_numbers = [line.number for line in digest.yellow]
     silent_items = [

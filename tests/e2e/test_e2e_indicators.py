@@ -3,6 +3,8 @@ is 2025-12-17: the last full year is 2024."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlmodel import select
 
 from db import repo
@@ -78,3 +80,17 @@ async def test_list_and_record_by_role(bot: BotHarness) -> None:
     assert len(events) == before
     listing = await ask(bot, 2001, "/indicators 十四五")
     assert "2022年300、2024年300，累计600｜🟡 尚未达到" in listing
+
+
+async def test_digest_names_indicators_without_last_years_value(bot: BotHarness) -> None:
+    digest = await ask(bot, COORDINATOR, "/digest")
+    assert "主要指标：第1-11项缺2024年数据" in digest
+    for number in (3, 5):
+        await ask(bot, COORDINATOR, f"/indicator {number} 2024 100 区民政局")
+    bot.clock.advance(timedelta(minutes=2))  # /digest answers once a minute
+    digest = await ask(bot, COORDINATOR, "/digest")
+    assert "主要指标：第1、2、4、6-11项缺2024年数据" in digest
+    for number in (1, 2, 4, 6, 7, 8, 9, 10, 11):
+        await ask(bot, COORDINATOR, f"/indicator {number} 2024 100 区统计局")
+    bot.clock.advance(timedelta(minutes=2))
+    assert "主要指标" not in await ask(bot, COORDINATOR, "/digest")
