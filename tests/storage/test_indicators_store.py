@@ -12,7 +12,7 @@ from db import repo
 from db.models import AuditEvent, Indicator, IndicatorValue, Unit
 from db.seed import TaskFileError, load_plan, read_task_file
 from jobs.indicators import Target
-from jobs.types import IndicatorAttribute, IndicatorKind
+from jobs.types import IndicatorAttribute, IndicatorKind, Status
 from tests import db_fixtures
 
 fresh_db = db_fixtures.fresh_db
@@ -211,3 +211,92 @@ def test_future_year_refused(loaded_db):
                 now=NOW,
             )
         assert info.value.reason == "future_year"
+
+
+def test_ledger_sheet_of_indicators(loaded_db):
+    import io
+    from zoneinfo import ZoneInfo
+
+    import openpyxl
+
+    from office.ledger import write_ledger
+
+    plan_id = plan_id_of(loaded_db)
+    with loaded_db.session() as s:
+        unit = s.exec(select(Unit).where(Unit.name == "区残联")).one()
+        repo.set_owner(s, plan_id=plan_id, number=2, unit_id=unit.id, actor_user_id=0, now=NOW)
+        for year, value in ((2021, 100.0), (2025, 200.0)):
+            repo.record_value(
+                s,
+                plan_id=plan_id,
+                number=2,
+                year=year,
+                value=value,
+                source=f"{year}年培训台账",
+                entered_by=0,
+                today=TODAY,
+                now=NOW,
+            )
+        repo.record_value(
+            s,
+            plan_id=plan_id,
+            number=6,
+            year=2025,
+            value=92.5,
+            source="区医保局",
+            entered_by=0,
+            today=TODAY,
+            now=NOW,
+        )
+    buffer = io.BytesIO()
+    with loaded_db.session() as s:
+        labels = {status: status.value for status in Status}
+        write_ledger(s, buffer, zone=ZoneInfo("Asia/Shanghai"), now=NOW, status_labels=labels)
+    buffer.seek(0)
+    wb = openpyxl.load_workbook(buffer)
+    ws = wb["主要指标"]
+    assert [c.value for c in ws[1]] == [
+        "计划",
+        "序号",
+        "指标",
+        "目标值",
+        "属性",
+        "类型",
+        "填报单位",
+        "2021年",
+        "2022年",
+        "2023年",
+        "2024年",
+        "2025年",
+        "数据来源",
+        "完成情况",
+    ]
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == 11
+    assert rows[1] == (
+        "十四五",
+        2,
+        "城乡残疾人职业技能及实用技术培训人数（人）",
+        "750",
+        "预期性",
+        "期间累计",
+        "区残联",
+        100,
+        None,
+        None,
+        None,
+        200,
+        "2021年：2021年培训台账\n2025年：2025年培训台账",
+        "未达到",  # 300 < 750, the period has ended
+    )
+    assert rows[5][2:7] == (
+        "残疾人城乡居民基本养老保险参保率（%）",
+        "＞90",
+        "预期性",
+        "年度水平",
+        None,
+    )
+    assert rows[5][11] == 92.5 and rows[5][13] == "已达到"
+    assert rows[0][13] == "缺2025年数据"
+    audit = list(wb["操作记录"].iter_rows(min_row=2, values_only=True))
+    assert any(r[3] == "录入指标数据" and r[4] == "主要指标第2项" for r in audit)
