@@ -1055,6 +1055,7 @@ def cmd_plan_evaluate(args: argparse.Namespace) -> int:
     from db import repo
     from jobs.evaluation import evaluate
     from office.evaluation import write_evaluation
+    from office.indicators import indicator_rows
 
     path: Path = args.file
     if path.suffix.lower() != ".docx":
@@ -1074,6 +1075,7 @@ def cmd_plan_evaluate(args: argparse.Namespace) -> int:
             if plan_id is None:
                 return 1
             plan, tasks, reports = repo.evaluation_input(s, plan_id=plan_id, zone=zone)
+            indicators = indicator_rows(s, plan, as_of)
     finally:
         database.dispose()
     if as_of < plan.period_start:
@@ -1084,7 +1086,7 @@ def cmd_plan_evaluate(args: argparse.Namespace) -> int:
         return 2
     evaluation = evaluate(plan, tasks, reports, as_of=as_of)
     try:
-        write_evaluation(evaluation, path, status_labels=texts.STATUS_LABEL)
+        write_evaluation(evaluation, path, status_labels=texts.STATUS_LABEL, indicators=indicators)
     except OSError as exc:
         print(f"cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
         return 1

@@ -300,3 +300,94 @@ def test_ledger_sheet_of_indicators(loaded_db):
     assert rows[0][13] == "缺2025年数据"
     audit = list(wb["操作记录"].iter_rows(min_row=2, values_only=True))
     assert any(r[3] == "录入指标数据" and r[4] == "主要指标第2项" for r in audit)
+
+
+def test_evaluation_table_of_indicators(loaded_db):
+    import io
+    from zoneinfo import ZoneInfo
+
+    import docx
+
+    from bot.texts import STATUS_LABEL
+    from jobs.evaluation import evaluate
+    from office.evaluation import write_evaluation
+    from office.indicators import indicator_rows
+
+    plan_id = plan_id_of(loaded_db)
+    with loaded_db.session() as s:
+        for number, year, value in ((3, 2025, 100.0), (6, 2025, 89.0), (1, 2025, 6.5)):
+            repo.record_value(
+                s,
+                plan_id=plan_id,
+                number=number,
+                year=year,
+                value=value,
+                source="统计",
+                entered_by=0,
+                today=TODAY,
+                now=NOW,
+            )
+        repo.record_value(
+            s,
+            plan_id=plan_id,
+            number=2,
+            year=2022,
+            value=800.0,
+            source="培训台账",
+            entered_by=0,
+            today=TODAY,
+            now=NOW,
+        )
+    as_of = date(2026, 12, 6)
+    with loaded_db.session() as s:
+        plan, tasks, reports = repo.evaluation_input(
+            s, plan_id=plan_id, zone=ZoneInfo("Asia/Shanghai")
+        )
+        rows = indicator_rows(s, plan, as_of)
+    buffer = io.BytesIO()
+    write_evaluation(
+        evaluate(plan, tasks, reports, as_of=as_of),
+        buffer,
+        status_labels=STATUS_LABEL,
+        indicators=rows,
+    )
+    buffer.seek(0)
+    doc = docx.Document(buffer)
+    texts = [p.text for p in doc.paragraphs]
+    section = texts[texts.index("三、主要指标完成情况") + 1]
+    assert section == (
+        "规划确定主要指标11项（约束性6项、预期性5项）。截至2026年，"
+        "已达到2项，未达到1项，缺少数据7项，需研判1项。"
+    )
+    table = next(t for t in doc.tables if t.rows[0].cells[0].text == "序号")
+    assert [c.text for c in table.rows[0].cells] == [
+        "序号",
+        "指标",
+        "目标值",
+        "属性",
+        "2021年",
+        "2022年",
+        "2023年",
+        "2024年",
+        "2025年",
+        "完成情况",
+    ]
+    cells = [[c.text for c in row.cells] for row in table.rows[1:]]
+    assert len(cells) == 11
+    assert cells[0] == [
+        "1",
+        "残疾人家庭人均收入年均增长（%）",
+        "与全区地区生产总值增长基本同步",
+        "预期性",
+        "",
+        "",
+        "",
+        "",
+        "6.5",
+        "需研判（2025年6.5）",
+    ]
+    assert cells[1][5] == "800" and cells[1][9] == "已达到"  # 800 ≥ 750 over the period
+    assert cells[2][8:] == ["100", "已达到"]
+    assert cells[5][8:] == ["89", "未达到"]  # ＞90
+    assert cells[10][9] == "缺2025年数据"
+    assert any(t.startswith("【请协调员填写：对未达到") for t in texts)
