@@ -108,7 +108,18 @@ async def indicators_command(update: Update, context: BotContext) -> None:
         await reply(update, texts.NOT_CONTACT)
         return
     if choice.plan is None:
-        await reply(update, texts.INDICATORS_NONE.format(plan=""))
+        await reply(update, texts.INDICATORS_NO_PLAN)
+        return
+    if choice.words:  # a word that names no plan
+        plans = [choice.plan, *choice.others]
+        await reply(
+            update,
+            texts.PLAN_UNKNOWN.format(
+                name=render.esc(render.clip(choice.words[0], 30)),
+                plans="、".join(f"“{render.esc(p.label)}”" for p in plans),
+                example=render.esc(f"/indicators {choice.plan.label}"),
+            ),
+        )
         return
     lines = list_lines(choice.plan, views, _today(svc))
     which = choice_line(choice, "indicators", "")
@@ -226,7 +237,7 @@ async def indicator_command(update: Update, context: BotContext) -> None:
         )
         return
     if choice.plan is None:
-        await reply(update, texts.INDICATORS_NONE.format(plan=""))
+        await reply(update, texts.INDICATORS_NO_PLAN)
         return
     answer = await in_worker(
         svc,

@@ -861,6 +861,7 @@ INDICATOR_LIGHT_LABEL = {
 }
 INDICATORS_HEADER = "<b>【{plan}】主要指标</b>（{count}项）"
 INDICATORS_NONE = "【{plan}】未载入主要指标。"
+INDICATORS_NO_PLAN = "尚未载入任何计划。"
 INDICATOR_LINE = "{number}. {name}（{measure}）目标{target}｜{attribute}\n    {values}｜{light}"
 INDICATOR_NO_VALUES = "暂无数据"
 INDICATOR_TOTAL = "累计{total}"

@@ -48,6 +48,7 @@ async def test_list_and_record_by_role(bot: BotHarness) -> None:
     assert "⚪ 缺2024年数据" in listing
     assert "主要指标" in await ask(bot, 2002, "/indicators")
     assert "还不是任何单位的联络员" in await ask(bot, STRANGER, "/indicators")
+    assert "没有简称或文号为“十六五”的计划" in await ask(bot, COORDINATOR, "/indicators 十六五")
 
     # the contact of the owner unit records; another contact and a stranger cannot
     answer = await ask(bot, 2001, "/indicator 3 2024 100 区民政局年度统计")
