@@ -21,7 +21,7 @@ from bot.reads import in_worker
 from db import repo
 from jobs.indicators import Assessment, IndicatorLight, format_number, indicator_light
 from jobs.plans import PlanChoice, PlanView
-from jobs.types import IndicatorAttribute
+from jobs.types import IndicatorAttribute, IndicatorKind
 
 ATTRIBUTE_LABEL = {IndicatorAttribute.BINDING: "约束性", IndicatorAttribute.EXPECTED: "预期性"}
 
@@ -79,7 +79,7 @@ def list_lines(plan: PlanView, views: list[repo.IndicatorView], today: date) -> 
     for view in views:
         assessment = assess(view, plan, today)
         values = "、".join(f"{v.year}年{format_number(v.value)}" for v in view.values[-3:])
-        if view.kind.value == "cumulative" and assessment.value is not None:
+        if view.kind is IndicatorKind.CUMULATIVE and assessment.value is not None:
             values += "，" + texts.INDICATOR_TOTAL.format(total=format_number(assessment.value))
         lines.append(
             texts.INDICATOR_LINE.format(
