@@ -33,6 +33,7 @@ from bot import (
     evidence,
     extension_flow,
     handlers,
+    indicators_view,
     keyboards,
     plan_close,
     plan_upload,
@@ -332,6 +333,8 @@ def build_application(
     app.add_handler(handlers.command("unit", tasks_view.unit_command))
     app.add_handler(handlers.command("deadline", deadline_view.deadline_command))
     app.add_handler(handlers.command("record", tasks_view.record_command))
+    app.add_handler(handlers.command("indicators", indicators_view.indicators_command))
+    app.add_handler(handlers.command("indicator", indicators_view.indicator_command))
     app.add_handler(handlers.command("backfill", backfill_view.backfill_command))
     app.add_handler(
         MessageHandler(

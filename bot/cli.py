@@ -853,6 +853,128 @@ def _plan_id(s: Session, name: str | None) -> int | None:
     return choice.plan.id
 
 
+def _indicator_json(view: object, plan: object, today: date) -> dict[str, object]:
+    """One indicator as `taskbot indicators --json` prints it."""
+    from db.repo import IndicatorView
+    from jobs.indicators import indicator_light
+    from jobs.plans import PlanView
+
+    assert isinstance(view, IndicatorView) and isinstance(plan, PlanView)
+    assessment = indicator_light(
+        target=view.target,
+        kind=view.kind,
+        values=view.by_year(),
+        today=today,
+        period_start=plan.period_start,
+        period_end=plan.period_end,
+    )
+    return {
+        "number": view.number,
+        "name": view.name,
+        "measure": view.measure,
+        "target": view.target_text,
+        "attribute": {"binding": "约束性", "expected": "预期性"}[view.attribute.value],
+        "kind": view.kind.value,
+        "values": [
+            {
+                "year": v.year,
+                "value": int(v.value) if v.value.is_integer() else v.value,
+                "source": v.source,
+            }
+            for v in view.values
+        ],
+        "light": assessment.light.value,
+    }
+
+
+def cmd_indicators(args: argparse.Namespace) -> int:
+    """List a plan's main indicators (主要指标) with their targets, values and lights;
+    `indicators set` records a value, `indicators owner` sets the owner unit."""
+    from db import repo
+
+    settings = _settings(args)
+    now = _now()
+    today = now.astimezone(settings.schedule.zone).date()
+    sub = getattr(args, "indicators_command", None)
+    if sub is None:
+        database = _open_to_read(settings)
+    else:
+        from bot.app import prepare_database
+
+        database = prepare_database(settings)
+    try:
+        with database.session() as s:
+            plan_id = _plan_id(s, args.plan)
+            if plan_id is None:
+                return 1
+            plan = next(p for p in repo.read_plans(s) if p.id == plan_id)
+            if sub == "set":
+                try:
+                    value = float(args.value.replace("％", "").replace("%", "").strip())
+                except ValueError:
+                    print(f"not a number: {args.value!r}", file=sys.stderr)
+                    return 2
+                try:
+                    repo.record_value(
+                        s,
+                        plan_id=plan_id,
+                        number=args.number,
+                        year=args.year,
+                        value=value,
+                        source=args.source,
+                        entered_by=0,
+                        today=today,
+                        now=now,
+                    )
+                except repo.IndicatorRefused as exc:
+                    print(f"not recorded: {exc}", file=sys.stderr)
+                    return 1
+                print(f"indicator {args.number} of {plan.label}: {args.year} value recorded")
+                return 0
+            if sub == "owner":
+                unit_id: int | None = None
+                if args.unit not in ("-", ""):
+                    unit, _ = repo.resolve_unit(s, text=args.unit)
+                    if unit is None or unit.id is None:
+                        print(f"no unit named {args.unit!r}", file=sys.stderr)
+                        return 1
+                    unit_id = unit.id
+                try:
+                    repo.set_owner(
+                        s,
+                        plan_id=plan_id,
+                        number=args.number,
+                        unit_id=unit_id,
+                        actor_user_id=0,
+                        now=now,
+                    )
+                except repo.IndicatorRefused as exc:
+                    print(f"not changed: {exc}", file=sys.stderr)
+                    return 1
+                print(f"indicator {args.number} of {plan.label}: owner {args.unit}")
+                return 0
+            views = repo.plan_indicators(s, plan_id=plan_id)
+            rows = [_indicator_json(v, plan, today) for v in views]
+            owners = [v.owner_unit_name or "-" for v in views]
+    finally:
+        database.dispose()
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not rows:
+        print(f"{plan.label}: no main indicators (add [[indicators]] to its task file)")
+    for row, owner in zip(rows, owners, strict=True):
+        measure = f"（{row['measure']}）" if row["measure"] else ""
+        print(
+            f"{row['number']:>3}. {row['name']}{measure}  目标 {row['target']}  {row['attribute']}"
+        )
+        values = row["values"]
+        assert isinstance(values, list)
+        shown = "、".join(f"{v['year']}年 {v['value']}" for v in values) or "无数据"
+        print(f"     {shown}  light: {row['light']}  owner: {owner}")
+    return 0
+
+
 def cmd_plan_list(args: argparse.Namespace) -> int:
     """List the plans: 简称, 文号, period, status, number of tasks, title."""
     from sqlmodel import select
@@ -933,6 +1055,7 @@ def cmd_plan_evaluate(args: argparse.Namespace) -> int:
     from db import repo
     from jobs.evaluation import evaluate
     from office.evaluation import write_evaluation
+    from office.indicators import indicator_rows
 
     path: Path = args.file
     if path.suffix.lower() != ".docx":
@@ -952,6 +1075,7 @@ def cmd_plan_evaluate(args: argparse.Namespace) -> int:
             if plan_id is None:
                 return 1
             plan, tasks, reports = repo.evaluation_input(s, plan_id=plan_id, zone=zone)
+            indicators = indicator_rows(s, plan, as_of)
     finally:
         database.dispose()
     if as_of < plan.period_start:
@@ -962,7 +1086,7 @@ def cmd_plan_evaluate(args: argparse.Namespace) -> int:
         return 2
     evaluation = evaluate(plan, tasks, reports, as_of=as_of)
     try:
-        write_evaluation(evaluation, path, status_labels=texts.STATUS_LABEL)
+        write_evaluation(evaluation, path, status_labels=texts.STATUS_LABEL, indicators=indicators)
     except OSError as exc:
         print(f"cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
         return 1
@@ -1455,6 +1579,44 @@ def parser() -> argparse.ArgumentParser:
         "talks to Telegram's servers.",
     )
     demo.add_argument("--verbose", action="store_true", help="also show the bot's log")
+    indicators = command(
+        "indicators",
+        cmd_indicators,
+        "list a plan's main indicators (主要指标); set a value or the owner unit",
+        "List a plan's main indicators (主要指标, 专栏1) with their targets, values by year "
+        "and a light: met, not_met, no_value (no value for the last full year) or judgement "
+        "(a text target). `indicators set NUMBER YEAR VALUE --source TEXT` records a value "
+        "(audited; a later value for a year supersedes the earlier one); `indicators owner "
+        "NUMBER UNIT` sets the unit that reports it (- clears it).",
+    )
+    indicators.add_argument(
+        "--json",
+        action="store_true",
+        help="print a JSON array of {number, name, measure, target, attribute, kind, values "
+        "[{year, value, source}], light, owner}",
+    )
+    indicators.add_argument(
+        "--plan", default=None, metavar="NAME", help="the plan's 简称 or 文号 (default: newest)"
+    )
+    indicators_sub = indicators.add_subparsers(dest="indicators_command", metavar="SUBCOMMAND")
+    indicator_set = indicators_sub.add_parser(
+        "set", parents=[common], help="record an indicator's value for a year, with its source"
+    )
+    indicator_set.add_argument("number", type=int, metavar="NUMBER", help="the indicator's 序号")
+    indicator_set.add_argument("year", type=int, metavar="YEAR", help="the year, e.g. 2025")
+    indicator_set.add_argument("value", metavar="VALUE", help="the value, e.g. 96.5 or 96.5%%")
+    indicator_set.add_argument("--source", required=True, help="where the value comes from")
+    indicator_set.add_argument(
+        "--plan", default=None, metavar="NAME", help="the plan's 简称 or 文号 (default: newest)"
+    )
+    indicator_owner = indicators_sub.add_parser(
+        "owner", parents=[common], help="set the unit that owns an indicator (- clears it)"
+    )
+    indicator_owner.add_argument("number", type=int, metavar="NUMBER", help="the indicator's 序号")
+    indicator_owner.add_argument("unit", metavar="UNIT", help="the unit's name, or - for none")
+    indicator_owner.add_argument(
+        "--plan", default=None, metavar="NAME", help="the plan's 简称 or 文号 (default: newest)"
+    )
     plan = sub.add_parser(
         "plan",
         help="list, load and import plans (规划, 年度工作要点)",

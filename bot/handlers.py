@@ -479,6 +479,7 @@ async def evaluate_command(update: Update, context: BotContext) -> None:
     today = svc.now().astimezone(zone).date()
     from jobs.evaluation import evaluate  # python-docx only when asked
     from office.evaluation import evaluation_filename, kind_of, write_evaluation
+    from office.indicators import indicator_rows
 
     def build() -> tuple[str, Any, bytes | None]:
         with svc.db.session() as s:  # a short read-only session, closed before any await
@@ -508,9 +509,12 @@ async def evaluate_command(update: Update, context: BotContext) -> None:
                     None,
                 )
             plan, tasks, reports = repo.evaluation_input(s, plan_id=choice.plan.id, zone=zone)
+            indicators = indicator_rows(s, plan, today)
         evaluation = evaluate(plan, tasks, reports, as_of=today)
         buffer = io.BytesIO()
-        write_evaluation(evaluation, buffer, status_labels=texts.STATUS_LABEL)
+        write_evaluation(
+            evaluation, buffer, status_labels=texts.STATUS_LABEL, indicators=indicators
+        )
         return "", evaluation, buffer.getvalue()
 
     answer, evaluation, content = await asyncio.to_thread(build)  # python-docx is synchronous

@@ -9,15 +9,18 @@ handling updates meanwhile.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from bot import render, texts
 from bot.context import Services
 from db import repo
 from jobs.digest import build_digest
+from jobs.indicators import IndicatorLight, indicator_light
 from jobs.lights import unit_light
+from jobs.plans import PlanView
 from jobs.state import FollowUpState, TaskView, UnitView
 
 T = TypeVar("T")
@@ -75,6 +78,9 @@ def build_current_digest(
         since = last if last is not None and last < now else now - timedelta(days=7)
         state = repo.load_state(s).with_period(repo.load_period(s, since=since))
         holds = {hold.plan_id: hold for hold in repo.open_holds(s)}
+        indicators = {
+            plan.id: repo.plan_indicators(s, plan_id=plan.id) for plan in state.plans.values()
+        }
     active = state.active_plans()
     plans = [plan for plan in active if plan.id not in leave_out]
     if active and not plans and plan_id is None:
@@ -105,10 +111,42 @@ def build_current_digest(
             status_before=state.status_before,
         )
         held_end = hold.period_end if hold is not None and hold.found_on > hold.period_end else None
+        indicator_plan = (
+            section_plan if section_plan is not None else (plans[0].id if len(plans) == 1 else None)
+        )
+        if indicator_plan is not None and indicator_plan in state.plans:
+            year, missing = missing_indicators(
+                state.plans[indicator_plan],
+                indicators.get(indicator_plan, []),
+                now.astimezone(svc.policy.zone).date(),
+            )
+            digest = replace(digest, indicators_missing=missing, indicators_year=year)
         digests.append((digest, held_end))
     return render.render_plan_digests(
         digests, svc.policy.zone, budget=svc.settings.follow_up.digest_lines
     )
+
+
+def missing_indicators(
+    plan: PlanView, views: Sequence[repo.IndicatorView], today: date
+) -> tuple[int | None, tuple[int, ...]]:
+    """The last full year of `plan` at local date `today` and the numbers of its indicators
+    without a value for it (`IndicatorLight.NO_VALUE`); (None, ()) before a full year."""
+    missing = []
+    year = None
+    for view in views:
+        assessment = indicator_light(
+            target=view.target,
+            kind=view.kind,
+            values=view.by_year(),
+            today=today,
+            period_start=plan.period_start,
+            period_end=plan.period_end,
+        )
+        year = assessment.year
+        if assessment.light is IndicatorLight.NO_VALUE and assessment.year is not None:
+            missing.append(view.number)
+    return year, tuple(missing)
 
 
 async def current_digest(

@@ -371,7 +371,9 @@ def short_digest_lines(
     """The weekly digest as committee members read it on a phone, within `budget` lines:
     the lights and their legend, what changed, the red and yellow tasks with each unit's
     latest status and the head of its note, the units that have not reported in the cycle,
-    the towns of collective units, units without a contact. What does not fit is counted
+    the towns of collective units, units without a contact; under the legend, the plan's
+    main indicators without a value for the last full year (主要指标：第3、5项缺2025年数据),
+    when there are any. What does not fit is counted
     and left to /task, /unit and the ledger (/export), which the last line names. With
     `held_period_end` (the follow-up is held, `jobs.hold`) a line under the legend says that
     the days overdue count from the plan's original deadlines and that a decision is awaited."""
@@ -386,6 +388,12 @@ def short_digest_lines(
     ]
     if held_period_end is not None:
         head.append(texts.DIGEST_HELD.format(period_end=fmt_date(held_period_end)))
+    if digest.indicators_missing:
+        head.append(
+            texts.DIGEST_INDICATORS_MISSING.format(
+                numbers=_numbers(list(digest.indicators_missing)), year=digest.indicators_year
+            )
+        )
     red_numbers = [line.number for line in digest.red]
     yellow_numbers = [line.number for line in digest.yellow]
     silent_items = [

@@ -45,6 +45,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("deadline", "修改完成时限（协调员）"),
     ("backlog", "处理暂停期间积压的提醒（协调员）"),
     ("record", "代单位记录进展（协调员）"),
+    ("indicators", "查看主要指标完成情况"),
+    ("indicator", "录入主要指标数据：/indicator 序号 年份 数值 来源"),
     ("plan", "导入新规划的重点任务分工（协调员）"),
     ("invite", "生成单位邀请码（协调员）"),
     ("rename_unit", "单位更名，旧名称保留为别名（协调员）"),
@@ -65,6 +67,7 @@ HELP_CONTACT = (
     "提交后一定时间内可点回执下方的“修改这条反馈”更正。\n"
     "/unit 查看本单位的任务和状态灯\n"
     "/task 序号 查看本单位某项任务的详情和反馈记录\n"
+    "/indicators 查看主要指标；/indicator 序号 年份 数值 来源：录入本单位填报的指标数据\n"
     "/whoami 查看我的身份；/cancel 取消当前操作"
 )
 HELP_COORDINATOR = (
@@ -75,6 +78,8 @@ HELP_COORDINATOR = (
     "/deadline 范围 日期 [原因]：修改完成时限（范围可为序号、1-10,12、单位名称或“全部”）\n"
     "/backlog：查看督办是否暂停；/backlog send 发送积压的提醒，/backlog drop 不再发送\n"
     "/record 序号 单位 状态 说明：代电话反馈的单位记录进展\n"
+    "/indicators [简称]：查看主要指标；"
+    "/indicator 序号 年份 数值 来源：录入指标数据（可补录以往年度）\n"
     "/backfill 序号 单位 状态 日期 说明：补录以往的进展（如 2023-06-30），可附照片或文件\n"
     "/rename_unit 旧名称 新名称：单位更名（旧名称保留为别名，历史记录不变）\n"
     "/merge_unit 单位 并入单位：单位合并（任务、联络员和进展记录并入后者）\n"
@@ -848,3 +853,39 @@ TASK_CARRIED_FROM = (
 )
 TASK_CARRIED_FROM_NONE = "<b>结转自【{plan}】第{number}项</b>：该项没有反馈记录"
 TASK_PLAN_CLOSED = "（计划“{plan}”已关闭，不再提醒）"
+
+# ---------------------------------------------------------------- main indicators (主要指标)
+
+INDICATOR_LIGHT_LABEL = {
+    "met": "🟢 已达到",
+    "not_met": "🔴 未达到",
+    "not_yet": "🟡 尚未达到",
+    "no_value": "⚪ 缺{year}年数据",
+    "no_year": "⚪ 暂无完整年度数据",
+    "judgement": "🔵 需研判",
+}
+INDICATORS_HEADER = "<b>【{plan}】主要指标</b>（{count}项）"
+INDICATORS_NONE = "【{plan}】未载入主要指标。"
+INDICATORS_NO_PLAN = "尚未载入任何计划。"
+INDICATOR_LINE = "{number}. {name}（{measure}）目标{target}｜{attribute}\n    {values}｜{light}"
+INDICATOR_NO_VALUES = "暂无数据"
+INDICATOR_TOTAL = "累计{total}"
+INDICATORS_FOOTER = (
+    "录入数据：/indicator 序号 年份 数值 来源，例如 /indicator 3 2025 100 区民政局统计"
+)
+INDICATOR_USAGE = (
+    "用法：/indicator 序号 年份 数值 来源\n"
+    "例如：/indicator 3 2025 100 区民政局年度统计\n"
+    "数值只写数字（百分比写 96.5 或 96.5%）；来源写明数据出处。"
+)
+INDICATOR_UNKNOWN = "没有找到第{number}项主要指标（共{count}项），发送 /indicators 查看。"
+INDICATOR_NOT_YOURS = "第{number}项主要指标由{owner}填报，贵单位不能录入。如需录入请联系协调员。"
+INDICATOR_NO_OWNER = "第{number}项主要指标尚未指定填报单位，请联系协调员录入或指定。"
+INDICATOR_BAD_VALUE = "“{text}”不是数值。请只写数字，例如 96.5。"
+INDICATOR_BAD_YEAR = "年份应在规划期{first}—{last}年内，且不晚于今年。"
+INDICATOR_NO_SOURCE = "请写明数据来源，例如 /indicator 3 2025 100 区民政局年度统计"
+INDICATOR_RECORDED = (
+    "已录入：【{plan}】第{number}项 {name} {year}年 {value}{measure}（来源：{source}）。{light}"
+)
+INDICATOR_REPLACED = "（替换此前录入的 {old}，原记录保留）"
+DIGEST_INDICATORS_MISSING = "主要指标：第{numbers}项缺{year}年数据"

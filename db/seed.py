@@ -21,10 +21,11 @@ from pathlib import Path
 
 from sqlmodel import Session, col, delete, select
 
-from db.models import Assignment, Plan, Task, Unit, UnitAlias
+from db.models import Assignment, Indicator, Plan, Task, Unit, UnitAlias
 from db.repo import record_audit
+from jobs.indicators import parse_target
 from jobs.plans import default_short_name, period_in_title
-from jobs.types import AssignmentRole
+from jobs.types import AssignmentRole, IndicatorAttribute, IndicatorKind
 
 DEFAULT_TASK_FILE = Path(__file__).resolve().parent / "data" / "plan.toml"
 COLLECTIVE_UNITS = frozenset({"各镇街", "有关镇街"})
@@ -57,6 +58,19 @@ class TaskRecord:
 
 
 @dataclass(frozen=True)
+class IndicatorRecord:
+    """One main indicator of the file (主要指标): 序号, name without its measure, measure
+    (%, 人), target as the document writes it, kind and attribute."""
+
+    number: int
+    name: str
+    measure: str
+    target: str
+    kind: IndicatorKind
+    attribute: IndicatorAttribute
+
+
+@dataclass(frozen=True)
 class PlanRecord:
     """The plan's identity and its tasks, as read from the task file."""
 
@@ -67,6 +81,7 @@ class PlanRecord:
     tasks: tuple[TaskRecord, ...]
     short_name: str = ""  # 简称; empty: `jobs.plans.default_short_name`
     period_start: date | None = None  # None: as the title says, else 1 January of issued_on
+    indicators: tuple[IndicatorRecord, ...] = ()
 
     def start(self) -> date:
         """The first day of the plan's period: `period_start`, else 1 January of the first
@@ -116,7 +131,7 @@ def _names(value: object, where: str) -> tuple[str, ...]:
 # a 简称 commands would read as the tasks they name (5, 1-3, 全部)
 _NOT_A_PLAN_NAME = re.compile(r"全部|[0-9０-９][0-9０-９,，、\-—–~～]*")
 
-TOP_KEYS = ("plan", "tasks")
+TOP_KEYS = ("plan", "tasks", "indicators")
 PLAN_KEYS = (
     "title",
     "document_number",
@@ -134,6 +149,19 @@ TASK_KEYS = (
     "responsible_units_note",
     "deadline",
 )
+INDICATOR_KEYS = ("number", "name", "measure", "target", "kind", "attribute")
+ATTRIBUTE_WORDS = {
+    "约束性": IndicatorAttribute.BINDING,
+    "预期性": IndicatorAttribute.EXPECTED,
+    "binding": IndicatorAttribute.BINDING,
+    "expected": IndicatorAttribute.EXPECTED,
+}
+KIND_WORDS = {
+    "level": IndicatorKind.LEVEL,
+    "cumulative": IndicatorKind.CUMULATIVE,
+    "年度": IndicatorKind.LEVEL,
+    "累计": IndicatorKind.CUMULATIVE,
+}
 
 
 def _known_keys(table: dict[str, object], known: tuple[str, ...], where: str) -> None:
@@ -223,6 +251,7 @@ def read_task_file(path: Path | None = None) -> PlanRecord:
             )
         )
     return PlanRecord(
+        indicators=_read_indicators(raw.get("indicators", []), path),
         title=plan["title"].strip(),
         document_number=plan["document_number"].strip(),
         issued_on=issued_on,
@@ -231,6 +260,104 @@ def read_task_file(path: Path | None = None) -> PlanRecord:
         short_name=short_name.strip(),
         period_start=period_start,
     )
+
+
+def _read_indicators(items: object, path: Path) -> tuple[IndicatorRecord, ...]:
+    """The file's `[[indicators]]`, sorted by number; raises `TaskFileError` for unknown
+    keys, a number used twice, an empty name or target, a bad kind or attribute."""
+    if not isinstance(items, list):
+        raise TaskFileError(f"{path}: indicators must be [[indicators]] tables")
+    records: list[IndicatorRecord] = []
+    seen: set[int] = set()
+    for index, item in enumerate(items, start=1):
+        where = f"{path}: indicator #{index}"
+        if not isinstance(item, dict):
+            raise TaskFileError(f"{where}: not a table")
+        number = item.get("number")
+        if not isinstance(number, int) or isinstance(number, bool) or number < 1:
+            _known_keys(item, INDICATOR_KEYS, where)
+            raise TaskFileError(f"{where}: number must be a positive integer")
+        where = f"{path}: indicator {number}"
+        _known_keys(item, INDICATOR_KEYS, where)
+        if number in seen:
+            raise TaskFileError(f"{path}: indicator #{index}: number {number} used twice")
+        seen.add(number)
+        texts: dict[str, str] = {}
+        for key in ("name", "target"):
+            value = item.get(key)
+            if isinstance(value, int | float) and not isinstance(value, bool) and key == "target":
+                value = str(value)
+            if not isinstance(value, str) or not value.strip():
+                raise TaskFileError(f"{where}: {key} must be a non-empty string")
+            texts[key] = value.strip()
+        measure = item.get("measure", "")
+        if not isinstance(measure, str) or len(measure.strip()) > 20:
+            raise TaskFileError(f"{where}: measure must be a string of at most 20 characters")
+        kind = KIND_WORDS.get(str(item.get("kind", "level")).strip())
+        if kind is None:
+            raise TaskFileError(f"{where}: kind must be level or cumulative, got {item['kind']!r}")
+        attribute = ATTRIBUTE_WORDS.get(str(item.get("attribute", "")).strip())
+        if attribute is None:
+            raise TaskFileError(
+                f"{where}: attribute must be 约束性 or 预期性, got {item.get('attribute')!r}"
+            )
+        records.append(
+            IndicatorRecord(
+                number=number,
+                name=texts["name"],
+                measure=measure.strip(),
+                target=texts["target"],
+                kind=kind,
+                attribute=attribute,
+            )
+        )
+    return tuple(sorted(records, key=lambda r: r.number))
+
+
+def _load_indicators(session: Session, plan_id: int, records: Sequence[IndicatorRecord]) -> int:
+    """Upsert the plan's indicators by number; values and the owner unit are kept, and
+    indicators missing from the file are kept. Returns how many were added or changed."""
+    rows = {
+        i.number: i for i in session.exec(select(Indicator).where(Indicator.plan_id == plan_id))
+    }
+    changed = 0
+    for record in records:
+        target = parse_target(record.target)
+        wanted = (
+            record.name,
+            record.measure,
+            record.target,
+            target.comparison,
+            target.value,
+            record.kind,
+            record.attribute,
+        )
+        row = rows.get(record.number)
+        if row is None:
+            row = Indicator(plan_id=plan_id, number=record.number, name=record.name, target_text="")
+            session.add(row)
+        elif (
+            row.name,
+            row.measure,
+            row.target_text,
+            row.comparison,
+            row.target_value,
+            row.kind,
+            row.attribute,
+        ) == wanted:
+            continue
+        (
+            row.name,
+            row.measure,
+            row.target_text,
+            row.comparison,
+            row.target_value,
+            row.kind,
+            row.attribute,
+        ) = wanted
+        changed += 1
+    session.flush()
+    return changed
 
 
 @dataclass(frozen=True)
@@ -244,11 +371,18 @@ class LoadSummary:
     plan_id: int = 0
     plan_name: str = ""
     plan_added: bool = False
+    indicators_changed: int = 0
 
     @property
     def changed(self) -> bool:
         """True when the load wrote anything."""
-        return bool(self.plan_added or self.tasks_added or self.tasks_updated or self.units_added)
+        return bool(
+            self.plan_added
+            or self.tasks_added
+            or self.tasks_updated
+            or self.units_added
+            or self.indicators_changed
+        )
 
 
 def _describe_units(
@@ -446,7 +580,9 @@ def load_plan(
         if changed[record.number] and record.number not in added_numbers:
             updated += 1
     session.flush()
+    indicators_changed = _load_indicators(session, plan_id, plan.indicators)
     return LoadSummary(
+        indicators_changed=indicators_changed,
         tasks_added=len(fresh),
         tasks_updated=updated,
         units_added=units_added,

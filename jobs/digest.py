@@ -77,6 +77,9 @@ class Digest:
     newly_overdue: tuple[TaskLine, ...] = ()
     # member towns of collective units: (task number, collective, towns that reported, members)
     member_rollup: tuple[tuple[int, str, tuple[str, ...], int], ...] = ()
+    # main indicators (主要指标) without a value for the last full year: their numbers, the year
+    indicators_missing: tuple[int, ...] = ()
+    indicators_year: int | None = None
 
 
 @dataclass(frozen=True)

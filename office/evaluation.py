@@ -31,7 +31,9 @@ from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
 from jobs.evaluation import ChangeBasis, Evaluation, Rate, TaskOutcome
+from jobs.indicators import format_number
 from jobs.types import Status
+from office.indicators import IndicatorRow
 
 TITLE_FONT = "方正小标宋简体"
 HEADING_FONT = "黑体"
@@ -64,6 +66,16 @@ BASIS_LABEL = {
 PLACEHOLDER_INDICATORS = (
     "【请协调员填写：本规划的主要指标尚未录入系统，无法自动统计。请按规划所列主要指标，"
     "逐项填写目标值、完成值和完成情况。】"
+)
+INDICATOR_HEADER = ("序号", "指标", "目标值", "属性")
+INDICATOR_STATUS = "完成情况"
+INDICATOR_SUMMARY = (
+    "规划确定主要指标{total}项（约束性{binding}项、预期性{expected}项）。截至{year}年，"
+    "已达到{met}项，未达到{not_met}项，缺少数据{no_value}项，需研判{judgement}项。"
+)
+PLACEHOLDER_INDICATOR_GAPS = (
+    "【请协调员填写：对未达到、缺少数据和需研判的指标逐项说明情况和原因；"
+    "缺少的数据请用 /indicator 录入后重新生成。】"
 )
 PLACEHOLDER_PROBLEMS = (
     "【请协调员填写：结合上述未完成、遇到困难和未反馈的任务，分析存在的主要问题及原因。】"
@@ -283,14 +295,58 @@ def _task(doc: object, index: int, outcome: TaskOutcome, labels: Mapping[Status,
     _body(doc, f"佐证材料：{evidence}。")
 
 
+def _indicators(doc: object, ev: Evaluation, rows: Sequence[IndicatorRow]) -> None:
+    """三、主要指标完成情况: a summary sentence, the table (序号, 指标, 目标值, 属性, a column
+    per year of the period, 完成情况) and, when any indicator is not met, lacks data or
+    needs judgement, a placeholder asking the coordinator to explain."""
+    if not rows:
+        _body(doc, PLACEHOLDER_INDICATORS, placeholder=True)
+        return
+    counts = {
+        word: sum(1 for r in rows if r.light == word)
+        for word in ("met", "not_met", "no_value", "judgement")
+    }
+    _body(
+        doc,
+        INDICATOR_SUMMARY.format(
+            total=len(rows),
+            binding=sum(1 for r in rows if r.attribute == "约束性"),
+            expected=sum(1 for r in rows if r.attribute == "预期性"),
+            year=ev.as_of.year,
+            **counts,
+        ),
+    )
+    years = list(range(ev.plan.period_start.year, ev.plan.period_end.year + 1))
+    header = (*INDICATOR_HEADER, *(f"{year}年" for year in years), INDICATOR_STATUS)
+    _table(
+        doc,
+        header,
+        [
+            (
+                str(row.number),
+                row.name_with_measure,
+                row.target,
+                row.attribute,
+                *(format_number(row.values[year]) if year in row.values else "" for year in years),
+                row.status,
+            )
+            for row in rows
+        ],
+    )
+    if counts["met"] < len(rows):
+        _body(doc, PLACEHOLDER_INDICATOR_GAPS, placeholder=True)
+
+
 def write_evaluation(
     evaluation: Evaluation,
     target: Path | IO[bytes],
     *,
     status_labels: Mapping[Status, str],
+    indicators: Sequence[IndicatorRow] = (),
 ) -> None:
-    """Write the draft to `target` (a path or a binary file). Raises OSError when the path
-    cannot be written."""
+    """Write the draft to `target` (a path or a binary file); `indicators` are the plan's
+    main indicators as of the evaluation's date (`office.indicators.indicator_rows`; none:
+    section 三 is a placeholder). Raises OSError when the path cannot be written."""
     ev = evaluation
     doc = Document()
     section = doc.sections[0]
@@ -318,7 +374,7 @@ def write_evaluation(
     for index, outcome in enumerate(ev.tasks, start=1):
         _task(doc, index, outcome, status_labels)
     _heading(doc, HEADINGS[2])
-    _body(doc, PLACEHOLDER_INDICATORS, placeholder=True)
+    _indicators(doc, ev, indicators)
     _heading(doc, HEADINGS[3])
     _body(doc, PLACEHOLDER_PROBLEMS, placeholder=True)
     _heading(doc, HEADINGS[4])

@@ -1,6 +1,6 @@
 """The ledger (台账) as an Excel workbook, built from the database with openpyxl.
 
-`write_ledger(session, target, zone=..., now=..., status_labels=...)` writes four sheets:
+`write_ledger(session, target, zone=..., now=..., status_labels=...)` writes five sheets:
 
 1. 台账: one row per task and lead unit (序号, 工作任务, 牵头单位, 责任单位, 完成时限 (the
    deadline in force), 原定期限 (the original one), 时限调整 (协调员调整 or 批准延期 when the
@@ -17,7 +17,9 @@
    Telegram id beside it, the action's label, the subject as 第N项 / a unit's name / a
    contact by name, statuses by their labels, instants in local time without offset, and
    the reason given for each change (原因).
-4. 说明: the plans, export time, time zone and row counts.
+4. 主要指标: each plan's main indicators (计划, 序号, 指标, 目标值, 属性, 类型, 填报单位, a
+   column per year of the plans' periods, 数据来源, 完成情况 as of the export's local date).
+5. 说明: the plans, export time, time zone and row counts.
 
 Dates are real date cells and instants real date-time cells. Excel has no time zones, so
 instants are converted to `zone` (the configured zone, default Asia/Shanghai) and written
@@ -54,14 +56,19 @@ from sqlmodel import Session
 from db import repo
 from db.files import size_text
 from db.models import AuditEvent, StatusReport
+from jobs.plans import PlanView
 from jobs.state import TaskView, UnitView
 from jobs.types import DeadlineBasis, Status
+from office.indicators import indicator_rows, period_years
 
 LEDGER_TITLE = "残工委重点任务台账"
 SHEET_LEDGER = "台账"
 SHEET_REPORTS = "反馈记录"
 SHEET_AUDIT = "操作记录"
 SHEET_ABOUT = "说明"
+SHEET_INDICATORS = "主要指标"
+INDICATOR_HEADERS = ("计划", "序号", "指标", "目标值", "属性", "类型", "填报单位")
+INDICATOR_TAIL = ("数据来源", "完成情况")
 
 LEDGER_HEADERS = (
     "序号",
@@ -142,7 +149,10 @@ ACTION_LABEL = {
     "calendar.unknown_year": "节假日数据缺失",
     "evidence.sent": "发送佐证材料",
     "evidence.deleted": "删除到期佐证材料",
+    "indicator.value": "录入指标数据",
+    "indicator.owner": "指定指标填报单位",
 }
+INDICATOR_SUBJECT = "主要指标第{number}项"
 
 DATE_FORMAT = "yyyy-mm-dd"
 DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
@@ -439,6 +449,8 @@ def build_ledger(
             return plan_tag(task[0]) + TASK_SUBJECT.format(number=task[1])
         if parts[0] == "unit" and len(parts) >= 2:
             return subject.split(":", 1)[1]
+        if parts[0] == "indicator" and len(parts) == 3:
+            return plan_tag(parts[1]) + INDICATOR_SUBJECT.format(number=parts[2])
         if parts[0] == "hold" and len(parts) == 2:
             return HOLD_SUBJECT.format(id=parts[1])
         if parts[0] == "extension" and len(parts) in (4, 5):
@@ -503,8 +515,9 @@ def build_ledger(
     audit.finish(id_columns=("操作人ID",))
 
     summary = LedgerSummary(ledger_rows=ledger.rows, reports=sheet.rows, audit_events=audit.rows)
-    about = _Sheet(workbook.create_sheet(SHEET_ABOUT), ("项目", "内容"))
     plans = repo.read_plans(session)
+    _indicator_sheet(workbook, session, plans, now.astimezone(zone).date())
+    about = _Sheet(workbook.create_sheet(SHEET_ABOUT), ("项目", "内容"))
     plan_rows = [
         (
             f"规划（{p.label}）" if len(plans) > 1 else "规划",
@@ -530,6 +543,36 @@ def build_ledger(
     workbook.properties.creator = "taskbot"
     workbook.properties.created = now.astimezone(UTC).replace(tzinfo=None, microsecond=0)
     return workbook, summary
+
+
+def _indicator_sheet(
+    workbook: Workbook, session: Session, plans: list[PlanView], today: date
+) -> int:
+    """Add the 主要指标 sheet (see the module docstring); return its row count."""
+    years = sorted({year for plan in plans for year in period_years(plan)})
+    sheet = _Sheet(
+        workbook.create_sheet(SHEET_INDICATORS),
+        (*INDICATOR_HEADERS, *(f"{year}年" for year in years), *INDICATOR_TAIL),
+    )
+    sheet.comment("完成情况", f"截至{today.year}年{today.month}月{today.day}日，按上一完整年度判断")
+    for plan in plans:
+        for row in indicator_rows(session, plan, today):
+            sheet.append(
+                (
+                    row.plan,
+                    row.number,
+                    row.name_with_measure,
+                    row.target,
+                    row.attribute,
+                    row.kind,
+                    row.owner,
+                    *(row.values.get(year) for year in years),
+                    "\n".join(f"{year}年：{source}" for year, source in row.sources.items()),
+                    row.status,
+                )
+            )
+    sheet.finish()
+    return sheet.rows
 
 
 def write_ledger(

@@ -775,4 +775,15 @@ def task_file_text(result: ImportResult, source: str, identity: PlanIdentity | N
             lines.append(f"responsible_units_note = {_toml_str(task.responsible_units_note)}")
         if task.deadline is not None:
             lines.append(f"deadline = {task.deadline.isoformat()}")
+    lines += [
+        "",
+        "# Main indicators (主要指标, 专栏1), if the plan lists them: one table each, e.g.",
+        "# [[indicators]]",
+        "# number = 1",
+        '# name = "残疾人基本康复服务覆盖率"',
+        '# measure = "%"',
+        '# target = "85"  # as written: 85 means at least 85; ＞90 more than 90; or a text',
+        '# kind = "level"  # level: reached in a year; cumulative: a total over the period',
+        '# attribute = "约束性"  # or 预期性',
+    ]
     return "\n".join(lines) + "\n"

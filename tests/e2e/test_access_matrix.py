@@ -153,6 +153,21 @@ MATRIX: dict[str, dict[str, Expect]] = {
         "coordinator": ok("还没有任何佐证材料"),
         "member@group": NOT_COORDINATOR,
     },
+    "/indicators": {
+        "stranger": NOT_CONTACT,
+        "contactA": ok("【十四五】主要指标（11项）"),
+        "contactB": ok("【十四五】主要指标（11项）"),
+        "coordinator": ok("【十四五】主要指标（11项）"),
+        "member@group": NOT_CONTACT,
+    },
+    # indicator 3 is owned by unit A: its contact and coordinators record (audited)
+    "/indicator 3 2024 100 <source>": {
+        "stranger": NOT_CONTACT,
+        "contactA": ok("已录入：【十四五】第3项", (0, 0, 0, 1)),
+        "contactB": no(f"第3项主要指标由{UNIT_A}填报，贵单位不能录入"),
+        "coordinator": ok("已录入：【十四五】第3项", (0, 0, 0, 1)),
+        "member@group": NOT_CONTACT,
+    },
     "/task 2": {
         "stranger": NOT_CONTACT,
         "contactA": ok("第2项…牵头单位：区民政局"),
@@ -353,6 +368,15 @@ async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
             task = repo.get_task(s, number=10)
             assert task is not None
             result.deadline_10 = task.deadline
+            plan_id = repo.read_plans(s)[0].id
+            repo.set_owner(
+                s,
+                plan_id=plan_id,
+                number=3,
+                unit_id=result.unit_ids[UNIT_A],
+                actor_user_id=0,
+                now=bot.svc.now(),
+            )
         await api.wait_idle(quiet=0.1)
         yield result
 
@@ -528,6 +552,10 @@ ACTIONS: dict[str, Callable[[Env, str], Awaitable[Observed]]] = {
     "/export": lambda env, role: command(env, role, "/export"),
     "/export_files": lambda env, role: command(env, role, "/export_files"),
     "/evaluate": lambda env, role: command(env, role, "/evaluate"),
+    "/indicators": lambda env, role: command(env, role, "/indicators"),
+    "/indicator 3 2024 100 <source>": lambda env, role: command(
+        env, role, "/indicator 3 2024 100 区民政局年度统计"
+    ),
     "/task 2": lambda env, role: command(env, role, "/task 2"),
     "/task 10": lambda env, role: command(env, role, "/task 10"),
     "/unit <unit B>": lambda env, role: command(env, role, f"/unit {UNIT_B}"),

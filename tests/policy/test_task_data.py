@@ -213,7 +213,7 @@ def test_plan_header() -> None:
         "period_end": dt.date(2025, 12, 31),
         "default_deadline": dt.date(2025, 12, 31),
     }
-    assert set(load_plan()) == {"plan", "tasks"}
+    assert set(load_plan()) == {"plan", "tasks", "indicators"}
 
 
 def test_thirty_tasks_numbered_in_order() -> None:
