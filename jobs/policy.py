@@ -12,8 +12,8 @@ only on a working day, from `reminder_hour` until `quiet_after_hour` local time.
 only the newest occasion whose day has come is current: an older one not sent in time (the bot
 was down) is superseded by it, so each contact gets one reminder per task, late, once.
 An OVERDUE reminder asks for news of a late task: a unit that reported on the task (a status
-or a note) in the current reporting cycle (`jobs.lights.cycle_start`, config
-`follow_up.cycle_day`) has answered it, and gets none until the next cycle.
+or a note) in the current reporting cycle (its plan's rhythm, `jobs.lights.task_rule`; by
+default config `follow_up.cycle_day`) has answered it, and gets none until the next cycle.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from jobs.calendar import WorkingCalendar, next_working_day
-from jobs.lights import cycle_start
+from jobs.lights import rule_began, task_rule
 from jobs.state import ContactView, FollowUpState, TaskView
 from jobs.types import ReminderKind, Status
 
@@ -141,7 +141,6 @@ def reminder_candidates(
     if not any_hour and not sending_allowed(now, policy, calendar):
         return []
     today = now.astimezone(policy.zone).date()
-    cycle_began = datetime.combine(cycle_start(today, policy.cycle_day), time(0), policy.zone)
     latest_report = state.latest_report
     by_unit: dict[int, list[ContactView]] = {}
     for contact in state.contacts:
@@ -180,6 +179,9 @@ def reminder_candidates(
                 continue
             if occasion.kind is ReminderKind.OVERDUE:
                 answer = latest_report.get((task.id, unit_id))
+                cycle_began = rule_began(
+                    today, task_rule(task, state, policy.cycle_day), policy.zone
+                )
                 if answer is not None and (
                     answer.created_at >= cycle_began
                     if answer.occurred_on is None

@@ -208,6 +208,8 @@ def read_plans(session: Session) -> list[PlanView]:
             period_start=plan.period_start,
             period_end=plan.period_end,
             status=plan.status,
+            rhythm=plan.rhythm,
+            rhythm_day=plan.rhythm_day,
         )
         for plan in session.exec(select(Plan))
     )
