@@ -1032,6 +1032,49 @@ def cmd_plan_close(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan_rhythm(args: argparse.Namespace) -> int:
+    """Set a plan's reporting rhythm (`jobs.rhythm`), audited; `default` goes back to the
+    configured monthly cycle."""
+    from bot.app import prepare_database
+    from db import repo
+    from jobs.rhythm import check_day, parse_rhythm
+
+    rhythm = None
+    if args.rhythm != "default":
+        try:
+            rhythm = parse_rhythm(args.rhythm)
+            if args.day is not None:
+                check_day(args.day)
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+    settings = _settings(args)
+    database = prepare_database(settings)
+    try:
+        with database.session() as s:
+            plan = next(
+                (p for p in repo.read_plans(s) if args.name in (p.short_name, p.document_number)),
+                None,
+            )
+            if plan is None:
+                print(f"no plan named {args.name!r}", file=sys.stderr)
+                return 1
+            repo.set_plan_rhythm(
+                s, plan_id=plan.id, rhythm=rhythm, day=args.day, actor_user_id=0, now=_now()
+            )
+    finally:
+        database.dispose()
+    if rhythm is None:
+        print(
+            f"plan {plan.label}: monthly from day {settings.follow_up.cycle_day} "
+            "(the configured cycle)"
+        )
+    else:
+        day = args.day if args.day is not None else settings.follow_up.cycle_day
+        print(f"plan {plan.label}: {rhythm.value} from day {day}")
+    return 0
+
+
 def cmd_plan_reopen(args: argparse.Namespace) -> int:
     """Reopen a closed plan (console only): print what it does, store only with --yes."""
     from bot.app import prepare_database
@@ -1451,7 +1494,7 @@ def parser() -> argparse.ArgumentParser:
         "plan",
         help="list, load and import plans (规划, 年度工作要点)",
         description="Work with plans: `plan list`, `plan load TASKFILE`, `plan import FILE`, "
-        "`plan close NAME`, `plan reopen NAME`.",
+        "`plan close NAME`, `plan reopen NAME`, `plan rhythm NAME RHYTHM`.",
     )
     plan_sub = plan.add_subparsers(dest="plan_command", required=True, metavar="SUBCOMMAND")
     plan_import = plan_sub.add_parser(
@@ -1583,6 +1626,22 @@ def parser() -> argparse.ArgumentParser:
     plan_reopen.set_defaults(func=cmd_plan_reopen)
     plan_reopen.add_argument("name", metavar="NAME", help="the plan to reopen (简称 or 文号)")
     plan_reopen.add_argument("--yes", action="store_true", help="store it")
+    plan_rhythm = plan_sub.add_parser(
+        "rhythm",
+        parents=[common],
+        help="set a plan's reporting rhythm (报送频次: monthly, quarterly, half_yearly)",
+        description="Set the reporting rhythm of the plan NAME (its 简称 or 文号): monthly, "
+        "quarterly (periods from Jan/Apr/Jul/Oct) or half_yearly (Jan/Jul), each period "
+        "starting on --day (1-28; default follow_up.cycle_day). Lights, nudges and the "
+        "digest's 未反馈 follow it. `default` goes back to the configured monthly cycle. "
+        "Audited.",
+    )
+    plan_rhythm.set_defaults(func=cmd_plan_rhythm)
+    plan_rhythm.add_argument("name", metavar="NAME", help="the plan (简称 or 文号)")
+    plan_rhythm.add_argument(
+        "rhythm", metavar="RHYTHM", help="monthly, quarterly, half_yearly or default"
+    )
+    plan_rhythm.add_argument("--day", type=int, default=None, metavar="DAY", help="1-28")
     unit = sub.add_parser(
         "unit",
         help="rename a unit or merge it into another (机构改革), the old names kept as aliases",

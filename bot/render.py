@@ -384,6 +384,16 @@ def short_digest_lines(
         texts.DIGEST_LIGHTS.format(**lights),
         texts.DIGEST_LEGEND,
     ]
+    if digest.rhythm_state is not None and digest.rhythm_state.total:
+        rhythm = digest.rhythm_state
+        head.append(
+            texts.DIGEST_RHYTHM.format(
+                period=texts.RHYTHM_PERIOD[rhythm.rhythm.value],
+                start=fmt_date(rhythm.start),
+                reported=rhythm.reported,
+                total=rhythm.total,
+            )
+        )
     if held_period_end is not None:
         head.append(texts.DIGEST_HELD.format(period_end=fmt_date(held_period_end)))
     red_numbers = [line.number for line in digest.red]

@@ -737,6 +737,10 @@ DIGEST_MORE_TASKS = "…另有{count}项：第{numbers}项"
 DIGEST_MORE_CHANGES = "…另有{count}条"
 DIGEST_MORE_TOWN_LINES = "…另有{count}行，见 /task 序号"
 DIGEST_MORE_UNIT_LINES = "…共{count}个单位"
+# the reporting rhythm's state in a plan's digest section (`jobs.digest.RhythmState`)
+DIGEST_RHYTHM = "📅 {period}（{start}起）已反馈 {reported}/{total} 个牵头单位"
+RHYTHM_PERIOD = {"monthly": "本月", "quarterly": "本季度", "half_yearly": "本半年"}
+RHYTHM_NAME = {"monthly": "每月", "quarterly": "每季度", "half_yearly": "每半年"}
 DIGEST_SILENT = "<b>📭 本周期未反馈的单位（{count}个）</b>"
 DIGEST_SILENT_UNIT = "{unit}（{count}项）"
 DIGEST_CUT = "更多见 /unit、/export"

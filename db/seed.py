@@ -24,7 +24,8 @@ from sqlmodel import Session, col, delete, select
 from db.models import Assignment, Plan, Task, Unit, UnitAlias
 from db.repo import record_audit
 from jobs.plans import default_short_name, period_in_title
-from jobs.types import AssignmentRole
+from jobs.rhythm import check_day, parse_rhythm, rhythm_text
+from jobs.types import AssignmentRole, Rhythm
 
 DEFAULT_TASK_FILE = Path(__file__).resolve().parent / "data" / "plan.toml"
 COLLECTIVE_UNITS = frozenset({"各镇街", "有关镇街"})
@@ -67,6 +68,10 @@ class PlanRecord:
     tasks: tuple[TaskRecord, ...]
     short_name: str = ""  # 简称; empty: `jobs.plans.default_short_name`
     period_start: date | None = None  # None: as the title says, else 1 January of issued_on
+    # 报送频次 (`jobs.rhythm`); None: the file names none (a new plan follows the configured
+    # monthly cycle, a reloaded one keeps the rhythm it has)
+    rhythm: Rhythm | None = None
+    rhythm_day: int | None = None
 
     def start(self) -> date:
         """The first day of the plan's period: `period_start`, else 1 January of the first
@@ -125,6 +130,8 @@ PLAN_KEYS = (
     "period_start",
     "period_end",
     "default_deadline",
+    "rhythm",
+    "rhythm_day",
 )
 TASK_KEYS = (
     "number",
@@ -183,6 +190,7 @@ def read_task_file(path: Path | None = None) -> PlanRecord:
     default_deadline = _date(
         plan.get("default_deadline", period_end), f"{path}: [plan].default_deadline"
     )
+    rhythm, rhythm_day = _rhythm(plan, f"{path}: [plan]")
     tasks_raw = raw.get("tasks")
     if not isinstance(tasks_raw, list) or not tasks_raw:
         raise TaskFileError(f"{path}: no [[tasks]] entries")
@@ -230,7 +238,32 @@ def read_task_file(path: Path | None = None) -> PlanRecord:
         tasks=tuple(sorted(tasks, key=lambda t: t.number)),
         short_name=short_name.strip(),
         period_start=period_start,
+        rhythm=rhythm,
+        rhythm_day=rhythm_day,
     )
+
+
+def _rhythm(plan: dict[str, object], where: str) -> tuple[Rhythm | None, int | None]:
+    """The [plan] table's `rhythm` (monthly, quarterly, half_yearly or their Chinese names)
+    and `rhythm_day` (1-28, only with a rhythm). Raises `TaskFileError`."""
+    name = plan.get("rhythm")
+    day = plan.get("rhythm_day")
+    if name is None:
+        if day is not None:
+            raise TaskFileError(f"{where}.rhythm_day needs a rhythm (monthly, quarterly ...)")
+        return None, None
+    if not isinstance(name, str):
+        raise TaskFileError(f"{where}.rhythm must be monthly, quarterly or half_yearly")
+    try:
+        rhythm = parse_rhythm(name)
+    except ValueError as exc:
+        raise TaskFileError(f"{where}.rhythm: {exc}") from exc
+    if day is None:
+        return rhythm, None
+    try:
+        return rhythm, check_day(day)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise TaskFileError(f"{where}.rhythm_day: {exc}") from exc
 
 
 @dataclass(frozen=True)
@@ -318,6 +351,8 @@ def load_plan(
             issued_on=plan.issued_on,
             period_start=plan.start(),
             period_end=plan.period_end,
+            rhythm=plan.rhythm,
+            rhythm_day=plan.rhythm_day,
         )
         session.add(row)
     else:
@@ -337,6 +372,21 @@ def load_plan(
         row.issued_on = plan.issued_on
         row.period_start = plan.start()
         row.period_end = plan.period_end
+        if plan.rhythm is not None and (plan.rhythm, plan.rhythm_day) != (
+            row.rhythm,
+            row.rhythm_day,
+        ):
+            record_audit(
+                session,
+                actor_user_id=actor_user_id,
+                action="plan.rhythm",
+                subject=f"plan:{plan_name}",
+                before=rhythm_text(row.rhythm, row.rhythm_day),
+                after=rhythm_text(plan.rhythm, plan.rhythm_day),
+                now=now,
+            )
+            row.rhythm = plan.rhythm
+            row.rhythm_day = plan.rhythm_day
     session.flush()
     assert row.id is not None
     plan_id = row.id

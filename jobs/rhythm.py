@@ -81,3 +81,40 @@ def period_of(today: date, rule: Rule) -> Period:
 def next_period(period: Period, rule: Rule) -> Period:
     """The period after `period` under `rule`."""
     return period_of(date.fromordinal(period.end.toordinal() + 1), rule)
+
+
+_NAMES: dict[str, Rhythm] = {
+    "monthly": Rhythm.MONTHLY,
+    "月": Rhythm.MONTHLY,
+    "月度": Rhythm.MONTHLY,
+    "每月": Rhythm.MONTHLY,
+    "按月": Rhythm.MONTHLY,
+    "quarterly": Rhythm.QUARTERLY,
+    "季": Rhythm.QUARTERLY,
+    "季度": Rhythm.QUARTERLY,
+    "每季度": Rhythm.QUARTERLY,
+    "按季度": Rhythm.QUARTERLY,
+    "half_yearly": Rhythm.HALF_YEARLY,
+    "half-yearly": Rhythm.HALF_YEARLY,
+    "半年": Rhythm.HALF_YEARLY,
+    "半年度": Rhythm.HALF_YEARLY,
+    "每半年": Rhythm.HALF_YEARLY,
+}
+
+
+def parse_rhythm(name: str) -> Rhythm:
+    """The rhythm a word names: monthly / quarterly / half_yearly (or half-yearly), or in
+    Chinese 月度 (每月, 按月, 月), 季度 (每季度, 按季度, 季), 半年 (半年度, 每半年); case and
+    surrounding spaces ignored. Raises `ValueError` for anything else."""
+    found = _NAMES.get(name.strip().lower())
+    if found is None:
+        raise ValueError(f"unknown rhythm {name!r}: use monthly, quarterly or half_yearly")
+    return found
+
+
+def rhythm_text(rhythm: Rhythm | None, day: int | None) -> str:
+    """A plan's rhythm as the audit trail writes it: "quarterly:25", "quarterly" (the
+    configured day), or "" (no rhythm: the configured monthly cycle)."""
+    if rhythm is None:
+        return ""
+    return f"{rhythm.value}:{day}" if day is not None else rhythm.value

@@ -107,6 +107,7 @@ from db.repo.plans import (
     close_plan,
     closed_plan_label,
     reopen_plan,
+    set_plan_rhythm,
     tasks_by_status,
     unfinished_tasks,
 )
@@ -267,6 +268,7 @@ __all__ = [
     "resolve_unit",
     "sent_reminder_counts",
     "set_deadline",
+    "set_plan_rhythm",
     "settle_delivery",
     "settled_keys",
     "shared_task_numbers",
