@@ -38,6 +38,7 @@ from bot import (
     plan_upload,
     replies,
     report_flow,
+    rhythm_view,
     tasks_view,
     texts,
     unit_change,
@@ -350,6 +351,7 @@ def build_application(
         CallbackQueryHandler(unit_change.confirm_unit_change, pattern=unit_change.CONFIRM_PATTERN)
     )
     app.add_handler(handlers.command("close_plan", plan_close.close_plan_command))
+    app.add_handler(handlers.command("rhythm", rhythm_view.rhythm_command))
     app.add_handler(
         CallbackQueryHandler(plan_close.close_plan_button, pattern=plan_close.CONFIRM_PATTERN)
     )

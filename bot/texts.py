@@ -50,6 +50,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("rename_unit", "单位更名，旧名称保留为别名（协调员）"),
     ("merge_unit", "单位合并（协调员）"),
     ("close_plan", "关闭计划、结转未完成任务（协调员）"),
+    ("rhythm", "设置规划的报送频次（协调员）"),
     ("cancel", "取消当前操作"),
     ("help", "使用说明"),
 ]
@@ -82,6 +83,7 @@ HELP_COORDINATOR = (
     "/export_files：导出材料汇编（台账和全部佐证材料，zip）\n"
     "/evaluate [规划简称]：生成规划总结评估初稿（Word；规划期内为中期评估）\n"
     "/plan：导入新规划：把规划文件（.docx、.xlsx、.pdf）发给我，核对后确认导入\n"
+    "/rhythm [规划简称] 季度 25：设置报送频次（月度、季度、半年），/rhythm 查看\n"
     "/close_plan 计划简称：关闭已结束的计划（不再提醒，记录仍可查看、导出），"
     "可将未完成任务结转到新计划\n"
     "延期申请下方的“批准”“驳回”按钮用于审批。"
@@ -737,6 +739,18 @@ DIGEST_MORE_TASKS = "…另有{count}项：第{numbers}项"
 DIGEST_MORE_CHANGES = "…另有{count}条"
 DIGEST_MORE_TOWN_LINES = "…另有{count}行，见 /task 序号"
 DIGEST_MORE_UNIT_LINES = "…共{count}个单位"
+# /rhythm: a plan's reporting rhythm (报送频次)
+RHYTHM_HEAD = "<b>📅 各规划的报送频次</b>"
+RHYTHM_LINE = "{plan}：{rhythm}{day}日起一期{configured}，本期 {start}至{end}"
+RHYTHM_CONFIGURED = "（默认）"
+RHYTHM_SET = "✅ 已设置报送频次（已记入操作记录）。"
+RHYTHM_NO_PLAN = "还没有导入任何规划。"
+RHYTHM_UNKNOWN = "无法识别报送频次“{word}”。"
+RHYTHM_BAD_DAY = "“{word}”不是有效的日期：请写 1 到 28 之间的数字，如 25。"
+RHYTHM_USAGE = (
+    "用法：/rhythm [规划简称] 月度|季度|半年 [日]，如 /rhythm 十五五 季度 25"
+    "（季度：1、4、7、10月的该日起为一期；半年：1、7月）；/rhythm 十五五 默认 恢复每月默认周期。"
+)
 # the reporting rhythm's state in a plan's digest section (`jobs.digest.RhythmState`)
 DIGEST_RHYTHM = "📅 {period}（{start}起）已反馈 {reported}/{total} 个牵头单位"
 RHYTHM_PERIOD = {"monthly": "本月", "quarterly": "本季度", "half_yearly": "本半年"}
