@@ -34,6 +34,7 @@ from bot import (
     extension_flow,
     handlers,
     keyboards,
+    milestone_view,
     plan_close,
     plan_upload,
     replies,
@@ -352,6 +353,7 @@ def build_application(
     )
     app.add_handler(handlers.command("close_plan", plan_close.close_plan_command))
     app.add_handler(handlers.command("rhythm", rhythm_view.rhythm_command))
+    app.add_handler(handlers.command("milestone", milestone_view.milestone_command))
     app.add_handler(
         CallbackQueryHandler(plan_close.close_plan_button, pattern=plan_close.CONFIRM_PATTERN)
     )

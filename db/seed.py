@@ -23,6 +23,7 @@ from sqlmodel import Session, col, delete, select
 
 from db.models import Assignment, Plan, Task, Unit, UnitAlias
 from db.repo import record_audit
+from db.repo.milestones import MILESTONE_TEXT_LIMIT, add_milestone
 from jobs.plans import default_short_name, period_in_title
 from jobs.rhythm import check_day, parse_rhythm, rhythm_text
 from jobs.types import AssignmentRole, Rhythm
@@ -45,6 +46,8 @@ class TaskRecord:
     responsible_units: tuple[str, ...]
     deadline: date
     responsible_units_note: str | None = None
+    # yearly milestones (年度目标): (due date, text), by due date
+    milestones: tuple[tuple[date, str], ...] = ()
 
     def as_json(self) -> dict[str, object]:
         """Return the JSON shape of `taskbot tasks --json`."""
@@ -140,6 +143,7 @@ TASK_KEYS = (
     "responsible_units",
     "responsible_units_note",
     "deadline",
+    "milestones",
 )
 
 
@@ -220,6 +224,7 @@ def read_task_file(path: Path | None = None) -> PlanRecord:
         if note is not None and not isinstance(note, str):
             raise TaskFileError(f"{where}: responsible_units_note must be a string")
         deadline = _date(item.get("deadline", default_deadline), f"{where}: deadline")
+        milestones = _milestones(item.get("milestones", []), f"{where}: milestones")
         tasks.append(
             TaskRecord(
                 number=number,
@@ -228,6 +233,7 @@ def read_task_file(path: Path | None = None) -> PlanRecord:
                 responsible_units=responsible,
                 deadline=deadline,
                 responsible_units_note=note,
+                milestones=milestones,
             )
         )
     return PlanRecord(
@@ -241,6 +247,31 @@ def read_task_file(path: Path | None = None) -> PlanRecord:
         rhythm=rhythm,
         rhythm_day=rhythm_day,
     )
+
+
+def _milestones(value: object, where: str) -> tuple[tuple[date, str], ...]:
+    """A task's `[[tasks.milestones]]`: each a table with `due_on` (a date) and `text` (a
+    non-empty string of at most `repo.MILESTONE_TEXT_LIMIT` characters). Raises
+    `TaskFileError`."""
+    if not isinstance(value, list):
+        raise TaskFileError(f"{where}: expected [[tasks.milestones]] tables")
+    found: list[tuple[date, str]] = []
+    for index, item in enumerate(value, start=1):
+        here = f"{where} #{index}"
+        if not isinstance(item, dict):
+            raise TaskFileError(f"{here}: not a table")
+        _known_keys(item, ("due_on", "text"), here)
+        due_on = _date(item.get("due_on"), f"{here}: due_on")
+        text = item.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise TaskFileError(f"{here}: text must be a non-empty string")
+        text = " ".join(text.split())
+        if len(text) > MILESTONE_TEXT_LIMIT:
+            raise TaskFileError(f"{here}: text is longer than {MILESTONE_TEXT_LIMIT} characters")
+        if (due_on, text) in found:
+            raise TaskFileError(f"{here}: the same milestone twice")
+        found.append((due_on, text))
+    return tuple(sorted(found))
 
 
 def _rhythm(plan: dict[str, object], where: str) -> tuple[Rhythm | None, int | None]:
@@ -454,6 +485,18 @@ def load_plan(
     added_numbers = {task.number for task in fresh}
     for task in fresh:
         tasks[task.number] = task
+    for record in plan.tasks:
+        for due_on, text in record.milestones:
+            milestone_task = tasks[record.number]
+            assert milestone_task.id is not None
+            add_milestone(
+                session,
+                task_id=milestone_task.id,
+                due_on=due_on,
+                text=text,
+                actor_user_id=actor_user_id,
+                now=now,
+            )
     names = {unit.id: unit.name for unit in units.values()}
     # the plan's assignments in one read, compared per task with the file's
     current: dict[int, list[tuple[int, AssignmentRole, int]]] = {}

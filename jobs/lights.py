@@ -3,8 +3,10 @@
 For one lead unit on one task, at local date `today`:
 - 🟢 GREEN: the unit reported it done, or reported on it (推进中 or a note) within the
   current reporting cycle without difficulties;
-- 🔴 RED: the deadline has passed and the unit has not reported it done;
-- 🟡 YELLOW: the unit's latest status is 遇到困难, or the deadline is within
+- 🔴 RED: the deadline, or the due date of the task's next open yearly milestone (年度目标,
+  `TaskView.target`: the nearer of the two), has passed and the unit has not reported the
+  task done;
+- 🟡 YELLOW: the unit's latest status is 遇到困难, or that date is within
   `yellow_working_days` working days (config `follow_up.yellow_working_days`) and the unit
   has not reported in the cycle;
 - ⚪ NONE (未反馈): an open task the unit has not reported on within the current reporting
@@ -109,14 +111,15 @@ def unit_light(
     status = state.unit_status(task.id, unit_id)
     if status is Status.DONE:
         return Light.GREEN
-    if task.deadline < today:
+    target = task.target()
+    if target < today:
         return Light.RED
     if status is Status.BLOCKED:
         return Light.YELLOW
     if reported_in_cycle(task, unit_id, state, today, policy):
         return Light.GREEN
     days = policy.yellow_working_days
-    if working_days_until(today, task.deadline, calendar, stop_after=days) <= days:
+    if working_days_until(today, target, calendar, stop_after=days) <= days:
         return Light.YELLOW
     return Light.NONE
 

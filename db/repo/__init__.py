@@ -97,6 +97,12 @@ from db.repo.ledger import (
     settled_keys,
     unsettled_keys,
 )
+from db.repo.milestones import (
+    MILESTONE_TEXT_LIMIT,
+    add_milestone,
+    close_milestone,
+    milestones_of_task,
+)
 from db.repo.plans import (
     CarryItem,
     OpenTask,
@@ -156,6 +162,7 @@ from db.repo.units import (
 
 __all__ = [
     "BACKFILL_SOURCE",
+    "MILESTONE_TEXT_LIMIT",
     "UNIT_NAME_LIMIT",
     "CarryItem",
     "DeadlineChange",
@@ -172,6 +179,7 @@ __all__ = [
     "UnitFootprint",
     "add_backfill",
     "add_evidence",
+    "add_milestone",
     "add_report",
     "alias_names",
     "aliases_of",
@@ -189,6 +197,7 @@ __all__ = [
     "check_plans",
     "claim_delivery",
     "claim_retry",
+    "close_milestone",
     "close_plan",
     "closed_plan_label",
     "contact_counts",
@@ -242,6 +251,7 @@ __all__ = [
     "mark_unreachable",
     "may_report",
     "merge_unit",
+    "milestones_of_task",
     "open_hold",
     "open_holds",
     "open_tasks_of_unit",
