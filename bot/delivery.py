@@ -313,7 +313,13 @@ def _daily_content(part: DailyMessage, state: FollowUpState) -> tuple[str, objec
             text += render.nudge_line(
                 part.nudge, state.units, render.plan_tags(list(state.plans.values()))
             )
-        return text, status_keyboard(single.task.id)
+        milestone = single.milestone
+        return text, status_keyboard(
+            single.task.id,
+            milestone=(milestone.id, milestone.text)
+            if milestone is not None and single.unit_id in single.task.lead_unit_ids
+            else None,
+        )
     if not part.reminders and part.nudge is not None:
         return render.nudge_text(part.nudge, state), None
     plans = list(state.plans.values())

@@ -494,6 +494,7 @@ MILESTONE_AFTER_DEADLINE = "年度目标日期应早于该任务的完成时限�
 # the status step: a button that closes the task's next open milestone
 BUTTON_MILESTONE = "完成年度目标：{text}"
 MILESTONE_CLOSED_NOTE = "（完成年度目标：{text}）"
+MILESTONE_GONE = "该年度目标已完成或已更改，请重新选择。"
 # a reminder of a task's yearly milestone (年度目标, `DueReminder.milestone`)
 REMINDER_MILESTONE = "年度目标：{text}，{due}前完成（{when}）\n"
 DAILY_MILESTONE_LINE = (
