@@ -106,3 +106,72 @@ def test_loading_stores_the_rhythm_and_a_coordinator_changes_it(loaded_db, tmp_p
             (7, "quarterly:25", "half_yearly:1"),
             (7, "half_yearly:1", ""),
         ]
+
+
+# ---------------------------------------------------------------- yearly milestones
+
+TASK_10 = (
+    'lead_units = ["潼南税务局", "区财政局"]\n'
+    'responsible_units = ["区民政局", "区人力社保局", "区残联"]\n'
+)
+
+
+def with_task_10_lines(tmp_path: Path, lines: str) -> Path:
+    text = DEFAULT_TASK_FILE.read_text(encoding="utf-8")
+    assert text.count(TASK_10) == 1
+    path = tmp_path / "milestones.toml"
+    path.write_text(text.replace(TASK_10, TASK_10 + lines), encoding="utf-8")
+    return path
+
+
+MILESTONES = (
+    "[[tasks.milestones]]\n"
+    'due_on = 2025-06-30\ntext = "上半年完成减免政策宣传"\n'
+    "[[tasks.milestones]]\n"
+    'due_on = 2024-12-31\ntext = "年度减免税清单核对"\n'
+)
+
+
+def test_milestones_in_the_task_file_are_loaded_once(loaded_db, tmp_path) -> None:
+    path = with_task_10_lines(tmp_path, MILESTONES)
+    record = read_task_file(path)
+    [ten] = [t for t in record.tasks if t.number == 10]
+    assert [(d.isoformat(), text) for d, text in ten.milestones] == [
+        ("2024-12-31", "年度减免税清单核对"),
+        ("2025-06-30", "上半年完成减免政策宣传"),
+    ]
+    for _ in range(2):  # a reload adds nothing twice
+        with loaded_db.session() as s:
+            load_plan(s, record, now=NOW)
+    with loaded_db.session() as s:
+        task = repo.tasks_by_numbers(s, numbers=[10])[0]
+        stored = repo.milestones_of_task(s, task_id=task.id or 0)
+        assert [(m.due_on.isoformat(), m.text, m.closed_on) for m in stored] == [
+            ("2024-12-31", "年度减免税清单核对", None),
+            ("2025-06-30", "上半年完成减免政策宣传", None),
+        ]
+        state = repo.load_state(s)
+        [view] = [t for t in state.tasks if t.id == task.id]
+        assert [m.text for m in view.milestones] == [m.text for m in stored]
+
+
+@pytest.mark.parametrize(
+    ("lines", "fragment"),
+    [
+        ('[[tasks.milestones]]\ntext = "无日期"\n', "due_on"),
+        ("[[tasks.milestones]]\ndue_on = 2025-06-30\n", "text must be a non-empty string"),
+        ('[[tasks.milestones]]\ndue_on = 2025-06-30\ntext = "x"\nowner = "y"\n', "owner"),
+        ("milestones = 3\n", "expected [[tasks.milestones]]"),
+        (
+            '[[tasks.milestones]]\ndue_on = 2025-06-30\ntext = "同一"\n'
+            '[[tasks.milestones]]\ndue_on = 2025-06-30\ntext = "同一"\n',
+            "the same milestone twice",
+        ),
+    ],
+)
+def test_a_bad_milestone_in_the_task_file_is_refused(
+    tmp_path: Path, lines: str, fragment: str
+) -> None:
+    with pytest.raises(TaskFileError) as raised:
+        read_task_file(with_task_10_lines(tmp_path, lines))
+    assert fragment in str(raised.value)
