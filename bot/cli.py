@@ -439,6 +439,63 @@ def _export_with_files(settings: Settings, path: Path) -> int:
     return 0
 
 
+def cmd_milestone(args: argparse.Namespace) -> int:
+    """Add a yearly milestone (年度目标) to a task, audited; list its milestones without
+    DATE and TEXT."""
+    from bot.app import prepare_database
+    from db import repo
+    from jobs.dates import parse_date
+
+    settings = _settings(args)
+    now = _now()
+    today = now.astimezone(settings.schedule.zone).date()
+    due_on = None
+    if args.date is not None:
+        due_on = parse_date(args.date, today)
+        if due_on is None or not args.text:
+            print(
+                "usage: taskbot milestone NUMBER DATE TEXT (DATE e.g. 2027-12-31)", file=sys.stderr
+            )
+            return 2
+    database = prepare_database(settings)
+    try:
+        with database.session() as s:
+            plan_id = _plan_id(s, args.plan)
+            if plan_id is None:
+                return 1
+            found = repo.tasks_by_numbers(s, numbers=[args.number], plan_id=plan_id)
+            if not found or found[0].id is None:
+                print(f"no task {args.number}", file=sys.stderr)
+                return 1
+            task = found[0]
+            assert task.id is not None
+            if due_on is not None:
+                if due_on >= task.deadline:
+                    print(
+                        f"a milestone is due before the task's deadline ({task.deadline})",
+                        file=sys.stderr,
+                    )
+                    return 1
+                try:
+                    repo.add_milestone(
+                        s,
+                        task_id=task.id,
+                        due_on=due_on,
+                        text=" ".join(args.text),
+                        actor_user_id=0,
+                        now=now,
+                    )
+                except ValueError as exc:
+                    print(str(exc), file=sys.stderr)
+                    return 2
+            for milestone in repo.milestones_of_task(s, task_id=task.id):
+                state = f"closed {milestone.closed_on}" if milestone.closed_on else "open"
+                print(f"task {task.number}: {milestone.due_on} {milestone.text} ({state})")
+    finally:
+        database.dispose()
+    return 0
+
+
 def cmd_deadline(args: argparse.Namespace) -> int:
     """Change the deadline of a range of tasks: preview, and store only with --yes; the
     contacts concerned are told by the running bot on its next tick (in sending hours)."""
@@ -1433,6 +1490,21 @@ def parser() -> argparse.ArgumentParser:
     deadline.add_argument("--reason", default=None, help="why (kept in the audit trail)")
     deadline.add_argument("--yes", action="store_true", help="store the change")
     deadline.add_argument(
+        "--plan", default=None, metavar="NAME", help="the plan's 简称 or 文号 (default: newest)"
+    )
+    milestone = command(
+        "milestone",
+        cmd_milestone,
+        "add a yearly milestone (年度目标) to a task, or list its milestones",
+        "Add a yearly milestone to task NUMBER: due by DATE (2027-12-31, 2027年12月31日 ...; "
+        "before the task's deadline) with TEXT, audited; reminders and lights follow the next "
+        "open milestone as well as the deadline, and a lead unit's report can close it "
+        "(完成年度目标). Without DATE and TEXT, lists the task's milestones.",
+    )
+    milestone.add_argument("number", type=int, metavar="NUMBER", help="the task's 序号")
+    milestone.add_argument("date", nargs="?", default=None, metavar="DATE", help="due date")
+    milestone.add_argument("text", nargs="*", metavar="TEXT", help="what is due")
+    milestone.add_argument(
         "--plan", default=None, metavar="NAME", help="the plan's 简称 or 文号 (default: newest)"
     )
     invites = command(
