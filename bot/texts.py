@@ -777,7 +777,7 @@ RHYTHM_USAGE = (
 )
 # the reporting rhythm's state in a plan's digest section (`jobs.digest.RhythmState`)
 DIGEST_RHYTHM = "{period}（{start}起）已反馈 {reported}/{total} 个牵头单位"
-DIGEST_SILENT_RHYTHM = "<b>📭 {rhythm}，未反馈的单位（{count}个）</b>"
+DIGEST_SILENT_RHYTHM = "<b>📭 {rhythm}；本周期未反馈的单位（{count}个）</b>"
 RHYTHM_PERIOD = {"monthly": "本月", "quarterly": "本季度", "half_yearly": "本半年"}
 RHYTHM_NAME = {"monthly": "每月", "quarterly": "每季度", "half_yearly": "每半年"}
 DIGEST_SILENT = "<b>📭 本周期未反馈的单位（{count}个）</b>"

@@ -181,7 +181,10 @@ def test_the_digest_shows_the_rhythms_state() -> None:
     assert digest.rhythm_state == RhythmState(Rhythm.QUARTERLY, date(2026, 10, 25), 1, 2)
     assert [name for name, _ in digest.silent] == ["单位二"]
     lines = short_digest_lines(digest, SHANGHAI)
-    assert "<b>📭 本季度（2026年10月25日起）已反馈 1/2 个牵头单位，未反馈的单位（1个）</b>" in lines
+    assert (
+        "<b>📭 本季度（2026年10月25日起）已反馈 1/2 个牵头单位；本周期未反馈的单位（1个）</b>"
+        in lines
+    )
     monthly = build_digest(
         at(date(2026, 12, 7)),
         state(note(1, 1, at(date(2026, 11, 10)))).for_plan(1),
