@@ -114,6 +114,8 @@ class UnitWord:
 @dataclass(frozen=True)
 class LightLine:
     """A task under a red or yellow light: the units that carry the light, and why.
+    `deadline` and `days_left` are of the date the light follows (`TaskView.target`: the
+    next open yearly milestone's due date when nearer than the deadline).
 
     `words` has one `UnitWord` per unit in `units`, in the same order."""
 
@@ -284,13 +286,14 @@ def _light_sections(
         overall = task_light(list(per_unit.values()))
         light_counts[overall] += 1
         blocked = any(state.unit_status(task.id, u) is Status.BLOCKED for u in per_unit)
-        days_left = (task.deadline - today).days
+        target = task.target()  # the lights' date: the next open milestone's, or the deadline
+        days_left = (target - today).days
         if overall in (Light.RED, Light.YELLOW):
             carriers = [u for u, light in per_unit.items() if light is overall]
             line = LightLine(
                 task.number,
                 task.text,
-                task.deadline,
+                target,
                 tuple(state.units[u].name for u in carriers),
                 days_left,
                 blocked,

@@ -14,6 +14,7 @@ import pytest
 
 from bot import render
 from jobs.calendar import WeekdayCalendar
+from jobs.digest import build_digest
 from jobs.lights import Light, LightPolicy, unit_light
 from jobs.policy import ReminderPolicy, reminder_candidates
 from jobs.state import ContactView, FollowUpState, MilestoneView, ReportView, TaskView, UnitView
@@ -112,3 +113,17 @@ def test_the_reminder_names_the_milestone() -> None:
     text = render.reminder_text(due, st.units)
     assert "年度目标：完成年度培训200人次，2026年6月26日前完成（还有7天）" in text
     assert "完成时限：2026年12月31日（还有195天）" in text
+
+
+def test_the_digests_red_line_counts_from_the_open_milestone() -> None:
+    st = state(GOAL)
+    digest = build_digest(
+        at(2026, 6, 29),
+        st,
+        zone=SHANGHAI,
+        since=at(2026, 6, 22),
+        lights=LIGHTS,
+        calendar=CAL,
+    )
+    [line] = digest.red
+    assert (line.number, line.deadline, line.days_left) == (1, date(2026, 6, 26), -3)
