@@ -35,10 +35,12 @@ from bot import (
     handlers,
     indicators_view,
     keyboards,
+    milestone_view,
     plan_close,
     plan_upload,
     replies,
     report_flow,
+    rhythm_view,
     tasks_view,
     texts,
     unit_change,
@@ -353,6 +355,8 @@ def build_application(
         CallbackQueryHandler(unit_change.confirm_unit_change, pattern=unit_change.CONFIRM_PATTERN)
     )
     app.add_handler(handlers.command("close_plan", plan_close.close_plan_command))
+    app.add_handler(handlers.command("rhythm", rhythm_view.rhythm_command))
+    app.add_handler(handlers.command("milestone", milestone_view.milestone_command))
     app.add_handler(
         CallbackQueryHandler(plan_close.close_plan_button, pattern=plan_close.CONFIRM_PATTERN)
     )

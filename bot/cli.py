@@ -439,6 +439,63 @@ def _export_with_files(settings: Settings, path: Path) -> int:
     return 0
 
 
+def cmd_milestone(args: argparse.Namespace) -> int:
+    """Add a yearly milestone (年度目标) to a task, audited; list its milestones without
+    DATE and TEXT."""
+    from bot.app import prepare_database
+    from db import repo
+    from jobs.dates import parse_date
+
+    settings = _settings(args)
+    now = _now()
+    today = now.astimezone(settings.schedule.zone).date()
+    due_on = None
+    if args.date is not None:
+        due_on = parse_date(args.date, today)
+        if due_on is None or not args.text:
+            print(
+                "usage: taskbot milestone NUMBER DATE TEXT (DATE e.g. 2027-12-31)", file=sys.stderr
+            )
+            return 2
+    database = prepare_database(settings)
+    try:
+        with database.session() as s:
+            plan_id = _plan_id(s, args.plan)
+            if plan_id is None:
+                return 1
+            found = repo.tasks_by_numbers(s, numbers=[args.number], plan_id=plan_id)
+            if not found or found[0].id is None:
+                print(f"no task {args.number}", file=sys.stderr)
+                return 1
+            task = found[0]
+            assert task.id is not None
+            if due_on is not None:
+                if due_on >= task.deadline:
+                    print(
+                        f"a milestone is due before the task's deadline ({task.deadline})",
+                        file=sys.stderr,
+                    )
+                    return 1
+                try:
+                    repo.add_milestone(
+                        s,
+                        task_id=task.id,
+                        due_on=due_on,
+                        text=" ".join(args.text),
+                        actor_user_id=0,
+                        now=now,
+                    )
+                except ValueError as exc:
+                    print(str(exc), file=sys.stderr)
+                    return 2
+            for milestone in repo.milestones_of_task(s, task_id=task.id):
+                state = f"closed {milestone.closed_on}" if milestone.closed_on else "open"
+                print(f"task {task.number}: {milestone.due_on} {milestone.text} ({state})")
+    finally:
+        database.dispose()
+    return 0
+
+
 def cmd_deadline(args: argparse.Namespace) -> int:
     """Change the deadline of a range of tasks: preview, and store only with --yes; the
     contacts concerned are told by the running bot on its next tick (in sending hours)."""
@@ -1164,6 +1221,49 @@ def cmd_plan_close(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_plan_rhythm(args: argparse.Namespace) -> int:
+    """Set a plan's reporting rhythm (`jobs.rhythm`), audited; `default` goes back to the
+    configured monthly cycle."""
+    from bot.app import prepare_database
+    from db import repo
+    from jobs.rhythm import check_day, parse_rhythm
+
+    rhythm = None
+    if args.rhythm != "default":
+        try:
+            rhythm = parse_rhythm(args.rhythm)
+            if args.day is not None:
+                check_day(args.day)
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 2
+    settings = _settings(args)
+    database = prepare_database(settings)
+    try:
+        with database.session() as s:
+            plan = next(
+                (p for p in repo.read_plans(s) if args.name in (p.short_name, p.document_number)),
+                None,
+            )
+            if plan is None:
+                print(f"no plan named {args.name!r}", file=sys.stderr)
+                return 1
+            repo.set_plan_rhythm(
+                s, plan_id=plan.id, rhythm=rhythm, day=args.day, actor_user_id=0, now=_now()
+            )
+    finally:
+        database.dispose()
+    if rhythm is None:
+        print(
+            f"plan {plan.label}: monthly from day {settings.follow_up.cycle_day} "
+            "(the configured cycle)"
+        )
+    else:
+        day = args.day if args.day is not None else settings.follow_up.cycle_day
+        print(f"plan {plan.label}: {rhythm.value} from day {day}")
+    return 0
+
+
 def cmd_plan_reopen(args: argparse.Namespace) -> int:
     """Reopen a closed plan (console only): print what it does, store only with --yes."""
     from bot.app import prepare_database
@@ -1524,6 +1624,21 @@ def parser() -> argparse.ArgumentParser:
     deadline.add_argument(
         "--plan", default=None, metavar="NAME", help="the plan's 简称 or 文号 (default: newest)"
     )
+    milestone = command(
+        "milestone",
+        cmd_milestone,
+        "add a yearly milestone (年度目标) to a task, or list its milestones",
+        "Add a yearly milestone to task NUMBER: due by DATE (2027-12-31, 2027年12月31日 ...; "
+        "before the task's deadline) with TEXT, audited; reminders and lights follow the next "
+        "open milestone as well as the deadline, and a lead unit's report can close it "
+        "(完成年度目标). Without DATE and TEXT, lists the task's milestones.",
+    )
+    milestone.add_argument("number", type=int, metavar="NUMBER", help="the task's 序号")
+    milestone.add_argument("date", nargs="?", default=None, metavar="DATE", help="due date")
+    milestone.add_argument("text", nargs="*", metavar="TEXT", help="what is due")
+    milestone.add_argument(
+        "--plan", default=None, metavar="NAME", help="the plan's 简称 or 文号 (default: newest)"
+    )
     invites = command(
         "invites",
         cmd_invites,
@@ -1621,7 +1736,7 @@ def parser() -> argparse.ArgumentParser:
         "plan",
         help="list, load and import plans (规划, 年度工作要点)",
         description="Work with plans: `plan list`, `plan load TASKFILE`, `plan import FILE`, "
-        "`plan close NAME`, `plan reopen NAME`.",
+        "`plan close NAME`, `plan reopen NAME`, `plan rhythm NAME RHYTHM`.",
     )
     plan_sub = plan.add_subparsers(dest="plan_command", required=True, metavar="SUBCOMMAND")
     plan_import = plan_sub.add_parser(
@@ -1753,6 +1868,22 @@ def parser() -> argparse.ArgumentParser:
     plan_reopen.set_defaults(func=cmd_plan_reopen)
     plan_reopen.add_argument("name", metavar="NAME", help="the plan to reopen (简称 or 文号)")
     plan_reopen.add_argument("--yes", action="store_true", help="store it")
+    plan_rhythm = plan_sub.add_parser(
+        "rhythm",
+        parents=[common],
+        help="set a plan's reporting rhythm (报送频次: monthly, quarterly, half_yearly)",
+        description="Set the reporting rhythm of the plan NAME (its 简称 or 文号): monthly, "
+        "quarterly (periods from Jan/Apr/Jul/Oct) or half_yearly (Jan/Jul), each period "
+        "starting on --day (1-28; default follow_up.cycle_day). Lights, nudges and the "
+        "digest's 未反馈 follow it. `default` goes back to the configured monthly cycle. "
+        "Audited.",
+    )
+    plan_rhythm.set_defaults(func=cmd_plan_rhythm)
+    plan_rhythm.add_argument("name", metavar="NAME", help="the plan (简称 or 文号)")
+    plan_rhythm.add_argument(
+        "rhythm", metavar="RHYTHM", help="monthly, quarterly, half_yearly or default"
+    )
+    plan_rhythm.add_argument("--day", type=int, default=None, metavar="DAY", help="1-28")
     unit = sub.add_parser(
         "unit",
         help="rename a unit or merge it into another (机构改革), the old names kept as aliases",

@@ -133,6 +133,9 @@ class Draft:
     requested_deadline: date | None = None  # an extension request's new date
     # the task's plan as messages name it (HTML 【简称】) when several plans are active, else ""
     task_plan: str = ""
+    # the yearly milestone the report closes (完成年度目标), its id and text
+    milestone_id: int | None = None
+    milestone_text: str = ""
 
 
 @dataclass(frozen=True)

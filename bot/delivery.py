@@ -56,7 +56,6 @@ from jobs.daily import (
 )
 from jobs.escalation import Nudge, escalation_cases, nudges_due
 from jobs.hold import held_reminder
-from jobs.lights import cycle_start
 from jobs.policy import DueReminder, reminder_candidates, sending_allowed
 from jobs.schedule import digest_before_first_start, digest_due
 from jobs.state import FollowUpState
@@ -218,9 +217,7 @@ async def send_reminders(
             for c in reminder_candidates(now, st, svc.policy, svc.calendar)
             if not (c.task.plan_id in held and held_reminder(c.occasion.kind))
         ]
-        if nudge_after > 0 and today >= cycle_start(today, svc.lights.cycle_day) + timedelta(
-            days=nudge_after
-        ):
+        if nudge_after > 0:
             found.extend(nudges_due(now, st, svc.lights, nudge_after_days=nudge_after))
         return found
 
@@ -316,7 +313,13 @@ def _daily_content(part: DailyMessage, state: FollowUpState) -> tuple[str, objec
             text += render.nudge_line(
                 part.nudge, state.units, render.plan_tags(list(state.plans.values()))
             )
-        return text, status_keyboard(single.task.id)
+        milestone = single.milestone
+        return text, status_keyboard(
+            single.task.id,
+            milestone=(milestone.id, milestone.text)
+            if milestone is not None and single.unit_id in single.task.lead_unit_ids
+            else None,
+        )
     if not part.reminders and part.nudge is not None:
         return render.nudge_text(part.nudge, state), None
     plans = list(state.plans.values())

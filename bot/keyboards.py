@@ -41,6 +41,8 @@ EXTENSION_PATTERN = r"^x2?:\d{1,9}$"
 DECISION_PATTERN = r"^x[arn]:\d{1,9}$"
 CORRECTION_PATTERN = r"^c:\d{1,9}$"
 TASK_PATTERN = r"^t2?:\d{1,9}$"
+MILESTONE_PATTERN = r"^m2:\d{1,9}:\d{1,9}$"  # 完成年度目标: m2:<task id>:<milestone id>
+MILESTONE_BUTTON_CHARS = 16  # characters of a milestone's text on its button
 HOLD_PATTERN = r"^hold:(send|drop):\d{1,9}$"
 NOTE_PATTERN = r"^(?:n:\d{1,6}|ni:\d{1,9})$"
 SKIP = "skip"
@@ -69,6 +71,14 @@ class TaskButton:
     status: Status | None = None
 
 
+def parse_milestone_data(data: str) -> tuple[int, int] | None:
+    """(task id, milestone id) of a 完成年度目标 button's data, or None."""
+    if not re.fullmatch(MILESTONE_PATTERN, data):
+        return None
+    _, task_id, milestone_id = data.split(":")
+    return int(task_id), int(milestone_id)
+
+
 def parse_task_data(data: str) -> TaskButton | None:
     """Parse the callback data of a task button, new ("r2:<id>:<status>", "t2:<id>",
     "x2:<id>") or old ("r:<number>:<status>", "t:<number>", "x:<number>").
@@ -92,15 +102,27 @@ def parse_task_data(data: str) -> TaskButton | None:
     return TaskButton(action, ref, status)
 
 
-def status_keyboard(task_id: int, *, extension: bool = True) -> InlineKeyboardMarkup:
-    """Buttons 推进中 / 已完成 / 遇到困难 for the task with database id `task_id`, and
-    申请延期 below them."""
+def status_keyboard(
+    task_id: int, *, extension: bool = True, milestone: tuple[int, str] | None = None
+) -> InlineKeyboardMarkup:
+    """Buttons 推进中 / 已完成 / 遇到困难 for the task with database id `task_id`; with
+    `milestone` (id, text: the task's next open yearly milestone) a button 完成年度目标：<text>
+    (m2:<task id>:<milestone id>) below them; then 申请延期."""
     rows = [
         [
             InlineKeyboardButton(texts.STATUS_LABEL[s], callback_data=f"r2:{task_id}:{s.value}")
             for s in texts.REPORTABLE
         ]
     ]
+    if milestone is not None:
+        rows.append(
+            [
+                InlineKeyboardButton(
+                    texts.BUTTON_MILESTONE.format(text=clip(milestone[1], MILESTONE_BUTTON_CHARS)),
+                    callback_data=f"m2:{task_id}:{milestone[0]}",
+                )
+            ]
+        )
     if extension:
         rows.append([InlineKeyboardButton(texts.BUTTON_EXTENSION, callback_data=f"x2:{task_id}")])
     return InlineKeyboardMarkup(rows)

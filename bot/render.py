@@ -386,6 +386,17 @@ def short_digest_lines(
         texts.DIGEST_LIGHTS.format(**lights),
         texts.DIGEST_LEGEND,
     ]
+    rhythm_text = ""
+    if digest.rhythm_state is not None and digest.rhythm_state.total:
+        rhythm = digest.rhythm_state
+        rhythm_text = texts.DIGEST_RHYTHM.format(
+            period=texts.RHYTHM_PERIOD[rhythm.rhythm.value],
+            start=fmt_date(rhythm.start),
+            reported=rhythm.reported,
+            total=rhythm.total,
+        )
+        if not digest.silent:  # else the 未反馈 section's header says it
+            head.append("📅 " + rhythm_text)
     if held_period_end is not None:
         head.append(texts.DIGEST_HELD.format(period_end=fmt_date(held_period_end)))
     if digest.indicators_missing:
@@ -422,7 +433,9 @@ def short_digest_lines(
             ),
         ),
         _Section(
-            texts.DIGEST_SILENT.format(count=len(digest.silent)),
+            texts.DIGEST_SILENT_RHYTHM.format(rhythm=rhythm_text, count=len(digest.silent))
+            if rhythm_text
+            else texts.DIGEST_SILENT.format(count=len(digest.silent)),
             wrap_list(silent_items, width=60),
             lambda n: texts.DIGEST_MORE_UNIT_LINES.format(count=len(digest.silent)),
         ),
@@ -538,14 +551,24 @@ def reminder_text(
     )
     if due.unit_id not in due.task.lead_unit_ids and due.unit_id in units:
         leads += texts.REMINDER_SUPPORTING.format(unit=esc(units[due.unit_id].name))
+    milestone = ""
+    deadline_left = due.days_left
+    if due.milestone is not None:
+        milestone = texts.REMINDER_MILESTONE.format(
+            text=esc(due.milestone.text),
+            due=fmt_date(due.milestone.due_on),
+            when=when_text(due.days_left),
+        )
+        deadline_left = due.days_left + (due.task.deadline - due.milestone.due_on).days
     return texts.REMINDER.format(
         title=texts.REMINDER_TITLE[due.occasion.kind],
         plan=(tags or {}).get(due.task.plan_id, ""),
         number=due.task.number,
         text=esc(due.task.text),
         unit=leads,
+        milestone=milestone,
         deadline=fmt_date(due.task.deadline),
-        when=when_text(due.days_left),
+        when=when_text(deadline_left),
     )
 
 
@@ -620,6 +643,20 @@ def daily_text(
     ]
     for due in message.reminders:
         supporting = due.unit_id not in due.task.lead_unit_ids and due.unit_id in units
+        if due.milestone is not None:
+            lines.append(
+                texts.DAILY_MILESTONE_LINE.format(
+                    icon=texts.REMINDER_ICON[due.occasion.kind],
+                    plan=(tags or {}).get(due.task.plan_id, ""),
+                    number=due.task.number,
+                    text=esc(clip(due.task.text, DAILY_TASK_CHARS)),
+                    supporting=texts.DAILY_SUPPORTING if supporting else "",
+                    goal=esc(clip(due.milestone.text, DAILY_TASK_CHARS)),
+                    due=fmt_date(due.milestone.due_on),
+                    when=when_text(due.days_left),
+                )
+            )
+            continue
         lines.append(
             texts.DAILY_LINE.format(
                 icon=texts.REMINDER_ICON[due.occasion.kind],

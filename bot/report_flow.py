@@ -26,6 +26,7 @@ import logging
 import warnings
 from datetime import timedelta
 
+from sqlmodel import Session
 from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import (
@@ -68,7 +69,7 @@ from bot.plan_choice import choice_line, read_choice, read_tags
 from bot.replies import correct_report
 from db import repo
 from db.files import size_text
-from db.models import Unit
+from db.models import Task, Unit
 from jobs.scope import describe_numbers, parse_task_numbers
 from jobs.types import Status
 
@@ -160,14 +161,62 @@ async def pick_task(update: Update, context: BotContext) -> int | None:
     await answer(update)
     with context.svc.db.session() as s:  # 申请延期 is offered to lead units only
         lead = repo.is_lead_unit(s, task_id=draft.task_id, unit_id=draft.unit_id)
+        milestone = next_milestone(s, draft.task_id) if lead else None
     if isinstance(query.message, Message):
         await query.message.reply_text(
             texts.REPORT_CHOOSE_STATUS.format(
                 plan=draft.task_plan, number=draft.task_number, text=render.esc(draft.task_text)
             ),
-            reply_markup=keyboards.status_keyboard(draft.task_id, extension=lead),
+            reply_markup=keyboards.status_keyboard(
+                draft.task_id, extension=lead, milestone=milestone
+            ),
         )
     return PICK_STATUS
+
+
+def next_milestone(session: Session, task_id: int) -> tuple[int, str] | None:
+    """(id, text) of the task's next open yearly milestone (`TaskView.next_milestone`'s
+    rule: the earliest open one due before the deadline), or None."""
+    task = session.get(Task, task_id)
+    if task is None:
+        return None
+    for milestone in repo.milestones_of_task(session, task_id=task_id):
+        if milestone.closed_on is None and milestone.due_on < task.deadline:
+            return (milestone.id or 0, milestone.text)
+    return None
+
+
+async def pick_milestone(update: Update, context: BotContext) -> int | None:
+    """完成年度目标 (m2:<task id>:<milestone id>): a 推进中 report that closes the task's
+    milestone when stored (the task itself is done only by 已完成); ask for a note."""
+    query = update.callback_query
+    assert query is not None
+    parsed = keyboards.parse_milestone_data(query.data or "")
+    if parsed is None:
+        await answer(update, texts.BUTTON_EXPIRED, alert=True)
+        return None
+    task_id, milestone_id = parsed
+    draft = await start_draft(update, context, keyboards.TaskRef(task_id=task_id))
+    if draft is None:
+        return None
+    with context.svc.db.session() as s:
+        current = next_milestone(s, task_id)
+    if current is None or current[0] != milestone_id:
+        await answer(update, texts.MILESTONE_GONE, alert=True)
+        return None
+    draft.status = Status.IN_PROGRESS
+    draft.milestone_id, draft.milestone_text = current
+    context.draft_store.draft = draft
+    await answer(update)
+    text = texts.ASK_NOTE.format(
+        number=draft.task_number,
+        status=texts.STATUS_LABEL[Status.IN_PROGRESS]
+        + texts.MILESTONE_CLOSED_NOTE.format(text=render.esc(draft.milestone_text)),
+        limit=NOTE_LIMIT,
+    )
+    if isinstance(query.message, Message):
+        await query.message.reply_text(text)
+    return NOTE
 
 
 async def pick_status(update: Update, context: BotContext) -> int | None:
@@ -274,7 +323,12 @@ def _summary(template: str, draft: Draft, **extra: str) -> str:
         number=draft.task_number,
         text=render.esc(render.clip(draft.task_text, 60)),
         unit=render.esc(draft.unit_name),
-        status=render.status_label(draft.status),
+        status=render.status_label(draft.status)
+        + (
+            texts.MILESTONE_CLOSED_NOTE.format(text=render.esc(draft.milestone_text))
+            if draft.milestone_id is not None
+            else ""
+        ),
         note=render.esc(draft.note),
         evidence=_evidence_text(draft),
         **extra,
@@ -440,6 +494,16 @@ async def confirm(update: Update, context: BotContext) -> int | None:
                 corrects_id=draft.corrects_id,
             )
             stored_id = stored.id
+            if draft.milestone_id is not None and stored.id is not None:
+                repo.close_milestone(
+                    s,
+                    milestone_id=draft.milestone_id,
+                    task_id=draft.task_id,
+                    report_id=stored.id,
+                    on=now.astimezone(svc.policy.zone).date(),
+                    actor_user_id=user.id,
+                    now=now,
+                )
             if files and stored.id is not None:
                 repo.add_evidence(
                     s,
@@ -571,6 +635,7 @@ def _conversation(timeout: timedelta) -> ConversationHandler:
         entry_points=[
             command("report", report),
             CallbackQueryHandler(pick_status, pattern=keyboards.STATUS_PATTERN),
+            CallbackQueryHandler(pick_milestone, pattern=keyboards.MILESTONE_PATTERN),
             # the task buttons of a contact's message of the day (jobs.daily)
             CallbackQueryHandler(pick_task, pattern=keyboards.TASK_PATTERN),
             CallbackQueryHandler(ask_extension, pattern=keyboards.EXTENSION_PATTERN),
@@ -580,6 +645,7 @@ def _conversation(timeout: timedelta) -> ConversationHandler:
             PICK_TASK: [CallbackQueryHandler(pick_task, pattern=keyboards.TASK_PATTERN)],
             PICK_STATUS: [
                 CallbackQueryHandler(pick_task, pattern=keyboards.TASK_PATTERN),
+                CallbackQueryHandler(pick_milestone, pattern=keyboards.MILESTONE_PATTERN),
                 # a reply to a reminder is stored as a note as at any time (bot.replies)
                 MessageHandler(new & ~filters.COMMAND & ~filters.REPLY, status_text),
             ],

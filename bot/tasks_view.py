@@ -163,6 +163,20 @@ async def task_command(update: Update, context: BotContext) -> None:
             when=render.when_text((task.deadline - today).days),
         )
     )
+    for milestone in task.milestones:
+        lines.append(
+            texts.TASK_MILESTONE_CLOSED.format(
+                due=render.fmt_date(milestone.due_on),
+                text=render.esc(milestone.text),
+                closed=render.fmt_date(milestone.closed_on),
+            )
+            if milestone.closed_on is not None
+            else texts.TASK_MILESTONE_OPEN.format(
+                due=render.fmt_date(milestone.due_on),
+                text=render.esc(milestone.text),
+                when=render.when_text((milestone.due_on - today).days),
+            )
+        )
     lines.extend(_carried_to_lines(state, task, carried))
     lines.append("")
     corrected = {r.corrects_id for r in history if r.corrects_id is not None}

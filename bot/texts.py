@@ -52,6 +52,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("rename_unit", "单位更名，旧名称保留为别名（协调员）"),
     ("merge_unit", "单位合并（协调员）"),
     ("close_plan", "关闭计划、结转未完成任务（协调员）"),
+    ("rhythm", "设置规划的报送频次（协调员）"),
+    ("milestone", "设置任务的年度目标（协调员）"),
     ("cancel", "取消当前操作"),
     ("help", "使用说明"),
 ]
@@ -87,6 +89,8 @@ HELP_COORDINATOR = (
     "/export_files：导出材料汇编（台账和全部佐证材料，zip）\n"
     "/evaluate [规划简称]：生成规划总结评估初稿（Word；规划期内为中期评估）\n"
     "/plan：导入新规划：把规划文件（.docx、.xlsx、.pdf）发给我，核对后确认导入\n"
+    "/rhythm [规划简称] 季度 25：设置报送频次（月度、季度、半年），/rhythm 查看\n"
+    "/milestone [规划简称] 序号 日期 内容：设置任务的年度目标\n"
     "/close_plan 计划简称：关闭已结束的计划（不再提醒，记录仍可查看、导出），"
     "可将未完成任务结转到新计划\n"
     "延期申请下方的“批准”“驳回”按钮用于审批。"
@@ -468,6 +472,7 @@ REMINDER = (
     "{title}\n"
     "<b>{plan}第{number}项</b>：{text}\n"
     "牵头单位：{unit}\n"
+    "{milestone}"
     "完成时限：{deadline}（{when}）\n\n"
     "请点击下方按钮反馈进展，或直接回复本消息留言。"
 )
@@ -483,6 +488,27 @@ DAILY_HEADER_PART = (
 )
 DAILY_LINE = "{icon} <b>{plan}第{number}项</b> {text}{supporting}｜完成时限：{deadline}（{when}）"
 DAILY_SUPPORTING = "（协办）"
+# /task: a task's yearly milestones (年度目标)
+TASK_MILESTONE_OPEN = "🎯 年度目标（{due}前）：{text}（{when}）"
+TASK_MILESTONE_CLOSED = "✅ 年度目标（{due}前）：{text}（{closed}已完成）"
+# /milestone: a coordinator adds a yearly milestone to a task
+MILESTONE_USAGE = (
+    "用法：/milestone [规划简称] 序号 日期 内容，"
+    "如 /milestone 十五五 5 2027-12-31 完成年度培训200人次"
+)
+MILESTONE_ADDED = "✅ 已为第{number}项任务设置年度目标（已记入操作记录）：{due}前 {text}"
+MILESTONE_UNKNOWN_TASK = "没有第{number}项任务。"
+MILESTONE_BAD_TEXT = "年度目标内容不能为空，且不超过{limit}个字。"
+MILESTONE_AFTER_DEADLINE = "年度目标日期应早于该任务的完成时限（{deadline}）。"
+# the status step: a button that closes the task's next open milestone
+BUTTON_MILESTONE = "完成年度目标：{text}"
+MILESTONE_CLOSED_NOTE = "（完成年度目标：{text}）"
+MILESTONE_GONE = "该年度目标已完成或已更改，请重新选择。"
+# a reminder of a task's yearly milestone (年度目标, `DueReminder.milestone`)
+REMINDER_MILESTONE = "年度目标：{text}，{due}前完成（{when}）\n"
+DAILY_MILESTONE_LINE = (
+    "{icon} <b>{plan}第{number}项</b> {text}{supporting}｜年度目标：{goal}，{due}前完成（{when}）"
+)
 DAILY_NUDGE = "\n📅 <b>进展反馈提醒</b>：{unit}牵头的{tasks}任务，自{start}以来尚未反馈进展。"
 NUDGE_TASKS = "第{numbers}项"
 DAILY_FOOTER = (
@@ -746,6 +772,23 @@ DIGEST_MORE_TASKS = "…另有{count}项：第{numbers}项"
 DIGEST_MORE_CHANGES = "…另有{count}条"
 DIGEST_MORE_TOWN_LINES = "…另有{count}行，见 /task 序号"
 DIGEST_MORE_UNIT_LINES = "…共{count}个单位"
+# /rhythm: a plan's reporting rhythm (报送频次)
+RHYTHM_HEAD = "<b>📅 各规划的报送频次</b>"
+RHYTHM_LINE = "{plan}：{rhythm}{day}日起一期{configured}，本期 {start}至{end}"
+RHYTHM_CONFIGURED = "（默认）"
+RHYTHM_SET = "✅ 已设置报送频次（已记入操作记录）。"
+RHYTHM_NO_PLAN = "还没有导入任何规划。"
+RHYTHM_UNKNOWN = "无法识别报送频次“{word}”。"
+RHYTHM_BAD_DAY = "“{word}”不是有效的日期：请写 1 到 28 之间的数字，如 25。"
+RHYTHM_USAGE = (
+    "用法：/rhythm [规划简称] 月度|季度|半年 [日]，如 /rhythm 十五五 季度 25"
+    "（季度：1、4、7、10月的该日起为一期；半年：1、7月）；/rhythm 十五五 默认 恢复每月默认周期。"
+)
+# the reporting rhythm's state in a plan's digest section (`jobs.digest.RhythmState`)
+DIGEST_RHYTHM = "{period}（{start}起）已反馈 {reported}/{total} 个牵头单位"
+DIGEST_SILENT_RHYTHM = "<b>📭 {rhythm}；本周期未反馈的单位（{count}个）</b>"
+RHYTHM_PERIOD = {"monthly": "本月", "quarterly": "本季度", "half_yearly": "本半年"}
+RHYTHM_NAME = {"monthly": "每月", "quarterly": "每季度", "half_yearly": "每半年"}
 DIGEST_SILENT = "<b>📭 本周期未反馈的单位（{count}个）</b>"
 DIGEST_SILENT_UNIT = "{unit}（{count}项）"
 DIGEST_CUT = "更多见 /unit、/export"

@@ -23,9 +23,11 @@ from sqlmodel import Session, col, delete, select
 
 from db.models import Assignment, Indicator, Plan, Task, Unit, UnitAlias
 from db.repo import record_audit
+from db.repo.milestones import MILESTONE_TEXT_LIMIT, add_milestone
 from jobs.indicators import parse_target
 from jobs.plans import default_short_name, period_in_title
-from jobs.types import AssignmentRole, IndicatorAttribute, IndicatorKind
+from jobs.rhythm import check_day, parse_rhythm, rhythm_text
+from jobs.types import AssignmentRole, IndicatorAttribute, IndicatorKind, Rhythm
 
 DEFAULT_TASK_FILE = Path(__file__).resolve().parent / "data" / "plan.toml"
 COLLECTIVE_UNITS = frozenset({"各镇街", "有关镇街"})
@@ -45,6 +47,8 @@ class TaskRecord:
     responsible_units: tuple[str, ...]
     deadline: date
     responsible_units_note: str | None = None
+    # yearly milestones (年度目标): (due date, text), by due date
+    milestones: tuple[tuple[date, str], ...] = ()
 
     def as_json(self) -> dict[str, object]:
         """Return the JSON shape of `taskbot tasks --json`."""
@@ -82,6 +86,10 @@ class PlanRecord:
     short_name: str = ""  # 简称; empty: `jobs.plans.default_short_name`
     period_start: date | None = None  # None: as the title says, else 1 January of issued_on
     indicators: tuple[IndicatorRecord, ...] = ()
+    # 报送频次 (`jobs.rhythm`); None: the file names none (a new plan follows the configured
+    # monthly cycle, a reloaded one keeps the rhythm it has)
+    rhythm: Rhythm | None = None
+    rhythm_day: int | None = None
 
     def start(self) -> date:
         """The first day of the plan's period: `period_start`, else 1 January of the first
@@ -140,6 +148,8 @@ PLAN_KEYS = (
     "period_start",
     "period_end",
     "default_deadline",
+    "rhythm",
+    "rhythm_day",
 )
 TASK_KEYS = (
     "number",
@@ -148,6 +158,7 @@ TASK_KEYS = (
     "responsible_units",
     "responsible_units_note",
     "deadline",
+    "milestones",
 )
 INDICATOR_KEYS = ("number", "name", "measure", "target", "kind", "attribute")
 ATTRIBUTE_WORDS = {
@@ -211,6 +222,7 @@ def read_task_file(path: Path | None = None) -> PlanRecord:
     default_deadline = _date(
         plan.get("default_deadline", period_end), f"{path}: [plan].default_deadline"
     )
+    rhythm, rhythm_day = _rhythm(plan, f"{path}: [plan]")
     tasks_raw = raw.get("tasks")
     if not isinstance(tasks_raw, list) or not tasks_raw:
         raise TaskFileError(f"{path}: no [[tasks]] entries")
@@ -240,6 +252,7 @@ def read_task_file(path: Path | None = None) -> PlanRecord:
         if note is not None and not isinstance(note, str):
             raise TaskFileError(f"{where}: responsible_units_note must be a string")
         deadline = _date(item.get("deadline", default_deadline), f"{where}: deadline")
+        milestones = _milestones(item.get("milestones", []), f"{where}: milestones")
         tasks.append(
             TaskRecord(
                 number=number,
@@ -248,6 +261,7 @@ def read_task_file(path: Path | None = None) -> PlanRecord:
                 responsible_units=responsible,
                 deadline=deadline,
                 responsible_units_note=note,
+                milestones=milestones,
             )
         )
     return PlanRecord(
@@ -259,6 +273,8 @@ def read_task_file(path: Path | None = None) -> PlanRecord:
         tasks=tuple(sorted(tasks, key=lambda t: t.number)),
         short_name=short_name.strip(),
         period_start=period_start,
+        rhythm=rhythm,
+        rhythm_day=rhythm_day,
     )
 
 
@@ -360,6 +376,54 @@ def _load_indicators(session: Session, plan_id: int, records: Sequence[Indicator
     return changed
 
 
+def _milestones(value: object, where: str) -> tuple[tuple[date, str], ...]:
+    """A task's `[[tasks.milestones]]`: each a table with `due_on` (a date) and `text` (a
+    non-empty string of at most `repo.MILESTONE_TEXT_LIMIT` characters). Raises
+    `TaskFileError`."""
+    if not isinstance(value, list):
+        raise TaskFileError(f"{where}: expected [[tasks.milestones]] tables")
+    found: list[tuple[date, str]] = []
+    for index, item in enumerate(value, start=1):
+        here = f"{where} #{index}"
+        if not isinstance(item, dict):
+            raise TaskFileError(f"{here}: not a table")
+        _known_keys(item, ("due_on", "text"), here)
+        due_on = _date(item.get("due_on"), f"{here}: due_on")
+        text = item.get("text")
+        if not isinstance(text, str) or not text.strip():
+            raise TaskFileError(f"{here}: text must be a non-empty string")
+        text = " ".join(text.split())
+        if len(text) > MILESTONE_TEXT_LIMIT:
+            raise TaskFileError(f"{here}: text is longer than {MILESTONE_TEXT_LIMIT} characters")
+        if (due_on, text) in found:
+            raise TaskFileError(f"{here}: the same milestone twice")
+        found.append((due_on, text))
+    return tuple(sorted(found))
+
+
+def _rhythm(plan: dict[str, object], where: str) -> tuple[Rhythm | None, int | None]:
+    """The [plan] table's `rhythm` (monthly, quarterly, half_yearly or their Chinese names)
+    and `rhythm_day` (1-28, only with a rhythm). Raises `TaskFileError`."""
+    name = plan.get("rhythm")
+    day = plan.get("rhythm_day")
+    if name is None:
+        if day is not None:
+            raise TaskFileError(f"{where}.rhythm_day needs a rhythm (monthly, quarterly ...)")
+        return None, None
+    if not isinstance(name, str):
+        raise TaskFileError(f"{where}.rhythm must be monthly, quarterly or half_yearly")
+    try:
+        rhythm = parse_rhythm(name)
+    except ValueError as exc:
+        raise TaskFileError(f"{where}.rhythm: {exc}") from exc
+    if day is None:
+        return rhythm, None
+    try:
+        return rhythm, check_day(day)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise TaskFileError(f"{where}.rhythm_day: {exc}") from exc
+
+
 @dataclass(frozen=True)
 class LoadSummary:
     """What a load changed: counts of tasks added, tasks updated and units added; the plan's
@@ -452,6 +516,8 @@ def load_plan(
             issued_on=plan.issued_on,
             period_start=plan.start(),
             period_end=plan.period_end,
+            rhythm=plan.rhythm,
+            rhythm_day=plan.rhythm_day,
         )
         session.add(row)
     else:
@@ -471,6 +537,21 @@ def load_plan(
         row.issued_on = plan.issued_on
         row.period_start = plan.start()
         row.period_end = plan.period_end
+        if plan.rhythm is not None and (plan.rhythm, plan.rhythm_day) != (
+            row.rhythm,
+            row.rhythm_day,
+        ):
+            record_audit(
+                session,
+                actor_user_id=actor_user_id,
+                action="plan.rhythm",
+                subject=f"plan:{plan_name}",
+                before=rhythm_text(row.rhythm, row.rhythm_day),
+                after=rhythm_text(plan.rhythm, plan.rhythm_day),
+                now=now,
+            )
+            row.rhythm = plan.rhythm
+            row.rhythm_day = plan.rhythm_day
     session.flush()
     assert row.id is not None
     plan_id = row.id
@@ -538,6 +619,18 @@ def load_plan(
     added_numbers = {task.number for task in fresh}
     for task in fresh:
         tasks[task.number] = task
+    for record in plan.tasks:
+        for due_on, text in record.milestones:
+            milestone_task = tasks[record.number]
+            assert milestone_task.id is not None
+            add_milestone(
+                session,
+                task_id=milestone_task.id,
+                due_on=due_on,
+                text=text,
+                actor_user_id=actor_user_id,
+                now=now,
+            )
     names = {unit.id: unit.name for unit in units.values()}
     # the plan's assignments in one read, compared per task with the file's
     current: dict[int, list[tuple[int, AssignmentRole, int]]] = {}

@@ -12,9 +12,17 @@ from typing import TypedDict
 from zoneinfo import ZoneInfo
 
 from jobs.calendar import WorkingCalendar
-from jobs.lights import Light, LightPolicy, reported_in_cycle, task_light, unit_light
+from jobs.lights import (
+    Light,
+    LightPolicy,
+    reported_in_cycle,
+    task_light,
+    task_rule,
+    unit_light,
+)
+from jobs.rhythm import period_of
 from jobs.state import FollowUpState, ReportView, TaskView
-from jobs.types import Status
+from jobs.types import Rhythm, Status
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,19 @@ class UnitRow:
     reported_at: datetime | None
     has_contact: bool
     occurred_on: date | None = None
+
+
+@dataclass(frozen=True)
+class RhythmState:
+    """Where a plan's reporting rhythm stands at the digest's date: the rhythm, the current
+    period's first day (local), and of the lead units with an open task (one they have not
+    reported 已完成), how many reported on every such task in the period (`reported`) out
+    of how many (`total`)."""
+
+    rhythm: Rhythm
+    start: date
+    reported: int
+    total: int
 
 
 @dataclass(frozen=True)
@@ -80,6 +101,8 @@ class Digest:
     # main indicators (主要指标) without a value for the last full year: their numbers, the year
     indicators_missing: tuple[int, ...] = ()
     indicators_year: int | None = None
+    # the plan's rhythm (None without lights, or when the tasks follow different rhythms)
+    rhythm_state: RhythmState | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +117,8 @@ class UnitWord:
 @dataclass(frozen=True)
 class LightLine:
     """A task under a red or yellow light: the units that carry the light, and why.
+    `deadline` and `days_left` are of the date the light follows (`TaskView.target`: the
+    next open yearly milestone's due date when nearer than the deadline).
 
     `words` has one `UnitWord` per unit in `units`, in the same order."""
 
@@ -240,6 +265,7 @@ class _LightSections(TypedDict, total=False):
     changes: tuple[Change, ...]
     newly_overdue: tuple[TaskLine, ...]
     member_rollup: tuple[tuple[int, str, tuple[str, ...], int], ...]
+    rhythm_state: RhythmState | None
 
 
 def _light_sections(
@@ -254,6 +280,7 @@ def _light_sections(
     red: list[LightLine] = []
     yellow: list[LightLine] = []
     silent: dict[int, list[int]] = {}
+    open_units: dict[int, None] = {}
     newly_overdue: list[TaskLine] = []
     for task in state.tasks:
         per_unit = {
@@ -262,13 +289,14 @@ def _light_sections(
         overall = task_light(list(per_unit.values()))
         light_counts[overall] += 1
         blocked = any(state.unit_status(task.id, u) is Status.BLOCKED for u in per_unit)
-        days_left = (task.deadline - today).days
+        target = task.target()  # the lights' date: the next open milestone's, or the deadline
+        days_left = (target - today).days
         if overall in (Light.RED, Light.YELLOW):
             carriers = [u for u, light in per_unit.items() if light is overall]
             line = LightLine(
                 task.number,
                 task.text,
-                task.deadline,
+                target,
                 tuple(state.units[u].name for u in carriers),
                 days_left,
                 blocked,
@@ -278,6 +306,7 @@ def _light_sections(
         for unit_id in task.lead_unit_ids:
             if state.unit_status(task.id, unit_id) is Status.DONE:
                 continue
+            open_units[unit_id] = None
             if not reported_in_cycle(task, unit_id, state, today, policy):
                 silent.setdefault(unit_id, []).append(task.number)
         if state.task_status(task) is not Status.DONE and period_start <= task.deadline < today:
@@ -318,7 +347,19 @@ def _light_sections(
         "changes": tuple(changes),
         "newly_overdue": tuple(newly_overdue),
         "member_rollup": member_rollup(state, today, policy),
+        "rhythm_state": _rhythm_state(state, today, policy, len(open_units), len(silent)),
     }
+
+
+def _rhythm_state(
+    state: FollowUpState, today: date, policy: LightPolicy, total: int, silent: int
+) -> RhythmState | None:
+    """The rhythm line of a digest whose tasks all follow one rhythm (one plan's section)."""
+    rules = {task_rule(task, state, policy.cycle_day) for task in state.tasks}
+    if len(rules) != 1:
+        return None
+    rule = rules.pop()
+    return RhythmState(rule.rhythm, period_of(today, rule).start, total - silent, total)
 
 
 def member_rollup(

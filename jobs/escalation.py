@@ -7,10 +7,14 @@ Escalation (config `follow_up.escalate_after_working_days`): a lead unit whose t
 overdue by more than that many working days and that has not reported it done is named to
 the coordinators once per task, unit and deadline (a new deadline starts a new count).
 
-Nudge (config `follow_up.nudge_after_days`): that many days into a reporting cycle (see
+Nudge (config `follow_up.nudge_after_days`): that many days into a reporting cycle (the
+period of the task's plan's rhythm, `jobs.rhythm`; by default the monthly cycle of
 `jobs.lights.cycle_start`), each reachable contact of a lead unit that has not reported on
-some open task in the cycle is nudged once per cycle, listing those tasks. A contact who
-registered after the nudge day was never asked in this cycle and is left alone.
+some open task in the cycle is nudged once per cycle, listing those tasks. Tasks of plans
+whose cycles start on the same day share one nudge; a contact with silent tasks in cycles
+starting on different days gets one nudge per start (the daily message carries one a day,
+the next waits for the next working day). A contact who registered after the nudge day was
+never asked in this cycle and is left alone.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from jobs.calendar import WorkingCalendar
-from jobs.lights import LightPolicy, cycle_start, reported_in_cycle, working_days_until
+from jobs.lights import LightPolicy, reported_in_cycle, task_cycle_start, working_days_until
 from jobs.state import ContactView, FollowUpState, TaskView
 from jobs.types import Status
 
@@ -107,29 +111,38 @@ def nudges_due(
     if nudge_after_days <= 0:
         return []
     today = now.astimezone(lights.zone).date()
-    start = cycle_start(today, lights.cycle_day)
-    nudge_on = start + timedelta(days=nudge_after_days)
-    if today < nudge_on:
-        return []
-    silent: dict[int, list[tuple[int, int]]] = {}  # unit id: (number, plan id) of each task
+    after = timedelta(days=nudge_after_days)
+    # (unit id, cycle start): (number, plan id) of each task
+    silent: dict[tuple[int, date], list[tuple[int, int]]] = {}
     for task in state.tasks:
+        start = task_cycle_start(task, state, today, lights.cycle_day)
+        if today < start + after:
+            continue
         for unit_id in task.lead_unit_ids:
             if state.unit_status(task.id, unit_id) is Status.DONE:
                 continue
             if reported_in_cycle(task, unit_id, state, today, lights):
                 continue
-            silent.setdefault(unit_id, []).append((task.number, task.plan_id))
-    nudge_day = datetime.combine(nudge_on, time(0), lights.zone)
-    return [
-        Nudge(
-            nudge_key(contact, start),
-            contact,
-            start,
-            tuple(number for number, _ in silent[contact.unit_id]),
-            tuple(plan_id for _, plan_id in silent[contact.unit_id]),
-        )
-        for contact in state.contacts
-        if contact.unit_id in silent
-        and contact.unreachable_reason is None
-        and (contact.registered_at is None or contact.registered_at < nudge_day)
-    ]
+            silent.setdefault((unit_id, start), []).append((task.number, task.plan_id))
+    starts = sorted({start for _, start in silent})
+    nudges: list[Nudge] = []
+    for contact in state.contacts:
+        if contact.unreachable_reason is not None:
+            continue
+        for start in starts:
+            tasks = silent.get((contact.unit_id, start))
+            if tasks is None:
+                continue
+            nudge_day = datetime.combine(start + after, time(0), lights.zone)
+            if contact.registered_at is not None and contact.registered_at >= nudge_day:
+                continue
+            nudges.append(
+                Nudge(
+                    nudge_key(contact, start),
+                    contact,
+                    start,
+                    tuple(number for number, _ in tasks),
+                    tuple(plan_id for _, plan_id in tasks),
+                )
+            )
+    return nudges

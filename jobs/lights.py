@@ -3,8 +3,10 @@
 For one lead unit on one task, at local date `today`:
 - 🟢 GREEN: the unit reported it done, or reported on it (推进中 or a note) within the
   current reporting cycle without difficulties;
-- 🔴 RED: the deadline has passed and the unit has not reported it done;
-- 🟡 YELLOW: the unit's latest status is 遇到困难, or the deadline is within
+- 🔴 RED: the deadline, or the due date of the task's next open yearly milestone (年度目标,
+  `TaskView.target`: the nearer of the two), has passed and the unit has not reported the
+  task done;
+- 🟡 YELLOW: the unit's latest status is 遇到困难, or that date is within
   `yellow_working_days` working days (config `follow_up.yellow_working_days`) and the unit
   has not reported in the cycle;
 - ⚪ NONE (未反馈): an open task the unit has not reported on within the current reporting
@@ -16,9 +18,11 @@ yesterday, and a 推进中 report in the cycle turns a task green even close to 
 not reported in the cycle, so it is also listed 未反馈. A task's light is the worst of its lead
 units' lights, in the order red, yellow, none, green.
 
-The reporting cycle (config `follow_up.cycle_day`, a day of the month) starts on the most
-recent such day on or before today; a report whose effective date (its creation, or a past
-record's `occurred_on`) is on or after its start counts for it.
+The reporting cycle of a task is the period of its plan's rhythm containing today
+(`jobs.rhythm`; a plan without a rhythm: the configured monthly cycle, config
+`follow_up.cycle_day`, which starts on the most recent such day on or before today); a report
+whose effective date (its creation, or a past record's `occurred_on`) is on or after its
+start counts for it.
 """
 
 from __future__ import annotations
@@ -30,8 +34,9 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from jobs.calendar import WorkingCalendar
+from jobs.rhythm import Rule, period_of, rule_of
 from jobs.state import FollowUpState, TaskView
-from jobs.types import Status
+from jobs.types import Rhythm, Status
 
 
 class Light(enum.StrEnum):
@@ -63,6 +68,20 @@ def cycle_start(today: date, cycle_day: int) -> date:
     return previous.replace(day=min(cycle_day, previous.day))
 
 
+def task_rule(task: TaskView, state: FollowUpState, default_day: int) -> Rule:
+    """The reporting rhythm of the task's plan (`jobs.rhythm.rule_of`): the configured
+    monthly cycle on `default_day` for a plan without one or a plan the state does not know."""
+    plan = state.plans.get(task.plan_id)
+    if plan is None:
+        return Rule(Rhythm.MONTHLY, default_day)
+    return rule_of(plan.rhythm, plan.rhythm_day, default_day)
+
+
+def task_cycle_start(task: TaskView, state: FollowUpState, today: date, default_day: int) -> date:
+    """The first day of the task's reporting cycle containing `today` (its plan's rhythm)."""
+    return period_of(today, task_rule(task, state, default_day)).start
+
+
 def working_days_until(
     today: date, deadline: date, calendar: WorkingCalendar, *, stop_after: int = 400
 ) -> int:
@@ -92,14 +111,15 @@ def unit_light(
     status = state.unit_status(task.id, unit_id)
     if status is Status.DONE:
         return Light.GREEN
-    if task.deadline < today:
+    target = task.target()
+    if target < today:
         return Light.RED
     if status is Status.BLOCKED:
         return Light.YELLOW
     if reported_in_cycle(task, unit_id, state, today, policy):
         return Light.GREEN
     days = policy.yellow_working_days
-    if working_days_until(today, task.deadline, calendar, stop_after=days) <= days:
+    if working_days_until(today, target, calendar, stop_after=days) <= days:
         return Light.YELLOW
     return Light.NONE
 
@@ -121,14 +141,21 @@ def reported_in_cycle(
     latest = state.latest_report.get((task.id, unit_id))
     if latest is None:
         return False
+    rule = task_rule(task, state, policy.cycle_day)
     if latest.occurred_on is not None:
-        return latest.occurred_on >= cycle_start(today, policy.cycle_day)
-    return latest.created_at >= cycle_began(today, policy.cycle_day, policy.zone)
+        return latest.occurred_on >= period_of(today, rule).start
+    return latest.created_at >= rule_began(today, rule, policy.zone)
+
+
+def cycle_began(today: date, cycle_day: int, zone: ZoneInfo) -> datetime:
+    """The instant (aware, midnight in `zone`) the monthly reporting cycle containing `today`
+    began."""
+    return rule_began(today, Rule(Rhythm.MONTHLY, cycle_day), zone)
 
 
 @functools.lru_cache(maxsize=64)
-def cycle_began(today: date, cycle_day: int, zone: ZoneInfo) -> datetime:
-    """The instant (aware, midnight in `zone`) the reporting cycle containing `today` began.
+def rule_began(today: date, rule: Rule, zone: ZoneInfo) -> datetime:
+    """The instant (aware, midnight in `zone`) the period of `rule` containing `today` began.
     Cached: the lights and the nudges ask it once per task and unit, tens of thousands of
     times a tick at the province's scale, always for the same day."""
-    return datetime.combine(cycle_start(today, cycle_day), time(0), zone)
+    return datetime.combine(period_of(today, rule).start, time(0), zone)

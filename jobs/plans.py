@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from jobs.types import PlanStatus
+from jobs.types import PlanStatus, Rhythm
 
 # “十四五” / 十五五 in a title; a period such as （2021—2025年） or 2027年
 _FIVE_YEAR = re.compile(r"[“\"]?(十[一二三四五六七八九]五)[”\"]?")
@@ -27,7 +27,9 @@ _CLOSING = str.maketrans("]］)）】", "〕〕〕〕〕")
 
 @dataclass(frozen=True, slots=True)
 class PlanView:
-    """A plan as the policy and the views see it; dates are local, both ends included."""
+    """A plan as the policy and the views see it; dates are local, both ends included.
+    `rhythm` and `rhythm_day` its reporting rhythm (`jobs.rhythm`); None: the configured
+    monthly cycle."""
 
     id: int
     title: str
@@ -37,6 +39,8 @@ class PlanView:
     period_start: date
     period_end: date
     status: PlanStatus = PlanStatus.ACTIVE
+    rhythm: Rhythm | None = None
+    rhythm_day: int | None = None
 
     @property
     def active(self) -> bool:

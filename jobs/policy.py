@@ -11,9 +11,14 @@ An occasion falling on a non-working day goes out on the next working day. Remin
 only on a working day, from `reminder_hour` until `quiet_after_hour` local time. At any instant
 only the newest occasion whose day has come is current: an older one not sent in time (the bot
 was down) is superseded by it, so each contact gets one reminder per task, late, once.
+A task's next open yearly milestone (年度目标, `TaskView.next_milestone`) is reminded like a
+deadline of the task: its occasions are computed from its due date in the same way, and the
+newer of the milestone's and the deadline's current occasions is the task's current one (the
+milestone's on a tie); such a reminder carries the milestone (`DueReminder.milestone`) and
+counts its days left to the milestone's due date.
 An OVERDUE reminder asks for news of a late task: a unit that reported on the task (a status
-or a note) in the current reporting cycle (`jobs.lights.cycle_start`, config
-`follow_up.cycle_day`) has answered it, and gets none until the next cycle.
+or a note) in the current reporting cycle (its plan's rhythm, `jobs.lights.task_rule`; by
+default config `follow_up.cycle_day`) has answered it, and gets none until the next cycle.
 """
 
 from __future__ import annotations
@@ -23,8 +28,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from jobs.calendar import WorkingCalendar, next_working_day
-from jobs.lights import cycle_start
-from jobs.state import ContactView, FollowUpState, TaskView
+from jobs.lights import rule_began, task_rule
+from jobs.state import ContactView, FollowUpState, MilestoneView, TaskView
 from jobs.types import ReminderKind, Status
 
 
@@ -56,7 +61,8 @@ class Occasion:
 class DueReminder:
     """One reminder to send now: which task, unit and contact, and the ledger key.
 
-    `days_left` is deadline minus today in calendar days (negative when overdue).
+    `days_left` is deadline minus today in calendar days (negative when overdue); for a
+    reminder of a yearly milestone (`milestone`), its due date minus today.
     """
 
     key: str
@@ -65,6 +71,12 @@ class DueReminder:
     contact: ContactView
     occasion: Occasion
     days_left: int
+    milestone: MilestoneView | None = None
+
+    @property
+    def due_on(self) -> date:
+        """The date reminded of: the milestone's due date, else the task's deadline."""
+        return self.milestone.due_on if self.milestone is not None else self.task.deadline
 
 
 def reminder_key(task_id: int, unit_id: int, contact_id: int, occasion: Occasion) -> str:
@@ -141,7 +153,6 @@ def reminder_candidates(
     if not any_hour and not sending_allowed(now, policy, calendar):
         return []
     today = now.astimezone(policy.zone).date()
-    cycle_began = datetime.combine(cycle_start(today, policy.cycle_day), time(0), policy.zone)
     latest_report = state.latest_report
     by_unit: dict[int, list[ContactView]] = {}
     for contact in state.contacts:
@@ -160,18 +171,22 @@ def reminder_candidates(
     # writes it (the loop below runs once per task, unit and contact: tens of thousands)
     occasions: dict[date, tuple[Occasion, str] | None] = {}
     for task in state.tasks:
-        deadline = task.deadline
-        if deadline not in occasions:
-            occasion = current_occasion(deadline, today, policy, calendar)
-            occasions[deadline] = (
-                None
-                if occasion is None
-                else (occasion, reminder_key(0, 0, 0, occasion).split(":", 4)[4])
-            )
-        found = occasions[deadline]
+        found = _occasion_of(task.deadline, occasions, today, policy, calendar)
+        milestone = task.next_milestone() if task.milestones else None
+        if milestone is not None:
+            early = _occasion_of(milestone.due_on, occasions, today, policy, calendar)
+            if early is not None and (
+                found is None
+                or (early[0].send_on, early[0].nominal_on)
+                >= (found[0].send_on, found[0].nominal_on)
+            ):
+                found = early
+            else:
+                milestone = None
         if found is None:
             continue
         occasion, tail = found
+        deadline = milestone.due_on if milestone is not None else task.deadline
         days_left = (deadline - today).days
         units = _units_to_remind(task, members) if policy.remind_responsible else task.lead_unit_ids
         for unit_id in units:
@@ -180,6 +195,9 @@ def reminder_candidates(
                 continue
             if occasion.kind is ReminderKind.OVERDUE:
                 answer = latest_report.get((task.id, unit_id))
+                cycle_began = rule_began(
+                    today, task_rule(task, state, policy.cycle_day), policy.zone
+                )
                 if answer is not None and (
                     answer.created_at >= cycle_began
                     if answer.occurred_on is None
@@ -196,9 +214,28 @@ def reminder_candidates(
                         contact=contact,
                         occasion=occasion,
                         days_left=days_left,
+                        milestone=milestone,
                     )
                 )
     return due
+
+
+def _occasion_of(
+    due: date,
+    occasions: dict[date, tuple[Occasion, str] | None],
+    today: date,
+    policy: ReminderPolicy,
+    calendar: WorkingCalendar,
+) -> tuple[Occasion, str] | None:
+    """The current occasion of a due date and its key's tail, cached in `occasions`."""
+    if due not in occasions:
+        occasion = current_occasion(due, today, policy, calendar)
+        occasions[due] = (
+            None
+            if occasion is None
+            else (occasion, reminder_key(0, 0, 0, occasion).split(":", 4)[4])
+        )
+    return occasions[due]
 
 
 def _units_to_remind(task: TaskView, members: dict[int, list[int]]) -> list[int]:

@@ -38,9 +38,26 @@ class ContactView:
 
 
 @dataclass(frozen=True, slots=True)
+class MilestoneView:
+    """A task's yearly milestone (年度目标): due by local date `due_on`; `closed_on` the local
+    date of the report that closed it, None while open."""
+
+    id: int
+    due_on: date
+    text: str
+    closed_on: date | None = None
+
+    @property
+    def open(self) -> bool:
+        """True until a report closed it."""
+        return self.closed_on is None
+
+
+@dataclass(frozen=True, slots=True)
 class TaskView:
     """A task of plan `plan_id` with its deadline (a date in the configured zone) and unit ids
-    in document order; `number` is its 序号 within the plan."""
+    in document order; `number` is its 序号 within the plan; `milestones` its yearly
+    milestones by due date."""
 
     id: int
     number: int
@@ -49,6 +66,20 @@ class TaskView:
     lead_unit_ids: tuple[int, ...]
     responsible_unit_ids: tuple[int, ...] = ()
     plan_id: int = 0
+    milestones: tuple[MilestoneView, ...] = ()
+
+    def next_milestone(self) -> MilestoneView | None:
+        """The earliest open milestone due before the deadline (an overdue one included), or
+        None: the one reminders and lights follow besides the deadline."""
+        for milestone in self.milestones:
+            if milestone.open and milestone.due_on < self.deadline:
+                return milestone
+        return None
+
+    def target(self) -> date:
+        """The nearer of the next open milestone's due date and the deadline."""
+        milestone = self.next_milestone()
+        return milestone.due_on if milestone is not None else self.deadline
 
 
 @dataclass(frozen=True, slots=True)

@@ -107,6 +107,12 @@ from db.repo.ledger import (
     settled_keys,
     unsettled_keys,
 )
+from db.repo.milestones import (
+    MILESTONE_TEXT_LIMIT,
+    add_milestone,
+    close_milestone,
+    milestones_of_task,
+)
 from db.repo.plans import (
     CarryItem,
     OpenTask,
@@ -117,6 +123,7 @@ from db.repo.plans import (
     close_plan,
     closed_plan_label,
     reopen_plan,
+    set_plan_rhythm,
     tasks_by_status,
     unfinished_tasks,
 )
@@ -165,6 +172,7 @@ from db.repo.units import (
 
 __all__ = [
     "BACKFILL_SOURCE",
+    "MILESTONE_TEXT_LIMIT",
     "UNIT_NAME_LIMIT",
     "CarryItem",
     "DeadlineChange",
@@ -184,6 +192,7 @@ __all__ = [
     "YearValue",
     "add_backfill",
     "add_evidence",
+    "add_milestone",
     "add_report",
     "alias_names",
     "aliases_of",
@@ -201,6 +210,7 @@ __all__ = [
     "check_plans",
     "claim_delivery",
     "claim_retry",
+    "close_milestone",
     "close_plan",
     "closed_plan_label",
     "contact_counts",
@@ -256,6 +266,7 @@ __all__ = [
     "mark_unreachable",
     "may_report",
     "merge_unit",
+    "milestones_of_task",
     "open_hold",
     "open_holds",
     "open_tasks_of_unit",
@@ -285,6 +296,7 @@ __all__ = [
     "sent_reminder_counts",
     "set_deadline",
     "set_owner",
+    "set_plan_rhythm",
     "settle_delivery",
     "settled_keys",
     "shared_task_numbers",

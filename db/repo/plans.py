@@ -17,7 +17,8 @@ from db.models import Assignment, Plan, Task
 from db.repo.audit import record_audit
 from db.repo.hold import decide_hold, open_hold
 from db.repo.state import load_state
-from jobs.types import DeadlineBasis, HoldDecision, PlanStatus, Status
+from jobs.rhythm import check_day, rhythm_text
+from jobs.types import DeadlineBasis, HoldDecision, PlanStatus, Rhythm, Status
 
 
 class PlanChangeRefused(Exception):
@@ -102,6 +103,44 @@ def close_plan(session: Session, *, plan_id: int, actor_user_id: int, now: datet
         decide_hold(
             session, hold_id=hold.id, decision=HoldDecision.SEND, user_id=actor_user_id, now=now
         )
+    session.flush()
+    return plan
+
+
+def set_plan_rhythm(
+    session: Session,
+    *,
+    plan_id: int,
+    rhythm: Rhythm | None,
+    day: int | None,
+    actor_user_id: int,
+    now: datetime,
+) -> Plan:
+    """Set plan `plan_id`'s reporting rhythm (`jobs.rhythm`; None: back to the configured
+    monthly cycle, `day` then ignored) on `day` (1-28; None: the configured cycle day),
+    audited ("plan.rhythm", before and after as `jobs.rhythm.rhythm_text`). Raises
+    `PlanChangeRefused` for an unknown plan, `ValueError` for a day outside 1-28 or a naive
+    `now`."""
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    if rhythm is None:
+        day = None
+    elif day is not None:
+        check_day(day)
+    plan = _plan(session, plan_id)
+    before = rhythm_text(plan.rhythm, plan.rhythm_day)
+    plan.rhythm = rhythm
+    plan.rhythm_day = day
+    session.add(plan)
+    record_audit(
+        session,
+        actor_user_id=actor_user_id,
+        action="plan.rhythm",
+        subject=f"plan:{plan_id}",
+        before=before,
+        after=rhythm_text(rhythm, day),
+        now=now,
+    )
     session.flush()
     return plan
 

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from db.models import (
     Assignment,
     Contact,
+    Milestone,
     Plan,
     Progress,
     StatusReport,
@@ -30,6 +31,7 @@ from jobs.plans import PlanView, newest_first
 from jobs.state import (
     ContactView,
     FollowUpState,
+    MilestoneView,
     PeriodReports,
     ReportView,
     TaskView,
@@ -118,6 +120,19 @@ def load_state(session: Session) -> FollowUpState:
     ):
         target = leads if role == AssignmentRole.LEAD else responsibles
         target.setdefault(task_id, []).append(unit_id)
+    milestones: dict[int, list[MilestoneView]] = {}
+    for milestone_id, task_id, due_on, text, closed_on in rows(
+        sa_select(
+            col(Milestone.id),
+            col(Milestone.task_id),
+            col(Milestone.due_on),
+            col(Milestone.text),
+            col(Milestone.closed_on),
+        ).order_by(col(Milestone.due_on), col(Milestone.id))
+    ):
+        milestones.setdefault(task_id, []).append(
+            MilestoneView(milestone_id, due_on, text, closed_on)
+        )
     tasks = tuple(
         TaskView(
             id=task_id,
@@ -127,6 +142,7 @@ def load_state(session: Session) -> FollowUpState:
             lead_unit_ids=tuple(leads.get(task_id, ())),
             responsible_unit_ids=tuple(responsibles.get(task_id, ())),
             plan_id=plan_id,
+            milestones=tuple(milestones.get(task_id, ())),
         )
         for task_id, number, text, deadline, plan_id in rows(
             sa_select(
@@ -208,6 +224,8 @@ def read_plans(session: Session) -> list[PlanView]:
             period_start=plan.period_start,
             period_end=plan.period_end,
             status=plan.status,
+            rhythm=plan.rhythm,
+            rhythm_day=plan.rhythm_day,
         )
         for plan in session.exec(select(Plan))
     )

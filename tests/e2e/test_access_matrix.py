@@ -225,6 +225,20 @@ MATRIX: dict[str, dict[str, Expect]] = {
         "coordinator": no("这份补录预览已失效", "alert"),
         "member@group": no("仅限协调员", "alert"),
     },
+    "/rhythm": {  # the view: nothing stored
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok("各规划的报送频次…十四五：每月25日起一期（默认）"),
+        "member@group": NOT_COORDINATOR,
+    },
+    "/milestone 10": {  # no date nor text: the usage, nothing stored
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok("用法：/milestone [规划简称] 序号 日期 内容"),
+        "member@group": NOT_COORDINATOR,
+    },
     "/close_plan 十四五": {  # a preview: nothing stored before 关闭
         "stranger": NOT_COORDINATOR,
         "contactA": NOT_COORDINATOR,
@@ -571,6 +585,8 @@ ACTIONS: dict[str, Callable[[Env, str], Awaitable[Observed]]] = {
         env, role, f"/backfill 2 {UNIT_A} 已完成 2023-06-30 低保核查已完成"
     ),
     "button bf:ok (no preview)": lambda env, role: press(env, role, "bf:ok:0123abcd"),
+    "/rhythm": lambda env, role: command(env, role, "/rhythm"),
+    "/milestone 10": lambda env, role: command(env, role, "/milestone 10"),
     "/close_plan 十四五": lambda env, role: command(env, role, "/close_plan 十四五"),
     "button pc:close (no preview)": lambda env, role: press(env, role, "pc:close:0123abcd"),
     "/digest": lambda env, role: command(env, role, "/digest"),
