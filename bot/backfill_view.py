@@ -73,7 +73,7 @@ def _keyboard(nonce: str) -> InlineKeyboardMarkup:
 
 def _parse_number(word: str) -> int | None:
     text = word.strip().lstrip("第").rstrip("项")
-    return int(text) if text.isdigit() and len(text) <= 6 else None
+    return int(text) if text.isdecimal() and len(text) <= 6 else None
 
 
 @coordinator_only

@@ -224,7 +224,7 @@ async def indicator_command(update: Update, context: BotContext) -> None:
     if choice.named:  # /indicator 十四五 3 2025 100 来源
         parts = (text or "").split(maxsplit=5)
         del parts[1]
-    if len(parts) < 4 or not parts[1].isdigit() or not parts[2].isdigit():
+    if len(parts) < 4 or not parts[1].isdecimal() or not parts[2].isdecimal():
         await reply(update, texts.INDICATOR_USAGE)
         return
     if len(parts) < 5 or not parts[4].strip():

@@ -30,7 +30,7 @@ def _run(svc: Services, words: list[str], actor: int, now: datetime) -> str:
         if len(rest) < 3 or choice.plan is None:
             return texts.MILESTONE_USAGE
         number_text = rest[0].strip().lstrip("第").rstrip("项")
-        if not number_text.isdigit() or len(number_text) > 6:
+        if not number_text.isdecimal() or len(number_text) > 6:
             return texts.MILESTONE_USAGE
         number = int(number_text)
         due_on = parse_date(rest[1], today)

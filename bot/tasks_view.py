@@ -55,7 +55,7 @@ def _parse_number(args: list[str]) -> int | None:
     if not args:
         return None
     text = args[0].strip().lstrip("第").rstrip("项")
-    return int(text) if text.isdigit() and len(text) <= 6 else None
+    return int(text) if text.isdecimal() and len(text) <= 6 else None
 
 
 async def task_command(update: Update, context: BotContext) -> None:

@@ -102,7 +102,7 @@ def _number_of(value: object) -> int | None:
     if isinstance(value, float):
         return int(value) if value.is_integer() and value > 0 else None
     text = _text(value).lstrip("第").rstrip("项")
-    return int(text) if text.isdigit() and 0 < len(text) <= 6 and int(text) > 0 else None
+    return int(text) if text.isdecimal() and 0 < len(text) <= 6 and int(text) > 0 else None
 
 
 def find_header(rows: Sequence[Sequence[object]]) -> tuple[int, dict[str, int]] | None:
