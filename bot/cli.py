@@ -476,6 +476,13 @@ def cmd_milestone(args: argparse.Namespace) -> int:
                         file=sys.stderr,
                     )
                     return 1
+                start = next(p.period_start for p in repo.read_plans(s) if p.id == plan_id)
+                if due_on < start:
+                    print(
+                        f"a milestone is due within the plan's period (from {start})",
+                        file=sys.stderr,
+                    )
+                    return 1
                 try:
                     repo.add_milestone(
                         s,

@@ -2,7 +2,8 @@
 
 Adds a milestone to the task with that 序号 in the plan named (or the newest active plan),
 due by the date typed (`jobs.dates.parse_date`'s forms) with the text after it. The date
-must be before the task's deadline (after it the deadline itself is the target). Stored by
+must be before the task's deadline (after it the deadline itself is the target) and not
+before the plan's period starts. Stored by
 `repo.add_milestone`, audited; /task lists a task's milestones.
 """
 
@@ -43,6 +44,10 @@ def _run(svc: Services, words: list[str], actor: int, now: datetime) -> str:
             return texts.MILESTONE_UNKNOWN_TASK.format(number=number)
         if due_on >= task.deadline:
             return texts.MILESTONE_AFTER_DEADLINE.format(deadline=render.fmt_date(task.deadline))
+        if due_on < choice.plan.period_start:
+            return texts.MILESTONE_BEFORE_PERIOD.format(
+                start=render.fmt_date(choice.plan.period_start)
+            )
         try:
             milestone = repo.add_milestone(
                 s, task_id=task.id, due_on=due_on, text=text, actor_user_id=actor, now=now

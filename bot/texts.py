@@ -500,6 +500,7 @@ MILESTONE_ADDED = "✅ 已为第{number}项任务设置年度目标（已记入�
 MILESTONE_UNKNOWN_TASK = "没有第{number}项任务。"
 MILESTONE_BAD_TEXT = "年度目标内容不能为空，且不超过{limit}个字。"
 MILESTONE_AFTER_DEADLINE = "年度目标日期应早于该任务的完成时限（{deadline}）。"
+MILESTONE_BEFORE_PERIOD = "年度目标日期应在规划期内（{start}起）。"
 # the status step: a button that closes the task's next open milestone
 BUTTON_MILESTONE = "完成年度目标：{text}"
 MILESTONE_CLOSED_NOTE = "（完成年度目标：{text}）"
