@@ -155,5 +155,7 @@ def indicator_light(
 
 
 def format_number(value: float) -> str:
-    """A value as people write it: 750, 97.5 (no trailing .0)."""
-    return str(int(value)) if float(value).is_integer() else f"{value:g}"
+    """A value as people write it: 750, 97.5 (no trailing .0); 1e+308 for a value of 16
+    digits or more."""
+    whole = float(value).is_integer() and abs(value) < 1e15
+    return str(int(value)) if whole else f"{value:g}"

@@ -150,3 +150,9 @@ def test_cumulative_before_the_period_ends():
 
 def test_format_number():
     assert [format_number(v) for v in (750.0, 97.5, 0.0, 100)] == ["750", "97.5", "0", "100"]
+
+
+def test_format_number_of_a_huge_value_is_short():
+    """/indicator 3 2024 1e308 is a finite float: its receipt must not be 309 digits."""
+    assert format_number(1e308) == "1e+308"
+    assert format_number(123456789012.0) == "123456789012"
