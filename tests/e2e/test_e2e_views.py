@@ -67,7 +67,9 @@ async def test_deadline_change_is_audited_and_moves_the_reminders(bot: BotHarnes
     text = await ask(bot, COORDINATOR, "/deadline 10 2026-01-14")
     assert "由2025年12月31日改为2026年1月14日" in text
     assert "已通知1位联络员" in text
-    [notice] = [m for m in bot.api.messages_to(2002) if "完成时限调整" in m.plain_text]
+    notice = await bot.api.wait_for(
+        lambda m: m.chat_id == 2002 and "完成时限调整" in m.plain_text
+    )  # sent right after the answer: waited for, not assumed
     assert "第10项：2025年12月31日 → 2026年1月14日" in notice.plain_text
     with bot.svc.db.session() as s:
         task = s.exec(select(Task).where(Task.number == 10)).one()
