@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from db.engine import Database
+    from jobs.plans import PlanView
 
 log = logging.getLogger("taskbot")
 DEFAULT_CONFIG = Path("config.toml")
@@ -902,19 +903,29 @@ def _known_unit_names(args: argparse.Namespace) -> tuple[list[str], dict[str, st
     return names, aliases
 
 
+def _named_plan(s: Session, name: str) -> PlanView | None:
+    """The plan `name` names (its 简称 or 文号, as chat commands read it:
+    `jobs.plans.choose_plan`), or None."""
+    from db import repo
+    from jobs.plans import choose_plan
+
+    choice = choose_plan(repo.read_plans(s), [name])
+    return choice.plan if choice.named else None
+
+
 def _plan_id(s: Session, name: str | None) -> int | None:
     """The id of the plan named `name` (its 简称 or 文号; None: the newest active plan), or
     None after saying on stderr that there is no such plan."""
     from db import repo
     from jobs.plans import choose_plan
 
-    plans = repo.read_plans(s)
-    choice = choose_plan(plans, [name] if name else [])
-    if choice.plan is None or (name and not choice.named):
+    plan = _named_plan(s, name) if name else choose_plan(repo.read_plans(s), []).plan
+    if plan is None:
+        plans = repo.read_plans(s)
         known = "、".join(p.short_name or p.document_number for p in plans) or "none loaded"
         print(f"no plan named {name!r} (plans: {known})", file=sys.stderr)
         return None
-    return choice.plan.id
+    return plan.id
 
 
 def _indicator_json(view: object, plan: object, today: date) -> dict[str, object]:
@@ -1194,14 +1205,7 @@ def cmd_plan_close(args: argparse.Namespace) -> int:
                 return 1
             into: PlanView | None = None
             if args.carry_into is not None:
-                into = next(
-                    (
-                        p
-                        for p in repo.read_plans(s)
-                        if args.carry_into in (p.short_name, p.document_number)
-                    ),
-                    None,
-                )
+                into = _named_plan(s, args.carry_into)
                 if into is None or into.id == plan.id:
                     print(f"no other plan named {args.carry_into!r}", file=sys.stderr)
                     return 1
@@ -1248,10 +1252,7 @@ def cmd_plan_rhythm(args: argparse.Namespace) -> int:
     database = prepare_database(settings)
     try:
         with database.session() as s:
-            plan = next(
-                (p for p in repo.read_plans(s) if args.name in (p.short_name, p.document_number)),
-                None,
-            )
+            plan = _named_plan(s, args.name)
             if plan is None:
                 print(f"no plan named {args.name!r}", file=sys.stderr)
                 return 1
@@ -1280,10 +1281,7 @@ def cmd_plan_reopen(args: argparse.Namespace) -> int:
     database = prepare_database(settings)
     try:
         with database.session() as s:
-            plan = next(
-                (p for p in repo.read_plans(s) if args.name in (p.short_name, p.document_number)),
-                None,
-            )
+            plan = _named_plan(s, args.name)
             if plan is None:
                 print(f"no plan named {args.name!r}", file=sys.stderr)
                 return 1
