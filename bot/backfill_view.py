@@ -15,14 +15,13 @@ import logging
 import secrets
 from datetime import date
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import evidence, render, texts
 from bot.access import coordinator_only
 from bot.context import BackfillDraft, BotContext, Services
 from bot.flow_common import answer, note_problem
-from bot.handlers import reply
+from bot.handlers import edit_preview, reply
 from bot.plan_choice import choice_line, read_choice
 from db import repo
 from db.files import size_text
@@ -34,10 +33,6 @@ log = logging.getLogger(__name__)
 
 CONFIRM_PATTERN = r"^bf:(ok|no):[0-9a-f]{8}$"
 CAPTION_PATTERN = r"^/backfill(@\w+)?(\s|$)"  # a file sent with the command as its caption
-
-
-def _today(svc: Services) -> date:
-    return svc.now().astimezone(svc.policy.zone).date()
 
 
 def refusal_text(
@@ -103,7 +98,7 @@ async def backfill_command(update: Update, context: BotContext) -> None:
             update, texts.RECORD_BAD_STATUS.format(text=render.esc(render.clip(status_word, 20)))
         )
         return
-    today = _today(svc)
+    today = svc.today()
     occurred_on = read_past_date(date_text, today)
     if occurred_on is None:
         await reply(
@@ -235,9 +230,9 @@ async def confirm_backfill(update: Update, context: BotContext) -> None:
     await answer(update)
     if action == "no":
         _drop_files(svc, draft)
-        await _edit(query.message, texts.BACKFILL_CANCELLED)
+        await edit_preview(query.message, texts.BACKFILL_CANCELLED)
         return
-    today = _today(svc)
+    today = svc.today()
     now = svc.now()
     refusal: BackfillRefusal | None = None
     stored_id: int | None = None
@@ -288,11 +283,11 @@ async def confirm_backfill(update: Update, context: BotContext) -> None:
                     )
     if period is None:
         _drop_files(svc, draft)
-        await _edit(query.message, texts.BACKFILL_PLAN_GONE)
+        await edit_preview(query.message, texts.BACKFILL_PLAN_GONE)
         return
     if duplicate:
         _drop_files(svc, draft)
-        await _edit(
+        await edit_preview(
             query.message,
             texts.BACKFILL_DUPLICATE.format(
                 unit=render.esc(draft.unit_name),
@@ -303,7 +298,7 @@ async def confirm_backfill(update: Update, context: BotContext) -> None:
         return
     if refusal is not None:
         _drop_files(svc, draft)
-        await _edit(
+        await edit_preview(
             query.message,
             refusal_text(
                 refusal,
@@ -325,7 +320,7 @@ async def confirm_backfill(update: Update, context: BotContext) -> None:
         draft.occurred_on,
         len(draft.files),
     )
-    await _edit(
+    await edit_preview(
         query.message,
         texts.BACKFILL_SAVED.format(
             unit=render.esc(draft.unit_name),
@@ -336,14 +331,6 @@ async def confirm_backfill(update: Update, context: BotContext) -> None:
             note=render.esc(draft.note),
         ),
     )
-
-
-async def _edit(message: object, text: str) -> None:
-    if isinstance(message, Message):
-        try:
-            await message.edit_text(text)
-        except TelegramError as exc:
-            log.warning("backfill preview not edited: %s", exc)
 
 
 __all__ = [

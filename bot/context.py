@@ -57,6 +57,10 @@ class Services:
         """Return the current instant from the injected clock (aware UTC)."""
         return self.clock()
 
+    def today(self) -> date:
+        """Return today's date in the configured zone (`policy.zone`)."""
+        return self.now().astimezone(self.policy.zone).date()
+
     def chat_lock(self, chat_id: int) -> asyncio.Lock:
         """The lock of `chat_id`: whoever sends a multi-part message there (the weekly digest,
         a /digest) holds it from the first part to the last, so that two such messages never

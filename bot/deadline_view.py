@@ -24,16 +24,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlmodel import Session
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import render, texts
 from bot.access import coordinator_only
 from bot.backlog import recheck_plan
-from bot.context import BotContext, DeadlineBatch, Services
+from bot.context import BotContext, DeadlineBatch
 from bot.delivery import DEADLINE_NOTICE_PREFIX, send_queued_notices
 from bot.flow_common import answer
-from bot.handlers import reply
+from bot.handlers import edit_preview, reply
 from bot.plan_choice import choice_line, read_choice, read_tags
 from bot.reads import in_worker
 from db import repo
@@ -207,10 +206,6 @@ def apply_and_queue(
     return changes, len(contacts)
 
 
-def _today(svc: Services) -> date:
-    return svc.now().astimezone(svc.policy.zone).date()
-
-
 def _keyboard(nonce: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
@@ -231,7 +226,7 @@ async def deadline_command(update: Update, context: BotContext) -> None:
     svc = context.svc
     if user is None or message is None:
         return
-    today = _today(svc)
+    today = svc.today()
     parts = (message.text or "").split(maxsplit=3)
     with svc.db.session() as s:
         choice = read_choice(s, parts[1:2])
@@ -341,11 +336,11 @@ async def confirm_deadline_batch(update: Update, context: BotContext) -> None:
     context.draft_store.deadline_batch = None
     await answer(update)
     if action == "no":
-        await _edit(query.message, texts.DEADLINE_BATCH_CANCELLED)
+        await edit_preview(query.message, texts.DEADLINE_BATCH_CANCELLED)
         return
-    today = _today(svc)
+    today = svc.today()
     if batch.new < today:
-        await _edit(
+        await edit_preview(
             query.message,
             render.date_refusal(DateRefusal(DateProblem.PAST, batch.new), "", today, current=None),
         )
@@ -355,7 +350,9 @@ async def confirm_deadline_batch(update: Update, context: BotContext) -> None:
             repo.closed_plan_label(s, plan_id=batch.plan_id) if batch.plan_id is not None else None
         )
     if closed is not None:  # closed between the preview and the press
-        await _edit(query.message, texts.DEADLINE_PLAN_CLOSED.format(plan=render.esc(closed)))
+        await edit_preview(
+            query.message, texts.DEADLINE_PLAN_CLOSED.format(plan=render.esc(closed))
+        )
         return
     with svc.db.session() as s:
         seen = dict(batch.seen)
@@ -378,12 +375,14 @@ async def confirm_deadline_batch(update: Update, context: BotContext) -> None:
             )
     if moved:  # changed since the preview: confirming would overwrite it unseen
         log.info("stale deadline preview refused: tasks=%s by=%s", moved, user.id)
-        await _edit(
+        await edit_preview(
             query.message, texts.DEADLINE_BATCH_STALE.format(numbers=describe_numbers(moved))
         )
         return
     if not changes:
-        await _edit(query.message, texts.DEADLINE_NOTHING.format(after=render.fmt_date(batch.new)))
+        await edit_preview(
+            query.message, texts.DEADLINE_NOTHING.format(after=render.fmt_date(batch.new))
+        )
         return
     log.info(
         "deadlines changed: tasks=%s by=%s -> %s contacts=%d",
@@ -399,16 +398,8 @@ async def confirm_deadline_batch(update: Update, context: BotContext) -> None:
         contacts=told,
     )
     hold_line = await in_worker(svc, recheck_plan, svc)
-    await _edit(query.message, text + ("\n" + hold_line if hold_line else ""))
+    await edit_preview(query.message, text + ("\n" + hold_line if hold_line else ""))
     await send_queued_notices(context.bot, svc, at_once=True)
-
-
-async def _edit(message: object, text: str) -> None:
-    if isinstance(message, Message):
-        try:
-            await message.edit_text(text)
-        except TelegramError as exc:
-            log.warning("deadline preview not edited: %s", exc)
 
 
 __all__ = [

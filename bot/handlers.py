@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
-from telegram import ReplyParameters, Update, User
+from telegram import InlineKeyboardMarkup, Message, ReplyParameters, Update, User
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import CommandHandler, filters
 
 from bot import render, texts
@@ -52,6 +53,18 @@ def display_name(user: User) -> str:
     """Return "First Last" (or @username, or the id) of a Telegram user."""
     name = " ".join(p for p in (user.first_name, user.last_name) if p).replace("\x00", "")
     return name.strip() or (f"@{user.username}" if user.username else str(user.id))
+
+
+async def edit_preview(
+    message: object, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Replace a preview's text (and its buttons: none unless `markup`) once it is decided;
+    a Telegram refusal is logged, never raised (what was decided is already stored)."""
+    if isinstance(message, Message):
+        try:
+            await message.edit_text(text, reply_markup=markup)
+        except TelegramError as exc:
+            log.warning("preview not edited: %s", exc)
 
 
 async def reply(update: Update, text: str, **kwargs: object) -> None:

@@ -50,10 +50,6 @@ def assess(view: repo.IndicatorView, plan: PlanView, today: date) -> Assessment:
     )
 
 
-def _today(svc: Services) -> date:
-    return svc.now().astimezone(svc.policy.zone).date()
-
-
 @dataclass(frozen=True)
 class _Who:
     coordinator: bool
@@ -121,7 +117,7 @@ async def indicators_command(update: Update, context: BotContext) -> None:
             ),
         )
         return
-    lines = list_lines(choice.plan, views, _today(svc))
+    lines = list_lines(choice.plan, views, svc.today())
     which = choice_line(choice, "indicators", "")
     if which:
         lines.insert(0, which)

@@ -16,15 +16,14 @@ import secrets
 from datetime import date, datetime
 
 from sqlmodel import Session
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ApplicationHandlerStop
 
 from bot import render, texts
 from bot.access import coordinator_only, is_coordinator
 from bot.context import BotContext, PlanCloseDraft
 from bot.flow_common import answer
-from bot.handlers import is_private, reply
+from bot.handlers import edit_preview, is_private, reply
 from db import repo
 from jobs.dates import parse_date
 from jobs.plans import PlanView, choose_plan
@@ -295,14 +294,14 @@ async def close_plan_button(update: Update, context: BotContext) -> None:
     await answer(update)
     if action == "no":
         context.draft_store.plan_close = None
-        await _edit(query.message, texts.CLOSE_PLAN_CANCELLED)
+        await edit_preview(query.message, texts.CLOSE_PLAN_CANCELLED)
         return
     if action == "carry":
         with context.svc.db.session() as s:
             found = _plans(s, draft)
         if found is None or found[1] is None:
             context.draft_store.plan_close = None
-            await _edit(query.message, texts.CLOSE_PLAN_STALE)
+            await edit_preview(query.message, texts.CLOSE_PLAN_STALE)
             return
         into = found[1]
         context.draft_store.plan_close = PlanCloseDraft(
@@ -313,7 +312,7 @@ async def close_plan_button(update: Update, context: BotContext) -> None:
             asking_deadline=True,
             period_end=into.period_end,
         )
-        await _edit(
+        await edit_preview(
             query.message,
             texts.CLOSE_PLAN_ASK_DEADLINE.format(
                 into=render.esc(into.label),
@@ -329,7 +328,7 @@ async def close_plan_button(update: Update, context: BotContext) -> None:
     context.draft_store.plan_close = None
     carry = action == "end"
     text = await _store(update, context, draft, carry=carry, deadline=draft.period_end)
-    await _edit(query.message, text)
+    await edit_preview(query.message, text)
 
 
 async def carry_deadline_reply(update: Update, context: BotContext) -> None:
@@ -356,14 +355,6 @@ async def carry_deadline_reply(update: Update, context: BotContext) -> None:
     context.user_data.plan_close = None
     await reply(update, await _store(update, context, draft, carry=True, deadline=deadline))
     raise ApplicationHandlerStop
-
-
-async def _edit(message: object, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
-    if isinstance(message, Message):
-        try:
-            await message.edit_text(text, reply_markup=markup)
-        except TelegramError as exc:
-            log.warning("plan close preview not edited: %s", exc)
 
 
 __all__ = [

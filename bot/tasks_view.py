@@ -40,10 +40,6 @@ def _light_icon(light: Light) -> str:
     return texts.LIGHT_ICON[light.value]
 
 
-def _today(svc: Services) -> date:
-    return svc.now().astimezone(svc.policy.zone).date()
-
-
 def _task_view(state: FollowUpState, number: int, plan: PlanView | None) -> TaskView | None:
     return next(
         (t for t in state.tasks if t.number == number and (plan is None or t.plan_id == plan.id)),
@@ -109,7 +105,7 @@ async def task_command(update: Update, context: BotContext) -> None:
             texts.TASK_NOT_YOURS.format(number=number, unit=render.esc(own.name if own else "")),
         )
         return
-    today = _today(svc)
+    today = svc.today()
     lights = {
         u: unit_light(task, u, state, today, svc.lights, svc.calendar) for u in task.lead_unit_ids
     }
@@ -391,7 +387,7 @@ async def unit_command(update: Update, context: BotContext) -> None:
     if not coordinator and (own is None or own.id != unit.id):
         await reply(update, texts.UNIT_NOT_YOURS.format(unit=render.esc(own.name if own else "")))
         return
-    today = _today(svc)
+    today = svc.today()
     led = [t for t in state.followed_up().tasks if unit.id in t.lead_unit_ids]
     tags = render.plan_tags(list(state.plans.values()))
     names = "、".join(render.esc(c.display_name) for c in members) or texts.UNITS_NONE

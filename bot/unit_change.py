@@ -16,14 +16,13 @@ import secrets
 from datetime import datetime
 
 from sqlmodel import Session
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
-from telegram.error import TelegramError
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot import render, texts
 from bot.access import coordinator_only
 from bot.context import BotContext, UnitChangeDraft
 from bot.flow_common import answer
-from bot.handlers import reply
+from bot.handlers import edit_preview, reply
 from db import repo
 from db.models import Unit
 from jobs.scope import describe_numbers
@@ -205,7 +204,7 @@ async def confirm_unit_change(update: Update, context: BotContext) -> None:
     context.draft_store.unit_change = None
     await answer(update)
     if action == "no":
-        await _edit(query.message, texts.UNIT_CHANGE_CANCELLED)
+        await edit_preview(query.message, texts.UNIT_CHANGE_CANCELLED)
         return
     svc = context.svc
     with svc.db.session() as s:
@@ -224,15 +223,7 @@ async def confirm_unit_change(update: Update, context: BotContext) -> None:
                     else texts.UNIT_CHANGE_REFUSED["no_unit"]
                 )
     log.info("unit %s: unit=%s by=%s -> %s", change.kind, change.unit_id, user.id, change.target)
-    await _edit(query.message, text)
-
-
-async def _edit(message: object, text: str) -> None:
-    if isinstance(message, Message):
-        try:
-            await message.edit_text(text)
-        except TelegramError as exc:
-            log.warning("unit change preview not edited: %s", exc)
+    await edit_preview(query.message, text)
 
 
 __all__ = [
