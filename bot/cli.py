@@ -511,6 +511,7 @@ def cmd_deadline(args: argparse.Namespace) -> int:
     from bot.app import prepare_database
     from db import repo
     from jobs.dates import DateRefusal, parse_new_deadline
+    from jobs.plans import plans_named
 
     settings = _settings(args)
     now = _now()
@@ -537,7 +538,7 @@ def cmd_deadline(args: argparse.Namespace) -> int:
                 print(html_to_text(scope), file=sys.stderr)
                 return 1
             plans = repo.read_plans(s)
-            if sum(1 for p in plans if p.active) > 1:
+            if plans_named(plans):
                 plan = next(p for p in plans if p.id == plan_id)
                 print(f"plan: {plan.label} ({plan.document_number}; --plan NAME for another)")
             preview = deadline_view.preview_text(s, scope, new, reason)

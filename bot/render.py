@@ -20,7 +20,7 @@ from jobs.daily import DailyMessage, EscalationDay, UnitCases
 from jobs.dates import MAX_YEARS_AHEAD, DateProblem, DateRefusal, example_date
 from jobs.digest import Change, Digest, LightLine, TaskLine, UnitWord
 from jobs.escalation import EscalationCase, Nudge
-from jobs.plans import PlanView
+from jobs.plans import PlanView, plans_named
 from jobs.policy import DueReminder
 from jobs.state import FollowUpState, UnitView
 from jobs.types import Status
@@ -533,7 +533,7 @@ def plan_tags(plans: Sequence[PlanView], *, html_text: bool = True) -> dict[int,
     """Plan id to the 【简称】 put before a task's number in messages (HTML-escaped) or
     buttons (`html_text` False): empty with fewer than two active plans, when no task needs
     its plan named."""
-    if sum(1 for p in plans if p.active) < 2:
+    if not plans_named(plans):
         return {}
     return {p.id: texts.PLAN_TAG.format(plan=esc(p.label) if html_text else p.label) for p in plans}
 

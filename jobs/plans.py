@@ -78,6 +78,12 @@ def default_short_name(title: str, period_start: date, period_end: date) -> str:
     return f"{period_start.year}—{period_end.year}年"
 
 
+def plans_named(plans: Iterable[PlanView]) -> bool:
+    """Whether messages name a task's plan: when more than one plan is active (with one, a
+    task's number says all)."""
+    return sum(1 for p in plans if p.active) > 1
+
+
 def newest_first(plans: Iterable[PlanView]) -> list[PlanView]:
     """The plans, the newest first (latest period start, issue date, then id)."""
     return sorted(plans, key=lambda p: (p.period_start, p.issued_on, p.id), reverse=True)

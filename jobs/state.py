@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
-from jobs.plans import PlanView, newest_first
+from jobs.plans import PlanView, newest_first, plans_named
 from jobs.types import Status
 
 
@@ -166,7 +166,7 @@ class FollowUpState:
     def plan_label(self, task: TaskView) -> str:
         """The 简称 of the task's plan when more than one plan is active (messages then name
         the plan with the number), else the empty string."""
-        if len(self.active_plans()) < 2:
+        if not plans_named(self.plans.values()):
             return ""
         plan = self.plans.get(task.plan_id)
         return plan.label if plan is not None else ""

@@ -20,7 +20,7 @@ from db.repo.state import load_state, read_plans
 from db.repo.units import default_plan_id
 from jobs.calendar import WorkingCalendar
 from jobs.hold import HoldFinding, assess_state
-from jobs.plans import PlanView
+from jobs.plans import PlanView, plans_named
 from jobs.state import FollowUpState
 from jobs.types import DeliveryKind, DeliveryOutcome, HoldDecision
 
@@ -60,7 +60,7 @@ def plan_of_hold(session: Session, *, hold: FollowUpHold) -> PlanView | None:
     """The plan of `hold` when more than one plan is active (messages then name it), else
     None."""
     plans = read_plans(session)
-    if sum(1 for p in plans if p.active) < 2:
+    if not plans_named(plans):
         return None
     return next((p for p in plans if p.id == hold.plan_id), None)
 
