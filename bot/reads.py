@@ -68,8 +68,9 @@ def build_current_digest(
     HTML message parts, none when every active plan is left out.
 
     The period starts at the last weekly digest sent (or 7 days ago when none was sent).
-    While a plan's follow-up is held after its period, a line in its section says the days
-    overdue count from the original deadlines.
+    While a plan's follow-up is held, a line in its section says the days overdue count from
+    the original deadlines; an active plan whose period has ended reads as awaiting its
+    evaluation and closing (its open tasks by their original dates, no 未反馈 list).
     Blocking: the bot runs it in a worker thread (`current_digest`).
     """
     now = svc.now()
@@ -114,6 +115,10 @@ def build_current_digest(
         indicator_plan = (
             section_plan if section_plan is not None else (plans[0].id if len(plans) == 1 else None)
         )
+        plan = state.plans.get(indicator_plan) if indicator_plan is not None else None
+        today = now.astimezone(svc.policy.zone).date()
+        if plan is not None and plan.active and plan.period_end < today:
+            digest = replace(digest, period_ended_on=plan.period_end)
         if indicator_plan is not None and indicator_plan in state.plans:
             year, missing = missing_indicators(
                 state.plans[indicator_plan],

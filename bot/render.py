@@ -312,13 +312,18 @@ def _word_text(word: UnitWord) -> str:
     )
 
 
-def _light_item(line: LightLine) -> str:
+def _light_item(line: LightLine, *, ended: bool = False) -> str:
+    """One red or yellow task; in a plan whose period has ended, by its original date
+    (原定…) rather than by days overdue, which only grow."""
     words = "；".join(_word_text(w) for w in line.words[:DIGEST_LINE_UNITS])
     if len(line.words) > DIGEST_LINE_UNITS:
         words += texts.DIGEST_MORE_UNITS.format(count=len(line.words) - DIGEST_LINE_UNITS)
-    return texts.DIGEST_LIGHT_LINE.format(
-        number=line.number, words=words, when=when_text(line.days_left)
+    when = (
+        texts.DIGEST_DUE_WAS.format(deadline=fmt_date(line.deadline))
+        if ended
+        else when_text(line.days_left)
     )
+    return texts.DIGEST_LIGHT_LINE.format(number=line.number, words=words, when=when)
 
 
 def _change_item(change: Change) -> str:
@@ -386,8 +391,16 @@ def short_digest_lines(
         texts.DIGEST_LIGHTS.format(**lights),
         texts.DIGEST_LEGEND,
     ]
+    ended_on = digest.period_ended_on
+    ended = ended_on is not None
     rhythm_text = ""
-    if digest.rhythm_state is not None and digest.rhythm_state.total:
+    if ended_on is not None:
+        open_tasks = digest.task_count - digest.counts.get(Status.DONE, 0)
+        head.append(
+            texts.DIGEST_ENDED.format(period_end=fmt_date(ended_on), open=open_tasks)
+            + (texts.DIGEST_ENDED_HELD if held_period_end is not None else "")
+        )
+    elif digest.rhythm_state is not None and digest.rhythm_state.total:
         rhythm = digest.rhythm_state
         rhythm_text = texts.DIGEST_RHYTHM.format(
             period=texts.RHYTHM_PERIOD[rhythm.rhythm.value],
@@ -397,7 +410,7 @@ def short_digest_lines(
         )
         if not digest.silent:  # else the 未反馈 section's header says it
             head.append("📅 " + rhythm_text)
-    if held_period_end is not None:
+    if held_period_end is not None and not ended:
         head.append(texts.DIGEST_HELD.format(period_end=fmt_date(held_period_end)))
     if digest.indicators_missing:
         head.append(
@@ -411,6 +424,11 @@ def short_digest_lines(
         texts.DIGEST_SILENT_UNIT.format(unit=esc(clip(unit, UNIT_NAME_CHARS)), count=len(numbers))
         for unit, numbers in digest.silent
     ]
+    if digest.silent_without_contact:
+        silent_items.append(
+            texts.DIGEST_SILENT_NO_CONTACT.format(count=digest.silent_without_contact)
+        )
+    silent_count = len(digest.silent) + digest.silent_without_contact
     sections = [
         _Section(
             texts.DIGEST_CHANGES.format(count=len(digest.changes)),
@@ -419,8 +437,8 @@ def short_digest_lines(
             most=DIGEST_CHANGES_SHOWN + 1,
         ),
         _Section(
-            texts.DIGEST_RED.format(count=len(digest.red)),
-            [_light_item(line) for line in digest.red],
+            (texts.DIGEST_RED_ENDED if ended else texts.DIGEST_RED).format(count=len(digest.red)),
+            [_light_item(line, ended=ended) for line in digest.red],
             lambda n: texts.DIGEST_MORE_TASKS.format(
                 count=n, numbers=_numbers(red_numbers[len(red_numbers) - n :])
             ),
@@ -433,11 +451,11 @@ def short_digest_lines(
             ),
         ),
         _Section(
-            texts.DIGEST_SILENT_RHYTHM.format(rhythm=rhythm_text, count=len(digest.silent))
+            texts.DIGEST_SILENT_RHYTHM.format(rhythm=rhythm_text, count=silent_count)
             if rhythm_text
-            else texts.DIGEST_SILENT.format(count=len(digest.silent)),
-            wrap_list(silent_items, width=60),
-            lambda n: texts.DIGEST_MORE_UNIT_LINES.format(count=len(digest.silent)),
+            else texts.DIGEST_SILENT.format(count=silent_count),
+            [] if ended else wrap_list(silent_items, width=60),
+            lambda n: texts.DIGEST_MORE_UNIT_LINES.format(count=silent_count),
         ),
         _Section(
             texts.DIGEST_MEMBERS,

@@ -752,6 +752,13 @@ DIGEST_NO_CONTACT = "<b>⚠️ 尚无联络员的牵头单位（{count}个）</b
 DIGEST_UNREACHABLE = "<b>📵 联络员无法送达的牵头单位（{count}个）</b>"
 DIGEST_LIGHTS = "<b>状态灯</b>：🔴{red}　🟡{yellow}　🟢{green}　⚪{none}"
 DIGEST_LEGEND = "🔴逾期未完成　🟡遇到困难或临近时限未反馈　🟢已完成或本周期有反馈　⚪本周期未反馈"
+DIGEST_ENDED = (
+    "⏹ 规划期已于{period_end}结束，尚有{open}项未完成：请总结评估（/evaluate）"
+    "后关闭或结转（/close_plan）。"
+)
+DIGEST_ENDED_HELD = "逾期提醒已暂停。"
+DIGEST_RED_ENDED = "<b>🔴 规划期内未完成（{count}项）</b>"
+DIGEST_DUE_WAS = "原定{deadline}"
 DIGEST_HELD = (
     "⏸ 规划期已于{period_end}结束，新的完成时限尚未设定：逾期天数按原定时限计算，逾期提醒暂停中。"
 )
@@ -786,12 +793,13 @@ RHYTHM_USAGE = (
     "（季度：1、4、7、10月的该日起为一期；半年：1、7月）；/rhythm 十五五 默认 恢复每月默认周期。"
 )
 # the reporting rhythm's state in a plan's digest section (`jobs.digest.RhythmState`)
-DIGEST_RHYTHM = "{period}（{start}起）已反馈 {reported}/{total} 个牵头单位"
+DIGEST_RHYTHM = "{period}（{start}起）{reported}/{total} 个牵头单位已反馈全部在办任务"
 DIGEST_SILENT_RHYTHM = "<b>📭 {rhythm}；本周期未反馈的单位（{count}个）</b>"
 RHYTHM_PERIOD = {"monthly": "本月", "quarterly": "本季度", "half_yearly": "本半年"}
 RHYTHM_NAME = {"monthly": "每月", "quarterly": "每季度", "half_yearly": "每半年"}
 DIGEST_SILENT = "<b>📭 本周期未反馈的单位（{count}个）</b>"
 DIGEST_SILENT_UNIT = "{unit}（{count}项）"
+DIGEST_SILENT_NO_CONTACT = "另{count}个尚无联络员的单位（见下）"
 DIGEST_CUT = "更多见 /unit、/export"
 DIGEST_FOOTER = "详情：私聊本助手发送 /task 序号、/unit 单位名称；协调员可用 /export 导出台账。"
 DIGEST_MEMBERS = "<b>🏘️ 镇街反馈（本周期）</b>"

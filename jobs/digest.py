@@ -55,7 +55,8 @@ class RhythmState:
     """Where a plan's reporting rhythm stands at the digest's date: the rhythm, the current
     period's first day (local), and of the lead units with an open task (one they have not
     reported 已完成), how many reported on every such task in the period (`reported`) out
-    of how many (`total`)."""
+    of how many (`total`). The others are the digest's `silent` units plus its
+    `silent_without_contact` ones: `total - reported == len(silent) + silent_without_contact`."""
 
     rhythm: Rhythm
     start: date
@@ -103,6 +104,12 @@ class Digest:
     indicators_year: int | None = None
     # the plan's rhythm (None without lights, or when the tasks follow different rhythms)
     rhythm_state: RhythmState | None = None
+    # lead units without a contact that have not reported in the cycle (named only under
+    # units_without_contact, counted here so that the 未反馈 count adds up)
+    silent_without_contact: int = 0
+    # the plan's last day, when its period has ended before the digest's date (set by the
+    # caller, who knows the plan): the digest then reads as a plan awaiting its evaluation
+    period_ended_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -224,7 +231,9 @@ def build_digest(
     )
     without_contact = tuple(state.units[u].name for u in lead_ids if u not in with_contact)
     if "silent" in extra:  # a unit without a contact is listed once, under 尚无联络员
-        extra["silent"] = tuple(item for item in extra["silent"] if item[0] not in without_contact)
+        with_word = tuple(item for item in extra["silent"] if item[0] not in without_contact)
+        extra["silent_without_contact"] = len(extra["silent"]) - len(with_word)
+        extra["silent"] = with_word
     return Digest(
         **extra,
         plan_title=state.plan_title,
@@ -266,6 +275,7 @@ class _LightSections(TypedDict, total=False):
     newly_overdue: tuple[TaskLine, ...]
     member_rollup: tuple[tuple[int, str, tuple[str, ...], int], ...]
     rhythm_state: RhythmState | None
+    silent_without_contact: int
 
 
 def _light_sections(

@@ -129,9 +129,10 @@ async def test_the_real_plans_digest_in_an_ordinary_week_is_one_message_that_add
     # the changes of the week, each once
     assert "本期新反馈（3条）" in text
     assert "· 第2项 区民政局：未开始→推进中，已完成全区低保对象排查" in text
-    # the units that did not report in the cycle: 区民政局 (tasks 8 and 25); the 15 without a
-    # contact are listed once, under 尚无联络员
-    assert "本周期未反馈的单位（1个）" in text and "区民政局（2项）" in text
+    # the units that did not report in the cycle: 区民政局 (tasks 8 and 25) by name; the 15
+    # without a contact counted and pointed to 尚无联络员, where they are named once
+    assert "本周期未反馈的单位（16个）" in text and "区民政局（2项）" in text
+    assert "另15个尚无联络员的单位（见下）" in text
     assert "尚无联络员的牵头单位（15个）" in text
     # 遇到困难 comes first among the yellow tasks
     assert lines[
@@ -148,8 +149,12 @@ async def test_a_digest_in_december_2026_with_every_task_overdue_still_fits(
     text = digest.plain_text
     assert len(text.split("\n")) <= DIGEST_LINE_BUDGET
     assert lights_of(text) == (30, 0, 0, 0)
-    assert "🔴 红灯（30项）" in text and len(listed_numbers(text, "🔴 红灯")) == 30
-    assert "· 第1项 区乡村振兴局（未开始）｜已逾期341天" in text
+    # the plan's period ended: its open tasks by their original dates, not 已逾期341天
+    assert "规划期已于2025年12月31日结束，尚有30项未完成" in text
+    assert "🔴 规划期内未完成（30项）" in text
+    assert len(listed_numbers(text, "🔴 规划期内未完成")) == 30
+    assert "· 第1项 区乡村振兴局（未开始）｜原定2025年12月31日" in text
+    assert "已逾期" not in text and "未反馈的单位" not in text
     assert text.endswith("更多见 /unit、/export")
 
 

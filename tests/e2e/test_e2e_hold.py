@@ -216,7 +216,7 @@ async def test_new_deadlines_in_chat_lift_the_hold_and_the_follow_up_runs(
     bot.api.send_text(COORDINATOR, "/digest@canggongwei_bot", chat_id=GROUP)
     held = await bot.api.wait_for(lambda m: m.chat_id == GROUP)
     assert "规划期已于2025年12月31日结束" in held.plain_text
-    assert "逾期天数按原定时限计算" in held.plain_text
+    assert "逾期提醒已暂停" in held.plain_text
     since = len(bot.api.sent)
     bot.api.send_text(COORDINATOR, "/deadline 全部 2027年6月30日 十五五衔接")
     preview = await bot.api.wait_for(

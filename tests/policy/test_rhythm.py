@@ -4,6 +4,7 @@ Monday-Friday calendar. Expectations are written by hand."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
@@ -182,8 +183,8 @@ def test_the_digest_shows_the_rhythms_state() -> None:
     assert [name for name, _ in digest.silent] == ["单位二"]
     lines = short_digest_lines(digest, SHANGHAI)
     assert (
-        "<b>📭 本季度（2026年10月25日起）已反馈 1/2 个牵头单位；本周期未反馈的单位（1个）</b>"
-        in lines
+        "<b>📭 本季度（2026年10月25日起）1/2 个牵头单位已反馈全部在办任务；"
+        "本周期未反馈的单位（1个）</b>" in lines
     )
     monthly = build_digest(
         at(date(2026, 12, 7)),
@@ -195,6 +196,52 @@ def test_the_digest_shows_the_rhythms_state() -> None:
     )
     assert monthly.rhythm_state == RhythmState(Rhythm.MONTHLY, date(2026, 11, 25), 0, 2)
     assert [name for name, _ in monthly.silent] == ["单位一", "单位二"]
+
+
+def test_the_rhythm_count_adds_up_with_the_units_it_lists() -> None:
+    # unit 2 has no contact: it is named under 尚无联络员, and counted among the silent here
+    st = replace(state(note(2, 1, at(date(2026, 11, 10)))), contacts=(contact(11, 1),))
+    digest = build_digest(
+        at(date(2026, 12, 7)),
+        st.for_plan(2),
+        zone=SHANGHAI,
+        since=at(date(2026, 11, 30)),
+        lights=LIGHTS,
+        calendar=CAL,
+    )
+    rhythm = digest.rhythm_state
+    assert rhythm is not None and (rhythm.reported, rhythm.total) == (1, 2)
+    assert digest.silent == () and digest.silent_without_contact == 1
+    assert rhythm.total - rhythm.reported == len(digest.silent) + digest.silent_without_contact
+    text = "\n".join(short_digest_lines(digest, SHANGHAI))
+    assert "1/2 个牵头单位已反馈全部在办任务；本周期未反馈的单位（1个）" in text
+    assert "另1个尚无联络员的单位（见下）" in text
+    assert "尚无联络员的牵头单位（1个）" in text and "单位二" in text
+
+
+def test_a_digest_of_a_plan_whose_period_ended_reads_as_awaiting_evaluation() -> None:
+    ended = replace(
+        state(),
+        tasks=(TaskView(1, 1, "任务一", date(2025, 6, 30), (1, 2), plan_id=1),),
+    ).for_plan(1)
+    digest = replace(
+        build_digest(
+            at(date(2026, 12, 7)),
+            ended,
+            zone=SHANGHAI,
+            since=at(date(2026, 11, 30)),
+            lights=LIGHTS,
+            calendar=CAL,
+        ),
+        period_ended_on=date(2025, 12, 31),
+    )
+    text = "\n".join(short_digest_lines(digest, SHANGHAI))
+    assert "规划期已于2025年12月31日结束，尚有1项未完成" in text
+    assert "🔴 规划期内未完成（1项）" in text
+    assert "· 第1项 单位一（未开始）；单位二（未开始）｜原定2025年6月30日" in text
+    assert "已逾期" not in text and "未反馈的单位" not in text
+    held = "\n".join(short_digest_lines(digest, SHANGHAI, held_period_end=date(2025, 12, 31)))
+    assert "逾期提醒已暂停。" in held and held.count("规划期已于") == 1
 
 
 def test_an_overdue_task_reported_in_the_quarter_gets_no_overdue_reminder() -> None:
