@@ -307,7 +307,7 @@ def _word_text(word: UnitWord) -> str:
     note = clip(word.note, DIGEST_WORD_NOTE_CHARS) if word.note else ""
     return texts.DIGEST_WORD.format(
         unit=esc(clip(word.unit_name, UNIT_NAME_CHARS)),
-        status=texts.STATUS_LABEL[word.status],
+        status=texts.STATUS_LABEL[word.status] if word.reported else texts.STATUS_NEVER_REPORTED,
         note=texts.DIGEST_WORD_NOTE.format(note=esc(note)) if note else "",
     )
 

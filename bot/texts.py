@@ -15,6 +15,7 @@ STATUS_LABEL: dict[Status, str] = {
     Status.BLOCKED: "遇到困难",
 }
 STATUS_NOTE_ONLY = "已留言"  # no status reported yet, only notes
+STATUS_NEVER_REPORTED = "未反馈"  # nothing reported on the task yet (as in the evaluation)
 STATUS_ICON: dict[Status, str] = {
     Status.NOT_STARTED: "⚪",
     Status.IN_PROGRESS: "🔵",

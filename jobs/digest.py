@@ -114,11 +114,13 @@ class Digest:
 
 @dataclass(frozen=True)
 class UnitWord:
-    """A unit's latest word on a task: its latest status and the note of its latest report."""
+    """A unit's latest word on a task: its latest status and the note of its latest report;
+    `reported` False when it has never reported on the task (nor has anyone for it)."""
 
     unit_name: str
     status: Status
     note: str
+    reported: bool = True
 
 
 @dataclass(frozen=True)
@@ -261,6 +263,7 @@ def _word(state: FollowUpState, task_id: int, unit_id: int) -> UnitWord:
         state.units[unit_id].name,
         state.unit_status(task_id, unit_id),
         latest.note if latest else "",
+        reported=latest is not None,
     )
 
 

@@ -153,7 +153,7 @@ async def test_a_digest_in_december_2026_with_every_task_overdue_still_fits(
     assert "规划期已于2025年12月31日结束，尚有30项未完成" in text
     assert "🔴 规划期内未完成（30项）" in text
     assert len(listed_numbers(text, "🔴 规划期内未完成")) == 30
-    assert "· 第1项 区乡村振兴局（未开始）｜原定2025年12月31日" in text
+    assert "· 第1项 区乡村振兴局（未反馈）｜原定2025年12月31日" in text
     assert "已逾期" not in text and "未反馈的单位" not in text
     assert text.endswith("更多见 /unit、/export")
 

@@ -65,8 +65,11 @@ async def test_a_renamed_unit_keeps_its_contact_reminders_and_name_history(
     [daily] = [m for m in bot.api.messages_to(2002) if "完成时限" in m.plain_text]
     assert reminded_tasks(daily) == [10]
     digest = await ask(bot, "/digest", "督办")
-    assert f"· 第10项 {NEW}（未开始）；区财政局（未开始）" in digest.plain_text
-    assert f"本周期未反馈的单位（1个）\n{NEW}（1项）" in digest.plain_text
+    assert f"· 第10项 {NEW}（未反馈）；区财政局（未反馈）" in digest.plain_text
+    assert (
+        f"本周期未反馈的单位（17个）\n{NEW}（1项）、另16个尚无联络员的单位（见下）"
+        in digest.plain_text
+    )
     assert OLD not in digest.plain_text.replace(NEW, "")
 
 

@@ -238,7 +238,7 @@ def test_a_digest_of_a_plan_whose_period_ended_reads_as_awaiting_evaluation() ->
     text = "\n".join(short_digest_lines(digest, SHANGHAI))
     assert "规划期已于2025年12月31日结束，尚有1项未完成" in text
     assert "🔴 规划期内未完成（1项）" in text
-    assert "· 第1项 单位一（未开始）；单位二（未开始）｜原定2025年6月30日" in text
+    assert "· 第1项 单位一（未反馈）；单位二（未反馈）｜原定2025年6月30日" in text
     assert "已逾期" not in text and "未反馈的单位" not in text
     held = "\n".join(short_digest_lines(digest, SHANGHAI, held_period_end=date(2025, 12, 31)))
     assert "逾期提醒已暂停。" in held and held.count("规划期已于") == 1
