@@ -25,13 +25,13 @@ from docx import Document
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX, WD_LINE_SPACING
 from docx.oxml.ns import qn
-from docx.shared import Mm, Pt
+from docx.shared import Mm, Pt, RGBColor
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
 from jobs.evaluation import ChangeBasis, Evaluation, Rate, TaskOutcome
-from jobs.indicators import format_number
+from jobs.indicators import assessed_year, format_number
 from jobs.types import Status
 from office.indicators import IndicatorRow
 
@@ -70,7 +70,7 @@ PLACEHOLDER_INDICATORS = (
 INDICATOR_HEADER = ("序号", "指标", "目标值", "属性")
 INDICATOR_STATUS = "完成情况"
 INDICATOR_SUMMARY = (
-    "规划确定主要指标{total}项（约束性{binding}项、预期性{expected}项）。截至{year}年，"
+    "规划确定主要指标{total}项（约束性{binding}项、预期性{expected}项）。截至{year}年底，"
     "已达到{met}项，未达到{not_met}项，缺少数据{no_value}项，需研判{judgement}项。"
 )
 PLACEHOLDER_INDICATOR_GAPS = (
@@ -150,10 +150,15 @@ def _body(doc: object, text: str, *, placeholder: bool = False) -> Paragraph:
     return paragraph
 
 
-def _heading(doc: object, text: str, font: str = HEADING_FONT) -> Paragraph:
-    paragraph = _line(doc.add_paragraph())  # type: ignore[attr-defined]
+def _heading(doc: object, text: str, font: str = HEADING_FONT, *, level: int = 1) -> Paragraph:
+    """A 公文 heading (黑体 三号 for 一、, 楷体 三号 for （一）) in Word's "Heading <level>"
+    style, so that Word's navigation pane and a table of contents list it; the run's own
+    font, size and colour override the style's."""
+    paragraph = _line(doc.add_paragraph(style=f"Heading {level}"))  # type: ignore[attr-defined]
     paragraph.paragraph_format.first_line_indent = Pt(32)
-    _font(paragraph.add_run(text), font, SIZE_BODY)
+    paragraph.paragraph_format.keep_with_next = True
+    run = _font(paragraph.add_run(text), font, SIZE_BODY)
+    run.font.color.rgb = RGBColor(0, 0, 0)
     return paragraph
 
 
@@ -230,7 +235,7 @@ def _on_time(outcome: TaskOutcome, on_time: bool) -> str:
 
 def _task(doc: object, index: int, outcome: TaskOutcome, labels: Mapping[Status, str]) -> None:
     task = outcome.task
-    _heading(doc, f"（{numeral(index)}）任务{task.number}：{task.text}", SUBHEADING_FONT)
+    _heading(doc, f"（{numeral(index)}）第{task.number}项　{task.text}", SUBHEADING_FONT, level=2)
     done = cn_date(outcome.done_on) if outcome.done_on else "—"
     rows = [
         ("牵头单位", "、".join(task.lead_units) or NONE),
@@ -244,12 +249,13 @@ def _task(doc: object, index: int, outcome: TaskOutcome, labels: Mapping[Status,
     ]
     if task.carried_to:
         rows.append(("结转", "已结转至" + "、".join(task.carried_to)))
-    rows += [
+    rows += [  # one lead unit: its status and date are the task's, said above
         (
             f"牵头单位：{unit.unit}",
             _status(unit.status, labels) + (f"（{cn_date(unit.done_on)}）" if unit.done_on else ""),
         )
         for unit in outcome.units
+        if len(outcome.units) > 1
     ]
     _table(doc, ("项目", "情况"), rows)
     changes = outcome.changes
@@ -312,7 +318,7 @@ def _indicators(doc: object, ev: Evaluation, rows: Sequence[IndicatorRow]) -> No
             total=len(rows),
             binding=sum(1 for r in rows if r.attribute == "约束性"),
             expected=sum(1 for r in rows if r.attribute == "预期性"),
-            year=ev.as_of.year,
+            year=assessed_year(ev.as_of, ev.plan.period_start, ev.plan.period_end) or ev.as_of.year,
             **counts,
         ),
     )

@@ -131,6 +131,16 @@ def test_the_docx_draft(loaded_db: Database) -> None:
     title_run = doc.paragraphs[0].runs[0]
     assert title_run.font.size.pt == 22
     assert title_run._element.rPr.rFonts.get(qn("w:eastAsia")) == "方正小标宋简体"
+    # Word's navigation lists the headings: 一、 in Heading 1, each task's （一） in Heading 2,
+    # numbered once (by its 序号 in the plan)
+    assert {doc.paragraphs[texts.index(h)].style.name for h in headings} == {"Heading 1"}
+    tasks = [p.text for p in doc.paragraphs if p.style.name == "Heading 2"]
+    assert len(tasks) == len(ev.tasks) and tasks[0].startswith("（一）第1项　")
+    assert "任务1：" not in body
+    # a task's own status row is not repeated for its one lead unit; several get a row each
+    unit_rows = [c.text for t in doc.tables for row in t.rows for c in row.cells[:1]]
+    several = sum(len(o.units) for o in ev.tasks if len(o.units) > 1)
+    assert sum(text.startswith("牵头单位：") for text in unit_rows) == several
     heading_run = doc.paragraphs[texts.index(headings[0])].runs[0]
     assert heading_run._element.rPr.rFonts.get(qn("w:eastAsia")) == "黑体"
     assert heading_run.font.size.pt == 16

@@ -356,7 +356,7 @@ def test_evaluation_table_of_indicators(loaded_db):
     texts = [p.text for p in doc.paragraphs]
     section = texts[texts.index("三、主要指标完成情况") + 1]
     assert section == (
-        "规划确定主要指标11项（约束性6项、预期性5项）。截至2026年，"
+        "规划确定主要指标11项（约束性6项、预期性5项）。截至2025年底，"
         "已达到2项，未达到1项，缺少数据7项，需研判1项。"
     )
     table = next(t for t in doc.tables if t.rows[0].cells[0].text == "序号")
