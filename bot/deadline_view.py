@@ -142,7 +142,11 @@ def preview_text(
     if reason:
         extra.append(texts.DEADLINE_PREVIEW_REASON.format(reason=render.esc(reason)))
     contacts = repo.lead_contacts_of_tasks(session, task_ids=[c.task_id for c in changes])
-    extra.append(texts.DEADLINE_PREVIEW_CONTACTS.format(contacts=len(contacts)))
+    extra.append(
+        texts.DEADLINE_PREVIEW_CONTACTS.format(contacts=len(contacts))
+        if contacts
+        else texts.DEADLINE_PREVIEW_NO_CONTACTS
+    )
     return "\n".join([text, *extra]), len(changes)
 
 
@@ -395,7 +399,11 @@ async def confirm_deadline_batch(update: Update, context: BotContext) -> None:
         count=len(changes),
         numbers=describe_numbers([c.number for c in changes]),
         after=render.fmt_date(batch.new),
-        contacts=told,
+    )
+    text += (
+        texts.DEADLINE_CONTACTS_TOLD.format(contacts=told)
+        if told
+        else texts.DEADLINE_NO_CONTACTS_TOLD
     )
     hold_line = await in_worker(svc, recheck_plan, svc)
     await edit_preview(query.message, text + ("\n" + hold_line if hold_line else ""))

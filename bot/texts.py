@@ -342,13 +342,14 @@ DEADLINE_PREVIEW_SKIPPED = "另有{count}项已是该时限，不作修改。"
 DEADLINE_REASON_TOO_LONG = "原因太长了（{length}字），请精简到{limit}字以内后重新发送 /deadline。"
 DEADLINE_PREVIEW_REASON = "原因：{reason}"
 DEADLINE_PREVIEW_CONTACTS = "确认后将通知{contacts}位联络员；原定期限保留，修改记入操作记录。"
+DEADLINE_PREVIEW_NO_CONTACTS = (
+    "相关牵头单位尚无联络员，确认后不发通知（可用 /invite 邀请）；原定期限保留，修改记入操作记录。"
+)
 DEADLINE_SCOPE_NUMBERS = "第{numbers}项"
 DEADLINE_SCOPE_UNIT = "{unit}牵头的任务"
 DEADLINE_SCOPE_EVERY = "全部任务"
 BUTTON_DEADLINE_CONFIRM = "确认修改"
-DEADLINE_BATCH_DONE = (
-    "✅ 已将{count}项任务（第{numbers}项）的完成时限改为{after}，已通知{contacts}位联络员。"
-)
+DEADLINE_BATCH_DONE = "✅ 已将{count}项任务（第{numbers}项）的完成时限改为{after}。"
 DEADLINE_BATCH_CANCELLED = "已取消，完成时限未作修改。"
 DEADLINE_BATCH_STALE = (
     "预览之后，第{numbers}项的完成时限已有改动（可能是其他协调员修改的），本次未作修改。"
@@ -356,6 +357,7 @@ DEADLINE_BATCH_STALE = (
 )
 DEADLINE_BATCH_EXPIRED = "这次修改已失效（已确认、已取消或机器人已重启），请重新发送 /deadline。"
 DEADLINE_CONTACTS_TOLD = "已通知{contacts}位联络员。"
+DEADLINE_NO_CONTACTS_TOLD = "相关牵头单位尚无联络员，未发通知（可用 /invite 邀请）。"
 DEADLINE_NOTICE = (
     "📅 <b>完成时限调整</b>\n"
     "协调员调整了{unit}牵头任务的完成时限：\n{lines}\n"

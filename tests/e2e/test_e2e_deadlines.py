@@ -302,3 +302,19 @@ async def test_a_reason_too_long_for_the_preview_is_refused_saying_why(bot: BotH
     assert "原因太长了" in text and deadlines(bot)[1] == "2025-12-31"
     preview = await ask(bot, COORDINATOR, f"/deadline 1-3 2027-06-30 {reason[:1000]}")
     assert "请确认修改完成时限" in preview.plain_text
+
+
+async def test_a_change_no_contact_can_be_told_of_says_so_not_zero_contacts(
+    bot: BotHarness,
+) -> None:
+    preview = await ask(bot, COORDINATOR, "/deadline 1-3 2026-06-30")
+    assert "相关牵头单位尚无联络员，确认后不发通知" in preview.plain_text
+    assert "0位" not in preview.plain_text
+    since = len(bot.api.sent)
+    bot.api.click(COORDINATOR, preview, "确认修改")
+    done = await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "已将3项任务" in m.plain_text, since=since
+    )
+    assert "相关牵头单位尚无联络员，未发通知" in done.plain_text
+    assert "0位" not in done.plain_text
+    assert deadlines(bot)[1] == "2026-06-30"
