@@ -1,7 +1,8 @@
 """Chat views of a plan's main indicators (主要指标): `/indicators [简称]` lists them with
 their lights (coordinators and contacts); `/indicator [简称] 序号 年份 数值 来源…` records a
 value: a coordinator for any indicator, a contact only for the indicators its unit owns
-(`Indicator.owner_unit_id`). Everyone else gets `texts.NOT_CONTACT`. The database work runs
+(`Indicator.owner_unit_id`), which a coordinator sets with `/indicator [简称] 序号 填报单位
+单位名` (无 clears it). Everyone else gets `texts.NOT_CONTACT`. The database work runs
 in `in_worker`; lights are judged at the local date of `svc.now()`.
 """
 
@@ -198,6 +199,35 @@ def _record(
     return receipt
 
 
+def _set_owner(svc: Services, choice: PlanChoice, number: int, typed: str, user_id: int) -> str:
+    """Set or clear (typed 无) the unit that records indicator `number`; return the reply."""
+    plan = choice.plan
+    assert plan is not None
+    with svc.db.session() as s:
+        views = repo.plan_indicators(s, plan_id=plan.id)
+        view = next((v for v in views if v.number == number), None)
+        if view is None:
+            return texts.INDICATOR_UNKNOWN.format(number=number, count=len(views))
+        unit = None
+        if typed not in texts.INDICATOR_OWNER_CLEAR:
+            unit, suggestions = repo.resolve_unit(s, text=typed)
+            if unit is None or unit.id is None:
+                return render.unknown_unit(typed, suggestions, texts.INDICATOR_OWNER_USAGE)
+        repo.set_owner(
+            s,
+            plan_id=plan.id,
+            number=number,
+            unit_id=unit.id if unit is not None else None,
+            actor_user_id=user_id,
+            now=svc.now(),
+        )
+        unit_name = unit.name if unit is not None else None
+    fields = {"plan": render.esc(plan.label), "number": number, "name": render.esc(view.name)}
+    if unit_name is None:
+        return texts.INDICATOR_OWNER_CLEARED.format(**fields)
+    return texts.INDICATOR_OWNER_SET.format(unit=render.esc(unit_name), **fields)
+
+
 def _read_who(svc: Services, words: list[str], user_id: int) -> tuple[PlanChoice, int | None]:
     with svc.db.session() as s:
         contact = repo.get_contact(s, telegram_user_id=user_id)
@@ -220,6 +250,21 @@ async def indicator_command(update: Update, context: BotContext) -> None:
     if choice.named:  # /indicator 十四五 3 2025 100 来源
         parts = (text or "").split(maxsplit=5)
         del parts[1]
+    if len(parts) >= 3 and parts[1].isdecimal() and parts[2] in texts.INDICATOR_OWNER_WORDS:
+        if not coordinator:
+            await reply(update, texts.INDICATOR_OWNER_COORDINATORS)
+            return
+        typed = " ".join(parts[3:]).strip()
+        if not typed:
+            await reply(update, texts.INDICATOR_OWNER_USAGE)
+            return
+        if choice.plan is None:
+            await reply(update, texts.INDICATORS_NO_PLAN)
+            return
+        answer = await in_worker(svc, _set_owner, svc, choice, int(parts[1]), typed, user.id)
+        which = choice_line(choice, "indicator", f"{parts[1]} 填报单位 ……")
+        await reply(update, "\n".join(filter(None, [answer, which])))
+        return
     if len(parts) < 4 or not parts[1].isdecimal() or not parts[2].isdecimal():
         await reply(update, texts.INDICATOR_USAGE)
         return

@@ -929,8 +929,18 @@ INDICATORS_FOOTER = (
 INDICATOR_USAGE = (
     "用法：/indicator 序号 年份 数值 来源\n"
     "例如：/indicator 3 2025 100 区民政局年度统计\n"
-    "数值只写数字（百分比写 96.5 或 96.5%）；来源写明数据出处。"
+    "数值只写数字（百分比写 96.5 或 96.5%）；来源写明数据出处。\n"
+    "协调员指定填报单位：/indicator 3 填报单位 区民政局（写“无”取消）。"
 )
+INDICATOR_OWNER_WORDS = ("填报单位", "负责单位", "单位")
+INDICATOR_OWNER_CLEAR = ("无", "-", "取消")
+INDICATOR_OWNER_COORDINATORS = "只有协调员可以指定主要指标的填报单位。"
+INDICATOR_OWNER_USAGE = "用法：/indicator 3 填报单位 区民政局（写“无”取消指定）"
+INDICATOR_OWNER_SET = (
+    "✅ 【{plan}】第{number}项主要指标（{name}）的填报单位已设为{unit}；"
+    "该单位联络员可用 /indicator {number} 年份 数值 来源 录入。"
+)
+INDICATOR_OWNER_CLEARED = "✅ 【{plan}】第{number}项主要指标（{name}）已取消指定填报单位。"
 INDICATOR_UNKNOWN = "没有找到第{number}项主要指标（共{count}项），发送 /indicators 查看。"
 INDICATOR_NOT_YOURS = "第{number}项主要指标由{owner}填报，贵单位不能录入。如需录入请联系协调员。"
 INDICATOR_NO_OWNER = "第{number}项主要指标尚未指定填报单位，请联系协调员录入或指定。"

@@ -95,3 +95,23 @@ async def test_digest_names_indicators_without_last_years_value(bot: BotHarness)
         await ask(bot, COORDINATOR, f"/indicator {number} 2024 100 区统计局")
     bot.clock.advance(timedelta(minutes=2))
     assert "主要指标" not in await ask(bot, COORDINATOR, "/digest")
+
+
+async def test_a_coordinator_names_the_unit_that_records_an_indicator_in_chat(
+    bot: BotHarness,
+) -> None:
+    await bot.register(2001, "区民政局")
+    refused = await ask(bot, 2001, "/indicator 4 填报单位 区民政局")
+    assert "只有协调员可以指定" in refused
+    assert "尚未指定填报单位" in await ask(bot, 2001, "/indicator 4 2024 90 民政")
+    answer = await ask(bot, COORDINATOR, "/indicator 4 填报单位 民政局")
+    assert "第4项主要指标" in answer and "填报单位已设为区民政局" in answer
+    assert "已录入" in await ask(bot, 2001, "/indicator 4 2024 90 民政统计")
+    assert "没有找到" in await ask(bot, COORDINATOR, "/indicator 4 填报单位 火星局")
+    assert "没有找到第12项" in await ask(bot, COORDINATOR, "/indicator 12 填报单位 区民政局")
+    assert "用法" in await ask(bot, COORDINATOR, "/indicator 4 填报单位")
+    assert "已取消指定填报单位" in await ask(bot, COORDINATOR, "/indicator 4 填报单位 无")
+    assert "尚未指定填报单位" in await ask(bot, 2001, "/indicator 4 2025 90 民政")
+    with bot.svc.db.session() as s:
+        events = s.exec(select(AuditEvent).where(AuditEvent.action == "indicator.owner")).all()
+    assert [(e.before, e.after) for e in events] == [(None, "区民政局"), ("区民政局", None)]
