@@ -253,6 +253,11 @@ def read_task_file(path: Path | None = None) -> PlanRecord:
             raise TaskFileError(f"{where}: responsible_units_note must be a string")
         deadline = _date(item.get("deadline", default_deadline), f"{where}: deadline")
         milestones = _milestones(item.get("milestones", []), f"{where}: milestones")
+        late = [due_on for due_on, _ in milestones if due_on > deadline]
+        if late:
+            raise TaskFileError(
+                f"{where}: milestones: due_on {late[0]} is after the task's deadline {deadline}"
+            )
         tasks.append(
             TaskRecord(
                 number=number,
@@ -264,7 +269,7 @@ def read_task_file(path: Path | None = None) -> PlanRecord:
                 milestones=milestones,
             )
         )
-    return PlanRecord(
+    record = PlanRecord(
         indicators=_read_indicators(raw.get("indicators", []), path),
         title=plan["title"].strip(),
         document_number=plan["document_number"].strip(),
@@ -276,6 +281,15 @@ def read_task_file(path: Path | None = None) -> PlanRecord:
         rhythm=rhythm,
         rhythm_day=rhythm_day,
     )
+    start = record.start()
+    for task in record.tasks:
+        early = [due_on for due_on, _ in task.milestones if due_on < start]
+        if early:
+            raise TaskFileError(
+                f"{path}: task {task.number}: milestones: due_on {early[0]} is before the "
+                f"plan's period ({start})"
+            )
+    return record
 
 
 def _read_indicators(items: object, path: Path) -> tuple[IndicatorRecord, ...]:

@@ -167,6 +167,14 @@ def test_milestones_in_the_task_file_are_loaded_once(loaded_db, tmp_path) -> Non
             '[[tasks.milestones]]\ndue_on = 2025-06-30\ntext = "同一"\n',
             "the same milestone twice",
         ),
+        (
+            '[[tasks.milestones]]\ndue_on = 2026-06-30\ntext = "晚于时限"\n',
+            "due_on 2026-06-30 is after the task's deadline 2025-12-31",
+        ),
+        (
+            '[[tasks.milestones]]\ndue_on = 2020-06-30\ntext = "早于规划期"\n',
+            "due_on 2020-06-30 is before the plan's period (2021-01-01)",
+        ),
     ],
 )
 def test_a_bad_milestone_in_the_task_file_is_refused(
