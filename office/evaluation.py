@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO
 
 from docx import Document
+from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_COLOR_INDEX, WD_LINE_SPACING
 from docx.oxml.ns import qn
@@ -36,6 +37,9 @@ from jobs.types import Status
 from office.indicators import IndicatorRow
 
 TITLE_FONT = "方正小标宋简体"
+TABLE_STYLE_ID = "TableGrid"  # "Table Grid" of python-docx's default template
+CELL_STYLE = "EvaluationCell"  # the paragraph styles of table cells (`_add_cell_styles`)
+CELL_HEADER_STYLE = "EvaluationCellHeader"
 HEADING_FONT = "黑体"
 SUBHEADING_FONT = "楷体_GB2312"
 BODY_FONT = "仿宋_GB2312"
@@ -118,7 +122,6 @@ def evaluation_filename(evaluation: Evaluation) -> str:
 
 
 def _font(run: Run, name: str, size: Pt, *, bold: bool = False) -> Run:
-    run.font.name = name
     run.font.size = size
     run.font.bold = bold
     r_pr = run._element.get_or_add_rPr()
@@ -164,15 +167,43 @@ def _heading(doc: object, text: str, font: str = HEADING_FONT, *, level: int = 1
 
 def _table(doc: object, header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> Table:
     table: Table = doc.add_table(rows=1, cols=len(header))  # type: ignore[attr-defined]
-    table.style = "Table Grid"
+    # by id: python-docx's `table.style = "Table Grid"` scans the styles at every table
+    table._tbl.tblPr.style = TABLE_STYLE_ID
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     for cell, text in zip(table.rows[0].cells, header, strict=True):
-        _font(_line(cell.paragraphs[0], None).add_run(text), BODY_FONT, SIZE_TABLE, bold=True)
+        _cell_text(cell.paragraphs[0], text, CELL_HEADER_STYLE)
     for row in rows:
         cells = table.add_row().cells
         for cell, text in zip(cells, row, strict=True):
-            _font(_line(cell.paragraphs[0], None).add_run(text), BODY_FONT, SIZE_TABLE)
+            _cell_text(cell.paragraphs[0], text, CELL_STYLE)
     return table
+
+
+def _cell_text(paragraph: Paragraph, text: str, style_id: str) -> None:
+    """A table cell's text in one of the styles `_add_cell_styles` made (set by id: setting
+    a style object or name makes python-docx scan the styles for every cell)."""
+    paragraph._p.get_or_add_pPr().style = style_id
+    paragraph.add_run(text)
+
+
+def _add_cell_styles(doc: object) -> None:
+    """Add the paragraph styles of table cells (仿宋_GB2312 小四, single spacing, the header
+    bold): the cells' runs then carry no formatting of their own, which keeps a 300-task
+    draft quick to write."""
+    for style_id, bold in ((CELL_STYLE, False), (CELL_HEADER_STYLE, True)):
+        style = doc.styles.add_style(style_id, WD_STYLE_TYPE.PARAGRAPH)  # type: ignore[attr-defined]
+        style.base_style = doc.styles["Normal"]  # type: ignore[attr-defined]
+        style.font.size = SIZE_TABLE
+        style.font.bold = bold
+        style.paragraph_format.space_before = Pt(0)
+        style.paragraph_format.space_after = Pt(0)
+        r_pr = style.element.get_or_add_rPr()
+        fonts = r_pr.find(qn("w:rFonts"))
+        if fonts is None:
+            fonts = r_pr.makeelement(qn("w:rFonts"), {})
+            r_pr.insert(0, fonts)
+        for attribute in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
+            fonts.set(qn(attribute), BODY_FONT)
 
 
 def _rate(rate: Rate) -> str:
@@ -355,6 +386,7 @@ def write_evaluation(
     section 三 is a placeholder). Raises OSError when the path cannot be written."""
     ev = evaluation
     doc = Document()
+    _add_cell_styles(doc)
     section = doc.sections[0]
     section.page_width, section.page_height = Mm(210), Mm(297)
     section.top_margin, section.bottom_margin = Mm(37), Mm(35)

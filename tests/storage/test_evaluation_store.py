@@ -147,6 +147,12 @@ def test_the_docx_draft(loaded_db: Database) -> None:
     body_run = doc.paragraphs[texts.index(headings[0]) + 1].runs[0]
     assert body_run._element.rPr.rFonts.get(qn("w:eastAsia")) == "仿宋_GB2312"
     assert body_run.font.size.pt == 16
+    # table cells take 仿宋_GB2312 小四 from their paragraph style, the header row bold
+    cell = doc.tables[0].rows[1].cells[0].paragraphs[0]
+    assert cell.style.name == "EvaluationCell" and cell.style.font.size.pt == 12
+    assert cell.style.element.rPr.rFonts.get(qn("w:eastAsia")) == "仿宋_GB2312"
+    head = doc.tables[0].rows[0].cells[0].paragraphs[0]
+    assert head.style.name == "EvaluationCellHeader" and head.style.font.bold
     assert evaluation_filename(ev) == "评估样例总结评估（初稿）20261206.docx"
 
 
