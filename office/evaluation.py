@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from docx import Document
 from docx.enum.style import WD_STYLE_TYPE
@@ -124,14 +124,19 @@ def evaluation_filename(evaluation: Evaluation) -> str:
 def _font(run: Run, name: str, size: Pt, *, bold: bool = False) -> Run:
     run.font.size = size
     run.font.bold = bold
-    r_pr = run._element.get_or_add_rPr()
+    _set_fonts(run._element.get_or_add_rPr(), name)
+    return run
+
+
+def _set_fonts(r_pr: Any, name: str) -> None:
+    """Name the font of run properties `r_pr` for every script, Chinese (w:eastAsia) too:
+    python-docx's `font.name` sets only the Latin ones."""
     fonts = r_pr.find(qn("w:rFonts"))
     if fonts is None:
         fonts = r_pr.makeelement(qn("w:rFonts"), {})
         r_pr.insert(0, fonts)
     for attribute in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
         fonts.set(qn(attribute), name)
-    return run
 
 
 def _line(paragraph: Paragraph, exact: Pt | None = LINE_EXACT) -> Paragraph:
@@ -197,13 +202,7 @@ def _add_cell_styles(doc: object) -> None:
         style.font.bold = bold
         style.paragraph_format.space_before = Pt(0)
         style.paragraph_format.space_after = Pt(0)
-        r_pr = style.element.get_or_add_rPr()
-        fonts = r_pr.find(qn("w:rFonts"))
-        if fonts is None:
-            fonts = r_pr.makeelement(qn("w:rFonts"), {})
-            r_pr.insert(0, fonts)
-        for attribute in ("w:ascii", "w:hAnsi", "w:eastAsia", "w:cs"):
-            fonts.set(qn(attribute), BODY_FONT)
+        _set_fonts(style.element.get_or_add_rPr(), BODY_FONT)
 
 
 def _rate(rate: Rate) -> str:
