@@ -154,20 +154,23 @@ def notice_context(
     calendar: WorkingCalendar,
     status_labels: Mapping[Status, str],
     number: str = "",
+    plan_id: int | None = None,
 ) -> dict[str, Any]:
     """The 督办通知单 of unit `unit_id` at local date `today`: its open tasks (the unit has not
-    reported them 已完成) of active plans, worst light first (red, yellow, none, green), then
-    by the date the light follows and 序号. Each row: `seq`, `number` (第N项, with the plan's
-    简称 when more than one plan is active), `task`, `deadline`, `when`, `light` (a `Light`
-    value), `color` (hex fill), `report_date`, `report` (status：note of the unit's latest
-    report, empty when none). Raises KeyError for a unit the state does not know."""
+    reported them 已完成) of active plans (with `plan_id`: of that plan only), worst light
+    first (red, yellow, none, green), then by the date the light follows and 序号. Each row:
+    `seq`, `number` (第N项, with the plan's 简称 when more than one plan is active), `task`,
+    `deadline`, `when`, `light` (a `Light` value), `color` (hex fill), `report_date`,
+    `report` (status：note of the unit's latest report, empty when none), `last` (both, or
+    未反馈). Raises KeyError
+    for a unit the state does not know."""
     unit = state.units[unit_id]
     followed = state.followed_up()
     several = plans_named(state.plans.values())
     rows: list[tuple[int, date, int, dict[str, Any]]] = []
     plans: dict[int, PlanView] = {}
     for task in followed.tasks:
-        if unit_id not in task.lead_unit_ids:
+        if unit_id not in task.lead_unit_ids or plan_id not in (None, task.plan_id):
             continue
         if state.unit_status(task.id, unit_id) is Status.DONE:
             continue
@@ -194,6 +197,11 @@ def notice_context(
                     "color": LIGHT_FILL[light],
                     "report_date": cn_date(_report_date(latest, zone)) if latest else "未反馈",
                     "report": _report_text(latest, status_labels),
+                    "last": " ".join(
+                        (cn_date(_report_date(latest, zone)), _report_text(latest, status_labels))
+                    )
+                    if latest
+                    else "未反馈",
                     "ended": ended is not None,
                 },
             )

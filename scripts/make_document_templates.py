@@ -102,7 +102,7 @@ def notice() -> DocumentObject:
             "{{ row.task }}",
             "{{ row.deadline }}",
             "{{ row.when }}",
-            "{{ row.report_date }} {{ row.report }}",
+            "{{ row.last }}",
         ),
     )
     _plain(doc, "{%p if ended_count %}")
