@@ -271,3 +271,11 @@ def test_a_broken_custom_template_gives_a_clear_error(
         render(NOTICE, notice(), tmp_path / "out.docx", tmp_path)
     assert caught.value.template.endswith(NOTICE)
     assert says in caught.value.detail
+
+
+def test_markup_characters_are_written_as_typed(tmp_path: Path) -> None:
+    context = notice()
+    context["rows"][0]["task"] = "推进<无障碍>改造 & 验收"
+    target = tmp_path / "notice.docx"
+    render(NOTICE, context, target, None)
+    assert Document(str(target)).tables[0].rows[1].cells[2].text == "推进<无障碍>改造 & 验收"
