@@ -36,6 +36,7 @@ from bot import (
     indicators_view,
     keyboards,
     milestone_view,
+    notices_view,
     plan_close,
     plan_upload,
     replies,
@@ -376,6 +377,8 @@ def build_application(
     app.add_handler(CallbackQueryHandler(evidence.send_evidence, pattern=evidence.EVIDENCE_PATTERN))
     app.add_handler(handlers.command("export_files", handlers.export_files_command))
     app.add_handler(handlers.command("evaluate", handlers.evaluate_command))
+    app.add_handler(handlers.command("notice", notices_view.notice_command))
+    app.add_handler(handlers.command("bulletin", notices_view.bulletin_command))
     app.add_handler(
         CallbackQueryHandler(extension_flow.decide_extension, pattern=keyboards.DECISION_PATTERN)
     )

@@ -22,7 +22,7 @@ import sys
 import zipfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -41,8 +41,11 @@ from db.lock import AlreadyRunning
 from db.seed import TaskFileError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from sqlmodel import Session
 
+    from bot.context import Services
     from db.engine import Database
     from jobs.plans import PlanView
 
@@ -1177,6 +1180,110 @@ def cmd_plan_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _document_target(path: Path) -> int | None:
+    """2 after saying on stderr that `path` is not a .docx name, else None."""
+    if path.suffix.lower() != ".docx":
+        print(f"{path}: the document is a Word document; name the file *.docx", file=sys.stderr)
+        return 2
+    return None
+
+
+def _write_document(
+    args: argparse.Namespace, build: Callable[[Services, int | None], tuple[Any, bytes | None]]
+) -> tuple[Any, bytes | None] | int:
+    """Run `build(services, plan id)` on the database (`--plan`: that plan's id, None without
+    it) and write its .docx to `args.file`: what `build` returned, or the exit code after
+    saying on stderr what went wrong (a broken template, a file that cannot be written)."""
+    from bot.app import make_calendar, make_services
+    from bot.context import system_clock
+    from office.notices import TemplateError
+
+    settings = _settings(args)
+    database = _open_to_read(settings)
+    try:
+        services = make_services(
+            settings, database, clock=system_clock, calendar=make_calendar(settings)
+        )
+        plan_id = None
+        if args.plan:
+            with database.session() as s:
+                plan_id = _plan_id(s, args.plan)
+            if plan_id is None:
+                return 1
+        built = build(services, plan_id)
+    except TemplateError as exc:
+        print(f"template problem: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        database.dispose()
+    if built[1] is not None:
+        try:
+            args.file.write_bytes(built[1])
+        except OSError as exc:
+            print(f"cannot write {args.file}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
+    return built
+
+
+def cmd_notice(args: argparse.Namespace) -> int:
+    """Write the 督办通知单 of one unit (its open tasks in three colours) to a .docx."""
+    from bot.notices_view import notice_document
+    from db import repo
+
+    bad = _document_target(args.file)
+    if bad is not None:
+        return bad
+    unit_name = ""
+
+    def build(services: Services, plan_id: int | None) -> tuple[Any, bytes | None]:
+        nonlocal unit_name
+        with services.db.session() as s:
+            unit, suggestions = repo.resolve_unit(s, text=args.unit)
+        if unit is None:
+            maybe = f" (did you mean {'、'.join(suggestions)}?)" if suggestions else ""
+            print(f"no unit named {args.unit!r}{maybe}", file=sys.stderr)
+            return None, None
+        unit_name = unit.name
+        return notice_document(services, unit.id or 0, plan_id=plan_id, number=args.number)
+
+    done = _write_document(args, build)
+    if isinstance(done, int):
+        return done
+    filled, content = done
+    if filled is None:
+        return 1
+    if content is None:
+        print(f"{unit_name} has no open task of an active plan; nothing written", file=sys.stderr)
+        return 1
+    print(
+        f"督办通知单 of {unit_name} written to {args.file}: {filled['open_count']} open tasks, "
+        f"{filled['overdue_count']} overdue; reply by {filled['reply_by']}"
+    )
+    return 0
+
+
+def cmd_bulletin(args: argparse.Namespace) -> int:
+    """Write the 督查通报 (every active plan, or --plan) to a .docx."""
+    from bot.notices_view import bulletin_document
+
+    bad = _document_target(args.file)
+    if bad is not None:
+        return bad
+    done = _write_document(
+        args,
+        lambda services, plan_id: bulletin_document(services, plan_id=plan_id, number=args.number),
+    )
+    if isinstance(done, int):
+        return done
+    filled, content = done
+    if content is None:
+        print("no active plan to report on; nothing written", file=sys.stderr)
+        return 1
+    names = ", ".join(p["name"] for p in filled["plans"])
+    print(f"督查通报 ({names}; {filled['period']}) written to {args.file}")
+    return 0
+
+
 def cmd_plan_close(args: argparse.Namespace) -> int:
     """Close a plan (its reminders stop; its records stay), optionally carrying its
     unfinished tasks over into another plan: print the preview, store only with --yes."""
@@ -1924,6 +2031,39 @@ def parser() -> argparse.ArgumentParser:
     merge.add_argument("unit", metavar="UNIT", help="the unit that goes")
     merge.add_argument("target", metavar="INTO", help="the unit it is merged into")
     merge.add_argument("--yes", action="store_true", help="store the merge")
+    for name, summary, description in (
+        (
+            "notice",
+            "write the 督办通知单 of one unit (.docx)",
+            "Write the 督办通知单 of UNIT (its name, an alias or part of its name) as a Word "
+            "document from the notice template ([documents] templates_dir, else the shipped "
+            "one): its open tasks of active plans, each row shaded by its light (red, yellow, "
+            "green; none white), with deadline, days left or overdue and the unit's last "
+            "report, and the 请于…前反馈 line. The same file /notice sends in chat.",
+        ),
+        (
+            "bulletin",
+            "write the 督查通报 (.docx)",
+            "Write the 督查通报 as a Word document from the bulletin template: per active "
+            "plan (or --plan) the lights' counts, 办结率, red and yellow tasks and the units "
+            "that have not reported in the cycle, over the digest's period (since the last "
+            "weekly digest). The same file /bulletin sends in chat.",
+        ),
+    ):
+        document = sub.add_parser(name, parents=[common], help=summary, description=description)
+        document.set_defaults(func=cmd_notice if name == "notice" else cmd_bulletin)
+        if name == "notice":
+            document.add_argument("unit", metavar="UNIT", help="the unit's name")
+        document.add_argument("file", type=Path, metavar="FILE.docx", help="the file to write")
+        document.add_argument(
+            "--plan",
+            default=None,
+            metavar="NAME",
+            help="only this plan (简称 or 文号; default: every active plan)",
+        )
+        document.add_argument(
+            "--number", default="", metavar="TEXT", help="a 文号 line, e.g. 督办〔2026〕3号"
+        )
     p.description = f"The 残工委 task follow-up bot: {', '.join(sub.choices)}."
     return p
 

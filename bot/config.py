@@ -332,6 +332,27 @@ class CalendarSettings(_Section):
         return self
 
 
+class DocumentsSettings(_Section):
+    """[documents]: the 督办通知单 and 督查通报 templates (`office.notices`). `templates_dir`
+    empty: the shipped templates; else a folder whose notice.docx and bulletin.docx, each one
+    found, replace the shipped one (a relative path counts from the config file's folder)."""
+
+    templates_dir: str = ""
+
+    @field_validator("templates_dir")
+    @classmethod
+    def _folder(cls, value: str) -> str:
+        if value and not Path(value).expanduser().is_dir():
+            raise ValueError(
+                f"{value!r} is not a folder (it should hold notice.docx and/or bulletin.docx)"
+            )
+        return value
+
+    def folder(self) -> Path | None:
+        """The configured templates folder, or None for the shipped templates."""
+        return Path(self.templates_dir).expanduser() if self.templates_dir else None
+
+
 class Settings(_Section):
     """The whole configuration. Build it with `load_settings`, not at import time."""
 
@@ -344,6 +365,7 @@ class Settings(_Section):
     calendar: CalendarSettings = CalendarSettings()
     follow_up: FollowUpSettings = FollowUpSettings()
     evidence: EvidenceSettings = EvidenceSettings()
+    documents: DocumentsSettings = DocumentsSettings()
     collective_units: dict[str, list[str]] = {}
 
     @property
@@ -414,6 +436,12 @@ def _read_raw(path: Path | None, env: Mapping[str, str]) -> dict[str, Any]:
         tasks = raw.get("tasks")
         if isinstance(tasks, dict) and isinstance(tasks.get("file"), str) and tasks["file"]:
             tasks["file"] = str(folder / Path(tasks["file"]).expanduser())
+        documents = raw.get("documents")
+        if isinstance(documents, dict) and isinstance(documents.get("templates_dir"), str):
+            if documents["templates_dir"]:
+                documents["templates_dir"] = str(
+                    folder / Path(documents["templates_dir"]).expanduser()
+                )
     if env.get("TELEGRAM_BOT_TOKEN"):
         raw.setdefault("telegram", {})
         if isinstance(raw["telegram"], dict):

@@ -55,6 +55,8 @@ COMMANDS: list[tuple[str, str]] = [
     ("close_plan", "关闭计划、结转未完成任务（协调员）"),
     ("rhythm", "设置规划的报送频次（协调员）"),
     ("milestone", "设置任务的年度目标（协调员）"),
+    ("notice", "生成单位督办通知单 Word（协调员）"),
+    ("bulletin", "生成督查通报 Word（协调员）"),
     ("cancel", "取消当前操作"),
     ("help", "使用说明"),
 ]
@@ -89,6 +91,8 @@ HELP_COORDINATOR = (
     "/digest：生成督办汇总；/export：导出重点任务台账（Excel）\n"
     "/export_files：导出材料汇编（台账和全部佐证材料，zip）\n"
     "/evaluate [规划简称]：生成规划总结评估初稿（Word；规划期内为中期评估）\n"
+    "/notice 单位名称：生成该单位的督办通知单（Word，红黄绿三色）；"
+    "/bulletin [规划简称]：生成督查通报（Word）\n"
     "/plan：导入新规划：把规划文件（.docx、.xlsx、.pdf）发给我，核对后确认导入\n"
     "/rhythm [规划简称] 季度 25：设置报送频次（月度、季度、半年），/rhythm 查看\n"
     "/milestone [规划简称] 序号 日期 内容：设置任务的年度目标\n"
@@ -952,3 +956,24 @@ INDICATOR_RECORDED = (
 )
 INDICATOR_REPLACED = "（替换此前录入的 {old}，原记录保留）"
 DIGEST_INDICATORS_MISSING = "主要指标：第{numbers}项缺{year}年数据"
+
+# ---------------------------------------------------------------- 督办通知单 and 督查通报
+
+NOTICE_USAGE = "用法：/notice 单位名称，例如 /notice 区民政局"
+NOTICE_PRIVATE_ONLY = "督办通知单含单位的反馈详情，请在与我的私聊中使用 /notice。"
+NOTICE_NOTHING_OPEN = "{unit}牵头的任务均已办结（或所属规划已关闭），无需督办。"
+NOTICE_CAPTION = (
+    "📌 {unit}督办通知单：未办结任务{open}项，其中逾期{overdue}项；请于{reply_by}前反馈。"
+    "可在 Word 中修改后印发。"
+)
+BULLETIN_PRIVATE_ONLY = "督查通报含各单位的反馈详情，请在与我的私聊中使用 /bulletin。"
+BULLETIN_NO_PLAN = "还没有正在督办的规划，无法生成督查通报。"
+BULLETIN_UNKNOWN = (
+    "没有名为“{word}”的规划。现有规划：{plans}。\n"
+    "用法：/bulletin [规划简称]，例如 /bulletin {example}"
+)
+BULLETIN_CAPTION = "📣 督查通报（{plans}；本期：{period}）。可在 Word 中修改后印发。"
+DOCUMENT_TEMPLATE_BROKEN = (
+    "模板 {name} 有误，无法生成文件。请检查配置 [documents] templates_dir 所指文件夹中的"
+    "该模板（可删除它以改用内置模板）。\n技术信息：{detail}"
+)

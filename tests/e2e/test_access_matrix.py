@@ -146,6 +146,20 @@ MATRIX: dict[str, dict[str, Expect]] = {
         "coordinator": ok("评估初稿（截至"),
         "member@group": NOT_COORDINATOR,
     },
+    "/notice <unit A>": {
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok("区民政局督办通知单：未办结任务"),
+        "member@group": NOT_COORDINATOR,
+    },
+    "/bulletin": {
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok("督查通报（"),
+        "member@group": NOT_COORDINATOR,
+    },
     "/export_files": {
         "stranger": NOT_COORDINATOR,
         "contactA": NOT_COORDINATOR,
@@ -566,6 +580,8 @@ ACTIONS: dict[str, Callable[[Env, str], Awaitable[Observed]]] = {
     "/export": lambda env, role: command(env, role, "/export"),
     "/export_files": lambda env, role: command(env, role, "/export_files"),
     "/evaluate": lambda env, role: command(env, role, "/evaluate"),
+    "/notice <unit A>": lambda env, role: command(env, role, f"/notice {UNIT_A}"),
+    "/bulletin": lambda env, role: command(env, role, "/bulletin"),
     "/indicators": lambda env, role: command(env, role, "/indicators"),
     "/indicator 3 2024 100 <source>": lambda env, role: command(
         env, role, "/indicator 3 2024 100 区民政局年度统计"

@@ -680,3 +680,18 @@ def test_digest_thread_id_is_a_topic_number(tmp_path):
     assert "telegram.digest_thread_id: set without digest_chat_id; ignored" in config_warnings(
         settings
     )
+
+
+# ---------------------------------------------------------------- [documents]
+
+
+def test_templates_dir_is_relative_to_the_config_folder_and_must_exist(tmp_path, monkeypatch):
+    folder = tmp_path / "conf"
+    (folder / "templates").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    assert load_settings(None, environ={}).documents.folder() is None
+    s = load_settings(write(folder, '[documents]\ntemplates_dir = "templates"\n'), environ={})
+    assert s.documents.folder() == folder / "templates"
+    problems = problems_of(write(folder, '[documents]\ntemplates_dir = "nowhere"\n'))
+    assert len(problems) == 1 and problems[0].startswith("documents.templates_dir:")
+    assert "is not a folder" in problems[0]
