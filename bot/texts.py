@@ -933,3 +933,13 @@ INDICATOR_RECORDED = (
 )
 INDICATOR_REPLACED = "（替换此前录入的 {old}，原记录保留）"
 DIGEST_INDICATORS_MISSING = "主要指标：第{numbers}项缺{year}年数据"
+
+# The weekly digest's picture (bot/chart.py): the lights per lead unit. The labels are drawn
+# with the CJK font, which has no emoji: no emoji in the chart's own texts (the caption is a
+# Telegram text and may have them).
+CHART_TITLE = "各牵头单位任务灯况（{date}）"
+CHART_SUBTITLE = "{units}个牵头单位，按红灯、黄灯、未反馈多少排序；多家牵头的任务各计一次"
+CHART_MORE = "（列出前{shown}个）"
+CHART_LEGEND = {"red": "红灯（逾期）", "yellow": "黄灯", "none": "未反馈", "green": "绿灯"}
+CHART_AXIS = "任务数（项）"
+CHART_CAPTION = "🚦 各牵头单位红黄绿灯（{date}）"
