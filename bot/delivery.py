@@ -657,6 +657,9 @@ async def post_weekly_digest(bot: Bot, svc: Services, held: frozenset[int] = fro
     In a forum supergroup it goes to the topic `telegram.digest_thread_id`, or to the
     general topic when that is not set.
 
+    The last part is the picture of the lights per lead unit (`chart_part`, drawn when it
+    is sent, `bot.chart`), left out when the CJK font is not installed (logged once).
+
     Claimed per ISO week and chat in the send ledger with its rendered parts, so it is
     posted at most once per week, even across restarts. The digest of a week that fell due
     before the bot's first start (`repo.first_start`) is never posted. A digest stopped by an outage
