@@ -10,6 +10,9 @@ thread; on a Monday 09:05, after one untimed digest.
   the 30 real ones first), a tenth as many units, 1-3 lead units per task, 67 reports per task
   at random over the year; both on SQLite. The SQL statements of one digest are counted with a
   `before_cursor_execute` listener at both sizes: they must be equal.
+- the chart: (c) the weekly digest's picture on (a), drawn by a child process as the bot
+  does it (`bot.reads.build_digest_chart`), timed, and this process's VmRSS growth over the
+  runs: what the bot's memory pays for a digest with a chart.
 - the headroom: (b) 3,000 tasks, 300 units, 1-3 lead units per task, 200,000 reports at random
   over the year, on SQLite and on PostgreSQL.
 """
@@ -18,18 +21,19 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import time
 from dataclasses import dataclass
 from datetime import date
 
 from bench import data
-from bench.common import Context, Goal, Row, SqlCounter
+from bench.common import Context, Goal, Row, SqlCounter, rss_kib
 from bench.harness import MutableClock
 from bench.profiling import profile_call
 from bot.app import make_calendar, make_services
 from bot.config import Settings
 from bot.context import Services
-from bot.reads import build_current_digest, current_digest
+from bot.reads import build_current_digest, build_digest_chart, current_digest
 from db.engine import Database
 
 NOW = data.local(date(2026, 11, 30), 9, 5)  # a Monday, 09:05 in Asia/Shanghai
@@ -57,12 +61,40 @@ async def _runs(svc: Services, runs: int) -> list[float]:
     return values
 
 
-def _measure(ctx: Context, url: str, runs: int, label: str) -> Measured:
+def _services(url: str) -> tuple[Services, Database]:
+    """The bot's services on the database at `url`, at `NOW` (dispose the database after)."""
     settings = Settings.model_validate({"database": {"url": url}})
     database = Database(url)
     svc = make_services(
         settings, database, clock=MutableClock(NOW), calendar=make_calendar(settings)
     )
+    return svc, database
+
+
+def _charts(url: str, runs: int) -> tuple[list[float], float, int]:
+    """Seconds of `runs` charts as the weekly digest draws them (`build_digest_chart`: the
+    lights read afresh, drawn by a child process), after one; the growth of this process's
+    VmRSS (MB) over those runs; the PNG's bytes."""
+    svc, database = _services(url)
+    try:
+        png = build_digest_chart(svc)
+        if png is None:
+            raise AssertionError("no chart drawn: is the CJK font (noto-cjk-sans-otc) installed?")
+        gc.collect()
+        before = rss_kib(os.getpid())
+        values: list[float] = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            build_digest_chart(svc)
+            values.append(time.perf_counter() - start)
+        gc.collect()
+        return values, (rss_kib(os.getpid()) - before) / 1024, len(png)
+    finally:
+        database.dispose()
+
+
+def _measure(ctx: Context, url: str, runs: int, label: str) -> Measured:
+    svc, database = _services(url)
     counter = SqlCounter(database.engine)
     try:
         with counter.measure():
@@ -103,6 +135,27 @@ def run(ctx: Context) -> list[Row]:
         _row("2a digest, 30 real tasks + 22 towns, SQLite", real, *ms, Goal("<", 20, "< 20 ms"), 1)
     )
     rows[-1].note += f"; {info['reports']:,} reports"
+    chart_seconds, chart_growth, chart_bytes = _charts(real_url, max(runs, 3))
+    rows.append(
+        Row(
+            "2c digest chart (lights per lead unit; drawn by a child process), 30 real tasks",
+            chart_seconds,
+            "s",
+            Goal("<", 5.0, "< 5 s"),
+            digits=2,
+            note=f"PNG of {chart_bytes:,} bytes",
+        )
+    )
+    rows.append(
+        Row(
+            f"2c growth of the bot's resident memory after {len(chart_seconds)} charts",
+            [chart_growth],
+            "MB",
+            Goal("<", 5.0, "< 5 MB", size_dependent=False),
+            digits=1,
+            note="matplotlib stays in the child process (bot/chart.py)",
+        )
+    )
     scale_url = f"sqlite:///{ctx.workdir / 'digest-scale.sqlite3'}"
     scale_info = data.build_synthetic_digest_db(
         scale_url,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol, TypeVar
@@ -40,10 +40,11 @@ from telegram.error import (
 )
 
 from bot import render, texts
+from bot.chart import font_path
 from bot.context import BotContext, Services
 from bot.keyboards import daily_keyboard, hold_keyboard, status_keyboard
 from bot.ratelimit import BULK
-from bot.reads import current_digest, in_worker, read_state
+from bot.reads import current_digest, current_digest_chart, in_worker, read_state
 from bot.transport import NOT_SENT_CAUSES
 from db import repo
 from db.models import Delivery
@@ -97,10 +98,33 @@ async def send(bot: Bot, chat_id: int, text: str, **kwargs: object) -> SendResul
     lost after the request went out, an unreadable 2xx answer). A chat that Telegram
     migrated to a supergroup is retried once at the new id.
     """
+    return await _classified(
+        lambda target: bot.send_message(target, text, **kwargs),  # type: ignore[arg-type]
+        chat_id,
+    )
+
+
+async def send_photo(
+    bot: Bot, chat_id: int, photo: bytes, caption: str, **kwargs: object
+) -> SendResult:
+    """Send one picture (`photo`: the bytes of a PNG or JPEG) with its `caption` (HTML), the
+    result classified as `send` does (never raises for Telegram or network errors)."""
+    return await _classified(
+        lambda target: bot.send_photo(
+            target,
+            photo,
+            caption=caption,
+            **kwargs,  # type: ignore[arg-type]
+        ),
+        chat_id,
+    )
+
+
+async def _classified(call: Callable[[int], Awaitable[Message]], chat_id: int) -> SendResult:
     try:
-        message = await bot.send_message(chat_id, text, **kwargs)  # type: ignore[arg-type]
+        message = await call(chat_id)
     except ChatMigrated as exc:
-        retry = await send(bot, exc.new_chat_id, text, **kwargs)
+        retry = await _classified(call, exc.new_chat_id)
         return SendResult(retry.outcome, retry.message, retry.error, migrated_to=exc.new_chat_id)
     except (BadRequest, Forbidden) as exc:  # refused: certainly not delivered, not worth retrying
         return SendResult(DeliveryOutcome.FAILED, error=_describe(exc))
@@ -534,15 +558,17 @@ async def _send_parts(
                 len(parts),
             )
             return DeliveryOutcome.RETRY, index, "stopped before this part"
-        result = await send(bot, target, parts[index], **topic)
-        if result.migrated_to is not None:
+        result = await _send_part(bot, svc, target, parts[index], topic)
+        if result is None:
+            log.info("digest part %d/%d: no chart to draw; skipped", index + 1, len(parts))
+        elif result.migrated_to is not None:
             with svc.db.session() as s:
                 repo.record_chat_migration(
                     s, old_chat_id=target, new_chat_id=result.migrated_to, now=svc.now()
                 )
             log.warning("chat %s migrated to %s; recorded", target, result.migrated_to)
             target = result.migrated_to
-        if result.outcome != DeliveryOutcome.SENT:
+        if result is not None and result.outcome != DeliveryOutcome.SENT:
             log.warning(
                 "digest part %d/%d %s to chat %s: %s",
                 index + 1,
@@ -558,9 +584,34 @@ async def _send_parts(
                     s,
                     delivery_id=delivery_id,
                     parts_sent=index + 1,
-                    message_id=result.message_id,
+                    message_id=result.message_id if result is not None else None,
                 )
     return DeliveryOutcome.SENT, len(parts), None
+
+
+CHART_PART = "<chart>"  # a digest part standing for the picture; rendered parts never start so
+
+
+def chart_part(leave_out: frozenset[int] = frozenset()) -> str:
+    """The digest part that stands for the picture (`bot.chart`), drawn when it is sent
+    without the active plans in `leave_out`: "<chart>" followed by their ids ("<chart>3,5")."""
+    return CHART_PART + ",".join(str(plan_id) for plan_id in sorted(leave_out))
+
+
+async def _send_part(
+    bot: Bot, svc: Services, target: int, part: str, topic: dict[str, object]
+) -> SendResult | None:
+    """Send one digest part: its HTML text, or for a `chart_part` the picture drawn now (a
+    worker thread); None when there is no picture to send (no lead unit, or no CJK font)."""
+    if not part.startswith(CHART_PART):
+        return await send(bot, target, part, **topic)
+    ids = part.removeprefix(CHART_PART)
+    leave_out = frozenset(int(plan_id) for plan_id in ids.split(",") if plan_id.isdigit())
+    png = await current_digest_chart(svc, leave_out)
+    if png is None:
+        return None
+    caption = texts.CHART_CAPTION.format(date=render.fmt_date(svc.today()))
+    return await send_photo(bot, target, png, caption, **topic)
 
 
 def digest_key(period: str, chat_id: int) -> str:
@@ -606,6 +657,9 @@ async def post_weekly_digest(bot: Bot, svc: Services, held: frozenset[int] = fro
     In a forum supergroup it goes to the topic `telegram.digest_thread_id`, or to the
     general topic when that is not set.
 
+    The last part is the picture of the lights per lead unit (`chart_part`, drawn when it
+    is sent, `bot.chart`), left out when the CJK font is not installed (logged once).
+
     Claimed per ISO week and chat in the send ledger with its rendered parts, so it is
     posted at most once per week, even across restarts. The digest of a week that fell due
     before the bot's first start (`repo.first_start`) is never posted. A digest stopped by an outage
@@ -634,6 +688,8 @@ async def post_weekly_digest(bot: Bot, svc: Services, held: frozenset[int] = fro
     parts = await current_digest(svc, leave_out=held)
     if not parts:
         return False  # every active plan is held: the digest waits for a decision
+    if font_path() is not None:  # else the digest goes out without its picture (logged once)
+        parts = [*parts, chart_part(held)]
     with svc.db.session() as s:
         post = repo.claim_delivery(
             s,

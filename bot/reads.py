@@ -15,8 +15,10 @@ from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from bot import render, texts
+from bot.chart import digest_chart_png
 from bot.context import Services
 from db import repo
+from jobs.chart import UnitBar, lights_by_unit
 from jobs.digest import build_digest
 from jobs.indicators import IndicatorLight, indicator_light
 from jobs.lights import unit_light
@@ -159,3 +161,27 @@ async def current_digest(
 ) -> list[str]:
     """`build_current_digest` in a worker thread: for /digest and the weekly digest."""
     return await in_worker(svc, build_current_digest, svc, plan_id, leave_out)
+
+
+def _digest_bars(svc: Services, leave_out: frozenset[int]) -> tuple[tuple[UnitBar, ...], date]:
+    today = svc.now().astimezone(svc.policy.zone).date()
+    with svc.db.session() as s:
+        state = repo.load_state(s)
+    return lights_by_unit(state, today, svc.lights, svc.calendar, leave_out=leave_out), today
+
+
+def build_digest_chart(svc: Services, leave_out: frozenset[int] = frozenset()) -> bytes | None:
+    """The digest's picture (`bot.chart.digest_chart_png`) from the database as it is now:
+    the lights per lead unit on the tasks of the active plans not in `leave_out`, at the
+    clock's local date. None when no lead unit has a task or no CJK font is installed.
+    Blocking (a read, then a child process draws for a second or two)."""
+    return digest_chart_png(*_digest_bars(svc, leave_out))
+
+
+async def current_digest_chart(
+    svc: Services, leave_out: frozenset[int] = frozenset()
+) -> bytes | None:
+    """`build_digest_chart` off the event loop: the read as `in_worker` runs it, the drawing
+    always in a worker thread (it does not touch the database)."""
+    bars, today = await in_worker(svc, _digest_bars, svc, leave_out)
+    return await asyncio.to_thread(digest_chart_png, bars, today)

@@ -977,3 +977,12 @@ DOCUMENT_TEMPLATE_BROKEN = (
     "模板 {name} 有误，无法生成文件。请检查配置 [documents] templates_dir 所指文件夹中的"
     "该模板（可删除它以改用内置模板）。\n技术信息：{detail}"
 )
+# The weekly digest's picture (bot/chart.py): the lights per lead unit. The labels are drawn
+# with the CJK font, which has no emoji: no emoji in the chart's own texts (the caption is a
+# Telegram text and may have them).
+CHART_TITLE = "各牵头单位任务灯况（{date}）"
+CHART_SUBTITLE = "{units}个牵头单位，按红灯、黄灯、未反馈多少排序；多家牵头的任务各计一次"
+CHART_MORE = "（列出前{shown}个）"
+CHART_LEGEND = {"red": "红灯（逾期）", "yellow": "黄灯", "none": "未反馈", "green": "绿灯"}
+CHART_AXIS = "任务数（项）"
+CHART_CAPTION = "🚦 各牵头单位红黄绿灯（{date}）"
