@@ -20,6 +20,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot import render, texts
@@ -346,9 +347,12 @@ async def removed_gate(update: Update, context: BotContext) -> None:
     text = texts.CONTACT_REMOVED_ANSWER.format(unit=render.esc(unit))
     log.info("update of removed contact refused: user=%s", user.id)
     if update.callback_query is not None:
-        await update.callback_query.answer(
-            texts.CONTACT_REMOVED_ANSWER.format(unit=unit), show_alert=True
-        )
+        try:
+            await update.callback_query.answer(
+                texts.CONTACT_REMOVED_ANSWER.format(unit=unit), show_alert=True
+            )
+        except TelegramError as exc:  # too old to answer: nothing to tell, nothing stored
+            log.info("callback answer failed: %s", exc)
     elif message is not None:
         await reply(update, text)
     raise ApplicationHandlerStop
