@@ -243,17 +243,11 @@ async def whoami(update: Update, context: BotContext) -> None:
 @coordinator_only
 async def invite(update: Update, context: BotContext) -> None:
     """Create a one-time invite link for a unit (coordinator, private chat)."""
-    user = update.effective_user
+    asked = await unit_in_private(update, context, texts.INVITE_USAGE)
+    if asked is None:
+        return
+    user, name = asked
     svc = context.svc
-    if user is None:
-        return
-    if not is_private(update):
-        await reply(update, texts.INVITE_PRIVATE_ONLY)
-        return
-    name = " ".join(context.args or []).strip()
-    if not name:
-        await reply(update, texts.INVITE_USAGE)
-        return
     if name == texts.INVITE_ALL:
         await _invite_all(update, context)
         return
@@ -262,6 +256,24 @@ async def invite(update: Update, context: BotContext) -> None:
         await reply(update, render.unknown_unit(name, suggestions, texts.INVITE_USAGE))
         return
     await reply(update, invite_text(svc, context.bot.username, unit, created))
+
+
+async def unit_in_private(
+    update: Update, context: BotContext, usage: str
+) -> tuple[User, str] | None:
+    """The user and the unit name typed after a private-chat-only command; None (answered
+    `texts.INVITE_PRIVATE_ONLY` in a group, `usage` without a name) when there is none."""
+    user = update.effective_user
+    if user is None:
+        return None
+    if not is_private(update):
+        await reply(update, texts.INVITE_PRIVATE_ONLY)
+        return None
+    name = " ".join(context.args or []).strip()
+    if not name:
+        await reply(update, usage)
+        return None
+    return user, name
 
 
 def new_invite(

@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update, User
 from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
@@ -27,7 +27,7 @@ from bot import render, texts
 from bot.access import coordinator_only, is_reader
 from bot.context import BotContext, Services
 from bot.delivery import send
-from bot.handlers import invite_text, is_private, new_invite, reply
+from bot.handlers import invite_text, is_private, new_invite, reply, unit_in_private
 from bot.reads import in_worker
 from db import repo
 from db.models import Contact, Unit
@@ -52,22 +52,33 @@ async def _tell(context: BotContext, chat_id: int, text: str) -> None:
         log.info("notice to user %s %s: %s", chat_id, result.outcome.value, result.error)
 
 
+async def _target(
+    update: Update, context: BotContext, usage: str
+) -> tuple[User, int, list[str]] | None:
+    """The asker, the user id typed first and the words after it; None when answered
+    instead (`usage` without words, `texts.ROLE_BAD_ID` for a word that is no user id)."""
+    user = update.effective_user
+    args = context.args or []
+    if user is None:
+        return None
+    if not args:
+        await reply(update, usage)
+        return None
+    if not USER_ID.fullmatch(args[0]):
+        await reply(update, texts.ROLE_BAD_ID.format(text=render.esc(render.clip(args[0], 30))))
+        return None
+    return user, int(args[0]), args[1:]
+
+
 def _add_role(role: Role) -> Handler:
     @coordinator_only
     async def add_role(update: Update, context: BotContext) -> None:
         """`/add_<role> <用户编号> [姓名]` (coordinators): grant the role at once, audited."""
-        user = update.effective_user
-        args = context.args or []
-        if user is None:
+        target = await _target(update, context, texts.ROLE_ADD_USAGE.format(role=role.value))
+        if target is None:
             return
-        if not args:
-            await reply(update, texts.ROLE_ADD_USAGE.format(role=role.value))
-            return
-        if not USER_ID.fullmatch(args[0]):
-            await reply(update, texts.ROLE_BAD_ID.format(text=render.esc(render.clip(args[0], 30))))
-            return
-        user_id = int(args[0])
-        name = " ".join(args[1:]).replace("\x00", "").strip()[:60]
+        user, user_id, rest = target
+        name = " ".join(rest).replace("\x00", "").strip()[:60]
         label = texts.ROLE_NAME[role.value]
         shown = render.esc(name) or texts.ROLES_NONE
         if user_id in _configured(context.svc, role):
@@ -98,17 +109,14 @@ def _remove_role(role: Role) -> Handler:
     async def remove_role(update: Update, context: BotContext) -> None:
         """`/remove_<role> <用户编号>` (coordinators): revoke a grant made in chat, audited;
         the config's holders cannot be removed here."""
-        user = update.effective_user
-        args = context.args or []
-        if user is None:
+        usage = texts.ROLE_REMOVE_USAGE.format(role=role.value)
+        target = await _target(update, context, usage)
+        if target is None:
             return
-        if len(args) != 1:
-            await reply(update, texts.ROLE_REMOVE_USAGE.format(role=role.value))
+        user, user_id, rest = target
+        if rest:
+            await reply(update, usage)
             return
-        if not USER_ID.fullmatch(args[0]):
-            await reply(update, texts.ROLE_BAD_ID.format(text=render.esc(render.clip(args[0], 30))))
-            return
-        user_id = int(args[0])
         label = texts.ROLE_NAME[role.value]
         if user_id in _configured(context.svc, role):
             await reply(update, texts.ROLE_IN_CONFIG.format(user_id=user_id, role=label))
@@ -293,17 +301,11 @@ async def remove_contact_command(update: Update, context: BotContext) -> None:
 async def handover_command(update: Update, context: BotContext) -> None:
     """`/handover <单位>` (coordinators, private): remove the unit's contacts (each told) and
     give a one-time invite for the new contact."""
-    user = update.effective_user
+    asked = await unit_in_private(update, context, texts.HANDOVER_USAGE)
+    if asked is None:
+        return
+    user, name = asked
     svc = context.svc
-    if user is None:
-        return
-    if not is_private(update):
-        await reply(update, texts.INVITE_PRIVATE_ONLY)
-        return
-    name = " ".join(context.args or []).strip()
-    if not name:
-        await reply(update, texts.HANDOVER_USAGE)
-        return
     unit, suggestions, created = new_invite(svc, name, user.id)
     if unit is None or created is None:
         await reply(update, render.unknown_unit(name, suggestions, texts.HANDOVER_USAGE))

@@ -17,6 +17,7 @@ from jobs.lights import working_days_until
 from jobs.types import DeliveryKind
 from standin.harness import COORDINATOR
 from tests.conftest import STRANGER, BotHarness
+from tests.e2e.test_e2e_views import ask
 
 LEADER = 4004
 CONTACT, UNIT, TASK = 2002, "潼南税务局", 10
@@ -45,15 +46,6 @@ def counts(bot: BotHarness) -> tuple[int, ...]:
 def deadlines(bot: BotHarness) -> list[date]:
     with bot.svc.db.session() as s:
         return [t.deadline for t in s.exec(select(Task).order_by(Task.id)).all()]  # type: ignore[arg-type]
-
-
-async def ask(bot: BotHarness, user: int, text: str) -> str:
-    """Send `text` as `user` and return everything the bot answered in that chat."""
-    since = len(bot.api.sent)
-    bot.api.send_text(user, text)
-    await bot.api.wait_for(lambda m: m.chat_id == user, since=since)
-    await bot.api.wait_idle(quiet=0.05)
-    return "\n".join(m.plain_text for m in bot.api.sent[since:] if m.chat_id == user)
 
 
 async def test_a_configured_leader_reads_and_every_write_is_refused(bot: BotHarness) -> None:
