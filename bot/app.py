@@ -23,6 +23,7 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
@@ -37,6 +38,7 @@ from bot import (
     keyboards,
     milestone_view,
     notices_view,
+    people,
     plan_close,
     plan_upload,
     replies,
@@ -270,7 +272,9 @@ def build_application(
         # whole fan-out (the JobQueue starts with the application, after this)
         app.bot_data.services.stop_requested = lambda: not app.running
         try:
-            await app.bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS])
+            await app.bot.set_my_commands(
+                [BotCommand(c, d) for c, d in texts.COMMANDS + texts.COMMANDS_PEOPLE]
+            )
         except TelegramError as exc:  # the menu is a convenience; never a reason not to start
             log.warning("could not set the command menu: %s", exc)
         assert app.job_queue is not None
@@ -324,6 +328,7 @@ def build_application(
     )
     app.bot_data.transports = (requests, long_poll)
     timeout = timedelta(minutes=settings.conversation.timeout_minutes)
+    app.add_handler(TypeHandler(Update, people.removed_gate), group=-2)
     app.add_handler(report_flow.build_conversation(timeout))
     app.add_handler(handlers.command("start", handlers.start))
     app.add_handler(handlers.command("help", handlers.help_command))
@@ -389,6 +394,20 @@ def build_application(
     )
     app.add_handler(
         CallbackQueryHandler(replies.store_offered_note, pattern=keyboards.NOTE_PATTERN)
+    )
+    for name, people_handler in (
+        ("add_coordinator", people.add_coordinator),
+        ("remove_coordinator", people.remove_coordinator),
+        ("add_leader", people.add_leader),
+        ("remove_leader", people.remove_leader),
+        ("roles", people.roles_command),
+        ("contacts", people.contacts_command),
+        ("remove_contact", people.remove_contact_command),
+        ("handover", people.handover_command),
+    ):
+        app.add_handler(handlers.command(name, people_handler))
+    app.add_handler(
+        CallbackQueryHandler(people.remove_contact_button, pattern=people.REMOVE_PATTERN)
     )
     app.add_handler(handlers.command("cancel", report_flow.cancel_outside))
     app.add_handler(handlers.command("skip", report_flow.skip_outside))

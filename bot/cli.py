@@ -331,8 +331,9 @@ def cmd_schedule(args: argparse.Namespace) -> int:
     from bot.context import system_clock
     from bot.schedule_view import render_schedule
     from db import repo
-    from jobs.escalation import escalation_key
+    from jobs.escalation import escalation_key, leaders_escalation_key
     from jobs.schedule import preview_messages
+    from jobs.types import Role
 
     settings = _settings(args)
     zone = settings.schedule.zone
@@ -351,8 +352,14 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         state = repo.load_state(s).followed_up()  # a closed plan is not followed up
         escalated = repo.settled_keys(
             s,
-            keys=[escalation_key(t, u) for t in state.tasks for u in t.lead_unit_ids],
+            keys=[
+                key(t, u)
+                for t in state.tasks
+                for u in t.lead_unit_ids
+                for key in (escalation_key, leaders_escalation_key)
+            ],
         )
+        leaders = bool(settings.telegram.leaders or repo.holders(s, role=Role.LEADER))
         held = held_at_start(s, now=_now(), calendar=calendar, zone=zone)
     database.dispose()
     digest = services.digest_schedule if settings.telegram.digest_chat_id is not None else None
@@ -367,6 +374,9 @@ def cmd_schedule(args: argparse.Namespace) -> int:
         escalate_after_working_days=after if settings.telegram.coordinators else None,
         escalated=escalated,
         held=held,
+        escalate_leaders_after_working_days=(
+            settings.follow_up.escalate_leaders_after_working_days or None if leaders else None
+        ),
     )
     print(render_schedule(planned, json=args.json, held=held))
     return 0

@@ -116,6 +116,8 @@ class TelegramSettings(_Section):
     # the forum topic of the digest group that gets the weekly digest; None: the general topic
     digest_thread_id: Annotated[int, Field(strict=True, gt=0)] | None = None
     coordinators: list[Annotated[int, Field(strict=True, gt=0)]] = []
+    # leaders (分管领导): read-only users and the second escalation tier
+    leaders: list[Annotated[int, Field(strict=True, gt=0)]] = []
     chat_messages_per_second: float = Field(default=1.0, gt=0, le=100)
     group_messages_per_minute: float = Field(default=20.0, gt=1, le=6000)
     messages_per_second: float = Field(default=30.0, ge=2, le=1000)
@@ -292,6 +294,8 @@ class FollowUpSettings(_Section):
     yellow_working_days: int = Field(default=10, ge=0, le=250)
     cycle_day: int = Field(default=25, ge=1, le=28)
     escalate_after_working_days: int = Field(default=5, ge=0, le=250)
+    # the leaders' tier of escalation; 0 turns it off
+    escalate_leaders_after_working_days: int = Field(default=15, ge=0, le=250)
     correction_minutes: float = Field(default=60, ge=0, le=7 * 24 * 60)
     remind_responsible_units: bool = False
     nudge_after_days: int = Field(default=7, ge=0, le=27)

@@ -24,7 +24,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Protocol, TypeVar
 
 from telegram import Bot, Message
@@ -40,6 +40,7 @@ from telegram.error import (
 )
 
 from bot import render, texts
+from bot.access import coordinator_ids, leader_ids
 from bot.chart import font_path
 from bot.context import BotContext, Services
 from bot.keyboards import daily_keyboard, hold_keyboard, status_keyboard
@@ -53,13 +54,20 @@ from jobs.daily import (
     coordinators_key,
     daily_messages,
     escalation_day,
+    leaders_key,
     split_daily,
 )
-from jobs.escalation import Nudge, escalation_cases, nudges_due
+from jobs.escalation import (
+    Nudge,
+    escalation_cases,
+    escalation_key,
+    leaders_escalation_key,
+    nudges_due,
+)
 from jobs.hold import held_reminder
 from jobs.policy import DueReminder, reminder_candidates, sending_allowed
 from jobs.schedule import digest_before_first_start, digest_due
-from jobs.state import FollowUpState
+from jobs.state import FollowUpState, TaskView
 from jobs.types import DeliveryKind, DeliveryOutcome
 
 log = logging.getLogger(__name__)
@@ -497,13 +505,21 @@ async def tell_coordinators(
     """Send a notice to every coordinator (`kwargs` go to `send`, e.g. `reply_markup`);
     failures are logged, never raised. Returns the `combined_outcome` of the sends (SENT
     when there is no coordinator)."""
+    return await _tell_each(bot, coordinator_ids(svc), text, "coordinators", **kwargs)
+
+
+async def _tell_each(
+    bot: Bot, recipients: Sequence[int], text: str, who: str, **kwargs: object
+) -> DeliveryOutcome:
+    """Send `text` to each of `recipients` (user ids; `who` names them in the log); failures
+    are logged, never raised. Returns the `combined_outcome` (SENT when there is nobody)."""
     outcomes: list[DeliveryOutcome] = []
-    for coordinator in svc.settings.telegram.coordinators:
-        result = await send(bot, coordinator, text, **kwargs)
+    for recipient in recipients:
+        result = await send(bot, recipient, text, **kwargs)
         outcomes.append(result.outcome)
         if result.outcome != DeliveryOutcome.SENT:
             log.warning(
-                "notice to coordinator %s %s: %s", coordinator, result.outcome.value, result.error
+                "notice to %s %s %s: %s", who, recipient, result.outcome.value, result.error
             )
     return combined_outcome(outcomes)
 
@@ -704,6 +720,20 @@ async def post_weekly_digest(bot: Bot, svc: Services, held: frozenset[int] = fro
     return await _post_claimed_digest(bot, svc, post) == DeliveryOutcome.SENT
 
 
+@dataclass(frozen=True)
+class _Tier:
+    """One tier of escalation: who is told (`destination` in the ledger, `recipients` their
+    Telegram ids), after how many working days overdue, the case and day ledger keys, and
+    the message's header."""
+
+    destination: str
+    recipients: list[int]
+    after_working_days: int
+    case_key: Callable[[TaskView, int], str]
+    day_key: Callable[[date], str]
+    header: str
+
+
 async def escalate_overdue(
     bot: Bot,
     svc: Services,
@@ -711,24 +741,61 @@ async def escalate_overdue(
     *,
     held: frozenset[int] = frozenset(),
 ) -> int:
-    """Tell the coordinators about lead units overdue beyond the threshold and not done
-    (`jobs.escalation.escalation_cases`), once per task, lead unit and deadline, in at most
-    one message a day (`jobs.daily.escalation_day`: grouped by unit, the units without a
-    contact on one line).
+    """Tell the coordinators, and in a second tier the leaders, about lead units overdue
+    beyond each tier's threshold and not done (`jobs.escalation.escalation_cases`), once per
+    tier, task, lead unit and deadline, in at most one message a day per tier
+    (`jobs.daily.escalation_day`: grouped by unit, the units without a contact on one line).
 
-    The day's ledger row ("coordinators:<date>") and the rows of the cases are claimed in
-    one transaction before sending and settled together, so nothing is repeated; cases found
-    after the day's message wait for the next working day. Only during sending hours on
-    working days, and not at all while no coordinator is configured
-    (`telegram.coordinators`): the cases wait for one. Tasks of the plans in `held` (plan
-    ids whose follow-up is held, `jobs.hold`) are left out. Returns the number of cases
-    notified.
+    The coordinators' tier: `follow_up.escalate_after_working_days`, day key
+    "coordinators:<date>", to the coordinators (`bot.access.coordinator_ids`). The leaders'
+    tier: `follow_up.escalate_leaders_after_working_days` (0 = off), day key
+    "leaders:<date>", to the leaders (`bot.access.leader_ids`). Each tier's day row and the
+    rows of its cases are claimed in one transaction before sending and settled together,
+    so nothing is repeated; cases found after the day's message wait for the next working
+    day. Only during sending hours on working days, and a tier not at all while it has
+    nobody to tell: its cases wait. Tasks of the plans in `held` (plan ids whose follow-up
+    is held, `jobs.hold`) are left out. Returns the number of cases notified (both tiers).
     """
     now = svc.now()
     if not sending_allowed(now, svc.policy, svc.calendar):
         return 0
-    if not svc.settings.telegram.coordinators:
-        return 0  # nobody to tell: recording the cases would spend them
+    follow_up = svc.settings.follow_up
+    tiers = [
+        _Tier(
+            "coordinators",
+            coordinator_ids(svc),
+            follow_up.escalate_after_working_days,
+            escalation_key,
+            coordinators_key,
+            texts.ESCALATION_HEADER,
+        )
+    ]
+    if follow_up.escalate_leaders_after_working_days > 0:
+        tiers.append(
+            _Tier(
+                "leaders",
+                leader_ids(svc),
+                follow_up.escalate_leaders_after_working_days,
+                leaders_escalation_key,
+                leaders_key,
+                texts.ESCALATION_LEADERS_HEADER,
+            )
+        )
+    count = 0
+    for tier in tiers:
+        if tier.recipients:  # nobody to tell: recording the cases would spend them
+            count += await _escalate_tier(bot, svc, state, held, now, tier)
+    return count
+
+
+async def _escalate_tier(
+    bot: Bot,
+    svc: Services,
+    state: FollowUpState | None,
+    held: frozenset[int],
+    now: datetime,
+    tier: _Tier,
+) -> int:
     today = now.astimezone(svc.policy.zone).date()
     state, cases = await unsettled(
         svc,
@@ -740,28 +807,29 @@ async def escalate_overdue(
                 today,
                 st,
                 svc.calendar,
-                after_working_days=svc.settings.follow_up.escalate_after_working_days,
+                after_working_days=tier.after_working_days,
+                key=tier.case_key,
             )
             if case.task.plan_id not in held
         ],
     )
-    day = escalation_day(today, cases, state)
+    day = escalation_day(today, cases, state, key=tier.day_key)
     if day is None:
         return 0
     claimed: list[int] = []
     with svc.db.session() as s:
         day_row = repo.claim_delivery(
-            s, key=day.key, kind=DeliveryKind.ESCALATION, destination="coordinators", now=now
+            s, key=day.key, kind=DeliveryKind.ESCALATION, destination=tier.destination, now=now
         )
         if day_row is None or day_row.id is None:
-            return 0  # the coordinators had their message today: the cases wait
+            return 0  # the tier had its message today: the cases wait
         taken: set[str] = set()
         for case in day.cases:
             row = repo.claim_delivery(
                 s,
                 key=case.key,
                 kind=DeliveryKind.ESCALATION,
-                destination="coordinators",
+                destination=tier.destination,
                 task_id=case.task.id,
                 unit_id=case.unit_id,
                 now=now,
@@ -773,19 +841,24 @@ async def escalate_overdue(
             s.rollback()
             return 0
         claimed.append(day_row.id)
-    day = escalation_day(today, [c for c in day.cases if c.key in taken], state)
+    day = escalation_day(today, [c for c in day.cases if c.key in taken], state, key=tier.day_key)
     if day is None:
         return 0
-    limit = svc.settings.follow_up.escalate_after_working_days
-    lines = render.escalation_lines(day, state, svc.policy.zone, limit)
-    outcomes = [await tell_coordinators(bot, svc, part) for part in render.split_lines(lines)]
+    lines = render.escalation_lines(
+        day, state, svc.policy.zone, tier.after_working_days, tier.header
+    )
+    outcomes = [
+        await _tell_each(bot, tier.recipients, part, tier.destination)
+        for part in render.split_lines(lines)
+    ]
     outcome = combined_outcome(outcomes)
     with svc.db.session() as s:
         for delivery_id in claimed:
             repo.settle_delivery(s, delivery_id=delivery_id, outcome=outcome, now=svc.now())
     log.info(
-        "escalated %d overdue task/unit pairs to the coordinators: %s",
+        "escalated %d overdue task/unit pairs to the %s: %s",
         len(day.cases),
+        tier.destination,
         outcome.value,
     )
     return len(day.cases)
@@ -798,7 +871,7 @@ async def warn_unknown_calendar_years(bot: Bot, svc: Services) -> None:
     day when the coordinators had their message of the day ("coordinators:<date>", which
     the warning also takes). Like any message of the day, it goes out only on a working day
     in sending hours."""
-    if not svc.settings.telegram.coordinators:
+    if not coordinator_ids(svc):
         return
     if not sending_allowed(svc.now(), svc.policy, svc.calendar):
         return
@@ -897,7 +970,7 @@ async def tell_hold(bot: Bot, svc: Services, hold_id: int) -> bool:
     (`jobs.hold`): what the check found and what they can do, with the 发送积压提醒 / 不再发送
     buttons. Sent at once, at any hour (it answers a start or a reload); waits while no
     coordinator is configured. Returns True when it was sent now."""
-    if not svc.settings.telegram.coordinators:
+    if not coordinator_ids(svc):
         return False
     key = f"notice:hold:{hold_id}"
     with svc.db.session() as s:

@@ -24,7 +24,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, U
 from telegram.error import BadRequest, TelegramError
 
 from bot import render, texts
-from bot.access import is_coordinator
+from bot.access import is_reader
 from bot.config import evidence_dir
 from bot.context import BotContext, Services
 from bot.flow_common import answer
@@ -181,8 +181,9 @@ def evidence_keyboard(files: list[EvidenceFile]) -> InlineKeyboardMarkup:
 
 
 async def may_see_task(svc: Services, user_id: int, task_id: int) -> bool:
-    """Coordinators, and contacts of a unit that may report on the task, may see it."""
-    if await is_coordinator(svc, user_id):
+    """Coordinators, leaders, and contacts of a unit that may report on the task, may see
+    it."""
+    if await is_reader(svc, user_id):
         return True
     with svc.db.session() as s:
         contact = repo.get_contact(s, telegram_user_id=user_id)

@@ -20,7 +20,7 @@ from telegram.error import TelegramError
 from telegram.ext import ConversationHandler
 
 from bot import keyboards, render, texts
-from bot.access import coordinator_only, is_coordinator
+from bot.access import coordinator_ids, coordinator_only, is_coordinator
 from bot.context import BotContext, Draft
 from bot.flow_common import (
     EXT_CONFIRM,
@@ -189,7 +189,7 @@ async def submit_extension(update: Update, context: BotContext) -> int | None:
     card = _extension_card(
         texts.EXT_TO_COORDINATOR, draft, name=render.esc(user.full_name or str(user.id))
     )
-    for coordinator in svc.settings.telegram.coordinators:
+    for coordinator in coordinator_ids(svc):
         try:
             await context.bot.send_message(
                 coordinator, card, reply_markup=keyboards.decision_keyboard(request_id)

@@ -23,8 +23,8 @@ from telegram.error import TelegramError
 from telegram.ext import CommandHandler, filters
 
 from bot import render, texts
-from bot.access import coordinator_only, is_coordinator
-from bot.context import BotContext
+from bot.access import coordinator_ids, coordinator_only, is_coordinator, is_leader, reader_only
+from bot.context import BotContext, Services
 from bot.delivery import send, send_digest
 from bot.plan_choice import read_choice
 from bot.reads import current_digest, ledger_light_of
@@ -176,7 +176,7 @@ async def start(update: Update, context: BotContext) -> None:
         )
         if not left_behind:
             notice += "\n" + texts.COORDINATOR_MOVED_NONE_LEFT.format(previous=previous)
-    for coordinator in svc.settings.telegram.coordinators:
+    for coordinator in coordinator_ids(svc):
         if coordinator == user.id:
             continue
         try:
@@ -200,7 +200,11 @@ async def help_command(update: Update, context: BotContext) -> None:
         parts.append(texts.HELP_CONTACT.format(unit=render.esc(unit.name)))
     if coordinator:
         parts.append(texts.HELP_COORDINATOR)
-    if unit is None and not coordinator:
+        parts.append(texts.HELP_PEOPLE)
+    leader = not coordinator and await is_leader(context.svc, user.id if user else None)
+    if leader:
+        parts.append(texts.HELP_LEADER)
+    if unit is None and not coordinator and not leader:
         parts.append(texts.HELP_STRANGER)
     await reply(update, "\n\n".join(parts))
 
@@ -214,6 +218,8 @@ async def whoami(update: Update, context: BotContext) -> None:
     roles: list[str] = []
     if await is_coordinator(svc, user.id):
         roles.append(texts.WHOAMI_COORDINATOR)
+    elif await is_leader(svc, user.id):
+        roles.append(texts.WHOAMI_LEADER)
     with svc.db.session() as s:
         contact = repo.get_contact(s, telegram_user_id=user.id)
         unit = s.get(Unit, contact.unit_id) if contact else None
@@ -237,41 +243,67 @@ async def whoami(update: Update, context: BotContext) -> None:
 @coordinator_only
 async def invite(update: Update, context: BotContext) -> None:
     """Create a one-time invite link for a unit (coordinator, private chat)."""
-    user = update.effective_user
+    asked = await unit_in_private(update, context, texts.INVITE_USAGE)
+    if asked is None:
+        return
+    user, name = asked
     svc = context.svc
-    if user is None:
-        return
-    if not is_private(update):
-        await reply(update, texts.INVITE_PRIVATE_ONLY)
-        return
-    name = " ".join(context.args or []).strip()
-    if not name:
-        await reply(update, texts.INVITE_USAGE)
-        return
     if name == texts.INVITE_ALL:
         await _invite_all(update, context)
         return
-    now = svc.now()
+    unit, suggestions, created = new_invite(svc, name, user.id)
+    if unit is None or created is None:
+        await reply(update, render.unknown_unit(name, suggestions, texts.INVITE_USAGE))
+        return
+    await reply(update, invite_text(svc, context.bot.username, unit, created))
+
+
+async def unit_in_private(
+    update: Update, context: BotContext, usage: str
+) -> tuple[User, str] | None:
+    """The user and the unit name typed after a private-chat-only command; None (answered
+    `texts.INVITE_PRIVATE_ONLY` in a group, `usage` without a name) when there is none."""
+    user = update.effective_user
+    if user is None:
+        return None
+    if not is_private(update):
+        await reply(update, texts.INVITE_PRIVATE_ONLY)
+        return None
+    name = " ".join(context.args or []).strip()
+    if not name:
+        await reply(update, usage)
+        return None
+    return user, name
+
+
+def new_invite(
+    svc: Services, name: str, created_by: int
+) -> tuple[Unit | None, list[str], Invite | None]:
+    """Resolve the unit typed as `name` and create a one-time invite for it (audited): the
+    unit, the names it may have meant when none matched, and the invite (None without a
+    unit)."""
     with svc.db.session() as s:
         unit, suggestions = repo.resolve_unit(s, text=name)
         created = None
         if unit is not None:
             [created] = create_invites(
-                s, [unit], created_by=user.id, now=now, valid_for=svc.settings.invites.valid_for
+                s,
+                [unit],
+                created_by=created_by,
+                now=svc.now(),
+                valid_for=svc.settings.invites.valid_for,
             )
-    if unit is None or created is None:
-        await reply(update, render.unknown_unit(name, suggestions, texts.INVITE_USAGE))
-        return
-    log.info("invite created: unit=%s by=%s", unit.id, user.id)
-    link = invite_link(context.bot.username, created.code)
-    await reply(
-        update,
-        texts.INVITE_CREATED.format(
-            unit=render.esc(unit.name),
-            expires=render.fmt_instant(created.expires_at, svc.policy.zone),
-            link=render.esc(link),
-            code=render.esc(created.code),
-        ),
+            log.info("invite created: unit=%s by=%s", unit.id, created_by)
+    return unit, suggestions, created
+
+
+def invite_text(svc: Services, bot_username: str, unit: Unit, created: Invite) -> str:
+    """The answer carrying a new invite: unit, expiry, `t.me` link and code (HTML)."""
+    return texts.INVITE_CREATED.format(
+        unit=render.esc(unit.name),
+        expires=render.fmt_instant(created.expires_at, svc.policy.zone),
+        link=render.esc(invite_link(bot_username, created.code)),
+        code=render.esc(created.code),
     )
 
 
@@ -367,7 +399,7 @@ REPEAT_WINDOW = timedelta(minutes=1)
 """The same /digest asked for again in one chat (and topic) within this is not posted again."""
 
 
-@coordinator_only
+@reader_only
 async def digest_command(update: Update, context: BotContext) -> None:
     """Post the digest into this chat (in a forum, into this topic) now (coordinator; group or
     private).

@@ -606,13 +606,18 @@ def _numbers_text(group: UnitCases) -> str:
 
 
 def escalation_lines(
-    day: EscalationDay, state: FollowUpState, zone: ZoneInfo, after_working_days: int
+    day: EscalationDay,
+    state: FollowUpState,
+    zone: ZoneInfo,
+    after_working_days: int,
+    header: str = texts.ESCALATION_HEADER,
 ) -> list[str]:
-    """The coordinators' escalation message of a day as lines: a header, then per lead unit
-    with a contact its name and contacts and one line per task (days overdue, last report),
-    then the units without a contact on one line (未登记联络员：A（第1、2项）、B（第3项）)."""
+    """The coordinators' (or, with the leaders' `header`, the leaders') escalation message
+    of a day as lines: a header, then per lead unit with a contact its name and contacts and
+    one line per task (days overdue, last report), then the units without a contact on one
+    line (未登记联络员：A（第1、2项）、B（第3项）)."""
     tags = plan_tags(list(state.plans.values()))
-    lines = [texts.ESCALATION_HEADER.format(days=after_working_days, count=len(day.cases))]
+    lines = [header.format(days=after_working_days, count=len(day.cases))]
     for group in day.units:
         contacts = "、".join(c.display_name for c in state.contacts_of(group.unit_id))
         lines.append(

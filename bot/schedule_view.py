@@ -34,6 +34,7 @@ MESSAGE_LABEL: dict[str, str] = {
     "digest": "周报",
 }
 COORDINATORS = "协调员"
+LEADERS = "分管领导"
 NO_CONTACT = "暂无可送达的联络员"
 
 
@@ -105,7 +106,8 @@ def _head(message: PlannedMessage) -> tuple[str, str]:
     if message.kind == "undelivered":
         return NO_CONTACT, f"{len(message.sends)}项提醒不会发出"
     if message.kind == "escalation":
-        return COORDINATORS, f"{len(message.escalated)}项逾期"
+        who = LEADERS if message.to == "leaders" else COORDINATORS
+        return who, f"{len(message.escalated)}项逾期"
     return DIGEST_TARGET, f"{message.period} 周报"
 
 

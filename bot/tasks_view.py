@@ -1,7 +1,8 @@
 """Coordinator and contact views of tasks and units: /task, /unit; /record.
 
-Who may see what: coordinators see every task and unit; a contact sees the tasks its unit is
-named on (lead or responsible) and its own unit. Everyone else is refused politely.
+Who may see what: coordinators and leaders see every task and unit; a contact sees the tasks
+its unit is named on (lead or responsible) and its own unit. Everyone else is refused
+politely.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 from telegram import Update
 
 from bot import render, texts
-from bot.access import coordinator_only, is_coordinator
+from bot.access import coordinator_only, is_reader
 from bot.context import BotContext, Services
 from bot.evidence import evidence_keyboard, file_line
 from bot.flow_common import note_problem
@@ -88,7 +89,7 @@ async def task_command(update: Update, context: BotContext) -> None:
         contacts = {c.id: c.display_name for c in s.exec(_all_contacts())}
         task_row = s.get(Task, task.id) if task else None
         carried = _carried(s, task_row)
-    coordinator = await is_coordinator(svc, user.id)
+    coordinator = await is_reader(svc, user.id)  # coordinators and leaders see all
     if not coordinator and contact is None:
         await reply(update, texts.NOT_CONTACT)
         return
@@ -374,7 +375,7 @@ async def unit_command(update: Update, context: BotContext) -> None:
             name = own.name
         unit, suggestions = repo.resolve_unit(s, text=name) if name else (None, [])
         members = repo.contacts_of_unit(s, unit_id=unit.id or 0) if unit else []
-    coordinator = await is_coordinator(svc, user.id)
+    coordinator = await is_reader(svc, user.id)  # coordinators and leaders see all
     if not coordinator and contact is None:
         await reply(update, texts.NOT_CONTACT)
         return

@@ -986,3 +986,74 @@ CHART_MORE = "（列出前{shown}个）"
 CHART_LEGEND = {"red": "红灯（逾期）", "yellow": "黄灯", "none": "未反馈", "green": "绿灯"}
 CHART_AXIS = "任务数（项）"
 CHART_CAPTION = "🚦 各牵头单位红黄绿灯（{date}）"
+# ---------------------------------------------------------------- people: roles and contacts
+
+HELP_LEADER = (
+    "<b>分管领导</b>\n"
+    "/digest：查看督办汇总\n"
+    "/task 序号、/unit 单位名称：查看任意任务或单位（含状态灯、反馈记录和佐证材料）\n"
+    "逾期较久的任务会在每天一条的消息中报告给您。本身份只能查看，不能修改。"
+)
+HELP_PEOPLE = (
+    "<b>人员管理（协调员）</b>\n"
+    "/contacts 单位：查看单位联络员，可点“移除”\n"
+    "/remove_contact 单位 姓名：移除联络员；/handover 单位：移交（移除现有联络员并生成新邀请）\n"
+    "/roles：查看协调员和分管领导\n"
+    "/add_coordinator 用户编号 [姓名]、/remove_coordinator 用户编号\n"
+    "/add_leader 用户编号 [姓名]、/remove_leader 用户编号\n"
+    "（用户编号请对方向我发送 /whoami 获取）"
+)
+WHOAMI_LEADER = "身份：分管领导（只读）"
+COMMANDS_PEOPLE: list[tuple[str, str]] = [
+    ("contacts", "查看、移除单位联络员（协调员）"),
+    ("roles", "查看协调员和分管领导（协调员）"),
+]
+ROLE_NAME = {"coordinator": "协调员", "leader": "分管领导"}
+ROLE_ADD_USAGE = (
+    "用法：/add_{role} 用户编号 [姓名]\n"
+    "例如：/add_{role} 123456789 张三\n"
+    "用户编号请对方向我发送 /whoami 获取（是一串数字，不是用户名）。"
+)
+ROLE_REMOVE_USAGE = "用法：/remove_{role} 用户编号\n发送 /roles 查看现有人员及其编号。"
+ROLE_BAD_ID = "“{text}”不是用户编号。用户编号是一串数字，请对方向我发送 /whoami 获取。"
+ROLE_ADDED = "已将 {name}（<code>{user_id}</code>）设为{role}，即时生效。"
+ROLE_ALREADY = "{name}（<code>{user_id}</code>）已经是{role}，未作改动。"
+ROLE_IN_CONFIG = "<code>{user_id}</code> 是配置文件中的{role}，不能在对话中移除；请修改配置文件。"
+ROLE_REMOVED = "已取消 <code>{user_id}</code> 的{role}身份，即时生效。"
+ROLE_NOT_HELD = "<code>{user_id}</code> 不是在对话中添加的{role}，未作改动。发送 /roles 查看。"
+ROLE_NOT_SELF = "不能移除自己的协调员身份，请由其他协调员操作。"
+ROLE_GRANTED_NOTICE = "您已被设为残工委重点任务督办助手的{role}。发送 /help 查看可用的命令。"
+ROLE_REVOKED_NOTICE = "您已不再是残工委重点任务督办助手的{role}。"
+ROLES_HEADER = "<b>协调员和分管领导</b>"
+ROLES_SECTION = "<b>{role}</b>"
+ROLES_CONFIG_LINE = "<code>{user_id}</code>（配置文件）"
+ROLES_GRANT_LINE = "<code>{user_id}</code> {name}（{since}由 <code>{by}</code> 添加）"
+ROLES_NONE = "（无）"
+CONTACTS_USAGE = "用法：/contacts 单位名称，例如 /contacts 区民政局"
+CONTACTS_HEADER = "<b>{unit}</b>的联络员："
+CONTACTS_LINE = "{n}. {name}{username}，{since}登记{reachable}"
+CONTACTS_UNREACHABLE = "（⚠️ 无法送达）"
+CONTACTS_NONE = "{unit}目前没有联络员。发送 /invite {unit} 生成邀请链接。"
+CONTACTS_FOOTER = "点下方按钮移除联络员；/handover {unit} 移交给新的联络员。"
+CONTACT_REMOVE_BUTTON = "移除 {n}. {name}"
+CONTACT_REMOVE_USAGE = (
+    "用法：/remove_contact 单位 姓名（或序号、用户编号）\n发送 /contacts 单位 查看联络员。"
+)
+CONTACT_NOT_FOUND = "{unit}没有名为“{text}”的联络员。发送 /contacts {unit} 查看。"
+CONTACT_AMBIGUOUS = "{unit}有多位联络员名为“{text}”，请用 /contacts {unit} 中的序号。"
+CONTACT_REMOVED = "已移除{unit}的联络员 {name}。{left}"
+CONTACT_REMOVED_NONE_LEFT = "{unit}现已没有联络员，发送 /invite {unit} 生成新的邀请链接。"
+CONTACT_ALREADY_REMOVED = "该联络员已被移除，未作改动。"
+CONTACT_REMOVED_NOTICE = (
+    "您已不再是{unit}的联络员，不会再收到督办提醒，也不能再反馈进展。如有疑问请联系协调员。"
+)
+CONTACT_REMOVED_ANSWER = "您已不再是{unit}的联络员，本次操作未保存。如有疑问请联系协调员。"
+HANDOVER_USAGE = (
+    "用法：/handover 单位名称\n移除该单位现有联络员并生成新的邀请链接，转发给新的联络员。"
+)
+HANDOVER_DONE = "已移除{unit}的联络员：{names}。"
+HANDOVER_NONE = "{unit}原本没有联络员。"
+ESCALATION_LEADERS_HEADER = (
+    "🔺 <b>督办提醒（分管领导）</b>：以下任务逾期已超过{days}个工作日且尚未完成，"
+    "请关注（共{count}项）："
+)

@@ -161,6 +161,9 @@ class Contact(SQLModel, table=True):
 
     `chat_id` is the private chat the bot writes to (equal to the user id for private chats).
     `unreachable_reason` is set when Telegram refused delivery (blocked bot, chat not found).
+    `removed_at`/`removed_by` (Telegram user id of the coordinator) mark a contact a
+    coordinator removed: the row stays so that reports keep their reporter's name, but the
+    bot no longer writes to it or takes anything from it; a new invite reactivates it.
     """
 
     id: int | None = Field(default=None, primary_key=True)
@@ -172,6 +175,8 @@ class Contact(SQLModel, table=True):
     created_at: datetime = Field(sa_column=utc_column())
     unreachable_reason: str | None = None
     unreachable_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    removed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    removed_by: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class Invite(SQLModel, table=True):
@@ -361,6 +366,22 @@ class AuditEvent(SQLModel, table=True):
     after: str | None = None
     reason: str | None = None
     at: datetime = Field(sa_column=utc_column(index=True))
+
+
+class RoleGrant(SQLModel, table=True):
+    """A role granted in chat by a coordinator to a Telegram user: `role` is "coordinator"
+    or "leader" (`jobs.types.Role`). Active while `revoked_at` is None; revoking keeps the
+    row (who granted and revoked it, when). The config's coordinators are not stored here.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    telegram_user_id: int = Field(sa_type=BigInteger, index=True)
+    role: str = Field(max_length=20)
+    display_name: str = ""
+    granted_by: int = Field(sa_type=BigInteger)
+    granted_at: datetime = Field(sa_column=utc_column())
+    revoked_by: int | None = Field(default=None, sa_type=BigInteger)
+    revoked_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
 
 
 class Setting(SQLModel, table=True):

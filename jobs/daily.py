@@ -24,7 +24,7 @@ Nothing here reads the clock, the database or Telegram: the local day is passed 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -42,6 +42,12 @@ def coordinators_key(day: date) -> str:
     """The send ledger key of the coordinators' one unsolicited message of a day (the day's
     escalations, or a calendar warning): "coordinators:<date>"."""
     return f"coordinators:{day.isoformat()}"
+
+
+def leaders_key(day: date) -> str:
+    """The send ledger key of the leaders' one unsolicited message of a day (the leaders'
+    tier of escalations): "leaders:<date>"."""
+    return f"leaders:{day.isoformat()}"
 
 
 @dataclass(frozen=True)
@@ -185,11 +191,16 @@ class EscalationDay:
 
 
 def escalation_day(
-    day: date, cases: Sequence[EscalationCase], state: FollowUpState
+    day: date,
+    cases: Sequence[EscalationCase],
+    state: FollowUpState,
+    *,
+    key: Callable[[date], str] = coordinators_key,
 ) -> EscalationDay | None:
     """Group the escalation cases of local day `day` by lead unit (units in the order of their
     first task), splitting off the units without a reachable contact; None when there is
-    nothing to escalate."""
+    nothing to escalate. The message's key is `key(day)` (`coordinators_key`, or
+    `leaders_key` for the leaders' tier)."""
     if not cases:
         return None
     grouped: dict[int, list[EscalationCase]] = {}
@@ -206,4 +217,4 @@ def escalation_day(
         for unit_id, found in grouped.items()
         if unit_id not in reachable
     )
-    return EscalationDay(coordinators_key(day), day, with_contact, without)
+    return EscalationDay(key(day), day, with_contact, without)

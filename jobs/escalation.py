@@ -6,6 +6,9 @@ sends what they return.
 Escalation (config `follow_up.escalate_after_working_days`): a lead unit whose task is
 overdue by more than that many working days and that has not reported it done is named to
 the coordinators once per task, unit and deadline (a new deadline starts a new count).
+The leaders' tier (config `follow_up.escalate_leaders_after_working_days`, 0 = off) names
+the same cases to the leaders once they are overdue by more than that many working days,
+under its own send ledger keys (`leaders_escalation_key`), so each tier fires once.
 
 Nudge (config `follow_up.nudge_after_days`): that many days into a reporting cycle (the
 period of the task's plan's rhythm, `jobs.rhythm`; by default the monthly cycle of
@@ -19,6 +22,7 @@ never asked in this cycle and is left alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -47,15 +51,23 @@ def escalation_key(task: TaskView, unit_id: int) -> str:
     return f"escalation:{task.id}:{unit_id}:{task.deadline}"
 
 
+def leaders_escalation_key(task: TaskView, unit_id: int) -> str:
+    """The send ledger key of the leaders' tier of an escalation:
+    "escalation-leaders:<task id>:<unit id>:<deadline>"."""
+    return f"escalation-leaders:{task.id}:{unit_id}:{task.deadline}"
+
+
 def escalation_cases(
     today: date,
     state: FollowUpState,
     calendar: WorkingCalendar,
     *,
     after_working_days: int,
+    key: Callable[[TaskView, int], str] = escalation_key,
 ) -> list[EscalationCase]:
     """The cases to escalate at local date `today`, in task order, each with its send ledger
-    key (the caller leaves out those already sent)."""
+    key made by `key` (`escalation_key` for the coordinators' tier, `leaders_escalation_key`
+    for the leaders'; the caller leaves out those already sent)."""
     overdue_days: dict[date, int] = {}
     cases: list[EscalationCase] = []
     for task in state.tasks:
@@ -71,9 +83,7 @@ def escalation_cases(
             if state.unit_status(task.id, unit_id) is Status.DONE:
                 continue
             cases.append(
-                EscalationCase(
-                    escalation_key(task, unit_id), task, unit_id, (today - task.deadline).days
-                )
+                EscalationCase(key(task, unit_id), task, unit_id, (today - task.deadline).days)
             )
     return cases
 

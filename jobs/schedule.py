@@ -24,14 +24,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Literal
 
 from jobs.calendar import MAX_SEARCH_DAYS, WorkingCalendar, next_working_day
-from jobs.escalation import escalation_cases
+from jobs.escalation import escalation_cases, escalation_key, leaders_escalation_key
 from jobs.policy import DigestSchedule, Occasion, ReminderPolicy, current_occasion
-from jobs.state import ContactView, FollowUpState
+from jobs.state import ContactView, FollowUpState, TaskView
 from jobs.types import ReminderKind, Status
 
 # a nominal digest day moves at most MAX_SEARCH_DAYS days: look back that many weeks at most
@@ -262,8 +262,9 @@ class PlannedMessage:
       reminders it carries in `sends` (one per task; a single one goes out as a plain reminder);
     - "undelivered": the reminders of the day of units without a reachable contact (`sends`),
       which nobody receives;
-    - "escalation": the coordinators' message of the day, `escalated` holding (task number,
-      unit name) of each case, the units without a contact in `without_contact`;
+    - "escalation": the coordinators' message of the day (`to` None), or the leaders' (`to`
+      "leaders"), `escalated` holding (task number, unit name) of each case, the units
+      without a contact in `without_contact`;
     - "digest": the weekly digest of `period` to the committee group.
     """
 
@@ -287,6 +288,8 @@ def _escalation_messages(
     at: dt.time,
     after_working_days: int,
     escalated: Collection[str],
+    key: Callable[[TaskView, int], str] = escalation_key,
+    to: str | None = None,
 ) -> list[PlannedMessage]:
     reachable = {c.unit_id for c in state.contacts if c.unreachable_reason is None}
     sent = set(escalated)
@@ -297,7 +300,7 @@ def _escalation_messages(
             cases = [
                 c
                 for c in escalation_cases(
-                    day, state, calendar, after_working_days=after_working_days
+                    day, state, calendar, after_working_days=after_working_days, key=key
                 )
                 if c.key not in sent
             ]
@@ -309,7 +312,7 @@ def _escalation_messages(
                         date=day,
                         time=at,
                         kind="escalation",
-                        to=None,
+                        to=to,
                         escalated=tuple((c.task.number, names[c.unit_id]) for c in cases),
                         without_contact=tuple(
                             dict.fromkeys(
@@ -333,13 +336,16 @@ def preview_messages(
     escalate_after_working_days: int | None = None,
     escalated: Collection[str] = (),
     held: bool = False,
+    escalate_leaders_after_working_days: int | None = None,
 ) -> list[PlannedMessage]:
     """List the messages the bot would send on its own from `start` to `end` (local,
     inclusive), as they go out: per day, one message per reachable contact with every task
     it is reminded of (`jobs.daily`), one "undelivered" entry with the reminders of units
     without a reachable contact, the coordinators' one escalation message of the day
     (`escalate_after_working_days` None: no coordinators, no escalations; cases whose ledger
-    key is in `escalated` went out before), and the weekly digest. Same assumptions as
+    key is in `escalated` went out before), the leaders' one
+    (`escalate_leaders_after_working_days` None: no leaders or the tier is off), and the
+    weekly digest. Same assumptions as
     `preview`. Sorted by date, then contacts' messages (by unit and contact order), the
     undelivered reminders, the escalation, the digest. Raises `ValueError` when `end` is
     before `start`. With `held` (the follow-up is held, `jobs.hold`) the overdue reminders,
@@ -347,7 +353,7 @@ def preview_messages(
     planned = preview(start, end, state, policy, digest, calendar)
     if held:
         planned = [p for p in planned if p.kind not in ("overdue", "digest")]
-        escalate_after_working_days = None
+        escalate_after_working_days = escalate_leaders_after_working_days = None
     by_unit: dict[int, list[ContactView]] = {}
     for c in state.contacts:
         if c.unreachable_reason is None:
@@ -396,6 +402,21 @@ def preview_messages(
             ((m.date, 2, 0), m)
             for m in _escalation_messages(
                 start, end, state, calendar, at, escalate_after_working_days, escalated
+            )
+        )
+    if escalate_leaders_after_working_days is not None:
+        keyed.extend(
+            ((m.date, 2, 1), m)
+            for m in _escalation_messages(
+                start,
+                end,
+                state,
+                calendar,
+                at,
+                escalate_leaders_after_working_days,
+                escalated,
+                leaders_escalation_key,
+                "leaders",
             )
         )
     keyed.sort(key=lambda pair: pair[0])

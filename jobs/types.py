@@ -115,3 +115,11 @@ class IndicatorAttribute(enum.StrEnum):
 
     BINDING = "binding"  # 约束性
     EXPECTED = "expected"  # 预期性
+
+
+class Role(enum.StrEnum):
+    """A role granted in chat (`RoleGrant.role`): a coordinator (协调员) or a leader (分管领导),
+    who reads what coordinators read and changes nothing."""
+
+    COORDINATOR = "coordinator"
+    LEADER = "leader"

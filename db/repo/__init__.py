@@ -24,6 +24,7 @@ from db.repo import (
     ledger,
     plans,
     reports,
+    roles,
     state,
     units,
 )
@@ -43,6 +44,8 @@ from db.repo.contacts import (
     mark_unreachable,
     record_chat_migration,
     redeem_invite,
+    remove_contact,
+    removed_contact_unit,
     reporter_on_task,
 )
 from db.repo.deadlines import (
@@ -139,6 +142,7 @@ from db.repo.reports import (
     report_from,
     reports_of_task,
 )
+from db.repo.roles import Grant, active_grants, grant_role, has_role, holders, revoke_role
 from db.repo.state import load_period, load_state, read_plans
 from db.repo.units import (
     UNIT_NAME_LIMIT,
@@ -177,6 +181,7 @@ __all__ = [
     "CarryItem",
     "DeadlineChange",
     "DroppedSend",
+    "Grant",
     "IndicatorRefused",
     "IndicatorView",
     "InviteProblem",
@@ -190,6 +195,7 @@ __all__ = [
     "UnitChangeRefused",
     "UnitFootprint",
     "YearValue",
+    "active_grants",
     "add_backfill",
     "add_evidence",
     "add_milestone",
@@ -247,7 +253,10 @@ __all__ = [
     "get_task",
     "get_task_by_id",
     "get_unit_by_name",
+    "grant_role",
+    "has_role",
     "hold",
+    "holders",
     "indicators",
     "is_lead_unit",
     "key_claimed",
@@ -285,6 +294,8 @@ __all__ = [
     "record_value",
     "redeem_invite",
     "release_delivery",
+    "remove_contact",
+    "removed_contact_unit",
     "rename_unit",
     "reopen_plan",
     "report_from",
@@ -293,6 +304,8 @@ __all__ = [
     "reports_of_task",
     "reports_oldest_first",
     "resolve_unit",
+    "revoke_role",
+    "roles",
     "sent_reminder_counts",
     "set_deadline",
     "set_owner",

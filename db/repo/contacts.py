@@ -35,8 +35,50 @@ INVITE_CODE_BYTES = 12  # token_urlsafe(12): 16 characters of [A-Za-z0-9_-], 96 
 
 
 def get_contact(session: Session, *, telegram_user_id: int) -> Contact | None:
-    """Return the contact bound to this Telegram user, or None."""
-    return session.exec(select(Contact).where(Contact.telegram_user_id == telegram_user_id)).first()
+    """Return the contact bound to this Telegram user, or None (also for a removed one)."""
+    return session.exec(
+        select(Contact).where(
+            Contact.telegram_user_id == telegram_user_id, col(Contact.removed_at).is_(None)
+        )
+    ).first()
+
+
+def removed_contact_unit(session: Session, *, telegram_user_id: int) -> str | None:
+    """The name of the unit a coordinator removed this Telegram user from as its contact,
+    or None when the user is an active contact or was never one."""
+    row = session.exec(
+        select(Unit.name)
+        .join(Contact, col(Contact.unit_id) == col(Unit.id))
+        .where(Contact.telegram_user_id == telegram_user_id, col(Contact.removed_at).is_not(None))
+    ).first()
+    return row
+
+
+def remove_contact(
+    session: Session, *, contact_id: int, removed_by: int, now: datetime
+) -> Contact | None:
+    """Remove a contact (soft: `removed_at`, `removed_by`), audited as "contact.remove".
+
+    Returns the contact, or None when there is no such contact or it was removed already
+    (nothing changes then). Its reports keep their reporter; nothing is sent to it any more.
+    """
+    contact = session.get(Contact, contact_id)
+    if contact is None or contact.removed_at is not None:
+        return None
+    unit = session.get(Unit, contact.unit_id)
+    contact.removed_at = now
+    contact.removed_by = removed_by
+    session.flush()
+    record_audit(
+        session,
+        actor_user_id=removed_by,
+        action="contact.remove",
+        subject=f"unit:{unit.name if unit else contact.unit_id}",
+        before=contact.display_name or str(contact.telegram_user_id),
+        after=None,
+        now=now,
+    )
+    return contact
 
 
 @dataclass(frozen=True)
@@ -155,19 +197,27 @@ def _reporter_statement() -> Any:
             .outerjoin(task, key == bindparam("task_key"))
             .outerjoin(plan, plan.c.id == task.c.plan_id)
         )
-        .where(contact.telegram_user_id == bindparam("user_id"))
+        .where(contact.telegram_user_id == bindparam("user_id"), contact.removed_at.is_(None))
     )
 
 
 def contacts_of_unit(session: Session, *, unit_id: int) -> list[Contact]:
-    """Return the contacts of a unit in registration order."""
-    stmt = select(Contact).where(Contact.unit_id == unit_id).order_by(col(Contact.id))
+    """Return the contacts of a unit in registration order (not the removed ones)."""
+    stmt = (
+        select(Contact)
+        .where(Contact.unit_id == unit_id, col(Contact.removed_at).is_(None))
+        .order_by(col(Contact.id))
+    )
     return list(session.exec(stmt).all())
 
 
 def contact_counts(session: Session) -> dict[int, int]:
     """Return {unit id: number of contacts} for units with at least one contact."""
-    stmt = select(Contact.unit_id, func.count()).group_by(col(Contact.unit_id))
+    stmt = (
+        select(Contact.unit_id, func.count())
+        .where(col(Contact.removed_at).is_(None))
+        .group_by(col(Contact.unit_id))
+    )
     return {unit_id: n for unit_id, n in session.exec(stmt).all()}
 
 
@@ -249,7 +299,9 @@ def redeem_invite(
     session.refresh(invite)
     unit = session.get(Unit, invite.unit_id)
     assert unit is not None
-    contact = get_contact(session, telegram_user_id=telegram_user_id)
+    contact = session.exec(
+        select(Contact).where(Contact.telegram_user_id == telegram_user_id)
+    ).first()
     previous: Unit | None = None
     if contact is None:
         contact = Contact(
@@ -262,8 +314,10 @@ def redeem_invite(
         )
         session.add(contact)
     else:
-        if contact.unit_id != invite.unit_id:
+        if contact.unit_id != invite.unit_id and contact.removed_at is None:
             previous = session.get(Unit, contact.unit_id)
+        contact.removed_at = None
+        contact.removed_by = None
         contact.unit_id = invite.unit_id
         contact.chat_id = chat_id
         contact.display_name = display_name

@@ -153,6 +153,7 @@ def lead_contacts_of_tasks(
             col(Assignment.task_id).in_(list(task_ids)),
             Assignment.role == AssignmentRole.LEAD,
             col(Contact.unreachable_reason).is_(None),
+            col(Contact.removed_at).is_(None),
         )
         .order_by(col(Contact.id), col(Assignment.task_id))
     ).all()

@@ -181,7 +181,9 @@ def load_state(session: Session) -> FollowUpState:
                 col(Contact.display_name),
                 col(Contact.unreachable_reason),
                 col(Contact.created_at),
-            ).order_by(col(Contact.id))
+            )
+            .where(col(Contact.removed_at).is_(None))
+            .order_by(col(Contact.id))
         )
     )
     names = {c.id: c.display_name for c in contacts}

@@ -1,12 +1,14 @@
 """Who may do what: every role against every command and button, one row per cell.
 
 Roles: a stranger, the contact of unit A (2001, 区民政局: tasks 2, 5, 8, 25), the contact of
-unit B (2002, 潼南税务局: task 10), the coordinator, and a group member who is none of these
-and acts in the committee group. "Allowed" means the characteristic answer appears; "refused"
-means the refusal appears (a message, or an answer to the button press) and nothing is stored
-(StatusReport, Invite, Contact and AuditEvent rows are counted before and after, and task 10's
-deadline is compared); "silent" means the bot says nothing and stores nothing. One bot runs for
-the whole module; each row first restores the two contacts and task 10's deadline and ends any
+unit B (2002, 潼南税务局: task 10), the coordinator, a group member who is none of these
+and acts in the committee group, and a leader (分管领导, 4004, granted in chat: reads
+/digest, /task, /unit and changes nothing). "Allowed" means the characteristic answer
+appears; "refused" means the refusal appears (a message, or an answer to the button press)
+and nothing is stored (StatusReport, Invite, Contact and AuditEvent rows are counted before
+and after, and task 10's deadline is compared); "silent" means the bot says nothing and
+stores nothing. One bot runs for the whole module; each row first restores the two
+contacts (not removed), task 10's deadline and the leader's grant, and ends any
 conversation.
 """
 
@@ -23,7 +25,8 @@ from sqlmodel import func, select
 
 from bot import texts
 from db import repo
-from db.models import AuditEvent, Contact, Invite, StatusReport, Task
+from db.models import AuditEvent, Contact, Invite, RoleGrant, StatusReport, Task
+from jobs.types import Role
 from standin import BotApiStandIn, SentMessage
 from standin.harness import COORDINATOR, GROUP
 from tests.conftest import GROUP_MEMBER, STRANGER, BotHarness, database_url_in, started_bot
@@ -31,6 +34,7 @@ from tests.conftest import GROUP_MEMBER, STRANGER, BotHarness, database_url_in, 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 A, B = 2001, 2002
+LEADER, NEWCOMER = 4004, 5005
 UNIT_A, UNIT_B, OTHER_UNIT = "区民政局", "潼南税务局", "区教委"
 ROLES = {  # role -> (user id, the chat the role acts in)
     "stranger": (STRANGER, STRANGER),
@@ -38,6 +42,7 @@ ROLES = {  # role -> (user id, the chat the role acts in)
     "contactB": (B, B),
     "coordinator": (COORDINATOR, COORDINATOR),
     "member@group": (GROUP_MEMBER, GROUP),
+    "leader": (LEADER, LEADER),
 }
 
 
@@ -336,6 +341,39 @@ MATRIX: dict[str, dict[str, Expect]] = {
     "press on someone else's reminder": {role: PRIVATE_ONLY_ALERT for role in ROLES},
 }
 
+# the people commands (roles granted in chat, a unit's contacts): coordinators only
+_PEOPLE: dict[str, Expect] = {
+    "/roles": ok("协调员和分管领导…分管领导…4004"),
+    "/add_leader <newcomer>": ok(f"已将 赵新（{NEWCOMER}）设为分管领导", (0, 0, 0, 1)),
+    "/add_coordinator <newcomer>": ok(f"已将 赵新（{NEWCOMER}）设为协调员", (0, 0, 0, 1)),
+    "/remove_leader <leader>": ok(f"已取消 {LEADER} 的分管领导身份", (0, 0, 0, 1)),
+    "/remove_coordinator <config coordinator>": no(
+        f"{COORDINATOR} 是配置文件中的协调员，不能在对话中移除"
+    ),
+    "/contacts <unit A>": ok(f"{UNIT_A}的联络员：…李明"),
+    "/remove_contact <unit B> 张华": ok(f"已移除{UNIT_B}的联络员 张华", (0, 0, 0, 1)),
+    "/handover <unit B>": ok(f"已移除{UNIT_B}的联络员：张华…生成一次性邀请", (0, 1, 0, 2)),
+}
+for _action, _coordinator in _PEOPLE.items():
+    MATRIX[_action] = {role: NOT_COORDINATOR for role in ROLES} | {"coordinator": _coordinator}
+MATRIX["button pc:rm (contact B)"] = {role: no("仅限协调员", "alert") for role in ROLES} | {
+    "coordinator": ok(f"已移除{UNIT_B}的联络员 张华", (0, 0, 0, 1))
+}
+
+# a leader is refused as a stranger is, except for what it may read
+_LEADER_READS = ok("残工委重点任务督办汇总")
+_LEADER: dict[str, Expect] = {
+    "/whoami": ok(f"用户编号：{LEADER}\n身份：分管领导（只读）"),
+    "/digest": _LEADER_READS,
+    # posted, or (the coordinator's row just posted it there) pointed to
+    "/digest@canggongwei_bot in group": ok("督办汇总"),
+    "/task 2": ok("第2项…牵头单位：区民政局"),
+    "/task 10": ok("第10项…牵头单位：潼南税务局"),
+    "/unit <unit B>": ok(f"{UNIT_B}\n联络员：张华"),
+}
+for _action, _cells in MATRIX.items():
+    _cells.setdefault("leader", _LEADER.get(_action, _cells["stranger"]))
+
 ROWS = [
     pytest.param(role, action, expected, id=f"{role} | {action}")
     for action, cells in MATRIX.items()
@@ -378,8 +416,11 @@ async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
         (B, "张华"),
         (STRANGER, "路人"),
         (GROUP_MEMBER, "委员甲"),
+        (LEADER, "刘领导"),
+        (NEWCOMER, "赵新"),
     )
-    async with started_bot(url, users, (COORDINATOR, A, GROUP_MEMBER, STRANGER)) as bot:
+    members = (COORDINATOR, A, GROUP_MEMBER, STRANGER, LEADER)
+    async with started_bot(url, users, members) as bot:
         api = bot.api
         await bot.register(A, UNIT_A)
         await bot.register(B, UNIT_B)
@@ -396,6 +437,14 @@ async def env(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Env]:
             task = repo.get_task(s, number=10)
             assert task is not None
             result.deadline_10 = task.deadline
+            repo.grant_role(
+                s,
+                telegram_user_id=LEADER,
+                role=Role.LEADER,
+                display_name="刘领导",
+                granted_by=COORDINATOR,
+                now=bot.svc.now(),
+            )
             plan_id = repo.read_plans(s)[0].id
             repo.set_owner(
                 s,
@@ -420,6 +469,12 @@ def counts(env: Env) -> tuple[int, int, int, int]:
 def deadline_10(env: Env) -> Any:
     with env.bot.svc.db.session() as s:
         return s.exec(select(Task).where(Task.number == 10)).one().deadline
+
+
+def contact_id(env: Env, user: int) -> int:
+    with env.bot.svc.db.session() as s:
+        contact = s.exec(select(Contact).where(Contact.telegram_user_id == user)).one()
+        return contact.id or 0
 
 
 def contact_units(env: Env) -> dict[int, int]:
@@ -451,7 +506,13 @@ async def reset(env: Env) -> None:
         task = s.exec(select(Task).where(Task.number == 10)).one()
         task.deadline = env.deadline_10
         task.deadline_by_coordinator = False
+        for grant in s.exec(select(RoleGrant)).all():
+            if grant.telegram_user_id == LEADER and grant.role == Role.LEADER:
+                grant.revoked_at = grant.revoked_by = None
+            else:
+                s.delete(grant)
         for contact in s.exec(select(Contact)).all():
+            contact.removed_at = contact.removed_by = None
             if contact.telegram_user_id == A:
                 contact.unit_id = env.unit_ids[UNIT_A]
             elif contact.telegram_user_id == B:
@@ -619,6 +680,21 @@ ACTIONS: dict[str, Callable[[Env, str], Awaitable[Observed]]] = {
     "button r:14:done": lambda env, role: press(env, role, "r:14:done"),
     "confirm button of someone else's draft": confirm_others_draft,
     "press on someone else's reminder": press_on_others_reminder,
+    "/roles": lambda env, role: command(env, role, "/roles"),
+    "/add_leader <newcomer>": lambda env, role: command(env, role, f"/add_leader {NEWCOMER} 赵新"),
+    "/add_coordinator <newcomer>": lambda env, role: command(
+        env, role, f"/add_coordinator {NEWCOMER} 赵新"
+    ),
+    "/remove_leader <leader>": lambda env, role: command(env, role, f"/remove_leader {LEADER}"),
+    "/remove_coordinator <config coordinator>": lambda env, role: command(
+        env, role, f"/remove_coordinator {COORDINATOR}"
+    ),
+    "/contacts <unit A>": lambda env, role: command(env, role, f"/contacts {UNIT_A}"),
+    "/remove_contact <unit B> 张华": lambda env, role: command(
+        env, role, f"/remove_contact {UNIT_B} 张华"
+    ),
+    "/handover <unit B>": lambda env, role: command(env, role, f"/handover {UNIT_B}"),
+    "button pc:rm (contact B)": lambda env, role: press(env, role, f"pc:rm:{contact_id(env, B)}"),
 }
 assert set(ACTIONS) == set(MATRIX)
 

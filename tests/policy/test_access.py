@@ -5,6 +5,7 @@ which command is tests/e2e/test_access_matrix.py."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from types import SimpleNamespace
 from typing import Any
 
@@ -28,9 +29,17 @@ class Recorder:
         self.answers.append((text, show_alert))
 
 
+class _NoGrants:
+    """A session stand-in in which nobody holds a role granted in chat."""
+
+    def exec(self, _statement: object) -> Any:
+        return SimpleNamespace(first=lambda: None)
+
+
 def _context() -> Any:
-    settings = SimpleNamespace(telegram=SimpleNamespace(coordinators=[COORDINATOR]))
-    return SimpleNamespace(svc=SimpleNamespace(settings=settings))
+    settings = SimpleNamespace(telegram=SimpleNamespace(coordinators=[COORDINATOR], leaders=[]))
+    db = SimpleNamespace(shared_across_threads=False, session=lambda: nullcontext(_NoGrants()))
+    return SimpleNamespace(svc=SimpleNamespace(settings=settings, db=db))
 
 
 def _update(user_id: int | None, *, button: bool, sink: Recorder) -> Any:

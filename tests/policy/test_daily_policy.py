@@ -17,7 +17,7 @@ from jobs.daily import (
     escalation_day,
     split_daily,
 )
-from jobs.escalation import Nudge, escalation_cases, nudges_due
+from jobs.escalation import Nudge, escalation_cases, leaders_escalation_key, nudges_due
 from jobs.lights import LightPolicy
 from jobs.policy import DigestSchedule, ReminderPolicy, reminder_candidates
 from jobs.schedule import preview_messages
@@ -242,3 +242,35 @@ def test_a_nudge_names_its_tasks_by_plan_when_several_plans_are_active() -> None
     state = plan(date(2026, 2, 6), canlian_tasks=1)
     nudges = nudges_due(local(2026, 2, 5), state, LightPolicy(zone=SHANGHAI), nudge_after_days=10)
     assert all(len(n.plan_ids) == len(n.task_numbers) for n in nudges)
+
+
+def test_preview_has_the_leaders_tier_once_after_its_own_threshold() -> None:
+    state = plan(date(2026, 12, 10))
+    args = (date(2026, 12, 10), date(2027, 1, 31), state, POLICY, None, CALENDAR)
+    planned = preview_messages(
+        *args, escalate_after_working_days=5, escalate_leaders_after_working_days=10
+    )
+    coordinators = [m for m in planned if m.kind == "escalation" and m.to is None]
+    leaders = [m for m in planned if m.kind == "escalation" and m.to == "leaders"]
+    assert [m.date for m in coordinators] == [date(2026, 12, 18)]  # 6th working day after
+    assert [m.date for m in leaders] == [date(2026, 12, 25)]  # 11th working day after
+    assert leaders[0].escalated == coordinators[0].escalated
+    sent = {
+        c.key
+        for c in escalation_cases(
+            date(2026, 12, 25),
+            state,
+            CALENDAR,
+            after_working_days=10,
+            key=leaders_escalation_key,
+        )
+    }
+    again = preview_messages(
+        *args,
+        escalate_after_working_days=5,
+        escalate_leaders_after_working_days=10,
+        escalated=sent,
+    )
+    assert [m.to for m in again if m.kind == "escalation"] == [None]
+    off = preview_messages(*args, escalate_after_working_days=5)
+    assert [m.to for m in off if m.kind == "escalation"] == [None]

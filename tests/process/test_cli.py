@@ -887,3 +887,24 @@ def test_unit_rename_and_merge_preview_then_store_with_yes(capsys, tmp_path):
     assert tenth["lead_units"] == ["区统计局", "区财政局"]
     code, _, err = run(capsys, *base, "rename", "区残疾人联合", "区残联2")
     assert code == 1 and "没有找到名为“区残疾人联合”的单位。" in err and "区残联" in err
+
+
+def test_schedule_lists_the_leaders_tier_when_leaders_are_named(capsys, tmp_path, monkeypatch):
+    """With `telegram.leaders` and deadlines in the past, `taskbot schedule` lists the
+    leaders' escalation message once, after the coordinators' one, and not without leaders."""
+    from datetime import UTC, datetime
+
+    monday = datetime(2026, 12, 7, 1, 30, tzinfo=UTC)
+    monkeypatch.setattr("bot.cli._now", lambda: monday)
+    config = f'[telegram]\ntoken = "{TOKEN}"\ncoordinators = [1]\n'
+    path = write_config(tmp_path, config + "leaders = [2]\n")
+    argv = ["--config", str(path), "deadline", "全部", "2026-12-08", "--reason", "测试", "--yes"]
+    assert run(capsys, *argv)[0] == 0
+    window = ("--from", "2026-12-09", "--to", "2027-01-15")
+    code, out, _ = run(capsys, "--config", str(path), "schedule", *window)
+    assert code == 0
+    escalations = [line for line in out.splitlines() if "升级督办" in line and "项逾期" in line]
+    assert [line.split("升级督办")[1].split()[0] for line in escalations] == ["协调员", "分管领导"]
+    write_config(tmp_path, config)
+    code, out, _ = run(capsys, "--config", str(path), "schedule", *window)
+    assert code == 0 and "分管领导" not in out and "协调员" in out

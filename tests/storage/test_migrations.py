@@ -483,3 +483,56 @@ def test_migration_0014_gives_tasks_without_a_plan_row_a_plan(database_url: str)
         )
         assert {t.plan_id for t in s.exec(select(Task))} == {plan.id}
     database.dispose()
+
+
+def test_migration_0018_keeps_contacts_active_and_adds_role_grants(database_url: str) -> None:
+    """A 0016 database with a contact keeps it, not removed; role grants can be stored,
+    revoked and read after the upgrade, and a removed contact is no longer the user's
+    contact while its row (and so its reporter name) stays."""
+    from datetime import UTC, datetime
+
+    from db import repo
+    from db.models import Contact
+    from jobs.types import Role
+
+    database = Database(database_url)
+    _upgraded_to(database, "0016")
+    with database.engine.begin() as conn:
+        conn.execute(
+            text("INSERT INTO unit (id, name, is_collective) VALUES (1, '区民政局', false)")
+        )
+        conn.execute(
+            text(
+                "INSERT INTO contact (id, telegram_user_id, chat_id, unit_id, display_name, "
+                "username, created_at, unreachable_reason) "
+                "VALUES (1, 5000000001, 5000000001, 1, '李明', NULL, '2025-12-01 01:00:00', NULL)"
+            )
+        )
+    database.upgrade()
+    now = datetime(2026, 12, 6, 4, 0, tzinfo=UTC)
+    with database.session() as s:
+        [contact] = s.exec(select(Contact)).all()
+        assert (contact.display_name, contact.removed_at, contact.removed_by) == (
+            "李明",
+            None,
+            None,
+        )
+        assert repo.get_contact(s, telegram_user_id=5000000001) is not None
+        assert repo.grant_role(
+            s, telegram_user_id=7, role=Role.LEADER, display_name="刘", granted_by=1, now=now
+        )
+        assert not repo.grant_role(
+            s, telegram_user_id=7, role=Role.LEADER, display_name="刘", granted_by=1, now=now
+        )
+        assert repo.holders(s, role=Role.LEADER) == [7]
+        assert repo.holders(s, role=Role.COORDINATOR) == []
+        assert repo.remove_contact(s, contact_id=1, removed_by=1, now=now) is not None
+        assert repo.remove_contact(s, contact_id=1, removed_by=1, now=now) is None
+    with database.session() as s:
+        assert repo.get_contact(s, telegram_user_id=5000000001) is None
+        assert repo.removed_contact_unit(s, telegram_user_id=5000000001) == "区民政局"
+        assert repo.contacts_of_unit(s, unit_id=1) == []
+        assert s.get(Contact, 1) is not None
+        assert repo.revoke_role(s, telegram_user_id=7, role=Role.LEADER, revoked_by=1, now=now)
+        assert repo.holders(s, role=Role.LEADER) == []
+    database.dispose()
