@@ -25,6 +25,7 @@ from db.repo import (
     plans,
     reports,
     state,
+    stats,
     units,
 )
 from db.repo.audit import parse_task_subject, record_audit, task_subject
@@ -140,6 +141,7 @@ from db.repo.reports import (
     reports_of_task,
 )
 from db.repo.state import load_period, load_state, read_plans
+from db.repo.stats import completions, reminder_days, stats_input
 from db.repo.units import (
     UNIT_NAME_LIMIT,
     UnitChangeRefused,
@@ -213,6 +215,7 @@ __all__ = [
     "close_milestone",
     "close_plan",
     "closed_plan_label",
+    "completions",
     "contact_counts",
     "contacts",
     "contacts_by_id",
@@ -285,6 +288,7 @@ __all__ = [
     "record_value",
     "redeem_invite",
     "release_delivery",
+    "reminder_days",
     "rename_unit",
     "reopen_plan",
     "report_from",
@@ -301,6 +305,8 @@ __all__ = [
     "settled_keys",
     "shared_task_numbers",
     "state",
+    "stats",
+    "stats_input",
     "store_finding",
     "task_subject",
     "tasks_by_number",
