@@ -141,7 +141,7 @@ from db.repo.reports import (
     reports_of_task,
 )
 from db.repo.state import load_period, load_state, read_plans
-from db.repo.stats import completions, reminder_days, stats_input
+from db.repo.stats import completions, plan_statistics, reminder_days, stats_input
 from db.repo.units import (
     UNIT_NAME_LIMIT,
     UnitChangeRefused,
@@ -277,6 +277,7 @@ __all__ = [
     "plan_changes",
     "plan_indicators",
     "plan_of_hold",
+    "plan_statistics",
     "plans",
     "queue_notice",
     "read_plans",

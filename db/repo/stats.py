@@ -17,14 +17,17 @@ from sqlmodel import Session, col, select
 
 from db.models import Assignment, Contact, Delivery, Plan, StatusReport, Task, Unit
 from db.repo.evaluation import effective_date, evaluation_input
+from jobs.calendar import WorkingCalendar
 from jobs.plans import PlanView
 from jobs.rhythm import Rule, rule_of
 from jobs.stats import (
     NOT_DONE,
     Completion,
     PairInput,
+    PlanStats,
     TaskInput,
     deadline_in_force,
+    plan_stats,
     unit_completion,
 )
 from jobs.types import AssignmentRole, DeliveryKind, DeliveryOutcome, Status
@@ -140,4 +143,22 @@ def stats_input(
     return plan, rule, tasks
 
 
-__all__ = ["completions", "reminder_days", "stats_input"]
+def plan_statistics(
+    session: Session,
+    *,
+    plan_id: int,
+    zone: ZoneInfo,
+    default_day: int,
+    as_of: date,
+    calendar: WorkingCalendar,
+) -> tuple[PlanView, PlanStats]:
+    """The plan `plan_id` and its statistics as of local date `as_of` (`jobs.stats.plan_stats`
+    over `stats_input`). Raises `LookupError` when there is no such plan."""
+    plan, rule, tasks = stats_input(
+        session, plan_id=plan_id, zone=zone, default_day=default_day, as_of=as_of
+    )
+    period = (plan.period_start, plan.period_end)
+    return plan, plan_stats(tasks, as_of=as_of, period=period, rule=rule, calendar=calendar)
+
+
+__all__ = ["completions", "plan_statistics", "reminder_days", "stats_input"]
