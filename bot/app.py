@@ -41,6 +41,7 @@ from bot import (
     replies,
     report_flow,
     rhythm_view,
+    stats_view,
     tasks_view,
     texts,
     unit_change,
@@ -376,6 +377,7 @@ def build_application(
     app.add_handler(CallbackQueryHandler(evidence.send_evidence, pattern=evidence.EVIDENCE_PATTERN))
     app.add_handler(handlers.command("export_files", handlers.export_files_command))
     app.add_handler(handlers.command("evaluate", handlers.evaluate_command))
+    app.add_handler(handlers.command("stats", stats_view.stats_command))
     app.add_handler(
         CallbackQueryHandler(extension_flow.decide_extension, pattern=keyboards.DECISION_PATTERN)
     )

@@ -88,6 +88,7 @@ HELP_COORDINATOR = (
     "/digest：生成督办汇总；/export：导出重点任务台账（Excel）\n"
     "/export_files：导出材料汇编（台账和全部佐证材料，zip）\n"
     "/evaluate [规划简称]：生成规划总结评估初稿（Word；规划期内为中期评估）\n"
+    "/stats [规划简称]：办结率、按时办结率、超期办结等统计\n"
     "/plan：导入新规划：把规划文件（.docx、.xlsx、.pdf）发给我，核对后确认导入\n"
     "/rhythm [规划简称] 季度 25：设置报送频次（月度、季度、半年），/rhythm 查看\n"
     "/milestone [规划简称] 序号 日期 内容：设置任务的年度目标\n"
@@ -933,3 +934,30 @@ INDICATOR_RECORDED = (
 )
 INDICATOR_REPLACED = "（替换此前录入的 {old}，原记录保留）"
 DIGEST_INDICATORS_MISSING = "主要指标：第{numbers}项缺{year}年数据"
+# ---------------------------------------------------------------- statistics (/stats)
+STATS_PRIVATE_ONLY = "统计含各单位的办理情况，请在与我的私聊中使用 /stats。"
+STATS_NO_PLAN = "还没有导入任何规划，暂无统计。"
+STATS_UNKNOWN = (
+    "没有名为“{word}”的规划。现有规划：{plans}。\n用法：/stats [规划简称]，例如 /stats {example}"
+)
+STATS_HEAD = "<b>📊【{plan}】办理统计</b>（截至{as_of}）"
+STATS_OVERALL = (
+    "重点任务{total}项：办结{accepted}项，办结率{done_rate}；按时办结率{on_time}"
+    "（调整后期限，批量调整不计）/{on_time_original}（原定期限）；"
+    "超期办结{overdue_done}项，逾期未办结{open_overdue}项"
+)
+STATS_PAIRS = (
+    "按牵头单位分项（{total}项次）：办结率{done_rate}，按时办结率{on_time}，"
+    "退回{returns}次；每报送周期反馈{per_cycle}次；提醒{reminders}次，"
+    "提醒后平均{days}个工作日反馈"
+)
+STATS_UNITS_HEAD = "<b>牵头单位</b>（按办结率由低到高）："
+STATS_UNIT_LINE = (
+    "{unit}：办结{accepted}/{total}（{done_rate}），按时{on_time}，超期办结{overdue_done}，"
+    "逾期未办{open_overdue}，每周期反馈{per_cycle}次"
+)
+STATS_MORE_UNITS = "……另有{count}个单位，完整统计见 /export 导出台账的“统计”表。"
+STATS_LATE = "<b>超期办结</b>：{items}"
+STATS_LATE_ITEM = "第{number}项（{units}）"
+STATS_MORE_LATE = "等{count}项"
+STATS_NONE = "—"

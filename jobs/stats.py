@@ -291,13 +291,15 @@ class TaskInput:
 
 @dataclass(frozen=True)
 class PlanStats:
-    """A plan's statistics as of `as_of`: counts over pairs and over tasks, and per lead unit
-    (over its pairs) in order of first appearance."""
+    """A plan's statistics as of `as_of`: counts over pairs and over tasks, per lead unit
+    (over its pairs) in order of first appearance, and the pairs finished late (超期办结) as
+    (序号, unit name) by 序号."""
 
     as_of: date
     pairs: Counts
     tasks: Counts
     units: dict[str, Counts] = field(default_factory=dict)
+    late: tuple[tuple[int, str], ...] = ()
 
     def unit_order(self) -> list[str]:
         """Unit names by done rate ascending (no pair last), then name."""
@@ -324,9 +326,12 @@ def plan_stats(
     cycles = cycles_between(rule, *window)
     pairs, per_task = Counts(), Counts()
     units: dict[str, Counts] = {}
+    late: list[tuple[int, str]] = []
     for task in sorted(tasks, key=lambda t: t.number):
         for pair in task.pairs:
             counts = pair_counts(pair, as_of=as_of, window=window, cycles=cycles, calendar=calendar)
+            if counts.overdue_done:
+                late.append((pair.task, pair.unit))
             pairs.add(counts)
             units.setdefault(pair.unit, Counts()).add(counts)
         accepted = [
@@ -338,13 +343,14 @@ def plan_stats(
         one = Counts(total=1, returns=sum(p.completion.returns for p in task.pairs))
         _timeliness(one, done_on, task.original_deadline, task.deadline, as_of)
         per_task.add(one)
-    return PlanStats(as_of=as_of, pairs=pairs, tasks=per_task, units=units)
+    return PlanStats(as_of=as_of, pairs=pairs, tasks=per_task, units=units, late=tuple(late))
 
 
 def stats_json(label: str, stats: PlanStats) -> dict[str, object]:
     """One plan's statistics as JSON-ready data: {"plan", "as_of", "overall": {"pairs":
-    figures, "tasks": figures}, "units": [{"unit": name, **figures}, ...]} with units by done
-    rate ascending (`Counts.figures` names the keys)."""
+    figures, "tasks": figures}, "units": [{"unit": name, **figures}, ...], "overdue_done":
+    [{"task": 序号, "unit": name}, ...]} with units by done rate ascending (`Counts.figures`
+    names the keys)."""
     return {
         "plan": label,
         "as_of": stats.as_of.isoformat(),
@@ -353,6 +359,7 @@ def stats_json(label: str, stats: PlanStats) -> dict[str, object]:
             "tasks": stats.tasks.figures(pairs=False),
         },
         "units": [{"unit": u, **stats.units[u].figures()} for u in stats.unit_order()],
+        "overdue_done": [{"task": number, "unit": unit} for number, unit in stats.late],
     }
 
 

@@ -115,6 +115,11 @@ def test_unit_figures_and_order(loaded_db: Database) -> None:
     e = units["区人社局"]
     assert (e["done_rate"], e["open_overdue"], e["reminders"]) == (0.0, 1, 2)
     assert (e["avg_working_days_reminder_to_report"], e["reminders_before_report"]) == (13.5, 1.0)
+    assert result["overdue_done"] == [
+        {"task": 1, "unit": "区残联"},
+        {"task": 3, "unit": "区残联"},
+        {"task": 3, "unit": "区教育局"},
+    ]
     dd = units["区卫健委"]
     assert (dd["reports_per_cycle"], dd["reminders"]) == (0.0, 1)
     assert dd["avg_working_days_reminder_to_report"] is None
