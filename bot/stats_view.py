@@ -67,6 +67,7 @@ def stats_text(label: str, stats: PlanStats) -> str:
     """The /stats answer (HTML) of one plan's statistics."""
     t, p = stats.tasks, stats.pairs
     figures = p.figures()
+    days = figures["avg_working_days_reminder_to_report"]
     lines = [
         texts.STATS_HEAD.format(plan=render.esc(label), as_of=render.fmt_date(stats.as_of)),
         texts.STATS_OVERALL.format(
@@ -85,7 +86,7 @@ def stats_text(label: str, stats: PlanStats) -> str:
             returns=p.returns,
             per_cycle=_number(figures["reports_per_cycle"]),
             reminders=p.reminders,
-            days=_number(figures["avg_working_days_reminder_to_report"]),
+            days=texts.STATS_NONE if days is None else texts.STATS_DAYS.format(days=f"{days:g}"),
         ),
     ]
     order = stats.unit_order()

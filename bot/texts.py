@@ -949,7 +949,7 @@ STATS_OVERALL = (
 STATS_PAIRS = (
     "按牵头单位分项（{total}项次）：办结率{done_rate}，按时办结率{on_time}，"
     "退回{returns}次；每报送周期反馈{per_cycle}次；提醒{reminders}次，"
-    "提醒后平均{days}个工作日反馈"
+    "提醒到反馈平均用时{days}"
 )
 STATS_UNITS_HEAD = "<b>牵头单位</b>（按办结率由低到高）："
 STATS_UNIT_LINE = (
@@ -961,3 +961,4 @@ STATS_LATE = "<b>超期办结</b>：{items}"
 STATS_LATE_ITEM = "第{number}项（{units}）"
 STATS_MORE_LATE = "等{count}项"
 STATS_NONE = "—"
+STATS_DAYS = "{days}个工作日"

@@ -320,6 +320,16 @@ MATRIX: dict[str, dict[str, Expect]] = {
     },
     "confirm button of someone else's draft": {role: EXPIRED for role in ROLES},
     "press on someone else's reminder": {role: PRIVATE_ONLY_ALERT for role in ROLES},
+    "/stats": {  # the view: nothing stored
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok("【十四五】办理统计…重点任务30项"),
+        "member@group": NOT_COORDINATOR,
+    },
+    "/stats in group": {  # a coordinator in the group: pointed to the private chat
+        "coordinator": ok("请在与我的私聊中使用 /stats"),
+    },
 }
 
 ROWS = [
@@ -603,6 +613,8 @@ ACTIONS: dict[str, Callable[[Env, str], Awaitable[Observed]]] = {
     "button r:14:done": lambda env, role: press(env, role, "r:14:done"),
     "confirm button of someone else's draft": confirm_others_draft,
     "press on someone else's reminder": press_on_others_reminder,
+    "/stats": lambda env, role: command(env, role, "/stats"),
+    "/stats in group": lambda env, role: command(env, role, "/stats", in_group=True),
 }
 assert set(ACTIONS) == set(MATRIX)
 
