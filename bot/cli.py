@@ -393,7 +393,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         with database.session() as s:
             light_of = ledger_light_of(services, s)
             summary = write_ledger(
-                s, path, zone=zone, now=now, status_labels=texts.STATUS_LABEL, light_of=light_of
+                s,
+                path,
+                zone=zone,
+                now=now,
+                status_labels=texts.STATUS_LABEL,
+                light_of=light_of,
+                calendar=services.calendar,
+                cycle_day=settings.follow_up.cycle_day,
             )
     except OSError as exc:
         print(f"cannot write {path}: {exc.strerror or exc}", file=sys.stderr)

@@ -153,3 +153,45 @@ def test_an_earlier_date_counts_less(loaded_db: Database) -> None:
     assert got.pairs.reminders == 0
     # 2021-01-01..2023-12-31: 6 half-year cycles
     assert got.pairs.pair_cycles == 8 * 6
+
+
+def test_the_ledger_stats_sheet(loaded_db: Database) -> None:
+    import io
+    from datetime import UTC, datetime
+
+    import openpyxl
+
+    from bot.texts import STATUS_LABEL
+    from office.ledger import write_ledger
+
+    store_stats_sample(loaded_db)
+    buffer = io.BytesIO()
+    with loaded_db.session() as s:
+        write_ledger(
+            s,
+            buffer,
+            zone=ZONE,
+            now=datetime(2026, 12, 6, 2, 0, tzinfo=UTC),
+            status_labels=STATUS_LABEL,
+            calendar=WeekdayCalendar(),
+        )
+    buffer.seek(0)
+    ws = openpyxl.load_workbook(buffer)["统计"]
+    rows = [r for r in ws.iter_rows(min_row=2, values_only=True) if r[0] == "评估样例"]
+    by_scope = {r[1]: r for r in rows}
+    assert by_scope["全部任务"][2:12] == (6, 4, 0.6667, 2, 0.3333, 1, 0.1667, 2, 2, 1)
+    assert by_scope["全部任务"][12:] == (None,) * 6
+    assert by_scope["任务×牵头单位"][2:] == (
+        *(8, 6, 0.75, 3, 0.375, 2, 0.25, 3, 2, 1),
+        *(12, 80, 0.15, 5, 10.0, 0.25),
+    )
+    assert [r[1] for r in rows[2:7]] == ["区人社局", "区卫健委", "区教育局", "区残联", "区民政局"]
+    assert by_scope["区卫健委"][16] is None  # no reminder answered: an empty cell
+    assert [r[1] for r in rows[7:]] == [
+        "超期办结：第1项　区残联",
+        "超期办结：第3项　区残联",
+        "超期办结：第3项　区教育局",
+    ]
+    header = [c.value for c in ws[1]]
+    rate = ws.cell(row=2, column=header.index("办结率") + 1)
+    assert rate.number_format == "0.0%"
