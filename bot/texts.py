@@ -40,6 +40,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("export", "导出台账 Excel（协调员）"),
     ("export_files", "导出材料汇编：台账和全部佐证材料（协调员）"),
     ("evaluate", "生成规划总结评估初稿 Word（协调员）"),
+    ("stats", "办结率、按时办结率等统计（协调员）"),
     ("task", "查看任务详情：/task 序号"),
     ("unit", "查看单位任务：/unit 单位名称"),
     ("deadline", "修改完成时限（协调员）"),
