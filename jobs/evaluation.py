@@ -21,6 +21,9 @@ Rules (the document states them too):
   of many tasks at once) is not counted, so a task only bulk-moved is judged by its original.
 - Units that never reported: lead units of the plan's tasks with no report on any of them.
 
+The completion, deadline-in-force and timeliness rules are `jobs.stats`'s (`unit_completion`,
+`task_completion`, `deadline_in_force`), shared with the follow-up statistics.
+
 Imports nothing of the project but `jobs`.
 """
 
