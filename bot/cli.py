@@ -1931,7 +1931,6 @@ def parser() -> argparse.ArgumentParser:
     merge.add_argument("unit", metavar="UNIT", help="the unit that goes")
     merge.add_argument("target", metavar="INTO", help="the unit it is merged into")
     merge.add_argument("--yes", action="store_true", help="store the merge")
-    p.description = f"The 残工委 task follow-up bot: {', '.join(sub.choices)}."
     stats = command(
         "stats",
         cmd_stats,
@@ -1959,6 +1958,7 @@ def parser() -> argparse.ArgumentParser:
         metavar="DATE",
         help="count up to this date, e.g. 2025-12-31 (default: today)",
     )
+    p.description = f"The 残工委 task follow-up bot: {', '.join(sub.choices)}."
     return p
 
 
