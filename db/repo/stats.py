@@ -82,6 +82,7 @@ def reminder_days(
     ):
         leads.setdefault(a.unit_id, []).append(a.task_id)
     unit_of = {c.id: c.unit_id for c in session.exec(select(Contact))}
+    wanted = set(task_ids)
     days: dict[tuple[int, int], list[date]] = {}
     rows = session.exec(
         select(Delivery).where(
@@ -91,12 +92,12 @@ def reminder_days(
     for row in rows:
         day = (row.sent_at or row.created_at).astimezone(zone).date()
         if row.kind == DeliveryKind.REMINDER:
-            if row.task_id in task_ids and row.unit_id is not None and row.task_id is not None:
+            if row.task_id in wanted and row.unit_id is not None and row.task_id is not None:
                 days.setdefault((row.task_id, row.unit_id), []).append(day)
         elif row.contact_id is not None and row.task_id is None:
             unit = unit_of.get(row.contact_id)
-            for task_id in leads.get(unit or 0, []):
-                days.setdefault((task_id, unit or 0), []).append(day)
+            for lead_task in leads.get(unit or 0, []):
+                days.setdefault((lead_task, unit or 0), []).append(day)
     return days
 
 
