@@ -44,6 +44,7 @@ from bot import (
     replies,
     report_flow,
     rhythm_view,
+    stats_view,
     tasks_view,
     texts,
     unit_change,
@@ -384,6 +385,7 @@ def build_application(
     app.add_handler(handlers.command("evaluate", handlers.evaluate_command))
     app.add_handler(handlers.command("notice", notices_view.notice_command))
     app.add_handler(handlers.command("bulletin", notices_view.bulletin_command))
+    app.add_handler(handlers.command("stats", stats_view.stats_command))
     app.add_handler(
         CallbackQueryHandler(extension_flow.decide_extension, pattern=keyboards.DECISION_PATTERN)
     )

@@ -406,7 +406,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         with database.session() as s:
             light_of = ledger_light_of(services, s)
             summary = write_ledger(
-                s, path, zone=zone, now=now, status_labels=texts.STATUS_LABEL, light_of=light_of
+                s,
+                path,
+                zone=zone,
+                now=now,
+                status_labels=texts.STATUS_LABEL,
+                light_of=light_of,
+                calendar=services.calendar,
+                cycle_day=settings.follow_up.cycle_day,
             )
     except OSError as exc:
         print(f"cannot write {path}: {exc.strerror or exc}", file=sys.stderr)
@@ -2074,8 +2081,118 @@ def parser() -> argparse.ArgumentParser:
         document.add_argument(
             "--number", default="", metavar="TEXT", help="a 文号 line, e.g. 督办〔2026〕3号"
         )
+    stats = command(
+        "stats",
+        cmd_stats,
+        "print the follow-up statistics (办结率, 按时办结率, 超期办结)",
+        "Print, per plan (every plan, or --plan), the statistics as of today (or --as-of): "
+        "over tasks and over (task, lead unit) pairs, then per lead unit by done rate "
+        "ascending: accepted (办结率), on time against the deadline in force (approved "
+        "extensions count, bulk moves do not) and the original deadline (按时办结率), 超期办结, "
+        "open overdue, returns, reports per reporting cycle, reminders, average working days "
+        "from a reminder to the next report, reminders per report. Nothing is changed or sent.",
+    )
+    stats.add_argument(
+        "--plan", default=None, metavar="NAME", help="the plan's 简称 or 文号 (default: every plan)"
+    )
+    stats.add_argument(
+        "--json",
+        action="store_true",
+        help='print {"as_of", "plans": [{"plan", "as_of", "overall": {"pairs", "tasks"}, '
+        '"units": [...]}]}; rates are fractions (4 places) or null',
+    )
+    stats.add_argument(
+        "--as-of",
+        type=_date_arg,
+        default=None,
+        metavar="DATE",
+        help="count up to this date, e.g. 2025-12-31 (default: today)",
+    )
     p.description = f"The 残工委 task follow-up bot: {', '.join(sub.choices)}."
     return p
+
+
+def _stats_line(name: str, figures: dict[str, int | float | None]) -> str:
+    """One line of `taskbot stats` (text): a group's counts and rates (English)."""
+    from jobs.evaluation import Rate
+
+    total = int(figures["total"] or 0)
+
+    def pct(key: str) -> str:
+        return Rate(int(figures[key] or 0), total).percent
+
+    days = figures.get("avg_working_days_reminder_to_report")
+    per_cycle = figures.get("reports_per_cycle")
+    line = (
+        f"{name}: {figures['accepted']}/{total} accepted ({pct('accepted')}), "
+        f"on time {figures['on_time']} ({pct('on_time')}; original deadline "
+        f"{pct('on_time_original')}), 超期办结 {figures['overdue_done']}, "
+        f"open overdue {figures['open_overdue']}, returns {figures['returns']}"
+    )
+    if "reports" in figures:
+        line += (
+            f"; reports/cycle {'-' if per_cycle is None else per_cycle}, reminders "
+            f"{figures['reminders']}, days reminder->report {'-' if days is None else days}, "
+            f"reminders/report {figures['reminders_before_report'] or 0}"
+        )
+    return line
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Print the follow-up statistics (办结率, 按时办结率, 超期办结, reporting) of one plan
+    (--plan) or of every plan, as text or JSON."""
+    from bot.app import make_calendar
+    from db import repo
+    from jobs.stats import stats_json
+
+    settings = _settings(args)
+    zone = settings.schedule.zone
+    today = _now().astimezone(zone).date()
+    as_of: date = args.as_of or today
+    if as_of > today:
+        print(f"--as-of {as_of} is in the future (today is {today})", file=sys.stderr)
+        return 2
+    calendar = make_calendar(settings)
+    database = _open_to_read(settings)
+    results: list[dict[str, object]] = []
+    try:
+        with database.session() as s:
+            if args.plan:
+                plan_id = _plan_id(s, args.plan)
+                if plan_id is None:
+                    return 1
+                ids = [plan_id]
+            else:
+                ids = [p.id for p in repo.read_plans(s)]
+            for plan_id in ids:
+                plan, stats = repo.plan_statistics(
+                    s,
+                    plan_id=plan_id,
+                    zone=zone,
+                    default_day=settings.follow_up.cycle_day,
+                    as_of=as_of,
+                    calendar=calendar,
+                )
+                results.append(stats_json(plan.label, stats))
+    finally:
+        database.dispose()
+    if args.json:
+        print(
+            json.dumps({"as_of": as_of.isoformat(), "plans": results}, ensure_ascii=False, indent=2)
+        )
+        return 0
+    if not results:
+        print("no plan loaded")
+    for result in results:
+        overall = result["overall"]
+        units = result["units"]
+        assert isinstance(overall, dict) and isinstance(units, list)
+        print(f"{result['plan']} as of {as_of}")
+        print("  " + _stats_line("tasks", overall["tasks"]))
+        print("  " + _stats_line("task x lead unit", overall["pairs"]))
+        for unit in units:
+            print("    " + _stats_line(str(unit["unit"]), unit))
+    return 0
 
 
 def _discard_stdout() -> None:

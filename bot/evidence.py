@@ -269,6 +269,8 @@ def write_files_export(svc: Services, target: Path, *, part_limit: int) -> Files
             now=now,
             status_labels=texts.STATUS_LABEL,
             light_of=ledger_light_of(svc, s),
+            calendar=svc.calendar,
+            cycle_day=svc.settings.follow_up.cycle_day,
         )
         entries = bundle_entries(s, zone=zone)
     missing: list[BundleEntry] = []

@@ -493,6 +493,8 @@ async def export_command(update: Update, context: BotContext) -> None:
                 now=now,
                 status_labels=texts.STATUS_LABEL,
                 light_of=ledger_light_of(svc, s),
+                calendar=svc.calendar,
+                cycle_day=svc.settings.follow_up.cycle_day,
             )
         return buffer.getvalue(), summary.ledger_rows, summary.reports
 

@@ -41,6 +41,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("export", "导出台账 Excel（协调员）"),
     ("export_files", "导出材料汇编：台账和全部佐证材料（协调员）"),
     ("evaluate", "生成规划总结评估初稿 Word（协调员）"),
+    ("stats", "办结率、按时办结率等统计（协调员）"),
     ("task", "查看任务详情：/task 序号"),
     ("unit", "查看单位任务：/unit 单位名称"),
     ("deadline", "修改完成时限（协调员）"),
@@ -93,6 +94,7 @@ HELP_COORDINATOR = (
     "/evaluate [规划简称]：生成规划总结评估初稿（Word；规划期内为中期评估）\n"
     "/notice 单位名称：生成该单位的督办通知单（Word，红黄绿三色）；"
     "/bulletin [规划简称]：生成督查通报（Word）\n"
+    "/stats [规划简称]：办结率、按时办结率、超期办结等统计\n"
     "/plan：导入新规划：把规划文件（.docx、.xlsx、.pdf）发给我，核对后确认导入\n"
     "/rhythm [规划简称] 季度 25：设置报送频次（月度、季度、半年），/rhythm 查看\n"
     "/milestone [规划简称] 序号 日期 内容：设置任务的年度目标\n"
@@ -1057,3 +1059,31 @@ ESCALATION_LEADERS_HEADER = (
     "🔺 <b>督办提醒（分管领导）</b>：以下任务逾期已超过{days}个工作日且尚未完成，"
     "请关注（共{count}项）："
 )
+# ---------------------------------------------------------------- statistics (/stats)
+STATS_PRIVATE_ONLY = "统计含各单位的办理情况，请在与我的私聊中使用 /stats。"
+STATS_NO_PLAN = "还没有导入任何规划，暂无统计。"
+STATS_UNKNOWN = (
+    "没有名为“{word}”的规划。现有规划：{plans}。\n用法：/stats [规划简称]，例如 /stats {example}"
+)
+STATS_HEAD = "<b>📊【{plan}】办理统计</b>（截至{as_of}）"
+STATS_OVERALL = (
+    "重点任务{total}项：办结{accepted}项，办结率{done_rate}；按时办结率{on_time}"
+    "（调整后期限，批量调整不计）/{on_time_original}（原定期限）；"
+    "超期办结{overdue_done}项，逾期未办结{open_overdue}项"
+)
+STATS_PAIRS = (
+    "按牵头单位分项（{total}项次）：办结率{done_rate}，按时办结率{on_time}，"
+    "退回{returns}次；每报送周期反馈{per_cycle}次；提醒{reminders}次，"
+    "提醒到反馈平均用时{days}"
+)
+STATS_UNITS_HEAD = "<b>牵头单位</b>（按办结率由低到高）："
+STATS_UNIT_LINE = (
+    "{unit}：办结{accepted}/{total}（{done_rate}），按时{on_time}，超期办结{overdue_done}，"
+    "逾期未办{open_overdue}，每周期反馈{per_cycle}次"
+)
+STATS_MORE_UNITS = "……另有{count}个单位，完整统计见 /export 导出台账的“统计”表。"
+STATS_LATE = "<b>超期办结</b>：{items}"
+STATS_LATE_ITEM = "第{number}项（{units}）"
+STATS_MORE_LATE = "等{count}项"
+STATS_NONE = "—"
+STATS_DAYS = "{days}个工作日"

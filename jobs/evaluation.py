@@ -21,39 +21,30 @@ Rules (the document states them too):
   of many tasks at once) is not counted, so a task only bulk-moved is judged by its original.
 - Units that never reported: lead units of the plan's tasks with no report on any of them.
 
+The completion, deadline-in-force and timeliness rules are `jobs.stats`'s (`unit_completion`,
+`task_completion`, `deadline_in_force`), shared with the follow-up statistics.
+
 Imports nothing of the project but `jobs`.
 """
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from fractions import Fraction
 
 from jobs.plans import PlanView
+from jobs.stats import ChangeBasis as ChangeBasis
+from jobs.stats import (
+    Completion,
+    deadline_in_force,
+    finished_by,
+    task_completion,
+    unit_completion,
+)
+from jobs.stats import DeadlineMove as DeadlineMove
 from jobs.types import Status
-
-
-class ChangeBasis(enum.StrEnum):
-    """Why a task's deadline moved."""
-
-    EXTENSION = "extension"  # a lead unit's extension request, approved (批准延期)
-    COORDINATOR = "coordinator"  # a coordinator moved this task's deadline (协调员调整)
-    BULK = "bulk"  # a coordinator moved many tasks' deadlines at once (批量调整)
-    PLAN = "plan"  # the task file changed (its original deadline moved with it)
-
-
-@dataclass(frozen=True, slots=True)
-class DeadlineMove:
-    """One change of a task's deadline, on local date `on`, from `before` to `after`."""
-
-    on: date
-    before: date
-    after: date
-    basis: ChangeBasis
-    reason: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,26 +160,12 @@ def adjusted_deadline(task: TaskRecord, as_of: date = date.max) -> date:
     """The original deadline moved by the task's own changes made by `as_of` (extensions and
     coordinator changes, the last one winning); bulk moves and task-file changes are not
     counted."""
-    adjusted = task.original_deadline
-    for change in task.changes:
-        if change.on <= as_of and change.basis in (ChangeBasis.EXTENSION, ChangeBasis.COORDINATOR):
-            adjusted = change.after
-    return adjusted
+    return deadline_in_force(task.original_deadline, task.changes, as_of)
 
 
 def _unit_outcome(unit: str, reports: Sequence[ReportRecord]) -> UnitOutcome:
-    carrying = [r for r in reports if r.unit == unit and r.status is not None]
-    carrying.sort(key=lambda r: (r.on, r.id))
-    if not carrying:
-        return UnitOutcome(unit=unit, status=None, done_on=None)
-    final = carrying[-1].status
-    done_on = None
-    if final is Status.DONE:
-        start = len(carrying) - 1
-        while start > 0 and carrying[start - 1].status is Status.DONE:
-            start -= 1
-        done_on = carrying[start].on
-    return UnitOutcome(unit=unit, status=final, done_on=done_on)
+    status, done = unit_completion([(r.on, r.id, r.status) for r in reports if r.unit == unit])
+    return UnitOutcome(unit=unit, status=status, done_on=done.claimed_on)
 
 
 def _task_status(units: Sequence[UnitOutcome]) -> Status | None:
@@ -221,9 +198,9 @@ def evaluate(
         mine = sorted(by_task.get(task.number, []), key=lambda r: (r.on, r.id))
         units = tuple(_unit_outcome(unit, mine) for unit in task.lead_units)
         status = _task_status(units)
-        done_on = None
-        if status is Status.DONE:
-            done_on = max(u.done_on for u in units if u.done_on is not None)
+        done_on = task_completion(
+            [Completion(u.done_on, u.done_on) for u in units] if status is Status.DONE else []
+        )
         adjusted = adjusted_deadline(task, as_of)
         evidence = tuple(name for r in mine for name in r.evidence)
         outcomes.append(
@@ -232,8 +209,8 @@ def evaluate(
                 status=status,
                 done_on=done_on,
                 adjusted_deadline=adjusted,
-                on_time_original=done_on is not None and done_on <= task.original_deadline,
-                on_time_adjusted=done_on is not None and done_on <= adjusted,
+                on_time_original=finished_by(done_on, task.original_deadline),
+                on_time_adjusted=finished_by(done_on, adjusted),
                 units=units,
                 timeline=tuple(mine),
                 evidence=evidence,

@@ -1,6 +1,6 @@
 """The ledger (台账) as an Excel workbook, built from the database with openpyxl.
 
-`write_ledger(session, target, zone=..., now=..., status_labels=...)` writes five sheets:
+`write_ledger(session, target, zone=..., now=..., status_labels=...)` writes six sheets:
 
 1. 台账: one row per task and lead unit (序号, 工作任务, 牵头单位, 责任单位, 完成时限 (the
    deadline in force), 原定期限 (the original one), 时限调整 (协调员调整 or 批准延期 when the
@@ -19,7 +19,14 @@
    the reason given for each change (原因).
 4. 主要指标: each plan's main indicators (计划, 序号, 指标, 目标值, 属性, 类型, 填报单位, a
    column per year of the plans' periods, 数据来源, 完成情况 as of the export's local date).
-5. 说明: the plans, export time, time zone and row counts.
+5. 统计: per plan (`jobs.stats`, as of the export's local date) a row over tasks, one over
+   (task, lead unit) pairs and one per lead unit by done rate ascending (办结率, 按时办结率
+   against the deadline in force and the original deadline, 超期办结, 逾期未办结, 退回,
+   reports per reporting cycle, reminders, working days from a reminder to the next
+   report), then one row per pair finished late (超期办结). Rates are number cells in
+   percent format, empty when there is nothing to count. Working days follow `calendar`
+   (default: Monday to Friday), cycles the plan's rhythm or the monthly `cycle_day`.
+6. 说明: the plans, export time, time zone and row counts.
 
 Dates are real date cells and instants real date-time cells. Excel has no time zones, so
 instants are converted to `zone` (the configured zone, default Asia/Shanghai) and written
@@ -56,8 +63,10 @@ from sqlmodel import Session
 from db import repo
 from db.files import size_text
 from db.models import AuditEvent, StatusReport
+from jobs.calendar import WeekdayCalendar, WorkingCalendar
 from jobs.plans import PlanView
 from jobs.state import TaskView, UnitView
+from jobs.stats import PlanStats
 from jobs.types import DeadlineBasis, Status
 from office.indicators import indicator_rows, period_years
 
@@ -67,6 +76,32 @@ SHEET_REPORTS = "反馈记录"
 SHEET_AUDIT = "操作记录"
 SHEET_ABOUT = "说明"
 SHEET_INDICATORS = "主要指标"
+SHEET_STATS = "统计"
+STATS_HEADERS = (
+    "计划",
+    "范围",
+    "总数",
+    "已办结",
+    "办结率",
+    "按时办结",
+    "按时办结率",
+    "按原定期限按时办结",
+    "按时办结率（原定期限）",
+    "超期办结",
+    "逾期未办结",
+    "退回次数",
+    "反馈次数",
+    "报送周期（项次）",
+    "每周期反馈次数",
+    "提醒次数",
+    "提醒到反馈平均工作日",
+    "每次反馈前提醒次数",
+)
+STATS_RATE_COLUMNS = ("办结率", "按时办结率", "按时办结率（原定期限）")
+STATS_TASKS = "全部任务"
+STATS_PAIRS = "任务×牵头单位"
+STATS_LATE = "超期办结：第{number}项"
+PERCENT_FORMAT = "0.0%"
 INDICATOR_HEADERS = ("计划", "序号", "指标", "目标值", "属性", "类型", "填报单位")
 INDICATOR_TAIL = ("数据来源", "完成情况")
 
@@ -290,11 +325,15 @@ def build_ledger(
     now: datetime,
     status_labels: Mapping[Status, str],
     light_of: LightOf | None = None,
+    calendar: WorkingCalendar | None = None,
+    cycle_day: int = 25,
 ) -> tuple[Workbook, LedgerSummary]:
     """Build the ledger workbook from the database in one session (see the module docstring).
 
-    `now` (aware) is the export time shown on the 说明 sheet. Raises `ValueError` if `now` is
-    naive.
+    `now` (aware) is the export time shown on the 说明 sheet; its local date is the 统计
+    sheet's date, `calendar` (None: Monday to Friday) and `cycle_day` (config
+    `follow_up.cycle_day`) its working days and default cycle. Raises `ValueError` if `now`
+    is naive.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")
@@ -517,6 +556,20 @@ def build_ledger(
     summary = LedgerSummary(ledger_rows=ledger.rows, reports=sheet.rows, audit_events=audit.rows)
     plans = repo.read_plans(session)
     _indicator_sheet(workbook, session, plans, now.astimezone(zone).date())
+    _stats_sheet(
+        workbook,
+        [
+            repo.plan_statistics(
+                session,
+                plan_id=p.id,
+                zone=zone,
+                default_day=cycle_day,
+                as_of=now.astimezone(zone).date(),
+                calendar=calendar or WeekdayCalendar(),
+            )
+            for p in plans
+        ],
+    )
     about = _Sheet(workbook.create_sheet(SHEET_ABOUT), ("项目", "内容"))
     plan_rows = [
         (
@@ -575,6 +628,58 @@ def _indicator_sheet(
     return sheet.rows
 
 
+def _stats_sheet(workbook: Workbook, plans: list[tuple[PlanView, PlanStats]]) -> int:
+    """Add the 统计 sheet (see the module docstring); return its row count."""
+    sheet = _Sheet(workbook.create_sheet(SHEET_STATS), STATS_HEADERS)
+    if plans:
+        sheet.comment(
+            "范围",
+            f"截至{plans[0][1].as_of.year}年{plans[0][1].as_of.month}月"
+            f"{plans[0][1].as_of.day}日；超期办结：完成晚于调整后期限（批量调整不计）",
+        )
+    for plan, stats in plans:
+        groups = [(STATS_TASKS, stats.tasks), (STATS_PAIRS, stats.pairs)]
+        groups += [(unit, stats.units[unit]) for unit in stats.unit_order()]
+        for name, counts in groups:
+            f = counts.figures()
+            sheet.append(
+                (
+                    plan.label,
+                    name,
+                    f["total"],
+                    f["accepted"],
+                    f["done_rate"],
+                    f["on_time"],
+                    f["on_time_rate"],
+                    f["on_time_original"],
+                    f["on_time_original_rate"],
+                    f["overdue_done"],
+                    f["open_overdue"],
+                    f["returns"],
+                    *(
+                        ()
+                        if name == STATS_TASKS
+                        else (
+                            f["reports"],
+                            f["reporting_cycles"],
+                            f["reports_per_cycle"],
+                            f["reminders"],
+                            f["avg_working_days_reminder_to_report"],
+                            f["reminders_before_report"],
+                        )
+                    ),
+                )
+            )
+        for number, unit in stats.late:
+            sheet.append((plan.label, f"{STATS_LATE.format(number=number)}　{unit}"))
+    for header in STATS_RATE_COLUMNS:
+        column = STATS_HEADERS.index(header) + 1
+        for (cell,) in sheet.ws.iter_rows(min_row=2, min_col=column, max_col=column):
+            cell.number_format = PERCENT_FORMAT
+    sheet.finish()
+    return sheet.rows
+
+
 def write_ledger(
     session: Session,
     target: Target,
@@ -583,13 +688,21 @@ def write_ledger(
     now: datetime,
     status_labels: Mapping[Status, str],
     light_of: LightOf | None = None,
+    calendar: WorkingCalendar | None = None,
+    cycle_day: int = 25,
 ) -> LedgerSummary:
     """Build the ledger (see `build_ledger`) and save it to a path or a binary file object.
 
     A file object is left open at its end; call `seek(0)` before reading it.
     """
     workbook, summary = build_ledger(
-        session, zone=zone, now=now, status_labels=status_labels, light_of=light_of
+        session,
+        zone=zone,
+        now=now,
+        status_labels=status_labels,
+        light_of=light_of,
+        calendar=calendar,
+        cycle_day=cycle_day,
     )
     workbook.save(target)
     return summary

@@ -26,6 +26,7 @@ from db.repo import (
     reports,
     roles,
     state,
+    stats,
     units,
 )
 from db.repo.audit import parse_task_subject, record_audit, task_subject
@@ -144,6 +145,7 @@ from db.repo.reports import (
 )
 from db.repo.roles import Grant, active_grants, grant_role, has_role, holders, revoke_role
 from db.repo.state import load_period, load_state, read_plans
+from db.repo.stats import completions, plan_statistics, reminder_days, stats_input
 from db.repo.units import (
     UNIT_NAME_LIMIT,
     UnitChangeRefused,
@@ -219,6 +221,7 @@ __all__ = [
     "close_milestone",
     "close_plan",
     "closed_plan_label",
+    "completions",
     "contact_counts",
     "contacts",
     "contacts_by_id",
@@ -283,6 +286,7 @@ __all__ = [
     "plan_changes",
     "plan_indicators",
     "plan_of_hold",
+    "plan_statistics",
     "plans",
     "queue_notice",
     "read_plans",
@@ -294,6 +298,7 @@ __all__ = [
     "record_value",
     "redeem_invite",
     "release_delivery",
+    "reminder_days",
     "remove_contact",
     "removed_contact_unit",
     "rename_unit",
@@ -314,6 +319,8 @@ __all__ = [
     "settled_keys",
     "shared_task_numbers",
     "state",
+    "stats",
+    "stats_input",
     "store_finding",
     "task_subject",
     "tasks_by_number",

@@ -339,6 +339,18 @@ MATRIX: dict[str, dict[str, Expect]] = {
     },
     "confirm button of someone else's draft": {role: EXPIRED for role in ROLES},
     "press on someone else's reminder": {role: PRIVATE_ONLY_ALERT for role in ROLES},
+    "/stats": {  # the view: nothing stored
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok("【十四五】办理统计…重点任务30项"),
+        "member@group": NOT_COORDINATOR,
+        "leader": ok("【十四五】办理统计…重点任务30项"),
+    },
+    "/stats in group": {  # a coordinator or leader in the group: pointed to the private chat
+        "coordinator": ok("请在与我的私聊中使用 /stats"),
+        "leader": ok("请在与我的私聊中使用 /stats"),
+    },
 }
 
 # the people commands (roles granted in chat, a unit's contacts): coordinators only
@@ -372,7 +384,8 @@ _LEADER: dict[str, Expect] = {
     "/unit <unit B>": ok(f"{UNIT_B}\n联络员：张华"),
 }
 for _action, _cells in MATRIX.items():
-    _cells.setdefault("leader", _LEADER.get(_action, _cells["stranger"]))
+    if "stranger" in _cells:  # a row of every role (a row of one role names the leader itself)
+        _cells.setdefault("leader", _LEADER.get(_action, _cells["stranger"]))
 
 ROWS = [
     pytest.param(role, action, expected, id=f"{role} | {action}")
@@ -695,6 +708,8 @@ ACTIONS: dict[str, Callable[[Env, str], Awaitable[Observed]]] = {
     ),
     "/handover <unit B>": lambda env, role: command(env, role, f"/handover {UNIT_B}"),
     "button pc:rm (contact B)": lambda env, role: press(env, role, f"pc:rm:{contact_id(env, B)}"),
+    "/stats": lambda env, role: command(env, role, "/stats"),
+    "/stats in group": lambda env, role: command(env, role, "/stats", in_group=True),
 }
 assert set(ACTIONS) == set(MATRIX)
 
