@@ -23,6 +23,7 @@ from bot.flow_common import note_problem
 from bot.handlers import reply
 from bot.plan_choice import choice_line, read_choice
 from bot.reads import read_state
+from bot.review_view import record_claim
 from db import repo
 from db.models import Contact, EvidenceFile, StatusReport, Task, Unit
 from jobs.backfill import effective_on
@@ -473,6 +474,7 @@ async def record_command(update: Update, context: BotContext) -> None:
                 source="coordinator",
                 entered_by=user.id,
             )
+            record_claim(svc, s, stored, entered_by=user.id)
             stored_id = stored.id
     if task is None:
         await reply(

@@ -304,7 +304,7 @@ def _light_sections(
             )
             (red if overall is Light.RED else yellow).append(line)
         for unit_id in task.lead_unit_ids:
-            if state.unit_status(task.id, unit_id) is Status.DONE:
+            if state.unit_claimed(task.id, unit_id):
                 continue
             open_units[unit_id] = None
             if not reported_in_cycle(task, unit_id, state, today, policy):
