@@ -22,6 +22,7 @@ from jobs.digest import Change, Digest, LightLine, TaskLine, UnitWord
 from jobs.escalation import EscalationCase, Nudge
 from jobs.plans import PlanView, plans_named
 from jobs.policy import DueReminder
+from jobs.review import ReviewState
 from jobs.state import FollowUpState, UnitView
 from jobs.types import Status
 
@@ -108,13 +109,41 @@ def status_label(status: Status | None) -> str:
     return texts.STATUS_LABEL[status or Status.NOT_STARTED]
 
 
-def pair_status_label(state: FollowUpState, task_id: int, unit_id: int) -> str:
+def pair_status_label(
+    state: FollowUpState, task_id: int, unit_id: int, *, zone: ZoneInfo | None = None
+) -> str:
     """Chinese label of a (task, unit)'s current status; a unit that only left notes (no
-    status yet) is 已留言, not 未开始, since its light may be green for them."""
+    status yet) is 已留言, not 未开始, since its light may be green for them. With `zone` (the
+    configured one) the completion review shows (`review_label`)."""
+    if zone is not None:
+        review = review_label(state, task_id, unit_id, zone)
+        if review is not None:
+            return review
     status = state.unit_status(task_id, unit_id)
     if status is Status.NOT_STARTED and (task_id, unit_id) in state.latest_report:
         return texts.STATUS_NOTE_ONLY
     return texts.STATUS_LABEL[status]
+
+
+def review_label(state: FollowUpState, task_id: int, unit_id: int, zone: ZoneInfo) -> str | None:
+    """The completion review's label of a (task, unit) (`jobs.review`): 待审核, 已销号（date）,
+    已退回（reason）; None when it has none to show (no claim, or a 已完成 without review)."""
+    match state.review_state(task_id, unit_id):
+        case ReviewState.CLAIMED:
+            return texts.REVIEW_CLAIMED
+        case ReviewState.RETURNED:
+            reason = state.reviews[(task_id, unit_id)].reason
+            if not reason:
+                return texts.REVIEW_RETURNED_NO_REASON
+            return texts.REVIEW_RETURNED.format(reason=esc(clip(reason, 30)))
+        case ReviewState.ACCEPTED:
+            review = state.reviews.get((task_id, unit_id))
+            if review is None or review.decided_at is None:
+                return None
+            return texts.REVIEW_ACCEPTED.format(
+                on=fmt_date(review.decided_at.astimezone(zone).date())
+            )
+    return None
 
 
 def unknown_unit(typed: str, suggestions: Sequence[str], usage: str) -> str:

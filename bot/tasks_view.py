@@ -114,7 +114,7 @@ async def task_command(update: Update, context: BotContext) -> None:
         texts.TASK_LEAD_UNIT.format(
             unit=render.esc(state.units[u].name),
             light=_light_icon(lights[u]),
-            status=render.pair_status_label(state, task.id, u),
+            status=render.pair_status_label(state, task.id, u, zone=svc.policy.zone),
         )
         for u in task.lead_unit_ids
     )
@@ -406,7 +406,9 @@ async def unit_command(update: Update, context: BotContext) -> None:
                     plan=tags.get(task.plan_id, ""),
                     number=task.number,
                     text=render.esc(render.clip(task.text, 30)),
-                    status=render.pair_status_label(state, task.id, unit.id or 0),
+                    status=render.pair_status_label(
+                        state, task.id, unit.id or 0, zone=svc.policy.zone
+                    ),
                     when=texts.STATUS_LABEL[Status.DONE]
                     if status is Status.DONE
                     else render.when_text((task.deadline - today).days),

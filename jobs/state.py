@@ -192,7 +192,8 @@ class FollowUpState:
         """Where (task, unit) stands in the review of completion (`jobs.review`): its 已完成
         in force is CLAIMED while its review waits and ACCEPTED once accepted (or when it has
         no review: stored with review off or before review); RETURNED when the newest review
-        returned a claim and no new 已完成 came since; OPEN otherwise."""
+        returned a claim and no status was reported since (the return's own 推进中 aside);
+        OPEN otherwise."""
         review = self.reviews.get((task_id, unit_id))
         report = self.latest_status.get((task_id, unit_id))
         if report is not None and report.status is Status.DONE:
@@ -202,7 +203,12 @@ class FollowUpState:
                 return ReviewState.CLAIMED
             if review.decision is ReviewDecision.ACCEPTED:
                 return ReviewState.ACCEPTED
-        if review is not None and review.decision is ReviewDecision.RETURNED:
+        if (
+            review is not None
+            and review.decision is ReviewDecision.RETURNED
+            and review.decided_at is not None
+            and (report is None or report.created_at <= review.decided_at)
+        ):
             return ReviewState.RETURNED
         return ReviewState.OPEN
 
