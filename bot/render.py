@@ -146,6 +146,21 @@ def review_label(state: FollowUpState, task_id: int, unit_id: int, zone: ZoneInf
     return None
 
 
+CLAIMED_SHOWN = 8  # claims named on the digest's 待审核 line; the rest are counted
+
+
+def claimed_line(claimed: Sequence[tuple[int, str]]) -> str:
+    """The digest's line of claims waiting for review: their count and the first ones
+    (第3项（区民政局）、…等)."""
+    items = "、".join(
+        f"第{number}项（{esc(clip(unit, UNIT_NAME_CHARS))}）"
+        for number, unit in claimed[:CLAIMED_SHOWN]
+    )
+    if len(claimed) > CLAIMED_SHOWN:
+        items += "等"
+    return texts.DIGEST_REVIEW_WAITING.format(count=len(claimed), items=items)
+
+
 def unknown_unit(typed: str, suggestions: Sequence[str], usage: str) -> str:
     """Say that no unit has the typed name, and which names it may mean; with no suggestion,
     how the command is used (`usage`)."""
@@ -434,6 +449,8 @@ def short_digest_lines(
                 numbers=_numbers(list(digest.indicators_missing)), year=digest.indicators_year
             )
         )
+    if digest.claimed:
+        head.append(claimed_line(digest.claimed))
     red_numbers = [line.number for line in digest.red]
     yellow_numbers = [line.number for line in digest.yellow]
     silent_items = [

@@ -967,3 +967,5 @@ REVIEW_TO_CONTACT_RETURNED = (
     "退回理由：{reason}\n请继续推进，完成后再次反馈“已完成”。"
 )
 DIGEST_REVIEW_WAITING = "📝 待审核 {count} 项：{items}（协调员在办结审核消息中销号或退回）"
+DIGEST_REVIEW_ITEM = "第{number}项（{unit}）"
+DIGEST_REVIEW_MORE = "等"

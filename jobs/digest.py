@@ -20,6 +20,7 @@ from jobs.lights import (
     task_rule,
     unit_light,
 )
+from jobs.review import ReviewState
 from jobs.rhythm import period_of
 from jobs.state import FollowUpState, ReportView, TaskView
 from jobs.types import Rhythm, Status
@@ -103,6 +104,8 @@ class Digest:
     indicators_year: int | None = None
     # the plan's rhythm (None without lights, or when the tasks follow different rhythms)
     rhythm_state: RhythmState | None = None
+    # completion claims waiting for review (待审核): (task number, lead unit name), task order
+    claimed: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,8 @@ def build_digest(
     the units that have not reported within the reporting cycle (未反馈), the reports of the
     period as changes (`status_before`: each (task, unit)'s status at `since`), the tasks
     that became overdue during the period, and how many member towns of each collective unit
-    reported in the cycle (`member_rollup`).
+    reported in the cycle (`member_rollup`). `claimed` lists the lead units' 已完成 waiting
+    for review (待审核), which do not count as done.
     """
     today = now.astimezone(zone).date()
     counts = dict.fromkeys(Status, 0)
@@ -190,6 +194,7 @@ def build_digest(
     with_contact = {c.unit_id for c in state.contacts}
     reachable = {c.unit_id for c in state.contacts if c.unreachable_reason is None}
     lead_ids: dict[int, None] = {}
+    claimed: list[tuple[int, str]] = []
     for task in state.tasks:
         status = state.task_status(task)
         counts[status] += 1
@@ -203,6 +208,8 @@ def build_digest(
             no_report.append(line)
         for unit_id in task.lead_unit_ids:
             lead_ids[unit_id] = None
+            if state.review_state(task.id, unit_id) is ReviewState.CLAIMED:
+                claimed.append((task.number, state.units[unit_id].name))
             latest = state.latest_report.get((task.id, unit_id))
             rows.append(
                 UnitRow(
@@ -243,6 +250,7 @@ def build_digest(
         ),
         new_reports=state.recent_reports,
         task_count=len(state.tasks),
+        claimed=tuple(claimed),
     )
 
 

@@ -96,3 +96,23 @@ def test_reviewers_of_the_coordinators_own_unit() -> None:
     assert nobody.user_ids == () and not nobody.self_review
     contact = reviewers_for(7, [1], [], own_unit=True)  # a contact, not a coordinator
     assert contact.user_ids == (1,) and not contact.self_review
+
+
+def test_the_digest_lists_waiting_claims_and_does_not_count_them_done() -> None:
+    from zoneinfo import ZoneInfo
+
+    from bot.render import claimed_line
+    from jobs.digest import build_digest
+
+    s = state(
+        [report(5, 10, Status.DONE), report(6, 20, Status.DONE)],
+        [review(10, 5, None), review(20, 6, ReviewDecision.ACCEPTED, T)],
+    )
+    digest = build_digest(LATER, s, zone=ZoneInfo("Asia/Shanghai"), since=T)
+    assert digest.claimed == ((1, "区民政局"),)
+    assert digest.counts[Status.DONE] == 0 and digest.counts[Status.IN_PROGRESS] == 1
+    assert claimed_line(digest.claimed) == (
+        "📝 待审核 1 项：第1项（区民政局）（协调员在办结审核消息中销号或退回）"
+    )
+    many = claimed_line([(n, "区民政局") for n in range(1, 11)])
+    assert many.count("第") == 8 and "等（" in many and "待审核 10 项" in many
