@@ -374,7 +374,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from bot import texts
     from bot.app import make_calendar, make_services
     from bot.context import system_clock
-    from bot.reads import ledger_light_of
+    from bot.reads import ledger_light_of, ledger_review_of
     from office.ledger import ledger_filename, write_ledger
 
     settings = _settings(args)
@@ -393,7 +393,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         with database.session() as s:
             light_of = ledger_light_of(services, s)
             summary = write_ledger(
-                s, path, zone=zone, now=now, status_labels=texts.STATUS_LABEL, light_of=light_of
+                s,
+                path,
+                zone=zone,
+                now=now,
+                status_labels=texts.STATUS_LABEL,
+                light_of=light_of,
+                review_of=ledger_review_of(services),
             )
     except OSError as exc:
         print(f"cannot write {path}: {exc.strerror or exc}", file=sys.stderr)

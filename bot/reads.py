@@ -154,3 +154,10 @@ async def current_digest(
 ) -> list[str]:
     """`build_current_digest` in a worker thread: for /digest and the weekly digest."""
     return await in_worker(svc, build_current_digest, svc, plan_id, leave_out)
+
+
+def ledger_review_of(svc: Services) -> Callable[[FollowUpState, int, int], str | None]:
+    """A `review_of` for the ledger: the completion review's label (`render.review_label`)
+    with dates in the configured zone."""
+    zone = svc.policy.zone
+    return lambda state, task_id, unit_id: render.review_label(state, task_id, unit_id, zone)

@@ -31,7 +31,8 @@ Characters XML forbids (control characters) are dropped.
 
 The status labels are passed in (`status_labels`, the bot passes `bot.texts.STATUS_LABEL`)
 because `office` never imports `bot` or `telegram`; `light_of(task, unit)`, when given, fills
-状态灯.
+状态灯; `review_of(state, task id, unit id)`, when given, shows the completion review in
+最新状态 (办结 is an accepted claim: 已销号).
 This module only reads the database, through `db.repo`.
 """
 
@@ -57,7 +58,7 @@ from db import repo
 from db.files import size_text
 from db.models import AuditEvent, StatusReport
 from jobs.plans import PlanView
-from jobs.state import TaskView, UnitView
+from jobs.state import FollowUpState, TaskView, UnitView
 from jobs.types import DeadlineBasis, Status
 from office.indicators import indicator_rows, period_years
 
@@ -169,6 +170,9 @@ TOP = Alignment(vertical="top")
 TOP_WRAP = Alignment(vertical="top", wrap_text=True)
 
 LightOf = Callable[[TaskView, UnitView], str]
+# the completion review's label of (state, task id, unit id) for 最新状态 (待审核, 已销号（date）,
+# 已退回（reason）), None to show the status label
+ReviewOf = Callable[[FollowUpState, int, int], str | None]
 Target = str | Path | IO[bytes]
 
 
@@ -290,6 +294,7 @@ def build_ledger(
     now: datetime,
     status_labels: Mapping[Status, str],
     light_of: LightOf | None = None,
+    review_of: ReviewOf | None = None,
 ) -> tuple[Workbook, LedgerSummary]:
     """Build the ledger workbook from the database in one session (see the module docstring).
 
@@ -370,9 +375,12 @@ def build_ledger(
                     row.original_deadline if row else task.deadline,
                     BASIS_LABEL[DeadlineBasis(row.deadline_basis)] if row else "",
                     light_of(task, unit) if light_of else "",
-                    NOTE_ONLY
-                    if latest and state.unit_status(task.id, unit_id) is Status.NOT_STARTED
-                    else status_labels[state.unit_status(task.id, unit_id)],
+                    (review_of(state, task.id, unit_id) if review_of else None)
+                    or (
+                        NOTE_ONLY
+                        if latest and state.unit_status(task.id, unit_id) is Status.NOT_STARTED
+                        else status_labels[state.unit_status(task.id, unit_id)]
+                    ),
                     latest.note if latest else "",
                     reporter(latest) if latest else "",
                     local_naive(latest.created_at, zone) if latest else None,
@@ -583,13 +591,19 @@ def write_ledger(
     now: datetime,
     status_labels: Mapping[Status, str],
     light_of: LightOf | None = None,
+    review_of: ReviewOf | None = None,
 ) -> LedgerSummary:
     """Build the ledger (see `build_ledger`) and save it to a path or a binary file object.
 
     A file object is left open at its end; call `seek(0)` before reading it.
     """
     workbook, summary = build_ledger(
-        session, zone=zone, now=now, status_labels=status_labels, light_of=light_of
+        session,
+        zone=zone,
+        now=now,
+        status_labels=status_labels,
+        light_of=light_of,
+        review_of=review_of,
     )
     workbook.save(target)
     return summary
