@@ -116,3 +116,19 @@ def test_the_digest_lists_waiting_claims_and_does_not_count_them_done() -> None:
     )
     many = claimed_line([(n, "区民政局") for n in range(1, 11)])
     assert many.count("第") == 8 and "等（" in many and "待审核 10 项" in many
+
+
+def test_the_evaluation_counts_a_claim_waiting_for_review_as_not_done() -> None:
+    from jobs.evaluation import ReportRecord as Rec
+    from jobs.evaluation import TaskRecord, evaluate
+    from tests.policy.test_evaluation import PLAN
+
+    task = TaskRecord(1, "任务", date(2023, 12, 31), date(2023, 12, 31), ("区民政局",))
+    claimed = Rec(1, 1, "区民政局", Status.DONE, "", date(2023, 6, 1), awaiting_review=True)
+    ev = evaluate(PLAN, [task], [claimed], as_of=date(2026, 1, 10))
+    [outcome] = ev.tasks
+    assert outcome.status is Status.IN_PROGRESS and ev.completion.done == 0
+    assert outcome.units[0].claimed_on == date(2023, 6, 1)
+    accepted = Rec(1, 1, "区民政局", Status.DONE, "", date(2023, 6, 1))
+    ev = evaluate(PLAN, [task], [accepted], as_of=date(2026, 1, 10))
+    assert ev.tasks[0].done and ev.completion.done == 1 and ev.tasks[0].units[0].claimed_on is None
