@@ -680,3 +680,19 @@ def test_digest_thread_id_is_a_topic_number(tmp_path):
     assert "telegram.digest_thread_id: set without digest_chat_id; ignored" in config_warnings(
         settings
     )
+
+
+# ---------------------------------------------------------------- completion review
+
+
+def test_completion_review_is_on_by_default_and_the_coordinator_unit_is_checked(tmp_path):
+    s = load_settings(None, environ={})
+    assert s.follow_up.completion_review is True and s.follow_up.coordinator_unit == ""
+    known = _check(tmp_path, '[follow_up]\ncoordinator_unit = "区残联"\n', need_token=False)
+    assert known == []
+    unknown = _check(tmp_path, '[follow_up]\ncoordinator_unit = "区残协"\n', need_token=False)
+    assert unknown == [
+        "follow_up.coordinator_unit: unknown unit name '区残协' (not in the task file)"
+    ]
+    off = load_settings(write(tmp_path, "[follow_up]\ncompletion_review = false\n"), environ={})
+    assert off.follow_up.completion_review is False
