@@ -29,7 +29,7 @@ Everything parsed from callback data is checked again against the presser's righ
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -304,3 +304,47 @@ def return_request_of(markup: InlineKeyboardMarkup | None) -> int | None:
         return None
     data = str(rows[0][0].callback_data or "")
     return int(data[3:]) if re.fullmatch(r"va:\d{1,9}", data) else None
+
+
+def claims_keyboard(numbers: Sequence[tuple[int, int]]) -> InlineKeyboardMarkup:
+    """销号 / 退回 of each claim of a reviewers' message, given as (review id, task 序号) in
+    the message's order: one claim's two buttons, or one numbered row per claim."""
+    if len(numbers) == 1:
+        return review_keyboard(numbers[0][0])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts.BUTTON_REVIEW_ACCEPT_ITEM.format(index=index, number=number),
+                    callback_data=f"va:{review_id}",
+                ),
+                InlineKeyboardButton(
+                    texts.BUTTON_REVIEW_RETURN_ITEM.format(index=index),
+                    callback_data=f"vr:{review_id}",
+                ),
+            ]
+            for index, (review_id, number) in enumerate(numbers, 1)
+        ]
+    )
+
+
+def without_claim(markup: InlineKeyboardMarkup | None, review_id: int) -> InlineKeyboardMarkup:
+    """`markup` without the buttons of claim `review_id` (the rest of a reviewers' message)."""
+    mine = {f"va:{review_id}", f"vr:{review_id}"}
+    rows = [
+        list(row)
+        for row in (markup.inline_keyboard if markup else ())
+        if not any(str(button.callback_data) in mine for button in row)
+    ]
+    return InlineKeyboardMarkup(rows)
+
+
+def claim_ids(markup: InlineKeyboardMarkup | None) -> set[int]:
+    """The claims whose buttons `markup` carries."""
+    found: set[int] = set()
+    for row in markup.inline_keyboard if markup else ():
+        for button in row:
+            data = str(button.callback_data or "")
+            if re.fullmatch(r"v[ar]:\d{1,9}", data):
+                found.add(int(data[3:]))
+    return found

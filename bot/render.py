@@ -16,6 +16,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot import texts
+from db.repo.reviews import ClaimCard
 from jobs.daily import DailyMessage, EscalationDay, UnitCases
 from jobs.dates import MAX_YEARS_AHEAD, DateProblem, DateRefusal, example_date
 from jobs.digest import Change, Digest, LightLine, TaskLine, UnitWord
@@ -144,6 +145,37 @@ def review_label(state: FollowUpState, task_id: int, unit_id: int, zone: ZoneInf
                 on=fmt_date(review.decided_at.astimezone(zone).date())
             )
     return None
+
+
+def claims_text(
+    cards: Sequence[ClaimCard], tags: Mapping[int, str], zone: ZoneInfo, *, self_review: bool
+) -> str:
+    """The reviewers' message of completion claims (办结审核): one claim as a card, several
+    numbered (1. 2. …, as their buttons are); `self_review` adds that the reviewer reviews
+    their own unit's claim for want of another reviewer."""
+
+    def fields(card: ClaimCard) -> dict[str, object]:
+        return {
+            "plan": tags.get(card.plan_id, ""),
+            "number": card.number,
+            "text": esc(clip(card.text, 60)),
+            "unit": esc(card.unit_name),
+            "name": esc(card.claimant_name or str(card.claimed_by)),
+            "at": fmt_instant(card.claimed_at, zone),
+            "note": esc(card.note) or texts.REVIEW_NO_NOTE,
+        }
+
+    if len(cards) == 1:
+        text = texts.REVIEW_TO_REVIEWER.format(**fields(cards[0]))
+    else:
+        text = "\n\n".join(
+            [texts.REVIEW_BATCH_HEAD.format(count=len(cards))]
+            + [
+                texts.REVIEW_BATCH_ITEM.format(index=index, **fields(card))
+                for index, card in enumerate(cards, 1)
+            ]
+        )
+    return text + (texts.REVIEW_SELF_NOTE if self_review else "")
 
 
 CLAIMED_SHOWN = 8  # claims named on the digest's 待审核 line; the rest are counted

@@ -40,7 +40,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot import evidence, keyboards, render, texts
 from bot.context import BotContext, Draft
-from bot.delivery import tell_coordinators
+from bot.delivery import send_claims, tell_coordinators
 from bot.extension_flow import (
     ask_extension,
     submit_extension,
@@ -67,7 +67,7 @@ from bot.flow_common import (
 from bot.handlers import NEW_MESSAGE, addressed_to_me, command, is_private, reply
 from bot.plan_choice import choice_line, read_choice, read_tags
 from bot.replies import correct_report
-from bot.review_view import record_claim, send_claim
+from bot.review_view import record_claim
 from db import repo
 from db.files import size_text
 from db.models import Task, Unit
@@ -563,8 +563,8 @@ async def confirm(update: Update, context: BotContext) -> int | None:
             )
         except TelegramError as exc:
             log.info("corrected receipt %s kept its button: %s", draft.corrects_receipt_id, exc)
-    if claim_id is not None:
-        await send_claim(context.bot, svc, claim_id, reporter_name=user.full_name or str(user.id))
+    if claim_id is not None:  # to the reviewers now, if the coordinators' day allows
+        await send_claims(context.bot, svc)
     if draft.status is Status.BLOCKED:
         await tell_coordinators(
             context.bot,

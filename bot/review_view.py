@@ -9,17 +9,19 @@
 Who reviews is `jobs.review.reviewers_for`: the coordinators; for the coordinators' own unit
 (`follow_up.coordinator_unit`) another coordinator than the claimant, else the claimant
 (audited "self-accepted"). With `follow_up.completion_review` false a 已完成 is accepted at
-once. Each claim is sent when it is made, like an extension request or a 遇到困难 notice: it
-asks for a decision, so it is not held for the next message of the day.
+once. The claims go to their reviewers in the coordinators' one unsolicited message of the
+day (`bot.delivery.send_claims`: at once when the day's message is still free, else in the
+next working day's, several claims in one message with numbered buttons).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 
 from sqlmodel import Session
-from telegram import Bot, Message, Update
+from telegram import Message, Update
 
 from bot import keyboards, render, texts
 from bot.access import coordinator_only, is_coordinator
@@ -61,36 +63,6 @@ def record_claim(
         session, report=report, now=svc.now(), review=waits, accepted_by=entered_by
     )
     return row.id if waits else None
-
-
-async def send_claim(bot: Bot, svc: Services, review_id: int, *, reporter_name: str) -> None:
-    """Send claim `review_id` to its reviewers with 销号 / 退回 (failures logged)."""
-    with svc.db.session() as s:
-        review = repo.get_review(s, review_id=review_id)
-        if review is None:
-            return
-        task = s.get(Task, review.task_id)
-        unit = s.get(Unit, review.unit_id)
-        report = s.get(StatusReport, review.claim_report_id)
-        reviewers = reviewers_of(svc, s, review)
-        tags = read_tags(s)
-    if task is None or unit is None or report is None:
-        return
-    text = texts.REVIEW_TO_REVIEWER.format(
-        plan=tags.get(task.plan_id, ""),
-        number=task.number,
-        text=render.esc(render.clip(task.text, 60)),
-        unit=render.esc(unit.name),
-        name=render.esc(reporter_name),
-        at=render.fmt_instant(review.claimed_at, svc.policy.zone),
-        note=render.esc(report.note) or "（无）",
-    )
-    if reviewers.self_review:
-        text += texts.REVIEW_SELF_NOTE
-    for user_id in reviewers.user_ids:
-        result = await send(bot, user_id, text, reply_markup=keyboards.review_keyboard(review_id))
-        if result.outcome is not DeliveryOutcome.SENT:
-            log.warning("claim %s to reviewer %s: %s", review_id, user_id, result.error)
 
 
 @coordinator_only
@@ -148,6 +120,22 @@ async def _ask_reason(update: Update, context: BotContext, review_id: int) -> No
         return
     await answer(update)
     card = query.message
+    if isinstance(card, Message) and _several(card):
+        # a message of several claims: its other buttons stay; the question comes apart
+        await _edit_markup(card, keyboards.without_claim(card.reply_markup, review_id))
+        question = texts.REVIEW_ASK_RETURN_REASON_ITEM.format(
+            number=task.number, unit=render.esc(unit.name)
+        )
+        result = await send(
+            context.bot,
+            card.chat_id,
+            question,
+            reply_markup=keyboards.return_reason_keyboard(review_id),
+            reply_to_message_id=card.message_id,
+        )
+        if result.outcome is not DeliveryOutcome.SENT:
+            log.warning("claim %s: return reason question not sent: %s", review_id, result.error)
+        return
     if isinstance(card, Message):
         question = texts.REVIEW_ASK_RETURN_REASON.format(
             number=task.number, unit=render.esc(unit.name)
@@ -161,10 +149,25 @@ async def _ask_reason(update: Update, context: BotContext, review_id: int) -> No
             log.warning("claim %s: return reason question not shown", review_id)
 
 
+def _several(card: Message) -> bool:
+    """True for a reviewers' message of several claims (numbered, `render.claims_text`)."""
+    head = re.sub(r"<[^>]+>", "", texts.REVIEW_BATCH_HEAD.split("{", 1)[0])
+    return (card.text or "").startswith(head)
+
+
 def _card_text(card: Message) -> str:
     """The claim card's own text, without a question for a return's reason."""
     marker = texts.REVIEW_ASK_RETURN_REASON.split("{", 1)[0]
     return (card.text or "").split("\n\n" + marker, 1)[0]
+
+
+async def _edit_markup(card: Message, markup: object) -> None:
+    from telegram.error import TelegramError
+
+    try:
+        await card.edit_reply_markup(reply_markup=markup)  # type: ignore[arg-type]
+    except TelegramError as exc:
+        log.info("claim buttons not updated: %s", exc)
 
 
 async def _edit(card: Message, text: str, **kwargs: object) -> bool:
@@ -260,14 +263,23 @@ async def _decide(
         if accept
         else texts.REVIEW_DECISION_RETURNED.format(reason=render.esc(reason or ""))
     )
-    if card is not None:
+    who = render.esc(user.full_name or str(user.id))
+    at = render.fmt_instant(now, svc.policy.zone)
+    if card is not None and _several(card):
+        # a message of several claims: this one's line of decision, the others' buttons stay
+        line = texts.REVIEW_ITEM_DECIDED.format(
+            number=task.number, unit=render.esc(unit.name), decision=decision, who=who, at=at
+        )
+        await _edit(
+            card,
+            render.esc(card.text or "") + "\n\n" + line,
+            reply_markup=keyboards.without_claim(card.reply_markup, review_id),
+        )
+    elif card is not None:
         await _edit(
             card,
             texts.REVIEW_DECIDED.format(
-                original=render.esc(_card_text(card)),
-                decision=decision,
-                who=render.esc(user.full_name or str(user.id)),
-                at=render.fmt_instant(now, svc.policy.zone),
+                original=render.esc(_card_text(card)), decision=decision, who=who, at=at
             ),
         )
     if update.callback_query is None:

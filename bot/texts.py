@@ -969,3 +969,16 @@ REVIEW_TO_CONTACT_RETURNED = (
 DIGEST_REVIEW_WAITING = "📝 待审核 {count} 项：{items}（协调员在办结审核消息中销号或退回）"
 DIGEST_REVIEW_ITEM = "第{number}项（{unit}）"
 DIGEST_REVIEW_MORE = "等"
+REVIEW_BATCH_HEAD = "📝 <b>办结审核</b>（{count}项，请逐项销号或退回；退回需写明理由，转告该单位）"
+REVIEW_BATCH_ITEM = (
+    "{index}. {plan}第{number}项 {text}\n   单位：{unit}（{name}）\n"
+    "   报告已完成：{at}\n   说明：{note}"
+)
+BUTTON_REVIEW_ACCEPT_ITEM = "{index}. 销号 第{number}项"
+BUTTON_REVIEW_RETURN_ITEM = "{index}. 退回"
+REVIEW_NO_NOTE = "（无）"
+REVIEW_ITEM_DECIDED = "第{number}项（{unit}）：{decision}（{who}，{at}）"
+REVIEW_ASK_RETURN_REASON_ITEM = (
+    "✍️ 请直接回复本消息，写明退回第{number}项（{unit}）的理由，理由会转告该单位联络员。"
+    "不退回了请点下方“销号”。"
+)

@@ -142,8 +142,10 @@ from db.repo.reports import (
 )
 from db.repo.reviews import (
     RETURN_SOURCE,
+    ClaimCard,
     Decided,
     Outcome,
+    claim_cards,
     claim_in_force,
     decide_claim,
     get_review,
@@ -188,6 +190,7 @@ __all__ = [
     "RETURN_SOURCE",
     "UNIT_NAME_LIMIT",
     "CarryItem",
+    "ClaimCard",
     "DeadlineChange",
     "Decided",
     "DroppedSend",
@@ -223,6 +226,7 @@ __all__ = [
     "check_merge",
     "check_new_unit_name",
     "check_plans",
+    "claim_cards",
     "claim_delivery",
     "claim_in_force",
     "claim_retry",

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col, select
 
-from db.models import CompletionReview, Progress, StatusReport
+from db.models import CompletionReview, Contact, Progress, StatusReport, Task, Unit
 from db.repo.audit import record_audit
 from db.repo.reports import add_report
 from jobs.review import ReviewView
@@ -217,3 +217,60 @@ def waiting_claims(session: Session) -> list[ReviewView]:
         .order_by(col(CompletionReview.id))
     )
     return [_view(row) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimCard:
+    """What a reviewer reads of a waiting claim: its review id, task (id, 序号, plan id,
+    text), unit (id, name), the claimant (Telegram user id, contact name or ""), the claim's
+    note and instant (aware UTC)."""
+
+    review_id: int
+    task_id: int
+    number: int
+    plan_id: int
+    text: str
+    unit_id: int
+    unit_name: str
+    claimed_by: int
+    claimant_name: str
+    note: str
+    claimed_at: datetime
+
+
+def claim_cards(session: Session, *, review_ids: list[int]) -> list[ClaimCard]:
+    """The cards of the claims `review_ids` (unknown ids left out), in task order."""
+    if not review_ids:
+        return []
+    rows = session.exec(
+        select(CompletionReview, Task, Unit, StatusReport)
+        .join(Task, col(Task.id) == col(CompletionReview.task_id))
+        .join(Unit, col(Unit.id) == col(CompletionReview.unit_id))
+        .join(StatusReport, col(StatusReport.id) == col(CompletionReview.claim_report_id))
+        .where(col(CompletionReview.id).in_(review_ids))
+        .order_by(col(Task.plan_id), col(Task.number), col(CompletionReview.id))
+    ).all()
+    names = {
+        c.telegram_user_id: c.display_name
+        for c in session.exec(
+            select(Contact).where(
+                col(Contact.telegram_user_id).in_([r[0].claimed_by for r in rows])
+            )
+        )
+    }
+    return [
+        ClaimCard(
+            review_id=review.id or 0,
+            task_id=task.id or 0,
+            number=task.number,
+            plan_id=task.plan_id,
+            text=task.text,
+            unit_id=unit.id or 0,
+            unit_name=unit.name,
+            claimed_by=review.claimed_by,
+            claimant_name=names.get(review.claimed_by, ""),
+            note=report.note,
+            claimed_at=review.claimed_at,
+        )
+        for review, task, unit, report in rows
+    ]

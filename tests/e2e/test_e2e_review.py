@@ -201,3 +201,70 @@ async def test_the_coordinators_own_unit_is_reviewed_by_the_claimant_alone_when_
         assert review.self_accepted and review.decided_by == COORDINATOR
         reasons = [e.reason for e in s.exec(select(AuditEvent)) if e.action == "review.accepted"]
         assert reasons == ["self-accepted, no other reviewer"]
+
+
+async def test_claims_after_the_coordinators_message_of_the_day_wait_and_go_together(
+    bot: BotHarness,
+) -> None:
+    await bot.register(2001, "区民政局")  # leads tasks 2, 5, 8 and 25
+    await bot.tick()
+    since = len(bot.api.sent)
+    await claim_done(bot, 2001, 2, "第2项已办结")
+    await claim_card(bot, since, 2)  # the first claim of the day goes at once
+    later = len(bot.api.sent)
+    await claim_done(bot, 2001, 5, "第5项已办结")
+    await claim_done(bot, 2001, 8, "第8项已办结")
+    await bot.tick()
+    await bot.api.wait_idle()
+    # the coordinators had their one unsolicited message today: the others wait
+    assert not [m for m in bot.api.sent[later:] if "请审核" in m.plain_text]
+    assert not [m for m in bot.api.sent[later:] if "办结审核（" in m.plain_text]
+    bot.clock.advance(timedelta(days=1))  # Thursday: the next working day
+    await bot.tick()
+    batch = await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "办结审核（2项" in m.plain_text, since=later
+    )
+    assert "1. 第5项" in batch.plain_text and "2. 第8项" in batch.plain_text
+    assert [label for label, _ in batch.buttons] == [
+        "1. 销号 第5项",
+        "1. 退回",
+        "2. 销号 第8项",
+        "2. 退回",
+    ]
+    await bot.tick()  # nothing is sent twice
+    await bot.api.wait_idle()
+    assert len([m for m in bot.api.sent[later:] if "办结审核（" in m.plain_text]) == 1
+    # 退回 of the second claim asks apart; the first claim's buttons stay on the message
+    bot.api.click(COORDINATOR, batch, "2. 退回")
+    question = await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "退回第8项" in m.plain_text, since=later
+    )
+    assert question.message_id != batch.message_id
+    bot.api.send_text(COORDINATOR, "请补充验收材料", reply_to_message_id=question.message_id)
+    told = await bot.api.wait_for(lambda m: m.chat_id == 2001 and "被退回" in m.plain_text)
+    assert "第8项" in told.plain_text and "请补充验收材料" in told.plain_text
+    await bot.api.wait_idle()
+    card = bot.api.message(COORDINATOR, batch.message_id)
+    assert card is not None
+    labels = [b["text"] for row in card["reply_markup"]["inline_keyboard"] for b in row]
+    assert labels == ["1. 销号 第5项", "1. 退回"]
+    bot.api.press_button(COORDINATOR, batch.message_id, labels_data(card, "1. 销号 第5项"))
+    await bot.api.wait_for(lambda m: m.chat_id == 2001 and "第5项已审核通过" in m.plain_text)
+    await bot.api.wait_idle()
+    card = bot.api.message(COORDINATOR, batch.message_id)
+    assert card is not None and "第5项（区民政局）：已销号" in card["text"]
+    assert not card.get("reply_markup", {}).get("inline_keyboard")
+    with bot.svc.db.session() as s:
+        decisions = sorted(
+            (r.decision, r.task_id) for r in s.exec(select(CompletionReview)) if r.decision
+        )
+        assert [d for d, _ in decisions] == [ReviewDecision.ACCEPTED, ReviewDecision.RETURNED]
+
+
+def labels_data(card: dict[str, Any], label: str) -> str:
+    """The callback data of the button `label` of a stored message."""
+    for row in card["reply_markup"]["inline_keyboard"]:
+        for button in row:
+            if button["text"] == label:
+                return str(button["callback_data"])
+    raise KeyError(label)
