@@ -57,6 +57,7 @@ from sqlmodel import Session
 from db import repo
 from db.files import size_text
 from db.models import AuditEvent, StatusReport
+from db.repo.reviews import AT_MIGRATION, BY_COORDINATOR, REVIEW_OFF, SELF_ACCEPTED
 from jobs.plans import PlanView
 from jobs.state import FollowUpState, TaskView, UnitView
 from jobs.types import DeadlineBasis, Status
@@ -152,6 +153,16 @@ ACTION_LABEL = {
     "evidence.deleted": "删除到期佐证材料",
     "indicator.value": "录入指标数据",
     "indicator.owner": "指定指标填报单位",
+    "review.accepted": "办结审核：销号",
+    "review.returned": "办结审核：退回",
+}
+# completion review (办结审核) in the audit: its before/after values and the bot's reasons
+REVIEW_VALUE_LABEL = {"claimed": "待审核", "accepted": "已销号", "returned": "已退回"}
+REVIEW_REASON_LABEL = {
+    AT_MIGRATION: "启用办结审核前已报告完成，视为已销号",
+    SELF_ACCEPTED: "本单位无其他审核人，由报告人本人审核",
+    REVIEW_OFF: "未启用办结审核，报告完成即销号",
+    BY_COORDINATOR: "协调员代录，即时销号",
 }
 INDICATOR_SUBJECT = "主要指标第{number}项"
 
@@ -482,6 +493,8 @@ def build_ledger(
         """A before/after value in Chinese: statuses by label, instants in local time."""
         if not value:
             return ""
+        if value in REVIEW_VALUE_LABEL:
+            return REVIEW_VALUE_LABEL[value]
         try:
             return status_labels[Status(value)]
         except ValueError:
@@ -517,7 +530,7 @@ def build_ledger(
                 subject_text(event.subject),
                 value_text(event.before),
                 after_text(event),
-                event.reason or "",
+                REVIEW_REASON_LABEL.get(event.reason or "", event.reason or ""),
             )
         )
     audit.finish(id_columns=("操作人ID",))

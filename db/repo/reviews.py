@@ -23,6 +23,11 @@ from jobs.review import ReviewView
 from jobs.types import ReviewDecision, Status
 
 RETURN_SOURCE = "return"  # `StatusReport.source` of the 推进中 a return stores
+# the audit reasons of acceptances nobody else decided (migration 0017 writes the first)
+AT_MIGRATION = "accepted at migration (reported before completion review)"
+SELF_ACCEPTED = "self-accepted, no other reviewer"
+REVIEW_OFF = "completion review is off"
+BY_COORDINATOR = "entered by a coordinator"
 
 
 def _subject(task_id: int, unit_id: int) -> str:
@@ -64,7 +69,7 @@ def open_claim(
             subject=_subject(report.task_id, report.unit_id),
             before=None,
             after=ReviewDecision.ACCEPTED.value,
-            reason="entered by a coordinator" if accepted_by else "completion review is off",
+            reason=BY_COORDINATOR if accepted_by else REVIEW_OFF,
             now=now,
         )
     return row
@@ -151,11 +156,7 @@ def decide_claim(
         subject=_subject(review.task_id, review.unit_id),
         before="claimed",
         after=decision.value,
-        reason=(
-            reason
-            if not accept
-            else ("self-accepted, no other reviewer" if self_accepted else None)
-        ),
+        reason=(reason if not accept else (SELF_ACCEPTED if self_accepted else None)),
         now=now,
     )
     if not accept:

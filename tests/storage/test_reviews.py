@@ -43,6 +43,18 @@ def _pairs(s: Session) -> list[tuple[int, int]]:
     return [(first.task_id, first.unit_id), (second.task_id, second.unit_id)]
 
 
+def _claimed(database: Database) -> tuple[int, int, int]:
+    """Upgrade `database`, load the shipped plan and store a waiting claim of the first
+    pair (`_pairs`); return (task id, unit id, review id)."""
+    database.upgrade()
+    with database.session() as s:
+        load_plan(s, read_task_file(), now=NOW)
+    with database.session() as s:
+        [(task_id, unit_id), _] = _pairs(s)
+        claim = _report(s, task_id, unit_id, Status.DONE, NOW)
+        return task_id, unit_id, repo.open_claim(s, report=claim, now=NOW, review=True).id or 0
+
+
 def test_migration_0017_accepts_the_done_reports_stored_before_it(database_url: str) -> None:
     database = Database(database_url)
     _upgraded_to(database, "0016")
@@ -79,14 +91,8 @@ def test_migration_0017_accepts_the_done_reports_stored_before_it(database_url: 
 
 def test_a_claim_is_decided_once_and_a_return_stores_in_progress(database_url: str) -> None:
     database = Database(database_url)
-    database.upgrade()
     try:
-        with database.session() as s:
-            load_plan(s, read_task_file(), now=NOW)
-        with database.session() as s:
-            [(task_id, unit_id), _] = _pairs(s)
-            claim = _report(s, task_id, unit_id, Status.DONE, NOW)
-            review_id = repo.open_claim(s, report=claim, now=NOW, review=True).id or 0
+        task_id, unit_id, review_id = _claimed(database)
         with database.session() as s:
             assert repo.load_state(s).review_state(task_id, unit_id) is ReviewState.CLAIMED
             assert [v.id for v in repo.waiting_claims(s)] == [review_id]
@@ -147,5 +153,35 @@ def test_a_superseded_claim_is_not_decided_and_review_off_accepts_at_once(
             state = repo.load_state(s)
             assert state.unit_done(other_task, other_unit)
             assert not state.unit_claimed(task_id, unit_id)
+    finally:
+        database.dispose()
+
+
+def test_a_merged_units_claims_move_with_it(database_url: str) -> None:
+    from db.models import Unit
+
+    database = Database(database_url)
+    try:
+        task_id, unit_id, review_id = _claimed(database)
+        with database.session() as s:
+            units = s.exec(select(Unit).where(Unit.is_collective == False)).all()  # noqa: E712
+            shared = {
+                a.unit_id
+                for a in s.exec(select(Assignment))
+                if a.task_id
+                in {x.task_id for x in s.exec(select(Assignment)) if x.unit_id == unit_id}
+            }
+            into = next(
+                u.id
+                for u in units
+                if u.id not in shared
+                and not s.exec(select(Unit).where(Unit.parent_id == u.id)).first()
+            )
+        with database.session() as s:
+            repo.merge_unit(s, unit_id=unit_id, into_unit_id=into or 0, actor_user_id=1, now=NOW)
+        with database.session() as s:
+            moved = s.get(CompletionReview, review_id)
+            assert moved is not None and moved.unit_id == into
+            assert repo.load_state(s).review_state(task_id, into or 0) is ReviewState.CLAIMED
     finally:
         database.dispose()
