@@ -43,6 +43,7 @@ from bot import (
     plan_upload,
     replies,
     report_flow,
+    review_view,
     rhythm_view,
     stats_view,
     tasks_view,
@@ -388,6 +389,9 @@ def build_application(
     app.add_handler(handlers.command("stats", stats_view.stats_command))
     app.add_handler(
         CallbackQueryHandler(extension_flow.decide_extension, pattern=keyboards.DECISION_PATTERN)
+    )
+    app.add_handler(
+        CallbackQueryHandler(review_view.review_button, pattern=keyboards.REVIEW_PATTERN)
     )
     app.add_handler(
         CallbackQueryHandler(

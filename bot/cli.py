@@ -387,7 +387,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     from bot import texts
     from bot.app import make_calendar, make_services
     from bot.context import system_clock
-    from bot.reads import ledger_light_of
+    from bot.reads import ledger_light_of, ledger_review_of
     from office.ledger import ledger_filename, write_ledger
 
     settings = _settings(args)
@@ -414,6 +414,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                 light_of=light_of,
                 calendar=services.calendar,
                 cycle_day=settings.follow_up.cycle_day,
+                review_of=ledger_review_of(services),
             )
     except OSError as exc:
         print(f"cannot write {path}: {exc.strerror or exc}", file=sys.stderr)

@@ -300,6 +300,9 @@ class FollowUpSettings(_Section):
     remind_responsible_units: bool = False
     nudge_after_days: int = Field(default=7, ge=0, le=27)
     digest_lines: int = Field(default=25, ge=12, le=2000)
+    # completion review (办结审核): a lead unit's 已完成 waits for 销号 / 退回
+    completion_review: bool = True
+    coordinator_unit: str = Field(default="", max_length=100)
 
 
 class EvidenceSettings(_Section):
@@ -639,6 +642,11 @@ def check_settings(settings: Settings, *, need_token: bool = True) -> list[str]:
             blank = [m for m in members if not m.strip()]
             if blank:
                 problems.append(f"collective_units.{name}: empty member name")
+        own = settings.follow_up.coordinator_unit
+        if own and own not in known:
+            problems.append(
+                f"follow_up.coordinator_unit: unknown unit name {own!r} (not in the task file)"
+            )
     return problems
 
 

@@ -43,12 +43,13 @@ from bot import render, texts
 from bot.access import coordinator_ids, leader_ids
 from bot.chart import font_path
 from bot.context import BotContext, Services
-from bot.keyboards import daily_keyboard, hold_keyboard, status_keyboard
+from bot.keyboards import claims_keyboard, daily_keyboard, hold_keyboard, status_keyboard
 from bot.ratelimit import BULK
 from bot.reads import current_digest, current_digest_chart, in_worker, read_state
 from bot.transport import NOT_SENT_CAUSES
 from db import repo
 from db.models import Delivery
+from db.repo.reviews import ClaimCard
 from jobs.daily import (
     DailyMessage,
     coordinators_key,
@@ -66,6 +67,7 @@ from jobs.escalation import (
 )
 from jobs.hold import held_reminder
 from jobs.policy import DueReminder, reminder_candidates, sending_allowed
+from jobs.review import reviewers_for
 from jobs.schedule import digest_before_first_start, digest_due
 from jobs.state import FollowUpState, TaskView
 from jobs.types import DeliveryKind, DeliveryOutcome
@@ -864,6 +866,93 @@ async def _escalate_tier(
     return len(day.cases)
 
 
+CLAIMS_PER_MESSAGE = 20  # claims in one reviewers' message: two buttons each, 40 in all
+
+
+def claim_key(review_id: int) -> str:
+    """The send ledger key of a completion claim sent to its reviewers: "claim:<id>"."""
+    return f"claim:{review_id}"
+
+
+async def send_claims(bot: Bot, svc: Services) -> int:
+    """Send the completion claims waiting for review (办结审核, `jobs.review`) to their
+    reviewers, with 销号 / 退回 for each, as the coordinators' one unsolicited message of the
+    day ("coordinators:<date>", which escalations and calendar warnings also take): every
+    claim not yet sent goes in that one message (in parts of `CLAIMS_PER_MESSAGE`), each
+    reviewer getting the claims they review. When the day's message was taken, the claims
+    wait for the next working day's. Claimed in the send ledger ("claim:<review id>") with
+    the day's row in one transaction before sending, settled together after; in sending
+    hours on working days only. Returns the number of claims sent."""
+    now = svc.now()
+    coordinators = svc.settings.telegram.coordinators
+    if not coordinators or not sending_allowed(now, svc.policy, svc.calendar):
+        return 0
+    today = now.astimezone(svc.policy.zone).date()
+    own = svc.settings.follow_up.coordinator_unit
+    with svc.db.session() as s:
+        waiting = repo.waiting_claims(s)
+        if not waiting:
+            return 0
+        cards = repo.claim_cards(s, review_ids=[v.id for v in waiting])
+        reviewers = {
+            card.review_id: reviewers_for(
+                card.claimed_by, coordinators, (), own_unit=bool(own) and card.unit_name == own
+            )
+            for card in cards
+        }
+        day_row = repo.claim_delivery(
+            s,
+            key=coordinators_key(today),
+            kind=DeliveryKind.NOTICE,
+            destination="coordinators",
+            now=now,
+        )
+        if day_row is None or day_row.id is None:
+            return 0  # the coordinators had their message today: the claims wait
+        claimed = [day_row.id]
+        taken: list[ClaimCard] = []
+        for card in cards:
+            if not reviewers[card.review_id].user_ids:
+                continue  # nobody may review it (no coordinator): it waits for one
+            row = repo.claim_delivery(
+                s,
+                key=claim_key(card.review_id),
+                kind=DeliveryKind.NOTICE,
+                destination="coordinators",
+                task_id=card.task_id,
+                unit_id=card.unit_id,
+                now=now,
+            )
+            if row is not None and row.id is not None:
+                claimed.append(row.id)
+                taken.append(card)
+        if not taken:
+            s.rollback()
+            return 0
+        tags = render.plan_tags(repo.read_plans(s))
+    by_reviewer: dict[int, list[ClaimCard]] = {}
+    for card in taken:
+        for user_id in reviewers[card.review_id].user_ids:
+            by_reviewer.setdefault(user_id, []).append(card)
+    outcomes: list[DeliveryOutcome] = []
+    for user_id, mine in by_reviewer.items():
+        for start in range(0, len(mine), CLAIMS_PER_MESSAGE):
+            part = mine[start : start + CLAIMS_PER_MESSAGE]
+            alone = any(reviewers[c.review_id].self_review for c in part)
+            text = render.claims_text(part, tags, svc.policy.zone, self_review=alone)
+            markup = claims_keyboard([(c.review_id, c.number) for c in part])
+            result = await send(bot, user_id, text, reply_markup=markup)
+            outcomes.append(result.outcome)
+            if result.outcome != DeliveryOutcome.SENT:
+                log.warning("claims to reviewer %s %s: %s", user_id, result.outcome, result.error)
+    outcome = combined_outcome(outcomes)
+    with svc.db.session() as s:
+        for delivery_id in claimed:
+            repo.settle_delivery(s, delivery_id=delivery_id, outcome=outcome, now=svc.now())
+    log.info("sent %d completion claims to their reviewers: %s", len(taken), outcome.value)
+    return len(taken)
+
+
 async def warn_unknown_calendar_years(bot: Bot, svc: Services) -> None:
     """Tell the coordinators once per year (claimed in the send ledger) that the holiday
     data lacks a year; probing 30 days ahead makes the warning come a month early. Waits
@@ -1000,7 +1089,8 @@ async def tell_hold(bot: Bot, svc: Services, hold_id: int) -> bool:
 async def follow_up(bot: Bot, svc: Services) -> None:
     """Send the queued notices (new deadlines), then each contact's message of the day (due
     reminders and the reporting-cycle nudge), then the weekly digest if due, then the
-    coordinators' escalations and calendar warnings; skip if a run is still going. Only the
+    coordinators' escalations, completion claims (`send_claims`) and calendar warnings;
+    skip if a run is still going. Only the
     tasks of active plans are followed up (`FollowUpState.followed_up`). While a plan's
     follow-up is held (`jobs.hold`, `repo.open_holds`), the coordinators are told once, no
     overdue reminder or escalation about its tasks goes out, and the weekly digest leaves it
@@ -1048,6 +1138,7 @@ async def _follow_up(bot: Bot, svc: Services) -> None:
     steps = (
         lambda: post_weekly_digest(bot, svc, held),
         lambda: escalate_overdue(bot, svc, state, held=held),
+        lambda: send_claims(bot, svc),
         lambda: warn_unknown_calendar_years(bot, svc),
     )
     for step in steps:

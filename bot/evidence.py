@@ -255,7 +255,7 @@ def write_files_export(svc: Services, target: Path, *, part_limit: int) -> Files
     """Write the 材料汇编 (`office.bundle`): the ledger workbook and every kept evidence
     file, into `target` or its parts. Synchronous (openpyxl, file IO): run it in a thread
     from the event loop. Raises `OSError` when a file cannot be written."""
-    from bot.reads import ledger_light_of
+    from bot.reads import ledger_light_of, ledger_review_of
     from office.bundle import BundleEntry, bundle_entries, write_bundle
     from office.ledger import ledger_filename, write_ledger
 
@@ -271,6 +271,7 @@ def write_files_export(svc: Services, target: Path, *, part_limit: int) -> Files
             light_of=ledger_light_of(svc, s),
             calendar=svc.calendar,
             cycle_day=svc.settings.follow_up.cycle_day,
+            review_of=ledger_review_of(svc),
         )
         entries = bundle_entries(s, zone=zone)
     missing: list[BundleEntry] = []

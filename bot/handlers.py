@@ -27,7 +27,7 @@ from bot.access import coordinator_ids, coordinator_only, is_coordinator, is_lea
 from bot.context import BotContext, Services
 from bot.delivery import send, send_digest
 from bot.plan_choice import read_choice
-from bot.reads import current_digest, ledger_light_of
+from bot.reads import current_digest, ledger_light_of, ledger_review_of
 from db import repo
 from db.models import Invite, Unit
 from db.repo import InviteProblem
@@ -495,6 +495,7 @@ async def export_command(update: Update, context: BotContext) -> None:
                 light_of=ledger_light_of(svc, s),
                 calendar=svc.calendar,
                 cycle_day=svc.settings.follow_up.cycle_day,
+                review_of=ledger_review_of(svc),
             )
         return buffer.getvalue(), summary.ledger_rows, summary.reports
 

@@ -20,13 +20,16 @@ Callback data formats:
 - "ev:<evidence id>"          send me this evidence file (bot/evidence.py, access checked)
 - "ok:<nonce>" / "no:<nonce>" confirm / cancel that draft (a press on an older draft's
                               confirmation is refused instead of saving the current one)
+- "va:<id>" / "vr:<id>"       a reviewer accepts (销号) / returns (退回) completion claim
+                              <id> (a `CompletionReview` row); 退回 asks for the reason,
+                              typed as a reply to that question
 Everything parsed from callback data is checked again against the presser's rights.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -43,6 +46,7 @@ CORRECTION_PATTERN = r"^c:\d{1,9}$"
 TASK_PATTERN = r"^t2?:\d{1,9}$"
 MILESTONE_PATTERN = r"^m2:\d{1,9}:\d{1,9}$"  # 完成年度目标: m2:<task id>:<milestone id>
 MILESTONE_BUTTON_CHARS = 16  # characters of a milestone's text on its button
+REVIEW_PATTERN = r"^v[ar]:\d{1,9}$"
 HOLD_PATTERN = r"^hold:(send|drop):\d{1,9}$"
 NOTE_PATTERN = r"^(?:n:\d{1,6}|ni:\d{1,9})$"
 SKIP = "skip"
@@ -272,3 +276,75 @@ def draft_pattern(action: str) -> str:
 def nonce_of(data: str | None) -> str:
     """The draft nonce carried by a draft button's callback data ("" if none)."""
     return (data or "").partition(":")[2]
+
+
+def review_keyboard(review_id: int) -> InlineKeyboardMarkup:
+    """销号 / 退回 buttons of a completion claim, for its reviewers."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(texts.BUTTON_REVIEW_ACCEPT, callback_data=f"va:{review_id}"),
+                InlineKeyboardButton(texts.BUTTON_REVIEW_RETURN, callback_data=f"vr:{review_id}"),
+            ]
+        ]
+    )
+
+
+def return_reason_keyboard(review_id: int) -> InlineKeyboardMarkup:
+    """Under the question for a return's reason: accept after all (va:<id>)."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(texts.BUTTON_REVIEW_ACCEPT, callback_data=f"va:{review_id}")]]
+    )
+
+
+def return_request_of(markup: InlineKeyboardMarkup | None) -> int | None:
+    """The review id of a question for a return's reason (its only button is va:<id>)."""
+    rows = markup.inline_keyboard if markup else ()
+    if len(rows) != 1 or len(rows[0]) != 1:
+        return None
+    data = str(rows[0][0].callback_data or "")
+    return int(data[3:]) if re.fullmatch(r"va:\d{1,9}", data) else None
+
+
+def claims_keyboard(numbers: Sequence[tuple[int, int]]) -> InlineKeyboardMarkup:
+    """销号 / 退回 of each claim of a reviewers' message, given as (review id, task 序号) in
+    the message's order: one claim's two buttons, or one numbered row per claim."""
+    if len(numbers) == 1:
+        return review_keyboard(numbers[0][0])
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts.BUTTON_REVIEW_ACCEPT_ITEM.format(index=index, number=number),
+                    callback_data=f"va:{review_id}",
+                ),
+                InlineKeyboardButton(
+                    texts.BUTTON_REVIEW_RETURN_ITEM.format(index=index),
+                    callback_data=f"vr:{review_id}",
+                ),
+            ]
+            for index, (review_id, number) in enumerate(numbers, 1)
+        ]
+    )
+
+
+def without_claim(markup: InlineKeyboardMarkup | None, review_id: int) -> InlineKeyboardMarkup:
+    """`markup` without the buttons of claim `review_id` (the rest of a reviewers' message)."""
+    mine = {f"va:{review_id}", f"vr:{review_id}"}
+    rows = [
+        list(row)
+        for row in (markup.inline_keyboard if markup else ())
+        if not any(str(button.callback_data) in mine for button in row)
+    ]
+    return InlineKeyboardMarkup(rows)
+
+
+def claim_ids(markup: InlineKeyboardMarkup | None) -> set[int]:
+    """The claims whose buttons `markup` carries."""
+    found: set[int] = set()
+    for row in markup.inline_keyboard if markup else ():
+        for button in row:
+            data = str(button.callback_data or "")
+            if re.fullmatch(r"v[ar]:\d{1,9}", data):
+                found.add(int(data[3:]))
+    return found

@@ -185,3 +185,10 @@ async def current_digest_chart(
     always in a worker thread (it does not touch the database)."""
     bars, today = await in_worker(svc, _digest_bars, svc, leave_out)
     return await asyncio.to_thread(digest_chart_png, bars, today)
+
+
+def ledger_review_of(svc: Services) -> Callable[[FollowUpState, int, int], str | None]:
+    """A `review_of` for the ledger: the completion review's label (`render.review_label`)
+    with dates in the configured zone."""
+    zone = svc.policy.zone
+    return lambda state, task_id, unit_id: render.review_label(state, task_id, unit_id, zone)

@@ -16,12 +16,14 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot import texts
+from db.repo.reviews import ClaimCard
 from jobs.daily import DailyMessage, EscalationDay, UnitCases
 from jobs.dates import MAX_YEARS_AHEAD, DateProblem, DateRefusal, example_date
 from jobs.digest import Change, Digest, LightLine, TaskLine, UnitWord
 from jobs.escalation import EscalationCase, Nudge
 from jobs.plans import PlanView, plans_named
 from jobs.policy import DueReminder
+from jobs.review import ReviewState
 from jobs.state import FollowUpState, UnitView
 from jobs.types import Status
 
@@ -108,13 +110,87 @@ def status_label(status: Status | None) -> str:
     return texts.STATUS_LABEL[status or Status.NOT_STARTED]
 
 
-def pair_status_label(state: FollowUpState, task_id: int, unit_id: int) -> str:
+def pair_status_label(
+    state: FollowUpState, task_id: int, unit_id: int, *, zone: ZoneInfo | None = None
+) -> str:
     """Chinese label of a (task, unit)'s current status; a unit that only left notes (no
-    status yet) is 已留言, not 未开始, since its light may be green for them."""
+    status yet) is 已留言, not 未开始, since its light may be green for them. With `zone` (the
+    configured one) the completion review shows (`review_label`)."""
+    if zone is not None:
+        review = review_label(state, task_id, unit_id, zone)
+        if review is not None:
+            return review
     status = state.unit_status(task_id, unit_id)
     if status is Status.NOT_STARTED and (task_id, unit_id) in state.latest_report:
         return texts.STATUS_NOTE_ONLY
     return texts.STATUS_LABEL[status]
+
+
+def review_label(state: FollowUpState, task_id: int, unit_id: int, zone: ZoneInfo) -> str | None:
+    """The completion review's label of a (task, unit) (`jobs.review`): 待审核, 已销号（date）,
+    已退回（reason）; None when it has none to show (no claim, or a 已完成 without review)."""
+    match state.review_state(task_id, unit_id):
+        case ReviewState.CLAIMED:
+            return texts.REVIEW_CLAIMED
+        case ReviewState.RETURNED:
+            reason = state.reviews[(task_id, unit_id)].reason
+            if not reason:
+                return texts.REVIEW_RETURNED_NO_REASON
+            return texts.REVIEW_RETURNED.format(reason=esc(clip(reason, 30)))
+        case ReviewState.ACCEPTED:
+            review = state.reviews.get((task_id, unit_id))
+            if review is None or review.decided_at is None:
+                return None
+            return texts.REVIEW_ACCEPTED.format(
+                on=fmt_date(review.decided_at.astimezone(zone).date())
+            )
+    return None
+
+
+def claims_text(
+    cards: Sequence[ClaimCard], tags: Mapping[int, str], zone: ZoneInfo, *, self_review: bool
+) -> str:
+    """The reviewers' message of completion claims (办结审核): one claim as a card, several
+    numbered (1. 2. …, as their buttons are); `self_review` adds that the reviewer reviews
+    their own unit's claim for want of another reviewer."""
+
+    def fields(card: ClaimCard) -> dict[str, object]:
+        return {
+            "plan": tags.get(card.plan_id, ""),
+            "number": card.number,
+            "text": esc(clip(card.text, 60)),
+            "unit": esc(card.unit_name),
+            "name": esc(card.claimant_name or str(card.claimed_by)),
+            "at": fmt_instant(card.claimed_at, zone),
+            "note": esc(card.note) or texts.REVIEW_NO_NOTE,
+        }
+
+    if len(cards) == 1:
+        text = texts.REVIEW_TO_REVIEWER.format(**fields(cards[0]))
+    else:
+        text = "\n\n".join(
+            [texts.REVIEW_BATCH_HEAD.format(count=len(cards))]
+            + [
+                texts.REVIEW_BATCH_ITEM.format(index=index, **fields(card))
+                for index, card in enumerate(cards, 1)
+            ]
+        )
+    return text + (texts.REVIEW_SELF_NOTE if self_review else "")
+
+
+CLAIMED_SHOWN = 8  # claims named on the digest's 待审核 line; the rest are counted
+
+
+def claimed_line(claimed: Sequence[tuple[int, str]]) -> str:
+    """The digest's line of claims waiting for review: their count and the first ones
+    (第3项（区民政局）、…等)."""
+    items = "、".join(
+        f"第{number}项（{esc(clip(unit, UNIT_NAME_CHARS))}）"
+        for number, unit in claimed[:CLAIMED_SHOWN]
+    )
+    if len(claimed) > CLAIMED_SHOWN:
+        items += "等"
+    return texts.DIGEST_REVIEW_WAITING.format(count=len(claimed), items=items)
 
 
 def unknown_unit(typed: str, suggestions: Sequence[str], usage: str) -> str:
@@ -418,6 +494,8 @@ def short_digest_lines(
                 numbers=_numbers(list(digest.indicators_missing)), year=digest.indicators_year
             )
         )
+    if digest.claimed:
+        head.append(claimed_line(digest.claimed))
     red_numbers = [line.number for line in digest.red]
     yellow_numbers = [line.number for line in digest.yellow]
     silent_items = [

@@ -125,6 +125,16 @@ async def reply_to_reminder(update: Update, context: BotContext) -> None:
         if replied.from_user is not None and replied.from_user.id == context.bot.id
         else None
     )
+    review_id = (
+        keyboards.return_request_of(replied.reply_markup)
+        if replied.from_user is not None and replied.from_user.id == context.bot.id
+        else None
+    )
+    if review_id is not None:
+        from bot.review_view import take_return_reason  # it imports this module's peers
+
+        await take_return_reason(update, context, review_id)
+        return
     if request_id is not None:
         from bot.extension_flow import take_reject_reason  # it imports this module's peers
 

@@ -40,7 +40,7 @@ from telegram.warnings import PTBUserWarning
 
 from bot import evidence, keyboards, render, texts
 from bot.context import BotContext, Draft
-from bot.delivery import tell_coordinators
+from bot.delivery import send_claims, tell_coordinators
 from bot.extension_flow import (
     ask_extension,
     submit_extension,
@@ -67,6 +67,7 @@ from bot.flow_common import (
 from bot.handlers import NEW_MESSAGE, addressed_to_me, command, is_private, reply
 from bot.plan_choice import choice_line, read_choice, read_tags
 from bot.replies import correct_report
+from bot.review_view import record_claim
 from db import repo
 from db.files import size_text
 from db.models import Task, Unit
@@ -470,6 +471,7 @@ async def confirm(update: Update, context: BotContext) -> int | None:
     svc = context.svc
     now = svc.now()
     stored_id = None
+    claim_id = None
     files = _all_files(draft)
     with svc.db.session() as s:
         reporter = repo.reporter_on_task(s, telegram_user_id=user.id, task_id=draft.task_id)
@@ -494,6 +496,7 @@ async def confirm(update: Update, context: BotContext) -> int | None:
                 corrects_id=draft.corrects_id,
             )
             stored_id = stored.id
+            claim_id = record_claim(svc, s, stored)
             if draft.milestone_id is not None and stored.id is not None:
                 repo.close_milestone(
                     s,
@@ -534,6 +537,8 @@ async def confirm(update: Update, context: BotContext) -> int | None:
     # stored and committed: from here on, a Telegram failure must not look like a lost report
     await answer(update)
     saved = _summary(texts.SAVED, draft, at=render.fmt_instant(now, svc.policy.zone))
+    if claim_id is not None:
+        saved += texts.REVIEW_SUBMITTED
     markup = (
         keyboards.correction_keyboard(stored_id or 0)
         if svc.settings.follow_up.correction_minutes > 0
@@ -558,6 +563,8 @@ async def confirm(update: Update, context: BotContext) -> int | None:
             )
         except TelegramError as exc:
             log.info("corrected receipt %s kept its button: %s", draft.corrects_receipt_id, exc)
+    if claim_id is not None:  # to the reviewers now, if the coordinators' day allows
+        await send_claims(context.bot, svc)
     if draft.status is Status.BLOCKED:
         await tell_coordinators(
             context.bot,

@@ -24,6 +24,7 @@ from bot.flow_common import note_problem
 from bot.handlers import reply
 from bot.plan_choice import choice_line, read_choice
 from bot.reads import read_state
+from bot.review_view import record_claim
 from db import repo
 from db.models import Contact, EvidenceFile, StatusReport, Task, Unit
 from jobs.backfill import effective_on
@@ -114,7 +115,7 @@ async def task_command(update: Update, context: BotContext) -> None:
         texts.TASK_LEAD_UNIT.format(
             unit=render.esc(state.units[u].name),
             light=_light_icon(lights[u]),
-            status=render.pair_status_label(state, task.id, u),
+            status=render.pair_status_label(state, task.id, u, zone=svc.policy.zone),
         )
         for u in task.lead_unit_ids
     )
@@ -406,7 +407,9 @@ async def unit_command(update: Update, context: BotContext) -> None:
                     plan=tags.get(task.plan_id, ""),
                     number=task.number,
                     text=render.esc(render.clip(task.text, 30)),
-                    status=render.pair_status_label(state, task.id, unit.id or 0),
+                    status=render.pair_status_label(
+                        state, task.id, unit.id or 0, zone=svc.policy.zone
+                    ),
                     when=texts.STATUS_LABEL[Status.DONE]
                     if status is Status.DONE
                     else render.when_text((task.deadline - today).days),
@@ -474,6 +477,7 @@ async def record_command(update: Update, context: BotContext) -> None:
                 source="coordinator",
                 entered_by=user.id,
             )
+            record_claim(svc, s, stored, entered_by=user.id)
             stored_id = stored.id
     if task is None:
         await reply(

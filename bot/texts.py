@@ -1087,3 +1087,51 @@ STATS_LATE_ITEM = "第{number}项（{units}）"
 STATS_MORE_LATE = "等{count}项"
 STATS_NONE = "—"
 STATS_DAYS = "{days}个工作日"
+# completion review (办结审核): a lead unit's 已完成 waits for 销号 / 退回
+REVIEW_CLAIMED = "待审核"
+REVIEW_ACCEPTED = "已销号（{on}）"
+REVIEW_RETURNED = "已退回（{reason}）"
+REVIEW_RETURNED_NO_REASON = "已退回"
+REVIEW_TO_REVIEWER = (
+    "📝 <b>办结审核</b>\n任务：{plan}第{number}项 {text}\n单位：{unit}（{name}）\n"
+    "报告已完成：{at}\n说明：{note}\n请审核：销号表示确认办结；退回需写明理由，转告该单位。"
+)
+REVIEW_SELF_NOTE = "\n（本单位暂无其他审核人，由您本人审核，审计记录将注明“本人审核”。）"
+BUTTON_REVIEW_ACCEPT = "销号"
+BUTTON_REVIEW_RETURN = "退回"
+REVIEW_ASK_RETURN_REASON = (
+    "✍️ 请直接回复本消息，写明退回第{number}项（{unit}）的理由，理由会转告该单位联络员。"
+    "不退回了请点下方“销号”，或忽略本消息。"
+)
+REVIEW_DECIDED = "{original}\n\n<b>{decision}</b>（{who}，{at}）"
+REVIEW_DECISION_ACCEPTED = "已销号"
+REVIEW_DECISION_RETURNED = "已退回：{reason}"
+REVIEW_ALREADY_DECIDED = "该办结申请已处理（{decision}），无需重复操作。"
+REVIEW_SUPERSEDED = "该单位此后已更新第{number}项的进展，这条办结申请已失效，无需审核。"
+REVIEW_UNKNOWN = "没有找到这条办结申请，按钮可能已失效。"
+REVIEW_NOT_REVIEWER = (
+    "第{number}项是本单位（{unit}）的办结申请，须由其他审核人审核，您不能审核自己的申请。"
+)
+REVIEW_RETURN_NO_REASON = "退回须写明理由，请直接回复上面的提问消息写明理由。"
+REVIEW_SUBMITTED = "\n\n📝 已提交办结审核，审核通过（销号）后该任务计为办结；审核期间不再提醒。"
+REVIEW_TO_CONTACT_ACCEPTED = "✅ 贵单位牵头的{plan}第{number}项已审核通过（销号，{on}）。"
+REVIEW_TO_CONTACT_RETURNED = (
+    "↩️ 贵单位牵头的{plan}第{number}项办结申请被退回，状态恢复为推进中，提醒将继续发送。\n"
+    "退回理由：{reason}\n请继续推进，完成后再次反馈“已完成”。"
+)
+DIGEST_REVIEW_WAITING = "📝 待审核 {count} 项：{items}（协调员在办结审核消息中销号或退回）"
+DIGEST_REVIEW_ITEM = "第{number}项（{unit}）"
+DIGEST_REVIEW_MORE = "等"
+REVIEW_BATCH_HEAD = "📝 <b>办结审核</b>（{count}项，请逐项销号或退回；退回需写明理由，转告该单位）"
+REVIEW_BATCH_ITEM = (
+    "{index}. {plan}第{number}项 {text}\n   单位：{unit}（{name}）\n"
+    "   报告已完成：{at}\n   说明：{note}"
+)
+BUTTON_REVIEW_ACCEPT_ITEM = "{index}. 销号 第{number}项"
+BUTTON_REVIEW_RETURN_ITEM = "{index}. 退回"
+REVIEW_NO_NOTE = "（无）"
+REVIEW_ITEM_DECIDED = "第{number}项（{unit}）：{decision}（{who}，{at}）"
+REVIEW_ASK_RETURN_REASON_ITEM = (
+    "✍️ 请直接回复本消息，写明退回第{number}项（{unit}）的理由，理由会转告该单位联络员。"
+    "不退回了请点下方“销号”。"
+)

@@ -29,6 +29,7 @@ from jobs.types import (
     IndicatorAttribute,
     IndicatorKind,
     PlanStatus,
+    ReviewDecision,
     Rhythm,
     Status,
 )
@@ -339,6 +340,34 @@ class ExtensionRequest(SQLModel, table=True):
     decided_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
     created_at: datetime = Field(sa_column=utc_column())
     decision_note: str | None = None  # the reason a coordinator typed when rejecting
+
+
+class CompletionReview(SQLModel, table=True):
+    """The review (办结审核) of a lead unit's completion claim: its 已完成 report
+    `claim_report_id` on (`task_id`, `unit_id`), and the decision on it.
+
+    `decision` is None while the claim waits (待审核), then accepted (销号) or returned (退回,
+    with `reason`); `decided_by` the Telegram user id of the reviewer (None when nobody
+    reviewed: review is off, or the claim predates review and was accepted at migration,
+    `at_migration`); `decided_at` aware UTC; `self_accepted` when the claimant accepted
+    their own claim for want of another reviewer. One row per claim report.
+    """
+
+    # the state read looks up a pair's reviews by its claim report (`repo.load_state`)
+    __table_args__ = (Index("ix_completionreview_pair", "task_id", "unit_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id")
+    unit_id: int = Field(foreign_key="unit.id")
+    claim_report_id: int = Field(foreign_key="statusreport.id", unique=True)
+    claimed_by: int = Field(sa_type=BigInteger)
+    claimed_at: datetime = Field(sa_column=utc_column())
+    decision: ReviewDecision | None = None
+    reason: str | None = None
+    decided_by: int | None = Field(default=None, sa_type=BigInteger)
+    decided_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    self_accepted: bool = False
+    at_migration: bool = False
 
 
 class ChatMigration(SQLModel, table=True):

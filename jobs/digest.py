@@ -20,6 +20,7 @@ from jobs.lights import (
     task_rule,
     unit_light,
 )
+from jobs.review import ReviewState
 from jobs.rhythm import period_of
 from jobs.state import FollowUpState, ReportView, TaskView
 from jobs.types import Rhythm, Status
@@ -110,6 +111,8 @@ class Digest:
     # the plan's last day, when its period has ended before the digest's date (set by the
     # caller, who knows the plan): the digest then reads as a plan awaiting its evaluation
     period_ended_on: date | None = None
+    # completion claims waiting for review (待审核): (task number, lead unit name), task order
+    claimed: tuple[tuple[int, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -188,7 +191,8 @@ def build_digest(
     the units that have not reported within the reporting cycle (未反馈), the reports of the
     period as changes (`status_before`: each (task, unit)'s status at `since`), the tasks
     that became overdue during the period, and how many member towns of each collective unit
-    reported in the cycle (`member_rollup`).
+    reported in the cycle (`member_rollup`). `claimed` lists the lead units' 已完成 waiting
+    for review (待审核), which do not count as done.
     """
     today = now.astimezone(zone).date()
     counts = dict.fromkeys(Status, 0)
@@ -199,6 +203,7 @@ def build_digest(
     with_contact = {c.unit_id for c in state.contacts}
     reachable = {c.unit_id for c in state.contacts if c.unreachable_reason is None}
     lead_ids: dict[int, None] = {}
+    claimed: list[tuple[int, str]] = []
     for task in state.tasks:
         status = state.task_status(task)
         counts[status] += 1
@@ -212,6 +217,8 @@ def build_digest(
             no_report.append(line)
         for unit_id in task.lead_unit_ids:
             lead_ids[unit_id] = None
+            if state.review_state(task.id, unit_id) is ReviewState.CLAIMED:
+                claimed.append((task.number, state.units[unit_id].name))
             latest = state.latest_report.get((task.id, unit_id))
             rows.append(
                 UnitRow(
@@ -254,6 +261,7 @@ def build_digest(
         ),
         new_reports=state.recent_reports,
         task_count=len(state.tasks),
+        claimed=tuple(claimed),
     )
 
 
@@ -317,7 +325,7 @@ def _light_sections(
             )
             (red if overall is Light.RED else yellow).append(line)
         for unit_id in task.lead_unit_ids:
-            if state.unit_status(task.id, unit_id) is Status.DONE:
+            if state.unit_claimed(task.id, unit_id):
                 continue
             open_units[unit_id] = None
             if not reported_in_cycle(task, unit_id, state, today, policy):

@@ -29,7 +29,6 @@ from datetime import date, datetime, time, timedelta
 from jobs.calendar import WorkingCalendar
 from jobs.lights import LightPolicy, reported_in_cycle, task_cycle_start, working_days_until
 from jobs.state import ContactView, FollowUpState, TaskView
-from jobs.types import Status
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ def escalation_cases(
         if overdue_days[task.deadline] <= after_working_days:
             continue
         for unit_id in task.lead_unit_ids:
-            if state.unit_status(task.id, unit_id) is Status.DONE:
+            if state.unit_claimed(task.id, unit_id):
                 continue
             cases.append(
                 EscalationCase(key(task, unit_id), task, unit_id, (today - task.deadline).days)
@@ -129,7 +128,7 @@ def nudges_due(
         if today < start + after:
             continue
         for unit_id in task.lead_unit_ids:
-            if state.unit_status(task.id, unit_id) is Status.DONE:
+            if state.unit_claimed(task.id, unit_id):
                 continue
             if reported_in_cycle(task, unit_id, state, today, lights):
                 continue

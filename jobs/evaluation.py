@@ -11,6 +11,10 @@ Rules (the document states them too):
   (effective date, report id). A task is 已完成 when every lead unit's final status is DONE;
   otherwise 遇到困难 when a lead unit's is BLOCKED, 推进中 when one is IN_PROGRESS or DONE,
   未开始 when one is NOT_STARTED, and 未反馈 (`None`) when no lead unit reported a status.
+- Completion review (办结审核): a 已完成 counts once accepted (销号); a unit's final 已完成
+  still waiting for review counts as 推进中 and is shown 待审核 (`UnitOutcome.claimed_on`); a
+  returned one is followed by the 推进中 the return stored. The completion date stays the
+  date of the report (the work was done then), not of the acceptance.
 - The completion date of a done task: for each lead unit, the date of the DONE report that
   began its final run of DONE reports (a later DONE report only confirms it); the latest of
   these over the lead units.
@@ -79,6 +83,7 @@ class ReportRecord:
     backfill: bool = False
     evidence: tuple[str, ...] = ()
     correction: bool = False
+    awaiting_review: bool = False  # a 已完成 whose completion review has not accepted it
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +115,7 @@ class UnitOutcome:
     unit: str
     status: Status | None
     done_on: date | None
+    claimed_on: date | None = None  # a 已完成 waiting for review (待审核): its date
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,7 +170,11 @@ def adjusted_deadline(task: TaskRecord, as_of: date = date.max) -> date:
 
 
 def _unit_outcome(unit: str, reports: Sequence[ReportRecord]) -> UnitOutcome:
-    status, done = unit_completion([(r.on, r.id, r.status) for r in reports if r.unit == unit])
+    mine = [r for r in reports if r.unit == unit]
+    status, done = unit_completion([(r.on, r.id, r.status) for r in mine])
+    last = max((r for r in mine if r.status is not None), key=lambda r: (r.on, r.id), default=None)
+    if status is Status.DONE and last is not None and last.awaiting_review:  # claimed, not 办结
+        return UnitOutcome(unit=unit, status=Status.IN_PROGRESS, done_on=None, claimed_on=last.on)
     return UnitOutcome(unit=unit, status=status, done_on=done.claimed_on)
 
 

@@ -24,7 +24,7 @@ from datetime import date
 from jobs.calendar import WorkingCalendar
 from jobs.lights import working_days_until
 from jobs.state import FollowUpState
-from jobs.types import ReminderKind, Status
+from jobs.types import ReminderKind
 
 OVERDUE_WORKING_DAYS = 10
 
@@ -98,7 +98,7 @@ def open_pair_deadlines(state: FollowUpState) -> list[date]:
         task.deadline
         for task in state.tasks
         for unit_id in task.lead_unit_ids
-        if state.unit_status(task.id, unit_id) is not Status.DONE
+        if not state.unit_claimed(task.id, unit_id)
     ]
 
 

@@ -109,7 +109,7 @@ def unit_light(
 ) -> Light:
     """The light of one lead unit on one task at local date `today` (rules in the module doc)."""
     status = state.unit_status(task.id, unit_id)
-    if status is Status.DONE:
+    if state.unit_claimed(task.id, unit_id):  # accepted, or waiting for review (待审核)
         return Light.GREEN
     target = task.target()
     if target < today:

@@ -32,7 +32,7 @@ from jobs.calendar import MAX_SEARCH_DAYS, WorkingCalendar, next_working_day
 from jobs.escalation import escalation_cases, escalation_key, leaders_escalation_key
 from jobs.policy import DigestSchedule, Occasion, ReminderPolicy, current_occasion
 from jobs.state import ContactView, FollowUpState, TaskView
-from jobs.types import ReminderKind, Status
+from jobs.types import ReminderKind
 
 # a nominal digest day moves at most MAX_SEARCH_DAYS days: look back that many weeks at most
 MAX_WEEKS_BACK = MAX_SEARCH_DAYS // 7 + 2
@@ -168,7 +168,7 @@ def _reminder_sends(
                 if occasion is None or occasion.send_on != day:
                     continue
                 for position, unit_id in enumerate(task.lead_unit_ids):
-                    if state.unit_status(task.id, unit_id) is Status.DONE:
+                    if state.unit_claimed(task.id, unit_id):
                         continue
                     unit = state.units.get(unit_id)
                     send = PlannedSend(

@@ -10,7 +10,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from jobs.plans import PlanView, newest_first, plans_named
-from jobs.types import Status
+from jobs.review import ReviewState, ReviewView
+from jobs.types import ReviewDecision, Status
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +124,8 @@ class FollowUpState:
     `recent_reports` and `status_before` are a digest period's (`PeriodReports`), empty as
     `repo.load_state` reads the state; `with_period` fills them. `plans` maps plan id to
     plan; `plan_title` is the title of the plan a digest is about (`for_plan`).
+    `reviews` maps (task id, unit id) to the review of its newest completion claim
+    (`jobs.review`); a 已完成 without a review row counts as accepted.
     """
 
     tasks: tuple[TaskView, ...]
@@ -134,6 +137,7 @@ class FollowUpState:
     plan_title: str = ""
     status_before: dict[tuple[int, int], Status] = field(default_factory=dict)
     plans: dict[int, PlanView] = field(default_factory=dict)
+    reviews: dict[tuple[int, int], ReviewView] = field(default_factory=dict)
 
     def with_period(self, period: PeriodReports) -> FollowUpState:
         """This state with a digest period's reports (`repo.load_period`); shares the rest."""
@@ -184,14 +188,49 @@ class FollowUpState:
         report = self.latest_status.get((task_id, unit_id))
         return report.status if report is not None and report.status else Status.NOT_STARTED
 
+    def review_state(self, task_id: int, unit_id: int) -> ReviewState:
+        """Where (task, unit) stands in the review of completion (`jobs.review`): its 已完成
+        in force is CLAIMED while its review waits and ACCEPTED once accepted (or when it has
+        no review: stored with review off or before review); RETURNED when the newest review
+        returned a claim and no status was reported since (the return's own 推进中 aside);
+        OPEN otherwise."""
+        review = self.reviews.get((task_id, unit_id))
+        report = self.latest_status.get((task_id, unit_id))
+        if report is not None and report.status is Status.DONE:
+            if review is None or review.claim_report_id != report.id:
+                return ReviewState.ACCEPTED
+            if review.decision is None:
+                return ReviewState.CLAIMED
+            if review.decision is ReviewDecision.ACCEPTED:
+                return ReviewState.ACCEPTED
+        if (
+            review is not None
+            and review.decision is ReviewDecision.RETURNED
+            and review.decided_at is not None
+            and (report is None or report.created_at <= review.decided_at)
+        ):
+            return ReviewState.RETURNED
+        return ReviewState.OPEN
+
+    def unit_claimed(self, task_id: int, unit_id: int) -> bool:
+        """True when the unit's status in force is 已完成, accepted or waiting for review:
+        the unit has nothing more to report (reminders, escalations and nudges stop)."""
+        return self.unit_status(task_id, unit_id) is Status.DONE
+
+    def unit_done(self, task_id: int, unit_id: int) -> bool:
+        """True when the unit's 已完成 is accepted (销号): done for lights, digest and
+        evaluation."""
+        return self.review_state(task_id, unit_id) is ReviewState.ACCEPTED
+
     def task_status(self, task: TaskView) -> Status:
         """Aggregate the lead units' statuses of a task.
 
-        DONE when every lead unit reported done; BLOCKED when any reports difficulties;
-        IN_PROGRESS when any reported progress or done; NOT_STARTED otherwise.
+        DONE when every lead unit's 已完成 is accepted (`unit_done`); BLOCKED when any
+        reports difficulties; IN_PROGRESS when any reported progress or done (a claim
+        waiting for review included); NOT_STARTED otherwise.
         """
         statuses = [self.unit_status(task.id, u) for u in task.lead_unit_ids]
-        if statuses and all(s is Status.DONE for s in statuses):
+        if statuses and all(self.unit_done(task.id, u) for u in task.lead_unit_ids):
             return Status.DONE
         if any(s is Status.BLOCKED for s in statuses):
             return Status.BLOCKED

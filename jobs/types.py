@@ -25,6 +25,13 @@ class Status(enum.StrEnum):
     BLOCKED = "blocked"  # 遇到困难
 
 
+class ReviewDecision(enum.StrEnum):
+    """A coordinator's (or leader's) decision on a lead unit's completion claim (办结审核)."""
+
+    ACCEPTED = "accepted"  # 销号
+    RETURNED = "returned"  # 退回
+
+
 class ReminderKind(enum.StrEnum):
     """Which occasion a reminder belongs to."""
 

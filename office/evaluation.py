@@ -73,6 +73,7 @@ PLACEHOLDER_INDICATORS = (
 )
 INDICATOR_HEADER = ("序号", "指标", "目标值", "属性")
 INDICATOR_STATUS = "完成情况"
+CLAIMED = "待审核"  # a lead unit's 已完成 not yet accepted (销号): not counted as 办结
 INDICATOR_SUMMARY = (
     "规划确定主要指标{total}项（约束性{binding}项、预期性{expected}项）。截至{year}年底，"
     "已达到{met}项，未达到{not_met}项，缺少数据{no_value}项，需研判{judgement}项。"
@@ -282,7 +283,12 @@ def _task(doc: object, index: int, outcome: TaskOutcome, labels: Mapping[Status,
     rows += [  # one lead unit: its status and date are the task's, said above
         (
             f"牵头单位：{unit.unit}",
-            _status(unit.status, labels) + (f"（{cn_date(unit.done_on)}）" if unit.done_on else ""),
+            (
+                f"{CLAIMED}（{cn_date(unit.claimed_on)}报告已完成）"
+                if unit.claimed_on
+                else _status(unit.status, labels)
+                + (f"（{cn_date(unit.done_on)}）" if unit.done_on else "")
+            ),
         )
         for unit in outcome.units
         if len(outcome.units) > 1

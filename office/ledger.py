@@ -38,7 +38,8 @@ Characters XML forbids (control characters) are dropped.
 
 The status labels are passed in (`status_labels`, the bot passes `bot.texts.STATUS_LABEL`)
 because `office` never imports `bot` or `telegram`; `light_of(task, unit)`, when given, fills
-状态灯.
+状态灯; `review_of(state, task id, unit id)`, when given, shows the completion review in
+最新状态 (办结 is an accepted claim: 已销号).
 This module only reads the database, through `db.repo`.
 """
 
@@ -63,9 +64,10 @@ from sqlmodel import Session
 from db import repo
 from db.files import size_text
 from db.models import AuditEvent, StatusReport
+from db.repo.reviews import AT_MIGRATION, BY_COORDINATOR, REVIEW_OFF, SELF_ACCEPTED
 from jobs.calendar import WeekdayCalendar, WorkingCalendar
 from jobs.plans import PlanView
-from jobs.state import TaskView, UnitView
+from jobs.state import FollowUpState, TaskView, UnitView
 from jobs.stats import PlanStats
 from jobs.types import DeadlineBasis, Status
 from office.indicators import indicator_rows, period_years
@@ -186,6 +188,16 @@ ACTION_LABEL = {
     "evidence.deleted": "删除到期佐证材料",
     "indicator.value": "录入指标数据",
     "indicator.owner": "指定指标填报单位",
+    "review.accepted": "办结审核：销号",
+    "review.returned": "办结审核：退回",
+}
+# completion review (办结审核) in the audit: its before/after values and the bot's reasons
+REVIEW_VALUE_LABEL = {"claimed": "待审核", "accepted": "已销号", "returned": "已退回"}
+REVIEW_REASON_LABEL = {
+    AT_MIGRATION: "启用办结审核前已报告完成，视为已销号",
+    SELF_ACCEPTED: "本单位无其他审核人，由报告人本人审核",
+    REVIEW_OFF: "未启用办结审核，报告完成即销号",
+    BY_COORDINATOR: "协调员代录，即时销号",
 }
 INDICATOR_SUBJECT = "主要指标第{number}项"
 
@@ -204,6 +216,9 @@ TOP = Alignment(vertical="top")
 TOP_WRAP = Alignment(vertical="top", wrap_text=True)
 
 LightOf = Callable[[TaskView, UnitView], str]
+# the completion review's label of (state, task id, unit id) for 最新状态 (待审核, 已销号（date）,
+# 已退回（reason）), None to show the status label
+ReviewOf = Callable[[FollowUpState, int, int], str | None]
 Target = str | Path | IO[bytes]
 
 
@@ -327,6 +342,7 @@ def build_ledger(
     light_of: LightOf | None = None,
     calendar: WorkingCalendar | None = None,
     cycle_day: int = 25,
+    review_of: ReviewOf | None = None,
 ) -> tuple[Workbook, LedgerSummary]:
     """Build the ledger workbook from the database in one session (see the module docstring).
 
@@ -409,9 +425,12 @@ def build_ledger(
                     row.original_deadline if row else task.deadline,
                     BASIS_LABEL[DeadlineBasis(row.deadline_basis)] if row else "",
                     light_of(task, unit) if light_of else "",
-                    NOTE_ONLY
-                    if latest and state.unit_status(task.id, unit_id) is Status.NOT_STARTED
-                    else status_labels[state.unit_status(task.id, unit_id)],
+                    (review_of(state, task.id, unit_id) if review_of else None)
+                    or (
+                        NOTE_ONLY
+                        if latest and state.unit_status(task.id, unit_id) is Status.NOT_STARTED
+                        else status_labels[state.unit_status(task.id, unit_id)]
+                    ),
                     latest.note if latest else "",
                     reporter(latest) if latest else "",
                     local_naive(latest.created_at, zone) if latest else None,
@@ -513,6 +532,8 @@ def build_ledger(
         """A before/after value in Chinese: statuses by label, instants in local time."""
         if not value:
             return ""
+        if value in REVIEW_VALUE_LABEL:
+            return REVIEW_VALUE_LABEL[value]
         try:
             return status_labels[Status(value)]
         except ValueError:
@@ -548,7 +569,7 @@ def build_ledger(
                 subject_text(event.subject),
                 value_text(event.before),
                 after_text(event),
-                event.reason or "",
+                REVIEW_REASON_LABEL.get(event.reason or "", event.reason or ""),
             )
         )
     audit.finish(id_columns=("操作人ID",))
@@ -690,6 +711,7 @@ def write_ledger(
     light_of: LightOf | None = None,
     calendar: WorkingCalendar | None = None,
     cycle_day: int = 25,
+    review_of: ReviewOf | None = None,
 ) -> LedgerSummary:
     """Build the ledger (see `build_ledger`) and save it to a path or a binary file object.
 
@@ -703,6 +725,7 @@ def write_ledger(
         light_of=light_of,
         calendar=calendar,
         cycle_day=cycle_day,
+        review_of=review_of,
     )
     workbook.save(target)
     return summary

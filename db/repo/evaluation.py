@@ -25,6 +25,7 @@ from sqlmodel import Session, col, select
 from db.models import (
     Assignment,
     AuditEvent,
+    CompletionReview,
     EvidenceFile,
     ExtensionRequest,
     Plan,
@@ -216,6 +217,14 @@ def evaluation_input(
         )
     )
     corrected = {r.corrects_id for r in rows if r.corrects_id is not None}
+    waiting = set(
+        session.exec(
+            select(CompletionReview.claim_report_id).where(
+                col(CompletionReview.task_id).in_(task_ids),
+                col(CompletionReview.decision).is_(None),
+            )
+        )
+    )
     files: dict[int, list[str]] = {}
     for f in session.exec(
         select(EvidenceFile)
@@ -241,6 +250,7 @@ def evaluation_input(
                 backfill=row.source == BACKFILL_SOURCE,
                 evidence=tuple(evidence),
                 correction=row.corrects_id is not None,
+                awaiting_review=row.id in waiting,
             )
         )
     return _plan_view(plan), records, reports

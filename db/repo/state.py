@@ -27,6 +27,7 @@ from db.models import (
     Unit,
     UTCDateTime,
 )
+from db.repo.reviews import latest_reviews
 from jobs.plans import PlanView, newest_first
 from jobs.state import (
     ContactView,
@@ -92,7 +93,7 @@ def load_state(session: Session) -> FollowUpState:
     """Read tasks, units, contacts and each (task, unit)'s latest reports into a
     `FollowUpState`, fresh from the database.
 
-    Seven SQL statements, whatever the number of tasks or reports: the latest reports come
+    Eight SQL statements, whatever the number of tasks or reports: the latest reports come
     from the `Progress` rows joined to their two reports by primary key, never from an
     aggregate over the report history. Reads plain Core rows, not ORM objects.
     `recent_reports` and `status_before` stay empty (a digest adds its period's,
@@ -202,6 +203,7 @@ def load_state(session: Session) -> FollowUpState:
             )
             latest_status[(report.task_id, report.unit_id)] = status_report
     plans = {plan.id: plan for plan in read_plans(session)}
+    reviews = latest_reviews(session)
     active = [p for p in newest_first(plans.values()) if p.active] or list(plans.values())
     return FollowUpState(
         tasks=tasks,
@@ -211,6 +213,7 @@ def load_state(session: Session) -> FollowUpState:
         latest_report=latest_report,
         plan_title=active[0].title if len(active) == 1 else "",
         plans=plans,
+        reviews=reviews,
     )
 
 

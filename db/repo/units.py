@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from db.models import (
     Assignment,
+    CompletionReview,
     Contact,
     Delivery,
     EvidenceFile,
@@ -382,7 +383,8 @@ def merge_unit(
     """Merge unit A (`unit_id`) into unit B (`into_unit_id`) and return B.
 
     A's name and aliases become B's aliases; A's assignments, contacts, invites, status
-    reports, progress rows, evidence files, extension requests and deliveries move to B;
+    reports, progress rows, evidence files, extension requests, completion reviews and
+    deliveries move to B;
     A's row is deleted. Units named on the same task are refused (`check_merge`). Where both
     have a progress row on a task (reports kept from an earlier assignment), B keeps one: the
     newest report of both (by report id) and the newest with a status. Audited
@@ -418,6 +420,7 @@ def merge_unit(
         ExtensionRequest,
         Delivery,
         UnitAlias,
+        CompletionReview,
     ):
         table = model.__table__  # type: ignore[union-attr]
         session.execute(

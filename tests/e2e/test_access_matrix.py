@@ -26,7 +26,7 @@ from sqlmodel import func, select
 from bot import texts
 from db import repo
 from db.models import AuditEvent, Contact, Invite, RoleGrant, StatusReport, Task
-from jobs.types import Role
+from jobs.types import Role, Status
 from standin import BotApiStandIn, SentMessage
 from standin.harness import COORDINATOR, GROUP
 from tests.conftest import GROUP_MEMBER, STRANGER, BotHarness, database_url_in, started_bot
@@ -75,6 +75,7 @@ NOT_CONTACT_ALERT = no("还不是任何单位的联络员", "alert")
 PRIVATE_ONLY_ALERT = no("请在与我的私聊中操作", "alert")
 EXPIRED = no("该按钮已失效", "toast")
 HELP = ok("残工委重点任务督办助手")
+NOT_COORDINATOR_ALERT = no("仅限协调员", "alert")
 
 
 def not_yours(number: int) -> Expect:
@@ -350,6 +351,21 @@ MATRIX: dict[str, dict[str, Expect]] = {
     "/stats in group": {  # a coordinator or leader in the group: pointed to the private chat
         "coordinator": ok("请在与我的私聊中使用 /stats"),
         "leader": ok("请在与我的私聊中使用 /stats"),
+    },
+    # completion review (办结审核): a waiting claim of unit B on task 10, made for each row
+    "button va:<claim> (销号)": {
+        "stranger": NOT_COORDINATOR_ALERT,
+        "contactA": NOT_COORDINATOR_ALERT,
+        "contactB": NOT_COORDINATOR_ALERT,
+        "coordinator": ok("已销号", stored=(0, 0, 0, 1)),
+        "member@group": NOT_COORDINATOR_ALERT,
+    },
+    "button vr:<claim> (退回)": {
+        "stranger": NOT_COORDINATOR_ALERT,
+        "contactA": NOT_COORDINATOR_ALERT,
+        "contactB": NOT_COORDINATOR_ALERT,
+        "coordinator": ok("请直接回复本消息，写明退回第10项"),
+        "member@group": NOT_COORDINATOR_ALERT,
     },
 }
 
@@ -629,6 +645,26 @@ async def press_on_others_reminder(env: Env, role: str) -> Observed:
     return seen
 
 
+async def press_on_claim(env: Env, role: str, action: str) -> Observed:
+    """Unit B claims task 10 done (a waiting claim, stored before the snapshot); the role
+    presses `action` (va 销号 / vr 退回) on it."""
+    svc = env.bot.svc
+    with svc.db.session() as s:
+        task = s.exec(select(Task).where(Task.number == 10)).one()
+        report = repo.add_report(
+            s,
+            task_id=task.id or 0,
+            unit_id=env.unit_ids[UNIT_B],
+            contact_id=None,
+            reporter_user_id=B,
+            status=Status.DONE,
+            note="已办结",
+            now=svc.now(),
+        )
+        review_id = repo.open_claim(s, report=report, now=svc.now(), review=True).id
+    return await press(env, role, f"{action}:{review_id}")
+
+
 async def command(env: Env, role: str, text: str, *, in_group: bool = False) -> Observed:
     user, chat = ROLES[role]
     chat = GROUP if in_group else chat
@@ -710,6 +746,8 @@ ACTIONS: dict[str, Callable[[Env, str], Awaitable[Observed]]] = {
     "button pc:rm (contact B)": lambda env, role: press(env, role, f"pc:rm:{contact_id(env, B)}"),
     "/stats": lambda env, role: command(env, role, "/stats"),
     "/stats in group": lambda env, role: command(env, role, "/stats", in_group=True),
+    "button va:<claim> (销号)": lambda env, role: press_on_claim(env, role, "va"),
+    "button vr:<claim> (退回)": lambda env, role: press_on_claim(env, role, "vr"),
 }
 assert set(ACTIONS) == set(MATRIX)
 

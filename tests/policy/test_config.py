@@ -695,3 +695,19 @@ def test_templates_dir_is_relative_to_the_config_folder_and_must_exist(tmp_path,
     problems = problems_of(write(folder, '[documents]\ntemplates_dir = "nowhere"\n'))
     assert len(problems) == 1 and problems[0].startswith("documents.templates_dir:")
     assert "is not a folder" in problems[0]
+
+
+# ---------------------------------------------------------------- completion review
+
+
+def test_completion_review_is_on_by_default_and_the_coordinator_unit_is_checked(tmp_path):
+    s = load_settings(None, environ={})
+    assert s.follow_up.completion_review is True and s.follow_up.coordinator_unit == ""
+    known = _check(tmp_path, '[follow_up]\ncoordinator_unit = "区残联"\n', need_token=False)
+    assert known == []
+    unknown = _check(tmp_path, '[follow_up]\ncoordinator_unit = "区残协"\n', need_token=False)
+    assert unknown == [
+        "follow_up.coordinator_unit: unknown unit name '区残协' (not in the task file)"
+    ]
+    off = load_settings(write(tmp_path, "[follow_up]\ncompletion_review = false\n"), environ={})
+    assert off.follow_up.completion_review is False
