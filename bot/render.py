@@ -16,6 +16,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from bot import texts
+from jobs.coordination import ItemView, days_open
 from jobs.daily import DailyMessage, EscalationDay, UnitCases
 from jobs.dates import MAX_YEARS_AHEAD, DateProblem, DateRefusal, example_date
 from jobs.digest import Change, Digest, LightLine, TaskLine, UnitWord
@@ -491,13 +492,14 @@ def render_plan_digests(
     *,
     limit: int = TELEGRAM_TEXT_LIMIT,
     budget: int = DIGEST_LINE_BUDGET,
+    extra: Sequence[str] = (),
 ) -> list[str]:
     """Render the digests of the active plans (each with its `held_period_end`, as in
     `render_digest`), the newest plan first, as one post: one title and legend, then one
     section per plan headed 依据：《title》, within `budget` lines shared among the plans (at
-    least `PLAN_DIGEST_LINES` each), the footer once at the end. One digest is rendered
-    exactly as `render_digest` renders it. Parts after the first start with a "（续 i/n）"
-    marker line.
+    least `PLAN_DIGEST_LINES` each), the `extra` lines (HTML, e.g. the coordination items'
+    section), the footer once at the end. One digest is rendered exactly as
+    `render_digest` renders it. Parts after the first start with a "（续 i/n）" marker line.
     """
     share = budget if len(digests) == 1 else max(budget // len(digests), PLAN_DIGEST_LINES)
     lines: list[str] = []
@@ -517,6 +519,13 @@ def render_plan_digests(
         if i < last and section and section[-1] in (texts.DIGEST_FOOTER, texts.DIGEST_CUT):
             section = section[:-1]
         lines += section
+    if extra:
+        at = (
+            len(lines) - 1
+            if lines and lines[-1] in (texts.DIGEST_FOOTER, texts.DIGEST_CUT)
+            else len(lines)
+        )
+        lines[at:at] = ["", *extra]
     marker_room = telegram_length(texts.DIGEST_CONTINUED.format(part=999, parts=999)) + 1
     parts = split_lines(lines, limit=limit - marker_room)
     if len(parts) == 1:
@@ -767,3 +776,29 @@ def hold_notice(
         )
     )
     return texts.HOLD_NOTICE.format(findings="".join(findings))
+
+
+COORDINATION_DIGEST_ITEMS = 10  # open coordination items the digest names; the rest counted
+
+
+def coordination_lines(views: Sequence[ItemView], today: date) -> list[str]:
+    """The digest's section of open coordination items (`jobs.coordination.ItemView`, oldest
+    first) at local date `today`: a header with their count and a line each (task, raising
+    unit, assigned unit, days open), at most `COORDINATION_DIGEST_ITEMS`; none without
+    items."""
+    if not views:
+        return []
+    lines = [texts.DIGEST_COORD_HEADER.format(count=len(views))]
+    for view in views[:COORDINATION_DIGEST_ITEMS]:
+        lines.append(
+            texts.DIGEST_COORD_LINE.format(
+                plan=esc(view.plan),
+                number=view.task_number,
+                raised=esc(view.raised_by),
+                assigned=esc(view.assigned_to or texts.COORD_UNASSIGNED),
+                days=days_open(view.opened_on, today),
+            )
+        )
+    if len(views) > COORDINATION_DIGEST_ITEMS:
+        lines.append(texts.DIGEST_COORD_MORE.format(count=len(views) - COORDINATION_DIGEST_ITEMS))
+    return lines

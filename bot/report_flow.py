@@ -38,7 +38,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import evidence, keyboards, render, texts
+from bot import coordination_view, evidence, keyboards, render, texts
 from bot.context import BotContext, Draft
 from bot.delivery import tell_coordinators
 from bot.extension_flow import (
@@ -470,6 +470,8 @@ async def confirm(update: Update, context: BotContext) -> int | None:
     svc = context.svc
     now = svc.now()
     stored_id = None
+    item_id: int | None = None
+    item_new = False
     files = _all_files(draft)
     with svc.db.session() as s:
         reporter = repo.reporter_on_task(s, telegram_user_id=user.id, task_id=draft.task_id)
@@ -504,6 +506,20 @@ async def confirm(update: Update, context: BotContext) -> int | None:
                     actor_user_id=user.id,
                     now=now,
                 )
+            if draft.status is Status.BLOCKED:
+                item, item_new = repo.coordination.raise_item(
+                    s,
+                    task_id=draft.task_id,
+                    unit_id=draft.unit_id,
+                    report_id=stored.id,
+                    note=draft.note,
+                    label=texts.COORD_LABEL_MORE.format(
+                        date=render.fmt_date(now.astimezone(svc.policy.zone).date())
+                    ),
+                    actor_user_id=user.id,
+                    now=now,
+                )
+                item_id = item.id
             if files and stored.id is not None:
                 repo.add_evidence(
                     s,
@@ -559,18 +575,24 @@ async def confirm(update: Update, context: BotContext) -> int | None:
         except TelegramError as exc:
             log.info("corrected receipt %s kept its button: %s", draft.corrects_receipt_id, exc)
     if draft.status is Status.BLOCKED:
-        await tell_coordinators(
-            context.bot,
-            svc,
-            texts.BLOCKED_NOTICE.format(
-                plan=draft.task_plan,
-                number=draft.task_number,
-                text=render.esc(render.clip(draft.task_text, 60)),
-                unit=render.esc(draft.unit_name),
-                name=render.esc(user.full_name or str(user.id)),
-                note=render.esc(draft.note),
-            ),
+        notice = texts.BLOCKED_NOTICE.format(
+            plan=draft.task_plan,
+            number=draft.task_number,
+            text=render.esc(render.clip(draft.task_text, 60)),
+            unit=render.esc(draft.unit_name),
+            name=render.esc(user.full_name or str(user.id)),
+            note=render.esc(draft.note),
         )
+        if item_id is not None:  # the item's buttons (bot.coordination_view)
+            opened = texts.COORD_OPENED if item_new else texts.COORD_ADDED
+            await tell_coordinators(
+                context.bot,
+                svc,
+                notice + "\n" + opened.format(id=item_id),
+                reply_markup=coordination_view.item_keyboard(item_id),
+            )
+        else:
+            await tell_coordinators(context.bot, svc, notice)
     return ConversationHandler.END
 
 

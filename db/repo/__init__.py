@@ -314,3 +314,7 @@ __all__ = [
     "units",
     "unsettled_keys",
 ]
+
+from db.repo import coordination
+
+__all__ += ["coordination"]

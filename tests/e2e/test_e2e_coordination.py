@@ -1,0 +1,177 @@
+"""End to end through the stand-in: coordination items (协调事项) opened by 遇到困难 reports,
+assigned to another unit, asked for detail, closed; the digest and /items list them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from db.models import AuditEvent, CoordinationItem
+from standin.harness import COORDINATOR
+from tests.conftest import STRANGER, BotHarness
+
+RAISING = 2001  # a contact of 区民政局, lead unit of task 5
+OTHER = 2002  # a contact of 潼南税务局
+
+
+async def report_blocked(bot: BotHarness, chat: int, number: int, note: str) -> Any:
+    """Report 遇到困难 with `note` on task `number` from its reminder; return the
+    coordinator's notice."""
+    reminder = await bot.api.wait_for(
+        lambda m: m.chat_id == chat and f"第{number}项" in m.plain_text and bool(m.buttons)
+    )
+    since = len(bot.api.sent)
+    bot.api.press_button(chat, reminder.message_id, f"r:{number}:blocked")
+    await bot.api.wait_for(
+        lambda m: m.chat_id == chat and "请用一两句话" in m.plain_text, since=since
+    )
+    bot.api.send_text(chat, note)
+    ask = await bot.api.wait_for(
+        lambda m: m.chat_id == chat and "佐证材料" in m.plain_text, since=since
+    )
+    bot.api.click(chat, ask, "跳过")
+    confirm = await bot.api.wait_for(
+        lambda m: m.chat_id == chat and "请确认" in m.plain_text, since=since
+    )
+    bot.api.click(chat, confirm, "确认提交")
+    return await bot.api.wait_for(
+        lambda m: (
+            m.chat_id == COORDINATOR and "遇到困难" in m.plain_text and "协调事项" in m.plain_text
+        ),
+        since=since,
+    )
+
+
+def items(bot: BotHarness) -> list[CoordinationItem]:
+    with bot.svc.db.session() as s:
+        return list(s.exec(select(CoordinationItem).order_by(CoordinationItem.id)).all())
+
+
+async def ask(bot: BotHarness, card: Any, label: str, expect: str) -> Any:
+    """Press `label` on the coordinator's `card`; return the question containing `expect`."""
+    since = len(bot.api.sent)
+    bot.api.click(COORDINATOR, card, label)
+    return await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and expect in m.plain_text, since=since
+    )
+
+
+async def answer_to(bot: BotHarness, chat: int, question: Any, text: str, expect: str) -> Any:
+    """Reply `text` to `question` in `chat`; return the bot's answer containing `expect`."""
+    since = len(bot.api.sent)
+    bot.api.send_text(chat, text, reply_to_message_id=question.message_id)
+    return await bot.api.wait_for(
+        lambda m: m.chat_id == chat and expect in m.plain_text, since=since
+    )
+
+
+async def digest_text(bot: BotHarness) -> str:
+    bot.clock.advance(timedelta(minutes=2))  # /digest answers once a minute
+    since = len(bot.api.sent)
+    bot.api.send_text(COORDINATOR, "/digest")
+    await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "督办" in m.plain_text, since=since
+    )
+    await bot.api.wait_idle()
+    return "\n".join(m.plain_text for m in bot.api.sent[since:] if m.chat_id == COORDINATOR)
+
+
+async def test_an_item_assigned_to_another_unit_reaches_it_and_leaves_the_digest_when_closed(
+    bot: BotHarness,
+) -> None:
+    await bot.register(RAISING, "区民政局")
+    await bot.register(OTHER, "潼南税务局")
+    await bot.tick()
+    notice = await report_blocked(bot, RAISING, 5, "需税务部门提供减免名单")
+    assert "已登记为协调事项（编号1）" in notice.plain_text
+    assert [label for label, _ in notice.buttons] == ["指派单位", "要求补充", "关闭事项"]
+    [item] = items(bot)
+    assert (item.status, item.need, item.assigned_unit_id) == (
+        "open",
+        "需税务部门提供减免名单",
+        None,
+    )
+    assert "协调事项（1项未办结）" in await digest_text(bot)
+    # a contact cannot use the coordinator's buttons
+    bot.api.click(RAISING, notice, "指派单位")
+    await bot.api.wait_for_call("answerCallbackQuery", lambda c: "仅限协调员" in str(c.params))
+    question = await ask(bot, notice, "指派单位", "请回复本消息")
+    # bad input: the raising unit itself, an unknown unit; nothing stored
+    await answer_to(bot, COORDINATOR, question, "区民政局", "不能指派给它自己")
+    await answer_to(bot, COORDINATOR, question, "火星办公室", "没有找到单位")
+    assert items(bot)[0].assigned_unit_id is None
+    done = await answer_to(bot, COORDINATOR, question, "税务局", "已指派给潼南税务局")
+    assert "已通知其联络员1人" in done.plain_text
+    told = await bot.api.wait_for(lambda m: m.chat_id == OTHER and "协调事项" in m.plain_text)
+    assert "需税务部门提供减免名单" in told.plain_text and "区民政局" in told.plain_text
+    assert "潼南税务局" in (await digest_text(bot)).split("协调事项（1项未办结）")[1]
+    # the assigned unit answers by replying; the coordinators get it
+    await answer_to(bot, OTHER, told, "名单已于本周提供", "已记入协调事项1")
+    await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "名单已于本周提供" in m.plain_text
+    )
+    close = await ask(bot, notice, "关闭事项", "关闭说明")
+    close_again = await ask(bot, notice, "关闭事项", "关闭说明")  # a second question open
+    await answer_to(bot, COORDINATOR, close, "名单已提供，困难已解决", "协调事项1已关闭")
+    await bot.api.wait_for(lambda m: m.chat_id == RAISING and "已关闭" in m.plain_text)
+    await bot.api.wait_for(lambda m: m.chat_id == OTHER and "已关闭" in m.plain_text)
+    [item] = items(bot)
+    assert (item.status, item.closing_note, item.closed_by) == (
+        "closed",
+        "名单已提供，困难已解决",
+        COORDINATOR,
+    )
+    assert "名单已于本周提供" in item.need
+    assert "协调事项（" not in await digest_text(bot)
+    # closing twice, and any press on the closed item: refused, nothing stored twice
+    await answer_to(bot, COORDINATOR, close_again, "再关一次", "已关闭，不能再操作")
+    bot.api.click(COORDINATOR, notice, "要求补充")
+    await bot.api.wait_for_call("answerCallbackQuery", lambda c: "已关闭" in str(c.params))
+    with bot.svc.db.session() as s:
+        actions = [e.action for e in s.exec(select(AuditEvent).order_by(AuditEvent.id))]
+    assert actions.count("coordination.close") == 1
+    assert "coordination.open" in actions and "coordination.assign" in actions
+
+
+async def test_asking_for_detail_round_trip_and_a_second_report_joins_the_item(
+    bot: BotHarness,
+) -> None:
+    await bot.register(RAISING, "区民政局")
+    await bot.tick()
+    notice = await report_blocked(bot, RAISING, 5, "缺少资金")
+    since = len(bot.api.sent)
+    bot.api.click(COORDINATOR, notice, "要求补充")
+    await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "已请区民政局补充说明" in m.plain_text, since=since
+    )
+    asked = await bot.api.wait_for(
+        lambda m: m.chat_id == RAISING and "补充说明协调事项" in m.plain_text, since=since
+    )
+    assert items(bot)[0].detail_requested_at is not None
+    await answer_to(bot, RAISING, asked, "缺口约20万元，需区财政局支持", "已记入协调事项1")
+    await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "缺口约20万元" in m.plain_text, since=since
+    )
+    [item] = items(bot)
+    assert item.detail_requested_at is None
+    assert item.need.startswith("缺少资金\n补充（") and "缺口约20万元，需区财政局支持" in item.need
+    # a second 遇到困难 on the same task joins the open item instead of opening another
+    second = await report_blocked(bot, RAISING, 5, "资金仍未到位")
+    assert "已并入" in second.plain_text
+    [item] = items(bot)
+    assert item.need.endswith("资金仍未到位")
+    # /items lists it with a button that shows its card
+    since = len(bot.api.sent)
+    bot.api.send_text(COORDINATOR, "/items")
+    listing = await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "1项未办结" in m.plain_text, since=since
+    )
+    bot.api.click(COORDINATOR, listing, listing.buttons[0][0])
+    card = await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "提出单位：区民政局" in m.plain_text, since=since
+    )
+    assert "承办单位：待指派" in card.plain_text
+    bot.api.send_text(STRANGER, "/items")
+    await bot.api.wait_for(lambda m: m.chat_id == STRANGER and "仅限协调员" in m.plain_text)
