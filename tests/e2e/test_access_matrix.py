@@ -322,6 +322,30 @@ MATRIX: dict[str, dict[str, Expect]] = {
     "press on someone else's reminder": {role: PRIVATE_ONLY_ALERT for role in ROLES},
 }
 
+# coordination items (协调事项): coordinators only; the units' reply marker only explains
+COORDINATOR_ALERT = no("仅限协调员", "alert")
+MATRIX.update(
+    {
+        "/items": {
+            "stranger": NOT_COORDINATOR,
+            "contactA": NOT_COORDINATOR,
+            "contactB": NOT_COORDINATOR,
+            "coordinator": ok("目前没有未办结的协调事项"),
+            "member@group": NOT_COORDINATOR,
+        },
+        **{
+            f"button {data} (no item)": {
+                **{role: COORDINATOR_ALERT for role in ROLES},
+                "coordinator": no("没有找到该协调事项", "alert"),
+            }
+            for data in ("ci:a:999", "ci:d:999", "ci:c:999", "ci:s:999", "ci:u:999:1")
+        },
+        "button ci:r:999 (reply marker)": {
+            role: Expect("allowed", "请长按本消息选择“回复”", "alert") for role in ROLES
+        },
+    }
+)
+
 ROWS = [
     pytest.param(role, action, expected, id=f"{role} | {action}")
     for action, cells in MATRIX.items()
@@ -604,6 +628,23 @@ ACTIONS: dict[str, Callable[[Env, str], Awaitable[Observed]]] = {
     "confirm button of someone else's draft": confirm_others_draft,
     "press on someone else's reminder": press_on_others_reminder,
 }
+
+
+def pressing(data: str) -> Callable[[Env, str], Awaitable[Observed]]:
+    """The action of pressing a button carrying `data`."""
+    return lambda env, role: press(env, role, data)
+
+
+ACTIONS.update(
+    {
+        "/items": lambda env, role: command(env, role, "/items"),
+        **{
+            f"button {data} (no item)": pressing(data)
+            for data in ("ci:a:999", "ci:d:999", "ci:c:999", "ci:s:999", "ci:u:999:1")
+        },
+        "button ci:r:999 (reply marker)": pressing("ci:r:999"),
+    }
+)
 assert set(ACTIONS) == set(MATRIX)
 
 
