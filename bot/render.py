@@ -802,3 +802,27 @@ def coordination_lines(views: Sequence[ItemView], today: date) -> list[str]:
     if len(views) > COORDINATION_DIGEST_ITEMS:
         lines.append(texts.DIGEST_COORD_MORE.format(count=len(views) - COORDINATION_DIGEST_ITEMS))
     return lines
+
+
+def task_coordination_lines(views: Sequence[ItemView], today: date) -> list[str]:
+    """The coordination items of one task for `/task` (open and closed, oldest first; each
+    need clipped to 60 characters) at local date `today`; none without items."""
+    if not views:
+        return []
+    lines = [texts.TASK_COORD_HEADER]
+    for view in views:
+        state = (
+            texts.COORD_STATE_OPEN.format(days=days_open(view.opened_on, today))
+            if view.closed_on is None
+            else texts.COORD_STATE_CLOSED_ON.format(date=fmt_date(view.closed_on))
+        )
+        lines.append(
+            texts.TASK_COORD_LINE.format(
+                id=view.id,
+                raised=esc(view.raised_by),
+                assigned=esc(view.assigned_to or texts.COORD_UNASSIGNED),
+                state=state,
+                need=esc(clip(view.need.replace("\n", " "), 60)),
+            )
+        )
+    return lines

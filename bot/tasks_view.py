@@ -88,6 +88,11 @@ async def task_command(update: Update, context: BotContext) -> None:
         contacts = {c.id: c.display_name for c in s.exec(_all_contacts())}
         task_row = s.get(Task, task.id) if task else None
         carried = _carried(s, task_row)
+        items = (
+            repo.coordination.item_views(s, zone=svc.policy.zone, open_only=False, task_id=task.id)
+            if task
+            else []
+        )
     coordinator = await is_coordinator(svc, user.id)
     if not coordinator and contact is None:
         await reply(update, texts.NOT_CONTACT)
@@ -173,6 +178,7 @@ async def task_command(update: Update, context: BotContext) -> None:
                 when=render.when_text((milestone.due_on - today).days),
             )
         )
+    lines += render.task_coordination_lines(items, today)
     lines.extend(_carried_to_lines(state, task, carried))
     lines.append("")
     corrected = {r.corrects_id for r in history if r.corrects_id is not None}

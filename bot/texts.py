@@ -996,3 +996,4 @@ DIGEST_COORD_LINE = "· {plan}第{number}项 {raised}提出 → {assigned}，已
 TASK_COORD_HEADER = "协调事项："
 TASK_COORD_LINE = "· 编号{id} {raised}提出 → {assigned}（{state}）：{need}"
 DIGEST_COORD_MORE = "……另有{count}项，协调员可发送 /items 查看。"
+COORD_STATE_CLOSED_ON = "{date}已关闭"

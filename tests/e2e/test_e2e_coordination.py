@@ -67,6 +67,14 @@ async def answer_to(bot: BotHarness, chat: int, question: Any, text: str, expect
     )
 
 
+async def answer_to_command(bot: BotHarness, chat: int, text: str, expect: str) -> Any:
+    since = len(bot.api.sent)
+    bot.api.send_text(chat, text)
+    return await bot.api.wait_for(
+        lambda m: m.chat_id == chat and expect in m.plain_text, since=since
+    )
+
+
 async def digest_text(bot: BotHarness) -> str:
     bot.clock.advance(timedelta(minutes=2))  # /digest answers once a minute
     since = len(bot.api.sent)
@@ -125,6 +133,10 @@ async def test_an_item_assigned_to_another_unit_reaches_it_and_leaves_the_digest
     )
     assert "名单已于本周提供" in item.need
     assert "协调事项（" not in await digest_text(bot)
+    # /task shows the task's items, closed ones too
+    shown = await answer_to_command(bot, RAISING, "/task 5", "协调事项：")
+    assert "编号1 区民政局提出 → 潼南税务局（" in shown.plain_text
+    assert "已关闭）：需税务部门提供减免名单" in shown.plain_text
     # closing twice, and any press on the closed item: refused, nothing stored twice
     await answer_to(bot, COORDINATOR, close_again, "再关一次", "已关闭，不能再操作")
     bot.api.click(COORDINATOR, notice, "要求补充")
