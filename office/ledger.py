@@ -1,6 +1,6 @@
 """The ledger (台账) as an Excel workbook, built from the database with openpyxl.
 
-`write_ledger(session, target, zone=..., now=..., status_labels=...)` writes five sheets:
+`write_ledger(session, target, zone=..., now=..., status_labels=...)` writes six sheets:
 
 1. 台账: one row per task and lead unit (序号, 工作任务, 牵头单位, 责任单位, 完成时限 (the
    deadline in force), 原定期限 (the original one), 时限调整 (协调员调整 or 批准延期 when the
@@ -19,7 +19,10 @@
    the reason given for each change (原因).
 4. 主要指标: each plan's main indicators (计划, 序号, 指标, 目标值, 属性, 类型, 填报单位, a
    column per year of the plans' periods, 数据来源, 完成情况 as of the export's local date).
-5. 说明: the plans, export time, time zone and row counts.
+5. 协调事项: every coordination item, oldest first (编号, 计划, 序号, 提出单位, 需协调事项,
+   承办单位, 指派时间, 状态 未办结 / 已关闭, 提出时间, 已开天数 for an open item, 关闭时间,
+   关闭说明).
+6. 说明: the plans, export time, time zone and row counts.
 
 Dates are real date cells and instants real date-time cells. Excel has no time zones, so
 instants are converted to `zone` (the configured zone, default Asia/Shanghai) and written
@@ -56,6 +59,7 @@ from sqlmodel import Session
 from db import repo
 from db.files import size_text
 from db.models import AuditEvent, StatusReport
+from jobs.coordination import days_open
 from jobs.plans import PlanView
 from jobs.state import TaskView, UnitView
 from jobs.types import DeadlineBasis, Status
@@ -113,6 +117,7 @@ TASK_SUBJECT = "第{number}项"
 EXTENSION_SUBJECT = "{task}延期申请（编号{id}）"
 CONTACT_SUBJECT = "联络员{name}（{unit}）"
 HOLD_SUBJECT = "逾期提醒暂停（编号{id}）"
+COORDINATION_SUBJECT = "协调事项（编号{id}）"
 # a decision on a held follow-up (`decide_hold`): the coordinator's choice, or the bot's own
 # (actor 0) when new deadlines or reports left nothing late enough to hold
 HOLD_DECISION_LABEL = {"send": "发送积压提醒", "drop": "不再发送"}
@@ -453,6 +458,8 @@ def build_ledger(
             return plan_tag(parts[1]) + INDICATOR_SUBJECT.format(number=parts[2])
         if parts[0] == "hold" and len(parts) == 2:
             return HOLD_SUBJECT.format(id=parts[1])
+        if parts[0] == "coordination" and len(parts) == 2:
+            return COORDINATION_SUBJECT.format(id=parts[1])
         if parts[0] == "extension" and len(parts) in (4, 5):
             task = repo.parse_task_subject(":".join(parts[2:]))
             if task is not None:
@@ -517,6 +524,7 @@ def build_ledger(
     summary = LedgerSummary(ledger_rows=ledger.rows, reports=sheet.rows, audit_events=audit.rows)
     plans = repo.read_plans(session)
     _indicator_sheet(workbook, session, plans, now.astimezone(zone).date())
+    _coordination_sheet(workbook, session, zone, now)
     about = _Sheet(workbook.create_sheet(SHEET_ABOUT), ("项目", "内容"))
     plan_rows = [
         (
@@ -571,6 +579,63 @@ def _indicator_sheet(
                     row.status,
                 )
             )
+    sheet.finish()
+    return sheet.rows
+
+
+SHEET_COORDINATION = "协调事项"
+COORDINATION_HEADERS = (
+    "编号",
+    "计划",
+    "序号",
+    "提出单位",
+    "需协调事项",
+    "承办单位",
+    "指派时间",
+    "状态",
+    "提出时间",
+    "已开天数",
+    "关闭时间",
+    "关闭说明",
+)
+COORDINATION_STATE = {"open": "未办结", "closed": "已关闭"}
+ACTION_LABEL.update(
+    {
+        "coordination.open": "登记协调事项",
+        "coordination.add": "协调事项补充反馈",
+        "coordination.assign": "指派协调事项",
+        "coordination.ask_detail": "要求补充说明",
+        "coordination.note": "协调事项回复",
+        "coordination.close": "关闭协调事项",
+    }
+)
+
+
+def _coordination_sheet(workbook: Workbook, session: Session, zone: ZoneInfo, now: datetime) -> int:
+    """Add the 协调事项 sheet (see the module docstring); return its row count."""
+    sheet = _Sheet(workbook.create_sheet(SHEET_COORDINATION), COORDINATION_HEADERS)
+    today = now.astimezone(zone).date()
+    views = {v.id: v for v in repo.coordination.item_views(session, zone=zone, open_only=False)}
+    for item in repo.coordination.all_items(session):
+        view = views.get(item.id or 0)
+        if view is None:
+            continue
+        sheet.append(
+            (
+                item.id,
+                view.plan,
+                view.task_number,
+                view.raised_by,
+                view.need,
+                view.assigned_to or "",
+                local_naive(item.assigned_at, zone) if item.assigned_at else None,
+                COORDINATION_STATE.get(item.status, item.status),
+                local_naive(item.created_at, zone),
+                days_open(view.opened_on, today) if view.is_open else None,
+                local_naive(item.closed_at, zone) if item.closed_at else None,
+                item.closing_note or "",
+            )
+        )
     sheet.finish()
     return sheet.rows
 

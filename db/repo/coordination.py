@@ -296,3 +296,9 @@ def units_of_task(session: Session, *, task_id: int) -> list[Unit]:
     for unit, _role in session.exec(stmt).all():
         seen.setdefault(unit.id, unit)
     return list(seen.values())
+
+
+def all_items(session: Session) -> list[CoordinationItem]:
+    """Every item, open or closed, oldest first (for the ledger)."""
+    stmt = select(CoordinationItem).order_by(col(CoordinationItem.id))
+    return list(session.exec(stmt).all())

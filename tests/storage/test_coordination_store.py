@@ -190,3 +190,51 @@ def test_migration_0019_adds_items_to_a_0016_database_with_data(tmp_path: Path) 
             )
     finally:
         database.dispose()
+
+
+def test_the_ledger_has_a_sheet_of_items_and_their_audit_in_chinese(loaded_db: Database) -> None:
+    import io
+
+    import openpyxl
+
+    from bot.texts import STATUS_LABEL
+    from office.ledger import COORDINATION_HEADERS, write_ledger
+
+    with loaded_db.session() as s:
+        first, _ = raise_on_5(s, "=需税务数据", now=NOW - timedelta(days=3))
+        repo.coordination.assign_item(
+            s, item_id=first.id or 0, unit_id=unit_id(s, "潼南税务局"), actor_user_id=1001, now=NOW
+        )
+        second, _ = repo.coordination.raise_item(
+            s,
+            task_id=task_id(s, 2),
+            unit_id=unit_id(s, "区民政局"),
+            report_id=None,
+            note="缺人手",
+            label="再次反馈",
+            actor_user_id=2001,
+            now=NOW,
+        )
+        repo.coordination.close_item(
+            s, item_id=second.id or 0, note="已增派", actor_user_id=1001, now=NOW
+        )
+    buffer = io.BytesIO()
+    with loaded_db.session() as s:
+        write_ledger(s, buffer, zone=ZONE, now=NOW, status_labels=STATUS_LABEL)
+    buffer.seek(0)
+    wb = openpyxl.load_workbook(buffer)
+    ws = wb["协调事项"]
+    assert tuple(c.value for c in ws[1]) == COORDINATION_HEADERS
+    rows = list(ws.iter_rows(min_row=2, values_only=True))
+    assert [r[:6] for r in rows] == [
+        (1, "十四五", 5, "区民政局", "=需税务数据", "潼南税务局"),
+        (2, "十四五", 2, "区民政局", "缺人手", None),
+    ]
+    assert ws["E2"].quotePrefix  # a need starting with = stays text
+    assert (rows[0][7], rows[0][9], rows[0][10]) == ("未办结", 3, None)
+    assert (rows[1][7], rows[1][9], rows[1][11]) == ("已关闭", None, "已增派")
+    assert rows[0][6] == datetime(2026, 12, 7, 10, 0)  # local time, naive
+    audit = [r for r in wb["操作记录"].iter_rows(min_row=2, values_only=True)]
+    labels = {(r[3], r[4]) for r in audit}
+    assert ("指派协调事项", "协调事项（编号1）") in labels
+    assert ("关闭协调事项", "协调事项（编号2）") in labels
