@@ -296,6 +296,7 @@ class FollowUpSettings(_Section):
     remind_responsible_units: bool = False
     nudge_after_days: int = Field(default=7, ge=0, le=27)
     digest_lines: int = Field(default=25, ge=12, le=2000)
+    coordination_reminder_working_days: int = Field(default=3, ge=0, le=250)
 
 
 class EvidenceSettings(_Section):

@@ -23,7 +23,7 @@ import re
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
-from bot import render, texts
+from bot import keyboards, render, texts
 from bot.access import coordinator_only, is_coordinator
 from bot.context import BotContext
 from bot.delivery import send, tell_coordinators
@@ -39,26 +39,6 @@ COORDINATOR_PATTERN = r"^ci:(?:[adcsxy]:\d{1,9}|u:\d{1,9}:\d{1,9})$"
 REPLY_PATTERN = r"^ci:r:\d{1,9}$"
 _MARKER_RE = re.compile(r"^ci:([xyr]):(\d{1,9})$")
 UNIT_BUTTONS = 8  # the task's units offered as buttons under the 指派 question
-
-
-def item_keyboard(item_id: int) -> InlineKeyboardMarkup:
-    """The card's buttons: 指派单位, 要求补充, 关闭事项."""
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(texts.BUTTON_COORD_ASSIGN, callback_data=f"ci:a:{item_id}"),
-                InlineKeyboardButton(texts.BUTTON_COORD_DETAIL, callback_data=f"ci:d:{item_id}"),
-                InlineKeyboardButton(texts.BUTTON_COORD_CLOSE, callback_data=f"ci:c:{item_id}"),
-            ]
-        ]
-    )
-
-
-def _marker(kind: str, item_id: int) -> InlineKeyboardMarkup:
-    label = texts.BUTTON_COORD_REPLY if kind == "r" else texts.BUTTON_COORD_CANCEL
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(label, callback_data=f"ci:{kind}:{item_id}")]]
-    )
 
 
 def marker_of(markup: InlineKeyboardMarkup | None) -> tuple[str, int] | None:
@@ -109,25 +89,22 @@ def _view(context: BotContext, item_id: int) -> ItemView | None:
     return views[0] if views else None
 
 
-async def _tell_unit(context: BotContext, unit_id: int, text: str, *, marker: bool = True) -> int:
-    """Send `text` to every reachable contact of `unit_id` (with the reply marker): how
-    many got it."""
+async def _tell_unit(
+    context: BotContext, unit_id: int, text: str, *, reply_to_item: int | None = None
+) -> int:
+    """Send `text` to every contact of `unit_id`, with the reply marker of item
+    `reply_to_item` when given (a reply is then that unit's note on it): how many got it."""
     with context.svc.db.session() as s:
         chats = [c.chat_id for c in repo.contacts_of_unit(s, unit_id=unit_id)]
+    markup = keyboards.item_marker("r", reply_to_item) if reply_to_item is not None else None
     sent = 0
-    item_markup = _marker("r", _item_id_of(text)) if marker else None
     for chat in chats:
-        result = await send(context.bot, chat, text, reply_markup=item_markup)
+        result = await send(context.bot, chat, text, reply_markup=markup)
         if result.message is not None:
             sent += 1
         else:
             log.warning("coordination message to chat %s not sent: %s", chat, result.error)
     return sent
-
-
-def _item_id_of(text: str) -> int:
-    found = re.search(r"编号(\d+)", text)
-    return int(found.group(1)) if found else 0
 
 
 async def _say(update: Update, text: str, *, alert: bool = False) -> None:
@@ -203,7 +180,9 @@ async def coordinator_button(update: Update, context: BotContext) -> None:
         await ask_detail(update, context, item_id)
     elif action == "c":
         await answer(update)
-        await _send(update, texts.COORD_ASK_CLOSE.format(id=item_id), _marker("y", item_id))
+        await _send(
+            update, texts.COORD_ASK_CLOSE.format(id=item_id), keyboards.item_marker("y", item_id)
+        )
 
 
 async def _send(update: Update, text: str, markup: InlineKeyboardMarkup | None) -> None:
@@ -214,7 +193,7 @@ async def _send(update: Update, text: str, markup: InlineKeyboardMarkup | None) 
 
 async def _send_card(update: Update, context: BotContext, view: ItemView) -> None:
     days = days_open(view.opened_on, context.svc.today())
-    markup = item_keyboard(view.id) if view.is_open else None
+    markup = keyboards.item_keyboard(view.id) if view.is_open else None
     await _send(update, card_text(view, days), markup)
 
 
@@ -268,7 +247,11 @@ async def assign(update: Update, context: BotContext, item_id: int, unit_id: int
     log.info("coordination item %s assigned to unit %s by %s", item_id, unit_id, user.id)
     view = _view(context, item_id)
     sent = (
-        await _tell_unit(context, unit_id, _unit_message(texts.COORD_TO_UNIT, view)) if view else 0
+        await _tell_unit(
+            context, unit_id, _unit_message(texts.COORD_TO_UNIT, view), reply_to_item=item_id
+        )
+        if view
+        else 0
     )
     done = (
         texts.COORD_ASSIGNED.format(id=item_id, unit=render.esc(unit_name), count=sent)
@@ -299,7 +282,9 @@ async def ask_detail(update: Update, context: BotContext, item_id: int) -> None:
     if item is None or view is None:
         await _say(update, texts.COORD_IS_CLOSED.format(id=item_id), alert=True)
         return
-    sent = await _tell_unit(context, unit_id, _unit_message(texts.COORD_DETAIL_TO_UNIT, view))
+    sent = await _tell_unit(
+        context, unit_id, _unit_message(texts.COORD_DETAIL_TO_UNIT, view), reply_to_item=item_id
+    )
     unit = render.esc(view.raised_by)
     await _say(
         update,
@@ -373,7 +358,7 @@ async def close(update: Update, context: BotContext, item_id: int, note: str) ->
         told = _unit_message(texts.COORD_CLOSED_TO_UNIT, view, note=render.esc(note))
         for unit_id in units:
             if unit_id is not None:
-                await _tell_unit(context, unit_id, told, marker=False)
+                await _tell_unit(context, unit_id, told)
 
 
 async def take_unit_note(update: Update, context: BotContext, item_id: int, note: str) -> None:
@@ -420,5 +405,5 @@ async def take_unit_note(update: Update, context: BotContext, item_id: int, note
                 unit=render.esc(unit.name),
                 note=render.esc(note),
             ),
-            reply_markup=item_keyboard(item_id),
+            reply_markup=keyboards.item_keyboard(item_id),
         )

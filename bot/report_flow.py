@@ -38,7 +38,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import coordination_view, evidence, keyboards, render, texts
+from bot import evidence, keyboards, render, texts
 from bot.context import BotContext, Draft
 from bot.delivery import tell_coordinators
 from bot.extension_flow import (
@@ -589,7 +589,7 @@ async def confirm(update: Update, context: BotContext) -> int | None:
                 context.bot,
                 svc,
                 notice + "\n" + opened.format(id=item_id),
-                reply_markup=coordination_view.item_keyboard(item_id),
+                reply_markup=keyboards.item_keyboard(item_id),
             )
         else:
             await tell_coordinators(context.bot, svc, notice)

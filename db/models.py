@@ -451,7 +451,8 @@ class CoordinationItem(SQLModel, table=True):
     per (task, raising unit). A coordinator may assign it to another unit
     (`assigned_unit_id`, `assigned_at`, `assigned_by`: Telegram id), ask the raising unit for
     more detail (`detail_requested_at`) and close it with a note (`closed_at`, `closed_by`,
-    `closing_note`). `status` is "open" or "closed"; `due_on` an optional local date."""
+    `closing_note`). `status` is "open" or "closed"; `due_on` an optional local date;
+    `reminded_on` the local date the assigned unit's contacts were last reminded."""
 
     id: int | None = Field(default=None, primary_key=True)
     task_id: int = Field(foreign_key="task.id", index=True)
@@ -468,3 +469,4 @@ class CoordinationItem(SQLModel, table=True):
     closed_by: int | None = Field(default=None, sa_type=BigInteger)
     closing_note: str | None = None
     created_at: datetime = Field(sa_column=utc_column())
+    reminded_on: date | None = None

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column("closed_by", sa.BigInteger(), nullable=True),
         sa.Column("closing_note", sqlmodel.sql.sqltypes.AutoString(), nullable=True),
         sa.Column("created_at", instant, nullable=False),
+        sa.Column("reminded_on", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(["task_id"], ["task.id"]),
         sa.ForeignKeyConstraint(["raised_by_unit_id"], ["unit.id"]),
         sa.ForeignKeyConstraint(["assigned_unit_id"], ["unit.id"]),
