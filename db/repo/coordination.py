@@ -8,7 +8,7 @@ subject "coordination:<item id>".
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
@@ -302,3 +302,13 @@ def all_items(session: Session) -> list[CoordinationItem]:
     """Every item, open or closed, oldest first (for the ledger)."""
     stmt = select(CoordinationItem).order_by(col(CoordinationItem.id))
     return list(session.exec(stmt).all())
+
+
+def mark_reminded(session: Session, *, item_ids: list[int], on: date) -> None:
+    """Record that the assigned units of `item_ids` were reminded on local date `on`."""
+    for item_id in item_ids:
+        item = session.get(CoordinationItem, item_id)
+        if item is not None:
+            item.reminded_on = on
+            session.add(item)
+    session.flush()

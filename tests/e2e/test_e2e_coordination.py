@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from db.models import AuditEvent, CoordinationItem
@@ -187,3 +188,71 @@ async def test_asking_for_detail_round_trip_and_a_second_report_joins_the_item(
     assert "承办单位：待指派" in card.plain_text
     bot.api.send_text(STRANGER, "/items")
     await bot.api.wait_for(lambda m: m.chat_id == STRANGER and "仅限协调员" in m.plain_text)
+
+
+async def assigned_item(bot: BotHarness) -> Any:
+    """Task 5's item raised by 区民政局 and assigned to 潼南税务局; the unit's message."""
+    await bot.register(RAISING, "区民政局")
+    await bot.register(OTHER, "潼南税务局")
+    await bot.tick()
+    notice = await report_blocked(bot, RAISING, 5, "需税务部门提供减免名单")
+    question = await ask(bot, notice, "指派单位", "请回复本消息")
+    # the question offers the task's other units as buttons; 潼南税务局 is typed
+    assert "区民政局" not in [label for label, _ in question.buttons]
+    await answer_to(bot, COORDINATOR, question, "潼南税务局", "已指派给潼南税务局")
+    return notice
+
+
+async def test_the_assigned_unit_is_reminded_every_three_working_days_until_closed(
+    bot: BotHarness,
+) -> None:
+    notice = await assigned_item(bot)  # Wednesday 2025-12-17
+    await bot.api.wait_idle()
+
+    async def reminders_on(day: int) -> list[Any]:
+        bot.clock.set(bot.clock.now.replace(day=day))
+        since = len(bot.api.sent)
+        await bot.tick()
+        await bot.api.wait_idle()
+        to_unit = [m for m in bot.api.sent[since:] if m.chat_id == OTHER]
+        found = [m for m in to_unit if "仍未办结" in m.plain_text]
+        assert not found or len(to_unit) == 1, "one unsolicited message a day"
+        return found
+
+    # Thu 18, Fri 19: not yet; Sat 20, Sun 21: never on a weekend; Mon 22: the third
+    # working day after the assignment
+    for day in (18, 19, 20, 21):
+        assert await reminders_on(day) == [], day
+    [reminder] = await reminders_on(22)
+    assert "编号1" in reminder.plain_text and "已5天" in reminder.plain_text
+    assert "需税务部门提供减免名单" in reminder.plain_text
+    # the reminder takes the contact's message of the day; a reply to it is a note
+    await answer_to(bot, OTHER, reminder, "正在核对名单", "已记入协调事项1")
+    assert await reminders_on(23) == []  # counted again from the 22nd
+    close = await ask(bot, notice, "关闭事项", "关闭说明")
+    await answer_to(bot, COORDINATOR, close, "已解决", "协调事项1已关闭")
+    assert await reminders_on(29) == []  # closed: no more reminders
+    with bot.svc.db.session() as s:
+        [item] = s.exec(select(CoordinationItem)).all()
+        assert item.reminded_on is not None and item.reminded_on.day == 22
+
+
+@pytest.mark.parametrize(
+    "bot_settings_overrides",
+    [{"schedule": {"tick_seconds": 3600}, "follow_up": {"coordination_reminder_working_days": 1}}],
+)
+async def test_an_item_reminder_waits_for_a_day_without_another_message(bot: BotHarness) -> None:
+    await assigned_item(bot)  # Wednesday 2025-12-17; task 10 of 潼南税务局 is due on the 31st
+    await bot.api.wait_idle()
+    texts_on: dict[int, list[str]] = {}
+    for day in (18, 19, 22, 23, 24, 25):
+        bot.clock.set(bot.clock.now.replace(day=day))
+        since = len(bot.api.sent)
+        await bot.tick()
+        await bot.api.wait_idle()
+        texts_on[day] = [m.plain_text for m in bot.api.sent[since:] if m.chat_id == OTHER]
+    # every working day one message: the item's, except on the 24th, 7 days before task 10's
+    # deadline, when the task reminder is the message of the day and the item waits
+    assert all(len(sent) == 1 for sent in texts_on.values()), texts_on
+    assert [day for day, sent in texts_on.items() if "仍未办结" in sent[0]] == [18, 19, 22, 23, 25]
+    assert "第10项" in texts_on[24][0]
