@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+from sqlmodel import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
@@ -39,6 +42,34 @@ COORDINATOR_PATTERN = r"^ci:(?:[adcsxy]:\d{1,9}|u:\d{1,9}:\d{1,9})$"
 REPLY_PATTERN = r"^ci:r:\d{1,9}$"
 _MARKER_RE = re.compile(r"^ci:([xyr]):(\d{1,9})$")
 UNIT_BUTTONS = 8  # the task's units offered as buttons under the 指派 question
+
+
+def raise_from_report(
+    session: Session,
+    *,
+    zone: ZoneInfo,
+    task_id: int,
+    unit_id: int,
+    report_id: int | None,
+    note: str,
+    actor_user_id: int,
+    now: datetime,
+) -> tuple[int | None, str]:
+    """Open the coordination item of a 遇到困难 report (`report_id`, its `note`) of `unit_id`
+    on `task_id`, or add the note to that pair's open one (labelled with the local date in
+    `zone`), in the caller's transaction. Returns the item's id and the line that says which
+    (`texts.COORD_OPENED` or `texts.COORD_ADDED`)."""
+    item, new = repo.coordination.raise_item(
+        session,
+        task_id=task_id,
+        unit_id=unit_id,
+        report_id=report_id,
+        note=note,
+        label=texts.COORD_LABEL_MORE.format(date=render.fmt_date(now.astimezone(zone).date())),
+        actor_user_id=actor_user_id,
+        now=now,
+    )
+    return item.id, (texts.COORD_OPENED if new else texts.COORD_ADDED).format(id=item.id)
 
 
 def marker_of(markup: InlineKeyboardMarkup | None) -> tuple[str, int] | None:

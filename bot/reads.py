@@ -130,7 +130,11 @@ def build_current_digest(
         digests,
         svc.policy.zone,
         budget=svc.settings.follow_up.digest_lines,
-        extra=render.coordination_lines(items, now.astimezone(svc.policy.zone).date()),
+        extra=render.coordination_lines(
+            items,
+            now.astimezone(svc.policy.zone).date(),
+            budget=svc.settings.follow_up.digest_lines,
+        ),
     )
 
 

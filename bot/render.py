@@ -501,6 +501,8 @@ def render_plan_digests(
     section), the footer once at the end. One digest is rendered exactly as
     `render_digest` renders it. Parts after the first start with a "（续 i/n）" marker line.
     """
+    if extra:  # the extra lines and the blank line before them come out of the budget
+        budget = max(budget - len(extra) - 1, 1)
     share = budget if len(digests) == 1 else max(budget // len(digests), PLAN_DIGEST_LINES)
     lines: list[str] = []
     last = len(digests) - 1
@@ -781,15 +783,19 @@ def hold_notice(
 COORDINATION_DIGEST_ITEMS = 10  # open coordination items the digest names; the rest counted
 
 
-def coordination_lines(views: Sequence[ItemView], today: date) -> list[str]:
+def coordination_lines(
+    views: Sequence[ItemView], today: date, *, budget: int = DIGEST_LINE_BUDGET
+) -> list[str]:
     """The digest's section of open coordination items (`jobs.coordination.ItemView`, oldest
     first) at local date `today`: a header with their count and a line each (task, raising
-    unit, assigned unit, days open), at most `COORDINATION_DIGEST_ITEMS`; none without
-    items."""
+    unit, assigned unit, days open), at most `COORDINATION_DIGEST_ITEMS` and at most what
+    leaves `PLAN_DIGEST_LINES` of the digest's `budget` lines to the plans (at least one);
+    the rest counted on a last line. None without items."""
     if not views:
         return []
+    shown = max(min(COORDINATION_DIGEST_ITEMS, budget - PLAN_DIGEST_LINES - 3), 1)
     lines = [texts.DIGEST_COORD_HEADER.format(count=len(views))]
-    for view in views[:COORDINATION_DIGEST_ITEMS]:
+    for view in views[:shown]:
         lines.append(
             texts.DIGEST_COORD_LINE.format(
                 plan=esc(view.plan),
@@ -799,8 +805,8 @@ def coordination_lines(views: Sequence[ItemView], today: date) -> list[str]:
                 days=days_open(view.opened_on, today),
             )
         )
-    if len(views) > COORDINATION_DIGEST_ITEMS:
-        lines.append(texts.DIGEST_COORD_MORE.format(count=len(views) - COORDINATION_DIGEST_ITEMS))
+    if len(views) > shown:
+        lines.append(texts.DIGEST_COORD_MORE.format(count=len(views) - shown))
     return lines
 
 

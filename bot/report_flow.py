@@ -38,7 +38,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import evidence, keyboards, render, texts
+from bot import coordination_view, evidence, keyboards, render, texts
 from bot.context import BotContext, Draft
 from bot.delivery import tell_coordinators
 from bot.extension_flow import (
@@ -471,7 +471,7 @@ async def confirm(update: Update, context: BotContext) -> int | None:
     now = svc.now()
     stored_id = None
     item_id: int | None = None
-    item_new = False
+    opened = ""
     files = _all_files(draft)
     with svc.db.session() as s:
         reporter = repo.reporter_on_task(s, telegram_user_id=user.id, task_id=draft.task_id)
@@ -506,20 +506,17 @@ async def confirm(update: Update, context: BotContext) -> int | None:
                     actor_user_id=user.id,
                     now=now,
                 )
-            if draft.status is Status.BLOCKED:
-                item, item_new = repo.coordination.raise_item(
+            if draft.status is Status.BLOCKED:  # opens a coordination item
+                item_id, opened = coordination_view.raise_from_report(
                     s,
+                    zone=svc.policy.zone,
                     task_id=draft.task_id,
                     unit_id=draft.unit_id,
                     report_id=stored.id,
                     note=draft.note,
-                    label=texts.COORD_LABEL_MORE.format(
-                        date=render.fmt_date(now.astimezone(svc.policy.zone).date())
-                    ),
                     actor_user_id=user.id,
                     now=now,
                 )
-                item_id = item.id
             if files and stored.id is not None:
                 repo.add_evidence(
                     s,
@@ -584,11 +581,10 @@ async def confirm(update: Update, context: BotContext) -> int | None:
             note=render.esc(draft.note),
         )
         if item_id is not None:  # the item's buttons (bot.coordination_view)
-            opened = texts.COORD_OPENED if item_new else texts.COORD_ADDED
             await tell_coordinators(
                 context.bot,
                 svc,
-                notice + "\n" + opened.format(id=item_id),
+                notice + "\n" + opened,
                 reply_markup=keyboards.item_keyboard(item_id),
             )
         else:

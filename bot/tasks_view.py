@@ -15,7 +15,7 @@ from sqlmodel import Session
 from sqlmodel.sql.expression import SelectOfScalar
 from telegram import Update
 
-from bot import render, texts
+from bot import coordination_view, keyboards, render, texts
 from bot.access import coordinator_only, is_coordinator
 from bot.context import BotContext, Services
 from bot.evidence import evidence_keyboard, file_line
@@ -456,6 +456,8 @@ async def record_command(update: Update, context: BotContext) -> None:
         return
     now = svc.now()
     which = choice_line(choice, "record", f"{number} {unit_name} {status_word} ……")
+    item_id: int | None = None
+    opened = ""
     with svc.db.session() as s:
         task = repo.get_task(
             s, number=number, plan_id=choice.plan.id if choice.plan is not None else None
@@ -480,6 +482,17 @@ async def record_command(update: Update, context: BotContext) -> None:
                 entered_by=user.id,
             )
             stored_id = stored.id
+            if status is Status.BLOCKED:  # opens a coordination item
+                item_id, opened = coordination_view.raise_from_report(
+                    s,
+                    zone=svc.policy.zone,
+                    task_id=task.id or 0,
+                    unit_id=unit.id or 0,
+                    report_id=stored_id,
+                    note=note,
+                    actor_user_id=user.id,
+                    now=now,
+                )
     if task is None:
         await reply(
             update, "\n".join(filter(None, [texts.UNKNOWN_TASK.format(number=number), which]))
@@ -519,6 +532,13 @@ async def record_command(update: Update, context: BotContext) -> None:
         note=render.esc(note),
         at=render.fmt_instant(now, svc.policy.zone),
     )
+    if item_id is not None:
+        await reply(
+            update,
+            "\n".join(filter(None, [saved, opened, which])),
+            reply_markup=keyboards.item_keyboard(item_id),
+        )
+        return
     await reply(update, "\n".join(filter(None, [saved, which])))
 
 

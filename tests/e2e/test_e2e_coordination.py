@@ -256,3 +256,21 @@ async def test_an_item_reminder_waits_for_a_day_without_another_message(bot: Bot
     assert all(len(sent) == 1 for sent in texts_on.values()), texts_on
     assert [day for day, sent in texts_on.items() if "仍未办结" in sent[0]] == [18, 19, 22, 23, 25]
     assert "第10项" in texts_on[24][0]
+
+
+async def test_a_phone_report_of_difficulty_recorded_by_a_coordinator_opens_an_item(
+    bot: BotHarness,
+) -> None:
+    recorded = await answer_to_command(
+        bot,
+        COORDINATOR,
+        "/record 5 区民政局 遇到困难 电话反馈：场地未落实",
+        "已登记为协调事项（编号1）",
+    )
+    assert [label for label, _ in recorded.buttons] == ["指派单位", "要求补充", "关闭事项"]
+    [item] = items(bot)
+    assert (item.need, item.report_id is not None) == ("电话反馈：场地未落实", True)
+    again = await answer_to_command(
+        bot, COORDINATOR, "/record 5 区民政局 遇到困难 仍未落实", "已并入"
+    )
+    assert "编号1" in again.plain_text and len(items(bot)) == 1

@@ -92,3 +92,9 @@ def test_digest_lines_name_units_and_days_and_count_the_rest() -> None:
         [view(i, None) for i in range(COORDINATION_DIGEST_ITEMS + 3)], date(2026, 12, 7)
     )
     assert len(many) == COORDINATION_DIGEST_ITEMS + 2 and "另有3项" in many[-1]
+
+
+def test_digest_lines_leave_the_plans_their_share_of_a_small_budget() -> None:
+    views = [view(i, None) for i in range(1, 6)]
+    lines = coordination_lines(views, date(2026, 12, 7), budget=12)
+    assert lines[1].startswith("· 十四五第1项") and len(lines) == 3 and "另有4项" in lines[2]
