@@ -238,3 +238,18 @@ def test_the_ledger_has_a_sheet_of_items_and_their_audit_in_chinese(loaded_db: D
     labels = {(r[3], r[4]) for r in audit}
     assert ("指派协调事项", "协调事项（编号1）") in labels
     assert ("关闭协调事项", "协调事项（编号2）") in labels
+
+
+def test_merging_a_unit_moves_its_items_raised_and_assigned(loaded_db: Database) -> None:
+    with loaded_db.session() as s:
+        item, _ = raise_on_5(s, "需协调")
+        repo.coordination.assign_item(
+            s, item_id=item.id or 0, unit_id=unit_id(s, "区乡村振兴局"), actor_user_id=1, now=NOW
+        )
+        merged, into = unit_id(s, "区乡村振兴局"), unit_id(s, "区教委")
+        repo.merge_unit(s, unit_id=merged, into_unit_id=into, actor_user_id=7, now=NOW)
+    with loaded_db.session() as s:
+        [moved] = s.exec(select(CoordinationItem)).all()
+        assert moved.assigned_unit_id == into
+        [view] = repo.coordination.item_views(s, zone=ZONE)
+        assert view.assigned_to == "区教委"
