@@ -88,27 +88,11 @@ def card_text(view: ItemView, today_days: int) -> str:
     state = (
         texts.COORD_STATE_OPEN.format(days=today_days) if view.is_open else texts.COORD_STATE_CLOSED
     )
-    return texts.COORD_CARD.format(
-        id=view.id,
+    return render.item_text(
+        texts.COORD_CARD,
+        view,
         state=state,
-        plan=render.esc(view.plan),
-        number=view.task_number,
-        text=render.esc(render.clip(view.task_text, 60)),
-        raised=render.esc(view.raised_by),
         assigned=render.esc(view.assigned_to or texts.COORD_UNASSIGNED),
-        need=render.esc(view.need),
-    )
-
-
-def _unit_message(template: str, view: ItemView, **extra: object) -> str:
-    return template.format(
-        id=view.id,
-        plan=render.esc(view.plan),
-        number=view.task_number,
-        text=render.esc(render.clip(view.task_text, 60)),
-        raised=render.esc(view.raised_by),
-        need=render.esc(view.need),
-        **extra,
     )
 
 
@@ -279,7 +263,7 @@ async def assign(update: Update, context: BotContext, item_id: int, unit_id: int
     view = _view(context, item_id)
     sent = (
         await _tell_unit(
-            context, unit_id, _unit_message(texts.COORD_TO_UNIT, view), reply_to_item=item_id
+            context, unit_id, render.item_text(texts.COORD_TO_UNIT, view), reply_to_item=item_id
         )
         if view
         else 0
@@ -314,7 +298,7 @@ async def ask_detail(update: Update, context: BotContext, item_id: int) -> None:
         await _say(update, texts.COORD_IS_CLOSED.format(id=item_id), alert=True)
         return
     sent = await _tell_unit(
-        context, unit_id, _unit_message(texts.COORD_DETAIL_TO_UNIT, view), reply_to_item=item_id
+        context, unit_id, render.item_text(texts.COORD_DETAIL_TO_UNIT, view), reply_to_item=item_id
     )
     unit = render.esc(view.raised_by)
     await _say(
@@ -386,7 +370,7 @@ async def close(update: Update, context: BotContext, item_id: int, note: str) ->
     await _close_question(message.reply_to_message if message else None, done)
     await reply(update, done)
     if view is not None:
-        told = _unit_message(texts.COORD_CLOSED_TO_UNIT, view, note=render.esc(note))
+        told = render.item_text(texts.COORD_CLOSED_TO_UNIT, view, note=render.esc(note))
         for unit_id in units:
             if unit_id is not None:
                 await _tell_unit(context, unit_id, told)

@@ -983,14 +983,8 @@ async def remind_coordination_items(bot: Bot, svc: Services) -> int:
         first: SendResult | None = None
         for item_id in item_ids:
             view = views[item_id]
-            text = texts.COORD_REMINDER.format(
-                id=item_id,
-                days=days_open(view.opened_on, today),
-                plan=render.esc(view.plan),
-                number=view.task_number,
-                text=render.esc(render.clip(view.task_text, 60)),
-                raised=render.esc(view.raised_by),
-                need=render.esc(view.need),
+            text = render.item_text(
+                texts.COORD_REMINDER, view, days=days_open(view.opened_on, today)
             )
             result = await send(
                 bot,

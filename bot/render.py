@@ -832,3 +832,18 @@ def task_coordination_lines(views: Sequence[ItemView], today: date) -> list[str]
             )
         )
     return lines
+
+
+def item_text(template: str, view: ItemView, **extra: object) -> str:
+    """`template` (texts.COORD_*) filled with coordination item `view`: {id}, {plan},
+    {number}, {text} (the task's, clipped to 60 characters), {raised}, {need}, HTML-escaped,
+    and the `extra` fields as given."""
+    return template.format(
+        id=view.id,
+        plan=esc(view.plan),
+        number=view.task_number,
+        text=esc(clip(view.task_text, 60)),
+        raised=esc(view.raised_by),
+        need=esc(view.need),
+        **extra,
+    )

@@ -447,7 +447,8 @@ class IndicatorValue(SQLModel, table=True):
 class CoordinationItem(SQLModel, table=True):
     """A coordination item (协调事项): what unit `raised_by_unit_id` needs to move task
     `task_id` on, opened by its 遇到困难 report `report_id` (`need`: that report's note, with
-    later 遇到困难 notes and requested details appended, one per line). At most one open item
+    later 遇到困难 notes, the raising unit's details and the assigned unit's notes appended,
+    one labelled line each). At most one open item
     per (task, raising unit). A coordinator may assign it to another unit
     (`assigned_unit_id`, `assigned_at`, `assigned_by`: Telegram id), ask the raising unit for
     more detail (`detail_requested_at`) and close it with a note (`closed_at`, `closed_by`,
