@@ -30,6 +30,7 @@ from telegram.ext import (
 from bot import (
     backfill_view,
     backlog,
+    coordination_view,
     deadline_view,
     evidence,
     extension_flow,
@@ -414,6 +415,16 @@ def build_application(
         app.add_handler(handlers.command(name, people_handler))
     app.add_handler(
         CallbackQueryHandler(people.remove_contact_button, pattern=people.REMOVE_PATTERN)
+    )
+    # coordination items (协调事项)
+    app.add_handler(handlers.command("items", coordination_view.items_command))
+    app.add_handler(
+        CallbackQueryHandler(
+            coordination_view.coordinator_button, pattern=coordination_view.COORDINATOR_PATTERN
+        )
+    )
+    app.add_handler(
+        CallbackQueryHandler(coordination_view.reply_hint, pattern=coordination_view.REPLY_PATTERN)
     )
     app.add_handler(handlers.command("cancel", report_flow.cancel_outside))
     app.add_handler(handlers.command("skip", report_flow.skip_outside))

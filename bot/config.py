@@ -303,6 +303,7 @@ class FollowUpSettings(_Section):
     # completion review (办结审核): a lead unit's 已完成 waits for 销号 / 退回
     completion_review: bool = True
     coordinator_unit: str = Field(default="", max_length=100)
+    coordination_reminder_working_days: int = Field(default=3, ge=0, le=250)
 
 
 class EvidenceSettings(_Section):

@@ -43,16 +43,24 @@ from bot import render, texts
 from bot.access import coordinator_ids, leader_ids
 from bot.chart import font_path
 from bot.context import BotContext, Services
-from bot.keyboards import claims_keyboard, daily_keyboard, hold_keyboard, status_keyboard
+from bot.keyboards import (
+    claims_keyboard,
+    daily_keyboard,
+    hold_keyboard,
+    item_marker,
+    status_keyboard,
+)
 from bot.ratelimit import BULK
 from bot.reads import current_digest, current_digest_chart, in_worker, read_state
 from bot.transport import NOT_SENT_CAUSES
 from db import repo
-from db.models import Delivery
+from db.models import Contact, Delivery
 from db.repo.reviews import ClaimCard
+from jobs.coordination import days_open, reminder_due
 from jobs.daily import (
     DailyMessage,
     coordinators_key,
+    daily_key,
     daily_messages,
     escalation_day,
     leaders_key,
@@ -1136,6 +1144,7 @@ async def _follow_up(bot: Bot, svc: Services) -> None:
     if await send_reminders(bot, svc, state, held=held):
         state = None
     steps = (
+        lambda: remind_coordination_items(bot, svc),
         lambda: post_weekly_digest(bot, svc, held),
         lambda: escalate_overdue(bot, svc, state, held=held),
         lambda: send_claims(bot, svc),
@@ -1150,3 +1159,88 @@ async def _follow_up(bot: Bot, svc: Services) -> None:
 async def tick(context: BotContext) -> None:
     """The repeating JobQueue callback: one follow-up run."""
     await follow_up(context.bot, context.svc)
+
+
+async def remind_coordination_items(bot: Bot, svc: Services) -> int:
+    """Remind the contacts of each unit assigned an open coordination item (协调事项) every
+    `follow_up.coordination_reminder_working_days` working days after the item was assigned
+    or last reminded (`jobs.coordination.reminder_due`; 0: never), as their message of the
+    day: a contact whose message of the day ("daily:<contact>:<date>") is already claimed
+    (task reminders go first in the tick) gets the items the next working day. Several items
+    go out as one message each, under the one ledger row of the day. Only in sending hours
+    on working days; returns how many contacts were reminded. An item counts as reminded
+    (`CoordinationItem.reminded_on`) once one contact got it."""
+    every = svc.settings.follow_up.coordination_reminder_working_days
+    now = svc.now()
+    if every < 1 or not sending_allowed(now, svc.policy, svc.calendar):
+        return 0
+    zone = svc.policy.zone
+    today = now.astimezone(zone).date()
+    by_contact: dict[int, tuple[Contact, list[int]]] = {}
+    with svc.db.session() as s:
+        views = {v.id: v for v in repo.coordination.item_views(s, zone=zone)}
+        for item in repo.coordination.assigned_open_items(s):
+            assigned = item.assigned_at.astimezone(zone).date() if item.assigned_at else today
+            since = item.reminded_on or assigned
+            if item.id not in views or item.assigned_unit_id is None:
+                continue
+            if not reminder_due(since=since, today=today, every=every, calendar=svc.calendar):
+                continue
+            for contact in repo.contacts_of_unit(s, unit_id=item.assigned_unit_id):
+                if contact.id is not None and contact.unreachable_at is None:
+                    by_contact.setdefault(contact.id, (contact, []))[1].append(item.id)
+    reminded: set[int] = set()
+    contacts_reminded = 0
+    for contact, item_ids in by_contact.values():
+        if svc.stop_requested():
+            break
+        with svc.db.session() as s:
+            row = repo.claim_delivery(
+                s,
+                key=daily_key(contact.id or 0, today),
+                kind=DeliveryKind.REMINDER,
+                destination=str(contact.chat_id),
+                contact_id=contact.id,
+                now=now,
+            )
+            row_id = row.id if row is not None else None
+        if row_id is None:
+            continue  # the contact had a message today: the items wait for the next day
+        first: SendResult | None = None
+        for item_id in item_ids:
+            view = views[item_id]
+            text = render.item_text(
+                texts.COORD_REMINDER, view, days=days_open(view.opened_on, today)
+            )
+            result = await send(
+                bot,
+                contact.chat_id,
+                text,
+                reply_markup=item_marker("r", item_id),
+                rate_limit_args=BULK,
+            )
+            first = first or result
+            if result.outcome != DeliveryOutcome.SENT:
+                break
+            reminded.add(item_id)
+        assert first is not None  # every contact has at least one item
+        with svc.db.session() as s:
+            repo.settle_delivery(
+                s,
+                delivery_id=row_id,
+                outcome=first.outcome,
+                now=svc.now(),
+                message_id=first.message_id,
+                error=first.error,
+            )
+        log.info(
+            "coordination reminder %s: contact=%s items=%s",
+            first.outcome.value,
+            contact.id,
+            item_ids,
+        )
+        contacts_reminded += first.outcome == DeliveryOutcome.SENT
+    if reminded:
+        with svc.db.session() as s:
+            repo.coordination.mark_reminded(s, item_ids=sorted(reminded), on=today)
+    return contacts_reminded

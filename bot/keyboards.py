@@ -290,6 +290,27 @@ def review_keyboard(review_id: int) -> InlineKeyboardMarkup:
     )
 
 
+# --- coordination items (协调事项, bot/coordination_view.py) ---
+# "ci:a:<id>" 指派单位, "ci:d:<id>" 要求补充, "ci:c:<id>" 关闭事项 (coordinators);
+# "ci:s:<id>" show the item's card (/items); "ci:u:<id>:<unit id>" assign to that unit;
+# "ci:x:<id>" / "ci:y:<id>" cancel the question for a unit / a closing note (a reply to the
+# question is matched by this button); "ci:r:<id>" on a unit's item message (a reply to it
+# is that unit's note; pressing it says how to reply)
+
+
+def item_keyboard(item_id: int) -> InlineKeyboardMarkup:
+    """The card's buttons: 指派单位, 要求补充, 关闭事项."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(texts.BUTTON_COORD_ASSIGN, callback_data=f"ci:a:{item_id}"),
+                InlineKeyboardButton(texts.BUTTON_COORD_DETAIL, callback_data=f"ci:d:{item_id}"),
+                InlineKeyboardButton(texts.BUTTON_COORD_CLOSE, callback_data=f"ci:c:{item_id}"),
+            ]
+        ]
+    )
+
+
 def return_reason_keyboard(review_id: int) -> InlineKeyboardMarkup:
     """Under the question for a return's reason: accept after all (va:<id>)."""
     return InlineKeyboardMarkup(
@@ -348,3 +369,12 @@ def claim_ids(markup: InlineKeyboardMarkup | None) -> set[int]:
             if re.fullmatch(r"v[ar]:\d{1,9}", data):
                 found.add(int(data[3:]))
     return found
+
+
+def item_marker(kind: str, item_id: int) -> InlineKeyboardMarkup:
+    """The one button that tells what a reply to a message is: "r" a unit's note on the item
+    (如何回复), "x" / "y" the answer to a coordinator's question (取消)."""
+    label = texts.BUTTON_COORD_REPLY if kind == "r" else texts.BUTTON_COORD_CANCEL
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=f"ci:{kind}:{item_id}")]]
+    )

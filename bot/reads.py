@@ -84,6 +84,7 @@ def build_current_digest(
         indicators = {
             plan.id: repo.plan_indicators(s, plan_id=plan.id) for plan in state.plans.values()
         }
+        items = repo.coordination.item_views(s, zone=svc.policy.zone)
     active = state.active_plans()
     plans = [plan for plan in active if plan.id not in leave_out]
     if active and not plans and plan_id is None:
@@ -129,8 +130,18 @@ def build_current_digest(
             )
             digest = replace(digest, indicators_missing=missing, indicators_year=year)
         digests.append((digest, held_end))
+    if plan_id is not None:
+        in_plan = {task.id for task in state.tasks if task.plan_id == plan_id}
+        items = [item for item in items if item.task_id in in_plan]
     return render.render_plan_digests(
-        digests, svc.policy.zone, budget=svc.settings.follow_up.digest_lines
+        digests,
+        svc.policy.zone,
+        budget=svc.settings.follow_up.digest_lines,
+        extra=render.coordination_lines(
+            items,
+            now.astimezone(svc.policy.zone).date(),
+            budget=svc.settings.follow_up.digest_lines,
+        ),
     )
 
 

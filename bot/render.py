@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot import texts
 from db.repo.reviews import ClaimCard
+from jobs.coordination import ItemView, days_open
 from jobs.daily import DailyMessage, EscalationDay, UnitCases
 from jobs.dates import MAX_YEARS_AHEAD, DateProblem, DateRefusal, example_date
 from jobs.digest import Change, Digest, LightLine, TaskLine, UnitWord
@@ -587,14 +588,17 @@ def render_plan_digests(
     *,
     limit: int = TELEGRAM_TEXT_LIMIT,
     budget: int = DIGEST_LINE_BUDGET,
+    extra: Sequence[str] = (),
 ) -> list[str]:
     """Render the digests of the active plans (each with its `held_period_end`, as in
     `render_digest`), the newest plan first, as one post: one title and legend, then one
     section per plan headed 依据：《title》, within `budget` lines shared among the plans (at
-    least `PLAN_DIGEST_LINES` each), the footer once at the end. One digest is rendered
-    exactly as `render_digest` renders it. Parts after the first start with a "（续 i/n）"
-    marker line.
+    least `PLAN_DIGEST_LINES` each), the `extra` lines (HTML, e.g. the coordination items'
+    section), the footer once at the end. One digest is rendered exactly as
+    `render_digest` renders it. Parts after the first start with a "（续 i/n）" marker line.
     """
+    if extra:  # the extra lines and the blank line before them come out of the budget
+        budget = max(budget - len(extra) - 1, 1)
     share = budget if len(digests) == 1 else max(budget // len(digests), PLAN_DIGEST_LINES)
     lines: list[str] = []
     last = len(digests) - 1
@@ -613,6 +617,13 @@ def render_plan_digests(
         if i < last and section and section[-1] in (texts.DIGEST_FOOTER, texts.DIGEST_CUT):
             section = section[:-1]
         lines += section
+    if extra:
+        at = (
+            len(lines) - 1
+            if lines and lines[-1] in (texts.DIGEST_FOOTER, texts.DIGEST_CUT)
+            else len(lines)
+        )
+        lines[at:at] = ["", *extra]
     marker_room = telegram_length(texts.DIGEST_CONTINUED.format(part=999, parts=999)) + 1
     parts = split_lines(lines, limit=limit - marker_room)
     if len(parts) == 1:
@@ -868,3 +879,72 @@ def hold_notice(
         )
     )
     return texts.HOLD_NOTICE.format(findings="".join(findings))
+
+
+COORDINATION_DIGEST_ITEMS = 10  # open coordination items the digest names; the rest counted
+
+
+def coordination_lines(
+    views: Sequence[ItemView], today: date, *, budget: int = DIGEST_LINE_BUDGET
+) -> list[str]:
+    """The digest's section of open coordination items (`jobs.coordination.ItemView`, oldest
+    first) at local date `today`: a header with their count and a line each (task, raising
+    unit, assigned unit, days open), at most `COORDINATION_DIGEST_ITEMS` and at most what
+    leaves `PLAN_DIGEST_LINES` of the digest's `budget` lines to the plans (at least one);
+    the rest counted on a last line. None without items."""
+    if not views:
+        return []
+    shown = max(min(COORDINATION_DIGEST_ITEMS, budget - PLAN_DIGEST_LINES - 3), 1)
+    lines = [texts.DIGEST_COORD_HEADER.format(count=len(views))]
+    for view in views[:shown]:
+        lines.append(
+            texts.DIGEST_COORD_LINE.format(
+                plan=esc(view.plan),
+                number=view.task_number,
+                raised=esc(view.raised_by),
+                assigned=esc(view.assigned_to or texts.COORD_UNASSIGNED),
+                days=days_open(view.opened_on, today),
+            )
+        )
+    if len(views) > shown:
+        lines.append(texts.DIGEST_COORD_MORE.format(count=len(views) - shown))
+    return lines
+
+
+def task_coordination_lines(views: Sequence[ItemView], today: date) -> list[str]:
+    """The coordination items of one task for `/task` (open and closed, oldest first; each
+    need clipped to 60 characters) at local date `today`; none without items."""
+    if not views:
+        return []
+    lines = [texts.TASK_COORD_HEADER]
+    for view in views:
+        state = (
+            texts.COORD_STATE_OPEN.format(days=days_open(view.opened_on, today))
+            if view.closed_on is None
+            else texts.COORD_STATE_CLOSED_ON.format(date=fmt_date(view.closed_on))
+        )
+        lines.append(
+            texts.TASK_COORD_LINE.format(
+                id=view.id,
+                raised=esc(view.raised_by),
+                assigned=esc(view.assigned_to or texts.COORD_UNASSIGNED),
+                state=state,
+                need=esc(clip(view.need.replace("\n", " "), 60)),
+            )
+        )
+    return lines
+
+
+def item_text(template: str, view: ItemView, **extra: object) -> str:
+    """`template` (texts.COORD_*) filled with coordination item `view`: {id}, {plan},
+    {number}, {text} (the task's, clipped to 60 characters), {raised}, {need}, HTML-escaped,
+    and the `extra` fields as given."""
+    return template.format(
+        id=view.id,
+        plan=esc(view.plan),
+        number=view.task_number,
+        text=esc(clip(view.task_text, 60)),
+        raised=esc(view.raised_by),
+        need=esc(view.need),
+        **extra,
+    )

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from telegram import Message, Update
 from telegram.error import TelegramError
 
-from bot import keyboards, render, texts
+from bot import coordination_view, keyboards, render, texts
 from bot.access import is_coordinator
 from bot.context import BotContext
 from bot.flow_common import PICK_STATUS, SKIP, answer, find_task, note_problem, start_draft
@@ -134,6 +134,14 @@ async def reply_to_reminder(update: Update, context: BotContext) -> None:
         from bot.review_view import take_return_reason  # it imports this module's peers
 
         await take_return_reason(update, context, review_id)
+        return
+    item_marker = (
+        coordination_view.marker_of(replied.reply_markup)
+        if replied.from_user is not None and replied.from_user.id == context.bot.id
+        else None
+    )
+    if item_marker is not None:  # a reply to a coordination item's message
+        await coordination_view.take_reply(update, context, *item_marker)
         return
     if request_id is not None:
         from bot.extension_flow import take_reject_reason  # it imports this module's peers

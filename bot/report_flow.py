@@ -38,7 +38,7 @@ from telegram.ext import (
 )
 from telegram.warnings import PTBUserWarning
 
-from bot import evidence, keyboards, render, texts
+from bot import coordination_view, evidence, keyboards, render, texts
 from bot.context import BotContext, Draft
 from bot.delivery import send_claims, tell_coordinators
 from bot.extension_flow import (
@@ -472,6 +472,8 @@ async def confirm(update: Update, context: BotContext) -> int | None:
     now = svc.now()
     stored_id = None
     claim_id = None
+    item_id: int | None = None
+    opened = ""
     files = _all_files(draft)
     with svc.db.session() as s:
         reporter = repo.reporter_on_task(s, telegram_user_id=user.id, task_id=draft.task_id)
@@ -504,6 +506,17 @@ async def confirm(update: Update, context: BotContext) -> int | None:
                     task_id=draft.task_id,
                     report_id=stored.id,
                     on=now.astimezone(svc.policy.zone).date(),
+                    actor_user_id=user.id,
+                    now=now,
+                )
+            if draft.status is Status.BLOCKED:  # opens a coordination item
+                item_id, opened = coordination_view.raise_from_report(
+                    s,
+                    zone=svc.policy.zone,
+                    task_id=draft.task_id,
+                    unit_id=draft.unit_id,
+                    report_id=stored.id,
+                    note=draft.note,
                     actor_user_id=user.id,
                     now=now,
                 )
@@ -566,18 +579,23 @@ async def confirm(update: Update, context: BotContext) -> int | None:
     if claim_id is not None:  # to the reviewers now, if the coordinators' day allows
         await send_claims(context.bot, svc)
     if draft.status is Status.BLOCKED:
-        await tell_coordinators(
-            context.bot,
-            svc,
-            texts.BLOCKED_NOTICE.format(
-                plan=draft.task_plan,
-                number=draft.task_number,
-                text=render.esc(render.clip(draft.task_text, 60)),
-                unit=render.esc(draft.unit_name),
-                name=render.esc(user.full_name or str(user.id)),
-                note=render.esc(draft.note),
-            ),
+        notice = texts.BLOCKED_NOTICE.format(
+            plan=draft.task_plan,
+            number=draft.task_number,
+            text=render.esc(render.clip(draft.task_text, 60)),
+            unit=render.esc(draft.unit_name),
+            name=render.esc(user.full_name or str(user.id)),
+            note=render.esc(draft.note),
         )
+        if item_id is not None:  # the item's buttons (bot.coordination_view)
+            await tell_coordinators(
+                context.bot,
+                svc,
+                notice + "\n" + opened,
+                reply_markup=keyboards.item_keyboard(item_id),
+            )
+        else:
+            await tell_coordinators(context.bot, svc, notice)
     return ConversationHandler.END
 
 

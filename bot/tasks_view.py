@@ -16,7 +16,7 @@ from sqlmodel import Session
 from sqlmodel.sql.expression import SelectOfScalar
 from telegram import Update
 
-from bot import render, texts
+from bot import coordination_view, keyboards, render, texts
 from bot.access import coordinator_only, is_reader
 from bot.context import BotContext, Services
 from bot.evidence import evidence_keyboard, file_line
@@ -90,6 +90,11 @@ async def task_command(update: Update, context: BotContext) -> None:
         contacts = {c.id: c.display_name for c in s.exec(_all_contacts())}
         task_row = s.get(Task, task.id) if task else None
         carried = _carried(s, task_row)
+        items = (
+            repo.coordination.item_views(s, zone=svc.policy.zone, open_only=False, task_id=task.id)
+            if task
+            else []
+        )
     coordinator = await is_reader(svc, user.id)  # coordinators and leaders see all
     if not coordinator and contact is None:
         await reply(update, texts.NOT_CONTACT)
@@ -175,6 +180,7 @@ async def task_command(update: Update, context: BotContext) -> None:
                 when=render.when_text((milestone.due_on - today).days),
             )
         )
+    lines += render.task_coordination_lines(items, today)
     lines.extend(_carried_to_lines(state, task, carried))
     lines.append("")
     corrected = {r.corrects_id for r in history if r.corrects_id is not None}
@@ -454,6 +460,8 @@ async def record_command(update: Update, context: BotContext) -> None:
         return
     now = svc.now()
     which = choice_line(choice, "record", f"{number} {unit_name} {status_word} ……")
+    item_id: int | None = None
+    opened = ""
     with svc.db.session() as s:
         task = repo.get_task(
             s, number=number, plan_id=choice.plan.id if choice.plan is not None else None
@@ -479,6 +487,17 @@ async def record_command(update: Update, context: BotContext) -> None:
             )
             record_claim(svc, s, stored, entered_by=user.id)
             stored_id = stored.id
+            if status is Status.BLOCKED:  # opens a coordination item
+                item_id, opened = coordination_view.raise_from_report(
+                    s,
+                    zone=svc.policy.zone,
+                    task_id=task.id or 0,
+                    unit_id=unit.id or 0,
+                    report_id=stored_id,
+                    note=note,
+                    actor_user_id=user.id,
+                    now=now,
+                )
     if task is None:
         await reply(
             update, "\n".join(filter(None, [texts.UNKNOWN_TASK.format(number=number), which]))
@@ -518,6 +537,13 @@ async def record_command(update: Update, context: BotContext) -> None:
         note=render.esc(note),
         at=render.fmt_instant(now, svc.policy.zone),
     )
+    if item_id is not None:
+        await reply(
+            update,
+            "\n".join(filter(None, [saved, opened, which])),
+            reply_markup=keyboards.item_keyboard(item_id),
+        )
+        return
     await reply(update, "\n".join(filter(None, [saved, which])))
 
 

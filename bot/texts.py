@@ -58,6 +58,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("milestone", "设置任务的年度目标（协调员）"),
     ("notice", "生成单位督办通知单 Word（协调员）"),
     ("bulletin", "生成督查通报 Word（协调员）"),
+    ("items", "查看未办结的协调事项（协调员）"),
     ("cancel", "取消当前操作"),
     ("help", "使用说明"),
 ]
@@ -74,6 +75,7 @@ HELP_CONTACT = (
     "/unit 查看本单位的任务和状态灯\n"
     "/task 序号 查看本单位某项任务的详情和反馈记录\n"
     "/indicators 查看主要指标；/indicator 序号 年份 数值 来源：录入本单位填报的指标数据\n"
+    "收到协调事项时，直接回复该消息说明办理情况或补充说明。\n"
     "/whoami 查看我的身份；/cancel 取消当前操作"
 )
 HELP_COORDINATOR = (
@@ -100,6 +102,7 @@ HELP_COORDINATOR = (
     "/milestone [规划简称] 序号 日期 内容：设置任务的年度目标\n"
     "/close_plan 计划简称：关闭已结束的计划（不再提醒，记录仍可查看、导出），"
     "可将未完成任务结转到新计划\n"
+    "/items：查看未办结的协调事项（遇到困难的反馈），可指派单位、要求补充、关闭\n"
     "延期申请下方的“批准”“驳回”按钮用于审批。"
 )
 # ---------------------------------------------------------------- a new plan from its document
@@ -1135,3 +1138,66 @@ REVIEW_ASK_RETURN_REASON_ITEM = (
     "✍️ 请直接回复本消息，写明退回第{number}项（{unit}）的理由，理由会转告该单位联络员。"
     "不退回了请点下方“销号”。"
 )
+# --- coordination items (协调事项, bot/coordination_view.py) ---
+COORD_OPENED = "已登记为协调事项（编号{id}）。"
+COORD_ADDED = "已并入该单位此任务未办结的协调事项（编号{id}）。"
+COORD_CARD = (
+    "📌 <b>协调事项{id}</b>（{state}）\n任务：{plan}第{number}项 {text}\n提出单位：{raised}\n"
+    "承办单位：{assigned}\n需协调：{need}"
+)
+COORD_STATE_OPEN = "未办结，已{days}天"
+COORD_STATE_CLOSED = "已关闭"
+COORD_UNASSIGNED = "待指派"
+COORD_LABEL_MORE = "再次反馈（{date}）"
+COORD_LABEL_DETAIL = "补充（{date}，{unit}）"
+COORD_LABEL_PROGRESS = "办理情况（{date}，{unit}）"
+BUTTON_COORD_ASSIGN = "指派单位"
+BUTTON_COORD_DETAIL = "要求补充"
+BUTTON_COORD_CLOSE = "关闭事项"
+BUTTON_COORD_CANCEL = "取消"
+BUTTON_COORD_REPLY = "如何回复"
+COORD_ASK_UNIT = (
+    "指派协调事项{id}（第{number}项，{raised}提出）：请<b>回复本消息</b>写出承办单位名称，"
+    "或点下方的单位。"
+)
+COORD_ASK_CLOSE = "关闭协调事项{id}：请<b>回复本消息</b>写出关闭说明（办理结果）。"
+COORD_QUESTION_CANCELLED = "已取消，协调事项{id}未作改动。"
+COORD_UNKNOWN_UNIT = "没有找到单位“{text}”。{hint}请重新回复本消息，或点下方的单位。"
+COORD_UNKNOWN_UNIT_HINT = "您是否要找：{names}？"
+COORD_RAISING_UNIT = "协调事项{id}由{unit}提出，不能指派给它自己，请选择其他单位。"
+COORD_SAME_UNIT = "协调事项{id}已指派给{unit}，无需重复指派。"
+COORD_IS_CLOSED = "协调事项{id}已关闭，不能再操作。"
+COORD_NOT_FOUND = "没有找到该协调事项。"
+COORD_ASSIGNED = "✅ 协调事项{id}已指派给{unit}，已通知其联络员{count}人。"
+COORD_ASSIGNED_NO_CONTACT = (
+    "✅ 协调事项{id}已指派给{unit}。该单位尚无联络员，未能通知，请先邀请（/invite {unit}）。"
+)
+COORD_TO_UNIT = (
+    "📌 <b>协调事项</b>（编号{id}）请贵单位协助办理\n任务：{plan}第{number}项 {text}\n"
+    "提出单位：{raised}\n需协调：{need}\n请直接<b>回复本消息</b>说明办理情况。"
+)
+COORD_DETAIL_SENT = "已请{unit}补充说明协调事项{id}（联络员{count}人）。"
+COORD_DETAIL_NO_CONTACT = "{unit}尚无联络员，无法请其补充说明。"
+COORD_DETAIL_TO_UNIT = (
+    "📝 协调员请贵单位补充说明协调事项（编号{id}）\n任务：{plan}第{number}项 {text}\n"
+    "目前的说明：{need}\n请直接<b>回复本消息</b>补充。"
+)
+COORD_REPLY_HINT = "请长按本消息选择“回复”，写出说明后发送。"
+COORD_NOTE_SAVED = "已记入协调事项{id}，协调员会收到。"
+COORD_NOT_YOUR_ITEM = "协调事项{id}不由贵单位提出或承办，说明未记录。"
+COORD_NOTE_TO_COORDINATORS = "💬 协调事项{id}（{plan}第{number}项）{unit}：{note}"
+COORD_CLOSED = "✅ 协调事项{id}已关闭。\n关闭说明：{note}"
+COORD_CLOSED_TO_UNIT = "协调事项（编号{id}，{plan}第{number}项）已关闭。\n关闭说明：{note}"
+COORD_REMINDER = (
+    "⏰ 协调事项（编号{id}）仍未办结，已{days}天\n任务：{plan}第{number}项 {text}\n"
+    "提出单位：{raised}\n需协调：{need}\n请直接<b>回复本消息</b>说明办理情况。"
+)
+ITEMS_NONE = "目前没有未办结的协调事项。"
+ITEMS_HEADER = "<b>协调事项（{count}项未办结）</b>点下方按钮查看和处理。"
+ITEM_BUTTON = "{id}. 第{number}项 {raised}"
+DIGEST_COORD_HEADER = "<b>协调事项（{count}项未办结）</b>"
+DIGEST_COORD_LINE = "· {plan}第{number}项 {raised}提出 → {assigned}，已{days}天"
+TASK_COORD_HEADER = "协调事项："
+TASK_COORD_LINE = "· 编号{id} {raised}提出 → {assigned}（{state}）：{need}"
+DIGEST_COORD_MORE = "……另有{count}项，协调员可发送 /items 查看。"
+COORD_STATE_CLOSED_ON = "{date}已关闭"

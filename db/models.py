@@ -492,3 +492,32 @@ class IndicatorValue(SQLModel, table=True):
     source: str = ""
     entered_by: int = Field(default=0, sa_type=BigInteger)
     entered_at: datetime = Field(sa_column=utc_column())
+
+
+class CoordinationItem(SQLModel, table=True):
+    """A coordination item (协调事项): what unit `raised_by_unit_id` needs to move task
+    `task_id` on, opened by its 遇到困难 report `report_id` (`need`: that report's note, with
+    later 遇到困难 notes, the raising unit's details and the assigned unit's notes appended,
+    one labelled line each). At most one open item
+    per (task, raising unit). A coordinator may assign it to another unit
+    (`assigned_unit_id`, `assigned_at`, `assigned_by`: Telegram id), ask the raising unit for
+    more detail (`detail_requested_at`) and close it with a note (`closed_at`, `closed_by`,
+    `closing_note`). `status` is "open" or "closed"; `due_on` an optional local date;
+    `reminded_on` the local date the assigned unit's contacts were last reminded."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    raised_by_unit_id: int = Field(foreign_key="unit.id")
+    report_id: int | None = Field(default=None, foreign_key="statusreport.id")
+    need: str
+    status: str = Field(default="open", max_length=10, index=True)
+    assigned_unit_id: int | None = Field(default=None, foreign_key="unit.id")
+    assigned_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    assigned_by: int | None = Field(default=None, sa_type=BigInteger)
+    due_on: date | None = None
+    detail_requested_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    closed_at: datetime | None = Field(default=None, sa_column=utc_column(nullable=True))
+    closed_by: int | None = Field(default=None, sa_type=BigInteger)
+    closing_note: str | None = None
+    created_at: datetime = Field(sa_column=utc_column())
+    reminded_on: date | None = None

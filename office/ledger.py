@@ -26,7 +26,10 @@
    report), then one row per pair finished late (超期办结). Rates are number cells in
    percent format, empty when there is nothing to count. Working days follow `calendar`
    (default: Monday to Friday), cycles the plan's rhythm or the monthly `cycle_day`.
-6. 说明: the plans, export time, time zone and row counts.
+6. 协调事项: every coordination item, oldest first (编号, 计划, 序号, 提出单位, 需协调事项,
+   承办单位, 指派时间, 状态 未办结 / 已关闭, 提出时间, 已开天数 for an open item, 关闭时间,
+   关闭说明).
+7. 说明: the plans, export time, time zone and row counts.
 
 Dates are real date cells and instants real date-time cells. Excel has no time zones, so
 instants are converted to `zone` (the configured zone, default Asia/Shanghai) and written
@@ -66,6 +69,7 @@ from db.files import size_text
 from db.models import AuditEvent, StatusReport
 from db.repo.reviews import AT_MIGRATION, BY_COORDINATOR, REVIEW_OFF, SELF_ACCEPTED
 from jobs.calendar import WeekdayCalendar, WorkingCalendar
+from jobs.coordination import days_open
 from jobs.plans import PlanView
 from jobs.state import FollowUpState, TaskView, UnitView
 from jobs.stats import PlanStats
@@ -150,6 +154,7 @@ TASK_SUBJECT = "第{number}项"
 EXTENSION_SUBJECT = "{task}延期申请（编号{id}）"
 CONTACT_SUBJECT = "联络员{name}（{unit}）"
 HOLD_SUBJECT = "逾期提醒暂停（编号{id}）"
+COORDINATION_SUBJECT = "协调事项（编号{id}）"
 # a decision on a held follow-up (`decide_hold`): the coordinator's choice, or the bot's own
 # (actor 0) when new deadlines or reports left nothing late enough to hold
 HOLD_DECISION_LABEL = {"send": "发送积压提醒", "drop": "不再发送"}
@@ -511,6 +516,8 @@ def build_ledger(
             return plan_tag(parts[1]) + INDICATOR_SUBJECT.format(number=parts[2])
         if parts[0] == "hold" and len(parts) == 2:
             return HOLD_SUBJECT.format(id=parts[1])
+        if parts[0] == "coordination" and len(parts) == 2:
+            return COORDINATION_SUBJECT.format(id=parts[1])
         if parts[0] == "extension" and len(parts) in (4, 5):
             task = repo.parse_task_subject(":".join(parts[2:]))
             if task is not None:
@@ -591,6 +598,7 @@ def build_ledger(
             for p in plans
         ],
     )
+    _coordination_sheet(workbook, session, zone, now)
     about = _Sheet(workbook.create_sheet(SHEET_ABOUT), ("项目", "内容"))
     plan_rows = [
         (
@@ -697,6 +705,63 @@ def _stats_sheet(workbook: Workbook, plans: list[tuple[PlanView, PlanStats]]) ->
         column = STATS_HEADERS.index(header) + 1
         for (cell,) in sheet.ws.iter_rows(min_row=2, min_col=column, max_col=column):
             cell.number_format = PERCENT_FORMAT
+    sheet.finish()
+    return sheet.rows
+
+
+SHEET_COORDINATION = "协调事项"
+COORDINATION_HEADERS = (
+    "编号",
+    "计划",
+    "序号",
+    "提出单位",
+    "需协调事项",
+    "承办单位",
+    "指派时间",
+    "状态",
+    "提出时间",
+    "已开天数",
+    "关闭时间",
+    "关闭说明",
+)
+COORDINATION_STATE = {"open": "未办结", "closed": "已关闭"}
+ACTION_LABEL.update(
+    {
+        "coordination.open": "登记协调事项",
+        "coordination.add": "协调事项补充反馈",
+        "coordination.assign": "指派协调事项",
+        "coordination.ask_detail": "要求补充说明",
+        "coordination.note": "协调事项回复",
+        "coordination.close": "关闭协调事项",
+    }
+)
+
+
+def _coordination_sheet(workbook: Workbook, session: Session, zone: ZoneInfo, now: datetime) -> int:
+    """Add the 协调事项 sheet (see the module docstring); return its row count."""
+    sheet = _Sheet(workbook.create_sheet(SHEET_COORDINATION), COORDINATION_HEADERS)
+    today = now.astimezone(zone).date()
+    views = {v.id: v for v in repo.coordination.item_views(session, zone=zone, open_only=False)}
+    for item in repo.coordination.all_items(session):
+        view = views.get(item.id or 0)
+        if view is None:
+            continue
+        sheet.append(
+            (
+                item.id,
+                view.plan,
+                view.task_number,
+                view.raised_by,
+                view.need,
+                view.assigned_to or "",
+                local_naive(item.assigned_at, zone) if item.assigned_at else None,
+                COORDINATION_STATE.get(item.status, item.status),
+                local_naive(item.created_at, zone),
+                days_open(view.opened_on, today) if view.is_open else None,
+                local_naive(item.closed_at, zone) if item.closed_at else None,
+                item.closing_note or "",
+            )
+        )
     sheet.finish()
     return sheet.rows
 

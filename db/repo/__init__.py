@@ -360,3 +360,7 @@ __all__ = [
     "unsettled_keys",
     "waiting_claims",
 ]
+
+from db.repo import coordination
+
+__all__ += ["coordination"]

@@ -16,6 +16,7 @@ from db.models import (
     Assignment,
     CompletionReview,
     Contact,
+    CoordinationItem,
     Delivery,
     EvidenceFile,
     ExtensionRequest,
@@ -383,8 +384,8 @@ def merge_unit(
     """Merge unit A (`unit_id`) into unit B (`into_unit_id`) and return B.
 
     A's name and aliases become B's aliases; A's assignments, contacts, invites, status
-    reports, progress rows, evidence files, extension requests, completion reviews and
-    deliveries move to B;
+    reports, progress rows, evidence files, extension requests, completion reviews,
+    deliveries and coordination items (raised or assigned) move to B;
     A's row is deleted. Units named on the same task are refused (`check_merge`). Where both
     have a progress row on a task (reports kept from an earlier assignment), B keeps one: the
     newest report of both (by report id) and the newest with a status. Audited
@@ -425,6 +426,11 @@ def merge_unit(
         table = model.__table__  # type: ignore[union-attr]
         session.execute(
             update(table).where(table.c.unit_id == unit_id).values(unit_id=into_unit_id)
+        )
+    items = CoordinationItem.__table__  # type: ignore[attr-defined]
+    for column in ("raised_by_unit_id", "assigned_unit_id"):  # coordination items (协调事项)
+        session.execute(
+            update(items).where(items.c[column] == unit_id).values({column: into_unit_id})
         )
     session.expire_all()
     session.delete(_unit(session, unit_id))

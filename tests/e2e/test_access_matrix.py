@@ -402,6 +402,29 @@ _LEADER: dict[str, Expect] = {
 for _action, _cells in MATRIX.items():
     if "stranger" in _cells:  # a row of every role (a row of one role names the leader itself)
         _cells.setdefault("leader", _LEADER.get(_action, _cells["stranger"]))
+# coordination items (协调事项): coordinators only; the units' reply marker only explains
+COORDINATOR_ALERT = no("仅限协调员", "alert")
+MATRIX.update(
+    {
+        "/items": {
+            "stranger": NOT_COORDINATOR,
+            "contactA": NOT_COORDINATOR,
+            "contactB": NOT_COORDINATOR,
+            "coordinator": ok("目前没有未办结的协调事项"),
+            "member@group": NOT_COORDINATOR,
+        },
+        **{
+            f"button {data} (no item)": {
+                **{role: COORDINATOR_ALERT for role in ROLES},
+                "coordinator": no("没有找到该协调事项", "alert"),
+            }
+            for data in ("ci:a:999", "ci:d:999", "ci:c:999", "ci:s:999", "ci:u:999:1")
+        },
+        "button ci:r:999 (reply marker)": {
+            role: Expect("allowed", "请长按本消息选择“回复”", "alert") for role in ROLES
+        },
+    }
+)
 
 ROWS = [
     pytest.param(role, action, expected, id=f"{role} | {action}")
@@ -749,6 +772,23 @@ ACTIONS: dict[str, Callable[[Env, str], Awaitable[Observed]]] = {
     "button va:<claim> (销号)": lambda env, role: press_on_claim(env, role, "va"),
     "button vr:<claim> (退回)": lambda env, role: press_on_claim(env, role, "vr"),
 }
+
+
+def pressing(data: str) -> Callable[[Env, str], Awaitable[Observed]]:
+    """The action of pressing a button carrying `data`."""
+    return lambda env, role: press(env, role, data)
+
+
+ACTIONS.update(
+    {
+        "/items": lambda env, role: command(env, role, "/items"),
+        **{
+            f"button {data} (no item)": pressing(data)
+            for data in ("ci:a:999", "ci:d:999", "ci:c:999", "ci:s:999", "ci:u:999:1")
+        },
+        "button ci:r:999 (reply marker)": pressing("ci:r:999"),
+    }
+)
 assert set(ACTIONS) == set(MATRIX)
 
 

@@ -215,7 +215,7 @@ def rows_of(ws) -> list[tuple]:
 
 def test_sheets_and_headers(busy_db):
     wb = export(busy_db)
-    assert wb.sheetnames == ["台账", "反馈记录", "操作记录", "主要指标", "统计", "说明"]
+    assert wb.sheetnames == ["台账", "反馈记录", "操作记录", "主要指标", "统计", "协调事项", "说明"]
     assert [c.value for c in wb["台账"][1]] == LEDGER_HEADERS
     assert [c.value for c in wb["反馈记录"][1]] == REPORT_HEADERS
     assert [c.value for c in wb["操作记录"][1]] == AUDIT_HEADERS
