@@ -933,3 +933,15 @@ INDICATOR_RECORDED = (
 )
 INDICATOR_REPLACED = "（替换此前录入的 {old}，原记录保留）"
 DIGEST_INDICATORS_MISSING = "主要指标：第{numbers}项缺{year}年数据"
+
+# --- group robots (DingTalk, WeCom): bot/webhooks.py ---
+WEBHOOK_TITLE = "残工委重点任务督办汇总"
+WEBHOOK_PART = "（续 {index}/{total}）"
+WEBHOOK_TEST = "残工委督办机器人测试消息：本群已接入督办汇总推送，无需回复。"
+WEBHOOK_CHANNEL = {"dingtalk": "钉钉群", "wecom": "企业微信群"}
+DIGEST_GROUPS_NONE = "尚未配置钉钉群或企业微信群机器人（配置项 dingtalk.webhook、wecom.webhook）。"
+DIGEST_GROUPS_REPEATED = "一分钟内已推送过督办汇总，未重复推送。"
+DIGEST_GROUPS_RESULT = "督办汇总推送结果：\n{lines}"
+DIGEST_GROUPS_SENT = "· {channel}：已发送（{parts}条）"
+DIGEST_GROUPS_NOT_SENT = "· {channel}：未送达（{reason}），请检查机器人配置后重试"
+DIGEST_GROUPS_UNCERTAIN = "· {channel}：发送超时，可能已送达，请到群内查看"

@@ -256,16 +256,23 @@ def delivery_parts(row: Delivery) -> list[str]:
 
 
 def claim_retry(
-    session: Session, *, kind: DeliveryKind, now: datetime, key_prefix: str | None = None
+    session: Session,
+    *,
+    kind: DeliveryKind,
+    now: datetime,
+    key_prefix: str | None = None,
+    channel: str | None = None,
 ) -> Delivery | None:
     """Take over the oldest RETRY row of `kind` (and with a key starting with `key_prefix`,
-    when given) whose `next_attempt_at` has passed (a digest stopped by an outage resumes
-    from its stored parts; a queued notice goes out)."""
+    and of `channel`, when given) whose `next_attempt_at` has passed (a digest stopped by an
+    outage resumes from its stored parts; a queued notice goes out)."""
     conditions: list[ColumnElement[bool]] = [
         col(Delivery.kind) == kind,
         col(Delivery.outcome) == DeliveryOutcome.RETRY,
         col(Delivery.next_attempt_at) <= now,
     ]
+    if channel is not None:
+        conditions.append(col(Delivery.channel) == channel)
     if key_prefix is not None:
         conditions.append(col(Delivery.key).startswith(key_prefix, autoescape=True))
     candidates = session.exec(
@@ -340,10 +347,16 @@ def sent_reminder_counts(session: Session) -> dict[tuple[int, int], int]:
 
 
 def last_digest_at(session: Session) -> datetime | None:
-    """Return when the last weekly digest was sent (aware UTC), or None."""
+    """Return when the last weekly digest was sent to Telegram (aware UTC), or None. The
+    copies posted to other channels (DingTalk, WeCom) carry the same period and do not
+    start a new one."""
     stmt = (
         select(Delivery.sent_at)
-        .where(Delivery.kind == DeliveryKind.DIGEST, Delivery.outcome == DeliveryOutcome.SENT)
+        .where(
+            Delivery.kind == DeliveryKind.DIGEST,
+            Delivery.outcome == DeliveryOutcome.SENT,
+            Delivery.channel == "telegram",
+        )
         .order_by(col(Delivery.sent_at).desc())
         .limit(1)
     )
