@@ -348,6 +348,13 @@ def webhook_url_problem(url: str, host_hint: str) -> str | None:
     return None
 
 
+def _valid_webhook(value: SecretStr, host_hint: str) -> SecretStr:
+    problem = webhook_url_problem(value.get_secret_value(), host_hint)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 class DingTalkSettings(_Section):
     """[dingtalk]: the committee's DingTalk group robot (custom robot webhook, optionally
     signed with its secret "SEC..."). Both secrets; "" is none."""
@@ -358,12 +365,7 @@ class DingTalkSettings(_Section):
     @field_validator("webhook")
     @classmethod
     def _webhook(cls, value: SecretStr) -> SecretStr:
-        problem = webhook_url_problem(
-            value.get_secret_value(), "https://oapi.dingtalk.com/robot/send?access_token=..."
-        )
-        if problem:
-            raise ValueError(problem)
-        return value
+        return _valid_webhook(value, "https://oapi.dingtalk.com/robot/send?access_token=...")
 
 
 class WeComSettings(_Section):
@@ -374,12 +376,7 @@ class WeComSettings(_Section):
     @field_validator("webhook")
     @classmethod
     def _webhook(cls, value: SecretStr) -> SecretStr:
-        problem = webhook_url_problem(
-            value.get_secret_value(), "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=..."
-        )
-        if problem:
-            raise ValueError(problem)
-        return value
+        return _valid_webhook(value, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...")
 
 
 class Settings(_Section):
