@@ -36,6 +36,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("report", "反馈任务进展"),
     ("whoami", "查看我的身份"),
     ("digest", "查看督办汇总（协调员）"),
+    ("digest_groups", "推送督办汇总到钉钉群、企业微信群（协调员）"),
     ("units", "查看牵头单位联络员（协调员）"),
     ("export", "导出台账 Excel（协调员）"),
     ("export_files", "导出材料汇编：台账和全部佐证材料（协调员）"),
@@ -86,6 +87,7 @@ HELP_COORDINATOR = (
     "/rename_unit 旧名称 新名称：单位更名（旧名称保留为别名，历史记录不变）\n"
     "/merge_unit 单位 并入单位：单位合并（任务、联络员和进展记录并入后者）\n"
     "/digest：生成督办汇总；/export：导出重点任务台账（Excel）\n"
+    "/digest_groups：把督办汇总推送到已接入的钉钉群、企业微信群\n"
     "/export_files：导出材料汇编（台账和全部佐证材料，zip）\n"
     "/evaluate [规划简称]：生成规划总结评估初稿（Word；规划期内为中期评估）\n"
     "/plan：导入新规划：把规划文件（.docx、.xlsx、.pdf）发给我，核对后确认导入\n"
@@ -942,6 +944,6 @@ WEBHOOK_CHANNEL = {"dingtalk": "钉钉群", "wecom": "企业微信群"}
 DIGEST_GROUPS_NONE = "尚未配置钉钉群或企业微信群机器人（配置项 dingtalk.webhook、wecom.webhook）。"
 DIGEST_GROUPS_REPEATED = "一分钟内已推送过督办汇总，未重复推送。"
 DIGEST_GROUPS_RESULT = "督办汇总推送结果：\n{lines}"
-DIGEST_GROUPS_SENT = "· {channel}：已发送（{parts}条）"
+DIGEST_GROUPS_SENT = "· {channel}：已发送"
 DIGEST_GROUPS_NOT_SENT = "· {channel}：未送达（{reason}），请检查机器人配置后重试"
 DIGEST_GROUPS_UNCERTAIN = "· {channel}：发送超时，可能已送达，请到群内查看"

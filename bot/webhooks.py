@@ -44,11 +44,14 @@ from urllib.parse import parse_qsl, quote_plus, urlsplit
 import httpx
 from aiolimiter import AsyncLimiter
 from sqlmodel import select
+from telegram import Update
 
-from bot import texts
+from bot import render, texts
+from bot.access import coordinator_only
 from bot.config import Settings
-from bot.context import Services
+from bot.context import BotContext, Services
 from bot.delivery import digest_key
+from bot.handlers import REPEAT_WINDOW, reply
 from bot.reads import current_digest
 from bot.redact import redact
 from bot.transport import NOT_SENT_CAUSES
@@ -491,3 +494,44 @@ async def test_channels(settings: Settings, now: datetime) -> list[tuple[Robot, 
             body = text_message(robot, texts.WEBHOOK_TEST)
             results.append((robot, await post(client, robot, body, new_limiter(), now)))
     return results
+
+
+@coordinator_only
+async def digest_groups_command(update: Update, context: BotContext) -> None:
+    """/digest_groups (coordinator, any chat): post the current digest to the DingTalk and
+    WeCom groups now (`post_digest_now`) and answer with each group's outcome. Asked again
+    within `bot.handlers.REPEAT_WINDOW` of a post to any of them, it posts nothing and says
+    so (a double tap must not post twice to a group of leaders)."""
+    user = update.effective_user
+    if user is None:
+        return
+    svc = context.svc
+    robots = configured_robots(svc.settings)
+    if not robots:
+        await reply(update, texts.DIGEST_GROUPS_NONE)
+        return
+    since = svc.now() - REPEAT_WINDOW
+    with svc.db.session() as s:
+        recent = [
+            robot
+            for robot in robots
+            if repo.recent_delivery(
+                s, kind=DeliveryKind.ON_DEMAND, destination=robot.fingerprint, since=since
+            )
+            is not None
+        ]
+    if recent:
+        await reply(update, texts.DIGEST_GROUPS_REPEATED)
+        return
+    results = await post_digest_now(svc, await current_digest(svc), by=user.id)
+    lines = []
+    for robot, outcome, error in results:
+        channel = texts.WEBHOOK_CHANNEL[robot.channel]
+        if outcome == DeliveryOutcome.SENT:
+            lines.append(texts.DIGEST_GROUPS_SENT.format(channel=channel))
+        elif outcome == DeliveryOutcome.UNCERTAIN:
+            lines.append(texts.DIGEST_GROUPS_UNCERTAIN.format(channel=channel))
+        else:
+            reason = render.esc(error or outcome.value)
+            lines.append(texts.DIGEST_GROUPS_NOT_SENT.format(channel=channel, reason=reason))
+    await reply(update, texts.DIGEST_GROUPS_RESULT.format(lines="\n".join(lines)))

@@ -30,7 +30,7 @@ from bot.webhooks import (
 from db.models import Delivery
 from jobs.types import DeliveryKind, DeliveryOutcome
 from standin.dingtalk import DingTalkStandIn
-from standin.harness import GROUP, MutableClock
+from standin.harness import COORDINATOR, GROUP, MutableClock
 from standin.wecom import WeComStandIn
 from tests.conftest import BotHarness
 from tests.e2e.test_reliability import LONG_DIGEST, big_plan
@@ -325,3 +325,41 @@ async def test_channels_test_posts_to_each_configured_robot(
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+
+
+async def test_a_coordinator_posts_the_digest_to_the_groups_on_demand(
+    bot: BotHarness, robots: tuple[DingTalkStandIn, WeComStandIn]
+) -> None:
+    dt, wc = robots
+    await start_with(bot, dt, wc)
+    since = len(bot.api.sent)
+    bot.api.send_text(COORDINATOR, "/digest_groups")
+    answer = await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "推送结果" in m.plain_text, since=since
+    )
+    await bot.api.wait_idle()
+    assert "钉钉群：已发送" in answer.plain_text and "企业微信群：已发送" in answer.plain_text
+    assert len(dt.posts) == 1 and len(wc.posts) == 1
+    assert "督办汇总" in dt.texts()[0] and "督办汇总" in wc.texts()[0]
+    rows = webhook_rows(bot)
+    assert [(r.kind, r.outcome) for r in rows] == [
+        (DeliveryKind.ON_DEMAND, DeliveryOutcome.SENT)
+    ] * 2
+    # a double tap within the minute posts nothing more
+    since = len(bot.api.sent)
+    bot.api.send_text(COORDINATOR, "/digest_groups")
+    await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "未重复推送" in m.plain_text, since=since
+    )
+    assert len(dt.posts) == 1 and len(wc.posts) == 1
+    # later, a group that refuses is named in the answer; the other still gets it
+    bot.clock.advance(timedelta(minutes=2))
+    wc.fail_next(errcode=93000, errmsg="invalid webhook url")
+    since = len(bot.api.sent)
+    bot.api.send_text(COORDINATOR, "/digest_groups")
+    answer = await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "推送结果" in m.plain_text, since=since
+    )
+    assert "钉钉群：已发送" in answer.plain_text
+    assert "企业微信群：未送达" in answer.plain_text and "93000" in answer.plain_text
+    assert len(dt.posts) == 2 and len(wc.posts) == 1
