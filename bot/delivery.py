@@ -920,7 +920,7 @@ async def _follow_up(bot: Bot, svc: Services) -> None:
 
     steps = (
         lambda: post_weekly_digest(bot, svc, held),
-        lambda: post_weekly_webhook_digests(svc, held),
+        lambda: post_weekly_webhook_digests(svc, held, bot=bot),
         lambda: escalate_overdue(bot, svc, state, held=held),
         lambda: warn_unknown_calendar_years(bot, svc),
     )

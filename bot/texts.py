@@ -947,3 +947,11 @@ DIGEST_GROUPS_RESULT = "督办汇总推送结果：\n{lines}"
 DIGEST_GROUPS_SENT = "· {channel}：已发送"
 DIGEST_GROUPS_NOT_SENT = "· {channel}：未送达（{reason}），请检查机器人配置后重试"
 DIGEST_GROUPS_UNCERTAIN = "· {channel}：发送超时，可能已送达，请到群内查看"
+WEBHOOK_DIGEST_RETRYING = (
+    "⚠️ 本周督办汇总未能推送到{channel}（已发{sent}/{total}条）：{reason}。"
+    "将自动重试；若持续失败，请检查机器人配置（可运行 taskbot channels test）。"
+)
+WEBHOOK_DIGEST_FAILED = (
+    "⚠️ 本周督办汇总推送到{channel}的结果不确定（已发{sent}/{total}条）：{reason}。"
+    "可能已送达，请到群内查看；如未收到，可发送 /digest_groups 补发。"
+)

@@ -19,7 +19,9 @@ digest's guarantee (`bot.delivery`): claimed in the send ledger before the first
 "digest:<ISO week>:<channel>:<fingerprint>", the markdown parts in `body`), each part
 recorded as it goes out, settled after. A post that certainly did not arrive (connection
 refused, an HTTP error status, an errcode other than 0 such as the rate limit) is RETRY and
-resumes at that part a minute later; a timeout after sending is UNCERTAIN and never resent.
+resumes at that part after the ledger's backoff (`repo.retry_backoff`: 30 s doubling, at
+most 30 minutes; a misconfigured robot is not hammered every minute); a timeout after
+sending is UNCERTAIN and never resent. The coordinators are told once of either.
 The ledger's destination is the webhook's `fingerprint`, never its URL: the URL holds the
 robot's token.
 
@@ -44,13 +46,13 @@ from urllib.parse import parse_qsl, quote_plus, urlsplit
 import httpx
 from aiolimiter import AsyncLimiter
 from sqlmodel import select
-from telegram import Update
+from telegram import Bot, Update
 
 from bot import render, texts
 from bot.access import coordinator_only
 from bot.config import Settings
 from bot.context import BotContext, Services
-from bot.delivery import digest_key
+from bot.delivery import digest_key, tell_coordinators
 from bot.handlers import REPEAT_WINDOW, reply
 from bot.reads import current_digest
 from bot.redact import redact
@@ -348,7 +350,7 @@ def _week_html(svc: Services, period: str) -> list[str] | None:
 
 
 async def _post_claimed(
-    svc: Services, robot: Robot, row: Delivery, png: bytes | None
+    svc: Services, robot: Robot, row: Delivery, png: bytes | None, bot: Bot | None
 ) -> DeliveryOutcome:
     parts = repo.delivery_parts(row)
     outcome, sent, error = await post_parts(
@@ -372,17 +374,36 @@ async def _post_claimed(
         sent,
         len(parts),
     )
+    first_retry = outcome == DeliveryOutcome.RETRY and row.attempts == 1 and error is not None
+    if bot is not None and (first_retry or outcome == DeliveryOutcome.UNCERTAIN):
+        # said once: a RETRY goes on by itself, an uncertain post is never resent
+        template = texts.WEBHOOK_DIGEST_RETRYING if first_retry else texts.WEBHOOK_DIGEST_FAILED
+        await tell_coordinators(
+            bot,
+            svc,
+            template.format(
+                channel=texts.WEBHOOK_CHANNEL[robot.channel],
+                sent=sent,
+                total=len(parts),
+                reason=render.esc(error or outcome.value),
+            ),
+        )
     return outcome
 
 
 async def post_weekly_webhook_digests(
-    svc: Services, held: frozenset[int] = frozenset(), png: bytes | None = None
+    svc: Services,
+    held: frozenset[int] = frozenset(),
+    png: bytes | None = None,
+    bot: Bot | None = None,
 ) -> int:
     """Post this week's digest to each configured group robot if due and not yet posted
     there; return how many robots got it whole now. `held` as for
-    `bot.delivery.post_weekly_digest`; `png` is the chart (WeCom only).
+    `bot.delivery.post_weekly_digest`; `png` is the chart (WeCom only). With `bot`, the
+    coordinators are told once when a post first fails (it is retried with the ledger's
+    backoff) or ends uncertain.
 
-    First resumes the posts stopped by a certain failure (RETRY, a minute on) at their next
+    First resumes the posts stopped by a certain failure (RETRY, `repo.retry_backoff`) at their next
     part; a robot whose webhook changed since is settled FAILED. The digest is the Telegram
     digest of the week when that was claimed (`_week_html`), else rendered now."""
     robots = {(r.channel, r.fingerprint): r for r in configured_robots(svc.settings)}
@@ -406,7 +427,7 @@ async def post_weekly_webhook_digests(
                         error="webhook no longer configured",
                     )
                 continue
-            done += await _post_claimed(svc, robot, row, png) == DeliveryOutcome.SENT
+            done += await _post_claimed(svc, robot, row, png, bot) == DeliveryOutcome.SENT
     if not robots:
         return done
     now = svc.now()
@@ -441,7 +462,7 @@ async def post_weekly_webhook_digests(
                 s.expunge(row)
         if row is None:
             continue
-        done += await _post_claimed(svc, robot, row, png) == DeliveryOutcome.SENT
+        done += await _post_claimed(svc, robot, row, png, bot) == DeliveryOutcome.SENT
     return done
 
 

@@ -184,8 +184,10 @@ def settle_delivery(
     error: str | None = None,
 ) -> None:
     """Record what became of a claimed send: SENT (with its message id), FAILED, UNCERTAIN,
-    or RETRY (then `next_attempt_at` is set: a minute later for a digest, which resumes at
-    its next part, `retry_backoff` otherwise). Raises `LookupError` for an unknown id."""
+    or RETRY (then `next_attempt_at` is set: a minute later for a Telegram digest, which
+    resumes at its next part, `retry_backoff` otherwise, also for the digest's copies to
+    other channels, whose robots may be misconfigured for days). Raises `LookupError` for an
+    unknown id."""
     row = session.get(Delivery, delivery_id)
     if row is None:
         raise LookupError(f"delivery {delivery_id} not in the ledger")
@@ -196,9 +198,8 @@ def settle_delivery(
     if outcome == DeliveryOutcome.SENT:
         row.sent_at = now
     if outcome == DeliveryOutcome.RETRY:
-        wait = (
-            DIGEST_RETRY_AFTER if row.kind == DeliveryKind.DIGEST else retry_backoff(row.attempts)
-        )
+        telegram_digest = row.kind == DeliveryKind.DIGEST and row.channel == "telegram"
+        wait = DIGEST_RETRY_AFTER if telegram_digest else retry_backoff(row.attempts)
         row.next_attempt_at = now + wait
     session.flush()
 

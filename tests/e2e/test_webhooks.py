@@ -135,12 +135,20 @@ async def test_a_rate_limit_and_a_5xx_are_retried_a_minute_later_once(
     assert [r.outcome for r in rows] == [DeliveryOutcome.RETRY, DeliveryOutcome.RETRY]
     assert rows[0].error is not None and "130101" in rows[0].error
     assert rows[1].error == "HTTP 502"
-    await bot.tick()  # within the minute: not yet
+    told = await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "未能推送到企业微信群" in m.plain_text
+    )
+    assert "HTTP 502" in told.plain_text and "将自动重试" in told.plain_text
+    await bot.api.wait_idle()
+    await bot.tick()  # within the backoff: not yet
     assert not dt.posts and not wc.posts
     bot.clock.advance(timedelta(seconds=61))
     await bot.tick()
     await bot.tick()
+    await bot.api.wait_idle()
     assert len(dt.posts) == 1 and len(wc.posts) == 1
+    notices = [m for m in bot.api.messages_to(COORDINATOR) if "未能推送到" in m.plain_text]
+    assert sorted("钉钉群" in m.plain_text for m in notices) == [False, True]  # once each
     assert [r.outcome for r in webhook_rows(bot)] == [DeliveryOutcome.SENT] * 2
     assert [r.attempts for r in webhook_rows(bot)] == [2, 2]
 
@@ -161,6 +169,9 @@ async def test_a_timeout_after_sending_is_uncertain_and_never_resent(
     await bot.tick()
     monkeypatch.undo()
     assert [r.outcome for r in webhook_rows(bot)] == [DeliveryOutcome.UNCERTAIN] * 2
+    await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "推送到钉钉群的结果不确定" in m.plain_text
+    )
     bot.clock.advance(timedelta(minutes=5))
     await bot.tick()
     assert len(dt.posts) == 1 and len(wc.posts) == 1
@@ -281,8 +292,14 @@ async def test_webhook_secrets_never_reach_a_log(
     assert "HTTP Request: POST" in printed  # the URLs were logged, redacted
     ours = [r.getMessage() for r in caplog.records if r.name.startswith("bot.")]
     assert any("weekly digest to dingtalk sent" in m for m in ours)
+    told = await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "未能推送到钉钉群" in m.plain_text
+    )
+    assert "310000" in told.plain_text
+    chat = " ".join(m.text for m in bot.api.sent)
     for secret in (dt.token, wc.token, SECRET, dt.webhook, wc.webhook):
         assert secret not in printed
+        assert secret not in chat
         assert not [m for m in ours if secret in m]
 
 
