@@ -374,7 +374,9 @@ async def _post_claimed(
         sent,
         len(parts),
     )
-    first_retry = outcome == DeliveryOutcome.RETRY and row.attempts == 1 and error is not None
+    first_retry = (
+        outcome == DeliveryOutcome.RETRY and row.attempts == 1 and not svc.stop_requested()
+    )
     if bot is not None and (first_retry or outcome == DeliveryOutcome.UNCERTAIN):
         # said once: a RETRY goes on by itself, an uncertain post is never resent
         template = texts.WEBHOOK_DIGEST_RETRYING if first_retry else texts.WEBHOOK_DIGEST_FAILED
@@ -403,9 +405,9 @@ async def post_weekly_webhook_digests(
     coordinators are told once when a post first fails (it is retried with the ledger's
     backoff) or ends uncertain.
 
-    First resumes the posts stopped by a certain failure (RETRY, `repo.retry_backoff`) at their next
-    part; a robot whose webhook changed since is settled FAILED. The digest is the Telegram
-    digest of the week when that was claimed (`_week_html`), else rendered now."""
+    First resumes the posts stopped by a certain failure (RETRY, after the ledger's backoff)
+    at their next part; a robot whose webhook changed since is settled FAILED. The digest is
+    the Telegram digest of the week when that was claimed (`_week_html`), else rendered now."""
     robots = {(r.channel, r.fingerprint): r for r in configured_robots(svc.settings)}
     done = 0
     for channel in (DINGTALK, WECOM):
