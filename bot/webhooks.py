@@ -277,7 +277,8 @@ async def post(
         return PostResult(DeliveryOutcome.UNCERTAIN, "unreadable answer")
     if errcode != 0:
         message = redact(str(answer.get("errmsg", ""))[:200], *robot.secrets())
-        return PostResult(DeliveryOutcome.RETRY, f"errcode {errcode}: {message}")
+        kind = " (rate limit)" if errcode in RATE_LIMITED_ERRCODES else ""
+        return PostResult(DeliveryOutcome.RETRY, f"errcode {errcode}{kind}: {message}")
     return PostResult(DeliveryOutcome.SENT)
 
 
