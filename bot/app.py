@@ -50,6 +50,7 @@ from bot import (
     tasks_view,
     texts,
     unit_change,
+    webhooks,
 )
 from bot.config import Settings
 from bot.context import BotContext, BotData, Clock, Services, UserData, system_clock
@@ -339,6 +340,7 @@ def build_application(
     app.add_handler(handlers.command("invite", handlers.invite))
     app.add_handler(handlers.command("units", handlers.units))
     app.add_handler(handlers.command("digest", handlers.digest_command))
+    app.add_handler(handlers.command("digest_groups", webhooks.digest_groups_command))
     app.add_handler(handlers.command("export", handlers.export_command))
     app.add_handler(handlers.command("task", tasks_view.task_command))
     app.add_handler(handlers.command("unit", tasks_view.unit_command))

@@ -79,11 +79,12 @@ class QuietStartFailure(logging.Filter):
         return True
 
 
-def setup_logging(level: str, secret: str = "") -> None:
-    """Log to stderr at `level`; keep httpx quiet (it would log URLs, which hold the token)."""
+def setup_logging(level: str, *secrets: str) -> None:
+    """Log to stderr at `level`, every `secrets` (the bot token, the webhooks' URLs and
+    secrets) redacted; keep httpx quiet (it would log URLs, which hold the token)."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(RedactingFilter(secret))
+    handler.addFilter(RedactingFilter(*secrets))
     handler.addFilter(QuietStartFailure())
     root = logging.getLogger()
     root.handlers[:] = [handler]
@@ -288,6 +289,45 @@ def cmd_digest(args: argparse.Namespace) -> int:
             print("\n" + "-" * 40 + "\n")
         print(part if args.html else html_to_text(part))
     return 0
+
+
+def cmd_channels_test(args: argparse.Namespace) -> int:
+    """Post a test message to each configured group robot (DingTalk, WeCom); exit 1 when
+    none is configured or any post failed. Prints each robot by its fingerprint, never its
+    URL."""
+    import asyncio
+
+    from bot.webhooks import test_channels, webhook_secrets
+    from jobs.types import DeliveryOutcome
+
+    settings = _settings(args)
+    setup_logging(
+        "WARNING" if args.log_level == "INFO" else args.log_level,
+        settings.token,
+        *webhook_secrets(settings),
+    )
+    results = asyncio.run(test_channels(settings, _now()))
+    if not results:
+        print(
+            "no group robot configured: set dingtalk.webhook and/or wecom.webhook "
+            "(or DINGTALK_WEBHOOK, WECOM_WEBHOOK)",
+            file=sys.stderr,
+        )
+        return 1
+    failed = 0
+    for robot, result in results:
+        secrets = robot.secrets()
+        if result.outcome == DeliveryOutcome.SENT:
+            print(f"{robot.channel} (robot {robot.fingerprint}): test message posted")
+        else:
+            failed += 1
+            reason = redact(result.error or result.outcome.value, *secrets)
+            print(
+                f"{robot.channel} (robot {robot.fingerprint}): NOT posted "
+                f"({result.outcome.value}): {reason}",
+                file=sys.stderr,
+            )
+    return 1 if failed else 0
 
 
 def _open_to_read(settings: Settings) -> Database:
@@ -841,7 +881,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"  - {problem}", file=sys.stderr)
         return 1
     settings = review.settings
-    setup_logging(args.log_level, settings.token)
+    from bot.webhooks import webhook_secrets
+
+    setup_logging(args.log_level, settings.token, *webhook_secrets(settings))
     log.info("%s; database: %s", _source(path), redact(settings.database.url))
     proxy = settings.telegram.proxy.get_secret_value()
     if proxy:
@@ -2109,6 +2151,25 @@ def parser() -> argparse.ArgumentParser:
         metavar="DATE",
         help="count up to this date, e.g. 2025-12-31 (default: today)",
     )
+    channels = sub.add_parser(
+        "channels",
+        help="check the DingTalk / WeCom group robots the digest is also posted to",
+        description="The group robots of [dingtalk] and [wecom] that get the weekly digest "
+        "besides Telegram: `channels test` posts a test message to each.",
+    )
+    channels_sub = channels.add_subparsers(
+        dest="channels_command", required=True, metavar="SUBCOMMAND"
+    )
+    channels_test = channels_sub.add_parser(
+        "test",
+        parents=[common],
+        help="post a test message to each configured group robot",
+        description="Post a short test message to the DingTalk and WeCom group robots "
+        "configured (dingtalk.webhook, wecom.webhook), so a deployment can check the "
+        "addresses, the signing secret and the network path (HTTPS_PROXY/NO_PROXY; "
+        "telegram.proxy is not used). Exit 1 when none is configured or one is not posted.",
+    )
+    channels_test.set_defaults(func=cmd_channels_test)
     p.description = f"The 残工委 task follow-up bot: {', '.join(sub.choices)}."
     return p
 

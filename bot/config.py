@@ -1,9 +1,11 @@
 """Configuration: a TOML file validated by pydantic, with secrets from the environment.
 
 Every key is documented in `config.example.toml`. `TELEGRAM_BOT_TOKEN` overrides
-`telegram.token` and `DATABASE_URL` overrides `database.url`. Unknown keys are errors (a typo
-must not silently fall back to a default); a key that this version no longer reads
-(`REMOVED_KEYS`) is an error that says so, and the bot does not start until it is deleted.
+`telegram.token` and `DATABASE_URL` overrides `database.url`; `DINGTALK_WEBHOOK`,
+`DINGTALK_SECRET` and `WECOM_WEBHOOK` override the group robots' keys (`WEBHOOK_ENV`).
+Unknown keys are errors (a typo must not silently fall back to a default); a key that this
+version no longer reads (`REMOVED_KEYS`) is an error that says so, and the bot does not
+start until it is deleted.
 
 - `load_settings` reads and validates. A relative SQLite path (and a relative task file) in
   the config file is resolved against the config file's folder; without a config file, and
@@ -361,6 +363,51 @@ class DocumentsSettings(_Section):
         return Path(self.templates_dir).expanduser() if self.templates_dir else None
 
 
+def webhook_url_problem(url: str, host_hint: str) -> str | None:
+    """Why `url` cannot be a group robot's webhook, or None if it can ("" is no webhook). It
+    must be an http(s) URL with a host and a query (the robot's token); `host_hint` names
+    the platform's address for the message. The URL is a secret: never quoted back."""
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return f"not a webhook URL; copy the robot's whole address, e.g. {host_hint}"
+    if not parts.query:
+        return f"the webhook URL has no token (its part after '?'), e.g. {host_hint}"
+    return None
+
+
+def _valid_webhook(value: SecretStr, host_hint: str) -> SecretStr:
+    problem = webhook_url_problem(value.get_secret_value(), host_hint)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+class DingTalkSettings(_Section):
+    """[dingtalk]: the committee's DingTalk group robot (custom robot webhook, optionally
+    signed with its secret "SEC..."). Both secrets; "" is none."""
+
+    webhook: SecretStr = SecretStr("")
+    secret: SecretStr = SecretStr("")
+
+    @field_validator("webhook")
+    @classmethod
+    def _webhook(cls, value: SecretStr) -> SecretStr:
+        return _valid_webhook(value, "https://oapi.dingtalk.com/robot/send?access_token=...")
+
+
+class WeComSettings(_Section):
+    """[wecom]: the committee's WeCom (企业微信) group robot webhook (a secret; "" is none)."""
+
+    webhook: SecretStr = SecretStr("")
+
+    @field_validator("webhook")
+    @classmethod
+    def _webhook(cls, value: SecretStr) -> SecretStr:
+        return _valid_webhook(value, "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=...")
+
+
 class Settings(_Section):
     """The whole configuration. Build it with `load_settings`, not at import time."""
 
@@ -375,6 +422,8 @@ class Settings(_Section):
     evidence: EvidenceSettings = EvidenceSettings()
     documents: DocumentsSettings = DocumentsSettings()
     collective_units: dict[str, list[str]] = {}
+    dingtalk: DingTalkSettings = DingTalkSettings()
+    wecom: WeComSettings = WeComSettings()
 
     @property
     def token(self) -> str:
@@ -422,6 +471,14 @@ def _format_error(error: Any) -> str:
     return f"{location}: {message}"
 
 
+WEBHOOK_ENV = (
+    ("DINGTALK_WEBHOOK", "dingtalk", "webhook"),
+    ("DINGTALK_SECRET", "dingtalk", "secret"),
+    ("WECOM_WEBHOOK", "wecom", "webhook"),
+)
+"""Environment variables that override the group robots' keys, like TELEGRAM_BOT_TOKEN."""
+
+
 def _read_raw(path: Path | None, env: Mapping[str, str]) -> dict[str, Any]:
     """Read the TOML file (None: nothing), apply the environment, make relative paths absolute.
 
@@ -454,6 +511,11 @@ def _read_raw(path: Path | None, env: Mapping[str, str]) -> dict[str, Any]:
         raw.setdefault("telegram", {})
         if isinstance(raw["telegram"], dict):
             raw["telegram"]["token"] = env["TELEGRAM_BOT_TOKEN"]
+    for variable, section, key in WEBHOOK_ENV:
+        if env.get(variable):
+            raw.setdefault(section, {})
+            if isinstance(raw[section], dict):
+                raw[section][key] = env[variable]
     evidence = raw.get("evidence")
     if isinstance(evidence, dict) and isinstance(evidence.get("dir"), str) and evidence["dir"]:
         evidence["dir"] = str(folder / Path(evidence["dir"]).expanduser())

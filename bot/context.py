@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from aiolimiter import AsyncLimiter
 from telegram.ext import Application, CallbackContext, ExtBot
 from telegram.request import BaseRequest
 
@@ -52,6 +53,8 @@ class Services:
     stop_requested: Callable[[], bool] = lambda: False
     # one lock per chat id, held while the parts of one multi-part message go out
     chat_locks: dict[int, asyncio.Lock] = field(default_factory=dict)
+    # one rate limiter per group robot webhook (`bot.webhooks`), by its fingerprint
+    webhook_limiters: dict[str, AsyncLimiter] = field(default_factory=dict)
 
     def now(self) -> datetime:
         """Return the current instant from the injected clock (aware UTC)."""

@@ -694,7 +694,7 @@ async def post_weekly_digest(bot: Bot, svc: Services, held: frozenset[int] = fro
     type /digest once the group is fixed).
     """
     with svc.db.session() as s:
-        resumed = repo.claim_retry(s, kind=DeliveryKind.DIGEST, now=svc.now())
+        resumed = repo.claim_retry(s, kind=DeliveryKind.DIGEST, now=svc.now(), channel="telegram")
     if resumed is not None:
         await _post_claimed_digest(bot, svc, resumed)
     chat_id = svc.settings.telegram.digest_chat_id
@@ -1143,9 +1143,14 @@ async def _follow_up(bot: Bot, svc: Services) -> None:
         return
     if await send_reminders(bot, svc, state, held=held):
         state = None
+    from bot.webhooks import post_weekly_webhook_digests  # it builds on this module
+
     steps = (
         lambda: remind_coordination_items(bot, svc),
         lambda: post_weekly_digest(bot, svc, held),
+        lambda: post_weekly_webhook_digests(
+            svc, held, bot=bot, chart=lambda: current_digest_chart(svc, held)
+        ),
         lambda: escalate_overdue(bot, svc, state, held=held),
         lambda: send_claims(bot, svc),
         lambda: warn_unknown_calendar_years(bot, svc),

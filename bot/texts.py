@@ -37,6 +37,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("report", "反馈任务进展"),
     ("whoami", "查看我的身份"),
     ("digest", "查看督办汇总（协调员）"),
+    ("digest_groups", "推送督办汇总到钉钉群、企业微信群（协调员）"),
     ("units", "查看牵头单位联络员（协调员）"),
     ("export", "导出台账 Excel（协调员）"),
     ("export_files", "导出材料汇编：台账和全部佐证材料（协调员）"),
@@ -92,6 +93,7 @@ HELP_COORDINATOR = (
     "/rename_unit 旧名称 新名称：单位更名（旧名称保留为别名，历史记录不变）\n"
     "/merge_unit 单位 并入单位：单位合并（任务、联络员和进展记录并入后者）\n"
     "/digest：生成督办汇总；/export：导出重点任务台账（Excel）\n"
+    "/digest_groups：把督办汇总推送到已接入的钉钉群、企业微信群\n"
     "/export_files：导出材料汇编（台账和全部佐证材料，zip）\n"
     "/evaluate [规划简称]：生成规划总结评估初稿（Word；规划期内为中期评估）\n"
     "/notice 单位名称：生成该单位的督办通知单（Word，红黄绿三色）；"
@@ -1201,3 +1203,22 @@ TASK_COORD_HEADER = "协调事项："
 TASK_COORD_LINE = "· 编号{id} {raised}提出 → {assigned}（{state}）：{need}"
 DIGEST_COORD_MORE = "……另有{count}项，协调员可发送 /items 查看。"
 COORD_STATE_CLOSED_ON = "{date}已关闭"
+# --- group robots (DingTalk, WeCom): bot/webhooks.py ---
+WEBHOOK_TITLE = "残工委重点任务督办汇总"
+WEBHOOK_PART = "（续 {index}/{total}）"
+WEBHOOK_TEST = "残工委督办机器人测试消息：本群已接入督办汇总推送，无需回复。"
+WEBHOOK_CHANNEL = {"dingtalk": "钉钉群", "wecom": "企业微信群"}
+DIGEST_GROUPS_NONE = "尚未配置钉钉群或企业微信群机器人（配置项 dingtalk.webhook、wecom.webhook）。"
+DIGEST_GROUPS_REPEATED = "一分钟内已推送过督办汇总，未重复推送。"
+DIGEST_GROUPS_RESULT = "督办汇总推送结果：\n{lines}"
+DIGEST_GROUPS_SENT = "· {channel}：已发送"
+DIGEST_GROUPS_NOT_SENT = "· {channel}：未送达（{reason}），请检查机器人配置后重试"
+DIGEST_GROUPS_UNCERTAIN = "· {channel}：发送超时，可能已送达，请到群内查看"
+WEBHOOK_DIGEST_RETRYING = (
+    "⚠️ 本周督办汇总未能推送到{channel}（已发{sent}/{total}条）：{reason}。"
+    "将自动重试；若持续失败，请检查机器人配置（可运行 taskbot channels test）。"
+)
+WEBHOOK_DIGEST_FAILED = (
+    "⚠️ 本周督办汇总推送到{channel}的结果不确定（已发{sent}/{total}条）：{reason}。"
+    "可能已送达，请到群内查看；如未收到，可发送 /digest_groups 补发。"
+)

@@ -184,8 +184,10 @@ def settle_delivery(
     error: str | None = None,
 ) -> None:
     """Record what became of a claimed send: SENT (with its message id), FAILED, UNCERTAIN,
-    or RETRY (then `next_attempt_at` is set: a minute later for a digest, which resumes at
-    its next part, `retry_backoff` otherwise). Raises `LookupError` for an unknown id."""
+    or RETRY (then `next_attempt_at` is set: a minute later for a Telegram digest, which
+    resumes at its next part, `retry_backoff` otherwise, also for the digest's copies to
+    other channels, whose robots may be misconfigured for days). Raises `LookupError` for an
+    unknown id."""
     row = session.get(Delivery, delivery_id)
     if row is None:
         raise LookupError(f"delivery {delivery_id} not in the ledger")
@@ -196,9 +198,8 @@ def settle_delivery(
     if outcome == DeliveryOutcome.SENT:
         row.sent_at = now
     if outcome == DeliveryOutcome.RETRY:
-        wait = (
-            DIGEST_RETRY_AFTER if row.kind == DeliveryKind.DIGEST else retry_backoff(row.attempts)
-        )
+        telegram_digest = row.kind == DeliveryKind.DIGEST and row.channel == "telegram"
+        wait = DIGEST_RETRY_AFTER if telegram_digest else retry_backoff(row.attempts)
         row.next_attempt_at = now + wait
     session.flush()
 
@@ -256,16 +257,23 @@ def delivery_parts(row: Delivery) -> list[str]:
 
 
 def claim_retry(
-    session: Session, *, kind: DeliveryKind, now: datetime, key_prefix: str | None = None
+    session: Session,
+    *,
+    kind: DeliveryKind,
+    now: datetime,
+    key_prefix: str | None = None,
+    channel: str | None = None,
 ) -> Delivery | None:
     """Take over the oldest RETRY row of `kind` (and with a key starting with `key_prefix`,
-    when given) whose `next_attempt_at` has passed (a digest stopped by an outage resumes
-    from its stored parts; a queued notice goes out)."""
+    and of `channel`, when given) whose `next_attempt_at` has passed (a digest stopped by an
+    outage resumes from its stored parts; a queued notice goes out)."""
     conditions: list[ColumnElement[bool]] = [
         col(Delivery.kind) == kind,
         col(Delivery.outcome) == DeliveryOutcome.RETRY,
         col(Delivery.next_attempt_at) <= now,
     ]
+    if channel is not None:
+        conditions.append(col(Delivery.channel) == channel)
     if key_prefix is not None:
         conditions.append(col(Delivery.key).startswith(key_prefix, autoescape=True))
     candidates = session.exec(
@@ -340,10 +348,16 @@ def sent_reminder_counts(session: Session) -> dict[tuple[int, int], int]:
 
 
 def last_digest_at(session: Session) -> datetime | None:
-    """Return when the last weekly digest was sent (aware UTC), or None."""
+    """Return when the last weekly digest was sent to Telegram (aware UTC), or None. The
+    copies posted to other channels (DingTalk, WeCom) carry the same period and do not
+    start a new one."""
     stmt = (
         select(Delivery.sent_at)
-        .where(Delivery.kind == DeliveryKind.DIGEST, Delivery.outcome == DeliveryOutcome.SENT)
+        .where(
+            Delivery.kind == DeliveryKind.DIGEST,
+            Delivery.outcome == DeliveryOutcome.SENT,
+            Delivery.channel == "telegram",
+        )
         .order_by(col(Delivery.sent_at).desc())
         .limit(1)
     )

@@ -131,6 +131,13 @@ MATRIX: dict[str, dict[str, Expect]] = {
         "coordinator": ok("残工委重点任务督办汇总"),
         "member@group": NOT_COORDINATOR,
     },
+    "/digest_groups (no group robot configured)": {
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok("尚未配置钉钉群或企业微信群机器人"),
+        "member@group": NOT_COORDINATOR,
+    },
     "/digest@canggongwei_bot in group": {
         "stranger": NOT_COORDINATOR,
         "contactA": NOT_COORDINATOR,
@@ -739,6 +746,9 @@ ACTIONS: dict[str, Callable[[Env, str], Awaitable[Observed]]] = {
     "/close_plan 十四五": lambda env, role: command(env, role, "/close_plan 十四五"),
     "button pc:close (no preview)": lambda env, role: press(env, role, "pc:close:0123abcd"),
     "/digest": lambda env, role: command(env, role, "/digest"),
+    "/digest_groups (no group robot configured)": lambda env, role: command(
+        env, role, "/digest_groups"
+    ),
     "/digest@canggongwei_bot in group": lambda env, role: command(
         env, role, "/digest@canggongwei_bot", in_group=True
     ),
