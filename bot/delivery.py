@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Protocol, TypeVar
 
+from sqlmodel import Session
 from telegram import Bot, Message
 from telegram.error import (
     BadRequest,
@@ -75,10 +76,10 @@ from jobs.escalation import (
 )
 from jobs.hold import held_reminder
 from jobs.policy import DueReminder, reminder_candidates, sending_allowed
-from jobs.review import reviewers_for
+from jobs.review import Reviewers, reviewers_for
 from jobs.schedule import digest_before_first_start, digest_due
 from jobs.state import FollowUpState, TaskView
-from jobs.types import DeliveryKind, DeliveryOutcome
+from jobs.types import DeliveryKind, DeliveryOutcome, Role
 
 log = logging.getLogger(__name__)
 
@@ -882,6 +883,22 @@ def claim_key(review_id: int) -> str:
     return f"claim:{review_id}"
 
 
+def claim_reviewers(
+    svc: Services, session: Session, *, claimed_by: int, unit_name: str | None
+) -> Reviewers:
+    """The reviewers of a claim by `claimed_by` for the unit `unit_name` (`jobs.review`): the
+    coordinators and leaders of the config and those granted in chat, read in `session`;
+    the unit is the coordinators' own when it is `follow_up.coordinator_unit`."""
+    own = svc.settings.follow_up.coordinator_unit
+    telegram = svc.settings.telegram
+    return reviewers_for(
+        claimed_by,
+        [*telegram.coordinators, *repo.holders(session, role=Role.COORDINATOR)],
+        [*telegram.leaders, *repo.holders(session, role=Role.LEADER)],
+        own_unit=bool(own) and unit_name == own,
+    )
+
+
 async def send_claims(bot: Bot, svc: Services) -> int:
     """Send the completion claims waiting for review (办结审核, `jobs.review`) to their
     reviewers, with 销号 / 退回 for each, as the coordinators' one unsolicited message of the
@@ -892,22 +909,23 @@ async def send_claims(bot: Bot, svc: Services) -> int:
     the day's row in one transaction before sending, settled together after; in sending
     hours on working days only. Returns the number of claims sent."""
     now = svc.now()
-    coordinators = svc.settings.telegram.coordinators
-    if not coordinators or not sending_allowed(now, svc.policy, svc.calendar):
+    if not sending_allowed(now, svc.policy, svc.calendar):
         return 0
     today = now.astimezone(svc.policy.zone).date()
-    own = svc.settings.follow_up.coordinator_unit
     with svc.db.session() as s:
         waiting = repo.waiting_claims(s)
         if not waiting:
             return 0
         cards = repo.claim_cards(s, review_ids=[v.id for v in waiting])
         reviewers = {
-            card.review_id: reviewers_for(
-                card.claimed_by, coordinators, (), own_unit=bool(own) and card.unit_name == own
+            card.review_id: claim_reviewers(
+                svc, s, claimed_by=card.claimed_by, unit_name=card.unit_name
             )
             for card in cards
         }
+        if not any(r.user_ids for r in reviewers.values()):
+            s.rollback()
+            return 0  # nobody may review yet (no coordinator): the claims wait
         day_row = repo.claim_delivery(
             s,
             key=coordinators_key(today),

@@ -7,11 +7,12 @@
     with the reason is stored (reminders resume) and the contacts get the reason
 
 Who reviews is `jobs.review.reviewers_for`: the coordinators; for the coordinators' own unit
-(`follow_up.coordinator_unit`) another coordinator than the claimant, else the claimant
-(audited "self-accepted"). With `follow_up.completion_review` false a 已完成 is accepted at
-once. The claims go to their reviewers in the coordinators' one unsolicited message of the
-day (`bot.delivery.send_claims`: at once when the day's message is still free, else in the
-next working day's, several claims in one message with numbered buttons).
+(`follow_up.coordinator_unit`) the leaders (分管领导) when there are any, else another
+coordinator than the claimant, else the claimant (audited "self-accepted"). With
+`follow_up.completion_review` false a 已完成 is accepted at once. The claims go to their
+reviewers in the coordinators' one unsolicited message of the day
+(`bot.delivery.send_claims`: at once when the day's message is still free, else in the next
+working day's, several claims in one message with numbered buttons).
 """
 
 from __future__ import annotations
@@ -24,29 +25,25 @@ from sqlmodel import Session
 from telegram import Message, Update
 
 from bot import keyboards, render, texts
-from bot.access import coordinator_only, is_coordinator
+from bot.access import is_reader, reader_only
 from bot.context import BotContext, Services
-from bot.delivery import send
+from bot.delivery import claim_reviewers, send
 from bot.flow_common import answer, note_problem
 from bot.handlers import reply
 from bot.plan_choice import read_tags
 from db import repo
 from db.models import CompletionReview, StatusReport, Task, Unit
-from jobs.review import Reviewers, reviewers_for
+from jobs.review import Reviewers
 from jobs.types import DeliveryOutcome, ReviewDecision, Status
 
 log = logging.getLogger(__name__)
 
 
 def reviewers_of(svc: Services, session: Session, review: CompletionReview) -> Reviewers:
-    """The reviewers of claim `review` under the configuration (no leaders yet)."""
+    """The reviewers of claim `review` (`bot.delivery.claim_reviewers`)."""
     unit = session.get(Unit, review.unit_id)
-    own = svc.settings.follow_up.coordinator_unit
-    return reviewers_for(
-        review.claimed_by,
-        svc.settings.telegram.coordinators,
-        (),
-        own_unit=bool(own) and unit is not None and unit.name == own,
+    return claim_reviewers(
+        svc, session, claimed_by=review.claimed_by, unit_name=unit.name if unit else None
     )
 
 
@@ -65,7 +62,7 @@ def record_claim(
     return row.id if waits else None
 
 
-@coordinator_only
+@reader_only  # coordinators, and leaders, who review the coordinators' own unit
 async def review_button(update: Update, context: BotContext) -> None:
     """销号 (va:<id>) or 退回 (vr:<id>) pressed by a reviewer on a claim card."""
     query = update.callback_query
@@ -91,9 +88,10 @@ def _refusal(session: Session, svc: Services, review_id: int, user_id: int) -> s
         return texts.REVIEW_SUPERSEDED.format(number=task.number)
     if user_id not in reviewers_of(svc, session, review).user_ids:
         unit = session.get(Unit, review.unit_id)
-        return texts.REVIEW_NOT_REVIEWER.format(
-            number=task.number, unit=render.esc(unit.name if unit else "")
+        refusal = (
+            texts.REVIEW_NOT_REVIEWER if user_id == review.claimed_by else texts.REVIEW_NOT_YOURS
         )
+        return refusal.format(number=task.number, unit=render.esc(unit.name if unit else ""))
     return None
 
 
@@ -187,7 +185,7 @@ async def take_return_reason(update: Update, context: BotContext, review_id: int
     user = update.effective_user
     if message is None or user is None:
         return
-    if not await is_coordinator(context.svc, user.id):
+    if not await is_reader(context.svc, user.id):  # a reviewer: see `_refusal`
         await reply(update, texts.NOT_COORDINATOR)
         return
     reason = (message.text or "").strip()

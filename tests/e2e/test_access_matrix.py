@@ -366,6 +366,8 @@ MATRIX: dict[str, dict[str, Expect]] = {
         "contactB": NOT_COORDINATOR_ALERT,
         "coordinator": ok("已销号", stored=(0, 0, 0, 1)),
         "member@group": NOT_COORDINATOR_ALERT,
+        # a leader reviews only the coordinators' own unit: B's claim is not theirs
+        "leader": no("不由您审核", "alert"),
     },
     "button vr:<claim> (退回)": {
         "stranger": NOT_COORDINATOR_ALERT,
@@ -373,6 +375,8 @@ MATRIX: dict[str, dict[str, Expect]] = {
         "contactB": NOT_COORDINATOR_ALERT,
         "coordinator": ok("请直接回复本消息，写明退回第10项"),
         "member@group": NOT_COORDINATOR_ALERT,
+        # a leader reviews only the coordinators' own unit: B's claim is not theirs
+        "leader": no("不由您审核", "alert"),
     },
 }
 

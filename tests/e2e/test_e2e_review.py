@@ -268,3 +268,47 @@ def labels_data(card: dict[str, Any], label: str) -> str:
             if button["text"] == label:
                 return str(button["callback_data"])
     raise KeyError(label)
+
+
+async def test_the_coordinators_own_unit_is_reviewed_by_a_leader_when_one_is_configured(
+    bot: BotHarness,
+) -> None:
+    leader = 4004
+    await bot.restart(
+        follow_up={"coordinator_unit": "区残联"},
+        schedule={"tick_seconds": 3600},
+        telegram={"leaders": [leader]},
+    )
+    bot.api.user(leader, "刘领导")
+    bot.api.user(2005, "陈残联")
+    await bot.register(2005, "区残联")
+    await bot.tick()
+    reminder = await bot.api.wait_for(lambda m: m.chat_id == 2005 and bool(reminded_tasks(m)))
+    number = reminded_tasks(reminder)[0]
+    since = len(bot.api.sent)
+    await claim_done(bot, 2005, number, "已办结")
+    card = await bot.api.wait_for(
+        lambda m: (
+            m.chat_id == leader and "请审核" in m.plain_text and f"第{number}项" in m.plain_text
+        ),
+        since=since,
+    )
+    await bot.api.wait_idle()
+    # the coordinator does not get the card, and a press on it is refused
+    assert not [
+        m for m in bot.api.sent[since:] if m.chat_id == COORDINATOR and "请审核" in m.plain_text
+    ]
+    calls = len(bot.api.calls)
+    bot.api.click(COORDINATOR, card, "销号")
+    await bot.api.wait_for_call(
+        "answerCallbackQuery", lambda c: "不由您审核" in str(c.params), since=calls
+    )
+    with bot.svc.db.session() as s:
+        assert s.exec(select(CompletionReview)).one().decision is None
+    bot.api.click(leader, card, "销号")
+    await bot.api.wait_for(lambda m: m.chat_id == leader and "已销号（刘领导" in m.plain_text)
+    await bot.api.wait_for(lambda m: m.chat_id == 2005 and "已审核通过" in m.plain_text)
+    with bot.svc.db.session() as s:
+        review = s.exec(select(CompletionReview)).one()
+        assert review.decision is ReviewDecision.ACCEPTED and review.decided_by == leader
+        assert not review.self_accepted
