@@ -10,6 +10,7 @@ How a pair's completion is read lives in `completions` alone: every other functi
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -17,6 +18,7 @@ from sqlmodel import Session, col, select
 
 from db.models import Assignment, Contact, Delivery, Plan, StatusReport, Task, Unit
 from db.repo.evaluation import effective_date, evaluation_input
+from db.repo.reviews import latest_reviews
 from jobs.calendar import WorkingCalendar
 from jobs.plans import PlanView
 from jobs.rhythm import Rule, rule_of
@@ -30,7 +32,7 @@ from jobs.stats import (
     plan_stats,
     unit_completion,
 )
-from jobs.types import AssignmentRole, DeliveryKind, DeliveryOutcome, Status
+from jobs.types import AssignmentRole, DeliveryKind, DeliveryOutcome, ReviewDecision, Status
 
 REMINDER_KINDS = (DeliveryKind.REMINDER, DeliveryKind.NUDGE)
 
@@ -53,9 +55,12 @@ def completions(
 ) -> dict[tuple[int, int], Completion]:
     """{(task id, unit id): Completion} for every pair of plan `plan_id` with a report.
 
-    Read from the reports (`jobs.stats.unit_completion`): the unit's final status 已完成 is
-    a claim, made on the day of the report that began its final run of 已完成 reports and
-    accepted that day; a later 推进中 (or other status) after an 已完成 counts as a return."""
+    The claim and the returns come from the reports (`jobs.stats.unit_completion`): the
+    unit's final status 已完成 is a claim, made on the day of the report that began its final
+    run of 已完成 reports; a later status after an 已完成 (a 退回 stores 推进中) is a return.
+    The acceptance is the completion review's (`repo.latest_reviews`): accepted (销号) on the
+    local day it was decided; a claim still waiting (待审核) is not accepted; an 已完成 with
+    no review (a 补录, or review off before reviews were kept) counts accepted on its day."""
     task_ids = [
         t for t in session.exec(select(Task.id).where(Task.plan_id == plan_id)) if t is not None
     ]
@@ -64,7 +69,20 @@ def completions(
         history.setdefault((row.task_id, row.unit_id), []).append(
             (effective_date(row, zone), row.id or 0, row.status)
         )
-    return {pair: unit_completion(items)[1] for pair, items in history.items()}
+    reviews = latest_reviews(session)
+    found: dict[tuple[int, int], Completion] = {}
+    for pair, items in history.items():
+        completion = unit_completion(items)[1]
+        review = reviews.get(pair)
+        claimed = completion.claimed_on
+        if claimed is not None and review is not None:
+            if review.decision is None:
+                completion = replace(completion, accepted_on=None)
+            elif review.decision is ReviewDecision.ACCEPTED and review.decided_at is not None:
+                decided = review.decided_at.astimezone(zone).date()
+                completion = replace(completion, accepted_on=max(decided, claimed))
+        found[pair] = completion
+    return found
 
 
 def reminder_days(

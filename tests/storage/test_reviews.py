@@ -5,6 +5,7 @@ cannot be decided."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
@@ -183,5 +184,40 @@ def test_a_merged_units_claims_move_with_it(database_url: str) -> None:
             moved = s.get(CompletionReview, review_id)
             assert moved is not None and moved.unit_id == into
             assert repo.load_state(s).review_state(task_id, into or 0) is ReviewState.CLAIMED
+    finally:
+        database.dispose()
+
+
+def test_statistics_count_a_claim_accepted_only_once_a_reviewer_accepts_it(
+    database_url: str,
+) -> None:
+    """`repo.completions` (the statistics' read): a waiting claim is claimed, not accepted;
+    accepted on the local day of the 销号; a return counts one and leaves the pair open."""
+    database = Database(database_url)
+    zone = ZoneInfo("Asia/Shanghai")
+    try:
+        task_id, unit_id, review_id = _claimed(database)
+        with database.session() as s:
+            plan_id = repo.read_plans(s)[0].id
+            waiting = repo.completions(s, plan_id=plan_id, zone=zone)[(task_id, unit_id)]
+            assert (waiting.claimed_on, waiting.accepted_on) == (NOW.date(), None)
+            two_days = NOW + timedelta(days=2)
+            repo.decide_claim(
+                s, review_id=review_id, accept=True, decided_by=COORDINATOR, now=two_days
+            )
+        with database.session() as s:
+            accepted = repo.completions(s, plan_id=plan_id, zone=zone)[(task_id, unit_id)]
+            assert (accepted.claimed_on, accepted.accepted_on) == (NOW.date(), two_days.date())
+            # the second pair: claimed, then returned
+            [_, (task_2, unit_2)] = _pairs(s)
+            claim = _report(s, task_2, unit_2, Status.DONE, NOW)
+            second = repo.open_claim(s, report=claim, now=NOW, review=True).id or 0
+            repo.decide_claim(
+                s, review_id=second, accept=False, decided_by=COORDINATOR, now=two_days,
+                reason="缺材料",
+            )  # fmt: skip
+        with database.session() as s:
+            returned = repo.completions(s, plan_id=plan_id, zone=zone)[(task_2, unit_2)]
+            assert (returned.claimed_on, returned.accepted_on, returned.returns) == (None, None, 1)
     finally:
         database.dispose()
