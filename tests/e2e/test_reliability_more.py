@@ -120,8 +120,11 @@ async def test_a_year_without_holiday_data_is_announced_to_the_coordinators_once
     warnings = [m for m in bot.api.sent[since:] if "2027年" in m.plain_text]
     assert len(warnings) == 1 and warnings[0].chat_id == COORDINATOR
     # only the 调休 arrangement is missing: the statutory holidays still hold
-    assert "缺少的只是调休" in warnings[0].plain_text
-    assert "法定节假日" in warnings[0].plain_text and "照常休息" in warnings[0].plain_text
+    assert "2027年的放假调休安排尚未录入本助手" in warnings[0].plain_text
+    assert "法定节假日照常不发提醒" in warnings[0].plain_text
+    # in the coordinator's words: no package or configuration key to pass on
+    for word in ("holidays", "extra_workdays", "[calendar]", "软件包"):
+        assert word not in warnings[0].plain_text
     assert "周一至周五" not in warnings[0].plain_text
     # and after a restart it is not repeated (remembered in the audit trail)
     await bot.restart()
