@@ -302,6 +302,8 @@ class FollowUpSettings(_Section):
     remind_responsible_units: bool = False
     nudge_after_days: int = Field(default=7, ge=0, le=27)
     digest_lines: int = Field(default=25, ge=12, le=2000)
+    # the weekly digest's picture of the lights per lead unit (bot/chart.py); false: text only
+    digest_chart: bool = True
     # completion review (办结审核): a lead unit's 已完成 waits for 销号 / 退回
     completion_review: bool = True
     coordinator_unit: str = Field(default="", max_length=100)

@@ -715,7 +715,7 @@ async def post_weekly_digest(bot: Bot, svc: Services, held: frozenset[int] = fro
     parts = await current_digest(svc, leave_out=held)
     if not parts:
         return False  # every active plan is held: the digest waits for a decision
-    if font_path() is not None:  # else the digest goes out without its picture (logged once)
+    if svc.settings.follow_up.digest_chart and font_path() is not None:  # else text alone
         parts = [*parts, chart_part(held)]
     with svc.db.session() as s:
         post = repo.claim_delivery(

@@ -71,6 +71,8 @@ def standin_settings(standin: BotApiStandIn, database_url: str, **overrides: Any
         },
         "database": {"url": database_url},
         "schedule": {"tick_seconds": 0.2},
+        # the digest's picture is drawn in a child process: off unless a test turns it on
+        "follow_up": {"digest_chart": False},
         # a folder of the test's own (never the working folder), quick download retries
         "evidence": {"dir": _evidence_folder(), "retry_seconds": 0.05},
     }

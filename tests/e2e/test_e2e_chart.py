@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -21,6 +22,12 @@ from tests.conftest import BotHarness
 pytestmark = pytest.mark.slow
 
 CAPTION = "🚦 各牵头单位红黄绿灯（2025年12月17日）"
+
+
+@pytest.fixture
+def bot_settings_overrides() -> dict[str, Any]:
+    """The picture on (the stand-in's settings leave it off for the other tests)."""
+    return {"schedule": {"tick_seconds": 3600}, "follow_up": {"digest_chart": True}}
 
 
 @pytest.fixture(autouse=True)

@@ -55,6 +55,7 @@ def robot_settings(dt: DingTalkStandIn, wc: WeComStandIn, **more: Any) -> dict[s
         "schedule": {"tick_seconds": 3600},
         "dingtalk": {"webhook": dt.webhook, "secret": SECRET},
         "wecom": {"webhook": wc.webhook},
+        "follow_up": {"digest_chart": True},
         **more,
     }
 
