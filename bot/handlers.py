@@ -540,7 +540,7 @@ async def evaluate_command(update: Update, context: BotContext) -> None:
                 example = choice.plan.short_name or choice.plan.document_number
                 return (
                     texts.EVALUATE_UNKNOWN.format(
-                        word=render.esc(" ".join(choice.words)),
+                        word=render.esc(render.clip(" ".join(choice.words), 30)),
                         plans=render.esc(names),
                         example=render.esc(example),
                     ),

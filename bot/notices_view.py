@@ -159,7 +159,7 @@ async def bulletin_command(update: Update, context: BotContext) -> None:
                 example = choice.plan.short_name or choice.plan.document_number
                 return (
                     texts.BULLETIN_UNKNOWN.format(
-                        word=render.esc(" ".join(choice.words)),
+                        word=render.esc(render.clip(" ".join(choice.words), 30)),
                         plans=render.esc(
                             "、".join(p.short_name or p.document_number for p in plans)
                         ),

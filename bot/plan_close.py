@@ -42,7 +42,9 @@ def find_plan(session: Session, name: str) -> PlanView | str:
     choice = choose_plan(plans, [name])
     if choice.plan is None or not choice.named:
         known = "、".join(p.label for p in plans) or "无"
-        return texts.CLOSE_PLAN_UNKNOWN.format(name=render.esc(name), plans=render.esc(known))
+        return texts.CLOSE_PLAN_UNKNOWN.format(
+            name=render.esc(render.clip(name, 30)), plans=render.esc(known)
+        )
     if not choice.plan.active:
         return texts.CLOSE_PLAN_ALREADY.format(plan=render.esc(choice.plan.label))
     return choice.plan

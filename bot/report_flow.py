@@ -233,13 +233,20 @@ async def pick_status(update: Update, context: BotContext) -> int | None:
     if draft is None:
         return None  # a refused press keeps the report in progress, if any
     previous = draft_of(context)
-    draft.status = status
-    if (
+    correcting = (
         previous is not None
         and previous.corrects_id is not None
         and previous.status is None
         and previous.task_id == draft.task_id
-    ):
+    )
+    if status is Status.DONE and not correcting:  # claimed already (待审核 or 销号): not again
+        with context.svc.db.session() as s:
+            before = repo.status_in_force(s, task_id=draft.task_id, unit_id=draft.unit_id)
+        if before is Status.DONE:
+            await answer(update, texts.ALREADY_DONE.format(number=draft.task_number), alert=True)
+            return None
+    draft.status = status
+    if correcting and previous is not None:
         draft.corrects_id = previous.corrects_id  # the status choice of a correction
         draft.corrects_receipt_id = previous.corrects_receipt_id
         draft.kept = previous.kept

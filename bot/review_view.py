@@ -32,9 +32,9 @@ from bot.flow_common import answer, note_problem
 from bot.handlers import reply
 from bot.plan_choice import read_tags
 from db import repo
-from db.models import CompletionReview, StatusReport, Task, Unit
+from db.models import CompletionReview, Plan, StatusReport, Task, Unit
 from jobs.review import Reviewers
-from jobs.types import DeliveryOutcome, ReviewDecision, Status
+from jobs.types import DeliveryOutcome, PlanStatus, ReviewDecision, Status
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,11 @@ def _refusal(session: Session, svc: Services, review_id: int, user_id: int) -> s
         return texts.REVIEW_UNKNOWN
     if review.decision is not None:
         return texts.REVIEW_ALREADY_DECIDED.format(decision=_decision_word(review))
+    plan = session.get(Plan, task.plan_id)
+    if plan is not None and plan.status is PlanStatus.CLOSED:
+        return texts.REVIEW_PLAN_CLOSED.format(
+            number=task.number, plan=render.esc(plan.short_name or plan.title)
+        )
     if not repo.claim_in_force(session, review=review):
         return texts.REVIEW_SUPERSEDED.format(number=task.number)
     if user_id not in reviewers_of(svc, session, review).user_ids:

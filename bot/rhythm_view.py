@@ -71,7 +71,7 @@ def _run(svc: Services, words: list[str], actor: int, now: datetime) -> str:
                 rhythm = parse_rhythm(rest[0])
             except ValueError:
                 return (
-                    texts.RHYTHM_UNKNOWN.format(word=render.esc(rest[0]))
+                    texts.RHYTHM_UNKNOWN.format(word=render.esc(render.clip(rest[0], 30)))
                     + "\n"
                     + (texts.RHYTHM_USAGE)
                 )

@@ -112,7 +112,7 @@ def _run(svc: Services, words: list[str], now: datetime) -> str:
         if choice.words:
             example = choice.plan.short_name or choice.plan.document_number
             return texts.STATS_UNKNOWN.format(
-                word=render.esc(" ".join(choice.words)),
+                word=render.esc(render.clip(" ".join(choice.words), 30)),
                 plans=render.esc("、".join(p.short_name or p.document_number for p in plans)),
                 example=render.esc(example),
             )

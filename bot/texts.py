@@ -1114,6 +1114,10 @@ REVIEW_DECISION_RETURNED = "已退回：{reason}"
 REVIEW_ALREADY_DECIDED = "该办结申请已处理（{decision}），无需重复操作。"
 REVIEW_SUPERSEDED = "该单位此后已更新第{number}项的进展，这条办结申请已失效，无需审核。"
 REVIEW_UNKNOWN = "没有找到这条办结申请，按钮可能已失效。"
+ALREADY_DONE = (
+    "第{number}项贵单位已报告完成（审核中或已销号），无需再次提交；如有新情况，请选“推进中”留言。"
+)
+REVIEW_PLAN_CLOSED = "第{number}项所属的“{plan}”已关闭，其办结申请不再审核（记录保留）。"
 REVIEW_NOT_YOURS = "第{number}项（{unit}）的办结申请不由您审核。"
 REVIEW_NOT_REVIEWER = (
     "第{number}项是本单位（{unit}）的办结申请，须由其他审核人审核，您不能审核自己的申请。"

@@ -63,15 +63,16 @@ def reviewers_for(
 
     A claim of any unit but the coordinators' own (`own_unit` False) goes to the
     coordinators. A claim of their own unit (区残联) goes to the leaders when any are
-    configured, else to the coordinators other than the claimant, else to the claimant
-    alone when they are a coordinator (`self_review`). Empty when nobody may review.
+    configured, else to the coordinators. Nobody reviews their own claim while someone else
+    can: the claimant is left out, and reviews alone (`self_review`, audited) only when they
+    are the one coordinator there is. Empty when nobody may review.
     """
     coordinator_ids = tuple(dict.fromkeys(coordinators))
-    if not own_unit:
-        return Reviewers(coordinator_ids)
     leader_ids = tuple(dict.fromkeys(leaders))
-    if leader_ids:
-        return Reviewers(leader_ids)
+    if own_unit and leader_ids:
+        others = tuple(u for u in leader_ids if u != claimant_user_id)
+        if others:
+            return Reviewers(others)
     others = tuple(c for c in coordinator_ids if c != claimant_user_id)
     if others:
         return Reviewers(others)

@@ -92,6 +92,9 @@ def render(
         raise TemplateError(str(path), f"not a Word .docx document ({exc})") from exc
     except FileNotFoundError as exc:
         raise TemplateError(str(path), "file not found") from exc
+    except (ArithmeticError, TypeError, AttributeError, LookupError) as exc:
+        # an expression that fails while filling, e.g. {{ 1 / 0 }} or {{ unit + 1 }}
+        raise TemplateError(str(path), f"an expression failed while filling: {exc}") from exc
     document.save(target)
 
 

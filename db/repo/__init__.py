@@ -143,6 +143,7 @@ from db.repo.reports import (
     open_tasks_of_unit,
     report_from,
     reports_of_task,
+    status_in_force,
 )
 from db.repo.reviews import (
     RETURN_SOURCE,
@@ -346,6 +347,7 @@ __all__ = [
     "state",
     "stats",
     "stats_input",
+    "status_in_force",
     "store_finding",
     "task_subject",
     "tasks_by_number",

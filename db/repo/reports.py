@@ -256,6 +256,15 @@ def report_from(session: Session, *, origin: str) -> StatusReport | None:
     return session.exec(select(StatusReport).where(StatusReport.origin == origin)).first()
 
 
+def status_in_force(session: Session, *, task_id: int, unit_id: int) -> Status | None:
+    """The status the unit reported last on the task (`Progress.status`), None without one:
+    one indexed read."""
+    row = session.exec(
+        select(Progress).where(Progress.task_id == task_id, Progress.unit_id == unit_id)
+    ).first()
+    return row.status if row is not None else None
+
+
 def latest_report_by(session: Session, *, task_id: int, unit_id: int) -> StatusReport | None:
     """The newest report of any kind of one unit on one task, or None."""
     stmt = (

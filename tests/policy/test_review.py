@@ -84,7 +84,10 @@ def test_a_newer_claim_than_the_reviewed_one_counts_as_accepted_only_without_its
 
 def test_reviewers_of_another_units_claim_are_the_coordinators() -> None:
     assert reviewers_for(7, [1, 2], [], own_unit=False).user_ids == (1, 2)
-    assert reviewers_for(1, [1, 2], [9], own_unit=False).user_ids == (1, 2)
+    # a coordinator who is also another unit's contact does not review their own claim
+    assert reviewers_for(1, [1, 2], [9], own_unit=False).user_ids == (2,)
+    alone = reviewers_for(1, [1], [], own_unit=False)
+    assert alone.user_ids == (1,) and alone.self_review
 
 
 def test_reviewers_of_the_coordinators_own_unit() -> None:
