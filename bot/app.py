@@ -390,6 +390,7 @@ def build_application(
     app.add_handler(handlers.command("notice", notices_view.notice_command))
     app.add_handler(handlers.command("bulletin", notices_view.bulletin_command))
     app.add_handler(handlers.command("stats", stats_view.stats_command))
+    app.add_handler(handlers.command("review", review_view.review_command))
     app.add_handler(
         CallbackQueryHandler(extension_flow.decide_extension, pattern=keyboards.DECISION_PATTERN)
     )

@@ -27,12 +27,14 @@ from telegram import Message, Update
 from bot import keyboards, render, texts
 from bot.access import is_reader, reader_only
 from bot.context import BotContext, Services
-from bot.delivery import claim_reviewers, send
+from bot.delivery import CLAIMS_PER_MESSAGE, claim_reviewers, send
 from bot.flow_common import answer, note_problem
-from bot.handlers import reply
+from bot.handlers import is_private, reply
 from bot.plan_choice import read_tags
+from bot.reads import in_worker
 from db import repo
 from db.models import CompletionReview, Plan, StatusReport, Task, Unit
+from db.repo.reviews import ClaimCard
 from jobs.review import Reviewers
 from jobs.types import DeliveryOutcome, PlanStatus, ReviewDecision, Status
 
@@ -304,3 +306,46 @@ def _told(
     return texts.REVIEW_TO_CONTACT_RETURNED.format(
         plan=tag, number=number, reason=render.esc(reason or "")
     )
+
+
+def _waiting_for(svc: Services, user_id: int) -> tuple[list[ClaimCard], dict[int, str], bool]:
+    """The claims waiting for `user_id`'s review, oldest first; the plans' tags; whether any
+    of them is the reviewer's own claim (reviewed alone)."""
+    with svc.db.session() as s:
+        waiting = repo.waiting_claims(s)
+        cards = repo.claim_cards(s, review_ids=[v.id for v in waiting]) if waiting else []
+        mine: list[ClaimCard] = []
+        alone = False
+        for card in cards:
+            reviewers = claim_reviewers(
+                svc, s, claimed_by=card.claimed_by, unit_name=card.unit_name
+            )
+            if user_id in reviewers.user_ids:
+                mine.append(card)
+                alone = alone or reviewers.self_review
+        return mine, render.plan_tags(repo.read_plans(s)), alone
+
+
+@reader_only
+async def review_command(update: Update, context: BotContext) -> None:
+    """`/review` (reviewers, private chat): the completion claims waiting for the asker's
+    review, with 销号 / 退回 under each, whenever they ask (the unsolicited message may have
+    to wait for the day's one message)."""
+    user = update.effective_user
+    if user is None:
+        return
+    if not is_private(update):
+        await reply(update, texts.REVIEW_PRIVATE_ONLY)
+        return
+    svc = context.svc
+    cards, tags, alone = await in_worker(svc, _waiting_for, svc, user.id)
+    if not cards:
+        await reply(update, texts.REVIEW_NONE_WAITING)
+        return
+    for start in range(0, len(cards), CLAIMS_PER_MESSAGE):
+        part = cards[start : start + CLAIMS_PER_MESSAGE]
+        await reply(
+            update,
+            render.claims_text(part, tags, svc.policy.zone, self_review=alone),
+            reply_markup=keyboards.claims_keyboard([(c.review_id, c.number) for c in part]),
+        )

@@ -43,6 +43,7 @@ COMMANDS: list[tuple[str, str]] = [
     ("export_files", "导出材料汇编：台账和全部佐证材料（协调员）"),
     ("evaluate", "生成规划总结评估初稿 Word（协调员）"),
     ("stats", "办结率、按时办结率等统计（协调员）"),
+    ("review", "待审核的办结申请（审核人）"),
     ("task", "查看任务详情：/task 序号"),
     ("unit", "查看单位任务：/unit 单位名称"),
     ("deadline", "修改完成时限（协调员）"),
@@ -99,6 +100,7 @@ HELP_COORDINATOR = (
     "/notice 单位名称：生成该单位的督办通知单（Word，红黄绿三色）；"
     "/bulletin [规划简称]：生成督查通报（Word）\n"
     "/stats [规划简称]：办结率、按时办结率、超期办结等统计\n"
+    "/review：等待您审核的办结申请（销号或退回）\n"
     "/plan：导入新规划：把规划文件（.docx、.xlsx、.pdf）发给我，核对后确认导入\n"
     "/rhythm [规划简称] 季度 25：设置报送频次（月度、季度、半年），/rhythm 查看\n"
     "/milestone [规划简称] 序号 日期 内容：设置任务的年度目标\n"
@@ -999,7 +1001,9 @@ HELP_LEADER = (
     "<b>分管领导</b>\n"
     "/digest：查看督办汇总\n"
     "/task 序号、/unit 单位名称：查看任意任务或单位（含状态灯、反馈记录和佐证材料）\n"
-    "逾期较久的任务会在每天一条的消息中报告给您。本身份只能查看，不能修改。"
+    "/stats：办结率、按时办结率等统计\n"
+    "/review：区残联自身牵头任务的办结申请由您审核（销号或退回）\n"
+    "逾期较久的任务会在每天一条的消息中报告给您。除办结审核外，本身份只能查看，不能修改。"
 )
 HELP_PEOPLE = (
     "<b>人员管理（协调员）</b>\n"
@@ -1129,7 +1133,9 @@ REVIEW_TO_CONTACT_RETURNED = (
     "↩️ 贵单位牵头的{plan}第{number}项办结申请被退回，状态恢复为推进中，提醒将继续发送。\n"
     "退回理由：{reason}\n请继续推进，完成后再次反馈“已完成”。"
 )
-DIGEST_REVIEW_WAITING = "📝 待审核 {count} 项：{items}（协调员在办结审核消息中销号或退回）"
+DIGEST_REVIEW_WAITING = "📝 待审核 {count} 项：{items}（审核人发送 /review 销号或退回）"
+REVIEW_PRIVATE_ONLY = "办结审核请在与我的私聊中使用 /review。"
+REVIEW_NONE_WAITING = "目前没有等待您审核的办结申请。"
 DIGEST_REVIEW_ITEM = "第{number}项（{unit}）"
 DIGEST_REVIEW_MORE = "等"
 REVIEW_BATCH_HEAD = "📝 <b>办结审核</b>（{count}项，请逐项销号或退回；退回需写明理由，转告该单位）"

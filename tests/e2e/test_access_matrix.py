@@ -355,6 +355,14 @@ MATRIX: dict[str, dict[str, Expect]] = {
         "member@group": NOT_COORDINATOR,
         "leader": ok("【十四五】办理统计…重点任务30项"),
     },
+    "/review": {  # the claims waiting for the asker's review (or none): nothing stored
+        "stranger": NOT_COORDINATOR,
+        "contactA": NOT_COORDINATOR,
+        "contactB": NOT_COORDINATOR,
+        "coordinator": ok("审核"),
+        "member@group": NOT_COORDINATOR,
+        "leader": ok("审核"),
+    },
     "/stats in group": {  # a coordinator or leader in the group: pointed to the private chat
         "coordinator": ok("请在与我的私聊中使用 /stats"),
         "leader": ok("请在与我的私聊中使用 /stats"),
@@ -782,6 +790,7 @@ ACTIONS: dict[str, Callable[[Env, str], Awaitable[Observed]]] = {
     "/handover <unit B>": lambda env, role: command(env, role, f"/handover {UNIT_B}"),
     "button pc:rm (contact B)": lambda env, role: press(env, role, f"pc:rm:{contact_id(env, B)}"),
     "/stats": lambda env, role: command(env, role, "/stats"),
+    "/review": lambda env, role: command(env, role, "/review"),
     "/stats in group": lambda env, role: command(env, role, "/stats", in_group=True),
     "button va:<claim> (销号)": lambda env, role: press_on_claim(env, role, "va"),
     "button vr:<claim> (退回)": lambda env, role: press_on_claim(env, role, "vr"),

@@ -312,3 +312,31 @@ async def test_the_coordinators_own_unit_is_reviewed_by_a_leader_when_one_is_con
         review = s.exec(select(CompletionReview)).one()
         assert review.decision is ReviewDecision.ACCEPTED and review.decided_by == leader
         assert not review.self_accepted
+
+
+async def test_review_lists_the_claims_waiting_for_the_asker_with_their_buttons(
+    bot: BotHarness,
+) -> None:
+    await bot.register(2002, "潼南税务局")
+    await bot.tick()
+    since = len(bot.api.sent)
+    await claim_done(bot, 2002, 10, "已落实")
+    await claim_card(bot, since, 10)
+    # asked again later (e.g. the unsolicited card was missed): the same claim, with buttons
+    since = len(bot.api.sent)
+    bot.api.send_text(COORDINATOR, "/review")
+    listed = await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and "第10项" in m.plain_text, since=since
+    )
+    assert [label for label, _ in listed.buttons] == ["销号", "退回"]
+    bot.api.click(COORDINATOR, listed, "销号")
+    await bot.api.wait_for(lambda m: m.chat_id == 2002 and "已审核通过" in m.plain_text)
+    since = len(bot.api.sent)
+    bot.api.send_text(COORDINATOR, "/review")
+    none = await bot.api.wait_for(lambda m: m.chat_id == COORDINATOR, since=since)
+    assert "目前没有等待您审核的办结申请" in none.plain_text
+    # a contact is refused; nothing is listed to them
+    since = len(bot.api.sent)
+    bot.api.send_text(2002, "/review")
+    refused = await bot.api.wait_for(lambda m: m.chat_id == 2002, since=since)
+    assert "仅限协调员" in refused.plain_text

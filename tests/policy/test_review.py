@@ -115,7 +115,7 @@ def test_the_digest_lists_waiting_claims_and_does_not_count_them_done() -> None:
     assert digest.claimed == ((1, "区民政局"),)
     assert digest.counts[Status.DONE] == 0 and digest.counts[Status.IN_PROGRESS] == 1
     assert claimed_line(digest.claimed) == (
-        "📝 待审核 1 项：第1项（区民政局）（协调员在办结审核消息中销号或退回）"
+        "📝 待审核 1 项：第1项（区民政局）（审核人发送 /review 销号或退回）"
     )
     many = claimed_line([(n, "区民政局") for n in range(1, 11)])
     assert many.count("第") == 8 and "等（" in many and "待审核 10 项" in many
