@@ -40,7 +40,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import parse_qsl, quote_plus, urlsplit
 
 import httpx
@@ -338,6 +338,9 @@ async def post_parts(
     return DeliveryOutcome.SENT, len(parts), None
 
 
+STALE_AFTER = timedelta(days=6)  # a digest not posted by then is overtaken by the next one
+
+
 def _week_html(svc: Services, period: str) -> list[str] | None:
     """The HTML parts of this week's Telegram digest when it was claimed (None otherwise):
     the groups get the same digest, and a digest rendered after it would cover only the
@@ -412,7 +415,8 @@ async def post_weekly_webhook_digests(
     backoff) or ends uncertain.
 
     First resumes the posts stopped by a certain failure (RETRY, after the ledger's backoff)
-    at their next part; a robot whose webhook changed since is settled FAILED. The digest is
+    at their next part; a robot whose webhook changed since, or a post older than
+    `STALE_AFTER` (the next week's digest supersedes it), is settled FAILED unsent. The digest is
     the Telegram digest of the week when that was claimed (`_week_html`), else rendered now."""
     robots = {(r.channel, r.fingerprint): r for r in configured_robots(svc.settings)}
     done = 0
@@ -434,14 +438,17 @@ async def post_weekly_webhook_digests(
             if row is None:
                 break
             robot = robots.get((channel, row.destination))
-            if robot is None:
+            stale = svc.now() - row.created_at >= STALE_AFTER
+            if robot is None or stale:  # gone, or overtaken by the next week's digest
                 with svc.db.session() as s:
                     repo.settle_delivery(
                         s,
                         delivery_id=row.id or 0,
                         outcome=DeliveryOutcome.FAILED,
                         now=svc.now(),
-                        error="webhook no longer configured",
+                        error="superseded by a newer digest"
+                        if stale
+                        else "webhook no longer configured",
                     )
                 continue
             picture_png = await picture(robot, row)

@@ -385,3 +385,32 @@ async def test_a_coordinator_posts_the_digest_to_the_groups_on_demand(
     assert "钉钉群：已发送" in answer.plain_text
     assert "企业微信群：未送达" in answer.plain_text and "93000" in answer.plain_text
     assert len(dt.posts) == 2 and len(wc.texts()) == 1
+
+
+async def test_a_digest_overtaken_by_the_next_weeks_is_not_posted_late(
+    bot: BotHarness, robots: tuple[DingTalkStandIn, WeComStandIn]
+) -> None:
+    """A wrong DingTalk secret for a week, fixed the next Monday: the group gets this week's
+    digest, not last week's as well."""
+    dt, wc = robots
+    settings = robot_settings(dt, wc)
+    settings["dingtalk"]["secret"] = "SEC" + "0" * 61
+    await bot.restart(**settings)
+    monday(bot)
+    await bot.tick()
+    await bot.api.wait_idle()
+    assert not dt.posts
+    bot.clock.advance(timedelta(days=7))  # next Monday 09:00
+    await start_with(bot, dt, wc)  # the secret fixed
+    for _ in range(3):
+        await bot.tick()
+        bot.clock.advance(timedelta(minutes=31))
+    await bot.api.wait_idle()
+    assert len(dt.posts) == 1 and "2025年12月" in dt.texts()[0]
+    rows = {
+        r.key.split(":")[1]: (r.outcome, r.error)
+        for r in webhook_rows(bot)
+        if r.channel == DINGTALK
+    }
+    assert rows["2025-W52"] == (DeliveryOutcome.FAILED, "superseded by a newer digest")
+    assert rows["2026-W01"][0] == DeliveryOutcome.SENT
