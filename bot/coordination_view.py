@@ -289,10 +289,19 @@ async def ask_detail(update: Update, context: BotContext, item_id: int) -> None:
     assert user is not None
     svc = context.svc
     with svc.db.session() as s:
-        item = repo.coordination.request_detail(
-            s, item_id=item_id, actor_user_id=user.id, now=svc.now()
-        )
+        pending = s.get(CoordinationItem, item_id)
+        if pending is not None and pending.detail_requested_at is not None:
+            asked = True  # asked already and not answered yet (a double press): not again
+            item = None
+        else:
+            asked = False
+            item = repo.coordination.request_detail(
+                s, item_id=item_id, actor_user_id=user.id, now=svc.now()
+            )
         unit_id = item.raised_by_unit_id if item else 0
+    if asked:
+        await _say(update, texts.COORD_DETAIL_PENDING.format(id=item_id), alert=True)
+        return
     view = _view(context, item_id)
     if item is None or view is None:
         await _say(update, texts.COORD_IS_CLOSED.format(id=item_id), alert=True)

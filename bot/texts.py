@@ -1190,6 +1190,7 @@ COORD_TO_UNIT = (
     "提出单位：{raised}\n需协调：{need}\n请直接<b>回复本消息</b>说明办理情况。"
 )
 COORD_DETAIL_SENT = "已请{unit}补充说明协调事项{id}（联络员{count}人）。"
+COORD_DETAIL_PENDING = "已请对方补充说明协调事项{id}，正在等待回复，无需重复发送。"
 COORD_DETAIL_NO_CONTACT = "{unit}尚无联络员，无法请其补充说明。"
 COORD_DETAIL_TO_UNIT = (
     "📝 协调员请贵单位补充说明协调事项（编号{id}）\n任务：{plan}第{number}项 {text}\n"
