@@ -131,6 +131,13 @@ async def test_an_acceptance_is_done_and_stops_the_reminders(bot: BotHarness) ->
     assert "第10项已审核通过" in told.plain_text
     bot.api.click(COORDINATOR, card, "退回")  # a double decision: refused
     await bot.api.wait_for_call("answerCallbackQuery", lambda c: "已处理" in str(c.params))
+    # 已完成 pressed again on the old reminder: answered, no new report, claim or card
+    [reminder] = reminders_of_task(bot, 2002, 10)
+    calls = len(bot.api.calls)
+    bot.api.click(2002, reminder, "已完成")
+    await bot.api.wait_for_call(
+        "answerCallbackQuery", lambda c: "无需再次提交" in str(c.params), since=calls
+    )
     since = len(bot.api.sent)
     bot.api.send_text(COORDINATOR, "/task 10")
     view = await bot.api.wait_for(
@@ -340,3 +347,27 @@ async def test_review_lists_the_claims_waiting_for_the_asker_with_their_buttons(
     bot.api.send_text(2002, "/review")
     refused = await bot.api.wait_for(lambda m: m.chat_id == 2002, since=since)
     assert "仅限协调员" in refused.plain_text
+
+
+async def test_a_claim_of_a_closed_plan_is_not_decided(bot: BotHarness) -> None:
+    await bot.register(2002, "潼南税务局")
+    await bot.tick()
+    since = len(bot.api.sent)
+    await claim_done(bot, 2002, 10, "已办结")
+    card = await claim_card(bot, since, 10)
+    since = len(bot.api.sent)
+    bot.api.send_text(COORDINATOR, "/close_plan 十四五")
+    preview = await bot.api.wait_for(
+        lambda m: m.chat_id == COORDINATOR and bool(m.buttons), since=since
+    )
+    bot.api.click(COORDINATOR, preview, "关闭")
+    await bot.api.wait_for(lambda m: m.chat_id == COORDINATOR and "已关闭" in m.plain_text)
+    for button in ("退回", "销号"):
+        calls = len(bot.api.calls)
+        bot.api.click(COORDINATOR, card, button)
+        await bot.api.wait_for_call(
+            "answerCallbackQuery", lambda c: "不再审核" in str(c.params), since=calls
+        )
+    with bot.svc.db.session() as s:
+        assert s.exec(select(CompletionReview)).one().decision is None
+        assert [r.status for r in s.exec(select(StatusReport))] == [Status.DONE]
