@@ -91,12 +91,18 @@ class CountingBot:
         self.sends += 1
         return SimpleNamespace(message_id=self.sends)
 
+    async def send_photo(self, chat_id: int, photo: Any, **kwargs: Any) -> Any:
+        self.sends += 1
+        return SimpleNamespace(message_id=self.sends)
+
 
 def _services(url: str, clock: MutableClock) -> Services:
     settings = Settings.model_validate(
         {
             "database": {"url": url},
             "telegram": {"coordinators": [COORDINATOR], "digest_chat_id": GROUP},
+            # the digest's picture is a child process of its own, timed by b_digest (2c)
+            "follow_up": {"digest_chart": False},
         }
     )
     return make_services(settings, Database(url), clock=clock, calendar=make_calendar(settings))
