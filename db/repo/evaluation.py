@@ -141,6 +141,20 @@ def _moves(
     return tuple(moves)
 
 
+def counted_reports(session: Session, task_ids: list[int]) -> list[StatusReport]:
+    """The reports on `task_ids` by id, a report corrected by a later one left out (what the
+    evaluation and the statistics count)."""
+    rows = list(
+        session.exec(
+            select(StatusReport)
+            .where(col(StatusReport.task_id).in_(task_ids))
+            .order_by(col(StatusReport.id))
+        )
+    )
+    corrected = {r.corrects_id for r in rows if r.corrects_id is not None}
+    return [r for r in rows if r.id not in corrected]
+
+
 def evaluation_input(
     session: Session, *, plan_id: int, zone: ZoneInfo
 ) -> tuple[PlanView, list[TaskRecord], list[ReportRecord]]:
@@ -209,14 +223,7 @@ def evaluation_input(
             )
         )
     number_of = {t.id: t.number for t in tasks}
-    rows = list(
-        session.exec(
-            select(StatusReport)
-            .where(col(StatusReport.task_id).in_(task_ids))
-            .order_by(col(StatusReport.id))
-        )
-    )
-    corrected = {r.corrects_id for r in rows if r.corrects_id is not None}
+    rows = counted_reports(session, task_ids)
     waiting = set(
         session.exec(
             select(CompletionReview.claim_report_id).where(
@@ -234,8 +241,6 @@ def evaluation_input(
         files.setdefault(f.report_id, []).append(f.file_name)
     reports: list[ReportRecord] = []
     for row in rows:
-        if row.id in corrected:
-            continue
         evidence = files.get(row.id or 0) or (
             [row.evidence_file_name] if row.evidence_file_name else []
         )

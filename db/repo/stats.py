@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from db.models import Assignment, Contact, Delivery, Plan, StatusReport, Task, Unit
-from db.repo.evaluation import effective_date, evaluation_input
+from db.models import Assignment, Contact, Delivery, Plan, Task, Unit
+from db.repo.evaluation import counted_reports, effective_date, evaluation_input
 from db.repo.reviews import latest_reviews
 from jobs.calendar import WorkingCalendar
 from jobs.plans import PlanView
@@ -37,19 +37,6 @@ from jobs.types import AssignmentRole, DeliveryKind, DeliveryOutcome, ReviewDeci
 REMINDER_KINDS = (DeliveryKind.REMINDER, DeliveryKind.NUDGE)
 
 
-def _counted_reports(session: Session, task_ids: list[int]) -> list[StatusReport]:
-    """The reports on `task_ids` by id, a report corrected by a later one left out."""
-    rows = list(
-        session.exec(
-            select(StatusReport)
-            .where(col(StatusReport.task_id).in_(task_ids))
-            .order_by(col(StatusReport.id))
-        )
-    )
-    corrected = {r.corrects_id for r in rows if r.corrects_id is not None}
-    return [r for r in rows if r.id not in corrected]
-
-
 def completions(
     session: Session, *, plan_id: int, zone: ZoneInfo
 ) -> dict[tuple[int, int], Completion]:
@@ -65,7 +52,7 @@ def completions(
         t for t in session.exec(select(Task.id).where(Task.plan_id == plan_id)) if t is not None
     ]
     history: dict[tuple[int, int], list[tuple[date, int, Status | None]]] = {}
-    for row in _counted_reports(session, task_ids):
+    for row in counted_reports(session, task_ids):
         history.setdefault((row.task_id, row.unit_id), []).append(
             (effective_date(row, zone), row.id or 0, row.status)
         )
