@@ -889,14 +889,37 @@ def claim_reviewers(
     """The reviewers of a claim by `claimed_by` for the unit `unit_name` (`jobs.review`): the
     coordinators and leaders of the config and those granted in chat, read in `session`;
     the unit is the coordinators' own when it is `follow_up.coordinator_unit`."""
-    own = svc.settings.follow_up.coordinator_unit
+    return _reviewers_with(svc, _role_holders(svc, session), claimed_by, unit_name)
+
+
+def _role_holders(svc: Services, session: Session) -> tuple[list[int], list[int]]:
+    """The coordinators and the leaders, of the config and granted in chat."""
     telegram = svc.settings.telegram
-    return reviewers_for(
-        claimed_by,
+    return (
         [*telegram.coordinators, *repo.holders(session, role=Role.COORDINATOR)],
         [*telegram.leaders, *repo.holders(session, role=Role.LEADER)],
-        own_unit=bool(own) and unit_name == own,
     )
+
+
+def _reviewers_with(
+    svc: Services, holders: tuple[list[int], list[int]], claimed_by: int, unit_name: str | None
+) -> Reviewers:
+    own = svc.settings.follow_up.coordinator_unit
+    coordinators, leaders = holders
+    return reviewers_for(claimed_by, coordinators, leaders, own_unit=bool(own) and unit_name == own)
+
+
+def waiting_cards(svc: Services, session: Session) -> list[tuple[ClaimCard, Reviewers]]:
+    """Every claim waiting for review and in force, oldest first, with its reviewers (the
+    roles read once for all of them)."""
+    waiting = repo.waiting_claims(session)
+    if not waiting:
+        return []
+    holders = _role_holders(svc, session)
+    return [
+        (card, _reviewers_with(svc, holders, card.claimed_by, card.unit_name))
+        for card in repo.claim_cards(session, review_ids=[v.id for v in waiting])
+    ]
 
 
 async def send_claims(bot: Bot, svc: Services) -> int:
@@ -913,16 +936,11 @@ async def send_claims(bot: Bot, svc: Services) -> int:
         return 0
     today = now.astimezone(svc.policy.zone).date()
     with svc.db.session() as s:
-        waiting = repo.waiting_claims(s)
-        if not waiting:
+        pairs = waiting_cards(svc, s)
+        if not pairs:
             return 0
-        cards = repo.claim_cards(s, review_ids=[v.id for v in waiting])
-        reviewers = {
-            card.review_id: claim_reviewers(
-                svc, s, claimed_by=card.claimed_by, unit_name=card.unit_name
-            )
-            for card in cards
-        }
+        cards = [card for card, _ in pairs]
+        reviewers = {card.review_id: who for card, who in pairs}
         if not any(r.user_ids for r in reviewers.values()):
             s.rollback()
             return 0  # nobody may review yet (no coordinator): the claims wait

@@ -27,7 +27,7 @@ from telegram import Message, Update
 from bot import keyboards, render, texts
 from bot.access import is_reader, reader_only
 from bot.context import BotContext, Services
-from bot.delivery import CLAIMS_PER_MESSAGE, claim_reviewers, send
+from bot.delivery import CLAIMS_PER_MESSAGE, claim_reviewers, send, waiting_cards
 from bot.flow_common import answer, note_problem
 from bot.handlers import is_private, reply
 from bot.plan_choice import read_tags
@@ -312,14 +312,9 @@ def _waiting_for(svc: Services, user_id: int) -> tuple[list[ClaimCard], dict[int
     """The claims waiting for `user_id`'s review, oldest first; the plans' tags; whether any
     of them is the reviewer's own claim (reviewed alone)."""
     with svc.db.session() as s:
-        waiting = repo.waiting_claims(s)
-        cards = repo.claim_cards(s, review_ids=[v.id for v in waiting]) if waiting else []
         mine: list[ClaimCard] = []
         alone = False
-        for card in cards:
-            reviewers = claim_reviewers(
-                svc, s, claimed_by=card.claimed_by, unit_name=card.unit_name
-            )
+        for card, reviewers in waiting_cards(svc, s):
             if user_id in reviewers.user_ids:
                 mine.append(card)
                 alone = alone or reviewers.self_review
