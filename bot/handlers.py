@@ -26,7 +26,7 @@ from bot import render, texts
 from bot.access import coordinator_ids, coordinator_only, is_coordinator, is_leader, reader_only
 from bot.context import BotContext, Services
 from bot.delivery import send, send_digest
-from bot.plan_choice import read_choice
+from bot.plan_choice import read_choice, unknown_plan
 from bot.reads import current_digest, ledger_light_of, ledger_review_of
 from db import repo
 from db.models import Invite, Unit
@@ -536,17 +536,7 @@ async def evaluate_command(update: Update, context: BotContext) -> None:
             if choice.plan is None:
                 return texts.EVALUATE_NO_PLAN, None, None
             if choice.words:
-                names = "、".join(p.short_name or p.document_number for p in plans)
-                example = choice.plan.short_name or choice.plan.document_number
-                return (
-                    texts.EVALUATE_UNKNOWN.format(
-                        word=render.esc(render.clip(" ".join(choice.words), 30)),
-                        plans=render.esc(names),
-                        example=render.esc(example),
-                    ),
-                    None,
-                    None,
-                )
+                return unknown_plan(texts.EVALUATE_UNKNOWN, choice, plans), None, None
             if today < choice.plan.period_start:
                 return (
                     texts.EVALUATE_NOT_STARTED.format(

@@ -15,7 +15,7 @@ from bot import render, texts
 from bot.access import coordinator_only
 from bot.context import BotContext, Services
 from bot.handlers import is_private, reply
-from bot.plan_choice import read_choice
+from bot.plan_choice import read_choice, unknown_plan
 from db import repo
 
 log = logging.getLogger(__name__)
@@ -156,18 +156,7 @@ async def bulletin_command(update: Update, context: BotContext) -> None:
             if choice.plan is None:
                 return texts.BULLETIN_NO_PLAN, "", None
             if choice.words:
-                example = choice.plan.short_name or choice.plan.document_number
-                return (
-                    texts.BULLETIN_UNKNOWN.format(
-                        word=render.esc(render.clip(" ".join(choice.words), 30)),
-                        plans=render.esc(
-                            "、".join(p.short_name or p.document_number for p in plans)
-                        ),
-                        example=render.esc(example),
-                    ),
-                    "",
-                    None,
-                )
+                return unknown_plan(texts.BULLETIN_UNKNOWN, choice, plans), "", None
             named = choice.plan if choice.named else None
         try:
             filled, content = bulletin_document(svc, plan_id=named.id if named else None)

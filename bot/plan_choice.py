@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from bot import render, texts
 from db import repo
-from jobs.plans import PlanChoice, choose_plan
+from jobs.plans import PlanChoice, PlanView, choose_plan
 
 
 def read_choice(session: Session, words: Sequence[str]) -> PlanChoice:
@@ -42,4 +42,15 @@ def choice_line(choice: PlanChoice, command: str, rest: str) -> str | None:
         plan=render.esc(choice.plan.label),
         others="、".join(f"“{render.esc(p.label)}”" for p in choice.others),
         example=render.esc(f"/{command} {name} {rest}".strip()),
+    )
+
+
+def unknown_plan(template: str, choice: PlanChoice, plans: Sequence[PlanView]) -> str:
+    """A command's answer to words that name no plan (HTML): `template` filled with the words
+    typed (clipped), the plans by 简称 (else 文号) and the chosen plan's as an example."""
+    assert choice.plan is not None
+    return template.format(
+        word=render.esc(render.clip(" ".join(choice.words), 30)),
+        plans=render.esc("、".join(p.short_name or p.document_number for p in plans)),
+        example=render.esc(choice.plan.short_name or choice.plan.document_number),
     )

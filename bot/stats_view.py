@@ -17,7 +17,7 @@ from bot import render, texts
 from bot.access import reader_only
 from bot.context import BotContext, Services
 from bot.handlers import is_private, reply
-from bot.plan_choice import choice_line, read_choice
+from bot.plan_choice import choice_line, read_choice, unknown_plan
 from bot.reads import in_worker
 from db import repo
 from jobs.evaluation import Rate
@@ -110,12 +110,7 @@ def _run(svc: Services, words: list[str], now: datetime) -> str:
         if choice.plan is None:
             return texts.STATS_NO_PLAN
         if choice.words:
-            example = choice.plan.short_name or choice.plan.document_number
-            return texts.STATS_UNKNOWN.format(
-                word=render.esc(render.clip(" ".join(choice.words), 30)),
-                plans=render.esc("、".join(p.short_name or p.document_number for p in plans)),
-                example=render.esc(example),
-            )
+            return unknown_plan(texts.STATS_UNKNOWN, choice, plans)
         plan, stats = repo.plan_statistics(
             s,
             plan_id=choice.plan.id,
